@@ -1,0 +1,179 @@
+// The plugin chain: per-phase arrays built once at load, and the runners the request path calls.
+//
+// A phase no plugin defines is `null`, so the request path skips it without a loop or a call.
+
+import type { RequestContext } from './context.ts';
+import { SluiceError } from './errors.ts';
+import type { Logger } from './logger.ts';
+import type { Deployment, ModelGroup } from './models.ts';
+import type { HookResult, Plugin, StreamStop, UpstreamResponseHead } from './plugin.ts';
+import { isReply, type Reply } from './respond.ts';
+import type { EventHook, SseEvent } from './sse-tap.ts';
+
+export interface LoadedPlugin {
+  readonly id: string;
+  readonly plugin: Plugin;
+}
+
+interface Hook<F> {
+  readonly id: string;
+  readonly fn: F;
+}
+
+type RequestHook = Hook<(ctx: RequestContext) => HookResult>;
+type RouteHook = Hook<(ctx: RequestContext, group: ModelGroup) => Deployment | undefined | Promise<Deployment | undefined>>;
+type HeadersHook = Hook<(ctx: RequestContext, head: UpstreamResponseHead) => void>;
+type FinalHook = Hook<(ctx: RequestContext) => void | Promise<void>>;
+type ErrorHook = Hook<(ctx: RequestContext, error: SluiceError) => void>;
+
+export class Chain {
+  readonly plugins: readonly LoadedPlugin[];
+  readonly onRequest: readonly RequestHook[] | null;
+  readonly authenticate: readonly RequestHook[] | null;
+  readonly admit: readonly RequestHook[] | null;
+  readonly route: readonly RouteHook[] | null;
+  readonly guardRequest: readonly RequestHook[] | null;
+  readonly upstreamRequest: readonly RequestHook[] | null;
+  readonly onResponseHeaders: readonly HeadersHook[] | null;
+  /** Event hooks with the plugin bound; non-null means responses get a stream tap. */
+  readonly onResponseEvent: readonly EventHook[] | null;
+  readonly onResponseEnd: readonly FinalHook[] | null;
+  readonly onError: readonly ErrorHook[] | null;
+  readonly onAbort: readonly FinalHook[] | null;
+  readonly log: readonly FinalHook[] | null;
+  readonly #logger: Logger;
+
+  constructor(plugins: readonly LoadedPlugin[], logger: Logger) {
+    this.plugins = plugins;
+    this.#logger = logger;
+    this.onRequest = collect(plugins, 'onRequest');
+    this.authenticate = collect(plugins, 'authenticate');
+    this.admit = collect(plugins, 'admit');
+    this.route = collect(plugins, 'route');
+    this.guardRequest = collect(plugins, 'guardRequest');
+    this.upstreamRequest = collect(plugins, 'upstreamRequest');
+    this.onResponseHeaders = collect(plugins, 'onResponseHeaders');
+    const events = collect(plugins, 'onResponseEvent');
+    this.onResponseEvent = events === null ? null : events.map((hook) => guardEventHook(hook));
+    this.onResponseEnd = collect(plugins, 'onResponseEnd');
+    this.onError = collect(plugins, 'onError');
+    this.onAbort = collect(plugins, 'onAbort');
+    this.log = collect(plugins, 'log');
+  }
+
+  /** Runs the hooks of one request phase in order until one answers. Stays synchronous while the hooks are. */
+  runPhase(hooks: readonly RequestHook[], ctx: RequestContext, from = 0): Reply | undefined | Promise<Reply | undefined> {
+    for (let i = from; i < hooks.length; i++) {
+      const hook = hooks[i]!;
+      let result: HookResult;
+      try {
+        result = hook.fn(ctx);
+      } catch (error) {
+        throw pluginFailure(hook.id, error);
+      }
+      if (result === undefined) continue;
+      if (isReply(result)) return result;
+      if (typeof (result as Promise<unknown>).then === 'function') {
+        return (result as Promise<void | Reply>).then(
+          (value) => (value === undefined ? this.runPhase(hooks, ctx, i + 1) : value),
+          (error: unknown) => {
+            throw pluginFailure(hook.id, error);
+          },
+        );
+      }
+    }
+    return undefined;
+  }
+
+  /** Asks the routing plugins in order; the first that returns a deployment decides. */
+  async pickDeployment(ctx: RequestContext, group: ModelGroup): Promise<Deployment | undefined> {
+    if (this.route === null) return undefined;
+    for (const hook of this.route) {
+      let picked: Deployment | undefined | Promise<Deployment | undefined>;
+      try {
+        picked = hook.fn(ctx, group);
+        if (picked !== undefined && typeof (picked as Promise<unknown>).then === 'function') picked = await picked;
+      } catch (error) {
+        throw pluginFailure(hook.id, error);
+      }
+      if (picked !== undefined) return picked as Deployment;
+    }
+    return undefined;
+  }
+
+  /** Response-headers hooks; a throw fails the request before anything is written to the client. */
+  runHeaders(ctx: RequestContext, head: UpstreamResponseHead): void {
+    if (this.onResponseHeaders === null) return;
+    for (const hook of this.onResponseHeaders) {
+      try {
+        hook.fn(ctx, head);
+      } catch (error) {
+        throw pluginFailure(hook.id, error);
+      }
+    }
+  }
+
+  /** Closing hooks: their failures are logged, never sent to the client, and never skip the hooks after them. */
+  runFinal(hooks: readonly FinalHook[] | null, ctx: RequestContext): void {
+    if (hooks === null) return;
+    for (const hook of hooks) {
+      try {
+        const result = hook.fn(ctx);
+        if (result !== undefined) result.catch((error: unknown) => this.#hookFailed(hook.id, ctx, error));
+      } catch (error) {
+        this.#hookFailed(hook.id, ctx, error);
+      }
+    }
+  }
+
+  runOnError(ctx: RequestContext, error: SluiceError): void {
+    if (this.onError === null) return;
+    for (const hook of this.onError) {
+      try {
+        hook.fn(ctx, error);
+      } catch (failure) {
+        this.#hookFailed(hook.id, ctx, failure);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const { id, plugin } of this.plugins) {
+      try {
+        await plugin.close?.();
+      } catch (error) {
+        this.#logger.error('plugin close failed', { plugin: id, error });
+      }
+    }
+  }
+
+  #hookFailed(id: string, ctx: RequestContext, error: unknown): void {
+    this.#logger.error('plugin hook failed', { plugin: id, request: ctx.id, error });
+  }
+}
+
+function collect<K extends keyof Plugin>(plugins: readonly LoadedPlugin[], phase: K): Hook<NonNullable<Plugin[K]>>[] | null {
+  const hooks: Hook<NonNullable<Plugin[K]>>[] = [];
+  for (const { id, plugin } of plugins) {
+    const fn = plugin[phase];
+    if (typeof fn === 'function') hooks.push({ id, fn: (fn as (...args: never[]) => unknown).bind(plugin) as NonNullable<Plugin[K]> });
+  }
+  return hooks.length === 0 ? null : hooks;
+}
+
+/** A throwing event hook ends the stream as a plugin failure instead of escaping into undici's callbacks. */
+function guardEventHook(hook: Hook<(ctx: RequestContext, event: SseEvent) => void | StreamStop>): EventHook {
+  const { id, fn } = hook;
+  return (ctx, event) => {
+    try {
+      return fn(ctx, event);
+    } catch (error) {
+      return { kind: 'stop', finalEvent: null, error: pluginFailure(id, error) };
+    }
+  };
+}
+
+function pluginFailure(id: string, error: unknown): SluiceError {
+  if (error instanceof SluiceError) return error;
+  return new SluiceError('SLUICE_PLUGIN_FAILED', `Plugin "${id}" failed while handling the request.`, { details: { plugin: id }, cause: error });
+}

@@ -1,0 +1,92 @@
+// The command line: `node core/main.js --config proxy.yaml [--port N] [--host H] [--check]`.
+
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from './config.ts';
+import { Gateway, VERSION } from './gateway.ts';
+import { listen } from './listener.ts';
+import { createLogger } from './logger.ts';
+
+const USAGE = `Sluice ${VERSION}: an LLM gateway (OpenAI-compatible) on raw Node streams.
+
+Usage: node core/main.js --config <file.yaml> [--port N] [--host ADDR] [--check]
+
+  -c, --config   config file (Sluice's sections plus LiteLLM's model_list); default ./proxy.yaml
+  -p, --port     listen port; overrides server.port (default 4000)
+      --host     listen address; overrides server.host (default 0.0.0.0)
+  -t, --check    validate the config and plugins, print every problem, exit 1 if any (like nginx -t)
+  -h, --help     this text
+  -v, --version  print the version`;
+
+async function main(argv: string[]): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      options: {
+        config: { type: 'string', short: 'c', default: 'proxy.yaml' },
+        port: { type: 'string', short: 'p' },
+        host: { type: 'string' },
+        check: { type: 'boolean', short: 't', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+        version: { type: 'boolean', short: 'v', default: false },
+      },
+      strict: true,
+    }).values;
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (args.help) {
+    process.stdout.write(USAGE + '\n');
+    return 0;
+  }
+  if (args.version) {
+    process.stdout.write(VERSION + '\n');
+    return 0;
+  }
+  const port = args.port === undefined ? undefined : Number(args.port);
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
+    process.stderr.write(`--port: "${args.port}" is not a port number\n`);
+    return 2;
+  }
+
+  let gateway: Gateway;
+  const bootLogger = createLogger('info');
+  try {
+    const config = loadConfig(args.config);
+    const logger = createLogger(config.server.logLevel, config.server.logFormat);
+    for (const warning of config.warnings) logger.warn(`config: ${warning}`);
+    gateway = await Gateway.create(config, logger);
+    if (args.check) {
+      process.stdout.write(`${config.file}: ok (${gateway.groups.size} model groups, ${gateway.chain.plugins.length} plugins: ${gateway.chain.plugins.map((p) => p.id).join(', ')})\n`);
+      await gateway.close();
+      return 0;
+    }
+    const listening = await listen(gateway, port ?? config.server.port, args.host ?? config.server.host);
+    logger.info(`sluice ${VERSION} listening on http://${listening.host}:${listening.port}`, {
+      config: config.file,
+      models: [...gateway.groups.keys()].join(','),
+      plugins: gateway.chain.plugins.map((p) => p.id).join(','),
+    });
+    const stop = (signal: string): void => {
+      logger.info(`${signal}: shutting down, waiting for requests in flight`);
+      listening.close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+    return -1;
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      return 1;
+    }
+    bootLogger.error('failed to start', { error: (error as Error).stack ?? String(error) });
+    return 1;
+  }
+}
+
+const code = await main(process.argv.slice(2));
+if (code >= 0) process.exitCode = code;

@@ -1,0 +1,222 @@
+// Config loading: YAML → environment substitution → JSON Schema validation (every error, with path and line).
+
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { Ajv, type ErrorObject } from 'ajv';
+import { LineCounter, parseDocument, type Document } from 'yaml';
+import type { LogLevel } from './logger.ts';
+import type { ModelListEntry } from './models.ts';
+
+const SCHEMA_PATH = new URL('../config/schema.json', import.meta.url);
+
+/** One entry of `plugins:` as written. */
+export type PluginEntry =
+  | string
+  | { name: string; enabled?: boolean; options?: Record<string, unknown> }
+  | { path: string; enabled?: boolean; options?: Record<string, unknown> };
+
+export interface ServerSettings {
+  host: string;
+  port: number;
+  bodyLimit: number;
+  logLevel: LogLevel;
+  logFormat: 'text' | 'json';
+  upstreamConnections: number | null;
+  /** All in ms; 0 disables. */
+  timeouts: {
+    clientHeader: number;
+    clientBody: number;
+    keepAlive: number;
+    upstreamConnect: number;
+    upstreamFirstByte: number;
+    upstreamIdle: number;
+    upstreamTotal: number;
+  };
+}
+
+export interface LoadedConfig {
+  readonly file: string;
+  readonly dir: string;
+  readonly server: ServerSettings;
+  /** `null` when the config has no `plugins:` section (the default chain applies). */
+  readonly plugins: readonly PluginEntry[] | null;
+  readonly modelList: readonly ModelListEntry[];
+  readonly warnings: readonly string[];
+}
+
+export class ConfigError extends Error {
+  readonly errors: readonly string[];
+  constructor(file: string, errors: readonly string[]) {
+    super(`${file}: ${errors.length} error${errors.length === 1 ? '' : 's'}\n  ${errors.join('\n  ')}`);
+    this.name = 'ConfigError';
+    this.errors = errors;
+  }
+}
+
+/** LiteLLM sections that load but are not acted on yet; each gets one warning line. */
+const LITELLM_NOT_ACTED_ON = ['router_settings', 'litellm_settings', 'general_settings'] as const;
+const KNOWN_TOP_LEVEL = new Set(['server', 'plugins', 'model_list', 'environment_variables', ...LITELLM_NOT_ACTED_ON]);
+
+const ajv = new Ajv({ allErrors: true, strict: false, coerceTypes: true, useDefaults: false });
+const validateSchema = ajv.compile(JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')) as object);
+
+/** Reads, substitutes and validates a config file. Throws `ConfigError` listing every problem found. */
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  const path = resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(path, [`cannot read the file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`]);
+  }
+  return parseConfig(text, path, env);
+}
+
+export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      path,
+      doc.errors.map((e) => `line ${lineCounter.linePos(e.pos[0]).line}: YAML syntax: ${e.message.split('\n')[0]}`),
+    );
+  }
+  const raw: unknown = doc.toJS() ?? {};
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ConfigError(path, ['the file must contain a YAML mapping (key: value) at the top level']);
+  }
+  const warnings: string[] = [];
+  const data = raw as Record<string, unknown>;
+
+  // LiteLLM sets these into the environment before reading `os.environ/` values; so do we.
+  const envVars = data['environment_variables'];
+  const effectiveEnv: NodeJS.ProcessEnv = { ...env };
+  if (typeof envVars === 'object' && envVars !== null) {
+    for (const [key, value] of Object.entries(envVars)) effectiveEnv[key] ??= String(value);
+  }
+  const substituted = substituteEnv(data, effectiveEnv, [], warnings) as Record<string, unknown>;
+
+  if (!validateSchema(substituted)) {
+    const errors = (validateSchema.errors ?? []).filter(notNoise).map((e) => formatAjvError(e, doc, lineCounter));
+    throw new ConfigError(path, [...new Set(errors)]);
+  }
+
+  for (const key of Object.keys(substituted)) {
+    if (!KNOWN_TOP_LEVEL.has(key)) warnings.push(`${key}: not a Sluice or LiteLLM section Sluice knows; ignored`);
+  }
+  for (const key of LITELLM_NOT_ACTED_ON) {
+    if (substituted[key] != null) warnings.push(`${key}: LiteLLM section loaded but not acted on yet`);
+  }
+
+  return {
+    file: path,
+    dir: dirname(path),
+    server: resolveServer((substituted['server'] ?? {}) as Record<string, unknown>),
+    plugins: (substituted['plugins'] as PluginEntry[] | undefined) ?? null,
+    modelList: (substituted['model_list'] as ModelListEntry[] | undefined) ?? [],
+    warnings,
+  };
+}
+
+const ENV_WHOLE = /^os\.environ\/([A-Za-z_][A-Za-z0-9_]*)$/;
+const ENV_INLINE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+/** Replaces `os.environ/NAME` (a whole value) and `${NAME}` (inside a string). Unset variables warn. */
+function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, path: (string | number)[], warnings: string[]): unknown {
+  if (typeof value === 'string') {
+    const whole = ENV_WHOLE.exec(value);
+    if (whole !== null) {
+      const found = env[whole[1]!];
+      if (found === undefined) warnings.push(`${formatPath(path)}: environment variable ${whole[1]} is not set`);
+      return found;
+    }
+    if (!value.includes('${')) return value;
+    return value.replace(ENV_INLINE, (_, name: string) => {
+      const found = env[name];
+      if (found === undefined) warnings.push(`${formatPath(path)}: environment variable ${name} is not set`);
+      return found ?? '';
+    });
+  }
+  if (Array.isArray(value)) return value.map((item, i) => substituteEnv(item, env, [...path, i], warnings));
+  if (typeof value === 'object' && value !== null) {
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) {
+      const next = substituteEnv(item, env, [...path, key], warnings);
+      if (next !== undefined) out[key] = next;
+    }
+    return out;
+  }
+  return value;
+}
+
+/** `oneOf` reports each failed branch; the branch errors already say what is wrong. */
+function notNoise(error: ErrorObject): boolean {
+  return error.keyword !== 'oneOf' && error.keyword !== 'if';
+}
+
+function formatAjvError(error: ErrorObject, doc: Document, lines: LineCounter): string {
+  const segments = error.instancePath === '' ? [] : error.instancePath.slice(1).split('/').map(decodePointer);
+  let message = error.message ?? 'is invalid';
+  let target = segments;
+  if (error.keyword === 'additionalProperties') {
+    const key = String((error.params as { additionalProperty: string }).additionalProperty);
+    message = `unknown key "${key}"`;
+    target = [...segments, key];
+  } else if (error.keyword === 'enum') {
+    message = `must be one of ${(error.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+  } else if (error.keyword === 'required') {
+    message = `missing required key "${(error.params as { missingProperty: string }).missingProperty}"`;
+  }
+  const line = lineOf(doc, lines, target) ?? lineOf(doc, lines, segments);
+  const where = formatPath(segments.map((s) => (/^\d+$/.test(s) ? Number(s) : s))) || '(top level)';
+  return `${line === null ? '' : `line ${line}: `}${where}: ${message}`;
+}
+
+function lineOf(doc: Document, lines: LineCounter, segments: string[]): number | null {
+  const keys = segments.map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+  const node = keys.length === 0 ? doc.contents : doc.getIn(keys, true);
+  const range = (node as { range?: [number, number, number] } | null | undefined)?.range;
+  return range === undefined ? null : lines.linePos(range[0]).line;
+}
+
+function decodePointer(segment: string): string {
+  return segment.replace(/~1/g, '/').replace(/~0/g, '~');
+}
+
+function formatPath(path: readonly (string | number)[]): string {
+  let out = '';
+  for (const part of path) out += typeof part === 'number' ? `[${part}]` : out === '' ? part : `.${part}`;
+  return out;
+}
+
+function resolveServer(server: Record<string, unknown>): ServerSettings {
+  const t = (server['timeouts'] ?? {}) as Record<string, number | undefined>;
+  const ms = (value: number | undefined, fallbackSeconds: number): number => Math.round((value ?? fallbackSeconds) * 1000);
+  return {
+    host: (server['host'] as string | undefined) ?? '0.0.0.0',
+    port: (server['port'] as number | undefined) ?? 4000,
+    bodyLimit: parseSize(server['body_limit'] as string | number | undefined),
+    logLevel: (server['log_level'] as LogLevel | undefined) ?? 'info',
+    logFormat: (server['log_format'] as 'text' | 'json' | undefined) ?? 'text',
+    upstreamConnections: (server['upstream_connections'] as number | null | undefined) ?? null,
+    timeouts: {
+      clientHeader: ms(t['client_header'], 30),
+      clientBody: ms(t['client_body'], 30),
+      keepAlive: ms(t['keep_alive'], 65),
+      upstreamConnect: ms(t['upstream_connect'], 10),
+      upstreamFirstByte: ms(t['upstream_first_byte'], 600),
+      upstreamIdle: ms(t['upstream_idle'], 120),
+      upstreamTotal: ms(t['upstream_total'], 900),
+    },
+  };
+}
+
+const UNITS: Readonly<Record<string, number>> = { '': 1, b: 1, k: 1024, kb: 1024, m: 1024 ** 2, mb: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3 };
+
+/** `10mb` → bytes (binary units, as nginx's client_max_body_size). */
+export function parseSize(value: string | number | undefined): number {
+  if (value === undefined) return 10 * 1024 ** 2;
+  if (typeof value === 'number') return value;
+  const match = /^([0-9]+(?:\.[0-9]+)?)\s*([a-z]*)$/.exec(value.trim().toLowerCase());
+  return Math.floor(Number(match![1]) * UNITS[match![2]!]!);
+}

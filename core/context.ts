@@ -1,0 +1,131 @@
+// The per-request context: one object, created when a proxied request arrives, handed to every phase.
+//
+// Every field is declared and initialised in the constructor so all contexts share one shape.
+
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Deployment, Endpoint, ModelGroup } from './models.ts';
+import type { SluiceError } from './errors.ts';
+
+/** A typed key for a plugin's private per-request state. Create one per plugin module, at load. */
+export interface Slot<T> {
+  readonly name: string;
+  /** Never read; carries the value type. */
+  readonly _type?: T;
+}
+
+export function createSlot<T>(name: string): Slot<T> {
+  return { name };
+}
+
+/** Token counts, filled by whoever can see them (a stream tap, a JSON body reader). */
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+}
+
+/** Who the caller is, set by an `authenticate` plugin. */
+export interface AuthInfo {
+  /** An alias or hash, never the key itself. */
+  readonly keyId: string;
+  readonly metadata: Readonly<Record<string, unknown>>;
+}
+
+/** How the request ended, set by the core before `log`. */
+export type Outcome = 'pending' | 'ok' | 'replied' | 'error' | 'aborted';
+
+export class RequestContext {
+  /** Request id: the client's `x-request-id`, else generated. Echoed as `x-request-id`. */
+  readonly id: string;
+  readonly method: string;
+  /** URL path without the query string. */
+  readonly path: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly clientAddress: string;
+  readonly endpoint: Endpoint;
+  /** `performance.now()` when the request arrived. */
+  readonly startedAt: number;
+
+  /** The parsed JSON request body. To change what is sent upstream, call `setBody` (up to `upstreamRequest`). */
+  body: Record<string, unknown>;
+  /** Set by `setBody`: the body is serialized again instead of forwarding the client's bytes. */
+  bodyChanged = false;
+  /** The body bytes as received. */
+  readonly rawBody: Buffer;
+  /** The model group the client asked for (`body.model`). */
+  readonly model: string;
+  /** `body.stream === true`. */
+  readonly stream: boolean;
+
+  group: ModelGroup | null = null;
+  deployment: Deployment | null = null;
+  auth: AuthInfo | null = null;
+  usage: Usage | null = null;
+  /** Extra headers for the upstream request (plugins add; `authorization` is set from the deployment's key). */
+  readonly upstreamHeaders: Record<string, string> = {};
+  /** Extra headers for the client response. */
+  readonly responseHeaders: Record<string, string> = {};
+  /** Upstream status once headers arrived. */
+  upstreamStatus = 0;
+  /** `performance.now()` when the first response byte was written to the client. */
+  firstByteAt = 0;
+  /** `performance.now()` when the request ended. */
+  endedAt = 0;
+  outcome: Outcome = 'pending';
+  error: SluiceError | null = null;
+  /** Status sent to the client. */
+  status = 0;
+
+  #slots: Map<Slot<unknown>, unknown> | null = null;
+  #abort: AbortController | null = null;
+
+  constructor(
+    id: string,
+    method: string,
+    path: string,
+    headers: IncomingHttpHeaders,
+    clientAddress: string,
+    endpoint: Endpoint,
+    startedAt: number,
+    body: Record<string, unknown>,
+    rawBody: Buffer,
+  ) {
+    this.id = id;
+    this.method = method;
+    this.path = path;
+    this.headers = headers;
+    this.clientAddress = clientAddress;
+    this.endpoint = endpoint;
+    this.startedAt = startedAt;
+    this.body = body;
+    this.rawBody = rawBody;
+    this.model = body['model'] as string;
+    this.stream = body['stream'] === true;
+  }
+
+  /** Replaces (or, passing `ctx.body` after editing it, confirms changes to) the body sent upstream. */
+  setBody(body: Record<string, unknown>): void {
+    this.body = body;
+    this.bodyChanged = true;
+  }
+
+  get<T>(slot: Slot<T>): T | undefined {
+    return this.#slots?.get(slot) as T | undefined;
+  }
+
+  set<T>(slot: Slot<T>, value: T): void {
+    (this.#slots ??= new Map()).set(slot, value);
+  }
+
+  /** Aborted when the client disconnects or the request ends; created on first use. */
+  get signal(): AbortSignal {
+    return (this.#abort ??= new AbortController()).signal;
+  }
+
+  /** Called by the core when the request is over. */
+  settle(outcome: Outcome, now: number): void {
+    this.outcome = outcome;
+    this.endedAt = now;
+    if (this.#abort !== null && !this.#abort.signal.aborted) this.#abort.abort();
+  }
+}

@@ -1,0 +1,289 @@
+// The request lifecycle: match the route, read the body, run the request phases, hand off to the exchange.
+
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parseJsonObject, readBody, validateRequest } from './body.ts';
+import { Chain } from './chain.ts';
+import type { LoadedConfig, ServerSettings } from './config.ts';
+import { ConfigError } from './config.ts';
+import { RequestContext, type Outcome } from './context.ts';
+import { SluiceError, toSluiceError } from './errors.ts';
+import { ProxyExchange, type ExchangeEnv } from './exchange.ts';
+import type { Logger } from './logger.ts';
+import { buildModelGroups, type Endpoint, type ModelGroup } from './models.ts';
+import { loadPlugins } from './plugin-loader.ts';
+import { sendError, sendJson, sendReply, type Reply } from './respond.ts';
+import { Upstreams } from './upstream.ts';
+
+export const VERSION = '0.1.0';
+
+/** POST routes that are proxied, by path. */
+const PROXY_ROUTES: ReadonlyMap<string, Endpoint> = new Map<string, Endpoint>([
+  ['/v1/chat/completions', 'chat'],
+  ['/chat/completions', 'chat'],
+  ['/v1/completions', 'completions'],
+  ['/completions', 'completions'],
+  ['/v1/embeddings', 'embeddings'],
+  ['/embeddings', 'embeddings'],
+]);
+
+const UPSTREAM_PATH: Readonly<Record<Endpoint, string>> = {
+  chat: '/chat/completions',
+  completions: '/completions',
+  embeddings: '/embeddings',
+};
+
+/** Client request headers that are not passed upstream: hop-by-hop, recomputed, or the gateway's own credentials. */
+const NOT_FORWARDED = new Set([
+  'host',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'expect',
+  'content-length',
+  'authorization',
+  'proxy-authorization',
+  'x-api-key',
+  'x-litellm-api-key',
+  'api-key',
+]);
+
+type GetHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+export class Gateway {
+  readonly config: LoadedConfig;
+  readonly server: ServerSettings;
+  readonly groups: ReadonlyMap<string, ModelGroup>;
+  readonly chain: Chain;
+  readonly upstreams: Upstreams;
+  readonly #logger: Logger;
+  readonly #getRoutes: ReadonlyMap<string, GetHandler>;
+  readonly #exchangeEnv: ExchangeEnv;
+  /** Requests in flight, for graceful shutdown. */
+  inFlight = 0;
+
+  private constructor(config: LoadedConfig, groups: ReadonlyMap<string, ModelGroup>, chain: Chain, logger: Logger) {
+    this.config = config;
+    this.server = config.server;
+    this.groups = groups;
+    this.chain = chain;
+    this.#logger = logger;
+    const t = config.server.timeouts;
+    this.upstreams = new Upstreams({
+      timeouts: { connect: t.upstreamConnect, firstByte: t.upstreamFirstByte, idle: t.upstreamIdle, total: t.upstreamTotal },
+      keepAliveMs: 60_000,
+      connectionsPerOrigin: config.server.upstreamConnections,
+    });
+    this.#getRoutes = this.#buildGetRoutes();
+    this.#exchangeEnv = { chain, finish: (ctx, outcome, error) => this.#finish(ctx, outcome, error), baseHeaders };
+  }
+
+  /** Builds the model groups and the plugin chain. Throws ConfigError with every problem found. */
+  static async create(config: LoadedConfig, logger: Logger): Promise<Gateway> {
+    const built = buildModelGroups(config.modelList);
+    for (const warning of built.warnings) logger.warn(`config: ${warning}`);
+    if (built.errors.length > 0) throw new ConfigError(config.file, built.errors);
+    const plugins = await loadPlugins(config.plugins, config.file, { logger, groups: built.groups, configDir: config.dir });
+    return new Gateway(config, built.groups, new Chain(plugins, logger), logger);
+  }
+
+  /** The `http.Server` request listener. Never throws. */
+  readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const endpoint = PROXY_ROUTES.get(path);
+    if (endpoint !== undefined) {
+      if (req.method !== 'POST') return this.#methodNotAllowed(req, res, 'POST');
+      this.inFlight++;
+      res.once('close', () => this.inFlight--);
+      this.#proxy(req, res, endpoint, path).catch((error: unknown) => {
+        this.#logger.error('unhandled error in request path', { error });
+        sendError(res, toSluiceError(error));
+      });
+      return;
+    }
+    const get = this.#getRoutes.get(path) ?? (path.startsWith('/v1/models/') ? this.#retrieveModel : undefined);
+    if (get !== undefined) {
+      if (req.method !== 'GET' && req.method !== 'HEAD') return this.#methodNotAllowed(req, res, 'GET, HEAD');
+      return get(req, res);
+    }
+    req.resume();
+    sendError(res, new SluiceError('SLUICE_ROUTE_NOT_FOUND', `Unknown request URL: ${req.method} ${path}.`));
+  };
+
+  async #proxy(req: IncomingMessage, res: ServerResponse, endpoint: Endpoint, path: string): Promise<void> {
+    const startedAt = performance.now();
+    let raw: Buffer;
+    let body: Record<string, unknown>;
+    try {
+      raw = await readBody(req, this.server.bodyLimit, this.server.timeouts.clientBody);
+      body = parseJsonObject(raw);
+      validateRequest(endpoint, body);
+    } catch (error) {
+      const failure = toSluiceError(error);
+      // The rest of an oversized or stalled body is never read: close the connection after the answer.
+      if (failure.status === 413 || failure.status === 408) res.shouldKeepAlive = false;
+      sendError(res, failure);
+      return;
+    }
+    const ctx = new RequestContext(requestId(req), 'POST', path, req.headers, req.socket.remoteAddress ?? '', endpoint, startedAt, body, raw);
+    try {
+      const reply = await this.#runRequestPhases(ctx);
+      if (reply !== undefined) {
+        ctx.status = reply.status;
+        sendReply(res, reply, { ...baseHeaders(ctx), ...ctx.responseHeaders });
+        this.#finish(ctx, 'replied', null);
+        return;
+      }
+      if (res.destroyed) {
+        this.#finish(ctx, 'aborted', null);
+        return;
+      }
+      this.#dispatch(ctx, req, res);
+    } catch (error) {
+      const failure = toSluiceError(error);
+      if (failure.code === 'SLUICE_PLUGIN_FAILED' || failure.code === 'SLUICE_INTERNAL') {
+        this.#logger.error(failure.message, { request: ctx.id, cause: failure.cause });
+      }
+      ctx.status = failure.status;
+      sendError(res, failure, { ...baseHeaders(ctx), ...ctx.responseHeaders });
+      this.#finish(ctx, 'error', failure);
+    }
+  }
+
+  /** onRequest → authenticate → (model group) → admit → route → guardRequest → upstreamRequest. */
+  async #runRequestPhases(ctx: RequestContext): Promise<Reply | undefined> {
+    const chain = this.chain;
+    let reply: Reply | undefined;
+    if (chain.onRequest !== null && (reply = await chain.runPhase(chain.onRequest, ctx)) !== undefined) return reply;
+    if (chain.authenticate !== null && (reply = await chain.runPhase(chain.authenticate, ctx)) !== undefined) return reply;
+    const group = this.groups.get(ctx.model);
+    if (group === undefined) {
+      throw new SluiceError('SLUICE_MODEL_NOT_FOUND', `The model \`${ctx.model}\` does not exist or you do not have access to it.`, {
+        param: 'model',
+        details: { model: ctx.model },
+      });
+    }
+    ctx.group = group;
+    if (chain.admit !== null && (reply = await chain.runPhase(chain.admit, ctx)) !== undefined) return reply;
+    const deployment = await chain.pickDeployment(ctx, group);
+    if (deployment === undefined) {
+      throw new SluiceError('SLUICE_NO_DEPLOYMENT', `No deployment of model group "${group.name}" can take the request now.`, {
+        details: { model: group.name },
+      });
+    }
+    ctx.deployment = deployment;
+    if (chain.guardRequest !== null && (reply = await chain.runPhase(chain.guardRequest, ctx)) !== undefined) return reply;
+    if (chain.upstreamRequest !== null && (reply = await chain.runPhase(chain.upstreamRequest, ctx)) !== undefined) return reply;
+    return undefined;
+  }
+
+  #dispatch(ctx: RequestContext, req: IncomingMessage, res: ServerResponse): void {
+    const deployment = ctx.deployment!;
+    const t = this.server.timeouts;
+    // LiteLLM's per-deployment timeouts: `timeout` bounds a whole call, `stream_timeout` a stream's first byte.
+    const total = ctx.stream ? t.upstreamTotal : (deployment.timeoutMs ?? t.upstreamTotal);
+    const firstByte = ctx.stream ? (deployment.streamTimeoutMs ?? t.upstreamFirstByte) : Math.min(t.upstreamFirstByte, total || Infinity);
+    const exchange = new ProxyExchange(ctx, res, deployment, this.#exchangeEnv, total);
+
+    let body: Buffer | string = ctx.rawBody;
+    if (ctx.bodyChanged || deployment.upstreamModel !== ctx.model) {
+      ctx.body['model'] = deployment.upstreamModel;
+      body = JSON.stringify(ctx.body);
+    }
+    const headers: string[] = [];
+    const raw = req.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) {
+      if (!NOT_FORWARDED.has(raw[i]!.toLowerCase())) headers.push(raw[i]!, raw[i + 1]!);
+    }
+    for (const name in ctx.upstreamHeaders) headers.push(name, ctx.upstreamHeaders[name]!);
+    if (deployment.apiKey !== null) headers.push('authorization', `Bearer ${deployment.apiKey}`);
+    if (req.headers['x-request-id'] === undefined) headers.push('x-request-id', ctx.id);
+    headers.push('content-length', String(Buffer.byteLength(body)));
+
+    this.upstreams.for(deployment).dispatch(
+      {
+        path: deployment.basePath + UPSTREAM_PATH[ctx.endpoint],
+        method: 'POST',
+        headers,
+        body,
+        headersTimeout: firstByte === Infinity ? 0 : firstByte,
+        bodyTimeout: t.upstreamIdle,
+      },
+      exchange,
+    );
+  }
+
+  #finish(ctx: RequestContext, outcome: Outcome, error: SluiceError | null): void {
+    ctx.settle(outcome, performance.now());
+    const chain = this.chain;
+    if (error !== null) {
+      ctx.error = error;
+      chain.runOnError(ctx, error);
+    } else if (outcome === 'aborted') {
+      chain.runFinal(chain.onAbort, ctx);
+    } else if (outcome === 'ok') {
+      chain.runFinal(chain.onResponseEnd, ctx);
+    }
+    chain.runFinal(chain.log, ctx);
+  }
+
+  #methodNotAllowed(req: IncomingMessage, res: ServerResponse, allow: string): void {
+    req.resume();
+    sendError(res, new SluiceError('SLUICE_METHOD_NOT_ALLOWED', `Method ${req.method} is not allowed here; use ${allow}.`), { allow });
+  }
+
+  #buildGetRoutes(): Map<string, GetHandler> {
+    const created = Math.floor(Date.now() / 1000);
+    const models = {
+      object: 'list',
+      data: [...this.groups.keys()].map((id) => ({ id, object: 'model', created, owned_by: 'sluice' })),
+    };
+    const modelInfo = {
+      data: [...this.groups.values()].flatMap((group) =>
+        group.deployments.map((d) => ({ model_name: group.name, litellm_params: d.publicParams, model_info: { ...d.info, id: d.id } })),
+      ),
+    };
+    const listModels: GetHandler = (_req, res) => sendJson(res, 200, models);
+    const info: GetHandler = (_req, res) => sendJson(res, 200, modelInfo);
+    const alive: GetHandler = (_req, res) => sendJson(res, 200, "I'm alive!");
+    const ready: GetHandler = (_req, res) => sendJson(res, 200, { status: 'healthy', sluice_version: VERSION, model_groups: this.groups.size });
+    return new Map([
+      ['/v1/models', listModels],
+      ['/models', listModels],
+      ['/model/info', info],
+      ['/v1/model/info', info],
+      ['/health/liveliness', alive],
+      ['/health/liveness', alive],
+      ['/health/readiness', ready],
+    ]);
+  }
+
+  readonly #retrieveModel: GetHandler = (req, res) => {
+    const id = decodeURIComponent((req.url ?? '').split('?')[0]!.slice('/v1/models/'.length));
+    if (!this.groups.has(id)) {
+      sendError(res, new SluiceError('SLUICE_MODEL_NOT_FOUND', `The model \`${id}\` does not exist or you do not have access to it.`, { param: 'model' }));
+      return;
+    }
+    sendJson(res, 200, { id, object: 'model', created: 0, owned_by: 'sluice' });
+  };
+
+  async close(): Promise<void> {
+    await this.chain.close();
+    await this.upstreams.close();
+  }
+}
+
+function baseHeaders(ctx: RequestContext): Record<string, string> {
+  return { 'x-request-id': ctx.id };
+}
+
+function requestId(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && given.length > 0 && given.length <= 200 ? given : randomUUID();
+}

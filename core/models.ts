@@ -1,0 +1,203 @@
+// Model groups and deployments: LiteLLM's `model_list` turned into what the request path looks up.
+
+import { createHash } from 'node:crypto';
+
+/** The OpenAI endpoints Sluice proxies. */
+export type Endpoint = 'chat' | 'completions' | 'embeddings';
+
+/** How a deployment is reached. `openai` covers every OpenAI-compatible server (vLLM, Ollama's /v1, ...). */
+export type ProviderKind = 'openai' | 'mock';
+
+export interface MockSettings {
+  /** Answer text; streamed word by word. */
+  readonly text: string;
+  /** Number of tokens (words) to stream; the text repeats or is cut to this length. */
+  readonly tokens: number;
+  /** Gap between streamed tokens, ms. */
+  readonly tokenIntervalMs: number;
+  /** Embedding vector length. */
+  readonly dimensions: number;
+}
+
+/** One backend serving a model group (an entry of `model_list`). Read-only after load. */
+export interface Deployment {
+  /** `model_info.id`, or a stable hash of the entry. */
+  readonly id: string;
+  /** The model group (`model_name`) clients ask for. */
+  readonly group: string;
+  /** The provider prefix as written (`openai`, `hosted_vllm`, `ollama_chat`, `mock`...). */
+  readonly provider: string;
+  readonly kind: ProviderKind;
+  /** The model name sent upstream (`litellm_params.model` without its provider prefix). */
+  readonly upstreamModel: string;
+  /** Origin of the backend, e.g. `http://127.0.0.1:11434`; empty for mock. */
+  readonly origin: string;
+  /** Path prefix up to and including `/v1`, e.g. `/v1` or `/openai/v1`. */
+  readonly basePath: string;
+  /** Safe to show: origin + base path, never credentials. */
+  readonly apiBase: string;
+  readonly apiKey: string | null;
+  readonly rpm: number | null;
+  readonly tpm: number | null;
+  readonly weight: number;
+  readonly maxParallelRequests: number | null;
+  /** Total time for a non-streaming call, ms (`litellm_params.timeout`). */
+  readonly timeoutMs: number | null;
+  /** Time to first byte for a streaming call, ms (`litellm_params.stream_timeout`). */
+  readonly streamTimeoutMs: number | null;
+  readonly mock: MockSettings | null;
+  /** `model_info` as written. */
+  readonly info: Readonly<Record<string, unknown>>;
+  /** `litellm_params` without `api_key`, for /model/info. */
+  readonly publicParams: Readonly<Record<string, unknown>>;
+}
+
+export interface ModelGroup {
+  readonly name: string;
+  readonly deployments: readonly Deployment[];
+}
+
+/** `litellm_params` as it appears in config (after validation). */
+export interface LitellmParams {
+  model: string;
+  api_base?: string;
+  api_key?: string;
+  rpm?: number;
+  tpm?: number;
+  weight?: number;
+  timeout?: number;
+  stream_timeout?: number;
+  max_parallel_requests?: number;
+  mock_response?: string;
+  mock_tokens?: number;
+  mock_token_interval_ms?: number;
+  mock_dimensions?: number;
+  [key: string]: unknown;
+}
+
+export interface ModelListEntry {
+  model_name: string;
+  litellm_params: LitellmParams;
+  model_info?: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+const OPENAI_COMPATIBLE = new Set([
+  'openai',
+  'hosted_vllm',
+  'vllm',
+  'ollama',
+  'ollama_chat',
+  'openai_like',
+  'custom_openai',
+  'text-completion-openai',
+  'lm_studio',
+  'llamafile',
+]);
+
+const DEFAULT_API_BASE: Readonly<Record<string, string>> = {
+  openai: 'https://api.openai.com',
+  'text-completion-openai': 'https://api.openai.com',
+  ollama: 'http://localhost:11434',
+  ollama_chat: 'http://localhost:11434',
+  lm_studio: 'http://localhost:1234',
+  llamafile: 'http://localhost:8080',
+};
+
+export interface BuildResult {
+  readonly groups: ReadonlyMap<string, ModelGroup>;
+  readonly errors: string[];
+  readonly warnings: string[];
+}
+
+/** Builds the model groups from `model_list`. Unsupported providers are skipped with a warning. */
+export function buildModelGroups(entries: readonly ModelListEntry[]): BuildResult {
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  const byGroup = new Map<string, Deployment[]>();
+  const seenIds = new Map<string, number>();
+
+  entries.forEach((entry, index) => {
+    const where = `model_list[${index}] (${entry.model_name})`;
+    const params = entry.litellm_params;
+    const slash = params.model.indexOf('/');
+    // LiteLLM treats a bare model name as OpenAI's.
+    const provider = slash === -1 ? 'openai' : params.model.slice(0, slash);
+    const upstreamModel = slash === -1 ? params.model : params.model.slice(slash + 1);
+    if (provider !== 'mock' && !OPENAI_COMPATIBLE.has(provider)) {
+      warnings.push(`${where}: provider "${provider}/" is not supported yet; this deployment is skipped`);
+      return;
+    }
+    let origin = '';
+    let basePath = '';
+    if (provider !== 'mock') {
+      const base = params.api_base ?? DEFAULT_API_BASE[provider];
+      if (base === undefined) {
+        errors.push(`${where}: litellm_params.api_base is required for provider "${provider}/"`);
+        return;
+      }
+      let url: URL;
+      try {
+        url = new URL(base);
+      } catch {
+        errors.push(`${where}: litellm_params.api_base is not a URL: "${base}"`);
+        return;
+      }
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+        errors.push(`${where}: litellm_params.api_base must be http:// or https://`);
+        return;
+      }
+      origin = url.origin;
+      const path = url.pathname.replace(/\/+$/, '');
+      basePath = path.endsWith('/v1') ? path : `${path}/v1`;
+    }
+    const info = entry.model_info ?? {};
+    const id = typeof info['id'] === 'string' ? info['id'] : stableId(entry);
+    const firstIndex = seenIds.get(id);
+    if (firstIndex !== undefined) {
+      errors.push(`${where}: model_info.id "${id}" is duplicate (first used by model_list[${firstIndex}])`);
+      return;
+    }
+    seenIds.set(id, index);
+    const { api_key: _hidden, ...publicParams } = params;
+    const deployment: Deployment = {
+      id,
+      group: entry.model_name,
+      provider,
+      kind: provider === 'mock' ? 'mock' : 'openai',
+      upstreamModel,
+      origin,
+      basePath,
+      apiBase: provider === 'mock' ? 'mock://' : origin + basePath,
+      apiKey: params.api_key ?? null,
+      rpm: params.rpm ?? null,
+      tpm: params.tpm ?? null,
+      weight: params.weight ?? 1,
+      maxParallelRequests: params.max_parallel_requests ?? null,
+      timeoutMs: params.timeout === undefined ? null : params.timeout * 1000,
+      streamTimeoutMs: params.stream_timeout === undefined ? null : params.stream_timeout * 1000,
+      mock:
+        provider === 'mock'
+          ? {
+              text: params.mock_response ?? 'This is a mock response from Sluice.',
+              tokens: params.mock_tokens ?? 0,
+              tokenIntervalMs: params.mock_token_interval_ms ?? 0,
+              dimensions: params.mock_dimensions ?? 8,
+            }
+          : null,
+      info,
+      publicParams,
+    };
+    let list = byGroup.get(entry.model_name);
+    if (list === undefined) byGroup.set(entry.model_name, (list = []));
+    list.push(deployment);
+  });
+
+  const groups = new Map<string, ModelGroup>();
+  for (const [name, deployments] of byGroup) groups.set(name, { name, deployments });
+  return { groups, errors, warnings };
+}
+
+function stableId(entry: ModelListEntry): string {
+  return createHash('sha256').update(JSON.stringify(entry)).digest('hex').slice(0, 16);
+}

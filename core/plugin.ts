@@ -1,0 +1,128 @@
+// The public plugin API: what a plugin module exports and which hooks the core calls.
+//
+// Stable surface: `definePlugin`, `PluginFactory`, `Plugin`, `PluginDeps`, `respond`, `endStream`, `createSlot`,
+// `SluiceError`, and the `RequestContext` / `SseEvent` shapes. Everything else in core/ is internal.
+
+import type { RequestContext } from './context.ts';
+import type { Deployment, ModelGroup } from './models.ts';
+import type { Reply } from './respond.ts';
+import type { SseEvent } from './sse-tap.ts';
+import type { SluiceError } from './errors.ts';
+import type { Logger } from './logger.ts';
+
+export type { RequestContext } from './context.ts';
+export type { SseEvent } from './sse-tap.ts';
+export type { Reply } from './respond.ts';
+export type { Deployment, ModelGroup, Endpoint } from './models.ts';
+export type { Logger } from './logger.ts';
+export { respond } from './respond.ts';
+export { SluiceError } from './errors.ts';
+export { createSlot } from './context.ts';
+export type { Slot } from './context.ts';
+
+/** What a request-phase hook returns: nothing to continue, a `Reply` to answer now, or a promise of either. */
+export type HookResult = void | Reply | Promise<void | Reply>;
+
+/** Returned from `onResponseEvent` to end a stream: see `endStream`. */
+export interface StreamStop {
+  readonly kind: 'stop';
+  /** The `data:` payload of one final event written before `data: [DONE]` (an object, serialized once). */
+  readonly finalEvent: Readonly<Record<string, unknown>> | null;
+  /** Why the stream was ended; passed to `onError`. */
+  readonly error: SluiceError;
+}
+
+/**
+ * Ends a stream from `onResponseEvent`: bytes before the current event have reached the client unchanged; the
+ * current event and everything after it are not forwarded. The core writes `finalEvent` (if any), then
+ * `data: [DONE]`, ends the response and aborts the upstream request.
+ */
+export function endStream(error: SluiceError, finalEvent: Readonly<Record<string, unknown>> | null = null): StreamStop {
+  return { kind: 'stop', finalEvent, error };
+}
+
+/** The upstream response's status and headers, as seen by `onResponseHeaders`. */
+export interface UpstreamResponseHead {
+  readonly status: number;
+  /** Lower-cased header names. */
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** True when the body is `text/event-stream`. */
+  readonly isEventStream: boolean;
+}
+
+/**
+ * A plugin instance: one per load of the configuration. Every hook is optional; defining one is how a plugin
+ * joins that phase. Hooks receive the request's `RequestContext`, shared by all plugins.
+ */
+export interface Plugin {
+  /**
+   * Request phases, in this order. Each may return `respond(...)` to answer the request itself (the chain stops
+   * and no upstream call is made), throw a `SluiceError` to reject it, or return nothing to continue.
+   * The body is parsed and validated before `onRequest`; `ctx.group` is set before `admit`.
+   */
+  onRequest?(ctx: RequestContext): HookResult;
+  /** Identify the caller (sets `ctx.auth`). Rejects with 401/403. */
+  authenticate?(ctx: RequestContext): HookResult;
+  /** Decide whether the request may proceed now (rate limits, concurrency). */
+  admit?(ctx: RequestContext): HookResult;
+  /**
+   * Choose the deployment from `ctx.group.deployments`. Return one to decide, or `undefined` to let the next
+   * routing plugin decide. If no plugin decides, the client gets 503.
+   */
+  route?(ctx: RequestContext, group: ModelGroup): Deployment | undefined | Promise<Deployment | undefined>;
+  /** Inspect the (routed) request before it leaves: guard scanners. */
+  guardRequest?(ctx: RequestContext): HookResult;
+  /** Last chance to change `ctx.body` and `ctx.upstreamHeaders` before the request is sent. */
+  upstreamRequest?(ctx: RequestContext): HookResult;
+
+  /** Called once the upstream status and headers arrive, before anything is written to the client. Synchronous. */
+  onResponseHeaders?(ctx: RequestContext, head: UpstreamResponseHead): void;
+  /**
+   * Called for every complete SSE event of a streamed response, synchronously, before its bytes are forwarded.
+   * Defining this hook is what makes the core parse the stream; plugins without it cost nothing per chunk.
+   * Return `endStream(...)` to stop the stream; never mutate the event.
+   */
+  onResponseEvent?(ctx: RequestContext, event: SseEvent): void | StreamStop;
+  /** The response was fully delivered to the client. */
+  onResponseEnd?(ctx: RequestContext): void | Promise<void>;
+
+  /** The request failed (`ctx.error` is also set). Never throws to the client: errors here are logged. */
+  onError?(ctx: RequestContext, error: SluiceError): void;
+  /** The client disconnected before the response was complete; the upstream call has been aborted. */
+  onAbort?(ctx: RequestContext): void;
+  /** Runs last for every request that reached the plugin chain, whatever its outcome (access logs, accounting). */
+  log?(ctx: RequestContext): void;
+
+  /** Release timers, sockets and files. Called on shutdown and when a reload replaces this instance. */
+  close?(): void | Promise<void>;
+}
+
+/** What the core hands a plugin factory. */
+export interface PluginDeps {
+  readonly logger: Logger;
+  /** Model groups by `model_name`, as loaded. */
+  readonly groups: ReadonlyMap<string, ModelGroup>;
+  /** Directory of the config file, for resolving relative paths in options. */
+  readonly configDir: string;
+}
+
+/** A JSON Schema object (draft 2020-12 subset understood by ajv). */
+export type JsonSchema = Readonly<Record<string, unknown>>;
+
+/**
+ * What a plugin module exports as `default`. `create` runs once per configuration load, after `options` have been
+ * validated against `schema` (unknown keys rejected if the schema says so).
+ */
+export interface PluginFactory<Options = Record<string, never>> {
+  /** Dotted id, e.g. `route.round_robin` or `acme.tenant_header`. */
+  readonly id: string;
+  readonly description?: string;
+  /** JSON Schema for the options; options default to `{}`. */
+  readonly schema?: JsonSchema;
+  create(options: Options, deps: PluginDeps): Plugin | Promise<Plugin>;
+}
+
+/** Identity helper that gives a plugin module full type inference. */
+export function definePlugin<Options>(factory: PluginFactory<Options>): PluginFactory<Options> {
+  return factory;
+}

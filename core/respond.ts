@@ -1,0 +1,63 @@
+// Local replies: the only place that writes a response the gateway made itself (errors, plugin answers, lists).
+
+import type { ServerResponse } from 'node:http';
+import type { SluiceError } from './errors.ts';
+
+/** A complete answer produced by the gateway or a plugin instead of the upstream. */
+export interface Reply {
+  readonly kind: 'reply';
+  readonly status: number;
+  readonly body: string | Buffer;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/**
+ * Builds a reply for a hook to return. Objects are sent as JSON; strings and Buffers as they are (set
+ * `content-type` in `headers` for those).
+ */
+export function respond(status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): Reply {
+  if (typeof body === 'string' || Buffer.isBuffer(body)) {
+    return { kind: 'reply', status, body, headers: { 'content-type': 'text/plain; charset=utf-8', ...headers } };
+  }
+  return { kind: 'reply', status, body: JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } };
+}
+
+export function isReply(value: unknown): value is Reply {
+  return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'reply';
+}
+
+/** Writes a reply. `extra` carries headers every response gets (request id, plugin headers). */
+export function sendReply(res: ServerResponse, reply: Reply, extra?: Readonly<Record<string, string>>): void {
+  if (res.headersSent || res.destroyed) return;
+  const headers: Record<string, string | number> = { ...extra, ...reply.headers };
+  headers['content-length'] = Buffer.byteLength(reply.body);
+  res.writeHead(reply.status, headers);
+  res.end(reply.body);
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, extra?: Readonly<Record<string, string>>): void {
+  sendReply(res, respond(status, body), extra);
+}
+
+/** Writes `{"error":{...}}` with the error's status and headers. */
+export function sendError(res: ServerResponse, error: SluiceError, extra?: Readonly<Record<string, string>>): void {
+  if (res.headersSent || res.destroyed) return;
+  const headers = error.headers === null ? extra : { ...extra, ...error.headers };
+  sendReply(res, respond(error.status, error.toJSON()), headers);
+}
+
+/**
+ * Ends a response whose headers are already out. An event stream gets one final `data:` event (and
+ * `data: [DONE]` when `done`); any other body is cut short by destroying the socket, so the client sees a
+ * truncated response instead of a body that looks complete.
+ */
+export function endStarted(res: ServerResponse, isEventStream: boolean, finalEvent: unknown, done: boolean): void {
+  if (res.destroyed || res.writableEnded) return;
+  if (!isEventStream) {
+    res.destroy();
+    return;
+  }
+  let tail = finalEvent === null ? '' : `data: ${JSON.stringify(finalEvent)}\n\n`;
+  if (done) tail += 'data: [DONE]\n\n';
+  res.end(tail);
+}

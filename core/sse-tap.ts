@@ -1,0 +1,143 @@
+// The stream tap: splits an upstream event stream into events for the plugins that asked, never changing a byte.
+//
+// Only built when some plugin defines `onResponseEvent`. Each event is split out once and shared by every plugin;
+// its text and JSON are decoded on first access and cached. To guarantee that a stopped stream leaks nothing,
+// a tapped stream forwards whole events: the bytes of an event that is still incomplete at the end of a chunk
+// are held until its terminating blank line arrives (the bytes themselves are forwarded unchanged).
+
+import type { RequestContext } from './context.ts';
+import type { StreamStop } from './plugin.ts';
+
+const LF = 0x0a;
+const CR = 0x0d;
+const NOT_PARSED = Symbol('not parsed');
+
+/** One server-sent event, as the upstream sent it. */
+export class SseEvent {
+  /** The event's exact bytes, including the blank line that ends it. */
+  readonly raw: Buffer;
+  /** 0-based position of this event in the stream. */
+  readonly index: number;
+  #data: string | null = null;
+  #name: string | null = null;
+  #json: unknown = NOT_PARSED;
+
+  constructor(raw: Buffer, index: number) {
+    this.raw = raw;
+    this.index = index;
+  }
+
+  /** The `data:` lines joined with `\n` (SSE rules: one optional space after the colon is dropped). */
+  get data(): string {
+    if (this.#data === null) this.#parseFields();
+    return this.#data as string;
+  }
+
+  /** The `event:` field, or null. */
+  get event(): string | null {
+    if (this.#data === null) this.#parseFields();
+    return this.#name;
+  }
+
+  /** True for OpenAI's `data: [DONE]` terminator. */
+  get done(): boolean {
+    return this.data === '[DONE]';
+  }
+
+  /** `data` parsed as JSON once, shared by all plugins; `undefined` when it is not JSON. Do not mutate. */
+  get json(): unknown {
+    if (this.#json === NOT_PARSED) {
+      try {
+        this.#json = JSON.parse(this.data);
+      } catch {
+        this.#json = undefined;
+      }
+    }
+    return this.#json;
+  }
+
+  #parseFields(): void {
+    const lines = this.raw.toString('utf8').split(/\r\n|\r|\n/);
+    const data: string[] = [];
+    for (const line of lines) {
+      if (line === '' || line.charCodeAt(0) === 58 /* ':' comment */) continue;
+      const colon = line.indexOf(':');
+      const field = colon === -1 ? line : line.slice(0, colon);
+      let value = colon === -1 ? '' : line.slice(colon + 1);
+      if (value.charCodeAt(0) === 32) value = value.slice(1);
+      if (field === 'data') data.push(value);
+      else if (field === 'event') this.#name = value;
+    }
+    this.#data = data.join('\n');
+  }
+}
+
+export type EventHook = (ctx: RequestContext, event: SseEvent) => void | StreamStop;
+
+/**
+ * Per-response tap. `push(chunk)` returns the bytes that may be forwarded now (a view of the chunk when no
+ * event straddles a chunk boundary), or null. After a hook stops the stream, `stopped` is set and the returned
+ * bytes end just before the event that triggered it.
+ */
+export class SseTap {
+  stopped: StreamStop | null = null;
+  #pending: Buffer | null = null;
+  #count = 0;
+  readonly #ctx: RequestContext;
+  readonly #hooks: readonly EventHook[];
+
+  constructor(ctx: RequestContext, hooks: readonly EventHook[]) {
+    this.#ctx = ctx;
+    this.#hooks = hooks;
+  }
+
+  push(chunk: Buffer): Buffer | null {
+    if (this.stopped !== null) return null;
+    const buf = this.#pending === null ? chunk : Buffer.concat([this.#pending, chunk]);
+    // Where the search for the next event end starts: an old pending tail was already scanned.
+    let start = 0;
+    let scan = this.#pending === null ? 0 : Math.max(0, this.#pending.length - 3);
+    this.#pending = null;
+    for (;;) {
+      const end = findEventEnd(buf, scan);
+      if (end === -1) break;
+      const event = new SseEvent(buf.subarray(start, end), this.#count++);
+      for (const hook of this.#hooks) {
+        const result = hook(this.#ctx, event);
+        if (result !== undefined) {
+          this.stopped = result;
+          return start === 0 ? null : buf.subarray(0, start);
+        }
+      }
+      start = scan = end;
+    }
+    if (start < buf.length) this.#pending = buf.subarray(start);
+    return start === 0 ? null : start === buf.length ? buf : buf.subarray(0, start);
+  }
+
+  /** Bytes of an unterminated last event at the end of the stream; forwarded as they are. */
+  flush(): Buffer | null {
+    const rest = this.#pending;
+    this.#pending = null;
+    return rest;
+  }
+}
+
+/** Index just past the blank line that ends the event starting at or before `from`, or -1. */
+function findEventEnd(buf: Buffer, from: number): number {
+  let i = from;
+  const n = buf.length;
+  while (i < n) {
+    const lf = buf.indexOf(LF, i);
+    if (lf === -1) {
+      // Lone-CR line endings are legal SSE but unused by LLM servers; "\r\r" still ends an event.
+      const cr = buf.indexOf('\r\r', i);
+      return cr === -1 ? -1 : cr + 2;
+    }
+    const next = buf[lf + 1];
+    if (next === LF) return lf + 2;
+    if (next === CR && buf[lf + 2] === LF) return lf + 3;
+    i = lf + 1;
+  }
+  return -1;
+}

@@ -1,0 +1,103 @@
+// The upstream client: one undici Pool per backend origin, keep-alive, and the mapping of transport errors.
+
+import { Pool, type Dispatcher } from 'undici';
+import { SluiceError } from './errors.ts';
+import type { Deployment } from './models.ts';
+import { MockDispatcher } from './mock-provider.ts';
+
+/** What the exchange needs from an upstream: undici's low-level `dispatch`. The mock provider implements it too. */
+export interface UpstreamDispatcher {
+  dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean;
+}
+
+/** Upstream timeouts in ms; 0 disables one. */
+export interface UpstreamTimeouts {
+  connect: number;
+  /** Until the response headers arrive (time to first byte). */
+  firstByte: number;
+  /** Longest silence between two body chunks. */
+  idle: number;
+  /** Whole exchange, headers to last byte. */
+  total: number;
+}
+
+export interface UpstreamOptions {
+  readonly timeouts: UpstreamTimeouts;
+  readonly keepAliveMs: number;
+  /** Max sockets per backend origin; null = unlimited. */
+  readonly connectionsPerOrigin: number | null;
+}
+
+/** Owns the connection pools. Backends sharing an origin share a pool (and its warm sockets). */
+export class Upstreams {
+  readonly #pools = new Map<string, Pool>();
+  readonly #mocks = new Map<string, MockDispatcher>();
+  readonly options: UpstreamOptions;
+
+  constructor(options: UpstreamOptions) {
+    this.options = options;
+  }
+
+  for(deployment: Deployment): UpstreamDispatcher {
+    if (deployment.kind === 'mock') {
+      let mock = this.#mocks.get(deployment.id);
+      if (mock === undefined) this.#mocks.set(deployment.id, (mock = new MockDispatcher(deployment.mock)));
+      return mock;
+    }
+    let pool = this.#pools.get(deployment.origin);
+    if (pool === undefined) {
+      pool = new Pool(deployment.origin, {
+        connections: this.options.connectionsPerOrigin,
+        connectTimeout: this.options.timeouts.connect,
+        keepAliveTimeout: this.options.keepAliveMs,
+        headersTimeout: this.options.timeouts.firstByte,
+        bodyTimeout: this.options.timeouts.idle,
+        pipelining: 1,
+      });
+      this.#pools.set(deployment.origin, pool);
+    }
+    return pool;
+  }
+
+  async close(): Promise<void> {
+    const pools = [...this.#pools.values()];
+    this.#pools.clear();
+    await Promise.all(pools.map((pool) => pool.close().catch(() => pool.destroy())));
+  }
+}
+
+const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
+const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED']);
+
+/**
+ * Maps a transport error to a client-facing SluiceError by its `code`. The message names the model group and
+ * the deployment id, never the api_key or the upstream's own message (which may echo URLs).
+ */
+export function mapUpstreamError(error: unknown, deployment: Deployment): SluiceError {
+  if (error instanceof SluiceError) return error;
+  const code = errorCode(error);
+  const details = { model: deployment.group, deployment: deployment.id };
+  const who = `model group "${deployment.group}" (deployment ${deployment.id})`;
+  if (TIMEOUT_CODES.has(code)) {
+    const what =
+      code === 'UND_ERR_CONNECT_TIMEOUT' ? 'connecting' : code === 'UND_ERR_BODY_TIMEOUT' ? 'between response chunks' : 'waiting for the response';
+    return new SluiceError('SLUICE_UPSTREAM_TIMEOUT', `Upstream timed out ${what} for ${who}.`, { details, cause: error });
+  }
+  if (CONNECT_CODES.has(code)) {
+    return new SluiceError('SLUICE_UPSTREAM_UNREACHABLE', `Upstream for ${who} is unreachable (${code}).`, { details, cause: error });
+  }
+  if (RESET_CODES.has(code)) {
+    return new SluiceError('SLUICE_UPSTREAM_RESET', `Upstream for ${who} closed the connection (${code}).`, { details, cause: error });
+  }
+  return new SluiceError('SLUICE_UPSTREAM_UNREACHABLE', `Upstream request for ${who} failed (${code || 'unknown error'}).`, { details, cause: error });
+}
+
+function errorCode(error: unknown): string {
+  if (typeof error !== 'object' || error === null) return '';
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') return code;
+  // Connection errors can arrive wrapped (AggregateError for happy-eyeballs, or as a cause).
+  const nested = (error as { errors?: unknown[] }).errors?.[0] ?? (error as { cause?: unknown }).cause;
+  return nested === undefined ? '' : errorCode(nested);
+}
