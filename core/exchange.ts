@@ -43,6 +43,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   #done = false;
   #clientGone = false;
   #totalTimer: NodeJS.Timeout | null = null;
+  #firstByteTimer: NodeJS.Timeout | null = null;
   readonly #resume = (): void => this.#controller?.resume();
   readonly #onClientClose = (): void => {
     if (this.#done || this.#res.writableFinished) return;
@@ -52,14 +53,19 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     this.#finish('aborted', null);
   };
 
-  constructor(ctx: RequestContext, res: ServerResponse, deployment: Deployment, env: ExchangeEnv, totalTimeoutMs: number) {
+  /**
+   * Timeouts are ms, 0 = none. The first-byte deadline is kept here rather than left to undici's
+   * `headersTimeout`, whose coarse timers fire up to a second late.
+   */
+  constructor(ctx: RequestContext, res: ServerResponse, deployment: Deployment, env: ExchangeEnv, firstByteMs: number, totalMs: number) {
     this.#ctx = ctx;
     this.#res = res;
     this.#deployment = deployment;
     this.#env = env;
     res.on('close', this.#onClientClose);
-    if (totalTimeoutMs > 0) {
-      this.#totalTimer = setTimeout(() => this.#onTotalTimeout(totalTimeoutMs), totalTimeoutMs);
+    if (totalMs > 0) this.#totalTimer = setTimeout(() => this.#onTimeout(`did not finish within ${totalMs / 1000} s`), totalMs);
+    if (firstByteMs > 0 && (totalMs === 0 || firstByteMs < totalMs)) {
+      this.#firstByteTimer = setTimeout(() => this.#onTimeout(`sent no response within ${firstByteMs / 1000} s`), firstByteMs);
     }
   }
 
@@ -71,6 +77,10 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   onResponseStart(controller: Dispatcher.DispatchController, status: number, headers: Record<string, string | string[] | undefined>): void {
     this.#controller = controller;
     if (this.#done) return;
+    if (this.#firstByteTimer !== null) {
+      clearTimeout(this.#firstByteTimer);
+      this.#firstByteTimer = null;
+    }
     const ctx = this.#ctx;
     ctx.upstreamStatus = status;
     const contentType = headers['content-type'];
@@ -141,12 +151,11 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     this.#fail(mapUpstreamError(error, this.#deployment));
   }
 
-  #onTotalTimeout(ms: number): void {
-    this.#totalTimer = null;
+  #onTimeout(what: string): void {
     if (this.#done) return;
     const error = new SluiceError(
       'SLUICE_UPSTREAM_TIMEOUT',
-      `Upstream for model group "${this.#deployment.group}" (deployment ${this.#deployment.id}) did not finish within ${ms / 1000} s.`,
+      `Upstream for model group "${this.#deployment.group}" (deployment ${this.#deployment.id}) ${what}.`,
       { details: { model: this.#deployment.group, deployment: this.#deployment.id } },
     );
     this.#controller?.abort(error);
@@ -169,6 +178,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     if (this.#done) return;
     this.#done = true;
     if (this.#totalTimer !== null) clearTimeout(this.#totalTimer);
+    if (this.#firstByteTimer !== null) clearTimeout(this.#firstByteTimer);
     this.#res.off('close', this.#onClientClose);
     this.#env.finish(this.#ctx, outcome, error);
   }

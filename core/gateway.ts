@@ -188,8 +188,8 @@ export class Gateway {
     const t = this.server.timeouts;
     // LiteLLM's per-deployment timeouts: `timeout` bounds a whole call, `stream_timeout` a stream's first byte.
     const total = ctx.stream ? t.upstreamTotal : (deployment.timeoutMs ?? t.upstreamTotal);
-    const firstByte = ctx.stream ? (deployment.streamTimeoutMs ?? t.upstreamFirstByte) : Math.min(t.upstreamFirstByte, total || Infinity);
-    const exchange = new ProxyExchange(ctx, res, deployment, this.#exchangeEnv, total);
+    const firstByte = ctx.stream ? (deployment.streamTimeoutMs ?? t.upstreamFirstByte) : t.upstreamFirstByte;
+    const exchange = new ProxyExchange(ctx, res, deployment, this.#exchangeEnv, firstByte, total);
 
     let body: Buffer | string = ctx.rawBody;
     if (ctx.bodyChanged || deployment.upstreamModel !== ctx.model) {
@@ -212,7 +212,8 @@ export class Gateway {
         method: 'POST',
         headers,
         body,
-        headersTimeout: firstByte === Infinity ? 0 : firstByte,
+        // undici's own deadline is only a backstop behind the exchange's precise one.
+        headersTimeout: firstByte === 0 ? 0 : firstByte + 2000,
         bodyTimeout: t.upstreamIdle,
       },
       exchange,

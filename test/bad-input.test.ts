@@ -1,0 +1,143 @@
+// Bad input gets an OpenAI-shaped error with the right status, and the process keeps serving.
+
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { chat, errorOf, post, sleep, startGateway, type TestGateway } from './helpers.ts';
+
+describe('bad input', () => {
+  let gw: TestGateway;
+
+  before(async () => {
+    gw = await startGateway(`
+server:
+  body_limit: 4kb
+  timeouts: { client_body: 0.3 }
+model_list:
+  - model_name: mock
+    litellm_params: { model: mock/mock }
+`);
+  });
+  after(() => gw.close());
+
+  const cases: [string, string, number, string | null, string][] = [
+    ['malformed JSON', '{"model": "mock", "messages": [', 400, null, 'invalid_json'],
+    ['a JSON array', '[1,2]', 400, null, 'invalid_json'],
+    ['an empty body', '', 400, null, 'invalid_json'],
+    ['no model', JSON.stringify({ messages: [{ role: 'user', content: 'x' }] }), 400, 'model', 'missing_required_parameter'],
+    ['a numeric model', JSON.stringify({ model: 7, messages: [{ role: 'user', content: 'x' }] }), 400, 'model', 'invalid_value'],
+    ['no messages', JSON.stringify({ model: 'mock' }), 400, 'messages', 'missing_required_parameter'],
+    ['messages as a string', JSON.stringify({ model: 'mock', messages: 'hi' }), 400, 'messages', 'invalid_value'],
+    ['a message without role', JSON.stringify({ model: 'mock', messages: [{ content: 'x' }] }), 400, 'messages[0].role', 'invalid_value'],
+    ['stream as a string', JSON.stringify({ model: 'mock', stream: 'yes', messages: [{ role: 'user', content: 'x' }] }), 400, 'stream', 'invalid_value'],
+    ['an unknown model', chat('no-such-model'), 404, 'model', 'model_not_found'],
+  ];
+  for (const [what, body, status, param, code] of cases) {
+    test(`chat with ${what} → ${status}${param === null ? '' : ` naming ${param}`}`, async () => {
+      const res = await post(`${gw.url}/v1/chat/completions`, body);
+      assert.equal(res.status, status);
+      const error = errorOf(res);
+      assert.equal(error.param, param);
+      assert.equal(error.code, code);
+      assert.equal(typeof error.message, 'string');
+      assert.equal(typeof error.type, 'string');
+    });
+  }
+
+  test('completions without prompt and embeddings with a wrong input type name the param', async () => {
+    const completions = await post(`${gw.url}/v1/completions`, JSON.stringify({ model: 'mock' }));
+    assert.equal(completions.status, 400);
+    assert.equal(errorOf(completions).param, 'prompt');
+    const embeddings = await post(`${gw.url}/v1/embeddings`, JSON.stringify({ model: 'mock', input: 42 }));
+    assert.equal(embeddings.status, 400);
+    assert.equal(errorOf(embeddings).param, 'input');
+  });
+
+  test('a declared body over the limit is refused with 413 before it is sent', async () => {
+    // Send only the headers: a 413 that arrives anyway proves the body was never waited for.
+    const reply = await rawExchange(gw.port, 'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10000000\r\n\r\n');
+    assert.match(reply, /^HTTP\/1.1 413/);
+    assert.match(reply, /"code":"request_too_large"/);
+  });
+
+  test('a chunked body that grows over the limit is refused with 413', async () => {
+    const big = JSON.stringify({ model: 'mock', messages: [{ role: 'user', content: 'x'.repeat(8000) }] });
+    const head = 'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n';
+    const reply = await rawExchange(gw.port, `${head}${big.length.toString(16)}\r\n${big}\r\n`);
+    assert.match(reply, /^HTTP\/1.1 413/);
+  });
+
+  test('a client that stalls mid-body gets 408', async () => {
+    const reply = await rawExchange(gw.port, 'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"model":', 2000);
+    assert.match(reply, /^HTTP\/1.1 408/);
+    assert.match(reply, /"code":"request_timeout"/);
+  });
+
+  test('a wrong method is 405 with Allow, an unknown path 404, both OpenAI-shaped', async () => {
+    const get = await fetch(`${gw.url}/v1/chat/completions`);
+    assert.equal(get.status, 405);
+    assert.equal(get.headers.get('allow'), 'POST');
+    assert.equal(((await get.json()) as { error: { code: string } }).error.code, 'method_not_allowed');
+    const postModels = await fetch(`${gw.url}/v1/models`, { method: 'POST' });
+    assert.equal(postModels.status, 405);
+    const missing = await fetch(`${gw.url}/v2/nothing`);
+    assert.equal(missing.status, 404);
+    assert.equal(((await missing.json()) as { error: { code: string } }).error.code, 'unknown_url');
+  });
+
+  test('garbage HTTP gets a 400 in the OpenAI shape', async () => {
+    const reply = await rawExchange(gw.port, 'THIS IS NOT HTTP\r\n\r\n');
+    assert.match(reply, /^HTTP\/1.1 400/);
+    assert.match(reply, /"type":"invalid_request_error"/);
+  });
+
+  test('hundreds of malformed and truncated requests, then a good one succeeds', async () => {
+    const good = chat('mock');
+    const bodies: string[] = [];
+    const longer = chat('mock', { stream: true, temperature: 0.5, max_tokens: 20, user: 'u-1' });
+    for (let cut = 0; cut < good.length; cut++) bodies.push(good.slice(0, cut));
+    for (let cut = 0; cut < longer.length; cut += 2) bodies.push(longer.slice(0, cut));
+    bodies.push('null', 'true', '"str"', '{}', '{"model":null}', '{"model":"mock","messages":[null]}', '{"model":"mock","messages":[{"role":5}]}', '\u0000\u0001', '{"model":"mock","messages":[{"role":"user"}]'.repeat(3));
+    let sent = 0;
+    for (const body of bodies) {
+      const res = await post(`${gw.url}/v1/chat/completions`, body);
+      assert.ok(res.status >= 400 && res.status < 500, `status ${res.status} for ${JSON.stringify(body)}`);
+      assert.equal(typeof errorOf(res).message, 'string');
+      sent++;
+    }
+    // Truncated at the socket level: headers promise more than arrives, then the client leaves.
+    for (let i = 0; i < 100; i++) {
+      const socket = connect(gw.port, '127.0.0.1');
+      socket.end(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 500\r\n\r\n${good.slice(0, i % good.length)}`);
+      socket.on('error', () => undefined);
+      sent++;
+    }
+    assert.ok(sent >= 200);
+    await sleep(50);
+    const res = await post(`${gw.url}/v1/chat/completions`, good);
+    assert.equal(res.status, 200);
+    assert.equal((JSON.parse(res.body.toString()) as { object: string }).object, 'chat.completion');
+  });
+});
+
+/** Writes raw bytes and collects what comes back until the server closes or `waitMs` passes. */
+function rawExchange(port: number, payload: string, waitMs = 1000): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    let data = '';
+    const done = (): void => {
+      socket.destroy();
+      resolve(data);
+    };
+    const timer = setTimeout(done, waitMs);
+    socket.on('data', (d: Buffer) => {
+      data += d.toString();
+    });
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(data);
+    });
+    socket.on('error', () => undefined);
+    socket.write(payload);
+  });
+}

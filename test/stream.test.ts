@@ -1,0 +1,218 @@
+// The stream path: bytes untouched, a flush per chunk, SSE headers, client aborts reaching the backend.
+
+import assert from 'node:assert/strict';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { startOpenAISim, type Sim } from './sim/openai-sim.ts';
+import { chat, post, sleep, startGateway, type TestGateway } from './helpers.ts';
+
+// Fixed bytes, cut at awkward places: mid-event, mid-line, and inside a multi-byte UTF-8 character.
+const SSE_PIECES = [
+  Buffer.from('data: {"id":"c1","choices":[{"delta":{"role":"assistant","content":""}}]}\n\n'),
+  Buffer.from('data: {"id":"c1","choices":[{"delta":{"content":"Xin chào, '),
+  Buffer.from([0xe4, 0xb8]),
+  Buffer.from([0x96, ...Buffer.from('界"}}]}\n\ndata: {"id":"c1","choices":[{"delta":{"content":" ok"},"finish_reason":"stop"}]}\n')]),
+  Buffer.from('\ndata: [DONE]\n\n'),
+];
+const JSON_BODY = Buffer.from('{"id":"c2","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"héllo  "}}],  "usage":{"prompt_tokens":3}}');
+
+function startFixedUpstream(): Promise<Server> {
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d));
+    req.on('end', async () => {
+      if (JSON.parse(body).stream === true) {
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'x-upstream': 'fixed' });
+        for (const piece of SSE_PIECES) {
+          res.write(piece);
+          await sleep(5);
+        }
+        res.end();
+      } else {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': JSON_BODY.length, 'x-upstream': 'fixed' });
+        res.end(JSON_BODY);
+      }
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+describe('stream path', () => {
+  let fixed: Server;
+  let fixedUrl: string;
+  let sim: Sim;
+  let gw: TestGateway;
+  let tapped: TestGateway;
+
+  before(async () => {
+    fixed = await startFixedUpstream();
+    fixedUrl = `http://127.0.0.1:${(fixed.address() as AddressInfo).port}`;
+    sim = await startOpenAISim();
+    const models = `
+model_list:
+  - model_name: fixed
+    litellm_params: { model: openai/fixed, api_base: ${fixedUrl} }
+  - model_name: sim
+    litellm_params: { model: openai/sim-model, api_base: ${sim.url}/v1, stream_timeout: 0.3 }
+  - model_name: dead
+    litellm_params: { model: openai/x, api_base: "http://127.0.0.1:1", api_key: sk-secret-do-not-leak }
+`;
+    gw = await startGateway(models);
+    // The same models behind a chain with a stream tap, to show tapping changes no byte either.
+    tapped = await startGateway(`
+plugins:
+  - route.round_robin
+  - path: ./plugins/examples/token-cap/index.ts
+    options: { max_tokens: 100000, fill_in: false }
+${models}`);
+  });
+
+  after(async () => {
+    await gw.close();
+    await tapped.close();
+    await sim.close();
+    await new Promise((r) => fixed.close(r));
+  });
+
+  for (const variant of ['untapped', 'tapped'] as const) {
+    test(`JSON body reaches the client byte-for-byte (${variant})`, async () => {
+      const url = (variant === 'tapped' ? tapped : gw).url;
+      const direct = await post(`${fixedUrl}/v1/chat/completions`, chat('fixed'));
+      const proxied = await post(`${url}/v1/chat/completions`, chat('fixed'));
+      assert.equal(proxied.status, 200);
+      assert.deepEqual(proxied.body, direct.body);
+      assert.equal(proxied.headers['x-upstream'], 'fixed');
+      assert.equal(proxied.headers['content-length'], String(JSON_BODY.length));
+    });
+
+    test(`SSE stream reaches the client byte-for-byte, split characters included (${variant})`, async () => {
+      const url = (variant === 'tapped' ? tapped : gw).url;
+      const direct = await post(`${fixedUrl}/v1/chat/completions`, chat('fixed', { stream: true }));
+      const proxied = await post(`${url}/v1/chat/completions`, chat('fixed', { stream: true }));
+      assert.deepEqual(direct.body, Buffer.concat(SSE_PIECES));
+      assert.deepEqual(proxied.body, direct.body);
+      assert.equal(proxied.headers['content-type'], 'text/event-stream');
+      assert.equal(proxied.headers['cache-control'], 'no-cache');
+      assert.equal(proxied.headers['x-accel-buffering'], 'no');
+    });
+  }
+
+  test('each SSE chunk reaches the client as soon as the backend sends it', async () => {
+    sim.knobs.chunkIntervalMs = 50;
+    sim.knobs.tokens = 6;
+    sim.knobs.stampChunks = true;
+    try {
+      const res = await post(`${gw.url}/v1/chat/completions`, chat('sim', { stream: true }));
+      assert.equal(res.status, 200);
+      const delays: number[] = [];
+      for (const { at, data } of res.chunks) {
+        for (const match of data.toString('utf8').matchAll(/"sim_sent_at":([0-9.]+)/g)) delays.push(at - Number(match[1]));
+      }
+      assert.ok(delays.length >= 6, `saw ${delays.length} stamped chunks`);
+      // Chunks are 50 ms apart at the source; buffering anywhere would show up as tens of ms here.
+      for (const delay of delays) assert.ok(delay < 15, `chunk arrived ${delay.toFixed(1)} ms after it was sent`);
+      assert.ok(res.chunks.length >= 6, 'chunks were not coalesced');
+    } finally {
+      sim.knobs.chunkIntervalMs = 0;
+      sim.knobs.tokens = 5;
+      sim.knobs.stampChunks = false;
+    }
+  });
+
+  test('a client that disconnects aborts the upstream request within 100 ms', async () => {
+    sim.knobs.chunkIntervalMs = 100;
+    sim.knobs.tokens = 100;
+    const abortsBefore = sim.stats.aborts;
+    try {
+      const closedAt = await new Promise<number>((resolve, reject) => {
+        const req = request(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+          res.once('data', () => {
+            const at = performance.timeOrigin + performance.now();
+            req.destroy();
+            resolve(at);
+          });
+        });
+        req.on('error', () => undefined);
+        req.setTimeout(5000, () => reject(new Error('no data')));
+        req.end(chat('sim', { stream: true }));
+      });
+      for (let i = 0; i < 40 && sim.stats.aborts === abortsBefore; i++) await sleep(10);
+      assert.equal(sim.stats.aborts, abortsBefore + 1, 'the backend saw the abort');
+      const seenAt = sim.stats.abortTimes.at(-1)!;
+      assert.ok(seenAt - closedAt < 100, `backend saw the abort ${(seenAt - closedAt).toFixed(1)} ms after the client left`);
+    } finally {
+      sim.knobs.chunkIntervalMs = 0;
+      sim.knobs.tokens = 5;
+    }
+  });
+
+  test('connection refused is a 502 naming the model group and never the api_key', async () => {
+    const res = await post(`${gw.url}/v1/chat/completions`, chat('dead'));
+    assert.equal(res.status, 502);
+    const text = res.body.toString();
+    const error = JSON.parse(text).error;
+    assert.equal(error.code, 'upstream_unreachable');
+    assert.match(error.message, /"dead"/);
+    assert.doesNotMatch(text, /sk-secret/);
+  });
+
+  test('a backend slower than stream_timeout to first byte is a 504', async () => {
+    sim.knobs.delayMs = 1000;
+    try {
+      const started = performance.now();
+      const res = await post(`${gw.url}/v1/chat/completions`, chat('sim', { stream: true }));
+      assert.equal(res.status, 504);
+      assert.equal(JSON.parse(res.body.toString()).error.code, 'upstream_timeout');
+      assert.ok(performance.now() - started < 900, 'timed out before the backend answered');
+    } finally {
+      sim.knobs.delayMs = 0;
+    }
+  });
+
+  test('upstream 4xx and 5xx pass through with their status and body', async () => {
+    for (const status of [400, 429, 500, 503]) {
+      sim.knobs.status = status;
+      sim.knobs.retryAfterSec = status === 429 ? 7 : null;
+      try {
+        const direct = await post(`${sim.url}/v1/chat/completions`, chat('sim-model'));
+        const proxied = await post(`${gw.url}/v1/chat/completions`, chat('sim'));
+        assert.equal(proxied.status, status);
+        assert.deepEqual(JSON.parse(proxied.body.toString()), JSON.parse(direct.body.toString()));
+        if (status === 429) assert.equal(proxied.headers['retry-after'], '7');
+      } finally {
+        sim.knobs.status = null;
+        sim.knobs.retryAfterSec = null;
+      }
+    }
+  });
+
+  test('a stream the backend drops midway ends the client stream with an error event', async () => {
+    sim.knobs.dropAfterChunks = 2;
+    sim.knobs.tokens = 10;
+    try {
+      const res = await post(`${gw.url}/v1/chat/completions`, chat('sim', { stream: true }));
+      assert.equal(res.status, 200);
+      const text = res.body.toString();
+      assert.doesNotMatch(text, /\[DONE\]/);
+      const last = text.trim().split('\n\n').at(-1)!;
+      assert.equal(JSON.parse(last.slice('data: '.length)).error.code, 'upstream_connection_reset');
+    } finally {
+      sim.knobs.dropAfterChunks = null;
+      sim.knobs.tokens = 5;
+    }
+  });
+
+  test('the deployment model replaces the requested one and api_key goes as a Bearer token', async () => {
+    await post(`${gw.url}/v1/chat/completions`, chat('sim', { temperature: 0.2, custom_field: 'kept' }), { 'x-trace': 'abc', authorization: 'Bearer client-key' });
+    const seen = sim.stats.lastRequest!;
+    const body = JSON.parse(seen.body);
+    assert.equal(body.model, 'sim-model');
+    assert.equal(body.temperature, 0.2);
+    assert.equal(body.custom_field, 'kept');
+    assert.equal(seen.headers['x-trace'], 'abc');
+    // The client's gateway credentials never reach the backend.
+    assert.equal(seen.headers['authorization'], undefined);
+    assert.equal(seen.path, '/v1/chat/completions');
+  });
+});
