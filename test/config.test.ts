@@ -1,0 +1,145 @@
+// Config loading: LiteLLM configs load unchanged, Sluice's sections are strict, every error is reported at once.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ConfigError, parseConfig, parseSize } from '../core/config.ts';
+import { buildModelGroups } from '../core/models.ts';
+
+function errorsOf(yaml: string, env: NodeJS.ProcessEnv = {}): string[] {
+  try {
+    parseConfig(yaml, '/tmp/x.yaml', env);
+  } catch (error) {
+    if (error instanceof ConfigError) return [...error.errors];
+    throw error;
+  }
+  assert.fail('expected a ConfigError');
+}
+
+const LITELLM_CONFIG = `
+model_list:
+  - model_name: gpt-4o
+    litellm_params:
+      model: openai/gpt-4o
+      api_key: os.environ/OPENAI_API_KEY
+      rpm: 100
+      tpm: 100000
+      timeout: 30
+      stream_timeout: 10
+      max_parallel_requests: 8
+      drop_params: true
+    model_info:
+      id: gpt4o-primary
+      max_input_tokens: 128000
+      mode: chat
+  - model_name: llama3
+    litellm_params:
+      model: ollama_chat/llama3
+      api_base: "http://\${OLLAMA_HOST}:11434"
+      weight: 2
+  - model_name: vllm-qwen
+    litellm_params:
+      model: hosted_vllm/Qwen/Qwen2.5-7B-Instruct
+      api_base: http://10.0.0.5:8000/v1
+  - model_name: claude
+    litellm_params:
+      model: anthropic/claude-3-5-sonnet
+      api_key: os.environ/ANTHROPIC_API_KEY
+router_settings:
+  routing_strategy: usage-based-routing-v2
+  num_retries: 2
+litellm_settings:
+  drop_params: true
+  success_callback: ["prometheus"]
+general_settings:
+  master_key: sk-1234
+environment_variables:
+  OLLAMA_HOST: 127.0.0.1
+`;
+
+test('a LiteLLM config.yaml loads unchanged, with one warning per section not acted on', () => {
+  const config = parseConfig(LITELLM_CONFIG, '/tmp/litellm.yaml', { OPENAI_API_KEY: 'sk-test' });
+  assert.equal(config.modelList.length, 4);
+  assert.equal(config.modelList[0]!.litellm_params.api_key, 'sk-test');
+  // environment_variables feed ${NAME} like they feed LiteLLM's os.environ.
+  assert.equal(config.modelList[1]!.litellm_params.api_base, 'http://127.0.0.1:11434');
+  for (const section of ['router_settings', 'litellm_settings', 'general_settings']) {
+    assert.equal(config.warnings.filter((w) => w.startsWith(section)).length, 1, section);
+  }
+  assert.ok(config.warnings.some((w) => /ANTHROPIC_API_KEY is not set/.test(w)));
+
+  const built = buildModelGroups(config.modelList);
+  assert.deepEqual(built.errors, []);
+  assert.deepEqual([...built.groups.keys()], ['gpt-4o', 'llama3', 'vllm-qwen']);
+  assert.ok(built.warnings.some((w) => /anthropic/.test(w)));
+  const vllm = built.groups.get('vllm-qwen')!.deployments[0]!;
+  assert.equal(vllm.upstreamModel, 'Qwen/Qwen2.5-7B-Instruct');
+  assert.equal(vllm.basePath, '/v1');
+  assert.equal(vllm.origin, 'http://10.0.0.5:8000');
+  const gpt = built.groups.get('gpt-4o')!.deployments[0]!;
+  assert.equal(gpt.id, 'gpt4o-primary');
+  assert.equal(gpt.timeoutMs, 30_000);
+  assert.equal(gpt.streamTimeoutMs, 10_000);
+  assert.equal(gpt.publicParams['api_key'], undefined, 'api_key never shows in /model/info');
+  const llama = built.groups.get('llama3')!.deployments[0]!;
+  assert.equal(llama.weight, 2);
+  assert.equal(llama.basePath, '/v1');
+});
+
+test('every schema error is reported at once with its path and line', () => {
+  const errors = errorsOf(`server:
+  port: 99999
+  timeout: 5
+  timeouts:
+    upstream_total: -1
+plugins:
+  - { name: route.round_robin, option: {} }
+model_list:
+  - model_name: a
+  - litellm_params: { model: openai/x, rpm: many }
+`);
+  const text = errors.join('\n');
+  assert.match(text, /line 2: server\.port: must be <= 65535/);
+  assert.match(text, /line 3: server: unknown key "timeout"/);
+  assert.match(text, /line 5: server\.timeouts\.upstream_total: must be >= 0/);
+  assert.match(text, /plugins\[0\]: unknown key "option"/);
+  assert.match(text, /model_list\[0\]: missing required key "litellm_params"/);
+  assert.match(text, /model_list\[1\]: missing required key "model_name"/);
+  assert.match(text, /line 10: model_list\[1\]\.litellm_params\.rpm: must be integer/);
+});
+
+test('YAML syntax errors name the line', () => {
+  const errors = errorsOf('server:\n  port: 4000\n   host: x\n');
+  assert.match(errors[0]!, /^line \d+: YAML syntax/);
+});
+
+test('os.environ/NAME and ${NAME} read the environment; numbers coerce where the schema wants them', () => {
+  const config = parseConfig('server:\n  port: os.environ/PORT\n  host: "${HOST}"\n', '/tmp/x.yaml', { PORT: '8080', HOST: '127.0.0.2' });
+  assert.equal(config.server.port, 8080);
+  assert.equal(config.server.host, '127.0.0.2');
+});
+
+test('defaults: port 4000, 10 MiB body limit, default chain when plugins is absent', () => {
+  const config = parseConfig('model_list: []\n', '/tmp/x.yaml', {});
+  assert.equal(config.server.port, 4000);
+  assert.equal(config.server.bodyLimit, 10 * 1024 * 1024);
+  assert.equal(config.plugins, null);
+});
+
+test('sizes parse with binary units', () => {
+  assert.equal(parseSize('512kb'), 512 * 1024);
+  assert.equal(parseSize('1.5m'), 1.5 * 1024 * 1024);
+  assert.equal(parseSize(100), 100);
+});
+
+test('model list problems: missing api_base, bad URL, duplicate ids', () => {
+  const built = buildModelGroups([
+    { model_name: 'a', litellm_params: { model: 'hosted_vllm/x' } },
+    { model_name: 'b', litellm_params: { model: 'openai/x', api_base: 'not a url' } },
+    { model_name: 'c', litellm_params: { model: 'mock/x' }, model_info: { id: 'dup' } },
+    { model_name: 'd', litellm_params: { model: 'mock/y' }, model_info: { id: 'dup' } },
+  ]);
+  assert.equal(built.errors.length, 3);
+  assert.match(built.errors[0]!, /model_list\[0\].*api_base is required/);
+  assert.match(built.errors[1]!, /model_list\[1\].*not a URL/);
+  assert.match(built.errors[2]!, /model_list\[3\].*"dup" is duplicate/);
+});

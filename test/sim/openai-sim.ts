@@ -1,0 +1,291 @@
+// A stand-in for api.openai.com that speaks its exact wire format, with knobs for latency, errors and cut
+// connections. Built for both integration tests and the load benchmark, so the hot path avoids per-request work
+// that can be done once.
+
+import { randomBytes } from 'node:crypto';
+import {
+  after,
+  answerCache,
+  createStats,
+  embed,
+  embeddingBase64,
+  embeddingInputs,
+  estimateTokens,
+  parseObject,
+  promptTokens,
+  pumpStream,
+  sendBody,
+  sendHalfAndDrop,
+  startSimServer,
+} from './shared.ts';
+import type { Exchange, SimStats } from './shared.ts';
+
+export type { SimStats, RecordedRequest } from './shared.ts';
+
+export interface SimKnobs {
+  /** Wait before sending response headers (time to first byte). */
+  delayMs: number;
+  /** Gap between SSE chunks; 0 sends them all at once, each still its own write. */
+  chunkIntervalMs: number;
+  /** Content chunks in a stream / words in a JSON answer. */
+  tokens: number;
+  /** Answer text, split on spaces into tokens; null gives "tok0 tok1 ...". */
+  text: string | null;
+  /** When set, every request answers this status with an OpenAI error body. */
+  status: number | null;
+  /** With status 429 (or 503): the Retry-After header. */
+  retryAfterSec: number | null;
+  /** Streams: cut the socket after N chunks (no [DONE]); JSON: cut after headers and half the body. */
+  dropAfterChunks: number | null;
+  /** Add "sim_sent_at" (epoch ms, float) to every SSE chunk. */
+  stampChunks: boolean;
+}
+
+export interface Sim {
+  url: string;
+  port: number;
+  /** Mutable: read at the start of each request. */
+  knobs: SimKnobs;
+  stats: SimStats;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_KNOBS: Readonly<SimKnobs> = {
+  delayMs: 0,
+  chunkIntervalMs: 0,
+  tokens: 5,
+  text: null,
+  status: null,
+  retryAfterSec: null,
+  dropAfterChunks: null,
+  stampChunks: false,
+};
+
+const JSON_TYPE = 'application/json';
+const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' } as const;
+const FINGERPRINT = 'fp_51ce5e0d1a';
+const DEFAULT_MODEL = 'sim-model';
+
+interface ErrorShape {
+  message: string;
+  type: string;
+  code: string | null;
+}
+
+/** Messages and types as the real API sends them for each status. */
+function errorShape(status: number): ErrorShape {
+  switch (status) {
+    case 400:
+      return { message: 'Simulated bad request.', type: 'invalid_request_error', code: null };
+    case 401:
+      return { message: 'Incorrect API key provided: sk-sim***. You can find your API key at https://platform.openai.com/account/api-keys.', type: 'invalid_request_error', code: 'invalid_api_key' };
+    case 403:
+      return { message: 'You are not allowed to sample from this model', type: 'invalid_request_error', code: null };
+    case 404:
+      return { message: 'The model `sim-model` does not exist or you do not have access to it.', type: 'invalid_request_error', code: 'model_not_found' };
+    case 429:
+      return { message: 'Rate limit reached for requests. Please try again later.', type: 'requests', code: 'rate_limit_exceeded' };
+    case 500:
+      return { message: 'The server had an error while processing your request. Sorry about that!', type: 'server_error', code: null };
+    case 503:
+      return { message: 'The engine is currently overloaded, please try again later.', type: 'server_error', code: null };
+    default:
+      return status >= 500
+        ? { message: `Simulated server error (${status}).`, type: 'server_error', code: null }
+        : { message: `Simulated error (${status}).`, type: 'invalid_request_error', code: null };
+  }
+}
+
+function errorBody(message: string, type: string, code: string | null, param: string | null = null): string {
+  return JSON.stringify({ error: { message, type, param, code } });
+}
+
+export async function startOpenAISim(options: Partial<SimKnobs> & { port?: number; host?: string } = {}): Promise<Sim> {
+  const { port, host, ...rest } = options;
+  const knobs: SimKnobs = { ...DEFAULT_KNOBS };
+  for (const key of Object.keys(rest) as (keyof SimKnobs)[]) {
+    if (rest[key] !== undefined) (knobs as unknown as Record<string, unknown>)[key] = rest[key];
+  }
+  const stats = createStats();
+  const answer = answerCache();
+  const errorCache = new Map<number, string>();
+  const seenModels = new Set<string>([DEFAULT_MODEL]);
+  const bootSec = Math.floor(Date.now() / 1000);
+  // IDs are a random per-process stem plus a counter: unique without a crypto call per request.
+  const stem = randomBytes(16).toString('base64url').replace(/[-_]/g, 'x').slice(0, 20);
+  let seq = 0;
+  const nextId = (prefix: string): string => prefix + stem + (seq++).toString(36).padStart(9, '0');
+
+  const handle = (ex: Exchange): void => {
+    // Snapshot the knobs: a test changing them mid-stream affects only later requests.
+    const delayMs = knobs.delayMs;
+    const status = knobs.status;
+    const retryAfterSec = knobs.retryAfterSec;
+    const intervalMs = knobs.chunkIntervalMs;
+    const dropAfter = knobs.dropAfterChunks;
+    const stamp = knobs.stampChunks;
+    const ans = answer(knobs.text, knobs.tokens);
+    after(ex, delayMs, () => {
+      const res = ex.res;
+      if (status !== null) {
+        let body = errorCache.get(status);
+        if (body === undefined) {
+          const shape = errorShape(status);
+          body = errorBody(shape.message, shape.type, shape.code);
+          errorCache.set(status, body);
+        }
+        const extra: Record<string, string> = {};
+        if (retryAfterSec !== null && (status === 429 || status === 503)) extra['retry-after'] = String(retryAfterSec);
+        return sendBody(res, status, JSON_TYPE, body, extra);
+      }
+      const method = ex.req.method;
+      const path = ex.path;
+      if (method === 'GET') {
+        if (path === '/health') {
+          res.writeHead(200, { 'content-length': 0 });
+          return void res.end();
+        }
+        if (path === '/v1/models') return sendBody(res, 200, JSON_TYPE, modelsBody());
+      } else if (method === 'POST') {
+        const kind = path === '/v1/chat/completions' ? 'chat' : path === '/v1/completions' ? 'text' : path === '/v1/embeddings' ? 'embed' : null;
+        if (kind !== null) {
+          const body = parseObject(ex.body);
+          if (body === null) {
+            return sendBody(
+              res,
+              400,
+              JSON_TYPE,
+              errorBody(
+                "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)",
+                'invalid_request_error',
+                null,
+              ),
+            );
+          }
+          const model = typeof body['model'] === 'string' ? body['model'] : DEFAULT_MODEL;
+          if (!seenModels.has(model)) seenModels.add(model);
+          if (kind === 'embed') return embeddings(ex, body, model, dropAfter);
+          const stream = body['stream'] === true;
+          const includeUsage = stream && (body['stream_options'] as { include_usage?: unknown } | null | undefined)?.include_usage === true;
+          if (stream) return streamCompletion(ex, kind === 'chat', model, body, ans, includeUsage, intervalMs, dropAfter, stamp);
+          return jsonCompletion(ex, kind === 'chat', model, body, ans, dropAfter);
+        }
+      }
+      sendBody(res, 404, JSON_TYPE, errorBody(`Invalid URL (${method} ${path})`, 'invalid_request_error', null));
+    });
+  };
+
+  const modelsBody = (): string => {
+    const data: { id: string; object: 'model'; created: number; owned_by: string }[] = [];
+    for (const id of seenModels) data.push({ id, object: 'model', created: bootSec, owned_by: 'system' });
+    return JSON.stringify({ object: 'list', data });
+  };
+
+  const jsonCompletion = (
+    ex: Exchange,
+    chat: boolean,
+    model: string,
+    body: Record<string, unknown>,
+    ans: ReturnType<typeof answer>,
+    dropAfter: number | null,
+  ): void => {
+    const prompt = promptTokens(body);
+    const completion = ans.pieces.length;
+    const usage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+    const created = Math.floor(Date.now() / 1000);
+    const payload = chat
+      ? {
+          id: nextId('chatcmpl-'),
+          object: 'chat.completion',
+          created,
+          model,
+          system_fingerprint: FINGERPRINT,
+          choices: [{ index: 0, message: { role: 'assistant', content: ans.text, refusal: null }, logprobs: null, finish_reason: 'stop' }],
+          usage,
+        }
+      : {
+          id: nextId('cmpl-'),
+          object: 'text_completion',
+          created,
+          model,
+          system_fingerprint: FINGERPRINT,
+          choices: [{ text: ans.text, index: 0, logprobs: null, finish_reason: 'stop' }],
+          usage,
+        };
+    const text = JSON.stringify(payload);
+    if (dropAfter !== null) return sendHalfAndDrop(ex, text, JSON_TYPE);
+    sendBody(ex.res, 200, JSON_TYPE, text);
+  };
+
+  const streamCompletion = (
+    ex: Exchange,
+    chat: boolean,
+    model: string,
+    body: Record<string, unknown>,
+    ans: ReturnType<typeof answer>,
+    includeUsage: boolean,
+    intervalMs: number,
+    dropAfter: number | null,
+    stamp: boolean,
+  ): void => {
+    const created = Math.floor(Date.now() / 1000);
+    const modelJson = JSON.stringify(model);
+    const id = nextId(chat ? 'chatcmpl-' : 'cmpl-');
+    // Per-chunk JSON is assembled from templates: JSON.stringify per chunk is the dominant cost at load.
+    const usageNull = includeUsage ? ',"usage":null' : '';
+    const events: string[] = [];
+    if (chat) {
+      const head = `{"id":"${id}","object":"chat.completion.chunk","created":${created},"model":${modelJson},"system_fingerprint":"${FINGERPRINT}","choices":[{"index":0,"delta":`;
+      events.push(head + '{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]' + usageNull);
+      for (const p of ans.piecesJson) events.push(head + '{"content":' + p + '},"logprobs":null,"finish_reason":null}]' + usageNull);
+      events.push(head + '{},"logprobs":null,"finish_reason":"stop"}]' + usageNull);
+    } else {
+      const head = `{"id":"${id}","object":"text_completion","created":${created},"model":${modelJson},"system_fingerprint":"${FINGERPRINT}","choices":[{"text":`;
+      for (const p of ans.piecesJson) events.push(head + p + ',"index":0,"logprobs":null,"finish_reason":null}]' + usageNull);
+      events.push(head + '"","index":0,"logprobs":null,"finish_reason":"stop"}]' + usageNull);
+    }
+    if (includeUsage) {
+      const prompt = promptTokens(body);
+      const completion = ans.pieces.length;
+      const object = chat ? 'chat.completion.chunk' : 'text_completion';
+      events.push(
+        `{"id":"${id}","object":"${object}","created":${created},"model":${modelJson},"system_fingerprint":"${FINGERPRINT}","choices":[],` +
+          `"usage":{"prompt_tokens":${prompt},"completion_tokens":${completion},"total_tokens":${prompt + completion}}`,
+      );
+    }
+    ex.res.writeHead(200, SSE_HEADERS);
+    // The role chunk (chat) or first token goes out with the headers; each token follows one interval later,
+    // and the finish/usage chunks and [DONE] go together one interval after the last token.
+    const tailFrom = events.length - (includeUsage ? 2 : 1);
+    pumpStream(ex, { events, tailFrom, sse: true, stamp, intervalMs, dropAfter });
+  };
+
+  const embeddings = (ex: Exchange, body: Record<string, unknown>, model: string, dropAfter: number | null): void => {
+    const inputs = embeddingInputs(body['input']);
+    if (inputs === null) {
+      return sendBody(ex.res, 400, JSON_TYPE, errorBody("'input' is a required property", 'invalid_request_error', null, 'input'));
+    }
+    const format = body['encoding_format'];
+    if (format !== undefined && format !== 'float' && format !== 'base64') {
+      return sendBody(
+        ex.res,
+        400,
+        JSON_TYPE,
+        errorBody(`'${String(format)}' is not one of ['float', 'base64'] - 'encoding_format'`, 'invalid_request_error', null, 'encoding_format'),
+      );
+    }
+    let chars = 0;
+    const data = inputs.map((item, index) => {
+      chars += typeof item === 'string' ? item.length : Array.isArray(item) ? item.length * 4 : 0;
+      const v = embed(item);
+      return { object: 'embedding', index, embedding: format === 'base64' ? embeddingBase64(v) : v };
+    });
+    const tokens = estimateTokens(chars);
+    const text = JSON.stringify({ object: 'list', data, model, usage: { prompt_tokens: tokens, total_tokens: tokens } });
+    if (dropAfter !== null) return sendHalfAndDrop(ex, text, JSON_TYPE);
+    sendBody(ex.res, 200, JSON_TYPE, text);
+  };
+
+  const srv = await startSimServer(stats, handle, port ?? 0, host ?? '127.0.0.1');
+  return { url: srv.url, port: srv.port, knobs, stats, close: srv.close };
+}
