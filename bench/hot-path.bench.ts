@@ -1,0 +1,142 @@
+// Hot-path budgets: each step a request takes through Sluice, timed with tinybench and checked against a budget.
+//
+//   npm run bench            print the table; exit 1 if a step is over its budget
+//
+// Each task runs its step BATCH times per sample, so the per-op figures are not swamped by timer resolution.
+
+import { Bench } from 'tinybench';
+import { parseJsonObject, validateRequest } from '../core/body.ts';
+import { Chain, type LoadedPlugin } from '../core/chain.ts';
+import { RequestContext } from '../core/context.ts';
+import { createLogger } from '../core/logger.ts';
+import { buildModelGroups, type ModelListEntry } from '../core/models.ts';
+import type { Plugin } from '../core/plugin.ts';
+import { SseTap } from '../core/sse-tap.ts';
+import roundRobin from '../plugins/route-round-robin/index.ts';
+
+const BATCH = 100;
+/** Results are stored here so the JIT cannot drop the work as dead code. */
+let sink: unknown = null;
+
+interface Step {
+  name: string;
+  /** Budget per op, microseconds, for the mean and for the p99 of batch means. */
+  meanUs: number;
+  p99Us: number;
+  fn: () => void;
+}
+
+const logger = createLogger('silent');
+
+// A typical chat request: a system prompt, a few turns, sampling options (~1 KB).
+const chatBody = Buffer.from(
+  JSON.stringify({
+    model: 'llama3.2',
+    messages: [
+      { role: 'system', content: 'You are a helpful assistant. Answer briefly and cite sources when you can.' },
+      { role: 'user', content: 'What is the capital of France? '.repeat(6) },
+      { role: 'assistant', content: 'Paris is the capital of France. '.repeat(5) },
+      { role: 'user', content: 'And what is its population, roughly, in the metropolitan area?' },
+    ],
+    temperature: 0.7,
+    max_tokens: 256,
+    stream: true,
+  }),
+);
+
+function deployments(n: number): ModelListEntry[] {
+  return Array.from({ length: n }, (_, i) => ({
+    model_name: 'g',
+    litellm_params: { model: 'openai/m', api_base: `http://10.0.${i >> 8}.${i & 255}:8000` },
+  }));
+}
+const groups100 = buildModelGroups(deployments(100)).groups;
+const group100 = groups100.get('g')!;
+const group3 = buildModelGroups(deployments(3)).groups.get('g')!;
+
+const parsedBody = parseJsonObject(chatBody);
+function ctx(body: Record<string, unknown> = parsedBody): RequestContext {
+  return new RequestContext('id', 'POST', '/v1/chat/completions', {}, '127.0.0.1', 'chat', 0, body, chatBody);
+}
+
+const noop: Plugin = {
+  onRequest: () => undefined,
+  authenticate: () => undefined,
+  admit: () => undefined,
+  guardRequest: () => undefined,
+  upstreamRequest: () => undefined,
+  log: () => undefined,
+};
+const tenNoops: LoadedPlugin[] = Array.from({ length: 10 }, (_, i) => ({ id: `noop.${i}`, plugin: noop }));
+
+async function main(): Promise<number> {
+  const router = await roundRobin.create({}, { logger, groups: groups100, configDir: '.' });
+  const chain = new Chain([...tenNoops, { id: 'route.round_robin', plugin: router }], logger);
+  const sharedCtx = ctx();
+
+  // One OpenAI chunk as vLLM/Ollama send it (~230 bytes), one event per chunk.
+  const chunk = Buffer.from(
+    'data: {"id":"chatcmpl-8f2c","object":"chat.completion.chunk","created":1732000000,"model":"llama3.2","system_fingerprint":"fp_ollama","choices":[{"index":0,"delta":{"content":" Paris"},"finish_reason":null}]}\n\n',
+  );
+  const observeOnly = new SseTap(sharedCtx, [() => undefined]);
+  const readJson = new SseTap(sharedCtx, [(_c, e) => void e.json, (_c, e) => void e.json]);
+
+  const steps: Step[] = [
+    {
+      name: 'request parse + validate (1 KB chat body)',
+      meanUs: 3,
+      p99Us: 6,
+      fn: () => validateRequest('chat', parseJsonObject(chatBody)),
+    },
+    { name: 'route pick: round-robin over 3 deployments', meanUs: 0.2, p99Us: 0.5, fn: () => void router.route!(sharedCtx, group3) },
+    { name: 'route pick: round-robin over 100 deployments', meanUs: 0.2, p99Us: 0.5, fn: () => void router.route!(sharedCtx, group100) },
+    {
+      name: 'chain: request phases with ten no-op plugins',
+      meanUs: 1,
+      p99Us: 2,
+      fn: () => {
+        chain.runPhase(chain.onRequest!, sharedCtx);
+        chain.runPhase(chain.authenticate!, sharedCtx);
+        chain.runPhase(chain.admit!, sharedCtx);
+        chain.runPhase(chain.guardRequest!, sharedCtx);
+        chain.runPhase(chain.upstreamRequest!, sharedCtx);
+        chain.runFinal(chain.log, sharedCtx);
+      },
+    },
+    { name: 'request context creation', meanUs: 0.5, p99Us: 1, fn: () => void (sink = ctx()) },
+    { name: 'stream tap per chunk: split only (observer hook)', meanUs: 0.5, p99Us: 1, fn: () => void observeOnly.push(chunk) },
+    { name: 'stream tap per chunk: JSON parsed once, read by 2 plugins', meanUs: 3, p99Us: 5, fn: () => void readJson.push(chunk) },
+  ];
+
+  const bench = new Bench({ time: 400, warmupTime: 100 });
+  for (const step of steps) {
+    bench.add(step.name, () => {
+      for (let i = 0; i < BATCH; i++) step.fn();
+    });
+  }
+  await bench.run();
+
+  let failed = 0;
+  const rows = steps.map((step, i) => {
+    const result = bench.tasks[i]!.result;
+    if (result.state !== 'completed') throw new Error(`${step.name}: ${result.state}`);
+    const mean = (result.latency.mean * 1000) / BATCH;
+    const p99 = (result.latency.p99 * 1000) / BATCH;
+    const ok = mean <= step.meanUs && p99 <= step.p99Us;
+    if (!ok) failed++;
+    return {
+      step: step.name,
+      'mean µs': mean.toFixed(3),
+      'p99 µs': p99.toFixed(3),
+      'budget mean/p99 µs': `${step.meanUs} / ${step.p99Us}`,
+      verdict: ok ? 'PASS' : 'OVER BUDGET',
+    };
+  });
+  console.log(`Sluice hot-path budgets (Node ${process.version}, ${BATCH} ops per sample)`);
+  console.table(rows);
+  if (sink === undefined) console.log('');
+  console.log(failed === 0 ? 'all steps within budget' : `${failed} step(s) over budget`);
+  return failed === 0 ? 0 : 1;
+}
+
+process.exitCode = await main();
