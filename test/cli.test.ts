@@ -65,3 +65,10 @@ test('the gateway starts on the example config; --port and --host override it; S
     child.kill('SIGKILL');
   }
 });
+
+test("the README's example plugin is the real file, verbatim", async () => {
+  const { readFileSync } = await import('node:fs');
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const source = readFileSync(join(ROOT, 'plugins', 'examples', 'token-cap', 'index.ts'), 'utf8');
+  assert.ok(readme.includes('```ts\n' + source + '```'), 'README example plugin and plugins/examples/token-cap/index.ts differ');
+});
