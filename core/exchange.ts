@@ -44,7 +44,11 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   #clientGone = false;
   #totalTimer: NodeJS.Timeout | null = null;
   #firstByteTimer: NodeJS.Timeout | null = null;
-  readonly #resume = (): void => this.#controller?.resume();
+  #waitingForDrain = false;
+  readonly #resume = (): void => {
+    this.#waitingForDrain = false;
+    this.#controller?.resume();
+  };
   readonly #onClientClose = (): void => {
     if (this.#done || this.#res.writableFinished) return;
     this.#clientGone = true;
@@ -132,7 +136,9 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       }
       if (bytes === null) return;
     }
-    if (!this.#res.write(bytes)) {
+    // A slow client pauses the upstream read instead of letting chunks pile up in memory.
+    if (!this.#res.write(bytes) && !this.#waitingForDrain) {
+      this.#waitingForDrain = true;
       controller.pause();
       this.#res.once('drain', this.#resume);
     }

@@ -93,6 +93,16 @@ export class Gateway {
 
   /** The `http.Server` request listener. Never throws. */
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    try {
+      this.#route(req, res);
+    } catch (error) {
+      // A throw here would otherwise escape into the http server and take the process down.
+      this.#logger.error('unhandled error in request routing', { error });
+      sendError(res, toSluiceError(error));
+    }
+  };
+
+  #route(req: IncomingMessage, res: ServerResponse): void {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
@@ -114,7 +124,7 @@ export class Gateway {
     }
     req.resume();
     sendError(res, new SluiceError('SLUICE_ROUTE_NOT_FOUND', `Unknown request URL: ${req.method} ${path}.`));
-  };
+  }
 
   async #proxy(req: IncomingMessage, res: ServerResponse, endpoint: Endpoint, path: string): Promise<void> {
     const startedAt = performance.now();
@@ -198,8 +208,11 @@ export class Gateway {
     }
     const headers: string[] = [];
     const raw = req.rawHeaders;
+    // A tapped stream must arrive as plain text, so the tap never sees compressed bytes.
+    const tapped = this.chain.onResponseEvent !== null;
     for (let i = 0; i < raw.length; i += 2) {
-      if (!NOT_FORWARDED.has(raw[i]!.toLowerCase())) headers.push(raw[i]!, raw[i + 1]!);
+      const name = raw[i]!.toLowerCase();
+      if (!NOT_FORWARDED.has(name) && !(tapped && name === 'accept-encoding')) headers.push(raw[i]!, raw[i + 1]!);
     }
     for (const name in ctx.upstreamHeaders) headers.push(name, ctx.upstreamHeaders[name]!);
     if (deployment.apiKey !== null) headers.push('authorization', `Bearer ${deployment.apiKey}`);
@@ -266,7 +279,12 @@ export class Gateway {
   }
 
   readonly #retrieveModel: GetHandler = (req, res) => {
-    const id = decodeURIComponent((req.url ?? '').split('?')[0]!.slice('/v1/models/'.length));
+    let id: string;
+    try {
+      id = decodeURIComponent((req.url ?? '').split('?')[0]!.slice('/v1/models/'.length));
+    } catch {
+      id = '';
+    }
     if (!this.groups.has(id)) {
       sendError(res, new SluiceError('SLUICE_MODEL_NOT_FOUND', `The model \`${id}\` does not exist or you do not have access to it.`, { param: 'model' }));
       return;

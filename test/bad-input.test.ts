@@ -141,3 +141,14 @@ function rawExchange(port: number, payload: string, waitMs = 1000): Promise<stri
     socket.write(payload);
   });
 }
+
+test('a malformed percent-escape in /v1/models/{id} is a 404, not a crash', async () => {
+  const gw = await startGateway('model_list: [{model_name: m, litellm_params: {model: mock/m}}]');
+  try {
+    const res = await fetch(`${gw.url}/v1/models/%E0%A4%A`);
+    assert.equal(res.status, 404);
+    assert.equal((await fetch(`${gw.url}/v1/models/m`)).status, 200);
+  } finally {
+    await gw.close();
+  }
+});
