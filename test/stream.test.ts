@@ -26,7 +26,7 @@ function startFixedUpstream(): Promise<Server> {
         res.writeHead(200, { 'content-type': 'text/event-stream', 'x-upstream': 'fixed' });
         for (const piece of SSE_PIECES) {
           res.write(piece);
-          await sleep(5);
+          await sleep(15);
         }
         res.end();
       } else {
@@ -55,6 +55,8 @@ model_list:
     litellm_params: { model: openai/fixed, api_base: ${fixedUrl} }
   - model_name: sim
     litellm_params: { model: openai/sim-model, api_base: ${sim.url}/v1, stream_timeout: 0.3 }
+  - model_name: sim-short
+    litellm_params: { model: openai/sim-model, api_base: ${sim.url}/v1, timeout: 0.3 }
   - model_name: dead
     litellm_params: { model: openai/x, api_base: "http://127.0.0.1:1", api_key: sk-secret-do-not-leak }
 `;
@@ -95,6 +97,13 @@ ${models}`);
       assert.equal(proxied.headers['content-type'], 'text/event-stream');
       assert.equal(proxied.headers['cache-control'], 'no-cache');
       assert.equal(proxied.headers['x-accel-buffering'], 'no');
+      if (variant === 'untapped') {
+        // Nothing looks at event boundaries without a tap: every upstream write, half-events included, goes on alone.
+        assert.deepEqual(proxied.chunks.map((c) => c.data.length), SSE_PIECES.map((p) => p.length));
+      } else {
+        // A tap forwards whole events only: no chunk ends inside an event.
+        for (const { data } of proxied.chunks) assert.ok(data.toString('latin1').endsWith('\n\n'));
+      }
     });
   }
 
@@ -170,6 +179,40 @@ ${models}`);
     }
   });
 
+  test('a non-streaming call over the deployment timeout is a 504', async () => {
+    sim.knobs.delayMs = 1000;
+    try {
+      const started = performance.now();
+      const res = await post(`${gw.url}/v1/chat/completions`, chat('sim-short'));
+      assert.equal(res.status, 504);
+      assert.match(JSON.parse(res.body.toString()).error.message, /"sim-short"/);
+      assert.ok(performance.now() - started < 900);
+    } finally {
+      sim.knobs.delayMs = 0;
+    }
+  });
+
+  test('a stream that goes silent longer than upstream_idle ends with a timeout event', async () => {
+    const idle = await startGateway(`
+server: { timeouts: { upstream_idle: 0.3 } }
+model_list:
+  - model_name: sim
+    litellm_params: { model: openai/sim-model, api_base: ${sim.url} }
+`);
+    sim.knobs.chunkIntervalMs = 3000;
+    try {
+      const started = performance.now();
+      const res = await post(`${idle.url}/v1/chat/completions`, chat('sim', { stream: true }));
+      assert.equal(res.status, 200);
+      const last = res.body.toString().trim().split('\n\n').at(-1)!;
+      assert.equal(JSON.parse(last.slice('data: '.length)).error.code, 'upstream_timeout');
+      assert.ok(performance.now() - started < 2500, 'cut before the next chunk was due');
+    } finally {
+      sim.knobs.chunkIntervalMs = 0;
+      await idle.close();
+    }
+  });
+
   test('upstream 4xx and 5xx pass through with their status and body', async () => {
     for (const status of [400, 429, 500, 503]) {
       sim.knobs.status = status;
@@ -215,4 +258,47 @@ ${models}`);
     assert.equal(seen.headers['authorization'], undefined);
     assert.equal(seen.path, '/v1/chat/completions');
   });
+});
+
+test('a client that stops reading pauses the upstream instead of buffering its output', async () => {
+  const total = 64 * 1024 * 1024;
+  let written = 0;
+  const line = Buffer.from(`data: ${JSON.stringify({ choices: [{ delta: { content: 'x'.repeat(16 * 1024) } }] })}\n\n`);
+  const upstream = createServer((req, res) => {
+    req.resume();
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    const pump = (): void => {
+      while (written < total) {
+        written += line.length;
+        if (!res.write(line)) return void res.once('drain', pump);
+      }
+      res.end();
+    };
+    pump();
+  });
+  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+  const gw = await startGateway(`
+model_list:
+  - model_name: big
+    litellm_params: { model: openai/big, api_base: "http://127.0.0.1:${(upstream.address() as AddressInfo).port}" }
+`);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const req = request(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+        res.pause(); // read nothing
+        setTimeout(() => {
+          req.destroy();
+          resolve();
+        }, 500);
+      });
+      req.on('error', () => undefined);
+      req.setTimeout(5000, () => reject(new Error('no response')));
+      req.end(chat('big', { stream: true }));
+    });
+    // Socket buffers on three hops hold a few MB at most; without backpressure all 64 MB would be pulled in.
+    assert.ok(written < 16 * 1024 * 1024, `upstream wrote ${(written / 1048576).toFixed(1)} MB to a client that read nothing`);
+  } finally {
+    await gw.close();
+    await new Promise((r) => upstream.close(r));
+  }
 });
