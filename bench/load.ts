@@ -1,0 +1,391 @@
+// Load benchmark: Sluice against a direct connection to the backend simulator and against nginx, on one machine.
+//
+//   npm run bench:load [-- --duration 8 --rounds 3 --loadgen wrk|autocannon]
+//
+// The proxy under test (Sluice or nginx) gets core 0; the simulators, the load generator and this process (which
+// runs the SSE client) share core 1. Configurations are interleaved in every round so drift hits them all alike,
+// and the report gives medians over rounds. Exit code 0 whatever the figures; 1 when a process failed.
+
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Autocannon, Wrk, type LoadGen, type LoadResult } from './load/loadgen.ts';
+import { nginxConf } from './load/nginx.ts';
+import { Processes, findBinary, freePort, pinSelf, sleep, waitForHttp, waitForOutput, type Child } from './load/procs.ts';
+import {
+  latencySection,
+  med,
+  ratio,
+  signedMs,
+  sseSection,
+  targetsSection,
+  throughputSection,
+  type Check,
+  type RoundResults,
+  type Target,
+} from './load/report.ts';
+import { runSse, type SseResult } from './load/sse.ts';
+
+const ROOT = resolve(import.meta.dirname, '..');
+/** Read before this process pins itself: afterwards the count is that of its affinity mask. */
+const CORES = availableParallelism();
+const NODE = process.execPath;
+const START_TIMEOUT_MS = 20_000;
+/** Quiet gap between measurements, so one run's closing sockets and GC do not land in the next. */
+const PAUSE_MS = 500;
+
+const THROUGHPUT_CONNECTIONS = 64;
+const SSE_STREAMS = 50;
+const SSE_SIM_ARGS = ['--stamp', '--chunk-interval-ms', '20', '--tokens', '50'];
+const chatBody = (model: string): string => JSON.stringify({ model, messages: [{ role: 'user', content: 'hello' }] });
+
+const TARGETS_PLAN = {
+  // Targets: Sluice >= 0.30x nginx req/s; adds <= 0.3 ms p50 and <= 1 ms p99; adds <= 1 ms p99 per SSE chunk.
+  minThroughputVsNginx: 0.3,
+  maxAddedP50Ms: 0.3,
+  maxAddedP99Ms: 1,
+  maxAddedSseP99Ms: 1,
+} as const;
+
+/** Why "added" at 1 connection is more than the proxy's own cost when pinned. */
+const SAME_CORE_NOTE = [
+  '(direct: client and simulator share core 1, so no request crosses cores; through a proxy on core 0 each one',
+  ' crosses twice each way, and that wake-up cost is part of "added". Sluice - nginx compares like with like.)',
+];
+
+/** The run cannot go on (a process failed to start or died, no load generator): printed without a stack. */
+class Failure extends Error {}
+
+class UsageError extends Error {}
+
+interface Options {
+  durationS: number;
+  rounds: number;
+  loadgen: 'wrk' | 'autocannon' | null;
+}
+
+interface Environment {
+  pinned: boolean;
+  notes: string[];
+  nginx: string | null;
+  loadgen: LoadGen;
+}
+
+/** Where each configuration is reached, for the JSON and the SSE workloads. */
+interface Stack {
+  json: Partial<Record<Target, string>>;
+  sse: Partial<Record<Target, string>>;
+  /** The model to ask for, per target (Sluice routes by it; the simulator echoes it). */
+  jsonModel: Record<Target, string>;
+  sseModel: Record<Exclude<Target, 'sluice-mock'>, string>;
+}
+
+function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      duration: { type: 'string', default: '8' },
+      rounds: { type: 'string', default: '3' },
+      loadgen: { type: 'string' },
+    },
+    strict: true,
+  });
+  const durationS = Number(values.duration);
+  const rounds = Number(values.rounds);
+  // wrk takes whole seconds; the caps keep a typo from running for hours.
+  if (!Number.isInteger(durationS) || durationS < 1 || durationS > 300) throw new UsageError('--duration wants whole seconds, 1..300');
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) throw new UsageError('--rounds wants an integer, 1..20');
+  const loadgen = values.loadgen;
+  if (loadgen !== undefined && loadgen !== 'wrk' && loadgen !== 'autocannon') throw new UsageError('--loadgen is wrk or autocannon');
+  return { durationS, rounds, loadgen: loadgen ?? null };
+}
+
+/** Pins this process to core 1 when taskset works; otherwise everything runs unpinned (and the report says so). */
+function detectPinning(notes: string[]): boolean {
+  if (findBinary('taskset') === null) notes.push('taskset not found: processes run unpinned, so proxy and load generator compete for cores');
+  else if (CORES < 2) notes.push('fewer than 2 cores: processes run unpinned');
+  else if (!pinSelf(1)) notes.push('taskset could not set this process affinity: processes run unpinned');
+  else return true;
+  return false;
+}
+
+/** nginx and the load generator: use what is installed, and say what is missing. */
+function detectTools(options: Options, procs: Processes, tmp: string, notes: string[]): { nginx: string | null; loadgen: LoadGen } {
+  const nginx = findBinary('nginx', ['/usr/sbin', '/usr/local/sbin']);
+  if (nginx === null) notes.push('nginx not installed: the nginx rows and the throughput-vs-nginx target are skipped');
+  const wrk = options.loadgen === 'autocannon' ? null : findBinary('wrk');
+  if (wrk !== null) return { nginx, loadgen: new Wrk(wrk, procs, tmp) };
+  if (options.loadgen !== 'autocannon') notes.push('wrk not installed: using autocannon (in this process, on core 1)');
+  const autocannon = Autocannon.load();
+  if (autocannon === null) throw new Failure('neither wrk nor autocannon is available: apt-get install wrk, or npm i -D autocannon');
+  return { nginx, loadgen: autocannon };
+}
+
+async function startSim(procs: Processes, name: string, port: number, extra: readonly string[]): Promise<Child> {
+  const sim = procs.start(name, NODE, ['test/sim/cli.ts', '--kind', 'openai', '--port', String(port), ...extra], 1, ROOT);
+  await waitForOutput(sim, /^listening /m, START_TIMEOUT_MS).catch(startFailure(sim));
+  return sim;
+}
+
+/** Sluice with the default chain: `sim` and `sim-stream` on the two simulators, `mock` with no backend. */
+async function startSluice(procs: Processes, tmp: string, port: number, simJson: number, simSse: number): Promise<void> {
+  const config = join(tmp, 'sluice.yaml');
+  writeFileSync(
+    config,
+    `server: { host: 127.0.0.1, port: ${port}, log_level: warn }
+model_list:
+  - model_name: sim
+    litellm_params: { model: openai/sim, api_base: http://127.0.0.1:${simJson} }
+  - model_name: sim-stream
+    litellm_params: { model: openai/sim-stream, api_base: http://127.0.0.1:${simSse} }
+  - model_name: mock
+    litellm_params: { model: mock/mock, mock_response: "hello world from the mock", mock_tokens: 20 }
+`,
+  );
+  const args = ['core/main.js', '--config', config, '--port', String(port), '--host', '127.0.0.1'];
+  const sluice = procs.start('sluice', NODE, args, 0, ROOT);
+  // At log_level warn the "listening on" line is not printed, so readiness is polled.
+  await waitForHttp(sluice, `http://127.0.0.1:${port}/health/readiness`, START_TIMEOUT_MS).catch(startFailure(sluice));
+}
+
+async function startNginx(procs: Processes, binary: string, tmp: string, routes: { listenPort: number; upstreamPort: number }[]): Promise<void> {
+  const dir = join(tmp, 'nginx');
+  writeFileSync(join(tmp, 'nginx.conf'), nginxConf(dir, routes));
+  // -e: the log for messages before the config is read (it would go to /var/log/nginx otherwise).
+  const nginx = procs.start('nginx', binary, ['-p', tmp, '-c', join(tmp, 'nginx.conf'), '-e', join(dir, 'startup.log')], 0, tmp);
+  await waitForHttp(nginx, `http://127.0.0.1:${routes[0]!.listenPort}/health`, START_TIMEOUT_MS).catch(startFailure(nginx));
+}
+
+function startFailure(child: Child): (error: Error) => never {
+  return (error) => {
+    throw new Failure(`${error.message}\n--- ${child.name} output ---\n${child.output || '(none)'}`);
+  };
+}
+
+async function startStack(procs: Processes, tmp: string, nginx: string | null): Promise<Stack> {
+  const [simJson, simSse, sluice, nginxJson, nginxSse] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+  await Promise.all([startSim(procs, 'simulator', simJson, []), startSim(procs, 'simulator (SSE)', simSse, SSE_SIM_ARGS)]);
+  await startSluice(procs, tmp, sluice, simJson, simSse);
+  if (nginx !== null) {
+    await startNginx(procs, nginx, tmp, [
+      { listenPort: nginxJson, upstreamPort: simJson },
+      { listenPort: nginxSse, upstreamPort: simSse },
+    ]);
+  }
+  const url = (port: number): string => `http://127.0.0.1:${port}/v1/chat/completions`;
+  const withNginx = <T>(value: T): { nginx?: T } => (nginx === null ? {} : { nginx: value });
+  return {
+    json: { direct: url(simJson), ...withNginx(url(nginxJson)), sluice: url(sluice), 'sluice-mock': url(sluice) },
+    sse: { direct: url(simSse), ...withNginx(url(nginxSse)), sluice: url(sluice) },
+    jsonModel: { direct: 'sim', nginx: 'sim', sluice: 'sim', 'sluice-mock': 'mock' },
+    // Same body everywhere; the group name equals the upstream model, so Sluice forwards the client's bytes as is.
+    sseModel: { direct: 'sim-stream', nginx: 'sim-stream', sluice: 'sim-stream' },
+  };
+}
+
+/** Fails the run if a service died: later figures would be measuring a connection refused. */
+function assertAlive(procs: Processes): void {
+  const dead = procs.firstDead();
+  if (dead !== undefined) {
+    throw new Failure(`${dead.name} exited during the run (${dead.exitReason ?? '?'})\n--- ${dead.name} output ---\n${dead.output || '(none)'}`);
+  }
+}
+
+function push<R>(results: RoundResults<R>, target: Target, result: R): void {
+  const list = results.get(target);
+  if (list === undefined) results.set(target, [result]);
+  else list.push(result);
+}
+
+const progress = (line: string): boolean => process.stderr.write(line + '\n');
+
+interface Measured {
+  throughput: RoundResults<LoadResult>;
+  latency: RoundResults<LoadResult>;
+  sse: RoundResults<SseResult>;
+}
+
+/** What one pass over the configurations needs. */
+interface Pass {
+  readonly stack: Stack;
+  readonly loadgen: LoadGen;
+  readonly procs: Processes;
+  readonly durationS: number;
+  /** A warm-up pass runs one SSE wave and records nothing worth reporting. */
+  readonly warmup: boolean;
+  readonly label: string;
+}
+
+/** One HTTP workload over `targets`, one after the other. */
+async function httpSection(pass: Pass, section: string, targets: readonly Target[], connections: number, results: RoundResults<LoadResult>): Promise<void> {
+  for (const t of targets) {
+    const body = chatBody(pass.stack.jsonModel[t]);
+    const result = await pass.loadgen.run({ url: pass.stack.json[t]!, body, connections, durationS: pass.durationS });
+    assertAlive(pass.procs);
+    push(results, t, result);
+    progress(`${pass.label} ${section} ${t}: ${Math.round(result.rps)} req/s, p50 ${result.p50Ms.toFixed(3)} ms, p99 ${result.p99Ms.toFixed(3)} ms, errors ${result.errors}`);
+    await sleep(PAUSE_MS);
+  }
+}
+
+/** The SSE workload over every target that has a stream route. */
+async function sseSectionRun(pass: Pass, results: RoundResults<SseResult>): Promise<void> {
+  for (const t of SSE_TARGETS) {
+    const url = pass.stack.sse[t];
+    if (url === undefined) continue;
+    // Duration 0 runs exactly one wave.
+    const durationMs = pass.warmup ? 0 : pass.durationS * 1000;
+    const result = await runSse({ url, model: pass.stack.sseModel[t], streams: SSE_STREAMS, durationMs });
+    assertAlive(pass.procs);
+    push(results, t, result);
+    progress(`${pass.label} C ${t}: ${result.chunks} chunks, p50 ${result.p50Ms.toFixed(3)} ms, p99 ${result.p99Ms.toFixed(3)} ms, streams failed ${result.streamsFailed}`);
+    await sleep(PAUSE_MS);
+  }
+}
+
+const JSON_TARGETS = ['direct', 'nginx', 'sluice', 'sluice-mock'] as const;
+const SSE_TARGETS = ['direct', 'nginx', 'sluice'] as const;
+
+/** Every section over every configuration, in a fixed order, so drift between rounds hits all alike. */
+async function runPass(pass: Pass, out: Measured): Promise<void> {
+  const json = JSON_TARGETS.filter((t) => pass.stack.json[t] !== undefined);
+  await httpSection(pass, 'A', json, THROUGHPUT_CONNECTIONS, out.throughput);
+  await httpSection(pass, 'B', json.filter((t) => t !== 'sluice-mock'), 1, out.latency);
+  await sseSectionRun(pass, out.sse);
+}
+
+async function measure(stack: Stack, loadgen: LoadGen, procs: Processes, options: Options): Promise<Measured> {
+  const common = { stack, loadgen, procs };
+  // Warm-up: JIT, connection pools and the kernel's caches, for every path, before anything counts.
+  const warm: Pass = { ...common, durationS: Math.min(2, options.durationS), warmup: true, label: '[warm-up]' };
+  await runPass(warm, { throughput: new Map(), latency: new Map(), sse: new Map() });
+  const out: Measured = { throughput: new Map(), latency: new Map(), sse: new Map() };
+  for (let r = 1; r <= options.rounds; r++) {
+    await runPass({ ...common, durationS: options.durationS, warmup: false, label: `[round ${r}/${options.rounds}]` }, out);
+  }
+  return out;
+}
+
+function checks(m: Measured, haveNginx: boolean): Check[] {
+  const rps = (t: Target): number => med(m.throughput, t, (r) => r.rps);
+  const lat = (t: Target, pick: (r: LoadResult) => number): number => med(m.latency, t, pick);
+  const vsNginx = rps('sluice') / rps('nginx');
+  const add50 = lat('sluice', (r) => r.p50Ms) - lat('direct', (r) => r.p50Ms);
+  const add99 = lat('sluice', (r) => r.p99Ms) - lat('direct', (r) => r.p99Ms);
+  const addSse = med(m.sse, 'sluice', (r) => r.p99Ms) - med(m.sse, 'direct', (r) => r.p99Ms);
+  const p = TARGETS_PLAN;
+  return [
+    {
+      label: `Sluice throughput >= ${p.minThroughputVsNginx.toFixed(2)}x nginx (64 connections)`,
+      value: haveNginx ? ratio(vsNginx) : 'no nginx',
+      pass: haveNginx ? vsNginx >= p.minThroughputVsNginx : null,
+    },
+    { label: `Sluice adds <= ${p.maxAddedP50Ms} ms p50 (1 connection)`, value: `${signedMs(add50)} ms`, pass: add50 <= p.maxAddedP50Ms },
+    { label: `Sluice adds <= ${p.maxAddedP99Ms} ms p99 (1 connection)`, value: `${signedMs(add99)} ms`, pass: add99 <= p.maxAddedP99Ms },
+    { label: `Sluice adds <= ${p.maxAddedSseP99Ms} ms p99 per SSE chunk`, value: `${signedMs(addSse)} ms`, pass: addSse <= p.maxAddedSseP99Ms },
+  ];
+}
+
+/** Failed requests make a configuration's figures suspect (an error answer is cheaper than a real one). */
+function errorNotes(m: Measured): string[] {
+  const notes: string[] = [];
+  const total = <R>(results: RoundResults<R>, t: Target, pick: (r: R) => number): number =>
+    (results.get(t) ?? []).reduce((sum, r) => sum + pick(r), 0);
+  for (const t of JSON_TARGETS) {
+    const errors = total(m.throughput, t, (r) => r.errors) + total(m.latency, t, (r) => r.errors);
+    const failed = total(m.sse, t, (r) => r.streamsFailed);
+    if (errors + failed > 0) notes.push(`WARNING: ${t} had ${errors} failed requests and ${failed} failed streams; its figures are suspect`);
+  }
+  return notes;
+}
+
+function printReport(m: Measured, env: Environment, options: Options): void {
+  const rounds = `${options.rounds} round${options.rounds === 1 ? '' : 's'}`;
+  const per = `${env.loadgen.name}, ${options.durationS} s x ${rounds}, medians over rounds`;
+  const lines = [
+    '',
+    `Sluice load benchmark - node ${process.version}, ${CORES} cores, ` +
+      (env.pinned ? 'proxy on core 0; simulators, load generator and SSE client on core 1' : 'UNPINNED'),
+    ...env.notes.map((n) => `note: ${n}`),
+    '',
+    throughputSection(m.throughput, `A. Throughput: ${THROUGHPUT_CONNECTIONS} connections, non-streaming chat (${per})`),
+    '',
+    latencySection(
+      m.latency,
+      `B. Latency: 1 connection, non-streaming chat (${per}); added = proxy - direct`,
+      env.pinned ? SAME_CORE_NOTE : [],
+    ),
+    '',
+    sseSection(
+      m.sse,
+      `C. SSE: ${SSE_STREAMS} concurrent streams, 50 tokens at 20 ms; per-chunk delay = arrival - sim_sent_at ` +
+        `(${options.durationS} s of waves x ${rounds}, medians; chunks and streams are totals)`,
+    ),
+    '',
+    targetsSection(checks(m, env.nginx !== null)),
+    ...errorNotes(m),
+    '',
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+/** Stops children and removes the temp dir exactly once, whichever way the run ends. */
+function cleanupOnce(procs: () => Processes | null, tmp: string): () => Promise<void> {
+  let done: Promise<void> | null = null;
+  return () =>
+    (done ??= (async () => {
+      const killed = (await procs()?.stopAll()) ?? [];
+      // A service that ignores SIGTERM would hang a real deployment's restart too: worth saying.
+      for (const name of killed) progress(`note: ${name} did not exit within 5 s of SIGTERM and was killed`);
+      rmSync(tmp, { recursive: true, force: true });
+    })());
+}
+
+async function main(): Promise<number> {
+  let options: Options;
+  try {
+    options = parseOptions(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\nusage: node bench/load.ts [--duration <s>] [--rounds <n>] [--loadgen wrk|autocannon]\n`);
+    return 2;
+  }
+  const tmp = mkdtempSync(join(tmpdir(), 'sluice-load-'));
+  let procs: Processes | null = null;
+  let interrupted = false;
+  const cleanup = cleanupOnce(() => procs, tmp);
+  // Ctrl-C: stop the children and the temp dir before leaving; 'exit' is the synchronous last resort.
+  const onSignal = (signal: NodeJS.Signals): void => {
+    progress(`${signal}: stopping`);
+    interrupted = true;
+    void cleanup().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  process.once('exit', () => {
+    procs?.killAllNow();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  try {
+    const notes: string[] = [];
+    const pinned = detectPinning(notes);
+    const processes = (procs = new Processes(pinned));
+    const env: Environment = { pinned, notes, ...detectTools(options, processes, tmp, notes) };
+    for (const note of notes) progress(`note: ${note}`);
+    const stack = await startStack(processes, tmp, env.nginx);
+    progress(`started: simulators, Sluice${env.nginx === null ? '' : ', nginx'}; load generator ${env.loadgen.name}`);
+    const measured = await measure(stack, env.loadgen, processes, options);
+    printReport(measured, env, options);
+    return 0;
+  } catch (error) {
+    // After Ctrl-C the failures are the children we stopped; the signal handler sets the exit code.
+    if (interrupted) return 130;
+    progress(`bench:load failed: ${error instanceof Failure ? error.message : ((error as Error).stack ?? String(error))}`);
+    return 1;
+  } finally {
+    await cleanup();
+  }
+}
+
+process.exitCode = await main();

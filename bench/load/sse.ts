@@ -1,0 +1,88 @@
+// The SSE client: waves of concurrent streaming requests, timing every chunk against the simulator's send stamp.
+
+import { Agent, request } from 'node:http';
+import { Samples, percentile } from './stats.ts';
+
+export interface SseSpec {
+  readonly url: string;
+  readonly model: string;
+  /** Streams opened at once in each wave. */
+  readonly streams: number;
+  /** Waves start until this much time has passed. */
+  readonly durationMs: number;
+}
+
+export interface SseResult {
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly chunks: number;
+  readonly streamsOk: number;
+  /** Non-200 answers, transport errors, and streams that ended without `data: [DONE]`. */
+  readonly streamsFailed: number;
+}
+
+/** A wave that takes this long is abandoned: at 20 ms per chunk a stream needs about a second. */
+const WAVE_TIMEOUT_MS = 30_000;
+const STAMP = '"sim_sent_at":';
+
+const now = (): number => performance.timeOrigin + performance.now();
+
+export async function runSse(spec: SseSpec): Promise<SseResult> {
+  // Connections are kept across waves, as a real client pool would.
+  const agent = new Agent({ keepAlive: true, maxSockets: spec.streams });
+  const delays = new Samples();
+  const body = JSON.stringify({ model: spec.model, stream: true, messages: [{ role: 'user', content: 'hello' }] });
+  let ok = 0;
+  let failed = 0;
+  const end = Date.now() + spec.durationMs;
+  try {
+    do {
+      const wave = await Promise.all(Array.from({ length: spec.streams }, () => stream(spec.url, body, agent, delays)));
+      for (const done of wave) done ? ok++ : failed++;
+    } while (Date.now() < end);
+  } finally {
+    agent.destroy();
+  }
+  const sorted = delays.toArray();
+  return { p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), chunks: sorted.length, streamsOk: ok, streamsFailed: failed };
+}
+
+/** One streaming request; true when it ended with `[DONE]`. Every stamped chunk's delay goes into `delays`. */
+function stream(url: string, body: string, agent: Agent, delays: Samples): Promise<boolean> {
+  return new Promise((resolve) => {
+    let sawDone = false;
+    let pending = '';
+    const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } });
+    const timer = setTimeout(() => req.destroy(new Error('wave timeout')), WAVE_TIMEOUT_MS);
+    const finish = (result: boolean): void => {
+      clearTimeout(timer);
+      resolve(result);
+    };
+    req.on('error', () => finish(false));
+    req.on('response', (res) => {
+      if (res.statusCode !== 200) {
+        res.resume();
+        return res.on('end', () => finish(false));
+      }
+      res.setEncoding('utf8');
+      res.on('data', (text: string) => {
+        // One clock reading per read: every event completed by this read arrived now.
+        const at = now();
+        pending += text;
+        let cut: number;
+        while ((cut = pending.indexOf('\n\n')) !== -1) {
+          const event = pending.slice(0, cut);
+          pending = pending.slice(cut + 2);
+          const i = event.indexOf(STAMP);
+          if (i !== -1) delays.push(at - Number.parseFloat(event.slice(i + STAMP.length)));
+          else if (event === 'data: [DONE]') sawDone = true;
+        }
+      });
+      res.on('end', () => finish(sawDone));
+      // A cut connection closes without 'end'; after 'end' this is a no-op.
+      res.on('close', () => finish(false));
+      res.on('error', () => finish(false));
+    });
+    req.end(body);
+  });
+}
