@@ -12,7 +12,8 @@ import { createLogger } from '../core/logger.ts';
 import { buildModelGroups, type ModelListEntry } from '../core/models.ts';
 import type { Plugin } from '../core/plugin.ts';
 import { SseTap } from '../core/sse-tap.ts';
-import roundRobin from '../plugins/route-round-robin/index.ts';
+import roundRobin from '../plugins/routing/round-robin.ts';
+import { MemoryRouterState } from '../core/router-state.ts';
 
 const BATCH = 100;
 /** Results are stored here so the JIT cannot drop the work as dead code. */
@@ -70,7 +71,7 @@ const noop: Plugin = {
 const tenNoops: LoadedPlugin[] = Array.from({ length: 10 }, (_, i) => ({ id: `noop.${i}`, plugin: noop }));
 
 async function main(): Promise<number> {
-  const router = await roundRobin.create({}, { logger, groups: groups100, configDir: '.' });
+  const router = await roundRobin.create({}, { logger, groups: groups100, configDir: '.', state: new MemoryRouterState() });
   const chain = new Chain([...tenNoops, { id: 'route.round_robin', plugin: router }], logger);
   const sharedCtx = ctx();
 
@@ -88,8 +89,8 @@ async function main(): Promise<number> {
       p99Us: 6,
       fn: () => validateRequest('chat', parseJsonObject(chatBody)),
     },
-    { name: 'route pick: round-robin over 3 deployments', meanUs: 0.2, p99Us: 0.5, fn: () => void router.route!(sharedCtx, group3) },
-    { name: 'route pick: round-robin over 100 deployments', meanUs: 0.2, p99Us: 0.5, fn: () => void router.route!(sharedCtx, group100) },
+    { name: 'route pick: round-robin over 3 deployments', meanUs: 0.2, p99Us: 0.5, fn: () => void router.route!(sharedCtx, group3.deployments) },
+    { name: 'route pick: round-robin over 100 deployments', meanUs: 0.2, p99Us: 0.5, fn: () => void router.route!(sharedCtx, group100.deployments) },
     {
       name: 'chain: request phases with ten no-op plugins',
       meanUs: 1,

@@ -5,7 +5,7 @@
 import type { RequestContext } from './context.ts';
 import { SluiceError } from './errors.ts';
 import type { Logger } from './logger.ts';
-import type { Deployment, ModelGroup } from './models.ts';
+import type { Deployment } from './models.ts';
 import type { HookResult, Plugin, StreamStop, UpstreamResponseHead } from './plugin.ts';
 import { isReply, type Reply } from './respond.ts';
 import type { EventHook, SseEvent } from './sse-tap.ts';
@@ -21,7 +21,7 @@ interface Hook<F> {
 }
 
 type RequestHook = Hook<(ctx: RequestContext) => HookResult>;
-type RouteHook = Hook<(ctx: RequestContext, group: ModelGroup) => Deployment | undefined | Promise<Deployment | undefined>>;
+type RouteHook = Hook<(ctx: RequestContext, candidates: readonly Deployment[]) => Deployment | undefined>;
 type HeadersHook = Hook<(ctx: RequestContext, head: UpstreamResponseHead) => void>;
 type FinalHook = Hook<(ctx: RequestContext) => void | Promise<void>>;
 type ErrorHook = Hook<(ctx: RequestContext, error: SluiceError) => void>;
@@ -85,20 +85,20 @@ export class Chain {
     return undefined;
   }
 
-  /** Asks the routing plugins in order; the first that returns a deployment decides. */
-  async pickDeployment(ctx: RequestContext, group: ModelGroup): Promise<Deployment | undefined> {
-    if (this.route === null) return undefined;
-    for (const hook of this.route) {
-      let picked: Deployment | undefined | Promise<Deployment | undefined>;
-      try {
-        picked = hook.fn(ctx, group);
-        if (picked !== undefined && typeof (picked as Promise<unknown>).then === 'function') picked = await picked;
-      } catch (error) {
-        throw pluginFailure(hook.id, error);
+  /** Asks the routing plugins in order; the first that returns one of the candidates decides. */
+  pickDeployment(ctx: RequestContext, candidates: readonly Deployment[]): Deployment {
+    if (this.route !== null) {
+      for (const hook of this.route) {
+        let picked: Deployment | undefined;
+        try {
+          picked = hook.fn(ctx, candidates);
+        } catch (error) {
+          throw pluginFailure(hook.id, error);
+        }
+        if (picked !== undefined) return picked;
       }
-      if (picked !== undefined) return picked as Deployment;
     }
-    return undefined;
+    return candidates[0]!;
   }
 
   /** Response-headers hooks; a throw fails the request before anything is written to the client. */

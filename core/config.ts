@@ -41,6 +41,10 @@ export interface LoadedConfig {
   /** `null` when the config has no `plugins:` section (the default chain applies). */
   readonly plugins: readonly PluginEntry[] | null;
   readonly modelList: readonly ModelListEntry[];
+  /** LiteLLM's sections as written (after environment substitution). */
+  readonly routerSettings: Readonly<Record<string, unknown>> | null;
+  readonly litellmSettings: Readonly<Record<string, unknown>> | null;
+  readonly generalSettings: Readonly<Record<string, unknown>> | null;
   readonly warnings: readonly string[];
 }
 
@@ -54,8 +58,8 @@ export class ConfigError extends Error {
 }
 
 /** LiteLLM sections that load but are not acted on yet; each gets one warning line. */
-const LITELLM_NOT_ACTED_ON = ['router_settings', 'litellm_settings', 'general_settings'] as const;
-const KNOWN_TOP_LEVEL = new Set(['server', 'plugins', 'model_list', 'environment_variables', ...LITELLM_NOT_ACTED_ON]);
+const LITELLM_NOT_ACTED_ON = ['general_settings'] as const;
+const KNOWN_TOP_LEVEL = new Set(['server', 'plugins', 'model_list', 'environment_variables', 'router_settings', 'litellm_settings', ...LITELLM_NOT_ACTED_ON]);
 
 const ajv = new Ajv({ allErrors: true, strict: false, coerceTypes: true, useDefaults: false });
 const validateSchema = ajv.compile(JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')) as object);
@@ -114,6 +118,9 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
     server: resolveServer((substituted['server'] ?? {}) as Record<string, unknown>),
     plugins: (substituted['plugins'] as PluginEntry[] | undefined) ?? null,
     modelList: (substituted['model_list'] as ModelListEntry[] | undefined) ?? [],
+    routerSettings: (substituted['router_settings'] as Record<string, unknown> | undefined) ?? null,
+    litellmSettings: (substituted['litellm_settings'] as Record<string, unknown> | undefined) ?? null,
+    generalSettings: (substituted['general_settings'] as Record<string, unknown> | undefined) ?? null,
     warnings,
   };
 }

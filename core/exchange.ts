@@ -1,7 +1,8 @@
-// The response path: upstream bytes to the client as they arrive, with backpressure, timeouts and aborts.
+// The response path of one attempt: upstream bytes to the client as they arrive, with backpressure and timeouts.
 //
-// An exchange is undici's dispatch handler for one request. Without a stream tap it does no work per chunk
-// beyond `res.write(chunk)`; with one it forwards whole SSE events, unchanged.
+// An exchange is undici's dispatch handler for one upstream attempt. Until the first body byte is written, a
+// failure is handed to the attempt's owner (which may retry elsewhere); after it, the response belongs to the
+// client and is finished or cut, never retried. Without a stream tap, the work per chunk is `res.write(chunk)`.
 
 import type { ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
@@ -17,31 +18,44 @@ import { mapUpstreamError } from './upstream.ts';
 /** Response headers that describe one hop, never forwarded (RFC 9110 §7.6.1). */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authenticate', 'proxy-connection']);
 
-class ClientGone extends Error {
-  constructor() {
-    super('client disconnected');
-    this.name = 'ClientGone';
-  }
-}
+/** Largest upstream error body read to decide on a retry or fallback. */
+const ERROR_BODY_LIMIT = 64 * 1024;
 
-export interface ExchangeEnv {
+type Headers = Record<string, string | string[] | undefined>;
+
+/** What an exchange reports to the request's attempt loop. */
+export interface AttemptOwner {
   readonly chain: Chain;
-  /** Called exactly once when the exchange ends, with how it ended. */
-  readonly finish: (ctx: RequestContext, outcome: 'ok' | 'error' | 'aborted', error: SluiceError | null) => void;
-  /** Headers every client response gets (request id...). */
-  readonly baseHeaders: (ctx: RequestContext) => Record<string, string>;
+  /** The backend answered with an error status. True: the owner retries (this attempt goes quiet). */
+  upstreamError(attempt: ProxyExchange, status: number, headers: Headers, body: Buffer | null): boolean;
+  /** Whether to read the error body before `upstreamError` (e.g. to spot a content-policy refusal). */
+  needsErrorBody(status: number): boolean;
+  /** A transport error or timeout before the client got a byte. True: the owner retries. */
+  attemptFailed(attempt: ProxyExchange, error: SluiceError): boolean;
+  /** Headers every client response gets (request id, routing details). */
+  clientHeaders(attempt: ProxyExchange): Record<string, string>;
+  /** The attempt is over; called exactly once, unless a retry took it over. */
+  ended(attempt: ProxyExchange, outcome: 'ok' | 'error', error: SluiceError | null): void;
 }
 
 export class ProxyExchange implements Dispatcher.DispatchHandler {
+  readonly deployment: Deployment;
+  /** `performance.now()` at dispatch, first body byte from upstream, and end. */
+  readonly dispatchedAt: number;
+  firstDataAt = 0;
   readonly #ctx: RequestContext;
   readonly #res: ServerResponse;
-  readonly #deployment: Deployment;
-  readonly #env: ExchangeEnv;
+  readonly #owner: AttemptOwner;
   #controller: Dispatcher.DispatchController | null = null;
   #tap: SseTap | null = null;
   #eventStream = false;
+  /** Set once this attempt has finished or handed over to a retry; later callbacks are ignored. */
   #done = false;
-  #clientGone = false;
+  #abortReason: Error | null = null;
+  /** A success response's status and headers, held until its first body byte so a failure before it can retry. */
+  #held: { status: number; headers: Headers } | null = null;
+  /** An error response's body being read for the retry decision. */
+  #errorBody: { status: number; headers: Headers; chunks: Buffer[]; size: number } | null = null;
   #totalTimer: NodeJS.Timeout | null = null;
   #firstByteTimer: NodeJS.Timeout | null = null;
   #waitingForDrain = false;
@@ -49,79 +63,76 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     this.#waitingForDrain = false;
     this.#controller?.resume();
   };
-  readonly #onClientClose = (): void => {
-    if (this.#done || this.#res.writableFinished) return;
-    this.#clientGone = true;
-    // Stops the backend's work now (a GPU stops generating), then closes the books on this request.
-    this.#controller?.abort(new ClientGone());
-    this.#finish('aborted', null);
-  };
 
   /**
    * Timeouts are ms, 0 = none. The first-byte deadline is kept here rather than left to undici's
    * `headersTimeout`, whose coarse timers fire up to a second late.
    */
-  constructor(ctx: RequestContext, res: ServerResponse, deployment: Deployment, env: ExchangeEnv, firstByteMs: number, totalMs: number) {
+  constructor(owner: AttemptOwner, ctx: RequestContext, res: ServerResponse, deployment: Deployment, firstByteMs: number, totalMs: number) {
+    this.#owner = owner;
     this.#ctx = ctx;
     this.#res = res;
-    this.#deployment = deployment;
-    this.#env = env;
-    res.on('close', this.#onClientClose);
+    this.deployment = deployment;
+    this.dispatchedAt = performance.now();
     if (totalMs > 0) this.#totalTimer = setTimeout(() => this.#onTimeout(`did not finish within ${totalMs / 1000} s`), totalMs);
     if (firstByteMs > 0 && (totalMs === 0 || firstByteMs < totalMs)) {
       this.#firstByteTimer = setTimeout(() => this.#onTimeout(`sent no response within ${firstByteMs / 1000} s`), firstByteMs);
     }
   }
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.#controller = controller;
-    if (this.#clientGone) controller.abort(new ClientGone());
+  /** True once bytes of this attempt reached the client: from then on it can only finish or be cut. */
+  get committed(): boolean {
+    return this.#res.headersSent;
   }
 
-  onResponseStart(controller: Dispatcher.DispatchController, status: number, headers: Record<string, string | string[] | undefined>): void {
+  /** Stops the upstream request (the client left). Reports nothing: the owner already knows. */
+  abort(reason: Error): void {
+    if (this.#done) return;
+    this.#settle();
+    this.#abortReason = reason;
+    this.#controller?.abort(reason);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    if (this.#abortReason !== null) controller.abort(this.#abortReason);
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, status: number, headers: Headers): void {
     this.#controller = controller;
     if (this.#done) return;
     if (this.#firstByteTimer !== null) {
       clearTimeout(this.#firstByteTimer);
       this.#firstByteTimer = null;
     }
-    const ctx = this.#ctx;
-    ctx.upstreamStatus = status;
-    const contentType = headers['content-type'];
-    this.#eventStream = typeof contentType === 'string' && contentType.startsWith('text/event-stream');
-    const head: UpstreamResponseHead = { status, headers, isEventStream: this.#eventStream };
-    try {
-      this.#env.chain.runHeaders(ctx, head);
-    } catch (error) {
-      controller.abort(error as Error);
-      this.#fail(error as SluiceError);
+    this.#ctx.upstreamStatus = status;
+    if (status >= 400) {
+      if (this.#owner.needsErrorBody(status)) {
+        this.#errorBody = { status, headers, chunks: [], size: 0 };
+        return;
+      }
+      if (this.#owner.upstreamError(this, status, headers, null)) return this.#handOver(controller);
+      this.#writeHead(status, headers);
       return;
     }
-    const out: Record<string, string | string[]> = this.#env.baseHeaders(ctx);
-    for (const name in headers) {
-      const value = headers[name];
-      if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
-    }
-    Object.assign(out, ctx.responseHeaders);
-    if (this.#eventStream) {
-      out['cache-control'] = 'no-cache';
-      out['x-accel-buffering'] = 'no';
-      const hooks = this.#env.chain.onResponseEvent;
-      if (hooks !== null) {
-        this.#tap = new SseTap(ctx, hooks);
-        // A plugin may end the stream early, so the upstream's length would no longer hold.
-        delete out['content-length'];
-      }
-    }
-    ctx.status = status;
-    this.#res.writeHead(status, out);
-    // An SSE client should see the stream open before the first token; a JSON body goes out with its headers.
-    if (this.#eventStream) this.#res.flushHeaders();
+    this.#held = { status, headers };
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.#done) return;
-    if (this.#ctx.firstByteAt === 0) this.#ctx.firstByteAt = performance.now();
+    if (this.firstDataAt === 0) this.firstDataAt = performance.now();
+    const pending = this.#errorBody;
+    if (pending !== null) {
+      pending.chunks.push(chunk);
+      pending.size += chunk.length;
+      if (pending.size >= ERROR_BODY_LIMIT) this.#decideOnErrorBody(controller);
+      return;
+    }
+    if (this.#held !== null) {
+      const { status, headers } = this.#held;
+      this.#held = null;
+      if (!this.#writeHead(status, headers)) return;
+    }
     let bytes: Buffer | null = chunk;
     const tap = this.#tap;
     if (tap !== null) {
@@ -131,7 +142,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
         const stop = tap.stopped;
         controller.abort(stop.error);
         endStarted(this.#res, true, stop.finalEvent, true);
-        this.#finish('error', stop.error);
+        this.#end('error', stop.error);
         return;
       }
       if (bytes === null) return;
@@ -144,48 +155,115 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     }
   }
 
-  onResponseEnd(): void {
+  onResponseEnd(controller: Dispatcher.DispatchController): void {
     if (this.#done) return;
+    if (this.#errorBody !== null) {
+      this.#decideOnErrorBody(controller);
+      if (this.#done) return;
+    }
+    if (this.#held !== null) {
+      // A success with an empty body: nothing could fail after this, so it is delivered as is.
+      const { status, headers } = this.#held;
+      this.#held = null;
+      if (!this.#writeHead(status, headers)) return;
+    }
     const rest = this.#tap?.flush();
     if (rest != null) this.#res.write(rest);
     this.#res.end();
-    this.#finish('ok', null);
+    this.#end('ok', null);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
     if (this.#done) return;
-    this.#fail(mapUpstreamError(error, this.#deployment));
+    this.#fail(mapUpstreamError(error, this.deployment));
+  }
+
+  #decideOnErrorBody(controller: Dispatcher.DispatchController): void {
+    const pending = this.#errorBody!;
+    this.#errorBody = null;
+    const body = Buffer.concat(pending.chunks, pending.size);
+    if (this.#owner.upstreamError(this, pending.status, pending.headers, body)) return this.#handOver(controller);
+    if (this.#writeHead(pending.status, pending.headers)) this.#res.write(body);
+  }
+
+  /** Writes the client's status line and headers. False if a plugin failed the request instead. */
+  #writeHead(status: number, headers: Headers): boolean {
+    const ctx = this.#ctx;
+    const contentType = headers['content-type'];
+    this.#eventStream = typeof contentType === 'string' && contentType.startsWith('text/event-stream');
+    const head: UpstreamResponseHead = { status, headers, isEventStream: this.#eventStream };
+    try {
+      this.#owner.chain.runHeaders(ctx, head);
+    } catch (error) {
+      this.#controller?.abort(error as Error);
+      this.#fail(error as SluiceError, true);
+      return false;
+    }
+    const out: Record<string, string | string[]> = this.#owner.clientHeaders(this);
+    for (const name in headers) {
+      const value = headers[name];
+      if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
+    }
+    Object.assign(out, ctx.responseHeaders);
+    if (this.#eventStream) {
+      out['cache-control'] = 'no-cache';
+      out['x-accel-buffering'] = 'no';
+      const hooks = this.#owner.chain.onResponseEvent;
+      if (hooks !== null) {
+        this.#tap = new SseTap(ctx, hooks);
+        // A plugin may end the stream early, so the upstream's length would no longer hold.
+        delete out['content-length'];
+      }
+    }
+    ctx.status = status;
+    if (ctx.firstByteAt === 0) ctx.firstByteAt = performance.now();
+    this.#res.writeHead(status, out);
+    return true;
   }
 
   #onTimeout(what: string): void {
     if (this.#done) return;
-    const error = new SluiceError(
-      'SLUICE_UPSTREAM_TIMEOUT',
-      `Upstream for model group "${this.#deployment.group}" (deployment ${this.#deployment.id}) ${what}.`,
-      { details: { model: this.#deployment.group, deployment: this.#deployment.id } },
-    );
+    const error = new SluiceError('SLUICE_UPSTREAM_TIMEOUT', `Upstream for model group "${this.deployment.group}" (deployment ${this.deployment.id}) ${what}.`, {
+      details: { model: this.deployment.group, deployment: this.deployment.id },
+    });
     this.#controller?.abort(error);
     this.#fail(error);
   }
 
-  /** Sends the error if nothing was sent yet; otherwise ends the started response as well as its type allows. */
-  #fail(error: SluiceError): void {
+  /**
+   * Before the client got a byte, the owner may retry; otherwise the error is sent. After, an event stream gets
+   * a final error event and any other body is cut short.
+   */
+  #fail(error: SluiceError, noRetry = false): void {
     if (this.#done) return;
     if (!this.#res.headersSent) {
+      if (!noRetry && this.#owner.attemptFailed(this, error)) {
+        this.#settle();
+        return;
+      }
       this.#ctx.status = error.status;
-      sendError(this.#res, error, this.#env.baseHeaders(this.#ctx));
+      sendError(this.#res, error, this.#owner.clientHeaders(this));
     } else {
       endStarted(this.#res, this.#eventStream, error.toJSON(), false);
     }
-    this.#finish('error', error);
+    this.#end('error', error);
   }
 
-  #finish(outcome: 'ok' | 'error' | 'aborted', error: SluiceError | null): void {
+  #handOver(controller: Dispatcher.DispatchController): void {
+    this.#settle();
+    controller.abort(new Error('retrying on another deployment'));
+  }
+
+  #end(outcome: 'ok' | 'error', error: SluiceError | null): void {
     if (this.#done) return;
+    this.#settle();
+    this.#owner.ended(this, outcome, error);
+  }
+
+  #settle(): void {
     this.#done = true;
     if (this.#totalTimer !== null) clearTimeout(this.#totalTimer);
     if (this.#firstByteTimer !== null) clearTimeout(this.#firstByteTimer);
-    this.#res.off('close', this.#onClientClose);
-    this.#env.finish(this.#ctx, outcome, error);
+    this.#totalTimer = this.#firstByteTimer = null;
   }
 }

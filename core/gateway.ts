@@ -8,11 +8,13 @@ import type { LoadedConfig, ServerSettings } from './config.ts';
 import { ConfigError } from './config.ts';
 import { RequestContext, type Outcome } from './context.ts';
 import { SluiceError, toSluiceError } from './errors.ts';
-import { ProxyExchange, type ExchangeEnv } from './exchange.ts';
+import { resolveRouterSettings, type RouterSettings } from './router-settings.ts';
+import { MemoryRouterState, type RouterState } from './router-state.ts';
 import type { Logger } from './logger.ts';
 import { buildModelGroups, type Endpoint, type ModelGroup } from './models.ts';
 import { loadPlugins } from './plugin-loader.ts';
-import { sendError, sendJson, sendReply, type Reply } from './respond.ts';
+import { isReply, sendError, sendJson, sendReply, type Reply } from './respond.ts';
+import { AttemptRun, type RunEnv } from './attempts.ts';
 import { Upstreams } from './upstream.ts';
 
 export const VERSION = '0.1.0';
@@ -27,31 +29,6 @@ const PROXY_ROUTES: ReadonlyMap<string, Endpoint> = new Map<string, Endpoint>([
   ['/embeddings', 'embeddings'],
 ]);
 
-const UPSTREAM_PATH: Readonly<Record<Endpoint, string>> = {
-  chat: '/chat/completions',
-  completions: '/completions',
-  embeddings: '/embeddings',
-};
-
-/** Client request headers that are not passed upstream: hop-by-hop, recomputed, or the gateway's own credentials. */
-const NOT_FORWARDED = new Set([
-  'host',
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'te',
-  'trailer',
-  'upgrade',
-  'expect',
-  'content-length',
-  'authorization',
-  'proxy-authorization',
-  'x-api-key',
-  'x-litellm-api-key',
-  'api-key',
-]);
-
 type GetHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 export class Gateway {
@@ -62,11 +39,20 @@ export class Gateway {
   readonly upstreams: Upstreams;
   readonly #logger: Logger;
   readonly #getRoutes: ReadonlyMap<string, GetHandler>;
-  readonly #exchangeEnv: ExchangeEnv;
+  readonly state: RouterState;
+  readonly settings: RouterSettings;
+  readonly #runEnv: RunEnv;
   /** Requests in flight, for graceful shutdown. */
   inFlight = 0;
 
-  private constructor(config: LoadedConfig, groups: ReadonlyMap<string, ModelGroup>, chain: Chain, logger: Logger) {
+  private constructor(
+    config: LoadedConfig,
+    groups: ReadonlyMap<string, ModelGroup>,
+    chain: Chain,
+    state: RouterState,
+    settings: RouterSettings,
+    logger: Logger,
+  ) {
     this.config = config;
     this.server = config.server;
     this.groups = groups;
@@ -79,16 +65,31 @@ export class Gateway {
       connectionsPerOrigin: config.server.upstreamConnections,
     });
     this.#getRoutes = this.#buildGetRoutes();
-    this.#exchangeEnv = { chain, finish: (ctx, outcome, error) => this.#finish(ctx, outcome, error), baseHeaders };
+    this.state = state;
+    this.settings = settings;
+    this.#runEnv = {
+      chain,
+      state,
+      settings,
+      upstreams: this.upstreams,
+      groups,
+      timeouts: t,
+      finish: (ctx, outcome, error) => this.#finish(ctx, outcome, error),
+    };
   }
 
   /** Builds the model groups and the plugin chain. Throws ConfigError with every problem found. */
   static async create(config: LoadedConfig, logger: Logger): Promise<Gateway> {
     const built = buildModelGroups(config.modelList);
-    for (const warning of built.warnings) logger.warn(`config: ${warning}`);
-    if (built.errors.length > 0) throw new ConfigError(config.file, built.errors);
-    const plugins = await loadPlugins(config.plugins, config.file, { logger, groups: built.groups, configDir: config.dir });
-    return new Gateway(config, built.groups, new Chain(plugins, logger), logger);
+    const resolved = resolveRouterSettings(config.routerSettings, config.litellmSettings, new Set(built.groups.keys()));
+    for (const warning of [...built.warnings, ...resolved.warnings]) logger.warn(`config: ${warning}`);
+    const errors = [...built.errors, ...resolved.errors];
+    if (errors.length > 0) throw new ConfigError(config.file, errors);
+    const state = new MemoryRouterState();
+    // Without a `plugins:` section, LiteLLM's `routing_strategy` names the routing plugin.
+    const entries = config.plugins ?? (resolved.settings.routingStrategy === null ? null : [resolved.settings.routingStrategy]);
+    const plugins = await loadPlugins(entries, config.file, { logger, groups: built.groups, configDir: config.dir, state });
+    return new Gateway(config, built.groups, new Chain(plugins, logger), state, resolved.settings, logger);
   }
 
   /** The `http.Server` request listener. Never throws. */
@@ -143,8 +144,9 @@ export class Gateway {
     }
     const ctx = new RequestContext(requestId(req), 'POST', path, req.headers, req.socket.remoteAddress ?? '', endpoint, startedAt, body, raw);
     try {
-      const reply = await this.#runRequestPhases(ctx);
-      if (reply !== undefined) {
+      const next = await this.#runRequestPhases(ctx, req, res);
+      if (isReply(next)) {
+        const reply = next;
         ctx.status = reply.status;
         sendReply(res, reply, { ...baseHeaders(ctx), ...ctx.responseHeaders });
         this.#finish(ctx, 'replied', null);
@@ -154,7 +156,7 @@ export class Gateway {
         this.#finish(ctx, 'aborted', null);
         return;
       }
-      this.#dispatch(ctx, req, res);
+      next.start();
     } catch (error) {
       const failure = toSluiceError(error);
       if (failure.code === 'SLUICE_PLUGIN_FAILED' || failure.code === 'SLUICE_INTERNAL') {
@@ -166,8 +168,11 @@ export class Gateway {
     }
   }
 
-  /** onRequest → authenticate → (model group) → admit → route → guardRequest → upstreamRequest. */
-  async #runRequestPhases(ctx: RequestContext): Promise<Reply | undefined> {
+  /**
+   * onRequest → authenticate → (model group) → admit → route → guardRequest → upstreamRequest. Returns a plugin's
+   * reply, or the attempt run that will send the request upstream.
+   */
+  async #runRequestPhases(ctx: RequestContext, req: IncomingMessage, res: ServerResponse): Promise<Reply | AttemptRun> {
     const chain = this.chain;
     let reply: Reply | undefined;
     if (chain.onRequest !== null && (reply = await chain.runPhase(chain.onRequest, ctx)) !== undefined) return reply;
@@ -181,56 +186,11 @@ export class Gateway {
     }
     ctx.group = group;
     if (chain.admit !== null && (reply = await chain.runPhase(chain.admit, ctx)) !== undefined) return reply;
-    const deployment = await chain.pickDeployment(ctx, group);
-    if (deployment === undefined) {
-      throw new SluiceError('SLUICE_NO_DEPLOYMENT', `No deployment of model group "${group.name}" can take the request now.`, {
-        details: { model: group.name },
-      });
-    }
-    ctx.deployment = deployment;
+    const run = new AttemptRun(this.#runEnv, ctx, req, res, group);
+    run.prepare();
     if (chain.guardRequest !== null && (reply = await chain.runPhase(chain.guardRequest, ctx)) !== undefined) return reply;
     if (chain.upstreamRequest !== null && (reply = await chain.runPhase(chain.upstreamRequest, ctx)) !== undefined) return reply;
-    return undefined;
-  }
-
-  #dispatch(ctx: RequestContext, req: IncomingMessage, res: ServerResponse): void {
-    const deployment = ctx.deployment!;
-    const t = this.server.timeouts;
-    // LiteLLM's per-deployment timeouts: `timeout` bounds a whole call, `stream_timeout` a stream's first byte.
-    const total = ctx.stream ? t.upstreamTotal : (deployment.timeoutMs ?? t.upstreamTotal);
-    const firstByte = ctx.stream ? (deployment.streamTimeoutMs ?? t.upstreamFirstByte) : t.upstreamFirstByte;
-    const exchange = new ProxyExchange(ctx, res, deployment, this.#exchangeEnv, firstByte, total);
-
-    let body: Buffer | string = ctx.rawBody;
-    if (ctx.bodyChanged || deployment.upstreamModel !== ctx.model) {
-      ctx.body['model'] = deployment.upstreamModel;
-      body = JSON.stringify(ctx.body);
-    }
-    const headers: string[] = [];
-    const raw = req.rawHeaders;
-    // A tapped stream must arrive as plain text, so the tap never sees compressed bytes.
-    const tapped = this.chain.onResponseEvent !== null;
-    for (let i = 0; i < raw.length; i += 2) {
-      const name = raw[i]!.toLowerCase();
-      if (!NOT_FORWARDED.has(name) && !(tapped && name === 'accept-encoding')) headers.push(raw[i]!, raw[i + 1]!);
-    }
-    for (const name in ctx.upstreamHeaders) headers.push(name, ctx.upstreamHeaders[name]!);
-    if (deployment.apiKey !== null) headers.push('authorization', `Bearer ${deployment.apiKey}`);
-    if (req.headers['x-request-id'] === undefined) headers.push('x-request-id', ctx.id);
-    headers.push('content-length', String(Buffer.byteLength(body)));
-
-    this.upstreams.for(deployment).dispatch(
-      {
-        path: deployment.basePath + UPSTREAM_PATH[ctx.endpoint],
-        method: 'POST',
-        headers,
-        body,
-        // undici's own deadline is only a backstop behind the exchange's precise one.
-        headersTimeout: firstByte === 0 ? 0 : firstByte + 2000,
-        bodyTimeout: t.upstreamIdle,
-      },
-      exchange,
-    );
+    return run;
   }
 
   #finish(ctx: RequestContext, outcome: Outcome, error: SluiceError | null): void {

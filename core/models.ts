@@ -40,6 +40,8 @@ export interface Deployment {
   readonly rpm: number | null;
   readonly tpm: number | null;
   readonly weight: number;
+  /** Priority tier (`litellm_params.order`): tier 2 is used only when tier 1 has no available deployment. */
+  readonly order: number;
   readonly maxParallelRequests: number | null;
   /** Total time for a non-streaming call, ms (`litellm_params.timeout`). */
   readonly timeoutMs: number | null;
@@ -65,6 +67,7 @@ export interface LitellmParams {
   rpm?: number;
   tpm?: number;
   weight?: number;
+  order?: number;
   timeout?: number;
   stream_timeout?: number;
   max_parallel_requests?: number;
@@ -173,6 +176,7 @@ export function buildModelGroups(entries: readonly ModelListEntry[]): BuildResul
       rpm: params.rpm ?? null,
       tpm: params.tpm ?? null,
       weight: params.weight ?? 1,
+      order: params.order ?? 1,
       maxParallelRequests: params.max_parallel_requests ?? null,
       timeoutMs: params.timeout === undefined ? null : params.timeout * 1000,
       streamTimeoutMs: params.stream_timeout === undefined ? null : params.stream_timeout * 1000,

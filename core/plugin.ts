@@ -9,12 +9,14 @@ import type { Reply } from './respond.ts';
 import type { SseEvent } from './sse-tap.ts';
 import type { SluiceError } from './errors.ts';
 import type { Logger } from './logger.ts';
+import type { RouterState } from './router-state.ts';
 
 export type { RequestContext } from './context.ts';
 export type { SseEvent } from './sse-tap.ts';
 export type { Reply } from './respond.ts';
 export type { Deployment, ModelGroup, Endpoint } from './models.ts';
 export type { Logger } from './logger.ts';
+export type { RouterState, DeploymentHealth } from './router-state.ts';
 export { respond } from './respond.ts';
 export { SluiceError } from './errors.ts';
 export { createSlot } from './context.ts';
@@ -66,10 +68,12 @@ export interface Plugin {
   /** Decide whether the request may proceed now (rate limits, concurrency). */
   admit?(ctx: RequestContext): HookResult;
   /**
-   * Choose the deployment from `ctx.group.deployments`. Return one to decide, or `undefined` to let the next
-   * routing plugin decide. If no plugin decides, the client gets 503.
+   * Choose one of `candidates`: the deployments of `ctx.group` that can take traffic now (healthy, not cooling
+   * down, not yet tried by this request, in the best `order` tier), never empty. Return one to decide, or
+   * `undefined` to let the next routing plugin decide; if none decides, the first candidate is used. Called once
+   * per attempt, so retries ask again with the failed deployment removed. Must be fast: no I/O.
    */
-  route?(ctx: RequestContext, group: ModelGroup): Deployment | undefined | Promise<Deployment | undefined>;
+  route?(ctx: RequestContext, candidates: readonly Deployment[]): Deployment | undefined;
   /** Inspect the (routed) request before it leaves: guard scanners. */
   guardRequest?(ctx: RequestContext): HookResult;
   /** Last chance to change `ctx.body` and `ctx.upstreamHeaders` before the request is sent. */
@@ -100,6 +104,8 @@ export interface Plugin {
 /** What the core hands a plugin factory. */
 export interface PluginDeps {
   readonly logger: Logger;
+  /** Shared router state: in-flight counts, latency, usage, health. Routing and health plugins read and write it. */
+  readonly state: RouterState;
   /** Model groups by `model_name`, as loaded. */
   readonly groups: ReadonlyMap<string, ModelGroup>;
   /** Directory of the config file, for resolving relative paths in options. */

@@ -5,7 +5,7 @@ import type { PluginFactory } from './plugin.ts';
 type FactoryModule = { default: PluginFactory<never> };
 
 export const BUILTIN_PLUGINS: Readonly<Record<string, () => Promise<FactoryModule>>> = {
-  'route.round_robin': () => import('../plugins/route-round-robin/index.ts'),
+  'route.round_robin': () => import('../plugins/routing/round-robin.ts'),
   'log.access': () => import('../plugins/log-access/index.ts'),
 };
 

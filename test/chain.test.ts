@@ -50,7 +50,7 @@ writeFileSync(
 export default definePlugin({
   id: 'test.header_router',
   create() {
-    return { route(ctx, group) { return group.deployments.find((d) => d.id === ctx.headers['x-deployment']); } };
+    return { route(ctx, candidates) { return candidates.find((d) => d.id === ctx.headers['x-deployment']); } };
   },
 });
 `,

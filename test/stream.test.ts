@@ -49,12 +49,17 @@ describe('stream path', () => {
     fixed = await startFixedUpstream();
     fixedUrl = `http://127.0.0.1:${(fixed.address() as AddressInfo).port}`;
     sim = await startOpenAISim();
+    // These tests look at one attempt's bytes; retries and cooldowns have their own tests.
     const models = `
+router_settings: { num_retries: 0, allowed_fails: 1000 }
 model_list:
   - model_name: fixed
     litellm_params: { model: openai/fixed, api_base: ${fixedUrl} }
   - model_name: sim
     litellm_params: { model: openai/sim-model, api_base: ${sim.url}/v1, stream_timeout: 0.3 }
+  - model_name: sim-status
+    litellm_params: { model: openai/sim-model, api_base: ${sim.url}/v1 }
+    model_info: { id: sim-status }
   - model_name: sim-short
     litellm_params: { model: openai/sim-model, api_base: ${sim.url}/v1, timeout: 0.3 }
   - model_name: dead
@@ -195,6 +200,7 @@ ${models}`);
   test('a stream that goes silent longer than upstream_idle ends with a timeout event', async () => {
     const idle = await startGateway(`
 server: { timeouts: { upstream_idle: 0.3 } }
+router_settings: { num_retries: 0 }
 model_list:
   - model_name: sim
     litellm_params: { model: openai/sim-model, api_base: ${sim.url} }
@@ -214,12 +220,13 @@ model_list:
   });
 
   test('upstream 4xx and 5xx pass through with their status and body', async () => {
-    for (const status of [400, 429, 500, 503]) {
+    // 429 last: it cools the deployment down for its Retry-After.
+    for (const status of [400, 500, 503, 429]) {
       sim.knobs.status = status;
       sim.knobs.retryAfterSec = status === 429 ? 7 : null;
       try {
         const direct = await post(`${sim.url}/v1/chat/completions`, chat('sim-model'));
-        const proxied = await post(`${gw.url}/v1/chat/completions`, chat('sim'));
+        const proxied = await post(`${gw.url}/v1/chat/completions`, chat('sim-status'));
         assert.equal(proxied.status, status);
         assert.deepEqual(JSON.parse(proxied.body.toString()), JSON.parse(direct.body.toString()));
         if (status === 429) assert.equal(proxied.headers['retry-after'], '7');
@@ -278,6 +285,7 @@ test('a client that stops reading pauses the upstream instead of buffering its o
   });
   await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
   const gw = await startGateway(`
+router_settings: { num_retries: 0 }
 model_list:
   - model_name: big
     litellm_params: { model: openai/big, api_base: "http://127.0.0.1:${(upstream.address() as AddressInfo).port}" }

@@ -3,9 +3,10 @@ import { after, before, describe, test } from 'node:test';
 import { createLogger } from '../../core/logger.ts';
 import type { RequestContext } from '../../core/context.ts';
 import { buildModelGroups } from '../../core/models.ts';
+import { MemoryRouterState } from '../../core/router-state.ts';
 import { startOpenAISim, type Sim } from '../../test/sim/openai-sim.ts';
 import { chat, post, startGateway, type TestGateway } from '../../test/helpers.ts';
-import factory from './index.ts';
+import factory from './round-robin.ts';
 
 const { groups } = buildModelGroups([
   { model_name: 'g', litellm_params: { model: 'mock/a' }, model_info: { id: 'a' } },
@@ -13,16 +14,17 @@ const { groups } = buildModelGroups([
   { model_name: 'g', litellm_params: { model: 'mock/c' }, model_info: { id: 'c' } },
   { model_name: 'solo', litellm_params: { model: 'mock/s' }, model_info: { id: 's' } },
 ]);
-const fakeCtx = {} as RequestContext;
+const fakeCtx = { model: 'g' } as RequestContext;
+const soloCtx = { model: 'solo' } as RequestContext;
 
 test('deployments take turns in config order, per group', async () => {
-  const plugin = await factory.create({}, { logger: createLogger('silent'), groups, configDir: '.' });
-  const picks = Array.from({ length: 7 }, () => plugin.route!(fakeCtx, groups.get('g')!) as { id: string });
+  const plugin = await factory.create({}, { logger: createLogger('silent'), groups, configDir: '.', state: new MemoryRouterState() });
+  const picks = Array.from({ length: 7 }, () => plugin.route!(fakeCtx, groups.get('g')!.deployments)!);
   assert.deepEqual(
     picks.map((d) => d.id),
     ['a', 'b', 'c', 'a', 'b', 'c', 'a'],
   );
-  assert.equal((plugin.route!(fakeCtx, groups.get('solo')!) as { id: string }).id, 's');
+  assert.equal(plugin.route!(soloCtx, groups.get('solo')!.deployments)!.id, 's');
 });
 
 describe('round-robin through a real listener', () => {

@@ -1,0 +1,446 @@
+// The attempt loop: pick a deployment, send, and on failure before the first byte retry elsewhere or fall back.
+//
+// One AttemptRun per proxied request. It owns the client's `close` listener, the passive health bookkeeping
+// (failures, cooldowns), retries with backoff, and fallbacks to other model groups. Exchanges report to it.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Chain } from './chain.ts';
+import type { RequestContext } from './context.ts';
+import { SluiceError } from './errors.ts';
+import { ProxyExchange, type AttemptOwner } from './exchange.ts';
+import type { Deployment, Endpoint, ModelGroup } from './models.ts';
+import { classifyStatus, isContextWindowError, MAX_FALLBACKS, type ErrorClass, type RouterSettings } from './router-settings.ts';
+import type { RouterState } from './router-state.ts';
+import { sendError } from './respond.ts';
+import type { Upstreams } from './upstream.ts';
+
+const UPSTREAM_PATH: Readonly<Record<Endpoint, string>> = {
+  chat: '/chat/completions',
+  completions: '/completions',
+  embeddings: '/embeddings',
+};
+
+/** Client request headers that are not passed upstream: hop-by-hop, recomputed, or the gateway's own credentials. */
+const NOT_FORWARDED = new Set([
+  'host',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'expect',
+  'content-length',
+  'authorization',
+  'proxy-authorization',
+  'x-api-key',
+  'x-litellm-api-key',
+  'api-key',
+]);
+
+/** What every run shares, built once per gateway. */
+export interface RunEnv {
+  readonly chain: Chain;
+  readonly state: RouterState;
+  readonly settings: RouterSettings;
+  readonly upstreams: Upstreams;
+  readonly groups: ReadonlyMap<string, ModelGroup>;
+  readonly timeouts: { readonly upstreamFirstByte: number; readonly upstreamIdle: number; readonly upstreamTotal: number };
+  /** Closes the books on the request (onResponseEnd / onError / onAbort, then log). */
+  readonly finish: (ctx: RequestContext, outcome: 'ok' | 'error' | 'aborted', error: SluiceError | null) => void;
+}
+
+class ClientGone extends Error {
+  constructor() {
+    super('client disconnected');
+    this.name = 'ClientGone';
+  }
+}
+
+export class AttemptRun implements AttemptOwner {
+  readonly chain: Chain;
+  readonly #env: RunEnv;
+  readonly #ctx: RequestContext;
+  readonly #req: IncomingMessage;
+  readonly #res: ServerResponse;
+  /** Deployments this request already tried in the current group. */
+  readonly #tried = new Set<string>();
+  #group: ModelGroup;
+  #retries = 0;
+  #fallbacks = 0;
+  #current: ProxyExchange | null = null;
+  #backoff: NodeJS.Timeout | null = null;
+  /** The last upstream failure, quoted in a 503 when nothing is left to try. */
+  #lastError: string | null = null;
+  #done = false;
+  /** When the first attempt was sent; the time before it is the gateway's own overhead. */
+  #firstDispatchAt = 0;
+  readonly #onClientClose = (): void => {
+    if (this.#done || this.#res.writableFinished) return;
+    this.#done = true;
+    // Stops the backend's work now (a GPU stops generating), then closes the books on this request.
+    if (this.#backoff !== null) clearTimeout(this.#backoff);
+    const current = this.#current;
+    if (current !== null) {
+      current.abort(new ClientGone());
+      this.#release(current);
+    }
+    this.#env.finish(this.#ctx, 'aborted', null);
+  };
+
+  constructor(env: RunEnv, ctx: RequestContext, req: IncomingMessage, res: ServerResponse, group: ModelGroup) {
+    this.chain = env.chain;
+    this.#env = env;
+    this.#ctx = ctx;
+    this.#req = req;
+    this.#res = res;
+    this.#group = group;
+  }
+
+  /**
+   * The route phase: applies a context-window fallback if the prompt cannot fit, then picks the first deployment
+   * (sets `ctx.deployment`). Throws a 503 SluiceError saying why when none can take the request.
+   */
+  prepare(): void {
+    const fits = this.#fitsContext(this.#group);
+    if (!fits) {
+      const next = this.#nextFallback('context_window');
+      if (next !== null) this.#switchGroup(next);
+    }
+    const picked = this.#pick(false);
+    if (picked === null) throw this.#noDeployment();
+    this.#ctx.deployment = picked;
+  }
+
+  /** Sends the first attempt to `ctx.deployment`. */
+  start(): void {
+    this.#res.on('close', this.#onClientClose);
+    if (this.#res.destroyed) return this.#onClientClose();
+    this.#firstDispatchAt = performance.now();
+    this.#dispatch(this.#ctx.deployment!);
+  }
+
+  // AttemptOwner ------------------------------------------------------------------------------------------
+
+  needsErrorBody(status: number): boolean {
+    // A 400 may be a content-policy refusal or a context-window overflow, each with its own fallbacks.
+    const s = this.#env.settings;
+    return status === 400 && (s.contentPolicyFallbacks.size > 0 || s.contextWindowFallbacks.size > 0);
+  }
+
+  upstreamError(attempt: ProxyExchange, status: number, headers: Record<string, string | string[] | undefined>, body: Buffer | null): boolean {
+    const text = body === null ? null : body.toString('utf8');
+    const cls = classifyStatus(status, text);
+    const retryAfterMs = parseRetryAfter(headers['retry-after']);
+    const message = `upstream answered ${status}`;
+    this.#recordFailure(attempt.deployment, cls, message, retryAfterMs);
+    this.#lastError = `${message} (deployment ${attempt.deployment.id})`;
+    const kind: ErrorClass | 'context_window' = cls === 'bad_request' && text !== null && isContextWindowError(text) ? 'context_window' : cls;
+    return this.#retryOrFallBack(attempt, kind, retryAfterMs);
+  }
+
+  attemptFailed(attempt: ProxyExchange, error: SluiceError): boolean {
+    const cls: ErrorClass = error.code === 'SLUICE_UPSTREAM_TIMEOUT' ? 'timeout' : 'connection';
+    this.#recordFailure(attempt.deployment, cls, error.message, null);
+    this.#lastError = error.message;
+    return this.#retryOrFallBack(attempt, cls, null);
+  }
+
+  clientHeaders(attempt: ProxyExchange): Record<string, string> {
+    const now = performance.now();
+    return {
+      'x-request-id': this.#ctx.id,
+      'x-litellm-model-id': attempt.deployment.id,
+      'x-litellm-model-api-base': attempt.deployment.apiBase,
+      'x-litellm-model-group': attempt.deployment.group,
+      'x-litellm-attempted-retries': String(this.#retries),
+      'x-litellm-attempted-fallbacks': String(this.#fallbacks),
+      'x-litellm-response-duration-ms': (now - this.#ctx.startedAt).toFixed(3),
+      'x-litellm-overhead-duration-ms': (this.#firstDispatchAt - this.#ctx.startedAt + (now - (attempt.firstDataAt || now))).toFixed(3),
+    };
+  }
+
+  ended(attempt: ProxyExchange, outcome: 'ok' | 'error', error: SluiceError | null): void {
+    this.#release(attempt);
+    const now = performance.now();
+    const id = attempt.deployment.id;
+    if (outcome === 'ok') {
+      const latency = this.#ctx.stream && attempt.firstDataAt > 0 ? attempt.firstDataAt - attempt.dispatchedAt : now - attempt.dispatchedAt;
+      this.#env.state.observeLatency(id, latency);
+      const tokens = this.#ctx.usage?.totalTokens ?? 0;
+      if (tokens > 0) this.#env.state.addUsage(id, 0, tokens, Date.now());
+    } else if (error !== null && attempt.committed && error.code.startsWith('SLUICE_UPSTREAM_')) {
+      // Cut mid-response: too late to retry, but it still counts against the deployment.
+      this.#recordFailure(attempt.deployment, error.code === 'SLUICE_UPSTREAM_TIMEOUT' ? 'timeout' : 'connection', error.message, null);
+    }
+    if (this.#done) return;
+    this.#done = true;
+    this.#res.off('close', this.#onClientClose);
+    this.#env.finish(this.#ctx, outcome, error);
+  }
+
+  // The loop ----------------------------------------------------------------------------------------------
+
+  #retryOrFallBack(attempt: ProxyExchange, kind: ErrorClass | 'context_window', retryAfterMs: number | null): boolean {
+    if (this.#done) return false;
+    const retriesAllowed = kind === 'context_window' ? 0 : this.#env.settings.retries[kind];
+    if (this.#retries < retriesAllowed) {
+      const untried = this.#pick(true);
+      if (untried !== null) {
+        this.#retries++;
+        this.#replace(attempt, untried);
+        return true;
+      }
+      // Nobody else is free: wait, then try whatever is available again (possibly the same deployment).
+      const delay = backoffMs(this.#retries + 1, this.#env.settings.retryAfterMs, retryAfterMs);
+      if (delay <= this.#env.settings.maxBackoffMs && this.#available() > 0) {
+        this.#retries++;
+        this.#release(attempt);
+        this.#current = null;
+        this.#backoff = setTimeout(() => {
+          this.#backoff = null;
+          if (this.#done) return;
+          const again = this.#pick(false) ?? this.#fallBackTo(kind);
+          if (again === null) return this.#giveUp();
+          this.#dispatch(again);
+        }, delay);
+        return true;
+      }
+    }
+    const next = this.#fallBackTo(kind);
+    if (next === null) return false;
+    this.#replace(attempt, next);
+    return true;
+  }
+
+  /** Switches to the next fallback group for this kind of failure; returns its first pick, or null. */
+  #fallBackTo(kind: ErrorClass | 'context_window'): Deployment | null {
+    if (kind === 'bad_request' || kind === 'auth') return null;
+    for (;;) {
+      const group = this.#nextFallback(kind === 'content_policy' ? 'content_policy' : kind === 'context_window' ? 'context_window' : 'general');
+      if (group === null) return null;
+      this.#switchGroup(group);
+      const picked = this.#pick(false);
+      if (picked !== null) return picked;
+    }
+  }
+
+  #nextFallback(kind: 'general' | 'content_policy' | 'context_window'): ModelGroup | null {
+    if (this.#fallbacks >= MAX_FALLBACKS) return null;
+    const s = this.#env.settings;
+    const map = kind === 'general' ? s.fallbacks : kind === 'content_policy' ? s.contentPolicyFallbacks : s.contextWindowFallbacks;
+    const list = map.get(this.#ctx.model) ?? map.get('*');
+    if (list === undefined) return null;
+    // Fallbacks of the requested group, in order; one already used (or the group itself) is skipped.
+    while (this.#fallbacks < list.length) {
+      const group = this.#env.groups.get(list[this.#fallbacks]!);
+      this.#fallbacks++;
+      if (group !== undefined && group !== this.#group && (kind !== 'context_window' || this.#fitsContext(group))) return group;
+    }
+    return null;
+  }
+
+  #switchGroup(group: ModelGroup): void {
+    this.#group = group;
+    this.#ctx.group = group;
+    this.#tried.clear();
+    this.#retries = 0;
+  }
+
+  #replace(attempt: ProxyExchange, next: Deployment): void {
+    this.#release(attempt);
+    this.#current = null;
+    this.#dispatch(next);
+  }
+
+  /** Routing over the deployments that can take traffic now, in the best `order` tier. */
+  #pick(untriedOnly: boolean): Deployment | null {
+    const now = Date.now();
+    const state = this.#env.state;
+    let best = Infinity;
+    let candidates: Deployment[] = [];
+    for (const d of this.#group.deployments) {
+      if (untriedOnly && this.#tried.has(d.id)) continue;
+      if (state.unavailable(d.id, now) !== null) continue;
+      if (d.maxParallelRequests !== null && state.inFlight(d.id) >= d.maxParallelRequests) continue;
+      if (d.order < best) {
+        best = d.order;
+        candidates = [d];
+      } else if (d.order === best) candidates.push(d);
+    }
+    if (candidates.length === 0) return null;
+    return this.chain.pickDeployment(this.#ctx, candidates);
+  }
+
+  #available(): number {
+    const now = Date.now();
+    let n = 0;
+    for (const d of this.#group.deployments) if (this.#env.state.unavailable(d.id, now) === null) n++;
+    return n;
+  }
+
+  #dispatch(deployment: Deployment): void {
+    const ctx = this.#ctx;
+    const env = this.#env;
+    ctx.deployment = deployment;
+    this.#tried.add(deployment.id);
+    const t = env.timeouts;
+    // LiteLLM's per-deployment timeouts: `timeout` bounds a whole call, `stream_timeout` a stream's first byte.
+    const total = ctx.stream ? t.upstreamTotal : (deployment.timeoutMs ?? t.upstreamTotal);
+    const firstByte = ctx.stream ? (deployment.streamTimeoutMs ?? t.upstreamFirstByte) : t.upstreamFirstByte;
+    const exchange = new ProxyExchange(this, ctx, this.#res, deployment, firstByte, total);
+    this.#current = exchange;
+    env.state.acquire(deployment.id);
+    env.state.addUsage(deployment.id, 1, 0, Date.now());
+
+    let body: Buffer | string = ctx.rawBody;
+    if (ctx.bodyChanged || deployment.upstreamModel !== ctx.model) {
+      ctx.body['model'] = deployment.upstreamModel;
+      body = JSON.stringify(ctx.body);
+    }
+    const headers: string[] = [];
+    const raw = this.#req.rawHeaders;
+    // A tapped stream must arrive as plain text, so the tap never sees compressed bytes.
+    const tapped = this.chain.onResponseEvent !== null;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!.toLowerCase();
+      if (!NOT_FORWARDED.has(name) && !(tapped && name === 'accept-encoding')) headers.push(raw[i]!, raw[i + 1]!);
+    }
+    for (const name in ctx.upstreamHeaders) headers.push(name, ctx.upstreamHeaders[name]!);
+    if (deployment.apiKey !== null) headers.push('authorization', `Bearer ${deployment.apiKey}`);
+    if (ctx.headers['x-request-id'] === undefined) headers.push('x-request-id', ctx.id);
+    headers.push('content-length', String(Buffer.byteLength(body)));
+
+    env.upstreams.for(deployment).dispatch(
+      {
+        path: deployment.basePath + UPSTREAM_PATH[ctx.endpoint],
+        method: 'POST',
+        headers,
+        body,
+        // undici's own deadline is only a backstop behind the exchange's precise one.
+        headersTimeout: firstByte === 0 ? 0 : firstByte + 2000,
+        bodyTimeout: t.upstreamIdle,
+      },
+      exchange,
+    );
+  }
+
+  #release(attempt: ProxyExchange): void {
+    if (this.#current !== attempt) return;
+    this.#current = null;
+    this.#env.state.release(attempt.deployment.id);
+  }
+
+  /** Passive health: failures beyond the allowed count cool the deployment down; a 429 cools it for its Retry-After. */
+  #recordFailure(deployment: Deployment, cls: ErrorClass, message: string, retryAfterMs: number | null): void {
+    // The client's own mistakes say nothing about the deployment.
+    if (cls === 'bad_request' || cls === 'content_policy') return;
+    const env = this.#env;
+    const now = Date.now();
+    const fails = env.state.addFailure(deployment.id, cls, now);
+    const detail = `${message} (deployment ${deployment.id})`;
+    if (cls === 'rate_limit') {
+      env.state.coolDown(deployment.id, now + (retryAfterMs ?? env.settings.cooldownMs), detail, now);
+    } else if (fails > env.settings.allowedFails[cls]) {
+      env.state.coolDown(deployment.id, now + env.settings.cooldownMs, detail, now);
+    } else {
+      const health = env.state.health(deployment.id);
+      health.lastError = detail;
+      health.lastErrorAt = now;
+    }
+  }
+
+  #giveUp(): void {
+    if (this.#done) return;
+    const error = this.#noDeployment();
+    this.#done = true;
+    this.#res.off('close', this.#onClientClose);
+    this.#ctx.status = error.status;
+    sendError(this.#res, error, { 'x-request-id': this.#ctx.id });
+    this.#env.finish(this.#ctx, 'error', error);
+  }
+
+  /** A 503 that says why: how many deployments are cooling down, unhealthy or busy, and the last upstream error. */
+  #noDeployment(): SluiceError {
+    const now = Date.now();
+    const state = this.#env.state;
+    let cooling = 0;
+    let unhealthy = 0;
+    let busy = 0;
+    let soonest = Infinity;
+    let lastError = this.#lastError;
+    for (const d of this.#group.deployments) {
+      const reason = state.unavailable(d.id, now);
+      const health = state.health(d.id);
+      if (reason === 'cooldown') {
+        cooling++;
+        soonest = Math.min(soonest, health.coolingUntil);
+      } else if (reason === 'unhealthy') unhealthy++;
+      else if (d.maxParallelRequests !== null && state.inFlight(d.id) >= d.maxParallelRequests) busy++;
+      if (lastError === null && health.lastError !== null) lastError = health.lastError;
+    }
+    const parts: string[] = [];
+    if (cooling > 0) parts.push(`${cooling} cooling down`);
+    if (unhealthy > 0) parts.push(`${unhealthy} unhealthy`);
+    if (busy > 0) parts.push(`${busy} at max_parallel_requests`);
+    const n = this.#group.deployments.length;
+    const why = n === 0 ? 'it has no deployments' : parts.length > 0 ? `of ${n} deployment${n === 1 ? '' : 's'}, ${parts.join(', ')}` : 'every deployment failed';
+    const retryAfter = soonest === Infinity ? null : String(Math.max(1, Math.ceil((soonest - now) / 1000)));
+    return new SluiceError(
+      'SLUICE_NO_DEPLOYMENT',
+      `No deployment of model group "${this.#group.name}" can take the request: ${why}.${lastError === null ? '' : ` Last error: ${lastError}`}`,
+      { details: { model: this.#group.name, cooling, unhealthy, busy }, headers: retryAfter === null ? {} : { 'retry-after': retryAfter } },
+    );
+  }
+
+  /** Whether the prompt's estimated tokens fit the group's largest `max_input_tokens` (unknown = fits). */
+  #fitsContext(group: ModelGroup): boolean {
+    let limit = 0;
+    for (const d of group.deployments) {
+      const max = d.info['max_input_tokens'];
+      if (typeof max !== 'number') return true;
+      limit = Math.max(limit, max);
+    }
+    return limit === 0 || estimateTokens(this.#ctx) <= limit;
+  }
+}
+
+/** About four characters a token over the prompt text, as OpenAI's rule of thumb; only for coarse decisions. */
+export function estimateTokens(ctx: RequestContext): number {
+  let chars = 0;
+  const body = ctx.body;
+  const messages = body['messages'];
+  if (Array.isArray(messages)) {
+    for (const message of messages) {
+      const content = (message as { content?: unknown }).content;
+      if (typeof content === 'string') chars += content.length;
+      else if (Array.isArray(content)) {
+        for (const part of content) {
+          const text = (part as { text?: unknown }).text;
+          if (typeof text === 'string') chars += text.length;
+        }
+      }
+      chars += 16; // role and framing
+    }
+  } else {
+    const prompt = body['prompt'] ?? body['input'];
+    chars = typeof prompt === 'string' ? prompt.length : JSON.stringify(prompt ?? '').length;
+  }
+  return Math.ceil(chars / 4);
+}
+
+/** Exponential backoff with jitter, never below the configured floor or the backend's Retry-After. */
+function backoffMs(attempt: number, floorMs: number, retryAfterMs: number | null): number {
+  const exp = Math.min(8000, 250 * 2 ** (attempt - 1));
+  const jittered = exp * (0.5 + Math.random() * 0.5);
+  return Math.max(jittered, floorMs, retryAfterMs ?? 0);
+}
+
+function parseRetryAfter(value: string | string[] | undefined): number | null {
+  if (typeof value !== 'string') return null;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? null : Math.max(0, date - Date.now());
+}

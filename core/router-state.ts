@@ -1,0 +1,161 @@
+// Router state: what routing and health decisions read (in-flight counts, latency, usage, cooldowns, health).
+//
+// Reads are synchronous because a routing decision must take microseconds. The in-memory implementation is
+// the default; a shared one (Redis) keeps a local copy for reads and publishes writes, behind the same interface.
+
+/** Why a deployment is out of rotation. */
+export type UnavailableReason = 'cooldown' | 'unhealthy';
+
+export interface DeploymentHealth {
+  /** False after `fall` failed probes (or passive failures); true again after `rise` good probes. */
+  healthy: boolean;
+  /** Epoch ms until which the deployment is cooling down; 0 when not. */
+  coolingUntil: number;
+  /** The last error seen, for /health and for "no deployment" errors. Never contains credentials. */
+  lastError: string | null;
+  /** Epoch ms of `lastError`. */
+  lastErrorAt: number;
+  /** Epoch ms of the last active probe; 0 if never probed. */
+  lastProbeAt: number;
+}
+
+export interface Usage {
+  requests: number;
+  tokens: number;
+}
+
+export interface RouterState {
+  /** Requests in flight on the deployment (this instance). */
+  inFlight(id: string): number;
+  /** Called when an attempt is sent; MUST be paired with exactly one `release`. */
+  acquire(id: string): void;
+  release(id: string): void;
+
+  /** EWMA of latency in ms (time to first token for streams, total otherwise); null before the first sample. */
+  latency(id: string): number | null;
+  observeLatency(id: string, ms: number): void;
+
+  /** Requests and tokens charged to the deployment in the current minute. */
+  usage(id: string, now: number): Usage;
+  addUsage(id: string, requests: number, tokens: number, now: number): void;
+
+  /** Counts a failure of one class; returns how many of that class the deployment had this minute. */
+  addFailure(id: string, errorClass: string, now: number): number;
+
+  health(id: string): DeploymentHealth;
+  /** Takes the deployment out of rotation until `until` (epoch ms). */
+  coolDown(id: string, until: number, error: string, now: number): void;
+  /** Records the result of an active probe or a passive verdict. */
+  setHealthy(id: string, healthy: boolean, error: string | null, now: number): void;
+  /** Why the deployment cannot take traffic now, or null if it can. */
+  unavailable(id: string, now: number): UnavailableReason | null;
+}
+
+const EWMA_ALPHA = 0.3;
+
+interface Entry {
+  inFlight: number;
+  latency: number | null;
+  minute: number;
+  requests: number;
+  tokens: number;
+  failMinute: number;
+  fails: Map<string, number> | null;
+  health: DeploymentHealth;
+}
+
+/** Single-process state. Entries are created on first touch, so unknown ids read as idle and healthy. */
+export class MemoryRouterState implements RouterState {
+  readonly #entries = new Map<string, Entry>();
+
+  #entry(id: string): Entry {
+    let entry = this.#entries.get(id);
+    if (entry === undefined) {
+      entry = {
+        inFlight: 0,
+        latency: null,
+        minute: 0,
+        requests: 0,
+        tokens: 0,
+        failMinute: 0,
+        fails: null,
+        health: { healthy: true, coolingUntil: 0, lastError: null, lastErrorAt: 0, lastProbeAt: 0 },
+      };
+      this.#entries.set(id, entry);
+    }
+    return entry;
+  }
+
+  inFlight(id: string): number {
+    return this.#entries.get(id)?.inFlight ?? 0;
+  }
+  acquire(id: string): void {
+    this.#entry(id).inFlight++;
+  }
+  release(id: string): void {
+    const entry = this.#entry(id);
+    if (entry.inFlight > 0) entry.inFlight--;
+  }
+
+  latency(id: string): number | null {
+    return this.#entries.get(id)?.latency ?? null;
+  }
+  observeLatency(id: string, ms: number): void {
+    const entry = this.#entry(id);
+    entry.latency = entry.latency === null ? ms : entry.latency + EWMA_ALPHA * (ms - entry.latency);
+  }
+
+  usage(id: string, now: number): Usage {
+    const entry = this.#entries.get(id);
+    if (entry === undefined || entry.minute !== Math.floor(now / 60_000)) return { requests: 0, tokens: 0 };
+    return { requests: entry.requests, tokens: entry.tokens };
+  }
+  addUsage(id: string, requests: number, tokens: number, now: number): void {
+    const entry = this.#entry(id);
+    const minute = Math.floor(now / 60_000);
+    if (entry.minute !== minute) {
+      entry.minute = minute;
+      entry.requests = 0;
+      entry.tokens = 0;
+    }
+    entry.requests += requests;
+    entry.tokens += tokens;
+  }
+
+  addFailure(id: string, errorClass: string, now: number): number {
+    const entry = this.#entry(id);
+    const minute = Math.floor(now / 60_000);
+    if (entry.fails === null || entry.failMinute !== minute) {
+      entry.failMinute = minute;
+      entry.fails = new Map();
+    }
+    const count = (entry.fails.get(errorClass) ?? 0) + 1;
+    entry.fails.set(errorClass, count);
+    return count;
+  }
+
+  health(id: string): DeploymentHealth {
+    return this.#entry(id).health;
+  }
+  coolDown(id: string, until: number, error: string, now: number): void {
+    const health = this.#entry(id).health;
+    health.coolingUntil = Math.max(health.coolingUntil, until);
+    health.lastError = error;
+    health.lastErrorAt = now;
+  }
+  setHealthy(id: string, healthy: boolean, error: string | null, now: number): void {
+    const health = this.#entry(id).health;
+    health.healthy = healthy;
+    health.lastProbeAt = now;
+    if (error !== null) {
+      health.lastError = error;
+      health.lastErrorAt = now;
+    }
+  }
+  unavailable(id: string, now: number): UnavailableReason | null {
+    const entry = this.#entries.get(id);
+    if (entry === undefined) return null;
+    if (!entry.health.healthy) return 'unhealthy';
+    return entry.health.coolingUntil > now ? 'cooldown' : null;
+  }
+}
