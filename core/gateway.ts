@@ -228,6 +228,7 @@ export class Gateway {
     const alive: GetHandler = (_req, res) => sendJson(res, 200, "I'm alive!");
     const ready: GetHandler = (_req, res) => sendJson(res, 200, { status: 'healthy', sluice_version: VERSION, model_groups: this.groups.size });
     return new Map([
+      ['/health', (req, res) => sendJson(res, 200, this.#healthReport(req))],
       ['/v1/models', listModels],
       ['/models', listModels],
       ['/model/info', info],
@@ -236,6 +237,31 @@ export class Gateway {
       ['/health/liveness', alive],
       ['/health/readiness', ready],
     ]);
+  }
+
+  /**
+   * LiteLLM's /health shape, from the health state (active probes and passive failures) without calling a model.
+   * `?model=` narrows it to one model group.
+   */
+  #healthReport(req: IncomingMessage): Record<string, unknown> {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const only = url.searchParams.get('model');
+    const now = Date.now();
+    const healthy: Record<string, unknown>[] = [];
+    const unhealthy: Record<string, unknown>[] = [];
+    for (const group of this.groups.values()) {
+      if (only !== null && group.name !== only) continue;
+      for (const d of group.deployments) {
+        const entry = { model: `${d.provider}/${d.upstreamModel}`, model_name: group.name, model_id: d.id, api_base: d.apiBase };
+        const reason = this.state.unavailable(d.id, now);
+        if (reason === null) healthy.push(entry);
+        else {
+          const health = this.state.health(d.id);
+          unhealthy.push({ ...entry, error: health.lastError ?? reason, reason, ...(reason === 'cooldown' ? { cooldown_remaining_s: Math.ceil((health.coolingUntil - now) / 1000) } : {}) });
+        }
+      }
+    }
+    return { healthy_endpoints: healthy, unhealthy_endpoints: unhealthy, healthy_count: healthy.length, unhealthy_count: unhealthy.length };
   }
 
   readonly #retrieveModel: GetHandler = (req, res) => {

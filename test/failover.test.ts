@@ -1,0 +1,331 @@
+// Retries, cooldowns, fallbacks and priority tiers: a dead or failing backend is never seen by clients.
+
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, describe, test } from 'node:test';
+import { startOpenAISim, type Sim } from './sim/openai-sim.ts';
+import { chat, errorOf, json, post, sleep, startGateway, type TestGateway } from './helpers.ts';
+
+const started: { close(): Promise<void> }[] = [];
+after(async () => {
+  await Promise.all(started.map((s) => s.close()));
+});
+
+async function sim(knobs: Parameters<typeof startOpenAISim>[0] = {}): Promise<Sim> {
+  const s = await startOpenAISim(knobs);
+  started.push(s);
+  return s;
+}
+
+async function gateway(yaml: string): Promise<TestGateway> {
+  const gw = await startGateway(yaml);
+  started.push(gw);
+  return gw;
+}
+
+function deployment(name: string, url: string, id: string, extra = ''): string {
+  return `  - model_name: ${name}\n    litellm_params: { model: openai/m, api_base: "${url}"${extra} }\n    model_info: { id: ${id} }\n`;
+}
+
+/** A backend that answers with `script[i]` for its i-th request (then 200s): status and optional headers. */
+async function scripted(script: { status: number; headers?: Record<string, string>; body?: string }[]): Promise<{ url: string; hits: number[] }> {
+  const hits: number[] = [];
+  const server: Server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const step = script[hits.length];
+      hits.push(Date.now());
+      if (step === undefined || step.status === 200) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ id: 'x', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'scripted ok' }, finish_reason: 'stop' }] }));
+        return;
+      }
+      res.writeHead(step.status, { 'content-type': 'application/json', ...step.headers });
+      res.end(step.body ?? JSON.stringify({ error: { message: `scripted ${step.status}`, type: 'api_error', param: null, code: null } }));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  started.push({ close: () => new Promise<void>((r) => server.close(() => r())) });
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, hits };
+}
+
+const DEAD = 'http://127.0.0.1:1';
+
+describe('retries', () => {
+  test('connection refused is retried on another deployment at once, and the dead one cools down after allowed_fails', async () => {
+    const good = await sim();
+    const gw = await gateway(`
+plugins: [route.round_robin]
+router_settings: { num_retries: 2, allowed_fails: 2, cooldown_time: 60 }
+model_list:
+${deployment('g', DEAD, 'dead')}${deployment('g', good.url, 'good')}`);
+    for (let i = 0; i < 8; i++) {
+      const started = performance.now();
+      const res = await post(`${gw.url}/v1/chat/completions`, chat('g'));
+      assert.equal(res.status, 200);
+      assert.equal(res.headers['x-litellm-model-id'], 'good');
+      assert.ok(performance.now() - started < 200, 'no backoff while another deployment is free');
+    }
+    assert.equal(good.stats.requests, 8);
+    const health = (await (await fetch(`${gw.url}/health`)).json()) as { unhealthy_endpoints: { model_id: string; error: string; reason: string }[]; healthy_count: number };
+    assert.equal(health.healthy_count, 1);
+    assert.equal(health.unhealthy_endpoints[0]!.model_id, 'dead');
+    assert.equal(health.unhealthy_endpoints[0]!.reason, 'cooldown');
+    assert.match(health.unhealthy_endpoints[0]!.error, /ECONNREFUSED/);
+    // Cooled after its third failure (allowed_fails: 2), so later requests never touch it.
+    const retried = await post(`${gw.url}/v1/chat/completions`, chat('g'));
+    assert.equal(retried.headers['x-litellm-attempted-retries'], '0');
+  });
+
+  test('a 500 is retried elsewhere; the response headers tell which deployment answered after how many retries', async () => {
+    const failing = await sim({ status: 500 });
+    const good = await sim();
+    const gw = await gateway(`
+plugins: [route.round_robin]
+model_list:
+${deployment('g', failing.url, 'failing')}${deployment('g', good.url, 'good')}`);
+    const res = await post(`${gw.url}/v1/chat/completions`, chat('g'));
+    assert.equal(res.status, 200);
+    assert.equal(res.headers['x-litellm-model-id'], 'good');
+    assert.equal(res.headers['x-litellm-attempted-retries'], '1');
+    assert.equal(res.headers['x-litellm-attempted-fallbacks'], '0');
+    assert.equal(res.headers['x-litellm-model-api-base'], `${good.url}/v1`);
+    assert.ok(Number(res.headers['x-litellm-response-duration-ms']) > 0);
+    assert.ok(Number(res.headers['x-litellm-overhead-duration-ms']) >= 0);
+  });
+
+  test('retry_policy per error class: InternalServerErrorRetries 0 passes the 500 through untouched', async () => {
+    const failing = await sim({ status: 500 });
+    const good = await sim();
+    const gw = await gateway(`
+plugins: [route.round_robin]
+router_settings: { retry_policy: { InternalServerErrorRetries: 0 } }
+model_list:
+${deployment('g', failing.url, 'failing')}${deployment('g', good.url, 'good')}`);
+    const res = await post(`${gw.url}/v1/chat/completions`, chat('g'));
+    assert.equal(res.status, 500);
+    assert.equal(errorOf(res).type, 'server_error');
+    assert.equal(good.stats.requests, 0);
+  });
+
+  test('a bad request (400) is not retried by default', async () => {
+    const bad = await scripted([{ status: 400 }]);
+    const good = await sim();
+    const gw = await gateway(`
+plugins: [route.round_robin]
+model_list:
+${deployment('g', bad.url, 'bad')}${deployment('g', good.url, 'good')}`);
+    const res = await post(`${gw.url}/v1/chat/completions`, chat('g'));
+    assert.equal(res.status, 400);
+    assert.equal(good.stats.requests, 0);
+  });
+
+  test('a timeout is retried on another deployment', async () => {
+    const slow = await sim({ delayMs: 2000 });
+    const good = await sim();
+    const gw = await gateway(`
+plugins: [route.round_robin]
+model_list:
+${deployment('g', slow.url, 'slow', ', timeout: 0.2')}${deployment('g', good.url, 'good')}`);
+    const started = performance.now();
+    const res = await post(`${gw.url}/v1/chat/completions`, chat('g'));
+    assert.equal(res.status, 200);
+    assert.equal(res.headers['x-litellm-model-id'], 'good');
+    assert.ok(performance.now() - started < 1000);
+  });
+
+  test('with no other deployment free, the retry waits with backoff that honours Retry-After', async () => {
+    const flaky = await scripted([{ status: 503, headers: { 'retry-after': '1' } }]);
+    const gw = await gateway(`
+model_list:
+${deployment('g', flaky.url, 'only')}`);
+    const res = await post(`${gw.url}/v1/chat/completions`, chat('g'));
+    assert.equal(res.status, 200);
+    assert.equal(res.headers['x-litellm-attempted-retries'], '1');
+    assert.equal(flaky.hits.length, 2);
+    assert.ok(flaky.hits[1]! - flaky.hits[0]! >= 950, `waited ${flaky.hits[1]! - flaky.hits[0]!} ms`);
+  });
+
+  test('a 429 cools the deployment for its Retry-After; the request goes elsewhere', async () => {
+    const limited = await sim({ status: 429, retryAfterSec: 30 });
+    const good = await sim();
+    const gw = await gateway(`
+plugins: [route.round_robin]
+model_list:
+${deployment('g', limited.url, 'limited')}${deployment('g', good.url, 'good')}`);
+    assert.equal((await post(`${gw.url}/v1/chat/completions`, chat('g'))).status, 200);
+    const before = limited.stats.requests;
+    for (let i = 0; i < 4; i++) assert.equal((await post(`${gw.url}/v1/chat/completions`, chat('g'))).status, 200);
+    assert.equal(limited.stats.requests, before, 'no traffic while cooling down');
+    const health = (await (await fetch(`${gw.url}/health?model=g`)).json()) as { unhealthy_endpoints: { cooldown_remaining_s: number }[] };
+    assert.ok(health.unhealthy_endpoints[0]!.cooldown_remaining_s > 25);
+  });
+
+  test('a stream that fails before its first byte is retried like any request', async () => {
+    const cut = await sim({ dropAfterChunks: 0 });
+    const good = await sim();
+    const gw = await gateway(`
+plugins: [route.round_robin]
+model_list:
+${deployment('g', cut.url, 'cut')}${deployment('g', good.url, 'good')}`);
+    const res = await post(`${gw.url}/v1/chat/completions`, chat('g', { stream: true }));
+    assert.equal(res.status, 200);
+    assert.equal(res.headers['x-litellm-model-id'], 'good');
+    assert.ok(res.body.toString().endsWith('data: [DONE]\n\n'));
+  });
+
+  test('never a retry once a byte has reached the client', async () => {
+    const cut = await sim({ dropAfterChunks: 2, tokens: 10 });
+    const good = await sim();
+    const gw = await gateway(`
+plugins: [route.round_robin]
+model_list:
+${deployment('g', cut.url, 'cut')}${deployment('g', good.url, 'good')}`);
+    const res = await post(`${gw.url}/v1/chat/completions`, chat('g', { stream: true }));
+    assert.equal(res.status, 200);
+    assert.equal(res.headers['x-litellm-model-id'], 'cut');
+    assert.doesNotMatch(res.body.toString(), /\[DONE\]/);
+    assert.match(res.body.toString(), /upstream_connection_reset/);
+    assert.equal(good.stats.requests, 0);
+  });
+});
+
+describe('fallbacks and tiers', () => {
+  test('fallbacks: when a group cannot serve, the next group does', async () => {
+    const good = await sim({ text: 'from the fallback' });
+    const gw = await gateway(`
+router_settings:
+  num_retries: 1
+  fallbacks: [{ primary: [backup] }]
+model_list:
+${deployment('primary', DEAD, 'p1')}${deployment('backup', good.url, 'b1')}`);
+    const res = await post(`${gw.url}/v1/chat/completions`, chat('primary'));
+    assert.equal(res.status, 200);
+    assert.equal(res.headers['x-litellm-attempted-fallbacks'], '1');
+    assert.equal(res.headers['x-litellm-model-group'], 'backup');
+    assert.match(res.body.toString(), /from the fallback/);
+  });
+
+  test('context_window_fallbacks: a prompt over max_input_tokens goes straight to the larger model', async () => {
+    const small = await sim();
+    const large = await sim();
+    const gw = await gateway(`
+router_settings:
+  context_window_fallbacks: [{ small: [large] }]
+model_list:
+${deployment('small', small.url, 's1')}    model_info: { id: s1, max_input_tokens: 50 }
+${deployment('large', large.url, 'l1')}`.replace('    model_info: { id: s1 }\n    model_info', '    model_info'));
+    const short = await post(`${gw.url}/v1/chat/completions`, chat('small'));
+    assert.equal(short.headers['x-litellm-model-id'], 's1');
+    const long = await post(`${gw.url}/v1/chat/completions`, JSON.stringify({ model: 'small', messages: [{ role: 'user', content: 'word '.repeat(200) }] }));
+    assert.equal(long.status, 200);
+    assert.equal(long.headers['x-litellm-model-id'], 'l1');
+    assert.equal(small.stats.requests, 1, 'the small model never saw the long prompt');
+  });
+
+  test('content_policy_fallbacks: a content-policy refusal (400) moves to the fallback group', async () => {
+    const strict = await scripted([
+      { status: 400, body: JSON.stringify({ error: { message: 'Flagged by content management policy', type: 'invalid_request_error', param: null, code: 'content_policy_violation' } }) },
+      { status: 400, body: JSON.stringify({ error: { message: 'plain bad request', type: 'invalid_request_error', param: null, code: null } }) },
+    ]);
+    const lenient = await sim();
+    const gw = await gateway(`
+router_settings:
+  content_policy_fallbacks: [{ strict: [lenient] }]
+model_list:
+${deployment('strict', strict.url, 'st')}${deployment('lenient', lenient.url, 'le')}`);
+    const res = await post(`${gw.url}/v1/chat/completions`, chat('strict'));
+    assert.equal(res.status, 200);
+    assert.equal(res.headers['x-litellm-model-id'], 'le');
+    // An ordinary 400 is the client's problem: passed through, with its body intact.
+    const plain = await post(`${gw.url}/v1/chat/completions`, chat('strict'));
+    assert.equal(plain.status, 400);
+    assert.equal(errorOf(plain).message, 'plain bad request');
+  });
+
+  test('order: tier 2 is used only while tier 1 has no available deployment', async () => {
+    const primary = await sim();
+    const secondary = await sim();
+    const gw = await gateway(`
+router_settings: { allowed_fails: 0, cooldown_time: 60 }
+model_list:
+${deployment('g', primary.url, 'tier1', ', order: 1')}${deployment('g', secondary.url, 'tier2', ', order: 2')}`);
+    for (let i = 0; i < 5; i++) assert.equal((await post(`${gw.url}/v1/chat/completions`, chat('g'))).headers['x-litellm-model-id'], 'tier1');
+    assert.equal(secondary.stats.requests, 0);
+    primary.knobs.status = 500;
+    for (let i = 0; i < 5; i++) {
+      const res = await post(`${gw.url}/v1/chat/completions`, chat('g'));
+      assert.equal(res.status, 200);
+      assert.equal(res.headers['x-litellm-model-id'], 'tier2');
+    }
+  });
+
+  test('503 when nothing can serve says why and carries the last upstream error', async () => {
+    const gw = await gateway(`
+router_settings: { num_retries: 1, allowed_fails: 0, cooldown_time: 60 }
+model_list:
+${deployment('g', DEAD, 'd1')}${deployment('g', 'http://127.0.0.1:2', 'd2')}`);
+    const first = await post(`${gw.url}/v1/chat/completions`, chat('g'));
+    assert.equal(first.status, 502, 'the last attempt\'s own error when retries run out');
+    const res = await post(`${gw.url}/v1/chat/completions`, chat('g'));
+    assert.equal(res.status, 503);
+    const error = errorOf(res);
+    assert.equal(error.code, 'no_deployment_available');
+    assert.match(error.message, /of 2 deployments, 2 cooling down/);
+    assert.match(error.message, /ECONNREFUSED/);
+    assert.ok(Number(res.headers['retry-after']) > 0);
+  });
+
+  test('max_parallel_requests keeps extra requests off a busy deployment', async () => {
+    const slow = await sim({ delayMs: 300 });
+    const other = await sim();
+    const gw = await gateway(`
+plugins: [route.round_robin]
+model_list:
+${deployment('g', slow.url, 'slow', ', max_parallel_requests: 1')}${deployment('g', other.url, 'other')}`);
+    const results = await Promise.all(Array.from({ length: 6 }, () => post(`${gw.url}/v1/chat/completions`, chat('g'))));
+    assert.ok(results.every((r) => r.status === 200));
+    assert.equal(slow.stats.requests, 1);
+    assert.equal(other.stats.requests, 5);
+    void json;
+  });
+});
+
+describe('failover under load', () => {
+  test('one backend killed mid-run, one failing, one slow: no failed request; the dead one is cooled and comes back', async () => {
+    const victim = await sim();
+    const failing = await sim({ status: 500 });
+    const slow = await sim({ delayMs: 30 });
+    const gw = await gateway(`
+plugins: [route.round_robin]
+router_settings: { num_retries: 2, allowed_fails: 3, cooldown_time: 1 }
+model_list:
+${deployment('g', victim.url, 'victim')}${deployment('g', failing.url, 'failing')}${deployment('g', slow.url, 'slow')}`);
+    const port = victim.port;
+    let failures = 0;
+    let total = 0;
+    const worker = async (n: number): Promise<void> => {
+      for (let i = 0; i < n; i++) {
+        const res = await post(`${gw.url}/v1/chat/completions`, chat('g'));
+        total++;
+        if (res.status !== 200) failures++;
+      }
+    };
+    const load = Promise.all(Array.from({ length: 8 }, () => worker(40)));
+    await sleep(100);
+    await victim.close();
+    const victimRequestsAtDeath = victim.stats.requests;
+    await load;
+    assert.equal(failures, 0, `${failures} of ${total} requests failed`);
+    const health = (await (await fetch(`${gw.url}/health`)).json()) as { unhealthy_endpoints: { model_id: string }[] };
+    assert.ok(health.unhealthy_endpoints.some((e) => e.model_id === 'victim'), 'the dead backend is cooling down');
+
+    // Restart on the same port: after the cooldown it takes traffic again.
+    const reborn = await sim({ port });
+    await sleep(1100);
+    for (let i = 0; i < 12; i++) assert.equal((await post(`${gw.url}/v1/chat/completions`, chat('g'))).status, 200);
+    assert.ok(reborn.stats.requests > 0, 'the restarted backend receives requests again');
+    assert.ok(victimRequestsAtDeath > 0);
+  });
+});
