@@ -22,6 +22,8 @@ export interface ServerSettings {
   logLevel: LogLevel;
   logFormat: 'text' | 'json';
   upstreamConnections: number | null;
+  /** How often Ollama discovery polls its servers, ms. */
+  discoveryInterval: number;
   /** All in ms; 0 disables. */
   timeouts: {
     clientHeader: number;
@@ -206,6 +208,7 @@ function resolveServer(server: Record<string, unknown>): ServerSettings {
     logLevel: (server['log_level'] as LogLevel | undefined) ?? 'info',
     logFormat: (server['log_format'] as 'text' | 'json' | undefined) ?? 'text',
     upstreamConnections: (server['upstream_connections'] as number | null | undefined) ?? null,
+    discoveryInterval: Math.round(((server['discovery_interval'] as number | undefined) ?? 10) * 1000),
     timeouts: {
       clientHeader: ms(t['client_header'], 30),
       clientBody: ms(t['client_body'], 30),

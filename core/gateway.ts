@@ -16,6 +16,7 @@ import { loadPlugins } from './plugin-loader.ts';
 import { isReply, sendError, sendJson, sendReply, type Reply } from './respond.ts';
 import { AttemptRun, type RunEnv } from './attempts.ts';
 import { Upstreams } from './upstream.ts';
+import { OllamaDiscovery } from './discovery.ts';
 
 export const VERSION = '0.1.0';
 
@@ -41,6 +42,7 @@ export class Gateway {
   readonly #getRoutes: ReadonlyMap<string, GetHandler>;
   readonly state: RouterState;
   readonly settings: RouterSettings;
+  #discovery: OllamaDiscovery | null = null;
   readonly #runEnv: RunEnv;
   /** Requests in flight, for graceful shutdown. */
   inFlight = 0;
@@ -81,15 +83,23 @@ export class Gateway {
   /** Builds the model groups and the plugin chain. Throws ConfigError with every problem found. */
   static async create(config: LoadedConfig, logger: Logger): Promise<Gateway> {
     const built = buildModelGroups(config.modelList);
-    const resolved = resolveRouterSettings(config.routerSettings, config.litellmSettings, new Set(built.groups.keys()));
+    // With discovery, fallbacks may name models that only appear once a server reports them.
+    const knownGroups = built.discovery.length > 0 ? null : new Set(built.groups.keys());
+    const resolved = resolveRouterSettings(config.routerSettings, config.litellmSettings, knownGroups);
     for (const warning of [...built.warnings, ...resolved.warnings]) logger.warn(`config: ${warning}`);
     const errors = [...built.errors, ...resolved.errors];
     if (errors.length > 0) throw new ConfigError(config.file, errors);
     const state = new MemoryRouterState();
     // Without a `plugins:` section, LiteLLM's `routing_strategy` names the routing plugin.
     const entries = config.plugins ?? (resolved.settings.routingStrategy === null ? null : [resolved.settings.routingStrategy]);
-    const plugins = await loadPlugins(entries, config.file, { logger, groups: built.groups, configDir: config.dir, state });
-    return new Gateway(config, built.groups, new Chain(plugins, logger), state, resolved.settings, logger);
+    const groups = new Map(built.groups);
+    const plugins = await loadPlugins(entries, config.file, { logger, groups, configDir: config.dir, state });
+    const gateway = new Gateway(config, groups, new Chain(plugins, logger), state, resolved.settings, logger);
+    if (built.discovery.length > 0) {
+      gateway.#discovery = new OllamaDiscovery(built.discovery, groups, logger, config.server.discoveryInterval);
+      await gateway.#discovery.start();
+    }
+    return gateway;
   }
 
   /** The `http.Server` request listener. Never throws. */
@@ -214,17 +224,18 @@ export class Gateway {
 
   #buildGetRoutes(): Map<string, GetHandler> {
     const created = Math.floor(Date.now() / 1000);
-    const models = {
+    // Computed per call: discovery adds and removes groups while the gateway runs.
+    const models = (): unknown => ({
       object: 'list',
       data: [...this.groups.keys()].map((id) => ({ id, object: 'model', created, owned_by: 'sluice' })),
-    };
-    const modelInfo = {
+    });
+    const modelInfo = (): unknown => ({
       data: [...this.groups.values()].flatMap((group) =>
         group.deployments.map((d) => ({ model_name: group.name, litellm_params: d.publicParams, model_info: { ...d.info, id: d.id } })),
       ),
-    };
-    const listModels: GetHandler = (_req, res) => sendJson(res, 200, models);
-    const info: GetHandler = (_req, res) => sendJson(res, 200, modelInfo);
+    });
+    const listModels: GetHandler = (_req, res) => sendJson(res, 200, models());
+    const info: GetHandler = (_req, res) => sendJson(res, 200, modelInfo());
     const alive: GetHandler = (_req, res) => sendJson(res, 200, "I'm alive!");
     const ready: GetHandler = (_req, res) => sendJson(res, 200, { status: 'healthy', sluice_version: VERSION, model_groups: this.groups.size });
     return new Map([
@@ -279,6 +290,7 @@ export class Gateway {
   };
 
   async close(): Promise<void> {
+    await this.#discovery?.close();
     await this.chain.close();
     await this.upstreams.close();
   }

@@ -109,6 +109,8 @@ const DEFAULT_API_BASE: Readonly<Record<string, string>> = {
 
 export interface BuildResult {
   readonly groups: ReadonlyMap<string, ModelGroup>;
+  /** Ollama servers whose models are discovered at run time (`model: ollama/*` or `models: auto`). */
+  readonly discovery: readonly Deployment[];
   readonly errors: string[];
   readonly warnings: string[];
 }
@@ -118,6 +120,7 @@ export function buildModelGroups(entries: readonly ModelListEntry[]): BuildResul
   const errors: string[] = [];
   const warnings: string[] = [];
   const byGroup = new Map<string, Deployment[]>();
+  const discovery: Deployment[] = [];
   const seenIds = new Map<string, number>();
 
   entries.forEach((entry, index) => {
@@ -192,6 +195,14 @@ export function buildModelGroups(entries: readonly ModelListEntry[]): BuildResul
       info,
       publicParams,
     };
+    if (upstreamModel === '*' || params['models'] === 'auto') {
+      if (provider !== 'ollama' && provider !== 'ollama_chat') {
+        errors.push(`${where}: model discovery ("*" or models: auto) works with ollama/ and ollama_chat/ servers only`);
+        return;
+      }
+      discovery.push(deployment);
+      return;
+    }
     let list = byGroup.get(entry.model_name);
     if (list === undefined) byGroup.set(entry.model_name, (list = []));
     list.push(deployment);
@@ -199,7 +210,7 @@ export function buildModelGroups(entries: readonly ModelListEntry[]): BuildResul
 
   const groups = new Map<string, ModelGroup>();
   for (const [name, deployments] of byGroup) groups.set(name, { name, deployments });
-  return { groups, errors, warnings };
+  return { groups, discovery, errors, warnings };
 }
 
 function stableId(entry: ModelListEntry): string {

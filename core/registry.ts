@@ -6,14 +6,31 @@ type FactoryModule = { default: PluginFactory<never> };
 
 export const BUILTIN_PLUGINS: Readonly<Record<string, () => Promise<FactoryModule>>> = {
   'route.round_robin': () => import('../plugins/routing/round-robin.ts'),
+  'route.least_busy': () => import('../plugins/routing/least-busy.ts'),
+  'route.weighted': () => import('../plugins/routing/weighted.ts'),
+  'route.simple_shuffle': () => import('../plugins/routing/simple-shuffle.ts'),
+  'route.latency_based': () => import('../plugins/routing/latency-based.ts'),
+  'route.usage_based': () => import('../plugins/routing/usage-based.ts'),
+  'route.least_loaded': () => import('../plugins/routing/least-loaded.ts'),
+  'route.prefix_affinity': () => import('../plugins/routing/prefix-affinity.ts'),
   'log.access': () => import('../plugins/log-access/index.ts'),
+  'health.active': () => import('../plugins/health/active.ts'),
 };
 
 /** Other spellings that mean the same plugin (LiteLLM's strategy names). */
 export const PLUGIN_ALIASES: Readonly<Record<string, string>> = {
   'round-robin': 'route.round_robin',
   round_robin: 'route.round_robin',
+  'simple-shuffle': 'route.simple_shuffle',
+  'least-busy': 'route.least_busy',
+  'latency-based-routing': 'route.latency_based',
+  'usage-based-routing': 'route.usage_based',
+  'usage-based-routing-v2': 'route.usage_based',
+  weighted: 'route.weighted',
+  'least-loaded': 'route.least_loaded',
+  'prefix-affinity': 'route.prefix_affinity',
   access_log: 'log.access',
+  health_check: 'health.active',
 };
 
 /** The chain used when a config has no `plugins:` section. */

@@ -65,7 +65,7 @@ const ACTED_ON = new Set([
 export function resolveRouterSettings(
   routerSettings: Readonly<Record<string, unknown>> | null,
   litellmSettings: Readonly<Record<string, unknown>> | null,
-  groupNames: ReadonlySet<string>,
+  groupNames: ReadonlySet<string> | null,
 ): ResolvedSettings {
   const errors: string[] = [];
   const warnings: string[] = [];
@@ -152,8 +152,8 @@ function applyPolicy(value: unknown, suffix: string, key: string, into: Record<E
   }
 }
 
-/** LiteLLM writes fallbacks as a list of one-key mappings: `[{gpt-4: [gpt-3.5, llama]}]`. */
-function fallbackMap(value: unknown, key: string, groups: ReadonlySet<string>, errors: string[]): Map<string, string[]> {
+/** LiteLLM writes fallbacks as a list of one-key mappings: `[{gpt-4: [gpt-3.5, llama]}]`. `groups` null: not checked. */
+function fallbackMap(value: unknown, key: string, groups: ReadonlySet<string> | null, errors: string[]): Map<string, string[]> {
   const map = new Map<string, string[]>();
   if (value === undefined || value === null) return map;
   if (!Array.isArray(value)) {
@@ -172,7 +172,7 @@ function fallbackMap(value: unknown, key: string, groups: ReadonlySet<string>, e
         continue;
       }
       for (const name of [from, ...list]) {
-        if (!groups.has(name) && name !== '*') errors.push(`router_settings.${key}[${i}]: unknown model group "${name}"`);
+        if (groups !== null && !groups.has(name) && name !== '*') errors.push(`router_settings.${key}[${i}]: unknown model group "${name}"`);
       }
       map.set(from, list.slice(0, MAX_FALLBACKS));
     }
