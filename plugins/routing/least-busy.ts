@@ -1,7 +1,6 @@
 // route.least_busy: the deployment with the fewest requests in flight; ties are broken at random.
 
 import { definePlugin, type Deployment, type Plugin, type RequestContext } from '../../core/plugin.ts';
-import { pickLowest, Scratch } from './util.ts';
 
 /**
  * Least-busy routing (LiteLLM's `least-busy`): each request goes to the deployment of the group with the fewest
@@ -19,14 +18,26 @@ export default definePlugin<Record<string, never>>({
   schema: { type: 'object', additionalProperties: false, properties: {} },
   create(_options, deps): Plugin {
     const state = deps.state;
-    const scratch = new Scratch();
     return {
       route(_ctx: RequestContext, candidates: readonly Deployment[]): Deployment {
         const n = candidates.length;
         if (n === 1) return candidates[0]!;
-        const loads = scratch.get(n);
-        for (let i = 0; i < n; i++) loads[i] = state.inFlight(candidates[i]!.id);
-        return pickLowest(candidates, loads);
+        // One pass: the lowest count so far, with reservoir sampling over the candidates tied for it.
+        let best = candidates[0]!;
+        let lowest = state.inFlight(best.id);
+        let ties = 1;
+        for (let i = 1; i < n; i++) {
+          const d = candidates[i]!;
+          const load = state.inFlight(d.id);
+          if (load < lowest) {
+            lowest = load;
+            best = d;
+            ties = 1;
+          } else if (load === lowest && Math.random() * ++ties < 1) {
+            best = d;
+          }
+        }
+        return best;
       },
     };
   },

@@ -7,57 +7,63 @@ import { perGroup, randomIndex, sameCandidates } from './util.ts';
 type Basis = 'weight' | 'rpm' | 'tpm' | 'uniform';
 
 interface GroupState {
-  /** A copy of the last candidate list and its cumulative weights (empty when uniform). */
-  list: readonly Deployment[];
+  /** A copy of the last candidate list (compared by pointer on every decision). */
+  readonly list: Deployment[];
   basis: Basis;
+  /** Cumulative weights in candidate order (unused when uniform), reused across candidate sets. */
   cumulative: Float64Array;
   total: number;
 }
 
 /** The basis LiteLLM uses: an explicit weight anywhere, else rpm anywhere, else tpm anywhere, else none. */
 function basisOf(candidates: readonly Deployment[]): Basis {
-  if (candidates.some((d) => d.publicParams['weight'] !== undefined)) return 'weight';
-  if (candidates.some((d) => d.rpm !== null)) return 'rpm';
-  if (candidates.some((d) => d.tpm !== null)) return 'tpm';
-  return 'uniform';
+  let rpm = false;
+  let tpm = false;
+  for (let i = 0; i < candidates.length; i++) {
+    const d = candidates[i]!;
+    if (d.publicParams['weight'] !== undefined) return 'weight';
+    if (d.rpm !== null) rpm = true;
+    if (d.tpm !== null) tpm = true;
+  }
+  return rpm ? 'rpm' : tpm ? 'tpm' : 'uniform';
 }
 
+/** The candidate set changed: recompute the cumulative weights (no allocation unless it grew). */
 function prepare(group: GroupState, candidates: readonly Deployment[]): void {
-  group.list = candidates.slice();
-  const basis = basisOf(candidates);
   const n = candidates.length;
-  const raw = new Float64Array(n);
-  if (basis === 'weight') {
-    // An unset weight is the default, 1.
-    for (let i = 0; i < n; i++) raw[i] = candidates[i]!.weight;
-  } else if (basis !== 'uniform') {
-    // A deployment without the limit has no stated size: give it the mean of the others rather than nothing.
+  const list = group.list;
+  list.length = n;
+  for (let i = 0; i < n; i++) list[i] = candidates[i]!;
+  const basis = basisOf(candidates);
+  group.basis = basis;
+  if (basis === 'uniform') return;
+  if (group.cumulative.length < n) group.cumulative = new Float64Array(Math.max(n, group.cumulative.length * 2));
+  const cumulative = group.cumulative;
+  // A deployment without the limit has no stated size: it counts as the mean of the others rather than nothing.
+  let mean = 0;
+  if (basis !== 'weight') {
     let sum = 0;
     let count = 0;
-    for (const d of candidates) {
-      const limit = basis === 'rpm' ? d.rpm : d.tpm;
+    for (let i = 0; i < n; i++) {
+      const limit = basis === 'rpm' ? candidates[i]!.rpm : candidates[i]!.tpm;
       if (limit !== null) {
         sum += limit;
         count++;
       }
     }
-    const mean = sum / count;
-    for (let i = 0; i < n; i++) {
-      const d = candidates[i]!;
-      raw[i] = (basis === 'rpm' ? d.rpm : d.tpm) ?? mean;
-    }
+    mean = sum / count;
   }
   let total = 0;
-  const cumulative = new Float64Array(n);
   for (let i = 0; i < n; i++) {
-    const w = raw[i]!;
-    total += Number.isFinite(w) && w > 0 ? w : 0;
+    const d = candidates[i]!;
+    // An unset weight is the default, 1.
+    const w = basis === 'weight' ? d.weight : ((basis === 'rpm' ? d.rpm : d.tpm) ?? mean);
+    if (w > 0) total += w;
     cumulative[i] = total;
   }
-  // Every weight zero (rpm: 0 everywhere) or nothing to weight by: a plain random pick.
-  group.basis = basis === 'uniform' || total === 0 ? 'uniform' : basis;
-  group.cumulative = cumulative;
   group.total = total;
+  // Every weight zero (rpm: 0 everywhere): a plain random pick.
+  if (total === 0) group.basis = 'uniform';
 }
 
 /**
@@ -81,7 +87,7 @@ export default definePlugin<Record<string, never>>({
   schema: { type: 'object', additionalProperties: false, properties: {} },
   create(): Plugin {
     const groups = new Map<string, GroupState>();
-    const makeGroup = (): GroupState => ({ list: [], basis: 'uniform', cumulative: new Float64Array(0), total: 0 });
+    const makeGroup = (): GroupState => ({ list: [], basis: 'uniform', cumulative: new Float64Array(16), total: 0 });
     return {
       route(ctx: RequestContext, candidates: readonly Deployment[]): Deployment {
         const n = candidates.length;

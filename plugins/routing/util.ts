@@ -19,6 +19,68 @@ export function sameCandidates(copy: readonly Deployment[], candidates: readonly
   return true;
 }
 
+/**
+ * Where each candidate sits in a per-group list of every deployment seen (the "universe"), so a strategy can
+ * keep per-deployment numbers in typed arrays indexed by universe position instead of maps keyed by id.
+ *
+ * `update` is called per decision: when the candidates are the same objects in the same order as last time it
+ * returns false after comparing pointers. When they changed, it finds the new positions by walking the candidates
+ * and the universe together: the core passes the group's deployments in config order, minus some, so that walk
+ * usually settles every position with pointer comparisons; anything out of order, or unknown, is found by id
+ * (an unknown deployment is appended to the universe). Nothing is allocated unless the universe grows.
+ */
+export class CandidateIndex {
+  /** Every deployment seen in the group: those it was created with, then any others as they appear. */
+  readonly universe: Deployment[];
+  readonly #byId = new Map<string, number>();
+  /** A copy of the last candidate list. */
+  readonly #list: Deployment[] = [];
+  /** `positions[i]`: the universe position of the i-th current candidate. */
+  positions = new Int32Array(16);
+
+  constructor(initial: readonly Deployment[]) {
+    this.universe = [];
+    for (const d of initial) this.#add(d);
+  }
+
+  get size(): number {
+    return this.universe.length;
+  }
+
+  #add(d: Deployment): number {
+    const known = this.#byId.get(d.id);
+    if (known !== undefined) return known;
+    const position = this.universe.length;
+    this.universe.push(d);
+    this.#byId.set(d.id, position);
+    return position;
+  }
+
+  /** Brings `positions` up to date with `candidates`; true when they changed since the last call. */
+  update(candidates: readonly Deployment[]): boolean {
+    const list = this.#list;
+    if (sameCandidates(list, candidates)) return false;
+    const n = candidates.length;
+    if (this.positions.length < n) this.positions = new Int32Array(Math.max(n, this.positions.length * 2));
+    const positions = this.positions;
+    const universe = this.universe;
+    let u = 0;
+    for (let i = 0; i < n; i++) {
+      const d = candidates[i]!;
+      while (u < universe.length && universe[u] !== d) u++;
+      if (u < universe.length) {
+        positions[i] = u++;
+      } else {
+        positions[i] = this.#add(d);
+        u = universe.length;
+      }
+    }
+    list.length = n;
+    for (let i = 0; i < n; i++) list[i] = candidates[i]!;
+    return true;
+  }
+}
+
 /** Per model group state, created on first use. */
 export function perGroup<T>(map: Map<string, T>, group: string, make: () => T): T {
   let value = map.get(group);

@@ -1,19 +1,13 @@
 // route.weighted: smooth weighted round-robin, exactly nginx's `upstream` algorithm.
 
 import { definePlugin, type Deployment, type Plugin, type RequestContext } from '../../core/plugin.ts';
-import { perGroup, sameCandidates } from './util.ts';
-
-/** nginx's `current_weight`, one per deployment id, kept while the deployment is out of the candidate set. */
-interface Peer {
-  current: number;
-}
+import { CandidateIndex } from './util.ts';
 
 interface GroupState {
-  /** Every deployment id seen in this group. */
-  readonly peers: Map<string, Peer>;
-  /** A copy of the last candidate list, and its peers and weights in the same order. */
-  list: readonly Deployment[];
-  aligned: Peer[];
+  readonly index: CandidateIndex;
+  /** nginx's `current_weight` by universe position, kept while a deployment is out of the candidate set. */
+  current: Float64Array;
+  /** The current candidates' weights, in candidate order, and their sum. */
   weights: Float64Array;
   total: number;
 }
@@ -39,32 +33,37 @@ export default definePlugin<Record<string, never>>({
   id: 'route.weighted',
   description: "Smooth weighted round-robin by weight (nginx's algorithm).",
   schema: { type: 'object', additionalProperties: false, properties: {} },
-  create(): Plugin {
+  create(_options, deps): Plugin {
     const groups = new Map<string, GroupState>();
-    const makeGroup = (): GroupState => ({ peers: new Map(), list: [], aligned: [], weights: new Float64Array(0), total: 0 });
 
-    /** Lines the peers and weights up with a new candidate list (only when the list changed). */
-    function align(group: GroupState, candidates: readonly Deployment[]): void {
+    function makeGroup(name: string): GroupState {
+      const index = new CandidateIndex(deps.groups.get(name)?.deployments ?? []);
+      const group: GroupState = { index, current: new Float64Array(index.size), weights: new Float64Array(16), total: 0 };
+      groups.set(name, group);
+      return group;
+    }
+
+    /** The candidate set changed: refresh the weights in candidate order (no allocation unless it grew). */
+    function reweigh(group: GroupState, candidates: readonly Deployment[]): void {
       const n = candidates.length;
-      const aligned: Peer[] = new Array<Peer>(n);
-      const weights = new Float64Array(n);
+      if (group.current.length < group.index.size) {
+        const grown = new Float64Array(group.index.size);
+        grown.set(group.current);
+        group.current = grown;
+      }
+      if (group.weights.length < n) group.weights = new Float64Array(Math.max(n, group.weights.length * 2));
+      const weights = group.weights;
       let total = 0;
       for (let i = 0; i < n; i++) {
-        const d = candidates[i]!;
-        let peer = group.peers.get(d.id);
-        if (peer === undefined) group.peers.set(d.id, (peer = { current: 0 }));
-        aligned[i] = peer;
-        weights[i] = d.weight > 0 ? d.weight : 0;
+        const w = candidates[i]!.weight;
+        weights[i] = w > 0 ? w : 0;
         total += weights[i]!;
       }
       // All weights zero: take turns evenly rather than always picking the first.
       if (total === 0) {
-        weights.fill(1);
+        weights.fill(1, 0, n);
         total = n;
       }
-      group.list = candidates.slice();
-      group.aligned = aligned;
-      group.weights = weights;
       group.total = total;
     }
 
@@ -72,20 +71,21 @@ export default definePlugin<Record<string, never>>({
       route(ctx: RequestContext, candidates: readonly Deployment[]): Deployment {
         const n = candidates.length;
         if (n === 1) return candidates[0]!;
-        const group = perGroup(groups, ctx.model, makeGroup);
-        if (!sameCandidates(group.list, candidates)) align(group, candidates);
-        const { aligned, weights } = group;
+        const group = groups.get(ctx.model) ?? makeGroup(ctx.model);
+        if (group.index.update(candidates)) reweigh(group, candidates);
+        const { current, weights } = group;
+        const positions = group.index.positions;
         let best = 0;
         let bestWeight = -Infinity;
         for (let i = 0; i < n; i++) {
-          const peer = aligned[i]!;
-          const current = (peer.current += weights[i]!);
-          if (current > bestWeight) {
-            bestWeight = current;
+          const p = positions[i]!;
+          const w = (current[p]! += weights[i]!);
+          if (w > bestWeight) {
+            bestWeight = w;
             best = i;
           }
         }
-        aligned[best]!.current -= group.total;
+        current[positions[best]!]! -= group.total;
         return candidates[best]!;
       },
     };
