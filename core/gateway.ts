@@ -16,6 +16,7 @@ import { loadPlugins } from './plugin-loader.ts';
 import { isReply, sendError, sendJson, sendReply, type Reply } from './respond.ts';
 import { AttemptRun, type RunEnv } from './attempts.ts';
 import { Upstreams } from './upstream.ts';
+import { defaultChain } from './registry.ts';
 import { OllamaDiscovery } from './discovery.ts';
 
 export const VERSION = '0.1.0';
@@ -91,7 +92,7 @@ export class Gateway {
     if (errors.length > 0) throw new ConfigError(config.file, errors);
     const state = new MemoryRouterState();
     // Without a `plugins:` section, LiteLLM's `routing_strategy` names the routing plugin.
-    const entries = config.plugins ?? (resolved.settings.routingStrategy === null ? null : [resolved.settings.routingStrategy]);
+    const entries = config.plugins ?? defaultChain(resolved.settings.routingStrategy);
     const groups = new Map(built.groups);
     const plugins = await loadPlugins(entries, config.file, { logger, groups, configDir: config.dir, state });
     const gateway = new Gateway(config, groups, new Chain(plugins, logger), state, resolved.settings, logger);

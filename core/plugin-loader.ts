@@ -6,7 +6,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import type { LoadedPlugin } from './chain.ts';
 import { ConfigError, type PluginEntry } from './config.ts';
 import type { PluginDeps, PluginFactory } from './plugin.ts';
-import { BUILTIN_PLUGINS, DEFAULT_CHAIN, PLUGIN_ALIASES } from './registry.ts';
+import { BUILTIN_PLUGINS, PLUGIN_ALIASES } from './registry.ts';
 
 const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: true, coerceTypes: true });
 
@@ -20,8 +20,8 @@ interface Resolved {
  * Creates the plugin instances in chain order. Every problem in every entry is collected and thrown together as
  * a ConfigError, so `--check` reports them all at once.
  */
-export async function loadPlugins(entries: readonly PluginEntry[] | null, configFile: string, deps: PluginDeps): Promise<LoadedPlugin[]> {
-  const list = entries ?? DEFAULT_CHAIN;
+export async function loadPlugins(entries: readonly PluginEntry[], configFile: string, deps: PluginDeps): Promise<LoadedPlugin[]> {
+  const list = entries;
   const errors: string[] = [];
   const resolved: Resolved[] = [];
   for (let i = 0; i < list.length; i++) {

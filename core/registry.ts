@@ -33,5 +33,10 @@ export const PLUGIN_ALIASES: Readonly<Record<string, string>> = {
   health_check: 'health.active',
 };
 
-/** The chain used when a config has no `plugins:` section. */
-export const DEFAULT_CHAIN: readonly string[] = ['route.round_robin'];
+/** LiteLLM's default routing strategy. */
+export const DEFAULT_ROUTER = 'route.simple_shuffle';
+
+/** The chain used when a config has no `plugins:` section: a router (`routing_strategy`, else LiteLLM's default) and active health checks. */
+export function defaultChain(routingStrategy: string | null): string[] {
+  return [routingStrategy ?? DEFAULT_ROUTER, 'health.active'];
+}

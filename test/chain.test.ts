@@ -184,3 +184,24 @@ model_list: []`,
     );
   });
 });
+
+describe('default chain', () => {
+  test("without plugins:, LiteLLM's default router (simple-shuffle) and active health checks", async () => {
+    const gw = await startGateway('model_list: [{model_name: m, litellm_params: {model: mock/m}}]');
+    try {
+      assert.deepEqual(gw.gateway.chain.plugins.map((p) => p.id), ['route.simple_shuffle', 'health.active']);
+    } finally {
+      await gw.close();
+    }
+  });
+
+  test('router_settings.routing_strategy picks the router by its LiteLLM name', async () => {
+    const gw = await startGateway('router_settings: {routing_strategy: latency-based-routing}\nmodel_list: [{model_name: m, litellm_params: {model: mock/m}}]');
+    try {
+      assert.deepEqual(gw.gateway.chain.plugins.map((p) => p.id), ['route.latency_based', 'health.active']);
+      assert.equal((await post(`${gw.url}/v1/chat/completions`, chat('m'))).status, 200);
+    } finally {
+      await gw.close();
+    }
+  });
+});

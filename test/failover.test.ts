@@ -33,6 +33,8 @@ async function scripted(script: { status: number; headers?: Record<string, strin
   const hits: number[] = [];
   const server: Server = createServer((req, res) => {
     req.resume();
+    // Health probes (GET) are answered but not counted.
+    if (req.method !== 'POST') return void res.end('{}');
     req.on('end', () => {
       const step = script[hits.length];
       hits.push(Date.now());
@@ -211,6 +213,7 @@ ${deployment('primary', DEAD, 'p1')}${deployment('backup', good.url, 'b1')}`);
     const small = await sim();
     const large = await sim();
     const gw = await gateway(`
+plugins: [route.round_robin]
 router_settings:
   context_window_fallbacks: [{ small: [large] }]
 model_list:
@@ -248,6 +251,7 @@ ${deployment('strict', strict.url, 'st')}${deployment('lenient', lenient.url, 'l
     const primary = await sim();
     const secondary = await sim();
     const gw = await gateway(`
+plugins: [route.round_robin]
 router_settings: { allowed_fails: 0, cooldown_time: 60 }
 model_list:
 ${deployment('g', primary.url, 'tier1', ', order: 1')}${deployment('g', secondary.url, 'tier2', ', order: 2')}`);

@@ -19,6 +19,8 @@ const JSON_BODY = Buffer.from('{"id":"c2","object":"chat.completion","choices":[
 
 function startFixedUpstream(): Promise<Server> {
   const server = createServer((req, res) => {
+    // Health probes (GET) get an empty 200.
+    if (req.method !== 'POST') return void res.end();
     let body = '';
     req.on('data', (d: Buffer) => (body += d));
     req.on('end', async () => {
