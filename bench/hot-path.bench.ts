@@ -4,6 +4,7 @@
 //
 // Each task runs its step BATCH times per sample, so the per-op figures are not swamped by timer resolution.
 
+import { MemoryStore } from '../core/store-memory.ts';
 import { Bench } from 'tinybench';
 import { parseJsonObject, validateRequest } from '../core/body.ts';
 import { Chain, type LoadedPlugin } from '../core/chain.ts';
@@ -71,7 +72,7 @@ const noop: Plugin = {
 const tenNoops: LoadedPlugin[] = Array.from({ length: 10 }, (_, i) => ({ id: `noop.${i}`, plugin: noop }));
 
 async function main(): Promise<number> {
-  const router = await roundRobin.create({}, { logger, groups: groups100, configDir: '.', state: new MemoryRouterState() });
+  const router = await roundRobin.create({}, { logger, groups: groups100, configDir: '.', sections: {}, store: new MemoryStore(), state: new MemoryRouterState() });
   const chain = new Chain([...tenNoops, { id: 'route.round_robin', plugin: router }], logger);
   const sharedCtx = ctx();
 

@@ -7,6 +7,7 @@
 // The router state is set up as under load: every deployment has a latency, requests in flight and usage this
 // minute, so no strategy takes an idle-pool shortcut.
 
+import { MemoryStore } from '../core/store-memory.ts';
 import { Bench } from 'tinybench';
 import type { RequestContext } from '../core/context.ts';
 import { createLogger } from '../core/logger.ts';
@@ -74,7 +75,7 @@ const bodies = Array.from({ length: 64 }, (_, n) => ({
 const contexts = bodies.map((body) => ({ model: 'g', body }) as unknown as RequestContext);
 
 async function instance<O>(factory: PluginFactory<O>, options: O): Promise<Plugin> {
-  return factory.create(options, { logger: createLogger('silent'), groups, configDir: '.', state });
+  return factory.create(options, { logger: createLogger('silent'), groups, configDir: '.', sections: {}, store: new MemoryStore(), state });
 }
 
 /** A step that asks `plugin` to route, rotating through the request contexts and, optionally, candidate sets. */

@@ -74,6 +74,7 @@ export class AttemptRun implements AttemptOwner {
   /** The last upstream failure, quoted in a 503 when nothing is left to try. */
   #lastError: string | null = null;
   #done = false;
+  usageInjected = false;
   /** When the first attempt was sent; the time before it is the gateway's own overhead. */
   #firstDispatchAt = 0;
   readonly #onClientClose = (): void => {
@@ -294,6 +295,15 @@ export class AttemptRun implements AttemptOwner {
     env.state.acquire(deployment.id);
     env.state.addUsage(deployment.id, 1, 0, Date.now());
 
+    // Token accounting needs the stream's usage event; ask for it if the client did not (dropped on the way back).
+    if (this.chain.wantsUsage && ctx.stream && ctx.endpoint !== 'embeddings' && !this.usageInjected) {
+      const options = ctx.body['stream_options'];
+      const asked = typeof options === 'object' && options !== null && (options as { include_usage?: unknown }).include_usage === true;
+      if (!asked) {
+        ctx.setBody({ ...ctx.body, stream_options: { ...(typeof options === 'object' && options !== null ? options : {}), include_usage: true } });
+        this.usageInjected = true;
+      }
+    }
     let body: Buffer | string = ctx.rawBody;
     if (ctx.bodyChanged || deployment.upstreamModel !== ctx.model) {
       ctx.body['model'] = deployment.upstreamModel;
@@ -314,7 +324,7 @@ export class AttemptRun implements AttemptOwner {
 
     env.upstreams.for(deployment).dispatch(
       {
-        path: deployment.basePath + UPSTREAM_PATH[ctx.endpoint],
+        path: deployment.basePath + UPSTREAM_PATH[ctx.endpoint as Endpoint],
         method: 'POST',
         headers,
         body,

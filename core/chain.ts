@@ -3,7 +3,7 @@
 // A phase no plugin defines is `null`, so the request path skips it without a loop or a call.
 
 import type { RequestContext } from './context.ts';
-import { SluiceError } from './errors.ts';
+import { SluiceError, toSluiceError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import type { Deployment } from './models.ts';
 import type { HookResult, Plugin, StreamStop, UpstreamResponseHead } from './plugin.ts';
@@ -41,6 +41,8 @@ export class Chain {
   readonly onError: readonly ErrorHook[] | null;
   readonly onAbort: readonly FinalHook[] | null;
   readonly log: readonly FinalHook[] | null;
+  /** Some plugin needs `ctx.usage` (token accounting): responses are read for their usage. */
+  readonly wantsUsage: boolean;
   readonly #logger: Logger;
 
   constructor(plugins: readonly LoadedPlugin[], logger: Logger) {
@@ -59,6 +61,7 @@ export class Chain {
     this.onError = collect(plugins, 'onError');
     this.onAbort = collect(plugins, 'onAbort');
     this.log = collect(plugins, 'log');
+    this.wantsUsage = plugins.some(({ plugin }) => plugin.wantsUsage === true);
   }
 
   /** Runs the hooks of one request phase in order until one answers. Stays synchronous while the hooks are. */
@@ -175,5 +178,7 @@ function guardEventHook(hook: Hook<(ctx: RequestContext, event: SseEvent) => voi
 
 function pluginFailure(id: string, error: unknown): SluiceError {
   if (error instanceof SluiceError) return error;
+  const known = toSluiceError(error);
+  if (known.code !== 'SLUICE_INTERNAL') return known;
   return new SluiceError('SLUICE_PLUGIN_FAILED', `Plugin "${id}" failed while handling the request.`, { details: { plugin: id }, cause: error });
 }

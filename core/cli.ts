@@ -15,7 +15,9 @@ Usage: node core/main.js --config <file.yaml> [--port N] [--host ADDR] [--check]
       --host     listen address; overrides server.host (default 0.0.0.0)
   -t, --check    validate the config and plugins, print every problem, exit 1 if any (like nginx -t)
   -h, --help     this text
-  -v, --version  print the version`;
+  -v, --version  print the version
+
+Signals: SIGTERM and SIGINT stop gracefully; with server.tls, SIGHUP reloads the certificate, key and CA.`;
 
 async function main(argv: string[]): Promise<number> {
   let args;
@@ -63,11 +65,32 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     const listening = await listen(gateway, port ?? config.server.port, args.host ?? config.server.host);
-    logger.info(`sluice ${VERSION} listening on http://${listening.host}:${listening.port}`, {
+    logger.info(`sluice ${VERSION} listening on ${listening.protocol}://${listening.host}:${listening.port}`, {
       config: config.file,
       models: [...gateway.groups.keys()].join(','),
       plugins: gateway.chain.plugins.map((p) => p.id).join(','),
+      ...(listening.certificate === null
+        ? {}
+        : { http2: listening.http2, certificate: listening.certificate.subject, expires: listening.certificate.validTo }),
     });
+    if (listening.redirect !== null) {
+      logger.info(`redirecting http://${listening.redirect.host}:${listening.redirect.port} to https`);
+    }
+    if (listening.certificate !== null) {
+      // Certificate renewal (certbot, cert-manager...): new connections get the new files, open ones are kept.
+      process.on('SIGHUP', () => {
+        const reload = listening.reloadTls();
+        if (reload.ok) {
+          logger.info('SIGHUP: TLS certificate reloaded', {
+            certificate: reload.certificate.subject,
+            expires: reload.certificate.validTo,
+            sha256: reload.certificate.fingerprint256,
+          });
+        } else {
+          logger.error('SIGHUP: TLS certificate not reloaded; the current one stays in use', { error: reload.error });
+        }
+      });
+    }
     const stop = (signal: string): void => {
       logger.info(`${signal}: shutting down, waiting for requests in flight`);
       listening.close().then(

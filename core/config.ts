@@ -6,6 +6,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import type { LogLevel } from './logger.ts';
 import type { ModelListEntry } from './models.ts';
+import { inspectServerTls, parseSslVerify } from './tls.ts';
 
 const SCHEMA_PATH = new URL('../config/schema.json', import.meta.url);
 
@@ -14,6 +15,28 @@ export type PluginEntry =
   | string
   | { name: string; enabled?: boolean; options?: Record<string, unknown> }
   | { path: string; enabled?: boolean; options?: Record<string, unknown> };
+
+/** `server.tls`, with paths made absolute (relative ones are read from the config file's directory). */
+export interface TlsSettings {
+  /** PEM certificate, intermediates after it. */
+  cert: string;
+  /** PEM private key, unencrypted. */
+  key: string;
+  /** PEM CA bundle for client certificates; null = no client certificates. */
+  ca: string | null;
+  /** With `ca`: `required` refuses clients without a valid certificate; `optional` lets clients without one in. */
+  clientAuth: 'none' | 'optional' | 'required';
+  minVersion: 'TLSv1.2' | 'TLSv1.3';
+  /** HTTP/2 by ALPN (HTTP/1.1 for clients that do not offer it). */
+  http2: boolean;
+}
+
+/** `server.redirect_http`: a plain-HTTP listener that sends every request to the https:// URL. */
+export interface RedirectSettings {
+  port: number;
+  /** null = the TLS listener's address. */
+  host: string | null;
+}
 
 export interface ServerSettings {
   host: string;
@@ -24,6 +47,9 @@ export interface ServerSettings {
   upstreamConnections: number | null;
   /** How often Ollama discovery polls its servers, ms. */
   discoveryInterval: number;
+  /** null = plain HTTP. */
+  tls: TlsSettings | null;
+  redirectHttp: RedirectSettings | null;
   /** All in ms; 0 disables. */
   timeouts: {
     clientHeader: number;
@@ -47,6 +73,8 @@ export interface LoadedConfig {
   readonly routerSettings: Readonly<Record<string, unknown>> | null;
   readonly litellmSettings: Readonly<Record<string, unknown>> | null;
   readonly generalSettings: Readonly<Record<string, unknown>> | null;
+  /** Every section as loaded (after environment substitution), for plugins that read shared sections. */
+  readonly sections: Readonly<Record<string, unknown>>;
   readonly warnings: readonly string[];
 }
 
@@ -61,7 +89,17 @@ export class ConfigError extends Error {
 
 /** LiteLLM sections that load but are not acted on yet; each gets one warning line. */
 const LITELLM_NOT_ACTED_ON = ['general_settings'] as const;
-const KNOWN_TOP_LEVEL = new Set(['server', 'plugins', 'model_list', 'environment_variables', 'router_settings', 'litellm_settings', ...LITELLM_NOT_ACTED_ON]);
+const KNOWN_TOP_LEVEL = new Set([
+  'server',
+  'plugins',
+  'keys',
+  'redis',
+  'model_list',
+  'environment_variables',
+  'router_settings',
+  'litellm_settings',
+  ...LITELLM_NOT_ACTED_ON,
+]);
 
 const ajv = new Ajv({ allErrors: true, strict: false, coerceTypes: true, useDefaults: false });
 const validateSchema = ajv.compile(JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')) as object);
@@ -106,6 +144,8 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
     const errors = (validateSchema.errors ?? []).filter(notNoise).map((e) => formatAjvError(e, doc, lineCounter));
     throw new ConfigError(path, [...new Set(errors)]);
   }
+  const tlsErrors = checkTlsFiles(substituted, dirname(path), doc, lineCounter);
+  if (tlsErrors.length > 0) throw new ConfigError(path, tlsErrors);
 
   for (const key of Object.keys(substituted)) {
     if (!KNOWN_TOP_LEVEL.has(key)) warnings.push(`${key}: not a Sluice or LiteLLM section Sluice knows; ignored`);
@@ -117,12 +157,13 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
   return {
     file: path,
     dir: dirname(path),
-    server: resolveServer((substituted['server'] ?? {}) as Record<string, unknown>),
+    server: resolveServer((substituted['server'] ?? {}) as Record<string, unknown>, dirname(path)),
     plugins: (substituted['plugins'] as PluginEntry[] | undefined) ?? null,
     modelList: (substituted['model_list'] as ModelListEntry[] | undefined) ?? [],
     routerSettings: (substituted['router_settings'] as Record<string, unknown> | undefined) ?? null,
     litellmSettings: (substituted['litellm_settings'] as Record<string, unknown> | undefined) ?? null,
     generalSettings: (substituted['general_settings'] as Record<string, unknown> | undefined) ?? null,
+    sections: substituted,
     warnings,
   };
 }
@@ -198,7 +239,66 @@ function formatPath(path: readonly (string | number)[]): string {
   return out;
 }
 
-function resolveServer(server: Record<string, unknown>): ServerSettings {
+/** `server.tls` with absolute paths. `client_auth` defaults to `required` when `ca` is set. */
+function resolveTls(tls: Record<string, unknown> | undefined, dir: string): TlsSettings | null {
+  if (tls === undefined) return null;
+  const ca = tls['ca'] as string | undefined;
+  return {
+    cert: resolve(dir, tls['cert'] as string),
+    key: resolve(dir, tls['key'] as string),
+    ca: ca === undefined ? null : resolve(dir, ca),
+    clientAuth: ca === undefined ? 'none' : ((tls['client_auth'] as 'optional' | 'required' | undefined) ?? 'required'),
+    minVersion: (tls['min_version'] as 'TLSv1.2' | 'TLSv1.3' | undefined) ?? 'TLSv1.2',
+    http2: (tls['http2'] as boolean | undefined) ?? true,
+  };
+}
+
+function resolveRedirect(redirect: Record<string, unknown> | undefined): RedirectSettings | null {
+  if (redirect === undefined) return null;
+  return { port: redirect['port'] as number, host: (redirect['host'] as string | undefined) ?? null };
+}
+
+/**
+ * Checks TLS files at load, so `--check` reports a missing or unusable certificate with its path: `server.tls`'s
+ * certificate, key and CA (each parses, the key matches), and model_list's `ssl_verify` / `tls_ca` CA files. Those
+ * model_list paths are made absolute here, in place, relative to the config file's directory.
+ */
+function checkTlsFiles(config: Record<string, unknown>, dir: string, doc: Document, lines: LineCounter): string[] {
+  const errors: string[] = [];
+  const report = (segments: readonly (string | number)[], message: string): void => {
+    const line = lineOf(doc, lines, segments.map(String));
+    errors.push(`${line === null ? '' : `line ${line}: `}${message}`);
+  };
+  const server = config['server'] as Record<string, unknown> | undefined;
+  const tls = resolveTls(server?.['tls'] as Record<string, unknown> | undefined, dir);
+  if (tls !== null) {
+    for (const problem of inspectServerTls(tls).problems) {
+      if (problem.field === null) report(['server', 'tls'], problem.message);
+      else report(['server', 'tls', problem.field], `server.tls.${problem.field}: ${problem.message}`);
+    }
+  }
+  const list = config['model_list'];
+  if (!Array.isArray(list)) return errors;
+  list.forEach((entry: unknown, index) => {
+    const params = (entry as { litellm_params?: Record<string, unknown> }).litellm_params;
+    if (params === undefined) return;
+    for (const key of ['ssl_verify', 'tls_ca'] as const) {
+      const value = key === 'ssl_verify' ? parseSslVerify(params[key]) : params[key];
+      if (typeof value !== 'string') continue;
+      const file = resolve(dir, value);
+      params[key] = file;
+      try {
+        readFileSync(file);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+        report(['model_list', index, 'litellm_params', key], `model_list[${index}].litellm_params.${key}: cannot read ${file} (${code})`);
+      }
+    }
+  });
+  return errors;
+}
+
+function resolveServer(server: Record<string, unknown>, dir: string): ServerSettings {
   const t = (server['timeouts'] ?? {}) as Record<string, number | undefined>;
   const ms = (value: number | undefined, fallbackSeconds: number): number => Math.round((value ?? fallbackSeconds) * 1000);
   return {
@@ -209,6 +309,8 @@ function resolveServer(server: Record<string, unknown>): ServerSettings {
     logFormat: (server['log_format'] as 'text' | 'json' | undefined) ?? 'text',
     upstreamConnections: (server['upstream_connections'] as number | null | undefined) ?? null,
     discoveryInterval: Math.round(((server['discovery_interval'] as number | undefined) ?? 10) * 1000),
+    tls: resolveTls(server['tls'] as Record<string, unknown> | undefined, dir),
+    redirectHttp: resolveRedirect(server['redirect_http'] as Record<string, unknown> | undefined),
     timeouts: {
       clientHeader: ms(t['client_header'], 30),
       clientBody: ms(t['client_body'], 30),

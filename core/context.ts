@@ -28,8 +28,15 @@ export interface Usage {
 export interface AuthInfo {
   /** An alias or hash, never the key itself. */
   readonly keyId: string;
+  /** Model groups the caller may use; null = all. */
+  readonly models: ReadonlySet<string> | null;
+  /** The key's own limits, enforced by the `limit.key` plugin; null where unset. */
+  readonly limits: { readonly rpm: number | null; readonly tpm: number | null; readonly maxParallelRequests: number | null };
   readonly metadata: Readonly<Record<string, unknown>>;
 }
+
+/** What a request is for: a proxied endpoint, or `info` for the gateway's own GET routes (models, health). */
+export type RouteKind = Endpoint | 'info';
 
 /** How the request ended, set by the core before `log`. */
 export type Outcome = 'pending' | 'ok' | 'replied' | 'error' | 'aborted';
@@ -42,7 +49,7 @@ export class RequestContext {
   readonly path: string;
   readonly headers: IncomingHttpHeaders;
   readonly clientAddress: string;
-  readonly endpoint: Endpoint;
+  readonly endpoint: RouteKind;
   /** `performance.now()` when the request arrived. */
   readonly startedAt: number;
 
@@ -85,7 +92,7 @@ export class RequestContext {
     path: string,
     headers: IncomingHttpHeaders,
     clientAddress: string,
-    endpoint: Endpoint,
+    endpoint: RouteKind,
     startedAt: number,
     body: Record<string, unknown>,
     rawBody: Buffer,
@@ -99,7 +106,7 @@ export class RequestContext {
     this.startedAt = startedAt;
     this.body = body;
     this.rawBody = rawBody;
-    this.model = body['model'] as string;
+    this.model = typeof body['model'] === 'string' ? body['model'] : '';
     this.stream = body['stream'] === true;
   }
 

@@ -37,6 +37,7 @@ export const ERROR_CATALOGUE = {
   SLUICE_UPSTREAM_RESET: { status: 502, type: 'api_error', wire: 'upstream_connection_reset' },
   SLUICE_UPSTREAM_TIMEOUT: { status: 504, type: 'timeout_error', wire: 'upstream_timeout' },
   SLUICE_NO_DEPLOYMENT: { status: 503, type: 'service_unavailable_error', wire: 'no_deployment_available' },
+  SLUICE_STATE_UNAVAILABLE: { status: 503, type: 'service_unavailable_error', wire: 'shared_state_unavailable' },
   SLUICE_PLUGIN_FAILED: { status: 500, type: 'api_error', wire: 'plugin_error' },
   SLUICE_INTERNAL: { status: 500, type: 'api_error', wire: 'internal_error' },
 } as const satisfies Record<string, CatalogueEntry>;
@@ -94,5 +95,10 @@ export function isSluiceError(value: unknown): value is SluiceError {
 /** Wraps anything thrown by a plugin or the core into a SluiceError, passing a SluiceError on unchanged. */
 export function toSluiceError(value: unknown): SluiceError {
   if (value instanceof SluiceError) return value;
+  // Lower layers (the shared store) may throw plain errors that carry a catalogue code.
+  const code = (value as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && Object.hasOwn(ERROR_CATALOGUE, code)) {
+    return new SluiceError(code as SluiceErrorCode, (value as Error).message, { cause: value });
+  }
   return new SluiceError('SLUICE_INTERNAL', 'Internal error in the gateway.', { cause: value });
 }

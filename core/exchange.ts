@@ -15,6 +15,28 @@ import { endStarted, sendError } from './respond.ts';
 import { SseTap } from './sse-tap.ts';
 import { mapUpstreamError } from './upstream.ts';
 
+/** Largest JSON body whose `usage` is read for accounting; bigger ones (huge embeddings) are not parsed. */
+const USAGE_BODY_LIMIT = 4 * 1024 * 1024;
+
+/** Fills `ctx.usage` from a complete OpenAI JSON response. */
+function readJsonUsage(ctx: RequestContext, chunks: Buffer[]): void {
+  let size = 0;
+  for (const chunk of chunks) size += chunk.length;
+  if (size === 0 || size > USAGE_BODY_LIMIT) return;
+  try {
+    const usage = (JSON.parse(Buffer.concat(chunks, size).toString('utf8')) as { usage?: Record<string, unknown> }).usage;
+    if (usage !== undefined && typeof usage['total_tokens'] === 'number') {
+      ctx.usage = {
+        promptTokens: typeof usage['prompt_tokens'] === 'number' ? usage['prompt_tokens'] : 0,
+        completionTokens: typeof usage['completion_tokens'] === 'number' ? usage['completion_tokens'] : 0,
+        totalTokens: usage['total_tokens'],
+      };
+    }
+  } catch {
+    // Not JSON (or compressed): no usage to charge.
+  }
+}
+
 /** Response headers that describe one hop, never forwarded (RFC 9110 §7.6.1). */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authenticate', 'proxy-connection']);
 
@@ -34,6 +56,8 @@ export interface AttemptOwner {
   attemptFailed(attempt: ProxyExchange, error: SluiceError): boolean;
   /** Headers every client response gets (request id, routing details). */
   clientHeaders(attempt: ProxyExchange): Record<string, string>;
+  /** The gateway added `stream_options.include_usage` for its own accounting; that usage event is not forwarded. */
+  readonly usageInjected: boolean;
   /** The attempt is over; called exactly once, unless a retry took it over. */
   ended(attempt: ProxyExchange, outcome: 'ok' | 'error', error: SluiceError | null): void;
 }
@@ -59,6 +83,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   #totalTimer: NodeJS.Timeout | null = null;
   #firstByteTimer: NodeJS.Timeout | null = null;
   #waitingForDrain = false;
+  /** A JSON body kept (by reference) to read its `usage` at the end, when a plugin wants usage. */
+  #jsonBody: Buffer[] | null = null;
   readonly #resume = (): void => {
     this.#waitingForDrain = false;
     this.#controller?.resume();
@@ -147,6 +173,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       }
       if (bytes === null) return;
     }
+    if (this.#jsonBody !== null) this.#jsonBody.push(bytes);
     // A slow client pauses the upstream read instead of letting chunks pile up in memory.
     if (!this.#res.write(bytes) && !this.#waitingForDrain) {
       this.#waitingForDrain = true;
@@ -170,6 +197,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     const rest = this.#tap?.flush();
     if (rest != null) this.#res.write(rest);
     this.#res.end();
+    if (this.#jsonBody !== null) readJsonUsage(this.#ctx, this.#jsonBody);
     this.#end('ok', null);
   }
 
@@ -205,15 +233,18 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
     }
     Object.assign(out, ctx.responseHeaders);
+    const chain = this.#owner.chain;
     if (this.#eventStream) {
       out['cache-control'] = 'no-cache';
       out['x-accel-buffering'] = 'no';
-      const hooks = this.#owner.chain.onResponseEvent;
-      if (hooks !== null) {
-        this.#tap = new SseTap(ctx, hooks);
+      if (chain.onResponseEvent !== null || chain.wantsUsage) {
+        const usage = chain.wantsUsage && status < 400 ? { read: true, dropInjected: this.#owner.usageInjected } : null;
+        this.#tap = new SseTap(ctx, chain.onResponseEvent ?? [], usage);
         // A plugin may end the stream early, so the upstream's length would no longer hold.
         delete out['content-length'];
       }
+    } else if (chain.wantsUsage && status < 400) {
+      this.#jsonBody = [];
     }
     ctx.status = status;
     if (ctx.firstByteAt === 0) ctx.firstByteAt = performance.now();

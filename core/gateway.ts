@@ -17,6 +17,8 @@ import { isReply, sendError, sendJson, sendReply, type Reply } from './respond.t
 import { AttemptRun, type RunEnv } from './attempts.ts';
 import { Upstreams } from './upstream.ts';
 import { defaultChain } from './registry.ts';
+import type { SharedStore } from './store.ts';
+import { createStore, type RedisConfig } from './store-factory.ts';
 import { OllamaDiscovery } from './discovery.ts';
 
 export const VERSION = '0.1.0';
@@ -31,7 +33,10 @@ const PROXY_ROUTES: ReadonlyMap<string, Endpoint> = new Map<string, Endpoint>([
   ['/embeddings', 'embeddings'],
 ]);
 
-type GetHandler = (req: IncomingMessage, res: ServerResponse) => void;
+/** A GET route of the gateway's own; `ctx` is set when an authenticate plugin ran (to filter by the caller). */
+type GetHandler = (req: IncomingMessage, res: ServerResponse, ctx: RequestContext | null) => void;
+
+const EMPTY = Buffer.alloc(0);
 
 export class Gateway {
   readonly config: LoadedConfig;
@@ -43,6 +48,7 @@ export class Gateway {
   readonly #getRoutes: ReadonlyMap<string, GetHandler>;
   readonly state: RouterState;
   readonly settings: RouterSettings;
+  readonly store: SharedStore;
   #discovery: OllamaDiscovery | null = null;
   readonly #runEnv: RunEnv;
   /** Requests in flight, for graceful shutdown. */
@@ -54,8 +60,10 @@ export class Gateway {
     chain: Chain,
     state: RouterState,
     settings: RouterSettings,
+    store: SharedStore,
     logger: Logger,
   ) {
+    this.store = store;
     this.config = config;
     this.server = config.server;
     this.groups = groups;
@@ -92,10 +100,22 @@ export class Gateway {
     if (errors.length > 0) throw new ConfigError(config.file, errors);
     const state = new MemoryRouterState();
     // Without a `plugins:` section, LiteLLM's `routing_strategy` names the routing plugin.
-    const entries = config.plugins ?? defaultChain(resolved.settings.routingStrategy);
+    const entries = config.plugins ?? defaultChain(resolved.settings.routingStrategy, config.sections);
     const groups = new Map(built.groups);
-    const plugins = await loadPlugins(entries, config.file, { logger, groups, configDir: config.dir, state });
-    const gateway = new Gateway(config, groups, new Chain(plugins, logger), state, resolved.settings, logger);
+    let store: SharedStore;
+    try {
+      store = createStore((config.sections['redis'] ?? null) as RedisConfig | null, logger);
+    } catch (error) {
+      throw new ConfigError(config.file, [`redis: ${(error as Error).message}`]);
+    }
+    let plugins;
+    try {
+      plugins = await loadPlugins(entries, config.file, { logger, groups, configDir: config.dir, state, store, sections: config.sections });
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+    const gateway = new Gateway(config, groups, new Chain(plugins, logger), state, resolved.settings, store, logger);
     if (built.discovery.length > 0) {
       gateway.#discovery = new OllamaDiscovery(built.discovery, groups, logger, config.server.discoveryInterval);
       await gateway.#discovery.start();
@@ -132,7 +152,12 @@ export class Gateway {
     const get = this.#getRoutes.get(path) ?? (path.startsWith('/v1/models/') ? this.#retrieveModel : undefined);
     if (get !== undefined) {
       if (req.method !== 'GET' && req.method !== 'HEAD') return this.#methodNotAllowed(req, res, 'GET, HEAD');
-      return get(req, res);
+      if (this.chain.authenticate === null) return get(req, res, null);
+      this.#authenticated(req, res, path, get).catch((error: unknown) => {
+        this.#logger.error('unhandled error in request path', { error });
+        sendError(res, toSluiceError(error));
+      });
+      return;
     }
     req.resume();
     sendError(res, new SluiceError('SLUICE_ROUTE_NOT_FOUND', `Unknown request URL: ${req.method} ${path}.`));
@@ -173,6 +198,29 @@ export class Gateway {
       if (failure.code === 'SLUICE_PLUGIN_FAILED' || failure.code === 'SLUICE_INTERNAL') {
         this.#logger.error(failure.message, { request: ctx.id, cause: failure.cause });
       }
+      ctx.status = failure.status;
+      sendError(res, failure, { ...baseHeaders(ctx), ...ctx.responseHeaders });
+      this.#finish(ctx, 'error', failure);
+    }
+  }
+
+  /** The gateway's own GET routes behind the authenticate phase (which decides which paths stay open). */
+  async #authenticated(req: IncomingMessage, res: ServerResponse, path: string, get: GetHandler): Promise<void> {
+    req.resume();
+    const ctx = new RequestContext(requestId(req), req.method ?? 'GET', path, req.headers, req.socket.remoteAddress ?? '', 'info', performance.now(), {}, EMPTY);
+    try {
+      const reply = await this.chain.runPhase(this.chain.authenticate!, ctx);
+      if (reply !== undefined) {
+        ctx.status = reply.status;
+        sendReply(res, reply, { ...baseHeaders(ctx), ...ctx.responseHeaders });
+        this.#finish(ctx, 'replied', null);
+        return;
+      }
+      get(req, res, ctx);
+      ctx.status = res.statusCode;
+      this.#finish(ctx, 'ok', null);
+    } catch (error) {
+      const failure = toSluiceError(error);
       ctx.status = failure.status;
       sendError(res, failure, { ...baseHeaders(ctx), ...ctx.responseHeaders });
       this.#finish(ctx, 'error', failure);
@@ -226,19 +274,34 @@ export class Gateway {
   #buildGetRoutes(): Map<string, GetHandler> {
     const created = Math.floor(Date.now() / 1000);
     // Computed per call: discovery adds and removes groups while the gateway runs.
-    const models = (): unknown => ({
+    // A caller whose key is limited to some models sees only those.
+    const visible = (ctx: RequestContext | null): ModelGroup[] => {
+      const allowed = ctx?.auth?.models ?? null;
+      const all = [...this.groups.values()];
+      return allowed === null ? all : all.filter((group) => allowed.has(group.name));
+    };
+    const models = (ctx: RequestContext | null): unknown => ({
       object: 'list',
-      data: [...this.groups.keys()].map((id) => ({ id, object: 'model', created, owned_by: 'sluice' })),
+      data: visible(ctx).map((group) => ({ id: group.name, object: 'model', created, owned_by: 'sluice' })),
     });
-    const modelInfo = (): unknown => ({
-      data: [...this.groups.values()].flatMap((group) =>
+    const modelInfo = (ctx: RequestContext | null): unknown => ({
+      data: visible(ctx).flatMap((group) =>
         group.deployments.map((d) => ({ model_name: group.name, litellm_params: d.publicParams, model_info: { ...d.info, id: d.id } })),
       ),
     });
-    const listModels: GetHandler = (_req, res) => sendJson(res, 200, models());
-    const info: GetHandler = (_req, res) => sendJson(res, 200, modelInfo());
+    const listModels: GetHandler = (_req, res, ctx) => sendJson(res, 200, models(ctx), ctx === null ? undefined : baseHeaders(ctx));
+    const info: GetHandler = (_req, res, ctx) => sendJson(res, 200, modelInfo(ctx), ctx === null ? undefined : baseHeaders(ctx));
     const alive: GetHandler = (_req, res) => sendJson(res, 200, "I'm alive!");
-    const ready: GetHandler = (_req, res) => sendJson(res, 200, { status: 'healthy', sluice_version: VERSION, model_groups: this.groups.size });
+    const ready: GetHandler = (_req, res) => {
+      // Redis down with fail_closed means every limited request would be refused: not ready.
+      const state = this.store.health();
+      sendJson(res, state === 'down' ? 503 : 200, {
+        status: state === 'ok' ? 'healthy' : state === 'degraded' ? 'degraded' : 'unhealthy',
+        sluice_version: VERSION,
+        model_groups: this.groups.size,
+        shared_state: { kind: this.store.kind, status: state },
+      });
+    };
     return new Map([
       ['/health', (req, res) => sendJson(res, 200, this.#healthReport(req))],
       ['/v1/models', listModels],
@@ -276,14 +339,15 @@ export class Gateway {
     return { healthy_endpoints: healthy, unhealthy_endpoints: unhealthy, healthy_count: healthy.length, unhealthy_count: unhealthy.length };
   }
 
-  readonly #retrieveModel: GetHandler = (req, res) => {
+  readonly #retrieveModel: GetHandler = (req, res, ctx) => {
     let id: string;
     try {
       id = decodeURIComponent((req.url ?? '').split('?')[0]!.slice('/v1/models/'.length));
     } catch {
       id = '';
     }
-    if (!this.groups.has(id)) {
+    const allowed = ctx?.auth?.models ?? null;
+    if (!this.groups.has(id) || (allowed !== null && !allowed.has(id))) {
       sendError(res, new SluiceError('SLUICE_MODEL_NOT_FOUND', `The model \`${id}\` does not exist or you do not have access to it.`, { param: 'model' }));
       return;
     }
@@ -294,6 +358,7 @@ export class Gateway {
     await this.#discovery?.close();
     await this.chain.close();
     await this.upstreams.close();
+    await this.store.close();
   }
 }
 

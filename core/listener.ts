@@ -1,53 +1,174 @@
 // The listener: an http.Server around a Gateway, with client timeouts and protocol errors in the OpenAI shape.
+// With `server.tls` it serves HTTPS instead: HTTP/2 and HTTP/1.1 on one port (ALPN picks), or HTTP/1.1 only; an
+// optional plain-HTTP listener redirects to it, and `reloadTls()` swaps the certificate without dropping anyone.
 
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
+import { createSecureServer, type Http2SecureServer, type SecureServerOptions, type ServerHttp2Session } from 'node:http2';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import type { TLSSocket, TlsOptions } from 'node:tls';
 import type { Gateway } from './gateway.ts';
+import { loadServerTls, redirectToHttps, refuseUnverifiedPeer, SluiceHttp2Request, SluiceHttp2Response, type CertificateInfo } from './tls.ts';
+
+/** What `reloadTls()` did: the new certificate, or why the old one stays. */
+export type TlsReload = { readonly ok: true; readonly certificate: CertificateInfo } | { readonly ok: false; readonly error: string };
 
 export interface Listening {
-  readonly server: Server;
+  /** `http.Server` without TLS; `https.Server` with `http2: false`; `Http2SecureServer` (HTTP/1.1 allowed) otherwise. */
+  readonly server: Server | HttpsServer | Http2SecureServer;
+  readonly protocol: 'http' | 'https';
+  /** True when HTTP/2 is offered (by ALPN, next to HTTP/1.1). */
+  readonly http2: boolean;
   readonly port: number;
   readonly host: string;
+  /** The plain-HTTP listener that redirects to HTTPS (`server.redirect_http`), if any. */
+  readonly redirect: { readonly server: Server; readonly port: number; readonly host: string } | null;
+  /** The certificate being served; null without TLS. */
+  readonly certificate: CertificateInfo | null;
+  /**
+   * Reads the certificate, key and CA files again and serves them to new connections; open connections keep theirs.
+   * A file that is missing or unusable leaves the current certificate in place. This is what SIGHUP does.
+   */
+  reloadTls(): TlsReload;
   /** Stops accepting, lets requests in flight finish for up to `graceMs`, then closes everything. */
   close(graceMs?: number): Promise<void>;
 }
+
+/** The HTTP/1.1 server options both the plain and the TLS listeners use. */
+interface Http1Options {
+  keepAliveTimeout: number;
+  headersTimeout: number;
+  requestTimeout: number;
+  noDelay: boolean;
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+type Http2Handler = (req: SluiceHttp2Request | IncomingMessage, res: SluiceHttp2Response | ServerResponse) => void;
 
 export async function listen(gateway: Gateway, port = gateway.server.port, host = gateway.server.host): Promise<Listening> {
   const t = gateway.server.timeouts;
   // Node's own whole-request deadline is a backstop behind the body timer, which answers with a proper 408.
   const requestTimeout = t.clientHeader === 0 || t.clientBody === 0 ? 0 : t.clientHeader + t.clientBody + 1000;
-  const server = createServer(
-    {
-      keepAliveTimeout: t.keepAlive,
-      headersTimeout: t.clientHeader,
-      requestTimeout,
-      noDelay: true,
-    },
-    gateway.handle,
-  );
+  const http1: Http1Options = { keepAliveTimeout: t.keepAlive, headersTimeout: t.clientHeader, requestTimeout, noDelay: true };
+  const tls = gateway.server.tls;
+  const handle: Handler = gateway.handle;
+
+  let server: Server | HttpsServer | Http2SecureServer;
+  let certificate: CertificateInfo | null = null;
+  /** HTTP/2 server only: its sockets and sessions, to close them at shutdown (it has no closeAllConnections). */
+  const sockets = new Set<TLSSocket>();
+  const sessions = new Set<ServerHttp2Session>();
+  if (tls === null) {
+    server = createServer(http1 satisfies ServerOptions, handle);
+  } else {
+    const material = loadServerTls(tls);
+    certificate = material.certificate;
+    const tlsOptions: TlsOptions = {
+      ...material.context,
+      requestCert: tls.clientAuth !== 'none',
+      rejectUnauthorized: tls.clientAuth === 'required',
+      handshakeTimeout: t.clientHeader > 0 ? t.clientHeader : 120_000,
+    };
+    if (tls.http2) {
+      const options: SecureServerOptions<typeof IncomingMessage, typeof ServerResponse, typeof SluiceHttp2Request, typeof SluiceHttp2Response> & Http1Options = {
+        ...tlsOptions,
+        ...http1,
+        allowHTTP1: true,
+        Http2ServerRequest: SluiceHttp2Request,
+        Http2ServerResponse: SluiceHttp2Response,
+      };
+      // One handler for both protocols: the compatibility API gives HTTP/2 streams the request/response shape.
+      const h2 = createSecureServer(options, handle as Http2Handler);
+      h2.on('secureConnection', (socket: TLSSocket) => {
+        sockets.add(socket);
+        socket.once('close', () => sockets.delete(socket));
+      });
+      h2.on('session', (session: ServerHttp2Session) => {
+        sessions.add(session);
+        session.once('close', () => sessions.delete(session));
+        // keep_alive for HTTP/2: a session without traffic for that long gets GOAWAY; open streams still finish.
+        if (t.keepAlive > 0) session.setTimeout(t.keepAlive, () => session.close());
+      });
+      server = h2;
+    } else {
+      server = createHttpsServer({ ...tlsOptions, ...http1 }, handle);
+    }
+    if (tls.clientAuth === 'optional') server.on('secureConnection', refuseUnverifiedPeer);
+  }
+  // HTTP/1.1 parse errors (the HTTP/2 server reports them too, for its HTTP/1.1 clients).
   server.on('clientError', onClientError);
-  await new Promise<void>((resolve, reject) => {
+  await listenOn(server, port, host);
+  const address = server.address() as AddressInfo;
+
+  let redirect: Listening['redirect'] = null;
+  const redirectSettings = gateway.server.redirectHttp;
+  if (tls !== null && redirectSettings !== null) {
+    const redirectServer = createServer(http1, redirectToHttps(address.port));
+    redirectServer.on('clientError', onClientError);
+    const redirectHost = redirectSettings.host ?? host;
+    try {
+      await listenOn(redirectServer, redirectSettings.port, redirectHost);
+    } catch (error) {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      throw error;
+    }
+    redirect = { server: redirectServer, port: (redirectServer.address() as AddressInfo).port, host: redirectHost };
+  }
+
+  return {
+    server,
+    protocol: tls === null ? 'http' : 'https',
+    http2: tls?.http2 ?? false,
+    port: address.port,
+    host,
+    redirect,
+    get certificate(): CertificateInfo | null {
+      return certificate;
+    },
+    reloadTls(): TlsReload {
+      if (tls === null) return { ok: false, error: 'TLS is not configured (server.tls)' };
+      try {
+        const next = loadServerTls(tls);
+        (server as HttpsServer | Http2SecureServer).setSecureContext(next.context);
+        certificate = next.certificate;
+        return { ok: true, certificate: next.certificate };
+      } catch (error) {
+        return { ok: false, error: (error as Error).message };
+      }
+    },
+    async close(graceMs = 10_000): Promise<void> {
+      const closed = [closeServer(server)];
+      if (redirect !== null) closed.push(closeServer(redirect.server));
+      // Idle HTTP/1.1 connections go now; HTTP/2 sessions get GOAWAY (from server.close) and finish their streams.
+      (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+      for (const session of sessions) session.close();
+      redirect?.server.closeAllConnections();
+      const deadline = Date.now() + graceMs;
+      while (gateway.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+      if (tls !== null && tls.http2) {
+        for (const session of sessions) session.destroy();
+        for (const socket of sockets) socket.destroy();
+      } else {
+        (server as Server | HttpsServer).closeAllConnections();
+      }
+      await Promise.all(closed);
+      await gateway.close();
+    },
+  };
+}
+
+function listenOn(server: Server | HttpsServer | Http2SecureServer, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
       server.off('error', reject);
       resolve();
     });
   });
-  const address = server.address() as AddressInfo;
-  return {
-    server,
-    port: address.port,
-    host,
-    async close(graceMs = 10_000): Promise<void> {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      const deadline = Date.now() + graceMs;
-      while (gateway.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
-      server.closeAllConnections();
-      await closed;
-      await gateway.close();
-    },
-  };
+}
+
+function closeServer(server: Server | HttpsServer | Http2SecureServer): Promise<void> {
+  return new Promise<void>((resolve) => server.close(() => resolve()));
 }
 
 /** Malformed HTTP, oversized headers, header timeouts: answer in the OpenAI error shape and drop the socket. */

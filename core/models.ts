@@ -1,6 +1,7 @@
 // Model groups and deployments: LiteLLM's `model_list` turned into what the request path looks up.
 
 import { createHash } from 'node:crypto';
+import { upstreamTlsFor, type UpstreamTls } from './tls.ts';
 
 /** The OpenAI endpoints Sluice proxies. */
 export type Endpoint = 'chat' | 'completions' | 'embeddings';
@@ -36,6 +37,8 @@ export interface Deployment {
   readonly basePath: string;
   /** Safe to show: origin + base path, never credentials. */
   readonly apiBase: string;
+  /** TLS settings for an https:// origin (`ssl_verify`, `tls_ca`); null = verify against Node's CA store. */
+  readonly upstreamTls: UpstreamTls | null;
   readonly apiKey: string | null;
   readonly rpm: number | null;
   readonly tpm: number | null;
@@ -75,6 +78,10 @@ export interface LitellmParams {
   mock_tokens?: number;
   mock_token_interval_ms?: number;
   mock_dimensions?: number;
+  /** LiteLLM's: false, or the path of a CA bundle. */
+  ssl_verify?: boolean | string;
+  /** Path of a CA bundle for an https:// api_base. */
+  tls_ca?: string;
   [key: string]: unknown;
 }
 
@@ -136,6 +143,7 @@ export function buildModelGroups(entries: readonly ModelListEntry[]): BuildResul
     }
     let origin = '';
     let basePath = '';
+    let upstreamTls: UpstreamTls | null = null;
     if (provider !== 'mock') {
       const base = params.api_base ?? DEFAULT_API_BASE[provider];
       if (base === undefined) {
@@ -156,6 +164,9 @@ export function buildModelGroups(entries: readonly ModelListEntry[]): BuildResul
       origin = url.origin;
       const path = url.pathname.replace(/\/+$/, '');
       basePath = path.endsWith('/v1') ? path : `${path}/v1`;
+      const failures = errors.length;
+      upstreamTls = upstreamTlsFor(origin, params, where, errors, warnings);
+      if (errors.length > failures) return;
     }
     const info = entry.model_info ?? {};
     const id = typeof info['id'] === 'string' ? info['id'] : stableId(entry);
@@ -175,6 +186,7 @@ export function buildModelGroups(entries: readonly ModelListEntry[]): BuildResul
       origin,
       basePath,
       apiBase: provider === 'mock' ? 'mock://' : origin + basePath,
+      upstreamTls,
       apiKey: params.api_key ?? null,
       rpm: params.rpm ?? null,
       tpm: params.tpm ?? null,

@@ -10,6 +10,7 @@ import type { SseEvent } from './sse-tap.ts';
 import type { SluiceError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import type { RouterState } from './router-state.ts';
+import type { SharedStore } from './store.ts';
 
 export type { RequestContext } from './context.ts';
 export type { SseEvent } from './sse-tap.ts';
@@ -17,6 +18,8 @@ export type { Reply } from './respond.ts';
 export type { Deployment, ModelGroup, Endpoint } from './models.ts';
 export type { Logger } from './logger.ts';
 export type { RouterState, DeploymentHealth } from './router-state.ts';
+export type { SharedStore, LimitDecision } from './store.ts';
+export type { AuthInfo, Usage } from './context.ts';
 export { respond } from './respond.ts';
 export { SluiceError } from './errors.ts';
 export { createSlot } from './context.ts';
@@ -97,6 +100,13 @@ export interface Plugin {
   /** Runs last for every request that reached the plugin chain, whatever its outcome (access logs, accounting). */
   log?(ctx: RequestContext): void;
 
+  /**
+   * Set true to have `ctx.usage` filled from the response: the JSON body's `usage`, or a stream's usage event.
+   * For streams the core asks the backend for `stream_options.include_usage` when the client did not, and then
+   * drops only that extra usage event, so the client gets every other byte as the backend sent it.
+   */
+  readonly wantsUsage?: boolean;
+
   /** Release timers, sockets and files. Called on shutdown and when a reload replaces this instance. */
   close?(): void | Promise<void>;
 }
@@ -110,6 +120,11 @@ export interface PluginDeps {
   readonly groups: ReadonlyMap<string, ModelGroup>;
   /** Directory of the config file, for resolving relative paths in options. */
   readonly configDir: string;
+  /** The whole config as loaded (after environment substitution), for plugins that read shared sections such as
+   * `keys` or `general_settings`. Treat as read-only. */
+  readonly sections: Readonly<Record<string, unknown>>;
+  /** Counters, windows and leases, in memory or shared through Redis (`redis:` in config). */
+  readonly store: SharedStore;
 }
 
 /** A JSON Schema object (draft 2020-12 subset understood by ajv). */

@@ -15,6 +15,9 @@ export const BUILTIN_PLUGINS: Readonly<Record<string, () => Promise<FactoryModul
   'route.prefix_affinity': () => import('../plugins/routing/prefix-affinity.ts'),
   'log.access': () => import('../plugins/log-access/index.ts'),
   'health.active': () => import('../plugins/health/active.ts'),
+  'auth.api_key': () => import('../plugins/auth/api-key.ts'),
+  'limit.key': () => import('../plugins/limits/key-limits.ts'),
+  'limit.client': () => import('../plugins/limits/client-rate.ts'),
 };
 
 /** Other spellings that mean the same plugin (LiteLLM's strategy names). */
@@ -31,12 +34,21 @@ export const PLUGIN_ALIASES: Readonly<Record<string, string>> = {
   'prefix-affinity': 'route.prefix_affinity',
   access_log: 'log.access',
   health_check: 'health.active',
+  api_key: 'auth.api_key',
+  limit_req: 'limit.client',
 };
 
 /** LiteLLM's default routing strategy. */
 export const DEFAULT_ROUTER = 'route.simple_shuffle';
 
-/** The chain used when a config has no `plugins:` section: a router (`routing_strategy`, else LiteLLM's default) and active health checks. */
-export function defaultChain(routingStrategy: string | null): string[] {
-  return [routingStrategy ?? DEFAULT_ROUTER, 'health.active'];
+/**
+ * The chain used when a config has no `plugins:` section: key checks and limits when the config has keys (LiteLLM's
+ * `general_settings.master_key` or a `keys:` list), a router (`routing_strategy`, else LiteLLM's default) and active
+ * health checks.
+ */
+export function defaultChain(routingStrategy: string | null, sections: Readonly<Record<string, unknown>>): string[] {
+  const general = sections['general_settings'] as { master_key?: unknown } | null | undefined;
+  const keys = sections['keys'];
+  const hasKeys = typeof general?.master_key === 'string' || (Array.isArray(keys) && keys.length > 0);
+  return [...(hasKeys ? ['auth.api_key', 'limit.key'] : []), routingStrategy ?? DEFAULT_ROUTER, 'health.active'];
 }

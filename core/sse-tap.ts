@@ -79,16 +79,27 @@ export type EventHook = (ctx: RequestContext, event: SseEvent) => void | StreamS
  * event straddles a chunk boundary), or null. After a hook stops the stream, `stopped` is set and the returned
  * bytes end just before the event that triggered it.
  */
+export interface UsageReading {
+  /** Fill `ctx.usage` from the stream's usage event. */
+  readonly read: boolean;
+  /** The gateway asked for the usage event on the client's behalf: do not forward it. */
+  readonly dropInjected: boolean;
+}
+
+const USAGE_MARK = Buffer.from('"usage":{');
+
 export class SseTap {
   stopped: StreamStop | null = null;
   #pending: Buffer | null = null;
   #count = 0;
   readonly #ctx: RequestContext;
   readonly #hooks: readonly EventHook[];
+  readonly #usage: UsageReading | null;
 
-  constructor(ctx: RequestContext, hooks: readonly EventHook[]) {
+  constructor(ctx: RequestContext, hooks: readonly EventHook[], usage: UsageReading | null = null) {
     this.#ctx = ctx;
     this.#hooks = hooks;
+    this.#usage = usage;
   }
 
   push(chunk: Buffer): Buffer | null {
@@ -98,21 +109,46 @@ export class SseTap {
     let start = 0;
     let scan = this.#pending === null ? 0 : Math.max(0, this.#pending.length - 3);
     this.#pending = null;
+    // Forwarded bytes are `buf[from, start)` plus, only after a dropped event, earlier pieces in `kept`.
+    let from = 0;
+    let kept: Buffer[] | null = null;
     for (;;) {
       const end = findEventEnd(buf, scan);
       if (end === -1) break;
       const event = new SseEvent(buf.subarray(start, end), this.#count++);
+      if (this.#usage !== null && this.#readUsage(event)) {
+        (kept ??= []).push(buf.subarray(from, start));
+        from = end;
+      }
       for (const hook of this.#hooks) {
         const result = hook(this.#ctx, event);
         if (result !== undefined) {
           this.stopped = result;
-          return start === 0 ? null : buf.subarray(0, start);
+          return join(kept, buf.subarray(from, Math.max(from, start)));
         }
       }
       start = scan = end;
     }
     if (start < buf.length) this.#pending = buf.subarray(start);
-    return start === 0 ? null : start === buf.length ? buf : buf.subarray(0, start);
+    if (kept === null) return start === 0 ? null : start === buf.length ? buf : buf.subarray(0, start);
+    return join(kept, buf.subarray(from, Math.max(from, start)));
+  }
+
+  /** Reads a usage event into `ctx.usage`; true when it is the injected one that must not be forwarded. */
+  #readUsage(event: SseEvent): boolean {
+    // A byte search first: most chunks carry no usage object, and JSON is parsed only when one does.
+    if (event.raw.indexOf(USAGE_MARK) === -1) return false;
+    const json = event.json as { usage?: { prompt_tokens?: unknown; completion_tokens?: unknown; total_tokens?: unknown } | null; choices?: unknown[] } | undefined;
+    const usage = json?.usage;
+    if (usage == null || typeof usage.total_tokens !== 'number') return false;
+    if (this.#usage!.read) {
+      this.#ctx.usage = {
+        promptTokens: typeof usage.prompt_tokens === 'number' ? usage.prompt_tokens : 0,
+        completionTokens: typeof usage.completion_tokens === 'number' ? usage.completion_tokens : 0,
+        totalTokens: usage.total_tokens,
+      };
+    }
+    return this.#usage!.dropInjected && Array.isArray(json!.choices) && json!.choices.length === 0;
   }
 
   /** Bytes of an unterminated last event at the end of the stream; forwarded as they are. */
@@ -121,6 +157,12 @@ export class SseTap {
     this.#pending = null;
     return rest;
   }
+}
+
+function join(kept: Buffer[] | null, last: Buffer): Buffer | null {
+  const parts = kept === null ? [last] : [...kept, last];
+  const total = parts.reduce((n, p) => n + p.length, 0);
+  return total === 0 ? null : parts.length === 1 ? parts[0]! : Buffer.concat(parts, total);
 }
 
 /** Index just past the blank line that ends the event starting at or before `from`, or -1. */

@@ -4,6 +4,7 @@ import { Pool, type Dispatcher } from 'undici';
 import { SluiceError } from './errors.ts';
 import type { Deployment } from './models.ts';
 import { MockDispatcher } from './mock-provider.ts';
+import { upstreamConnectOptions } from './tls.ts';
 
 /** What the exchange needs from an upstream: undici's low-level `dispatch`. The mock provider implements it too. */
 export interface UpstreamDispatcher {
@@ -28,7 +29,10 @@ export interface UpstreamOptions {
   readonly connectionsPerOrigin: number | null;
 }
 
-/** Owns the connection pools. Backends sharing an origin share a pool (and its warm sockets). */
+/**
+ * Owns the connection pools. Backends sharing an origin and TLS settings share a pool (and its warm sockets); two
+ * deployments on one origin with different `tls_ca` / `ssl_verify` get a pool each.
+ */
 export class Upstreams {
   readonly #pools = new Map<string, Pool>();
   readonly #mocks = new Map<string, MockDispatcher>();
@@ -44,17 +48,22 @@ export class Upstreams {
       if (mock === undefined) this.#mocks.set(deployment.id, (mock = new MockDispatcher(deployment.mock)));
       return mock;
     }
-    let pool = this.#pools.get(deployment.origin);
+    const tls = deployment.upstreamTls;
+    const key = tls === null ? deployment.origin : tls.poolKey;
+    let pool = this.#pools.get(key);
     if (pool === undefined) {
-      pool = new Pool(deployment.origin, {
+      const options: Pool.Options = {
         connections: this.options.connectionsPerOrigin,
         connectTimeout: this.options.timeouts.connect,
         keepAliveTimeout: this.options.keepAliveMs,
         headersTimeout: this.options.timeouts.firstByte,
         bodyTimeout: this.options.timeouts.idle,
         pipelining: 1,
-      });
-      this.#pools.set(deployment.origin, pool);
+      };
+      const connect = upstreamConnectOptions(tls);
+      if (connect !== undefined) options.connect = connect;
+      pool = new Pool(deployment.origin, options);
+      this.#pools.set(key, pool);
     }
     return pool;
   }
@@ -69,6 +78,20 @@ export class Upstreams {
 const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
 const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED']);
+/** OpenSSL's verification failures, as Node reports them. */
+const TLS_VERIFY_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_SIGNATURE_FAILURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
 
 /**
  * Maps a transport error to a client-facing SluiceError by its `code`. The message names the model group and
@@ -86,6 +109,13 @@ export function mapUpstreamError(error: unknown, deployment: Deployment): Sluice
   }
   if (CONNECT_CODES.has(code)) {
     return new SluiceError('SLUICE_UPSTREAM_UNREACHABLE', `Upstream for ${who} is unreachable (${code}).`, { details, cause: error });
+  }
+  if (TLS_VERIFY_CODES.has(code)) {
+    return new SluiceError(
+      'SLUICE_UPSTREAM_UNREACHABLE',
+      `Upstream for ${who} failed TLS certificate verification (${code}); see litellm_params.tls_ca and ssl_verify.`,
+      { details, cause: error },
+    );
   }
   if (RESET_CODES.has(code)) {
     return new SluiceError('SLUICE_UPSTREAM_RESET', `Upstream for ${who} closed the connection (${code}).`, { details, cause: error });

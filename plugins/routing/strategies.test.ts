@@ -1,3 +1,4 @@
+import { MemoryStore } from '../../core/store-memory.ts';
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { RequestContext } from '../../core/context.ts';
@@ -42,7 +43,7 @@ interface Harness {
 async function harness<O>(factory: PluginFactory<O>, options: O, spec: Record<string, Params>): Promise<Harness> {
   const { groups, list } = pool(spec);
   const state = new MemoryRouterState();
-  const plugin = await factory.create(options, { logger: createLogger('silent'), groups, configDir: '.', state });
+  const plugin = await factory.create(options, { logger: createLogger('silent'), groups, configDir: '.', sections: {}, store: new MemoryStore(), state });
   const route = plugin.route!;
   const pick = (candidates: readonly Deployment[] = list, body: Record<string, unknown> = {}): Deployment => {
     const picked = route(ctx(body), candidates);
@@ -97,7 +98,7 @@ describe('registry', () => {
 
   test('the loader resolves aliases, applies option defaults and rejects unknown options', async () => {
     const { groups } = pool({ a: {} });
-    const deps = { logger: createLogger('silent'), groups, configDir: '.', state: new MemoryRouterState() };
+    const deps = { logger: createLogger('silent'), groups, configDir: '.', sections: {}, store: new MemoryStore(), state: new MemoryRouterState() };
     const loaded = await loadPlugins(['usage-based-routing-v2', { name: 'prefix-affinity', options: { replicas: 8 } }], 'test.yaml', deps);
     assert.deepEqual(
       loaded.map((p) => p.id),
@@ -181,7 +182,7 @@ describe('route.weighted', () => {
 
   test('model groups keep separate turns', async () => {
     const { groups, list } = pool({ a: { weight: 1 }, b: { weight: 1 } });
-    const plugin = await weighted.create({}, { logger: createLogger('silent'), groups, configDir: '.', state: new MemoryRouterState() });
+    const plugin = await weighted.create({}, { logger: createLogger('silent'), groups, configDir: '.', sections: {}, store: new MemoryStore(), state: new MemoryRouterState() });
     assert.equal(plugin.route!(ctx({}, 'g'), list)!.id, 'a');
     assert.equal(plugin.route!(ctx({}, 'other'), list)!.id, 'a');
     assert.equal(plugin.route!(ctx({}, 'g'), list)!.id, 'b');

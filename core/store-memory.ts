@@ -1,0 +1,305 @@
+// In-memory shared state: GCRA, exact sliding windows and leases for one process (the default store, and the
+// local stand-in a Redis store answers from while Redis is unreachable in fail_open mode).
+//
+// Times are whatever clock the callers pass as `now` (epoch ms in Sluice); the store never reads a clock itself,
+// not even for its periodic sweep, which uses the latest `now` it has seen.
+
+import type { LimitDecision, SharedStore, StoreHealth } from './store.ts';
+
+/** Slack (ms) for float comparisons of theoretical arrival times; far below anything a header can show. */
+export const TIME_EPSILON_MS = 0.001;
+
+export interface MemoryStoreOptions {
+  /** How often a timer drops keys whose data has all expired; 0 disables it (lazy cleanup only). Default 30 s. */
+  sweepIntervalMs?: number;
+}
+
+/** Per key of a sliding window: a time-ordered log of (time, cost) from `head` on, and the sum of those costs. */
+interface WindowLog {
+  times: number[];
+  costs: number[];
+  head: number;
+  sum: number;
+  /** The window of the last call, for the sweep. */
+  windowMs: number;
+}
+
+/** Drops the spent prefix of a window log once it is large and at least half of the arrays. */
+const COMPACT_AT = 256;
+
+export class MemoryStore implements SharedStore {
+  readonly kind = 'memory' as const;
+  /** GCRA: key → theoretical arrival time. */
+  private readonly tats = new Map<string, number>();
+  private readonly windows = new Map<string, WindowLog>();
+  /** key → (leaseId → expiry). */
+  private readonly leases = new Map<string, Map<string, number>>();
+  private latestNow = Number.NEGATIVE_INFINITY;
+  private timer: ReturnType<typeof setInterval> | null = null;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    const interval = options.sweepIntervalMs ?? 30_000;
+    if (interval > 0) {
+      this.timer = setInterval(() => this.sweep(), interval);
+      this.timer.unref();
+    }
+  }
+
+  // The async methods are plain functions over the *Sync ones (no async frame on the hot path); a bad argument
+  // still comes back as a rejected promise, as from any store.
+
+  gcra(key: string, ratePerSecond: number, burst: number, now: number): Promise<LimitDecision> {
+    try {
+      return Promise.resolve(this.gcraSync(key, ratePerSecond, burst, now));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  windowCheck(key: string, limit: number, windowMs: number, cost: number, now: number): Promise<LimitDecision> {
+    try {
+      return Promise.resolve(this.windowCheckSync(key, limit, windowMs, cost, now));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  windowAdd(key: string, windowMs: number, cost: number, now: number): Promise<void> {
+    try {
+      this.windowAddSync(key, windowMs, cost, now);
+      return Promise.resolve();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  acquireLease(key: string, max: number, leaseId: string, ttlMs: number, now: number): Promise<LimitDecision> {
+    try {
+      return Promise.resolve(this.acquireLeaseSync(key, max, leaseId, ttlMs, now));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  releaseLease(key: string, leaseId: string): Promise<void> {
+    this.releaseLeaseSync(key, leaseId);
+    return Promise.resolve();
+  }
+
+  health(): StoreHealth {
+    return 'ok';
+  }
+
+  close(): Promise<void> {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    return Promise.resolve();
+  }
+
+  /** GCRA (nginx `limit_req`): emission interval T = 1000/rate ms, tolerance τ = burst·T; pass iff now ≥ TAT − τ. */
+  gcraSync(key: string, ratePerSecond: number, burst: number, now: number): LimitDecision {
+    validateGcra(ratePerSecond, burst);
+    this.seen(now);
+    const interval = 1000 / ratePerSecond;
+    const tolerance = burst * interval;
+    const limit = burst + 1;
+    const stored = this.tats.get(key);
+    const tat = stored === undefined || stored < now ? now : stored;
+    const allowAt = tat - tolerance;
+    if (now + TIME_EPSILON_MS < allowAt) {
+      return { allowed: false, limit, remaining: 0, retryAfterMs: ceilMs(allowAt - now, 1), resetMs: ceilMs(tat - now, 0) };
+    }
+    const next = tat + interval;
+    this.tats.set(key, next);
+    return { allowed: true, limit, remaining: gcraRemaining(now, next, interval, tolerance, limit), retryAfterMs: 0, resetMs: ceilMs(next - now, 0) };
+  }
+
+  /** Exact sliding window: an entry at time t counts while now < t + windowMs. */
+  windowCheckSync(key: string, limit: number, windowMs: number, cost: number, now: number): LimitDecision {
+    validateWindow(limit, windowMs, cost);
+    this.seen(now);
+    let log = this.windows.get(key);
+    if (log !== undefined) trim(log, now - windowMs);
+    const sum = log === undefined ? 0 : log.sum;
+    if (sum + cost <= limit) {
+      if (cost > 0) {
+        if (log === undefined) {
+          log = { times: [], costs: [], head: 0, sum: 0, windowMs };
+          this.windows.set(key, log);
+        }
+        append(log, now, cost);
+      }
+      if (log === undefined || log.head === log.times.length) {
+        if (log !== undefined) this.windows.delete(key);
+        return { allowed: true, limit, remaining: Math.max(0, Math.floor(limit - sum)), retryAfterMs: 0, resetMs: 0 };
+      }
+      log.windowMs = windowMs;
+      const resetMs = ceilMs(log.times[log.times.length - 1]! + windowMs - now, 0);
+      return { allowed: true, limit, remaining: Math.max(0, Math.floor(limit - log.sum)), retryAfterMs: 0, resetMs };
+    }
+    // Refused: nothing recorded. `log` is non-empty here, since sum + cost > limit ≥ 0 means sum > 0 or cost > limit.
+    if (log === undefined || log.head === log.times.length) {
+      if (log !== undefined) this.windows.delete(key);
+      return { allowed: false, limit, remaining: 0, retryAfterMs: Math.ceil(windowMs), resetMs: 0 };
+    }
+    const resetMs = ceilMs(log.times[log.times.length - 1]! + windowMs - now, 0);
+    // A cost above the limit can never fit: say "a whole window" rather than 0 so clients do not spin.
+    if (cost > limit) return { allowed: false, limit, remaining: 0, retryAfterMs: Math.ceil(windowMs), resetMs };
+    const need = sum + cost - limit;
+    let freed = 0;
+    let retryAfterMs = resetMs;
+    for (let i = log.head; i < log.times.length; i++) {
+      freed += log.costs[i]!;
+      if (freed >= need) {
+        retryAfterMs = ceilMs(log.times[i]! + windowMs - now, 1);
+        break;
+      }
+    }
+    return { allowed: false, limit, remaining: 0, retryAfterMs, resetMs };
+  }
+
+  windowAddSync(key: string, windowMs: number, cost: number, now: number): void {
+    validateWindow(0, windowMs, cost);
+    this.seen(now);
+    let log = this.windows.get(key);
+    if (log !== undefined) trim(log, now - windowMs);
+    if (cost === 0) {
+      if (log !== undefined && log.head === log.times.length) this.windows.delete(key);
+      return;
+    }
+    if (log === undefined) {
+      log = { times: [], costs: [], head: 0, sum: 0, windowMs };
+      this.windows.set(key, log);
+    }
+    log.windowMs = windowMs;
+    append(log, now, cost);
+  }
+
+  /** Takes a lease, or renews it when `leaseId` already holds one. A lease counts while now < its expiry. */
+  acquireLeaseSync(key: string, max: number, leaseId: string, ttlMs: number, now: number): LimitDecision {
+    validateLease(max, leaseId, ttlMs);
+    this.seen(now);
+    let held = this.leases.get(key);
+    if (held !== undefined) purgeLeases(held, now);
+    const size = held === undefined ? 0 : held.size;
+    const renewing = held !== undefined && held.has(leaseId);
+    if (renewing || size < max) {
+      if (held === undefined) {
+        held = new Map();
+        this.leases.set(key, held);
+      }
+      held.set(leaseId, now + ttlMs);
+      const [, last] = leaseBounds(held);
+      return { allowed: true, limit: max, remaining: max - held.size, retryAfterMs: 0, resetMs: ceilMs(last - now, 0) };
+    }
+    // Refused: size ≥ max ≥ 1, so `held` has leases.
+    const [first, last] = leaseBounds(held!);
+    return { allowed: false, limit: max, remaining: 0, retryAfterMs: ceilMs(first - now, 1), resetMs: ceilMs(last - now, 0) };
+  }
+
+  releaseLeaseSync(key: string, leaseId: string): void {
+    const held = this.leases.get(key);
+    if (held === undefined) return;
+    held.delete(leaseId);
+    if (held.size === 0) this.leases.delete(key);
+  }
+
+  /** Drops every key whose data has all expired by `now` (default: the latest `now` a caller passed). */
+  sweep(now: number = this.latestNow): void {
+    if (!Number.isFinite(now)) return;
+    for (const [key, tat] of this.tats) if (tat <= now) this.tats.delete(key);
+    for (const [key, log] of this.windows) {
+      trim(log, now - log.windowMs);
+      if (log.head === log.times.length) this.windows.delete(key);
+    }
+    for (const [key, held] of this.leases) {
+      purgeLeases(held, now);
+      if (held.size === 0) this.leases.delete(key);
+    }
+  }
+
+  /** How many keys each kind of limit holds (for tests and metrics). */
+  stats(): { gcra: number; windows: number; leases: number } {
+    return { gcra: this.tats.size, windows: this.windows.size, leases: this.leases.size };
+  }
+
+  private seen(now: number): void {
+    if (now > this.latestNow) this.latestNow = now;
+  }
+}
+
+function trim(log: WindowLog, cutoff: number): void {
+  const { times, costs } = log;
+  let head = log.head;
+  let sum = log.sum;
+  while (head < times.length && times[head]! <= cutoff) sum -= costs[head++]!;
+  if (head === times.length) {
+    times.length = 0;
+    costs.length = 0;
+    log.head = 0;
+    log.sum = 0;
+    return;
+  }
+  if (head >= COMPACT_AT && head * 2 >= times.length) {
+    times.splice(0, head);
+    costs.splice(0, head);
+    head = 0;
+  }
+  log.head = head;
+  // Integer costs sum exactly; fractional ones may drift a hair below zero.
+  log.sum = sum < 0 ? 0 : sum;
+}
+
+/** Appends keeping the log time-ordered even if a caller's clock steps back. */
+function append(log: WindowLog, now: number, cost: number): void {
+  const last = log.times.length > log.head ? log.times[log.times.length - 1]! : Number.NEGATIVE_INFINITY;
+  log.times.push(now < last ? last : now);
+  log.costs.push(cost);
+  log.sum += cost;
+}
+
+function purgeLeases(held: Map<string, number>, now: number): void {
+  for (const [id, expiry] of held) if (expiry <= now) held.delete(id);
+}
+
+function leaseBounds(held: Map<string, number>): [number, number] {
+  let first = Number.POSITIVE_INFINITY;
+  let last = Number.NEGATIVE_INFINITY;
+  for (const expiry of held.values()) {
+    if (expiry < first) first = expiry;
+    if (expiry > last) last = expiry;
+  }
+  return [first, last];
+}
+
+/** How many more requests GCRA would pass right now after moving TAT to `tat`. */
+export function gcraRemaining(now: number, tat: number, interval: number, tolerance: number, limit: number): number {
+  const slack = (now + tolerance - tat) / interval;
+  if (slack < -1e-9) return 0;
+  return Math.min(limit - 1, Math.floor(slack + 1e-9) + 1);
+}
+
+/** Whole ms, rounded up (ignoring float noise below TIME_EPSILON_MS), at least `min`. */
+function ceilMs(ms: number, min: number): number {
+  const whole = Math.ceil(ms - TIME_EPSILON_MS);
+  return whole < min ? min : whole;
+}
+
+// Argument checks shared with the Redis store: a bad limit is a configuration bug, never a refusal.
+
+export function validateGcra(ratePerSecond: number, burst: number): void {
+  if (!(Number.isFinite(ratePerSecond) && ratePerSecond > 0)) throw new RangeError(`GCRA rate must be a positive number, got ${ratePerSecond}`);
+  if (!(Number.isInteger(burst) && burst >= 0)) throw new RangeError(`GCRA burst must be a whole number ≥ 0, got ${burst}`);
+}
+
+export function validateWindow(limit: number, windowMs: number, cost: number): void {
+  if (!(Number.isFinite(limit) && limit >= 0)) throw new RangeError(`window limit must be a number ≥ 0, got ${limit}`);
+  if (!(Number.isFinite(windowMs) && windowMs > 0)) throw new RangeError(`window length must be a positive number of ms, got ${windowMs}`);
+  if (!(Number.isFinite(cost) && cost >= 0)) throw new RangeError(`window cost must be a number ≥ 0, got ${cost}`);
+}
+
+export function validateLease(max: number, leaseId: string, ttlMs: number): void {
+  if (!(Number.isInteger(max) && max >= 1)) throw new RangeError(`lease maximum must be a whole number ≥ 1, got ${max}`);
+  if (leaseId.length === 0) throw new RangeError('lease id must not be empty');
+  if (!(Number.isFinite(ttlMs) && ttlMs > 0)) throw new RangeError(`lease ttl must be a positive number of ms, got ${ttlMs}`);
+}

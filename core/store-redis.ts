@@ -1,0 +1,502 @@
+// Shared state in Redis (standalone or Cluster), so every replica enforces the same limits.
+//
+// Each check-and-update is one Lua script (EVALSHA through ioredis' defineCommand), so it is atomic across
+// replicas, and reads the Redis server's clock (TIME) rather than the caller's `now`: replicas with skewed clocks
+// agree. All keys of one limit key share a cluster hash tag, `<prefix>{<key>}:<suffix>`, so a script's keys
+// always live in one slot.
+//
+// While Redis is unreachable (disconnected, timed out), `fail_open` answers from a local MemoryStore and
+// `fail_closed` throws SLUICE_STATE_UNAVAILABLE. Commands never queue: with the offline queue off they fail at
+// once while disconnected, and within `command_timeout_ms` otherwise. ioredis reconnects by itself (capped
+// backoff); on its `ready` the store uses Redis again. A connection that stays up but times out (a stalled or
+// overloaded server) is probed in the background with a PING per `probeIntervalMs` until it answers.
+
+import { readFileSync } from 'node:fs';
+import { Cluster, Redis } from 'ioredis';
+import type { ClusterOptions, RedisOptions } from 'ioredis';
+import type { ConnectionOptions } from 'node:tls';
+import type { Logger } from './logger.ts';
+import type { LimitDecision, SharedStore, StoreHealth } from './store.ts';
+import type { RedisConfig } from './store-factory.ts';
+import { MemoryStore, validateGcra, validateLease, validateWindow } from './store-memory.ts';
+
+export const DEFAULT_KEY_PREFIX = 'sluice:';
+export const DEFAULT_COMMAND_TIMEOUT_MS = 50;
+export const STATE_UNAVAILABLE_MESSAGE = 'Shared state (Redis) is unreachable; the request cannot be checked against its limits.';
+
+/** Thrown by a fail_closed store while Redis is unreachable. The catalogue entry is to be wired in errors.ts. */
+export class StateUnavailableError extends Error {
+  readonly code = 'SLUICE_STATE_UNAVAILABLE' as const;
+  constructor(cause?: unknown) {
+    super(STATE_UNAVAILABLE_MESSAGE, cause === undefined ? undefined : { cause });
+    this.name = 'StateUnavailableError';
+  }
+}
+
+/** Knobs that are not part of the config file (tests turn them down). */
+export interface RedisStoreTuning {
+  /** Cap of the reconnect backoff (50 ms doubling, plus up to 20 % jitter). Default 2000 ms. */
+  reconnectMaxDelayMs?: number;
+  /** While unavailable on a connection that is still up, how often a PING checks whether Redis answers again. Default 1000 ms. */
+  probeIntervalMs?: number;
+  /** TCP connect timeout. Default 2000 ms. */
+  connectTimeoutMs?: number;
+}
+
+/** The keys each script touches for one limit key, in KEYS order. All carry the hash tag `{<escaped key>}`. */
+export interface ScriptKeys {
+  gcra: [tat: string];
+  window: [entries: string, sum: string];
+  lease: [leases: string];
+}
+
+/**
+ * Keys for one limit key. `{`, `}` and `%` in the key are percent-escaped (and the empty key becomes `%`), so the
+ * hash tag is always the whole, non-empty escaped key and distinct keys never collide.
+ */
+export function scriptKeys(prefix: string, key: string): ScriptKeys {
+  const base = `${prefix}{${escapeTag(key)}}:`;
+  return { gcra: [`${base}tat`], window: [`${base}win`, `${base}winsum`], lease: [`${base}lease`] };
+}
+
+function escapeTag(key: string): string {
+  if (key.length === 0) return '%';
+  return /[{}%]/.test(key) ? key.replace(/%/g, '%25').replace(/\{/g, '%7B').replace(/\}/g, '%7D') : key;
+}
+
+// Shared Lua prelude: the server clock in ms (with µs), and the float slack also used by MemoryStore.
+const NOW = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local eps = 0.001
+`;
+
+/** KEYS: tat. ARGV: emission interval ms, tolerance ms, limit. Returns {allowed, remaining, retryAfterMs, resetMs}. */
+const GCRA_LUA = `${NOW}
+local interval = tonumber(ARGV[1])
+local tolerance = tonumber(ARGV[2])
+local limit = tonumber(ARGV[3])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '') or now
+if tat < now then tat = now end
+local allow_at = tat - tolerance
+if now + eps < allow_at then
+  return {0, 0, math.max(1, math.ceil(allow_at - now - eps)), math.max(0, math.ceil(tat - now - eps))}
+end
+local nxt = tat + interval
+redis.call('SET', KEYS[1], string.format('%.3f', nxt), 'PX', math.max(1, math.ceil(nxt - now)))
+local slack = (now + tolerance - nxt) / interval
+local remaining = 0
+if slack >= -1e-9 then remaining = math.min(limit - 1, math.floor(slack + 1e-9) + 1) end
+return {1, remaining, 0, math.max(0, math.ceil(nxt - now - eps))}
+`;
+
+/**
+ * KEYS: entries (ZSET, score = ms, member = "<ms>:<seq>:<cost>"), running sum (HASH sum, seq).
+ * ARGV: limit, window ms, cost, force ("1" = windowAdd: record without a check).
+ * Expired entries are trimmed from the front and their costs taken off the sum, so a check is amortized O(1).
+ */
+const WINDOW_LUA = `${NOW}
+local zkey = KEYS[1]
+local mkey = KEYS[2]
+local limit = tonumber(ARGV[1])
+local win = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local force = ARGV[4] == '1'
+local function entry_cost(member)
+  return tonumber(string.match(member, ':([^:]*)$')) or 0
+end
+local dirty = false
+local sum = tonumber(redis.call('HGET', mkey, 'sum') or '')
+if sum == nil then
+  -- a new key, or a sum lost to eviction: rebuild it from the entries there are
+  sum = 0
+  local all = redis.call('ZRANGE', zkey, 0, -1)
+  for i = 1, #all do sum = sum + entry_cost(all[i]) end
+  dirty = #all > 0
+end
+local cutoff = string.format('%.3f', now - win)
+local expired = redis.call('ZRANGEBYSCORE', zkey, '-inf', cutoff)
+if #expired > 0 then
+  for i = 1, #expired do sum = sum - entry_cost(expired[i]) end
+  redis.call('ZREMRANGEBYSCORE', zkey, '-inf', cutoff)
+  dirty = true
+end
+local count = redis.call('ZCARD', zkey)
+if count == 0 or sum < 0 then sum = 0 end
+local allowed = 0
+if force or sum + cost <= limit then
+  allowed = 1
+  if cost > 0 then
+    local seq = redis.call('HINCRBY', mkey, 'seq', 1)
+    local at = string.format('%.3f', now)
+    redis.call('ZADD', zkey, at, at .. ':' .. seq .. ':' .. ARGV[3])
+    sum = sum + cost
+    count = count + 1
+    dirty = true
+  end
+end
+if count == 0 then
+  redis.call('DEL', mkey)
+  if allowed == 1 then return {1, math.max(0, math.floor(limit)), 0, 0} end
+  return {0, 0, math.ceil(win), 0}
+end
+local newest = redis.call('ZRANGE', zkey, -1, -1, 'WITHSCORES')
+local reset_exact = tonumber(newest[2]) + win - now
+if dirty then
+  local ttl = math.max(1, math.ceil(reset_exact))
+  redis.call('HSET', mkey, 'sum', string.format('%.17g', sum))
+  redis.call('PEXPIRE', zkey, ttl)
+  redis.call('PEXPIRE', mkey, ttl)
+end
+local reset = math.max(0, math.ceil(reset_exact - eps))
+if allowed == 1 then return {1, math.max(0, math.floor(limit - sum)), 0, reset} end
+if cost > limit then return {0, 0, math.ceil(win), reset} end
+local need = sum + cost - limit
+local freed = 0
+local start = 0
+while true do
+  local batch = redis.call('ZRANGE', zkey, start, start + 63, 'WITHSCORES')
+  if #batch == 0 then break end
+  for i = 1, #batch, 2 do
+    freed = freed + entry_cost(batch[i])
+    if freed >= need then
+      return {0, 0, math.max(1, math.ceil(tonumber(batch[i + 1]) + win - now - eps)), reset}
+    end
+  end
+  start = start + 64
+end
+return {0, 0, math.max(1, reset), reset}
+`;
+
+/** KEYS: leases (ZSET leaseId → expiry ms). ARGV: max, leaseId, ttl ms. Re-acquiring a held lease renews it. */
+const LEASE_LUA = `${NOW}
+local key = KEYS[1]
+local max = tonumber(ARGV[1])
+local id = ARGV[2]
+local ttl = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', key, '-inf', string.format('%.3f', now))
+local held = redis.call('ZSCORE', key, id)
+local count = redis.call('ZCARD', key)
+local allowed = 0
+if held or count < max then
+  redis.call('ZADD', key, string.format('%.3f', now + ttl), id)
+  if not held then count = count + 1 end
+  allowed = 1
+end
+local last = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
+local reset_exact = tonumber(last[2]) - now
+local reset = math.max(0, math.ceil(reset_exact - eps))
+if allowed == 1 then
+  redis.call('PEXPIRE', key, math.max(1, math.ceil(reset_exact)))
+  return {1, max - count, 0, reset}
+end
+local first = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+return {0, 0, math.max(1, math.ceil(tonumber(first[2]) - now - eps)), reset}
+`;
+
+type ScriptCall = (...keysThenArgs: (string | number)[]) => Promise<unknown>;
+
+/** What the store uses of ioredis' Redis and Cluster, plus the commands defineCommand adds. */
+interface Client {
+  readonly status: string;
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+  once(event: string, listener: (...args: unknown[]) => void): unknown;
+  off(event: string, listener: (...args: unknown[]) => void): unknown;
+  defineCommand(name: string, definition: { lua: string; numberOfKeys?: number }): void;
+  zrem(key: string, member: string): Promise<number>;
+  quit(): Promise<unknown>;
+  ping(): Promise<unknown>;
+  disconnect(): void;
+}
+interface Scripts {
+  sluiceGcra: ScriptCall;
+  sluiceWindow: ScriptCall;
+  sluiceLease: ScriptCall;
+}
+
+type Connection = 'connecting' | 'up' | 'down';
+
+export class RedisStore implements SharedStore {
+  readonly kind = 'redis' as const;
+  readonly failMode: 'fail_open' | 'fail_closed';
+  readonly keyPrefix: string;
+  private readonly client: Client;
+  private readonly scripts: Scripts;
+  private readonly local = new MemoryStore();
+  private readonly logger: Logger;
+  private readonly commandTimeoutMs: number;
+  private readonly probeIntervalMs: number;
+  private readonly isCluster: boolean;
+  private connection: Connection = 'connecting';
+  private probeTimer: ReturnType<typeof setInterval> | null = null;
+  private probing = false;
+  private closing = false;
+  /** Settles on the first 'ready' or the first sign that Redis is unreachable, whichever comes first. */
+  private readonly firstVerdict: Promise<void>;
+  private settleFirstVerdict: () => void = () => undefined;
+
+  constructor(config: RedisConfig, logger: Logger, tuning: RedisStoreTuning = {}) {
+    this.logger = logger;
+    this.failMode = config.fail_mode ?? 'fail_open';
+    this.keyPrefix = config.key_prefix ?? DEFAULT_KEY_PREFIX;
+    if (/[{}]/.test(this.keyPrefix)) throw new RangeError('redis.key_prefix must not contain "{" or "}" (they mark the cluster hash tag)');
+    this.commandTimeoutMs = config.command_timeout_ms ?? DEFAULT_COMMAND_TIMEOUT_MS;
+    this.probeIntervalMs = tuning.probeIntervalMs ?? 1000;
+    this.firstVerdict = new Promise((resolve) => (this.settleFirstVerdict = resolve));
+    const cap = tuning.reconnectMaxDelayMs ?? 2000;
+    const retryStrategy = (times: number): number => {
+      const delay = Math.min(cap, 50 * 2 ** Math.min(times - 1, 16));
+      return Math.round(delay * (1 + Math.random() * 0.2));
+    };
+    const connection: RedisOptions = {
+      commandTimeout: this.commandTimeoutMs,
+      connectTimeout: tuning.connectTimeoutMs ?? 2000,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+      connectionName: 'sluice',
+    };
+    if (config.password !== undefined) connection.password = config.password;
+    if (config.username !== undefined) connection.username = config.username;
+    const tls = tlsOptions(config.tls);
+    if (tls !== undefined) connection.tls = tls;
+
+    this.isCluster = config.cluster !== undefined;
+    let client: Client;
+    if (config.cluster !== undefined) {
+      if (config.cluster.length === 0) throw new RangeError('redis.cluster needs at least one node');
+      if (config.db !== undefined) throw new RangeError('redis.db cannot be used with redis.cluster (a cluster has only db 0)');
+      const options: ClusterOptions = {
+        enableOfflineQueue: false,
+        clusterRetryStrategy: retryStrategy,
+        retryDelayOnFailover: 0,
+        retryDelayOnClusterDown: 0,
+        retryDelayOnTryAgain: 0,
+        redisOptions: connection,
+      };
+      client = new Cluster(
+        config.cluster.map((node) => ({ host: node.host, port: node.port })),
+        options,
+      );
+    } else {
+      connection.retryStrategy = retryStrategy;
+      if (config.db !== undefined) connection.db = config.db;
+      if (config.url !== undefined) client = new Redis(config.url, connection);
+      else client = new Redis({ ...connection, host: config.host ?? '127.0.0.1', port: config.port ?? 6379 });
+    }
+    this.client = client;
+    client.defineCommand('sluiceGcra', { numberOfKeys: 1, lua: GCRA_LUA });
+    client.defineCommand('sluiceWindow', { numberOfKeys: 2, lua: WINDOW_LUA });
+    client.defineCommand('sluiceLease', { numberOfKeys: 1, lua: LEASE_LUA });
+    this.scripts = client as unknown as Scripts;
+
+    client.on('ready', () => this.markUp());
+    // An 'error' listener must always exist: without one, EventEmitter throws and the process dies.
+    client.on('error', (err) => {
+      if (this.client.status !== 'ready') this.markDown(err);
+    });
+    client.on('node error', (err) => this.logger.debug('Redis cluster node error', { error: errorMessage(err) }));
+    client.on('close', () => this.markDown(null));
+    client.on('end', () => this.markDown(null));
+  }
+
+  async gcra(key: string, ratePerSecond: number, burst: number, now: number): Promise<LimitDecision> {
+    validateGcra(ratePerSecond, burst);
+    const interval = 1000 / ratePerSecond;
+    const limit = burst + 1;
+    const [tat] = scriptKeys(this.keyPrefix, key).gcra;
+    return this.run(
+      async () => toDecision(await this.scripts.sluiceGcra(tat, interval, burst * interval, limit), limit),
+      () => this.local.gcraSync(key, ratePerSecond, burst, now),
+    );
+  }
+
+  async windowCheck(key: string, limit: number, windowMs: number, cost: number, now: number): Promise<LimitDecision> {
+    validateWindow(limit, windowMs, cost);
+    const [entries, sum] = scriptKeys(this.keyPrefix, key).window;
+    return this.run(
+      async () => toDecision(await this.scripts.sluiceWindow(entries, sum, limit, windowMs, cost, 0), limit),
+      () => this.local.windowCheckSync(key, limit, windowMs, cost, now),
+    );
+  }
+
+  /** Records usage after the fact; never throws for an unreachable Redis (fail_closed drops it: nothing to refuse). */
+  async windowAdd(key: string, windowMs: number, cost: number, now: number): Promise<void> {
+    validateWindow(0, windowMs, cost);
+    if (cost === 0) return;
+    const [entries, sum] = scriptKeys(this.keyPrefix, key).window;
+    await this.run(
+      async () => void (await this.scripts.sluiceWindow(entries, sum, 0, windowMs, cost, 1)),
+      () => this.local.windowAddSync(key, windowMs, cost, now),
+      () => undefined,
+    );
+  }
+
+  async acquireLease(key: string, max: number, leaseId: string, ttlMs: number, now: number): Promise<LimitDecision> {
+    validateLease(max, leaseId, ttlMs);
+    const [leases] = scriptKeys(this.keyPrefix, key).lease;
+    return this.run(
+      async () => toDecision(await this.scripts.sluiceLease(leases, max, leaseId, ttlMs), max),
+      () => this.local.acquireLeaseSync(key, max, leaseId, ttlMs, now),
+    );
+  }
+
+  /** Releases here and in Redis; never throws for an unreachable Redis (the lease then ends by its ttl). */
+  async releaseLease(key: string, leaseId: string): Promise<void> {
+    this.local.releaseLeaseSync(key, leaseId);
+    const [leases] = scriptKeys(this.keyPrefix, key).lease;
+    await this.run(
+      async () => void (await this.client.zrem(leases, leaseId)),
+      () => undefined,
+      () => undefined,
+    );
+  }
+
+  /**
+   * Resolves once the first connection attempt has a verdict (or after `timeoutMs`): true when Redis is up.
+   * Not needed for correctness; a gateway may await it before listening so its first requests see shared state
+   * (until then a check waits at most one command timeout, then answers as if Redis were down).
+   */
+  async connected(timeoutMs = 2000): Promise<boolean> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([this.firstVerdict, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+    return this.connection === 'up';
+  }
+
+  health(): StoreHealth {
+    if (this.connection === 'up') return 'ok';
+    return this.failMode === 'fail_open' ? 'degraded' : 'down';
+  }
+
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    this.settleFirstVerdict();
+    if (this.probeTimer !== null) clearInterval(this.probeTimer);
+    this.probeTimer = null;
+    await this.local.close();
+    const client = this.client;
+    if (client.status === 'end') return;
+    const ended = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 1000);
+      client.once('end', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    if (client.status === 'ready') {
+      try {
+        await withTimeout(client.quit(), 500);
+      } catch {
+        client.disconnect();
+      }
+    } else {
+      client.disconnect();
+    }
+    await ended;
+  }
+
+  /**
+   * Runs one Redis operation, or answers without Redis while it is unavailable: fail_open from `local` (this
+   * replica's own limits); fail_closed from `closed` if given (writes after the fact have nothing to refuse),
+   * else by throwing SLUICE_STATE_UNAVAILABLE.
+   */
+  private async run<T>(op: () => Promise<T>, local: () => T, closed?: () => T): Promise<T> {
+    if (this.closing) throw new Error('the shared-state store is closed');
+    if (this.connection === 'connecting') await this.awaitFirstReady();
+    if (this.connection !== 'up') return this.unavailable(local, closed, null);
+    try {
+      return await this.bounded(op());
+    } catch (err) {
+      this.markDown(err);
+      return this.unavailable(local, closed, err);
+    }
+  }
+
+  private unavailable<T>(local: () => T, closed: (() => T) | undefined, cause: unknown): T {
+    if (this.failMode === 'fail_open') return local();
+    if (closed !== undefined) return closed();
+    throw new StateUnavailableError(cause ?? undefined);
+  }
+
+  /** ioredis' commandTimeout bounds standalone commands; a cluster may also retry, so it gets a timer of its own. */
+  private bounded<T>(promise: Promise<T>): Promise<T> {
+    return this.isCluster ? withTimeout(promise, this.commandTimeoutMs) : promise;
+  }
+
+  /** While down on a connection that still looks up (timeouts), a PING now and then tells when Redis answers again. */
+  private async probe(): Promise<void> {
+    if (this.probing || this.closing || this.connection !== 'down' || this.client.status !== 'ready') return;
+    this.probing = true;
+    try {
+      await this.bounded(this.client.ping());
+      this.markUp();
+    } catch {
+      // still unavailable; the next tick tries again
+    } finally {
+      this.probing = false;
+    }
+  }
+
+  /** Before the first connection, a check waits up to one command timeout for it instead of failing at once. */
+  private async awaitFirstReady(): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([this.firstVerdict, new Promise<void>((resolve) => (timer = setTimeout(resolve, this.commandTimeoutMs)))]);
+    clearTimeout(timer);
+  }
+
+  private markUp(): void {
+    this.settleFirstVerdict();
+    if (this.closing || this.connection === 'up') return;
+    if (this.probeTimer !== null) clearInterval(this.probeTimer);
+    this.probeTimer = null;
+    const was = this.connection;
+    this.connection = 'up';
+    if (was === 'down') this.logger.info('Shared state (Redis) is reachable again; limits are shared across replicas again.');
+    else this.logger.info('Shared state (Redis) connected.', { cluster: this.isCluster, fail_mode: this.failMode });
+  }
+
+  private markDown(err: unknown): void {
+    if (this.closing || this.connection === 'down') return;
+    // Before the first connection, a refused command is not news; a connection error is.
+    if (this.connection === 'connecting' && err === null) return;
+    this.settleFirstVerdict();
+    this.connection = 'down';
+    this.probeTimer = setInterval(() => void this.probe(), this.probeIntervalMs);
+    this.probeTimer.unref();
+    const consequence =
+      this.failMode === 'fail_open'
+        ? 'each replica enforces its limits locally until it is back.'
+        : 'requests that need a limit check are refused until it is back.';
+    const fields: Record<string, unknown> = { fail_mode: this.failMode };
+    if (err !== null) fields.error = errorMessage(err);
+    this.logger.warn(`Shared state (Redis) is unreachable; ${consequence}`, fields);
+  }
+}
+
+function toDecision(reply: unknown, limit: number): LimitDecision {
+  if (!Array.isArray(reply) || reply.length !== 4) throw new Error('unexpected reply from a Sluice Redis script');
+  const [allowed, remaining, retryAfterMs, resetMs] = reply as unknown[];
+  return { allowed: allowed === 1, limit, remaining: Number(remaining), retryAfterMs: Number(retryAfterMs), resetMs: Number(resetMs) };
+}
+
+function tlsOptions(tls: RedisConfig['tls']): ConnectionOptions | undefined {
+  if (tls === undefined || tls === false) return undefined;
+  if (tls === true) return {};
+  const options: ConnectionOptions = { rejectUnauthorized: tls.reject_unauthorized ?? true };
+  if (tls.ca !== undefined) options.ca = tls.ca.includes('-----BEGIN') ? tls.ca : readFileSync(tls.ca, 'utf8');
+  return options;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Redis command timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,40 @@
+// Shared state for limits: counters, windows and leases, in memory by default or in Redis across replicas.
+//
+// Every check-and-update is one atomic step (one Lua script on Redis), so two replicas can never both take the
+// last slot. Callers always await: the in-memory store answers at once, Redis within its command timeout.
+
+/** The outcome of a limit check, with what the `x-ratelimit-*` headers need. */
+export interface LimitDecision {
+  readonly allowed: boolean;
+  readonly limit: number;
+  /** What is left in the window after this request (0 when refused). */
+  readonly remaining: number;
+  /** ms until the window has room for this request again (0 when allowed). */
+  readonly retryAfterMs: number;
+  /** ms until the window is completely free again. */
+  readonly resetMs: number;
+}
+
+/** How the store is doing; `degraded` means Redis is unreachable and local limits stand in (fail_open). */
+export type StoreHealth = 'ok' | 'degraded' | 'down';
+
+export interface SharedStore {
+  readonly kind: 'memory' | 'redis';
+  /**
+   * GCRA, as nginx's `limit_req`: `ratePerSecond` sustained, `burst` extra requests absorbed at once.
+   * `limit` in the decision is the burst size + 1; `remaining` how many more would pass right now.
+   */
+  gcra(key: string, ratePerSecond: number, burst: number, now: number): Promise<LimitDecision>;
+  /**
+   * Sliding window: admits `cost` when the sum of costs in the last `windowMs` plus `cost` stays within `limit`,
+   * and records it. With `cost` 0 it only reports (for "does an estimate fit").
+   */
+  windowCheck(key: string, limit: number, windowMs: number, cost: number, now: number): Promise<LimitDecision>;
+  /** Records `cost` in the window without a check (tokens charged once a response's usage is known). */
+  windowAdd(key: string, windowMs: number, cost: number, now: number): Promise<void>;
+  /** Takes one of `max` concurrent leases; a lease not released within `ttlMs` expires (a crashed replica). */
+  acquireLease(key: string, max: number, leaseId: string, ttlMs: number, now: number): Promise<LimitDecision>;
+  releaseLease(key: string, leaseId: string): Promise<void>;
+  health(): StoreHealth;
+  close(): Promise<void>;
+}

@@ -1,0 +1,177 @@
+// limit.key: requests, tokens and concurrency per API key and per model group, shared across replicas.
+
+import { estimateTokens } from '../../core/attempts.ts';
+import { createSlot, definePlugin, type LimitDecision, type Plugin, type RequestContext } from '../../core/plugin.ts';
+import { rateLimited, rateLimitHeaders } from './headers.ts';
+
+interface Limits {
+  rpm?: number;
+  tpm?: number;
+  max_parallel_requests?: number;
+}
+
+interface Options {
+  /** Limits per model group, for all callers together. */
+  models?: Record<string, Limits>;
+  /** Seconds after which a concurrency slot of a request that never ended (a crashed replica) frees itself. */
+  lease_ttl?: number;
+}
+
+/** A scope a request is counted in: its key, its model group. */
+interface Scope {
+  readonly name: string;
+  readonly rpm: number | null;
+  readonly tpm: number | null;
+  readonly parallel: number | null;
+}
+
+interface Held {
+  readonly leaseId: string;
+  /** Keys of the concurrency leases this request holds. */
+  leases: string[];
+  tokenScopes: string[];
+}
+
+const held = createSlot<Held>('limit.key.held');
+const MINUTE = 60_000;
+
+/**
+ * Per-key limits come from the `keys:` entries (`rpm`, `tpm`, `max_parallel_requests`, set by `auth.api_key`);
+ * per-model-group limits from this plugin's `models` option. Requests per minute use an exact sliding window;
+ * tokens per minute are charged from the response's `usage` (streams included) and, before a request, its
+ * estimated prompt size must fit what is left; concurrency uses leases that the `log` phase releases. With
+ * `redis:` configured, all of it holds across replicas.
+ *
+ * ```yaml
+ * plugins:
+ *   - auth.api_key
+ *   - name: limit.key
+ *     options:
+ *       models:
+ *         llama3.2: { rpm: 1200, tpm: 500000, max_parallel_requests: 32 }
+ *   - route.least_busy
+ * ```
+ */
+export default definePlugin<Options>({
+  id: 'limit.key',
+  description: 'Requests, tokens and concurrent requests per API key and per model group.',
+  schema: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      models: {
+        type: 'object',
+        additionalProperties: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            rpm: { type: 'integer', minimum: 1 },
+            tpm: { type: 'integer', minimum: 1 },
+            max_parallel_requests: { type: 'integer', minimum: 1 },
+          },
+        },
+      },
+      lease_ttl: { type: 'number', exclusiveMinimum: 0, default: 900 },
+    },
+  },
+  create(options, deps): Plugin {
+    const store = deps.store;
+    const leaseTtl = (options.lease_ttl ?? 900) * 1000;
+    const groupScopes = new Map<string, Scope>();
+    for (const [group, limits] of Object.entries(options.models ?? {})) {
+      groupScopes.set(group, { name: `model:${group}`, rpm: limits.rpm ?? null, tpm: limits.tpm ?? null, parallel: limits.max_parallel_requests ?? null });
+    }
+
+    function scopesOf(ctx: RequestContext): Scope[] {
+      const scopes: Scope[] = [];
+      const auth = ctx.auth;
+      if (auth !== null && (auth.limits.rpm !== null || auth.limits.tpm !== null || auth.limits.maxParallelRequests !== null)) {
+        scopes.push({ name: `key:${auth.keyId}`, rpm: auth.limits.rpm, tpm: auth.limits.tpm, parallel: auth.limits.maxParallelRequests });
+      }
+      const group = groupScopes.get(ctx.model);
+      if (group !== undefined) scopes.push(group);
+      return scopes;
+    }
+
+    async function release(state: Held): Promise<void> {
+      const leases = state.leases;
+      state.leases = [];
+      await Promise.all(leases.map((key) => store.releaseLease(key, state.leaseId)));
+    }
+
+    // Reading usage costs a little per response; only token limits need it.
+    const keys = (deps.sections['keys'] ?? []) as { tpm?: number }[];
+    const countsTokens = [...groupScopes.values()].some((g) => g.tpm !== null) || keys.some((k) => k.tpm !== undefined);
+
+    return {
+      wantsUsage: countsTokens,
+
+      async admit(ctx: RequestContext) {
+        const scopes = scopesOf(ctx);
+        if (scopes.length === 0) return;
+        const now = Date.now();
+        const state: Held = { leaseId: ctx.id, leases: [], tokenScopes: [] };
+        ctx.set(held, state);
+        const estimate = estimateTokens(ctx);
+        let requests: LimitDecision | null = null;
+        let tokens: LimitDecision | null = null;
+        try {
+          for (const scope of scopes) {
+            // Concurrency first: a slot is the one thing released again if a later check refuses.
+            if (scope.parallel !== null) {
+              const key = `conc:${scope.name}`;
+              const lease = await store.acquireLease(key, scope.parallel, ctx.id, leaseTtl, now);
+              if (!lease.allowed) {
+                throw rateLimited(`Too many concurrent requests for ${scope.name} (limit ${scope.parallel}).`, 1000, {}, { scope: scope.name, limit: scope.parallel });
+              }
+              state.leases.push(key);
+            }
+            if (scope.tpm !== null) {
+              const key = `tpm:${scope.name}`;
+              const window = await store.windowCheck(key, scope.tpm, MINUTE, 0, now);
+              const headers: Record<string, string> = {};
+              rateLimitHeaders(headers, 'tokens', window);
+              if (estimate > window.remaining) {
+                throw rateLimited(
+                  `Token limit for ${scope.name} reached: about ${estimate} tokens asked, ${window.remaining} of ${scope.tpm} left this minute.`,
+                  window.retryAfterMs || window.resetMs,
+                  headers,
+                  { scope: scope.name, limit: scope.tpm },
+                );
+              }
+              state.tokenScopes.push(key);
+              if (tokens === null || window.remaining < tokens.remaining) tokens = window;
+            }
+            if (scope.rpm !== null) {
+              const window = await store.windowCheck(`rpm:${scope.name}`, scope.rpm, MINUTE, 1, now);
+              if (!window.allowed) {
+                const headers: Record<string, string> = {};
+                rateLimitHeaders(headers, 'requests', window);
+                throw rateLimited(`Request limit for ${scope.name} reached: ${scope.rpm} requests a minute.`, window.retryAfterMs, headers, {
+                  scope: scope.name,
+                  limit: scope.rpm,
+                });
+              }
+              if (requests === null || window.remaining < requests.remaining) requests = window;
+            }
+          }
+        } catch (error) {
+          await release(state);
+          throw error;
+        }
+        if (requests !== null) rateLimitHeaders(ctx.responseHeaders, 'requests', requests);
+        if (tokens !== null) rateLimitHeaders(ctx.responseHeaders, 'tokens', tokens);
+      },
+
+      log(ctx: RequestContext) {
+        const state = ctx.get(held);
+        if (state === undefined) return;
+        const spent = ctx.usage?.totalTokens ?? 0;
+        const now = Date.now();
+        const work: Promise<void>[] = [release(state)];
+        if (spent > 0) for (const key of state.tokenScopes) work.push(store.windowAdd(key, MINUTE, spent, now));
+        void Promise.all(work).catch((error: unknown) => deps.logger.warn('limit.key: could not record usage', { request: ctx.id, error }));
+      },
+    };
+  },
+});

@@ -1,0 +1,146 @@
+// limit.key and limit.client through a real listener, on the in-memory store (test/replicas.test.ts covers Redis).
+
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { after, describe, test } from 'node:test';
+import { chat, errorOf, post, sleep, startGateway, type TestGateway } from '../../test/helpers.ts';
+import { formatReset } from './headers.ts';
+
+const open: TestGateway[] = [];
+after(async () => {
+  await Promise.all(open.map((g) => g.close()));
+});
+async function gateway(yaml: string): Promise<TestGateway> {
+  const gw = await startGateway(yaml);
+  open.push(gw);
+  return gw;
+}
+
+const KEY = 'sk-limited-0123456789';
+const auth = { authorization: `Bearer ${KEY}` };
+
+describe('limit.key', () => {
+  test('rpm: an exact count, then 429 with Retry-After and the rate-limit headers', async () => {
+    const gw = await gateway(`
+keys: [{ key: ${KEY}, alias: k, rpm: 3 }]
+model_list: [{ model_name: m, litellm_params: { model: mock/m } }]`);
+    for (let i = 0; i < 3; i++) {
+      const ok = await post(`${gw.url}/v1/chat/completions`, chat('m'), auth);
+      assert.equal(ok.status, 200);
+      assert.equal(ok.headers['x-ratelimit-limit-requests'], '3');
+      assert.equal(ok.headers['x-ratelimit-remaining-requests'], String(2 - i));
+    }
+    const refused = await post(`${gw.url}/v1/chat/completions`, chat('m'), auth);
+    assert.equal(refused.status, 429);
+    assert.equal(errorOf(refused).code, 'rate_limit_exceeded');
+    assert.equal(errorOf(refused).type, 'rate_limit_error');
+    assert.ok(Number(refused.headers['retry-after']) >= 59);
+    assert.equal(refused.headers['x-ratelimit-remaining-requests'], '0');
+  });
+
+  test('max_parallel_requests: the third concurrent stream is refused, and a slot frees when one ends', async () => {
+    const gw = await gateway(`
+keys: [{ key: ${KEY}, alias: k, max_parallel_requests: 2 }]
+model_list: [{ model_name: m, litellm_params: { model: mock/m, mock_tokens: 30, mock_token_interval_ms: 20 } }]`);
+    const streams = [post(`${gw.url}/v1/chat/completions`, chat('m', { stream: true }), auth), post(`${gw.url}/v1/chat/completions`, chat('m', { stream: true }), auth)];
+    await sleep(50);
+    const third = await post(`${gw.url}/v1/chat/completions`, chat('m'), auth);
+    assert.equal(third.status, 429);
+    assert.match(errorOf(third).message, /concurrent/);
+    await Promise.all(streams);
+    await sleep(20);
+    assert.equal((await post(`${gw.url}/v1/chat/completions`, chat('m'), auth)).status, 200);
+  });
+
+  test('tpm: tokens are charged from usage, and a request whose estimate does not fit is refused', async () => {
+    // Each mock answer reports 40 completion tokens plus the prompt; 100 tokens a minute allow two.
+    const gw = await gateway(`
+keys: [{ key: ${KEY}, alias: k, tpm: 100 }]
+model_list: [{ model_name: m, litellm_params: { model: mock/m, mock_tokens: 40 } }]`);
+    const first = await post(`${gw.url}/v1/chat/completions`, chat('m'), auth);
+    assert.equal(first.status, 200);
+    assert.equal(first.headers['x-ratelimit-limit-tokens'], '100');
+    const second = await post(`${gw.url}/v1/chat/completions`, chat('m', { stream: true }), auth);
+    assert.equal(second.status, 200);
+    const third = await post(`${gw.url}/v1/chat/completions`, chat('m'), auth);
+    assert.equal(third.status, 429);
+    assert.match(errorOf(third).message, /Token limit/);
+    assert.equal(third.headers['x-ratelimit-remaining-tokens'], '0');
+  });
+
+  test('usage the gateway asked for on a stream is dropped: the client gets exactly what it would without it', async () => {
+    const gw = await gateway(`
+keys: [{ key: ${KEY}, alias: k, tpm: 100000 }]
+model_list: [{ model_name: m, litellm_params: { model: mock/m, mock_tokens: 3 } }]`);
+    const plain = await post(`${gw.url}/v1/chat/completions`, chat('m', { stream: true }), auth);
+    const events = plain.body.toString().split('\n\n').filter((e) => e !== '');
+    assert.ok(!events.some((e) => /"choices":\[\]/.test(e)), 'no usage-only event reached a client that did not ask');
+    assert.equal(events.at(-1), 'data: [DONE]');
+    // A client that asked for usage keeps its usage event.
+    const asked = await post(`${gw.url}/v1/chat/completions`, chat('m', { stream: true, stream_options: { include_usage: true } }), auth);
+    assert.ok(asked.body.toString().split('\n\n').some((e) => /"choices":\[\],"usage":\{/.test(e)));
+  });
+
+  test('per model group limits hold for all callers together', async () => {
+    const gw = await gateway(`
+plugins:
+  - name: limit.key
+    options: { models: { m: { rpm: 2 } } }
+  - route.round_robin
+model_list: [{ model_name: m, litellm_params: { model: mock/m } }, { model_name: other, litellm_params: { model: mock/o } }]`);
+    assert.equal((await post(`${gw.url}/v1/chat/completions`, chat('m'))).status, 200);
+    assert.equal((await post(`${gw.url}/v1/chat/completions`, chat('m'))).status, 200);
+    assert.equal((await post(`${gw.url}/v1/chat/completions`, chat('m'))).status, 429);
+    assert.equal((await post(`${gw.url}/v1/chat/completions`, chat('other'))).status, 200, 'other groups are not limited');
+  });
+});
+
+describe('limit.client', () => {
+  test('rate and burst per client address, as nginx limit_req with nodelay', async () => {
+    const gw = await gateway(`
+plugins:
+  - name: limit.client
+    options: { rate: 2r/s, burst: 2 }
+  - route.round_robin
+model_list: [{ model_name: m, litellm_params: { model: mock/m } }]`);
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await post(`${gw.url}/v1/chat/completions`, chat('m'))).status);
+    // One at the rate plus a burst of two pass at once; the rest are refused.
+    assert.deepEqual(statuses, [200, 200, 200, 429, 429]);
+    await sleep(520);
+    assert.equal((await post(`${gw.url}/v1/chat/completions`, chat('m'))).status, 200, 'one more after 1/rate');
+  });
+
+  test('behind a trusted proxy the client is the right-most untrusted X-Forwarded-For hop', async () => {
+    const gw = await gateway(`
+plugins:
+  - name: limit.client
+    options: { rate: 1r/m, trusted_proxies: [127.0.0.0/8] }
+  - route.round_robin
+model_list: [{ model_name: m, litellm_params: { model: mock/m } }]`);
+    const from = (chain: string) => post(`${gw.url}/v1/chat/completions`, chat('m'), { 'x-forwarded-for': chain });
+    assert.equal((await from('203.0.113.7')).status, 200);
+    assert.equal((await from('203.0.113.7')).status, 429);
+    assert.equal((await from('198.51.100.1, 203.0.113.8')).status, 200, 'a different client behind the same proxy');
+    assert.equal((await from('198.51.100.99, 203.0.113.8, 127.0.0.5')).status, 429, 'trusted hops are skipped');
+  });
+
+  test('without trusted proxies, X-Forwarded-For is ignored', async () => {
+    const gw = await gateway(`
+plugins:
+  - name: limit.client
+    options: { rate: 1r/m }
+  - route.round_robin
+model_list: [{ model_name: m, litellm_params: { model: mock/m } }]`);
+    assert.equal((await post(`${gw.url}/v1/chat/completions`, chat('m'), { 'x-forwarded-for': '203.0.113.1' })).status, 200);
+    assert.equal((await post(`${gw.url}/v1/chat/completions`, chat('m'), { 'x-forwarded-for': '203.0.113.2' })).status, 429);
+    void request;
+  });
+});
+
+test('reset times are written the way OpenAI writes them', () => {
+  assert.equal(formatReset(120), '120ms');
+  assert.equal(formatReset(1000), '1s');
+  assert.equal(formatReset(360_000), '6m0s');
+  assert.equal(formatReset(61_500), '1m2s');
+});

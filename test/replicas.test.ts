@@ -1,0 +1,103 @@
+// Two Sluice instances on one real redis-server: limits hold in total, and Redis going away follows the fail mode.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { startRedis } from './redis-server.ts';
+import { chat, errorOf, post, sleep, startGateway, type TestGateway } from './helpers.ts';
+
+type Redis = Awaited<ReturnType<typeof startRedis>>;
+const KEY = 'sk-shared-0123456789';
+const auth = { authorization: `Bearer ${KEY}` };
+
+function config(redisPort: number, failMode: 'fail_open' | 'fail_closed', keyLimits: string, prefix: string): string {
+  return `
+redis: { host: 127.0.0.1, port: ${redisPort}, fail_mode: ${failMode}, key_prefix: "${prefix}:", command_timeout_ms: 100 }
+keys: [{ key: ${KEY}, alias: shared, ${keyLimits} }]
+plugins: [auth.api_key, limit.key, route.round_robin]
+model_list:
+  - model_name: m
+    litellm_params: { model: mock/m, mock_tokens: 20, mock_token_interval_ms: 15 }
+`;
+}
+
+describe('limits across replicas (real redis-server)', () => {
+  let redis: Redis;
+  before(async () => {
+    redis = await startRedis();
+  });
+  after(async () => {
+    await redis.stop();
+  });
+
+  test('rpm: 60 holds for both instances together', async () => {
+    const a = await startGateway(config(redis.port, 'fail_open', 'rpm: 60', 'rpm-test'));
+    const b = await startGateway(config(redis.port, 'fail_open', 'rpm: 60', 'rpm-test'));
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 100 }, (_, i) => post(`${(i % 2 === 0 ? a : b).url}/v1/chat/completions`, chat('m'), auth)),
+      );
+      const ok = results.filter((r) => r.status === 200).length;
+      const limited = results.filter((r) => r.status === 429).length;
+      assert.equal(ok, 60);
+      assert.equal(limited, 40);
+      // Both instances served some and refused some: the count really is shared.
+      const okA = results.filter((r, i) => i % 2 === 0 && r.status === 200).length;
+      assert.ok(okA > 0 && okA < 60, `instance a served ${okA}`);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  test('max_parallel_requests: 2 holds across both instances', async () => {
+    const a = await startGateway(config(redis.port, 'fail_open', 'max_parallel_requests: 2', 'par-test'));
+    const b = await startGateway(config(redis.port, 'fail_open', 'max_parallel_requests: 2', 'par-test'));
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => post(`${(i % 2 === 0 ? a : b).url}/v1/chat/completions`, chat('m', { stream: true }), auth)),
+      );
+      assert.equal(results.filter((r) => r.status === 200).length, 2);
+      assert.equal(results.filter((r) => r.status === 429).length, 4);
+      // Leases are released when the streams end.
+      await sleep(50);
+      assert.equal((await post(`${a.url}/v1/chat/completions`, chat('m'), auth)).status, 200);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  test('Redis down: fail_open serves on local limits and says so; fail_closed answers 503; both recover', async () => {
+    const open = await startGateway(config(redis.port, 'fail_open', 'rpm: 1000', 'fail-test'));
+    const closed = await startGateway(config(redis.port, 'fail_closed', 'rpm: 1000', 'fail-test'));
+    try {
+      assert.equal((await post(`${open.url}/v1/chat/completions`, chat('m'), auth)).status, 200);
+      assert.equal((await post(`${closed.url}/v1/chat/completions`, chat('m'), auth)).status, 200);
+
+      await redis.stop();
+      const started = performance.now();
+      const openRes = await post(`${open.url}/v1/chat/completions`, chat('m'), auth);
+      const closedRes = await post(`${closed.url}/v1/chat/completions`, chat('m'), auth);
+      assert.ok(performance.now() - started < 1000, 'nothing waits long on a dead Redis');
+      assert.equal(openRes.status, 200);
+      assert.equal(closedRes.status, 503);
+      assert.equal(errorOf(closedRes).code, 'shared_state_unavailable');
+      const readyOpen = (await (await fetch(`${open.url}/health/readiness`)).json()) as { status: string };
+      assert.equal(readyOpen.status, 'degraded');
+      assert.equal((await fetch(`${closed.url}/health/readiness`)).status, 503);
+
+      await redis.restart();
+      for (let i = 0; i < 60; i++) {
+        const res = await post(`${closed.url}/v1/chat/completions`, chat('m'), auth);
+        if (res.status === 200) break;
+        await sleep(100);
+      }
+      assert.equal((await post(`${closed.url}/v1/chat/completions`, chat('m'), auth)).status, 200, 'fail_closed recovers by itself');
+      const ready = (await (await fetch(`${open.url}/health/readiness`)).json()) as { status: string };
+      assert.equal(ready.status, 'healthy');
+    } finally {
+      await open.close();
+      await closed.close();
+    }
+  });
+});

@@ -1,0 +1,576 @@
+// Shared-state stores: one behavioural suite run against MemoryStore, RedisStore on a real redis-server and
+// RedisStore on a real one-node Redis Cluster; then what only Redis has: atomicity across replicas, idle keys
+// expiring, cluster hash tags, and the fail modes while Redis is stopped or stalled.
+
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { Ajv } from 'ajv';
+import { createLogger, type Logger } from '../core/logger.ts';
+import type { LimitDecision, SharedStore } from '../core/store.ts';
+import { createStore, REDIS_CONFIG_SCHEMA, type RedisConfig } from '../core/store-factory.ts';
+import { MemoryStore } from '../core/store-memory.ts';
+import { RedisStore, scriptKeys, STATE_UNAVAILABLE_MESSAGE } from '../core/store-redis.ts';
+import { redisCommand, startRedis, type RedisServer } from './redis-server.ts';
+
+const silent = createLogger('silent');
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** Fast reconnects and probes, so recovery tests take a fraction of a second. */
+const TUNING = { reconnectMaxDelayMs: 100, probeIntervalMs: 50 };
+
+function capture(): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  return { logger: createLogger('debug', 'text', (line) => lines.push(line.trim())), lines };
+}
+
+async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; ms: number }> {
+  const started = performance.now();
+  const value = await fn();
+  return { value, ms: performance.now() - started };
+}
+
+function between(value: number, low: number, high: number, what: string): void {
+  assert.ok(value >= low && value <= high, `${what}: ${value} not in [${low}, ${high}]`);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The behavioural suite: real time (Redis uses its own clock), unique keys per test.
+
+function behaviour(name: string, open: (logger: Logger) => SharedStore): void {
+  describe(`${name}: behaviour`, { concurrency: 1 }, () => {
+    let store: SharedStore;
+    const log = capture();
+    const key = (label: string): string => `${label}:${randomUUID()}`;
+    before(async () => {
+      store = open(log.logger);
+      if (store instanceof RedisStore) assert.equal(await store.connected(5000), true);
+    });
+    after(async () => {
+      await store.close();
+      // The store stayed on Redis throughout: anything logged past 'connected' would be an outage.
+      assert.deepEqual(log.lines.filter((l) => !l.includes('connected')), []);
+    });
+
+    test('GCRA 10 r/s burst 5: six pass at once, then refusal for ~100 ms, then one more', async () => {
+      const k = key('gcra');
+      const passed: LimitDecision[] = [];
+      for (let i = 0; i < 6; i++) passed.push(await store.gcra(k, 10, 5, Date.now()));
+      assert.deepEqual(
+        passed.map((d) => [d.allowed, d.limit, d.remaining]),
+        [5, 4, 3, 2, 1, 0].map((r) => [true, 6, r]),
+      );
+      assert.ok(passed.every((d) => d.retryAfterMs === 0));
+      const refused = await store.gcra(k, 10, 5, Date.now());
+      assert.equal(refused.allowed, false);
+      assert.equal(refused.remaining, 0);
+      between(refused.retryAfterMs, 50, 100, 'retryAfterMs');
+      between(refused.resetMs, 550, 600, 'resetMs');
+      await sleep(refused.retryAfterMs + 15);
+      const again = await store.gcra(k, 10, 5, Date.now());
+      assert.equal(again.allowed, true);
+      assert.equal(again.remaining, 0);
+      assert.equal((await store.gcra(k, 10, 5, Date.now())).allowed, false);
+    });
+
+    test('GCRA burst 0: one request per emission interval', async () => {
+      const k = key('gcra0');
+      const first = await store.gcra(k, 20, 0, Date.now());
+      assert.deepEqual([first.allowed, first.limit, first.remaining], [true, 1, 0]);
+      between(first.resetMs, 45, 50, 'resetMs');
+      const second = await store.gcra(k, 20, 0, Date.now());
+      assert.equal(second.allowed, false);
+      between(second.retryAfterMs, 30, 50, 'retryAfterMs');
+    });
+
+    test('sliding window, limit 5 in 1 s: exactly the oldest entry frees exactly one slot', async () => {
+      const k = key('win');
+      const first = await store.windowCheck(k, 5, 1000, 1, Date.now());
+      assert.deepEqual([first.allowed, first.limit, first.remaining], [true, 5, 4]);
+      between(first.resetMs, 990, 1000, 'resetMs');
+      await sleep(300);
+      for (const remaining of [3, 2, 1, 0]) {
+        const d = await store.windowCheck(k, 5, 1000, 1, Date.now());
+        assert.deepEqual([d.allowed, d.remaining, d.retryAfterMs], [true, remaining, 0]);
+      }
+      const refused = await store.windowCheck(k, 5, 1000, 1, Date.now());
+      assert.deepEqual([refused.allowed, refused.remaining], [false, 0]);
+      // Room comes back when the first entry (300 ms older than the rest) leaves the window.
+      between(refused.retryAfterMs, 600, 705, 'retryAfterMs');
+      between(refused.resetMs, 900, 1000, 'resetMs');
+      await sleep(refused.retryAfterMs + 15);
+      assert.equal((await store.windowCheck(k, 5, 1000, 1, Date.now())).allowed, true);
+      const next = await store.windowCheck(k, 5, 1000, 1, Date.now());
+      assert.equal(next.allowed, false, 'only one entry expired, so only one slot came back');
+      between(next.retryAfterMs, 200, 320, 'retryAfterMs of the next refusal');
+    });
+
+    test('sliding window: no window of the length ever admits more than the limit (no 2x at an edge)', async () => {
+      const k = key('edge');
+      const windowMs = 250;
+      const limit = 5;
+      const admitted: number[] = [];
+      let slack = 0;
+      const end = performance.now() + 3.2 * windowMs;
+      while (performance.now() < end) {
+        const sent = performance.now();
+        const d = await store.windowCheck(k, limit, windowMs, 1, Date.now());
+        const received = performance.now();
+        slack = Math.max(slack, received - sent);
+        if (d.allowed) admitted.push(sent);
+        await sleep(7);
+      }
+      assert.ok(admitted.length >= 2 * limit, `admitted ${admitted.length}: the window must keep admitting`);
+      // Measured at send time; the server decided within `slack` of it.
+      for (let i = 0; i < admitted.length; i++) {
+        const inWindow = admitted.filter((t) => t >= admitted[i]! && t < admitted[i]! + windowMs - slack - 1).length;
+        assert.ok(inWindow <= limit, `${inWindow} admitted within ${windowMs} ms starting at #${i}`);
+      }
+    });
+
+    test('costs (tokens): admit while the sum fits; cost 0 only reports; a cost above the limit never fits', async () => {
+      const k = key('cost');
+      const report = await store.windowCheck(k, 100, 1000, 0, Date.now());
+      assert.deepEqual([report.allowed, report.remaining, report.resetMs], [true, 100, 0]);
+      const a = await store.windowCheck(k, 100, 1000, 60, Date.now());
+      assert.deepEqual([a.allowed, a.remaining], [true, 40]);
+      const b = await store.windowCheck(k, 100, 1000, 50, Date.now());
+      assert.deepEqual([b.allowed, b.remaining], [false, 0]);
+      between(b.retryAfterMs, 950, 1000, 'retryAfterMs');
+      for (let i = 0; i < 3; i++) {
+        const r = await store.windowCheck(k, 100, 1000, 0, Date.now());
+        assert.deepEqual([r.allowed, r.remaining], [true, 40], 'a report records nothing');
+      }
+      const c = await store.windowCheck(k, 100, 1000, 40, Date.now());
+      assert.deepEqual([c.allowed, c.remaining], [true, 0]);
+      const full = await store.windowCheck(k, 100, 1000, 0, Date.now());
+      assert.deepEqual([full.allowed, full.remaining], [true, 0]);
+      assert.equal((await store.windowCheck(k, 100, 1000, 1, Date.now())).allowed, false);
+      const huge = await store.windowCheck(key('huge'), 100, 1000, 101, Date.now());
+      assert.deepEqual([huge.allowed, huge.retryAfterMs], [false, 1000]);
+    });
+
+    test('windowAdd charges without a check, and the charge counts against later checks', async () => {
+      const k = key('add');
+      await store.windowAdd(k, 1000, 70, Date.now());
+      assert.equal((await store.windowCheck(k, 100, 1000, 0, Date.now())).remaining, 30);
+      assert.equal((await store.windowCheck(k, 100, 1000, 31, Date.now())).allowed, false);
+      assert.equal((await store.windowCheck(k, 100, 1000, 30, Date.now())).allowed, true);
+      await store.windowAdd(k, 1000, 50, Date.now());
+      await store.windowAdd(k, 1000, 0, Date.now());
+      const over = await store.windowCheck(k, 100, 1000, 0, Date.now());
+      assert.deepEqual([over.allowed, over.remaining], [false, 0], '150 charged against 100: even a report is refused');
+    });
+
+    test('window entries expire: after the window, the full limit is back', async () => {
+      const k = key('expire');
+      for (let i = 0; i < 3; i++) assert.equal((await store.windowCheck(k, 3, 150, 1, Date.now())).allowed, true);
+      assert.equal((await store.windowCheck(k, 3, 150, 1, Date.now())).allowed, false);
+      await sleep(170);
+      const back = await store.windowCheck(k, 3, 150, 0, Date.now());
+      assert.deepEqual([back.allowed, back.remaining, back.resetMs], [true, 3, 0]);
+    });
+
+    test('leases, max 2: a third is refused; release frees one; re-acquiring renews; expiry frees them', async () => {
+      const k = key('lease');
+      const a = await store.acquireLease(k, 2, 'a', 10_000, Date.now());
+      assert.deepEqual([a.allowed, a.limit, a.remaining], [true, 2, 1]);
+      const b = await store.acquireLease(k, 2, 'b', 10_000, Date.now());
+      assert.deepEqual([b.allowed, b.remaining], [true, 0]);
+      const c = await store.acquireLease(k, 2, 'c', 10_000, Date.now());
+      assert.deepEqual([c.allowed, c.remaining], [false, 0]);
+      between(c.retryAfterMs, 9_900, 10_000, 'retryAfterMs (the earliest expiry)');
+      assert.equal((await store.acquireLease(k, 2, 'b', 10_000, Date.now())).allowed, true, 'b renews its own lease');
+      await store.releaseLease(k, 'a');
+      await store.releaseLease(k, 'never-held');
+      assert.equal((await store.acquireLease(k, 2, 'c', 10_000, Date.now())).allowed, true);
+      assert.equal((await store.acquireLease(k, 2, 'd', 10_000, Date.now())).allowed, false);
+
+      const e = key('lease-ttl');
+      assert.equal((await store.acquireLease(e, 2, 'x', 150, Date.now())).allowed, true);
+      assert.equal((await store.acquireLease(e, 2, 'y', 150, Date.now())).allowed, true);
+      const z = await store.acquireLease(e, 2, 'z', 150, Date.now());
+      assert.equal(z.allowed, false);
+      between(z.retryAfterMs, 100, 150, 'retryAfterMs');
+      await sleep(170);
+      const late = await store.acquireLease(e, 2, 'z', 150, Date.now());
+      assert.deepEqual([late.allowed, late.remaining], [true, 1], 'x and y expired (a crashed replica)');
+    });
+
+    test('bad arguments are configuration bugs: RangeError, never a refusal', async () => {
+      await assert.rejects(store.gcra('k', 0, 1, Date.now()), RangeError);
+      await assert.rejects(store.gcra('k', 1, 1.5, Date.now()), RangeError);
+      await assert.rejects(store.windowCheck('k', 1, 0, 1, Date.now()), RangeError);
+      await assert.rejects(store.windowCheck('k', 1, 1000, -1, Date.now()), RangeError);
+      await assert.rejects(store.acquireLease('k', 0, 'id', 1000, Date.now()), RangeError);
+      assert.equal(store.health(), 'ok');
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+describe('shared-state stores', { concurrency: true }, () => {
+  let redis: RedisServer;
+  let cluster: RedisServer;
+  before(async () => {
+    [redis, cluster] = await Promise.all([startRedis(), startRedis({ cluster: true })]);
+  });
+  after(async () => {
+    await Promise.all([redis.stop(), cluster.stop()]);
+  });
+
+  behaviour('MemoryStore', () => new MemoryStore());
+  behaviour('RedisStore (standalone)', (logger) => new RedisStore({ port: redis.port, key_prefix: `t${randomUUID()}:` }, logger, TUNING));
+  behaviour('RedisStore (one-node cluster)', (logger) => new RedisStore({ cluster: [{ host: '127.0.0.1', port: cluster.port }] }, logger, TUNING));
+
+  describe('RedisStore across replicas', { concurrency: 1 }, () => {
+    const stores: RedisStore[] = [];
+    const replica = (prefix: string): RedisStore => {
+      const store = new RedisStore({ url: redis.url, key_prefix: prefix }, silent, TUNING);
+      stores.push(store);
+      return store;
+    };
+    after(() => Promise.all(stores.map((s) => s.close())));
+
+    test('200 concurrent window checks from two replicas, limit 60: exactly 60 pass', async () => {
+      const prefix = `race-${randomUUID()}:`;
+      const [a, b] = [replica(prefix), replica(prefix)];
+      const decisions = await Promise.all(
+        Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? a : b).windowCheck('shared', 60, 10_000, 1, Date.now())),
+      );
+      assert.equal(decisions.filter((d) => d.allowed).length, 60);
+      assert.equal(a.health(), 'ok');
+      assert.equal(b.health(), 'ok');
+    });
+
+    test('two replicas racing for leases, max 2: exactly 2 held', async () => {
+      const prefix = `lease-${randomUUID()}:`;
+      const [a, b] = [replica(prefix), replica(prefix)];
+      const decisions = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? a : b).acquireLease('shared', 2, `lease-${i}`, 10_000, Date.now())),
+      );
+      assert.equal(decisions.filter((d) => d.allowed).length, 2);
+    });
+
+    test('two replicas racing on GCRA, burst 9: exactly 10 pass', async () => {
+      const prefix = `gcra-${randomUUID()}:`;
+      const [a, b] = [replica(prefix), replica(prefix)];
+      const decisions = await Promise.all(Array.from({ length: 100 }, (_, i) => (i % 2 === 0 ? a : b).gcra('shared', 0.5, 9, Date.now())));
+      assert.equal(decisions.filter((d) => d.allowed).length, 10);
+    });
+
+    test("the caller's clock does not matter: Redis decides by its own time", async () => {
+      const prefix = `clock-${randomUUID()}:`;
+      const [a, b] = [replica(prefix), replica(prefix)];
+      assert.equal((await a.windowCheck('k', 2, 10_000, 1, Date.now() + 3_600_000)).allowed, true);
+      assert.equal((await b.windowCheck('k', 2, 10_000, 1, Date.now() - 3_600_000)).allowed, true);
+      assert.equal((await a.windowCheck('k', 2, 10_000, 1, 0)).allowed, false);
+    });
+
+    test('idle keys vanish: every key carries a TTL no longer than its window, lease ttl or TAT', async () => {
+      const prefix = `ttl-${randomUUID()}:`;
+      const store = replica(prefix);
+      await store.windowCheck('w', 10, 120, 3, Date.now());
+      await store.gcra('g', 10, 2, Date.now());
+      await store.acquireLease('l', 2, 'id', 120, Date.now());
+      const keys = [...scriptKeys(prefix, 'w').window, ...scriptKeys(prefix, 'g').gcra, ...scriptKeys(prefix, 'l').lease];
+      for (const k of keys) {
+        const ttl = Number((await redisCommand(redis.port, ['PTTL', k])).slice(1));
+        between(ttl, 1, 120, `PTTL ${k}`);
+      }
+      await sleep(150);
+      for (const k of keys) assert.equal(await redisCommand(redis.port, ['EXISTS', k]), ':0\r\n', `${k} expired`);
+    });
+
+    test('trimming keeps the running sum exact (the ZSET and the sum agree)', async () => {
+      const prefix = `sum-${randomUUID()}:`;
+      const store = replica(prefix);
+      for (let i = 0; i < 5; i++) await store.windowAdd('s', 100, 7, Date.now());
+      await sleep(110);
+      for (let i = 0; i < 3; i++) await store.windowAdd('s', 1000, 5, Date.now());
+      const [entries, sum] = scriptKeys(prefix, 's').window;
+      assert.equal(await redisCommand(redis.port, ['ZCARD', entries]), ':3\r\n');
+      assert.match(await redisCommand(redis.port, ['HGET', sum, 'sum']), /\r\n15\r\n$/);
+      assert.equal((await store.windowCheck('s', 20, 1000, 0, Date.now())).remaining, 5);
+    });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+
+describe('MemoryStore, exact numbers on a synthetic clock', () => {
+  test('GCRA follows the TAT arithmetic to the millisecond', async () => {
+    const store = new MemoryStore({ sweepIntervalMs: 0 });
+    for (let i = 0; i < 6; i++) assert.equal((await store.gcra('k', 10, 5, 1000)).allowed, true);
+    assert.deepEqual(await store.gcra('k', 10, 5, 1000), { allowed: false, limit: 6, remaining: 0, retryAfterMs: 100, resetMs: 600 });
+    assert.deepEqual(await store.gcra('k', 10, 5, 1099), { allowed: false, limit: 6, remaining: 0, retryAfterMs: 1, resetMs: 501 });
+    assert.deepEqual(await store.gcra('k', 10, 5, 1100), { allowed: true, limit: 6, remaining: 0, retryAfterMs: 0, resetMs: 600 });
+    // Idle for a long time: the full burst is back, not more.
+    assert.equal((await store.gcra('k', 10, 5, 60_000)).remaining, 5);
+    // A rate whose interval is not a whole number of ms (3/s → 333.3 ms) still passes on time.
+    const third = new MemoryStore({ sweepIntervalMs: 0 });
+    assert.equal((await third.gcra('t', 3, 0, 0)).allowed, true);
+    assert.equal((await third.gcra('t', 3, 0, 333)).allowed, false);
+    for (let i = 1; i <= 30; i++) assert.equal((await third.gcra('t', 3, 0, (i * 1000) / 3)).allowed, true, `request ${i}`);
+  });
+
+  test('sliding window at a window edge: a burst at the end of one window blocks the start of the next', async () => {
+    const store = new MemoryStore({ sweepIntervalMs: 0 });
+    for (let t = 995; t < 1000; t++) assert.equal((await store.windowCheck('k', 5, 1000, 1, t)).allowed, true);
+    for (let t = 1000; t < 1995; t += 50) assert.equal((await store.windowCheck('k', 5, 1000, 1, t)).allowed, false, `t=${t}`);
+    const refused = await store.windowCheck('k', 5, 1000, 1, 1500);
+    assert.deepEqual([refused.retryAfterMs, refused.resetMs], [495, 499]);
+    assert.equal((await store.windowCheck('k', 5, 1000, 1, 1994)).allowed, false);
+    assert.equal((await store.windowCheck('k', 5, 1000, 1, 1995)).allowed, true);
+    assert.equal((await store.windowCheck('k', 5, 1000, 1, 1995)).allowed, false);
+  });
+
+  test('retryAfter with costs: the time until enough old entries leave to make room', async () => {
+    const store = new MemoryStore({ sweepIntervalMs: 0 });
+    await store.windowAdd('k', 1000, 30, 0);
+    await store.windowAdd('k', 1000, 30, 100);
+    await store.windowAdd('k', 1000, 30, 200);
+    // sum 90 of 100: cost 50 needs 40 freed → entries at 0 and 100 must go → 1100.
+    assert.deepEqual(await store.windowCheck('k', 100, 1000, 50, 300), { allowed: false, limit: 100, remaining: 0, retryAfterMs: 800, resetMs: 900 });
+    assert.equal((await store.windowCheck('k', 100, 1000, 50, 1099)).allowed, false);
+    assert.deepEqual(await store.windowCheck('k', 100, 1000, 50, 1100), { allowed: true, limit: 100, remaining: 20, retryAfterMs: 0, resetMs: 1000 });
+  });
+
+  test('a clock stepping back keeps the log ordered', async () => {
+    const store = new MemoryStore({ sweepIntervalMs: 0 });
+    await store.windowCheck('k', 3, 1000, 1, 5000);
+    await store.windowCheck('k', 3, 1000, 1, 4000);
+    assert.equal((await store.windowCheck('k', 3, 1000, 1, 5999)).remaining, 0);
+    assert.equal((await store.windowCheck('k', 3, 1000, 1, 6000)).remaining, 1, 'both entries leave at 6000');
+  });
+
+  test('memory does not grow: expired keys are dropped lazily and by the sweep', async () => {
+    const store = new MemoryStore({ sweepIntervalMs: 0 });
+    for (let i = 0; i < 10_000; i++) {
+      await store.gcra(`g${i}`, 100, 1, i);
+      await store.windowCheck(`w${i}`, 10, 1000, 1, i);
+      await store.acquireLease(`l${i}`, 1, 'id', 500, i);
+    }
+    assert.deepEqual(store.stats(), { gcra: 10_000, windows: 10_000, leases: 10_000 });
+    await store.windowCheck('w0', 10, 1000, 0, 5000);
+    await store.acquireLease('l0', 1, 'other', 10, 5000);
+    await store.releaseLease('l0', 'other');
+    assert.deepEqual(store.stats(), { gcra: 10_000, windows: 9_999, leases: 9_999 }, 'accessing an expired key drops it');
+    store.sweep(20_000);
+    assert.deepEqual(store.stats(), { gcra: 0, windows: 0, leases: 0 });
+
+    // A long-lived key keeps a bounded log too (the spent prefix is compacted away).
+    for (let t = 0; t < 100_000; t++) await store.windowCheck('busy', 1_000_000, 100, 1, t);
+    const log = (store as unknown as { windows: Map<string, { times: number[] }> }).windows.get('busy')!;
+    assert.ok(log.times.length < 400, `log holds ${log.times.length} entries for a 100-entry window`);
+  });
+
+  test('the periodic sweep runs on an unref timer and close() stops it', async () => {
+    const store = new MemoryStore({ sweepIntervalMs: 20 });
+    await store.gcra('k', 1000, 0, 1);
+    await store.windowCheck('later', 1, 10, 1, 10_000);
+    await sleep(60);
+    assert.deepEqual(store.stats(), { gcra: 0, windows: 1, leases: 0 }, 'the sweep uses the latest `now` callers passed');
+    await store.close();
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+
+describe('Redis keys and config', () => {
+  /** Redis Cluster's rule: the part between the first `{` and the first `}` after it, if non-empty. */
+  function hashTag(key: string): string | null {
+    const open = key.indexOf('{');
+    if (open < 0) return null;
+    const close = key.indexOf('}', open + 1);
+    if (close < 0 || close === open + 1) return null;
+    return key.slice(open + 1, close);
+  }
+
+  test('every key a script touches carries the same non-empty hash tag, for any limit key', () => {
+    const nasty = ['', 'a', '{', '}', '{}', '}{', 'a}b{c', '{user}', 'user:{42}:rpm', '%', '%7B', 'ключ', 'x'.repeat(300), 'a b\n'];
+    const tags = new Set<string>();
+    for (const prefix of ['sluice:', '', 'p:']) {
+      for (const key of nasty) {
+        const keys = scriptKeys(prefix, key);
+        const all = [...keys.gcra, ...keys.window, ...keys.lease];
+        const tag = hashTag(all[0]!);
+        assert.ok(tag !== null && tag.length > 0, `${JSON.stringify(key)} has a hash tag`);
+        for (const k of all) assert.equal(hashTag(k), tag, `${k} shares the tag of ${all[0]}`);
+        assert.equal(new Set(all).size, all.length);
+        if (prefix === 'sluice:') tags.add(tag);
+      }
+    }
+    assert.equal(tags.size, nasty.length, 'distinct limit keys never share a tag');
+  });
+
+  test('a key prefix with braces is refused (it would break the hash tag)', () => {
+    assert.throws(() => new RedisStore({ port: 1, key_prefix: 'a{b}:' }, silent), RangeError);
+  });
+
+  test('REDIS_CONFIG_SCHEMA: one of url / host / cluster, or none', () => {
+    const validate = new Ajv({ strict: false }).compile(REDIS_CONFIG_SCHEMA);
+    const ok: RedisConfig[] = [
+      {},
+      { url: 'redis://127.0.0.1:6379/0', password: 'x', fail_mode: 'fail_closed' },
+      { url: 'rediss://cache.internal:6380', tls: { reject_unauthorized: false } },
+      { host: 'redis', port: 6380, db: 2, username: 'u', password: 'p', tls: true, key_prefix: 'gw:', command_timeout_ms: 100 },
+      { port: 6380 },
+      { cluster: [{ host: '10.0.0.1', port: 7000 }, { host: '10.0.0.2', port: 7000 }], fail_mode: 'fail_open' },
+    ];
+    for (const config of ok) assert.equal(validate(config), true, `${JSON.stringify(config)}: ${JSON.stringify(validate.errors)}`);
+    const bad: unknown[] = [
+      { url: 'redis://a', host: 'b' },
+      { url: 'redis://a', cluster: [{ host: 'b', port: 1 }] },
+      { host: 'a', cluster: [{ host: 'b', port: 1 }] },
+      { url: 'redis://a', port: 1 },
+      { cluster: [{ host: 'b', port: 1 }], db: 1 },
+      { cluster: [] },
+      { url: 'http://a' },
+      { key_prefix: 'a{' },
+      { fail_mode: 'open' },
+      { port: 70000 },
+      { hosts: 'a' },
+      { tls: { ca: 'x', verify: false } },
+    ];
+    for (const config of bad) assert.equal(validate(config), false, JSON.stringify(config));
+  });
+
+  test('createStore: no redis section → memory; a redis section → redis', async () => {
+    const memory = createStore(null, silent);
+    assert.equal(memory.kind, 'memory');
+    await memory.close();
+    const redis = createStore({ port: 1, command_timeout_ms: 20 }, silent);
+    assert.equal(redis.kind, 'redis');
+    await redis.close();
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+
+describe('Redis unavailable: fail modes', () => {
+  let redis: RedisServer;
+  before(async () => {
+    redis = await startRedis();
+  });
+  after(() => redis.stop());
+
+  test('Redis stopped: fail_open answers on local limits, fail_closed refuses; both come back by themselves', async () => {
+    const openLog = capture();
+    const closedLog = capture();
+    const open = new RedisStore({ port: redis.port, fail_mode: 'fail_open', key_prefix: 'fo:' }, openLog.logger, TUNING);
+    const closed = new RedisStore({ port: redis.port, fail_mode: 'fail_closed', key_prefix: 'fc:' }, closedLog.logger, TUNING);
+    try {
+      assert.equal((await open.windowCheck('k', 2, 10_000, 1, Date.now())).allowed, true);
+      assert.equal((await closed.windowCheck('k', 2, 10_000, 1, Date.now())).allowed, true);
+      assert.deepEqual([open.health(), closed.health()], ['ok', 'ok']);
+
+      await redis.stop();
+      await until(() => open.health() !== 'ok' && closed.health() !== 'ok', 2000, 'both stores to notice');
+      assert.deepEqual([open.health(), closed.health()], ['degraded', 'down']);
+
+      // fail_open: a fresh local window (limit 2: two pass, the third is refused), each answer at once.
+      const local: boolean[] = [];
+      for (let i = 0; i < 3; i++) {
+        const { value, ms } = await timed(() => open.windowCheck('local', 2, 10_000, 1, Date.now()));
+        assert.ok(ms < 500, `fail_open answered in ${ms.toFixed(1)} ms`);
+        local.push(value.allowed);
+      }
+      assert.deepEqual(local, [true, true, false]);
+      assert.equal((await open.gcra('g', 1, 0, Date.now())).allowed, true);
+      assert.equal((await open.acquireLease('l', 1, 'a', 1000, Date.now())).allowed, true);
+      await open.windowAdd('local', 10_000, 5, Date.now());
+      await open.releaseLease('l', 'a');
+
+      // fail_closed: SLUICE_STATE_UNAVAILABLE at once, for every check.
+      for (const check of [
+        () => closed.windowCheck('k', 2, 10_000, 1, Date.now()),
+        () => closed.gcra('g', 1, 0, Date.now()),
+        () => closed.acquireLease('l', 1, 'a', 1000, Date.now()),
+      ]) {
+        const started = performance.now();
+        await assert.rejects(check(), (err: Error & { code?: string }) => {
+          assert.equal(err.code, 'SLUICE_STATE_UNAVAILABLE');
+          assert.equal(err.message, STATE_UNAVAILABLE_MESSAGE);
+          return true;
+        });
+        assert.ok(performance.now() - started < 500);
+      }
+      // Writes after the fact have nothing to refuse: they do not throw.
+      await closed.windowAdd('k', 10_000, 5, Date.now());
+      await closed.releaseLease('l', 'a');
+
+      await redis.restart();
+      await until(() => open.health() === 'ok' && closed.health() === 'ok', 5000, 'both stores to reconnect');
+      // Back on Redis (fresh, empty): shared state again, not the local windows.
+      assert.equal((await open.windowCheck('local', 2, 10_000, 1, Date.now())).remaining, 1);
+      assert.equal((await closed.windowCheck('k', 2, 10_000, 1, Date.now())).allowed, true);
+      assert.match(await redisCommand(redis.port, ['EXISTS', scriptKeys('fc:', 'k').window[0]]), /:1/);
+
+      // One warning on the way down, one info on the way back, however many calls failed in between.
+      for (const { lines } of [openLog, closedLog]) {
+        assert.equal(lines.filter((l) => l.startsWith('warn:')).length, 1, lines.join('\n'));
+        assert.equal(lines.filter((l) => l.includes('reachable again')).length, 1, lines.join('\n'));
+        assert.ok(lines.every((l) => !l.startsWith('error:')));
+      }
+    } finally {
+      await Promise.all([open.close(), closed.close()]);
+    }
+  });
+
+  test('Redis stalled (no replies): calls give up after the command timeout; a background probe sees it return', async () => {
+    const { logger, lines } = capture();
+    const open = new RedisStore({ port: redis.port, fail_mode: 'fail_open', key_prefix: 'so:' }, logger, TUNING);
+    const closed = new RedisStore({ port: redis.port, fail_mode: 'fail_closed', key_prefix: 'sc:' }, silent, TUNING);
+    try {
+      await open.windowCheck('k', 5, 10_000, 1, Date.now());
+      await closed.windowCheck('k', 5, 10_000, 1, Date.now());
+      // The server holds every client's commands for 600 ms; the connection stays up.
+      assert.equal(await redisCommand(redis.port, ['CLIENT', 'PAUSE', '600']), '+OK\r\n');
+      const slow = await timed(() => open.windowCheck('k', 5, 10_000, 1, Date.now()));
+      assert.equal(slow.value.allowed, true);
+      between(slow.ms, 40, 500, 'fail_open answer time (one command timeout)');
+      assert.equal(open.health(), 'degraded');
+      const fast = await timed(() => open.windowCheck('k', 5, 10_000, 1, Date.now()));
+      assert.ok(fast.ms < 20, `once degraded, calls do not wait on Redis (${fast.ms.toFixed(1)} ms)`);
+      const started = performance.now();
+      await assert.rejects(closed.gcra('g', 1, 0, Date.now()), { code: 'SLUICE_STATE_UNAVAILABLE' });
+      assert.ok(performance.now() - started < 500);
+      assert.equal(closed.health(), 'down');
+      await until(() => open.health() === 'ok' && closed.health() === 'ok', 3000, 'the probe to see Redis answer again');
+      assert.equal((await closed.gcra('g2', 1, 0, Date.now())).allowed, true);
+      assert.equal(lines.filter((l) => l.startsWith('warn:')).length, 1, lines.join('\n'));
+      assert.match(lines.find((l) => l.startsWith('warn:'))!, /timed out/i);
+    } finally {
+      await Promise.all([open.close(), closed.close()]);
+    }
+  });
+
+  test('Redis never reachable: the store starts degraded, warns once, and serves local limits', async () => {
+    const { logger, lines } = capture();
+    const dead = await startRedis();
+    const port = dead.port;
+    await dead.stop();
+    const store = new RedisStore({ port, fail_mode: 'fail_open' }, logger, TUNING);
+    try {
+      const { value, ms } = await timed(() => store.windowCheck('k', 1, 1000, 1, Date.now()));
+      assert.equal(value.allowed, true);
+      assert.ok(ms < 500);
+      assert.equal((await store.windowCheck('k', 1, 1000, 1, Date.now())).allowed, false);
+      await until(() => lines.some((l) => l.startsWith('warn:')), 2000, 'the warning');
+      assert.equal(store.health(), 'degraded');
+      await sleep(300);
+      assert.equal(lines.filter((l) => l.startsWith('warn:')).length, 1, 'reconnect attempts do not spam the log');
+    } finally {
+      await store.close();
+    }
+  });
+});
