@@ -201,6 +201,7 @@ function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, path: (string | n
 
 /** `oneOf` reports each failed branch; the branch errors already say what is wrong. */
 function notNoise(error: ErrorObject): boolean {
+  if (error.keyword === 'type' && (error.params as { type?: unknown }).type === 'null') return false;
   return error.keyword !== 'oneOf' && error.keyword !== 'if';
 }
 
@@ -214,6 +215,8 @@ function formatAjvError(error: ErrorObject, doc: Document, lines: LineCounter): 
     target = [...segments, key];
   } else if (error.keyword === 'enum') {
     message = `must be one of ${(error.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+  } else if (error.keyword === 'not' && segments[0] === 'redis') {
+    message = 'use at most one of url, host and cluster (port goes with host; a cluster has no db)';
   } else if (error.keyword === 'required') {
     message = `missing required key "${(error.params as { missingProperty: string }).missingProperty}"`;
   }

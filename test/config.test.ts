@@ -148,3 +148,18 @@ test('model list problems: missing api_base, bad URL, duplicate ids', () => {
   assert.match(built.errors[1]!, /model_list\[1\].*not a URL/);
   assert.match(built.errors[2]!, /model_list\[3\].*"dup" is duplicate/);
 });
+
+test('redis: and keys: are checked at load with messages that name the problem', () => {
+  const errors = errorsOf(`redis: { url: "redis://x", host: h, fail_mode: maybe }
+keys:
+  - { key: short }
+  - { alias: no-key }
+  - { key: sk-long-enough-1, rpm: 0, colour: red }
+`).join('\n');
+  assert.match(errors, /redis: use at most one of url, host and cluster/);
+  assert.match(errors, /redis\.fail_mode: must be one of "fail_open", "fail_closed"/);
+  assert.match(errors, /keys\[0\]\.key: must NOT have fewer than 8 characters/);
+  assert.match(errors, /keys\[1\]: missing required key "key"/);
+  assert.match(errors, /keys\[2\]\.rpm: must be >= 1/);
+  assert.match(errors, /keys\[2\]: unknown key "colour"/);
+});
