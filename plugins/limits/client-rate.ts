@@ -13,6 +13,9 @@ interface Options {
   nodelay?: boolean;
   /** Proxies whose `X-Forwarded-For` is believed: addresses or CIDRs. Default none: the socket's peer is the client. */
   trusted_proxies?: string[];
+  /** Limit only these routes (e.g. `/v1/chat/completions`); default every proxied route. Add the plugin twice for
+   * different rates on different routes. */
+  paths?: string[];
 }
 
 /**
@@ -38,6 +41,7 @@ export default definePlugin<Options>({
       burst: { type: 'integer', minimum: 0, default: 0 },
       nodelay: { type: 'boolean', default: true },
       trusted_proxies: { type: 'array', items: { type: 'string', minLength: 2 } },
+      paths: { type: 'array', items: { type: 'string', pattern: '^/' }, minItems: 1 },
     },
   },
   create(options, deps): Plugin {
@@ -47,11 +51,15 @@ export default definePlugin<Options>({
     const nodelay = options.nodelay ?? true;
     const intervalMs = 1000 / perSecond;
     const trusted = trustList(options.trusted_proxies ?? []);
+    const paths = options.paths === undefined ? null : new Set(options.paths);
+    // Each instance counts in its own keys, so two instances with different paths keep separate budgets.
+    const scope = paths === null ? 'client' : `client:${[...paths].sort().join(',')}`;
 
     return {
       async onRequest(ctx: RequestContext) {
+        if (paths !== null && !paths.has(ctx.path)) return;
         const client = clientAddress(ctx, trusted);
-        const decision = await deps.store.gcra(`client:${client}`, perSecond, burst, Date.now());
+        const decision = await deps.store.gcra(`${scope}:${client}`, perSecond, burst, Date.now());
         const headers: Record<string, string> = {};
         rateLimitHeaders(headers, 'requests', decision);
         if (!decision.allowed) {

@@ -125,6 +125,19 @@ model_list: [{ model_name: m, litellm_params: { model: mock/m } }]`);
     assert.equal((await from('198.51.100.99, 203.0.113.8, 127.0.0.5')).status, 429, 'trusted hops are skipped');
   });
 
+  test('paths limits only the routes named', async () => {
+    const gw = await gateway(`
+plugins:
+  - name: limit.client
+    options: { rate: 1r/m, paths: [/v1/embeddings] }
+  - route.round_robin
+model_list: [{ model_name: m, litellm_params: { model: mock/m } }]`);
+    const embed = () => post(`${gw.url}/v1/embeddings`, JSON.stringify({ model: 'm', input: 'x' }));
+    assert.equal((await embed()).status, 200);
+    assert.equal((await embed()).status, 429);
+    for (let i = 0; i < 3; i++) assert.equal((await post(`${gw.url}/v1/chat/completions`, chat('m'))).status, 200);
+  });
+
   test('without trusted proxies, X-Forwarded-For is ignored', async () => {
     const gw = await gateway(`
 plugins:
