@@ -315,7 +315,9 @@ export class AttemptRun implements AttemptOwner {
     const tapped = this.chain.onResponseEvent !== null;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!.toLowerCase();
-      if (!NOT_FORWARDED.has(name) && !(tapped && name === 'accept-encoding')) headers.push(raw[i]!, raw[i + 1]!);
+      // HTTP/2 pseudo-headers (`:path`, `:authority`...) describe the client's hop only.
+      if (name.charCodeAt(0) === 58 || NOT_FORWARDED.has(name) || (tapped && name === 'accept-encoding')) continue;
+      headers.push(raw[i]!, raw[i + 1]!);
     }
     for (const name in ctx.upstreamHeaders) headers.push(name, ctx.upstreamHeaders[name]!);
     if (deployment.apiKey !== null) headers.push('authorization', `Bearer ${deployment.apiKey}`);

@@ -8,6 +8,7 @@
 
 import { Agent } from 'undici';
 import type { Logger } from './logger.ts';
+import { upstreamConnectOptions } from './tls.ts';
 import type { Deployment, ModelGroup } from './models.ts';
 
 interface TagsReply {
@@ -21,6 +22,8 @@ export class OllamaDiscovery {
   readonly #intervalMs: number;
   readonly #timeoutMs: number;
   readonly #agent = new Agent({ keepAliveTimeout: 60_000 });
+  /** Servers with their own CA (or ssl_verify: false) are polled with those TLS settings. */
+  readonly #tlsAgents = new Map<string, Agent>();
   /** Names this instance added to the group map; configured groups are never touched. */
   readonly #owned = new Set<string>();
   /** Last successful report per server id: installed and loaded model names. */
@@ -55,7 +58,7 @@ export class OllamaDiscovery {
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#timer !== null) clearInterval(this.#timer);
-    await this.#agent.close();
+    await Promise.all([this.#agent, ...this.#tlsAgents.values()].map((agent) => agent.close()));
   }
 
   async #pollServer(server: Deployment): Promise<void> {
@@ -75,12 +78,20 @@ export class OllamaDiscovery {
 
   async #get(server: Deployment, path: string): Promise<TagsReply> {
     const headers: Record<string, string> = server.apiKey === null ? {} : { authorization: `Bearer ${server.apiKey}` };
-    const res = await this.#agent.request({ origin: server.origin, path, method: 'GET', headers, signal: AbortSignal.timeout(this.#timeoutMs) });
+    const res = await this.#agentFor(server).request({ origin: server.origin, path, method: 'GET', headers, signal: AbortSignal.timeout(this.#timeoutMs) });
     if (res.statusCode !== 200) {
       await res.body.dump();
       throw new Error(`GET ${path}: status ${res.statusCode}`);
     }
     return (await res.body.json()) as TagsReply;
+  }
+
+  #agentFor(server: Deployment): Agent {
+    const tls = server.upstreamTls;
+    if (tls === null) return this.#agent;
+    let agent = this.#tlsAgents.get(tls.poolKey);
+    if (agent === undefined) this.#tlsAgents.set(tls.poolKey, (agent = new Agent({ keepAliveTimeout: 60_000, connect: upstreamConnectOptions(tls) })));
+    return agent;
   }
 
   #rebuild(): void {

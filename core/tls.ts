@@ -232,6 +232,7 @@ function withoutConnectionHeaders(headers: OutgoingHttpHeaders | readonly string
  * - `writeHead` drops HTTP/1 connection headers (`connection`, `keep-alive`, `transfer-encoding`...), which a
  *   plugin or a reply may set and which HTTP/2 forbids, instead of throwing;
  * - `destroyed` is true once the stream is gone (Node's HTTP/2 response has no `destroyed`; the HTTP/1 one does);
+ * - `writableFinished` is true only for a response that was ended (Node's is also true after a client's reset);
  * - `shouldKeepAlive = false` (set when a request body is refused unread) resets the stream once the answer is
  *   sent, so the client stops uploading, as closing the connection does over HTTP/1.1.
  */
@@ -248,6 +249,18 @@ Object.defineProperty(SluiceHttp2Response.prototype, 'destroyed', {
   get(this: Http2ServerResponse): boolean {
     const stream = this.stream as Http2ServerResponse['stream'] | undefined;
     return stream === undefined || stream.destroyed;
+  },
+});
+
+// Node's HTTP/2 response reports its stream's `writableFinished`, which is also true when the client reset the
+// stream (a cancelled request). The gateway reads `writableFinished` in 'close' to tell a completed response from a
+// client that left; only a response that was ended counts as finished.
+const baseWritableFinished = Object.getOwnPropertyDescriptor(Http2ServerResponse.prototype, 'writableFinished')?.get;
+Object.defineProperty(SluiceHttp2Response.prototype, 'writableFinished', {
+  configurable: true,
+  enumerable: false,
+  get(this: Http2ServerResponse): boolean {
+    return this.writableEnded && baseWritableFinished?.call(this) === true;
   },
 });
 

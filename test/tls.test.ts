@@ -5,11 +5,11 @@
 // self-signed "rogue" client certificate) in a temporary directory.
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import { connect as h2connect, type ClientHttp2Session, type IncomingHttpHeaders as Http2Headers } from 'node:http2';
+import { createServer as createHttpServer, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { connect as h2connect, constants as h2constants, createSecureServer, type ClientHttp2Session, type IncomingHttpHeaders as Http2Headers } from 'node:http2';
 import { createServer as createHttpsServer, request as httpsRequest, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { after, before, describe, test } from 'node:test';
 import { ConfigError, parseConfig } from '../core/config.ts';
-import { parseSslVerify } from '../core/tls.ts';
+import { parseSslVerify, SluiceHttp2Request, SluiceHttp2Response } from '../core/tls.ts';
 import { chat, ROOT, startGateway, type TestGateway } from './helpers.ts';
 
 const OPENSSL = spawnSync('openssl', ['version'], { encoding: 'utf8' }).status === 0;
@@ -276,6 +276,29 @@ describe('TLS listener', { skip }, () => {
     }
   });
 
+  test('HTTP/2 responses drop HTTP/1 connection headers instead of failing', async () => {
+    // What a plugin's reply or response headers could carry; Node would throw ERR_HTTP2_INVALID_CONNECTION_HEADERS.
+    const server = createSecureServer(
+      { cert: certs.server.cert, key: certs.server.key, allowHTTP1: true, Http2ServerRequest: SluiceHttp2Request, Http2ServerResponse: SluiceHttp2Response },
+      (_req, res) => {
+        res.writeHead(200, { connection: 'close', 'Keep-Alive': 'timeout=5', 'transfer-encoding': 'chunked', upgrade: 'h2c', 'x-kept': 'yes' });
+        res.end('ok');
+      },
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const session = await h2session((server.address() as AddressInfo).port, certs.ca);
+    try {
+      const reply = await h2call(session, '/');
+      assert.equal(reply.status, 200);
+      assert.equal(reply.body, 'ok');
+      assert.equal(reply.headers['x-kept'], 'yes');
+      for (const name of ['connection', 'keep-alive', 'transfer-encoding', 'upgrade']) assert.equal(reply.headers[name], undefined);
+    } finally {
+      session.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
   test('http2: false serves HTTP/1.1 only, even to a client that offers h2', async () => {
     const gw = await startTls(certs.dir, '{ cert: server.pem, key: server.key, http2: false }');
     try {
@@ -372,7 +395,7 @@ describe('TLS listener', { skip }, () => {
     }
   });
 
-  test('reloadTls (SIGHUP) swaps the certificate for new connections while an open stream runs to its end', async () => {
+  test('reloadTls (SIGHUP) swaps the certificate for new connections while an open stream runs to its end', { timeout: 10_000 }, async () => {
     const live = join(certs.dir, 'live');
     mkdirSync(live, { recursive: true });
     writeFileSync(join(live, 'cert.pem'), certs.server.cert);
@@ -430,7 +453,44 @@ describe('TLS listener', { skip }, () => {
     }
   });
 
-  test('close() lets an open HTTP/2 stream finish, then stops', async () => {
+  test('an HTTP/2 client that cancels its stream aborts the upstream request at once', { timeout: 10_000 }, async () => {
+    let upstreamClosed!: () => void;
+    const closed = new Promise<void>((resolve) => (upstreamClosed = resolve));
+    // A backend that streams until its client goes away.
+    const backend = createHttpServer((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const timer = setInterval(() => res.write('data: {"choices":[{"delta":{"content":"x"}}]}\n\n'), 10);
+      res.on('close', () => {
+        clearInterval(timer);
+        upstreamClosed();
+      });
+    });
+    await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
+    const api = `http://127.0.0.1:${(backend.address() as AddressInfo).port}`;
+    const gw = await startTls(
+      certs.dir,
+      '{ cert: server.pem, key: server.key }',
+      `plugins: [route.round_robin]\nmodel_list:\n  - model_name: endless\n    litellm_params: { model: openai/endless, api_base: ${api} }\n`,
+    );
+    const session = await h2session(gw.port, certs.ca);
+    try {
+      const stream = session.request({ ':method': 'POST', ':path': '/v1/chat/completions', 'content-type': 'application/json' });
+      stream.end(chat('endless', { stream: true }));
+      await new Promise<void>((resolve) => stream.once('data', () => resolve()));
+      stream.close(h2constants.NGHTTP2_CANCEL);
+      await closed;
+      for (let i = 0; i < 40 && gw.gateway.inFlight > 0; i++) await new Promise((r) => setTimeout(r, 25));
+      assert.equal(gw.gateway.inFlight, 0);
+      assert.equal((await h2call(session, '/health/liveliness')).status, 200);
+    } finally {
+      session.close();
+      await gw.close();
+      await new Promise<void>((resolve) => backend.close(() => resolve()));
+    }
+  });
+
+  test('close() lets an open HTTP/2 stream finish, then stops', { timeout: 10_000 }, async () => {
     const gw = await startTls(certs.dir, '{ cert: server.pem, key: server.key }');
     const session = await h2session(gw.port, certs.ca);
     let firstChunk!: () => void;
@@ -468,6 +528,10 @@ describe('https:// backends: tls_ca and ssl_verify', { skip }, () => {
           seen.push({ headers: req.headers, body: JSON.parse(body) as Record<string, unknown> });
           res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(FIXED) });
           res.end(FIXED);
+          return;
+        }
+        if (req.method === 'GET' && req.url === '/v1/models') {
+          res.writeHead(200, { 'content-type': 'application/json' }).end('{"object":"list","data":[]}');
           return;
         }
         res.writeHead(404).end();
@@ -526,6 +590,26 @@ model_list:
       assert.equal((await h2call(session, '/v1/chat/completions', chat('with-ca'))).status, 200);
     } finally {
       session.close();
+      await gw.close();
+    }
+  });
+
+  test('health probes use the deployment\'s TLS settings', async () => {
+    const gw = await startGateway(
+      models().replace('plugins: [route.round_robin]', 'plugins: [route.round_robin, { name: health.active, options: { interval: 0.05, fall: 1, rise: 1 } }]'),
+      { dir: certs.dir },
+    );
+    try {
+      let report: { unhealthy_endpoints: { model_name: string; error: string }[]; healthy_endpoints: { model_name: string }[] } | null = null;
+      for (let i = 0; i < 40; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        report = (await (await fetch(`http://127.0.0.1:${gw.port}/health`)).json()) as typeof report;
+        if (report!.unhealthy_endpoints.length > 0) break;
+      }
+      assert.deepEqual(report!.healthy_endpoints.map((e) => e.model_name).sort(), ['bundle', 'no-verify', 'with-ca']);
+      assert.deepEqual(report!.unhealthy_endpoints.map((e) => e.model_name), ['default-trust']);
+      assert.match(report!.unhealthy_endpoints[0]!.error, /probe GET \/v1\/models/);
+    } finally {
       await gw.close();
     }
   });
@@ -625,6 +709,45 @@ describe('TLS configuration is checked at load', { skip }, () => {
     writeFileSync(file, 'server:\n  tls: { cert: server.pem, key: server.key }\nmodel_list: []\n');
     const ok = spawnSync(process.execPath, [join(ROOT, 'core', 'main.js'), '--config', file, '--check'], { encoding: 'utf8' });
     assert.equal(ok.status, 0, ok.stderr);
+  });
+
+  test('the CLI reloads on SIGHUP and logs the new certificate, or the error', { timeout: 15_000 }, async () => {
+    const live = join(certs.dir, 'cli');
+    mkdirSync(live, { recursive: true });
+    writeFileSync(join(live, 'cert.pem'), certs.server.cert);
+    writeFileSync(join(live, 'key.pem'), certs.server.key);
+    const file = join(live, 'proxy.yaml');
+    writeFileSync(file, 'server:\n  tls: { cert: cert.pem, key: key.pem }\nplugins: [route.round_robin]\nmodel_list: []\n');
+    const child = spawn(process.execPath, [join(ROOT, 'core', 'main.js'), '--config', file, '--port', '0', '--host', '127.0.0.1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    const waitFor = (pattern: RegExp): Promise<RegExpExecArray> =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no ${pattern} in: ${log}`)), 10_000);
+        const check = (): void => {
+          const match = pattern.exec(log);
+          if (match === null) return;
+          clearTimeout(timer);
+          child.stderr.off('data', check);
+          resolve(match);
+        };
+        child.stderr.on('data', check);
+        check();
+      });
+    child.stderr.on('data', (d: Buffer) => (log += d.toString()));
+    try {
+      const port = Number((await waitFor(/listening on https:\/\/127\.0\.0\.1:(\d+)/))[1]);
+      copyFileSync(join(certs.dir, 'server2.pem'), join(live, 'cert.pem'));
+      copyFileSync(join(certs.dir, 'server2.key'), join(live, 'key.pem'));
+      child.kill('SIGHUP');
+      await waitFor(new RegExp(`SIGHUP: TLS certificate reloaded .*sha256=${certs.server2.fingerprint}`));
+      assert.equal((await httpsCall(port, '/v1/models', { ca: certs.ca })).fingerprint, certs.server2.fingerprint);
+      writeFileSync(join(live, 'cert.pem'), 'broken\n');
+      child.kill('SIGHUP');
+      await waitFor(/SIGHUP: TLS certificate not reloaded; the current one stays in use error=.*cert\.pem is not a PEM certificate/);
+      assert.equal((await httpsCall(port, '/v1/models', { ca: certs.ca })).status, 200);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 
   test('ssl_verify: false and "false" turn verification off; a string is a CA bundle', () => {

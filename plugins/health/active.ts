@@ -5,6 +5,7 @@
 // deployment, and a slow or dead backend never delays the probes of the others.
 
 import { Agent } from 'undici';
+import { upstreamConnectOptions } from '../../core/tls.ts';
 import { definePlugin, type Deployment, type Logger, type Plugin, type RouterState } from '../../core/plugin.ts';
 
 export interface HealthActiveOptions {
@@ -101,12 +102,22 @@ export default definePlugin<HealthActiveOptions>({
     const targets = new Map<string, Target>();
     let closed = false;
     // Its own connections, kept warm across probes; an idle socket the server closed is dropped before reuse.
-    const agent = new Agent({
+    const agentOptions = {
       keepAliveTimeout: Math.min(60_000, Math.max(4_000, intervalMs * 2)),
       connectTimeout: timeoutMs,
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
-    });
+    };
+    const agent = new Agent(agentOptions);
+    // A backend with its own CA (or ssl_verify: false) is probed with the same TLS settings its traffic uses.
+    const tlsAgents = new Map<string, Agent>();
+    const agentFor = (deployment: Deployment): Agent => {
+      const tls = deployment.upstreamTls;
+      if (tls === null) return agent;
+      let found = tlsAgents.get(tls.poolKey);
+      if (found === undefined) tlsAgents.set(tls.poolKey, (found = new Agent({ ...agentOptions, connect: upstreamConnectOptions(tls) })));
+      return found;
+    };
 
     /**
      * Brings the targets in line with `deps.groups`: the map is live (Ollama discovery adds and removes groups
@@ -196,7 +207,7 @@ export default definePlugin<HealthActiveOptions>({
       if (apiKey !== null) headers['authorization'] = `Bearer ${apiKey}`;
       const what = `probe GET ${path}`;
       try {
-        const res = await agent.request({ origin, path, method: 'GET', headers, signal: controller.signal });
+        const res = await agentFor(target.deployment).request({ origin, path, method: 'GET', headers, signal: controller.signal });
         await res.body.dump({ limit: DRAIN_LIMIT, signal: controller.signal });
         if (res.statusCode < 200 || res.statusCode > 299) return `${what}: status ${res.statusCode}`;
         return null;
@@ -249,7 +260,7 @@ export default definePlugin<HealthActiveOptions>({
         }
         targets.clear();
         await Promise.all(pending);
-        await agent.close().catch(() => agent.destroy());
+        await Promise.all([agent, ...tlsAgents.values()].map((a) => a.close().catch(() => a.destroy())));
       },
     };
   },
