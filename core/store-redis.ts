@@ -64,8 +64,10 @@ function escapeTag(key: string): string {
   return /[{}%]/.test(key) ? key.replace(/%/g, '%25').replace(/\{/g, '%7B').replace(/\}/g, '%7D') : key;
 }
 
-// Shared Lua prelude: the server clock in ms (with µs), and the float slack also used by MemoryStore.
+// Shared Lua prelude: the server clock in ms (with µs), and the float slack also used by MemoryStore. Writing after
+// TIME needs effects replication: the default since Redis 5 (the call is a no-op there), opted into before.
 const NOW = `
+if redis.replicate_commands then redis.replicate_commands() end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local eps = 0.001

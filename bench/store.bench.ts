@@ -1,0 +1,144 @@
+// Shared-state store budgets: the in-memory limit checks per call, and the Redis check's round trip on loopback.
+//
+//   node bench/store.bench.ts                 print both tables; exit 1 if a step is over its budget
+//   taskset -c 0 node bench/store.bench.ts    pinned to one core, for steadier figures
+//
+// The in-memory steps are timed with tinybench, BATCH awaited calls per sample, over 1000 keys whose windows
+// hold ~100 live entries each (so trimming and appending are both exercised). The Redis step starts a real
+// redis-server (test/redis-server.ts) and times single awaited windowCheck calls one after another.
+
+import { Bench } from 'tinybench';
+import { createLogger } from '../core/logger.ts';
+import { MemoryStore } from '../core/store-memory.ts';
+import { RedisStore } from '../core/store-redis.ts';
+import type { LimitDecision } from '../core/store.ts';
+import { startRedis } from '../test/redis-server.ts';
+
+const BATCH = 100;
+const KEYS = Array.from({ length: 1000 }, (_, i) => `key:${i}`);
+/** Results are stored here so the JIT cannot drop the work as dead code. */
+let sink: LimitDecision | null = null;
+
+interface Step {
+  name: string;
+  /** Budget per call, microseconds, for the mean and for the p99 of batch means. */
+  meanUs: number;
+  p99Us: number;
+  fn: () => Promise<void>;
+}
+
+function memorySteps(): { steps: Step[]; stores: MemoryStore[] } {
+  const windows = new MemoryStore({ sweepIntervalMs: 0 });
+  const full = new MemoryStore({ sweepIntervalMs: 0 });
+  const gcra = new MemoryStore({ sweepIntervalMs: 0 });
+  // A synthetic clock: 10 µs per call, so each key is hit every 10 ms and a 1 s window holds ~100 entries.
+  let now = 1_000_000;
+  let i = 0;
+  const next = (): string => KEYS[i++ % KEYS.length]!;
+  return {
+    stores: [windows, full, gcra],
+    steps: [
+      {
+        name: 'memory windowCheck, admitted (1 s window, ~100 live entries/key)',
+        meanUs: 5,
+        p99Us: 10,
+        fn: async () => {
+          for (let n = 0; n < BATCH; n++) sink = await windows.windowCheck(next(), 1e9, 1000, 1, (now += 0.01));
+        },
+      },
+      {
+        name: 'memory windowCheck, refused at the limit (computes retryAfter)',
+        meanUs: 5,
+        p99Us: 10,
+        fn: async () => {
+          for (let n = 0; n < BATCH; n++) sink = await full.windowCheck(next(), 50, 1000, 1, (now += 0.01));
+        },
+      },
+      {
+        name: 'memory gcra (100 r/s, burst 20)',
+        meanUs: 5,
+        p99Us: 10,
+        fn: async () => {
+          for (let n = 0; n < BATCH; n++) sink = await gcra.gcra(next(), 100, 20, (now += 0.01));
+        },
+      },
+    ],
+  };
+}
+
+async function benchMemory(): Promise<number> {
+  const { steps, stores } = memorySteps();
+  const bench = new Bench({ time: 500, warmupTime: 200 });
+  for (const step of steps) bench.add(step.name, step.fn);
+  await bench.run();
+  let failed = 0;
+  const rows = steps.map((step, i) => {
+    const result = bench.tasks[i]!.result;
+    if (result.state !== 'completed') throw new Error(`${step.name}: ${result.state}`);
+    const mean = (result.latency.mean * 1000) / BATCH;
+    const p99 = (result.latency.p99 * 1000) / BATCH;
+    const ok = mean <= step.meanUs && p99 <= step.p99Us;
+    if (!ok) failed++;
+    return {
+      step: step.name,
+      'mean µs': mean.toFixed(3),
+      'p99 µs': p99.toFixed(3),
+      'budget mean/p99 µs': `${step.meanUs} / ${step.p99Us}`,
+      verdict: ok ? 'PASS' : 'OVER BUDGET',
+    };
+  });
+  console.log(`Sluice shared-state store, in memory (Node ${process.version}, ${BATCH} awaited calls per sample)`);
+  console.table(rows);
+  await Promise.all(stores.map((s) => s.close()));
+  return failed;
+}
+
+/** Round-trip budget on loopback, µs: generous, since it depends on the machine far more than on the script. */
+const REDIS_BUDGET = { p50Us: 500, p99Us: 2000 };
+
+async function benchRedis(): Promise<number> {
+  const redis = await startRedis();
+  const store = new RedisStore({ port: redis.port }, createLogger('warn'));
+  try {
+    if (!(await store.connected(5000))) throw new Error('redis-server did not come up');
+    const measure = async (label: string, calls: number, fn: (n: number) => Promise<LimitDecision>): Promise<Record<string, string>> => {
+      for (let n = 0; n < 500; n++) sink = await fn(n); // warm-up: script cache, JIT, socket buffers
+      const samples = new Float64Array(calls);
+      for (let n = 0; n < calls; n++) {
+        const started = performance.now();
+        sink = await fn(n);
+        samples[n] = (performance.now() - started) * 1000;
+      }
+      if (store.health() !== 'ok') throw new Error(`${label}: the store fell back to local limits during the run`);
+      samples.sort();
+      const at = (q: number): number => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))]!;
+      const ok = at(0.5) <= REDIS_BUDGET.p50Us && at(0.99) <= REDIS_BUDGET.p99Us;
+      return {
+        step: label,
+        calls: String(calls),
+        'p50 µs': at(0.5).toFixed(1),
+        'p99 µs': at(0.99).toFixed(1),
+        'max µs': samples[samples.length - 1]!.toFixed(1),
+        'budget p50/p99 µs': `${REDIS_BUDGET.p50Us} / ${REDIS_BUDGET.p99Us}`,
+        verdict: ok ? 'PASS' : 'OVER BUDGET',
+      };
+    };
+    const rows = [
+      // ~100 live entries per key, as in memory: 100 keys, each hit every ~100 calls within a 60 s window.
+      await measure('redis windowCheck, admitted (EVALSHA round trip)', 10_000, (n) => store.windowCheck(KEYS[n % 100]!, 1e9, 60_000, 1, Date.now())),
+      await measure('redis windowCheck, refused at the limit', 5_000, (n) => store.windowCheck(`full:${n % 100}`, 50, 60_000, 1, Date.now())),
+      await measure('redis gcra', 5_000, (n) => store.gcra(KEYS[n % 100]!, 100, 20, Date.now())),
+    ];
+    console.log(`Sluice shared-state store, Redis on loopback (redis-server on 127.0.0.1:${redis.port}, one awaited call at a time)`);
+    console.table(rows);
+    return rows.filter((r) => r.verdict !== 'PASS').length;
+  } finally {
+    await store.close();
+    await redis.stop();
+  }
+}
+
+const failed = (await benchMemory()) + (await benchRedis());
+if (sink === null) console.log('');
+console.log(failed === 0 ? 'all steps within budget' : `${failed} step(s) over budget`);
+process.exitCode = failed === 0 ? 0 : 1;
