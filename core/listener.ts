@@ -52,6 +52,8 @@ export async function listen(gateway: Gateway, port = gateway.server.port, host 
   const http1: Http1Options = { keepAliveTimeout: t.keepAlive, headersTimeout: t.clientHeader, requestTimeout, noDelay: true };
   const tls = gateway.server.tls;
   const handle: Handler = gateway.handle;
+  // Shared limits should be shared from the first request; a Redis that stays away is handled by its fail mode.
+  await gateway.store.connected?.(2000);
 
   let server: Server | HttpsServer | Http2SecureServer;
   let certificate: CertificateInfo | null = null;

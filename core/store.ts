@@ -36,5 +36,7 @@ export interface SharedStore {
   acquireLease(key: string, max: number, leaseId: string, ttlMs: number, now: number): Promise<LimitDecision>;
   releaseLease(key: string, leaseId: string): Promise<void>;
   health(): StoreHealth;
+  /** Resolves once a remote store is reachable (true) or `timeoutMs` passed (false). Absent on the memory store. */
+  connected?(timeoutMs?: number): Promise<boolean>;
   close(): Promise<void>;
 }
