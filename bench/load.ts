@@ -1,6 +1,11 @@
 // Load benchmark: Sluice against a direct connection to the backend simulator and against nginx, on one machine.
 //
-//   npm run bench:load [-- --duration 8 --rounds 3 --loadgen wrk|autocannon]
+//   npm run bench:load [-- --duration 8 --rounds 3 --loadgen wrk|autocannon --backends 1 --strategy <name>]
+//
+// --backends n puts n simulators behind each model group (`sim`, and `sim-stream` for SSE), in Sluice and in one
+// nginx upstream (round-robin); the direct baseline stays one simulator. --strategy names Sluice's routing plugin
+// (an id like route.least_busy or an alias like least-busy), written as `plugins: [<name>]`; without it the config
+// has no `plugins:` section and Sluice's default chain applies.
 //
 // The proxy under test (Sluice or nginx) gets core 0; the simulators, the load generator and this process (which
 // runs the SSE client) share core 1. Configurations are interleaved in every round so drift hits them all alike,
@@ -11,7 +16,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Autocannon, Wrk, type LoadGen, type LoadResult } from './load/loadgen.ts';
-import { nginxConf } from './load/nginx.ts';
+import { nginxConf, type NginxRoute } from './load/nginx.ts';
 import { Processes, findBinary, freePort, pinSelf, sleep, waitForHttp, waitForOutput, type Child } from './load/procs.ts';
 import {
   latencySection,
@@ -26,12 +31,16 @@ import {
   type Target,
 } from './load/report.ts';
 import { runSse, type SseResult } from './load/sse.ts';
+import { median } from './load/stats.ts';
+import { BUILTIN_PLUGINS, PLUGIN_ALIASES } from '../core/registry.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 /** Read before this process pins itself: afterwards the count is that of its affinity mask. */
 const CORES = availableParallelism();
 const NODE = process.execPath;
 const START_TIMEOUT_MS = 20_000;
+/** Every backend is two simulator processes (JSON and SSE) on core 1; more than this only measures contention. */
+const MAX_BACKENDS = 16;
 /** Quiet gap between measurements, so one run's closing sockets and GC do not land in the next. */
 const PAUSE_MS = 500;
 
@@ -63,6 +72,10 @@ interface Options {
   durationS: number;
   rounds: number;
   loadgen: 'wrk' | 'autocannon' | null;
+  /** Simulators behind each model group (and each nginx upstream). */
+  backends: number;
+  /** Sluice's routing plugin as given (id or alias); null: no `plugins:` section, the default chain. */
+  strategy: string | null;
 }
 
 interface Environment {
@@ -79,6 +92,8 @@ interface Stack {
   /** The model to ask for, per target (Sluice routes by it; the simulator echoes it). */
   jsonModel: Record<Target, string>;
   sseModel: Record<Exclude<Target, 'sluice-mock'>, string>;
+  /** With several backends, every SSE simulator's URL (for the clock check); empty with one. */
+  sseSims: string[];
 }
 
 function parseOptions(argv: string[]): Options {
@@ -88,6 +103,8 @@ function parseOptions(argv: string[]): Options {
       duration: { type: 'string', default: '8' },
       rounds: { type: 'string', default: '3' },
       loadgen: { type: 'string' },
+      backends: { type: 'string', default: '1' },
+      strategy: { type: 'string' },
     },
     strict: true,
   });
@@ -98,7 +115,20 @@ function parseOptions(argv: string[]): Options {
   if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) throw new UsageError('--rounds wants an integer, 1..20');
   const loadgen = values.loadgen;
   if (loadgen !== undefined && loadgen !== 'wrk' && loadgen !== 'autocannon') throw new UsageError('--loadgen is wrk or autocannon');
-  return { durationS, rounds, loadgen: loadgen ?? null };
+  const backends = Number(values.backends);
+  if (!Number.isInteger(backends) || backends < 1 || backends > MAX_BACKENDS) throw new UsageError(`--backends wants an integer, 1..${MAX_BACKENDS}`);
+  const strategy = values.strategy ?? null;
+  if (strategy !== null) checkStrategy(strategy);
+  return { durationS, rounds, loadgen: loadgen ?? null, backends, strategy };
+}
+
+/** A routing plugin Sluice knows, by id or alias; caught here rather than as a failed Sluice start. */
+function checkStrategy(name: string): void {
+  const id = PLUGIN_ALIASES[name] ?? name;
+  if (id.startsWith('route.') && id in BUILTIN_PLUGINS) return;
+  const known = Object.keys(BUILTIN_PLUGINS).filter((k) => k.startsWith('route.'));
+  const aliases = Object.keys(PLUGIN_ALIASES).filter((a) => PLUGIN_ALIASES[a]!.startsWith('route.'));
+  throw new UsageError(`--strategy wants a routing plugin: ${[...known, ...aliases].join(', ')}`);
 }
 
 /** Pins this process to core 1 when taskset works; otherwise everything runs unpinned (and the report says so). */
@@ -128,28 +158,56 @@ async function startSim(procs: Processes, name: string, port: number, extra: rea
   return sim;
 }
 
-/** Sluice with the default chain: `sim` and `sim-stream` on the two simulators, `mock` with no backend. */
-async function startSluice(procs: Processes, tmp: string, port: number, simJson: number, simSse: number): Promise<void> {
-  const config = join(tmp, 'sluice.yaml');
-  writeFileSync(
-    config,
-    `server: { host: 127.0.0.1, port: ${port}, log_level: warn }
-model_list:
-  - model_name: sim
-    litellm_params: { model: openai/sim, api_base: http://127.0.0.1:${simJson} }
-  - model_name: sim-stream
-    litellm_params: { model: openai/sim-stream, api_base: http://127.0.0.1:${simSse} }
-  - model_name: mock
-    litellm_params: { model: mock/mock, mock_response: "hello world from the mock", mock_tokens: 20 }
-`,
+/** The simulator ports, one per backend; [0] is also the direct baseline. */
+interface SimPorts {
+  json: number[];
+  sse: number[];
+}
+
+/** One simulator per backend for each workload, all on core 1; with one backend, the names of old. */
+async function startSims(procs: Processes, ports: SimPorts): Promise<void> {
+  const n = ports.json.length;
+  const name = (base: string, i: number): string => (n === 1 ? base : `${base} ${i + 1}/${n}`);
+  await Promise.all([
+    ...ports.json.map((port, i) => startSim(procs, name('simulator', i), port, [])),
+    ...ports.sse.map((port, i) => startSim(procs, name('simulator (SSE)', i), port, SSE_SIM_ARGS)),
+  ]);
+}
+
+/**
+ * Sluice's config: `sim` and `sim-stream` with one deployment per simulator, `mock` with no backend. `plugins:`
+ * only with a strategy; with one backend and none, exactly the config of the single-backend benchmark.
+ */
+function sluiceConfig(port: number, sims: SimPorts, strategy: string | null): string {
+  const n = sims.json.length;
+  // Explicit ids only with several backends, so errors and logs say which one.
+  const id = (group: string, i: number): string => (n === 1 ? '' : `\n    model_info: { id: ${group}-${i + 1} }`);
+  const deployments = (group: string, ports: readonly number[]): string =>
+    ports
+      .map((p, i) => `  - model_name: ${group}\n    litellm_params: { model: openai/${group}, api_base: http://127.0.0.1:${p} }${id(group, i)}\n`)
+      .join('');
+  const plugins = strategy === null ? '' : `plugins: [${JSON.stringify(strategy)}]\n`;
+  return (
+    `server: { host: 127.0.0.1, port: ${port}, log_level: warn }\n` +
+    plugins +
+    'model_list:\n' +
+    deployments('sim', sims.json) +
+    deployments('sim-stream', sims.sse) +
+    '  - model_name: mock\n' +
+    '    litellm_params: { model: mock/mock, mock_response: "hello world from the mock", mock_tokens: 20 }\n'
   );
+}
+
+async function startSluice(procs: Processes, tmp: string, port: number, sims: SimPorts, strategy: string | null): Promise<void> {
+  const config = join(tmp, 'sluice.yaml');
+  writeFileSync(config, sluiceConfig(port, sims, strategy));
   const args = ['core/main.js', '--config', config, '--port', String(port), '--host', '127.0.0.1'];
   const sluice = procs.start('sluice', NODE, args, 0, ROOT);
   // At log_level warn the "listening on" line is not printed, so readiness is polled.
   await waitForHttp(sluice, `http://127.0.0.1:${port}/health/readiness`, START_TIMEOUT_MS).catch(startFailure(sluice));
 }
 
-async function startNginx(procs: Processes, binary: string, tmp: string, routes: { listenPort: number; upstreamPort: number }[]): Promise<void> {
+async function startNginx(procs: Processes, binary: string, tmp: string, routes: readonly NginxRoute[]): Promise<void> {
   const dir = join(tmp, 'nginx');
   writeFileSync(join(tmp, 'nginx.conf'), nginxConf(dir, routes));
   // -e: the log for messages before the config is read (it would go to /var/log/nginx otherwise).
@@ -163,14 +221,19 @@ function startFailure(child: Child): (error: Error) => never {
   };
 }
 
-async function startStack(procs: Processes, tmp: string, nginx: string | null): Promise<Stack> {
-  const [simJson, simSse, sluice, nginxJson, nginxSse] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
-  await Promise.all([startSim(procs, 'simulator', simJson, []), startSim(procs, 'simulator (SSE)', simSse, SSE_SIM_ARGS)]);
-  await startSluice(procs, tmp, sluice, simJson, simSse);
+async function startStack(procs: Processes, tmp: string, nginx: string | null, options: Options): Promise<Stack> {
+  const ports = (count: number): Promise<number[]> => Promise.all(Array.from({ length: count }, freePort));
+  const [simJsonPorts, simSsePorts, [sluice, nginxJson, nginxSse]] = await Promise.all([ports(options.backends), ports(options.backends), ports(3)]);
+  const sims: SimPorts = { json: simJsonPorts, sse: simSsePorts };
+  // The direct baseline is always one simulator: the first of each workload.
+  const simJson = sims.json[0]!;
+  const simSse = sims.sse[0]!;
+  await startSims(procs, sims);
+  await startSluice(procs, tmp, sluice, sims, options.strategy);
   if (nginx !== null) {
     await startNginx(procs, nginx, tmp, [
-      { listenPort: nginxJson, upstreamPort: simJson },
-      { listenPort: nginxSse, upstreamPort: simSse },
+      { listenPort: nginxJson, upstreamPorts: sims.json },
+      { listenPort: nginxSse, upstreamPorts: sims.sse },
     ]);
   }
   const url = (port: number): string => `http://127.0.0.1:${port}/v1/chat/completions`;
@@ -181,6 +244,7 @@ async function startStack(procs: Processes, tmp: string, nginx: string | null): 
     jsonModel: { direct: 'sim', nginx: 'sim', sluice: 'sim', 'sluice-mock': 'mock' },
     // Same body everywhere; the group name equals the upstream model, so Sluice forwards the client's bytes as is.
     sseModel: { direct: 'sim-stream', nginx: 'sim-stream', sluice: 'sim-stream' },
+    sseSims: sims.sse.length === 1 ? [] : sims.sse.map(url),
   };
 }
 
@@ -204,6 +268,8 @@ interface Measured {
   throughput: RoundResults<LoadResult>;
   latency: RoundResults<LoadResult>;
   sse: RoundResults<SseResult>;
+  /** Per SSE simulator, one direct wave's p50 per round (several backends only). */
+  simClock: number[][];
 }
 
 /** What one pass over the configurations needs. */
@@ -253,14 +319,43 @@ async function runPass(pass: Pass, out: Measured): Promise<void> {
   await httpSection(pass, 'A', json, THROUGHPUT_CONNECTIONS, out.throughput);
   await httpSection(pass, 'B', json.filter((t) => t !== 'sluice-mock'), 1, out.latency);
   await sseSectionRun(pass, out.sse);
+  if (!pass.warmup) await simClockRun(pass, out.simClock);
+}
+
+/**
+ * The SSE delay subtracts the simulator's clock from the client's, and each process has its own offset
+ * (performance.timeOrigin is read at its start). Direct uses simulator 1 only, the proxies mix all of them: one
+ * direct wave to each simulator shows how far apart their offsets are, and so how much of "added" they can explain.
+ */
+async function simClockRun(pass: Pass, out: number[][]): Promise<void> {
+  for (const [i, url] of pass.stack.sseSims.entries()) {
+    const result = await runSse({ url, model: pass.stack.sseModel.direct, streams: SSE_STREAMS, durationMs: 0 });
+    assertAlive(pass.procs);
+    (out[i] ??= []).push(result.p50Ms);
+    progress(`${pass.label} C clock check, simulator (SSE) ${i + 1}: p50 ${result.p50Ms.toFixed(3)} ms, streams failed ${result.streamsFailed}`);
+    await sleep(PAUSE_MS);
+  }
+}
+
+/** The clock check's line for the SSE section: each simulator's median p50 and their spread. */
+function simClockNote(simClock: readonly number[][]): string[] {
+  if (simClock.length === 0) return [];
+  const p50s = simClock.map((rounds) => median(rounds));
+  const spread = Math.max(...p50s) - Math.min(...p50s);
+  return [
+    `  clock check (one direct wave per SSE simulator per round, median p50): ` +
+      p50s.map((v, i) => `sim ${i + 1} ${v.toFixed(3)}`).join(', ') +
+      ` ms; spread ${spread.toFixed(3)} ms`,
+    `  (direct is simulator 1 alone, the proxies spread over all ${p50s.length}: clock offsets up to the spread can appear in "added")`,
+  ];
 }
 
 async function measure(stack: Stack, loadgen: LoadGen, procs: Processes, options: Options): Promise<Measured> {
   const common = { stack, loadgen, procs };
   // Warm-up: JIT, connection pools and the kernel's caches, for every path, before anything counts.
   const warm: Pass = { ...common, durationS: Math.min(2, options.durationS), warmup: true, label: '[warm-up]' };
-  await runPass(warm, { throughput: new Map(), latency: new Map(), sse: new Map() });
-  const out: Measured = { throughput: new Map(), latency: new Map(), sse: new Map() };
+  await runPass(warm, { throughput: new Map(), latency: new Map(), sse: new Map(), simClock: [] });
+  const out: Measured = { throughput: new Map(), latency: new Map(), sse: new Map(), simClock: [] };
   for (let r = 1; r <= options.rounds; r++) {
     await runPass({ ...common, durationS: options.durationS, warmup: false, label: `[round ${r}/${options.rounds}]` }, out);
   }
@@ -300,6 +395,21 @@ function errorNotes(m: Measured): string[] {
   return notes;
 }
 
+/** The config variant under test, for the header. */
+function variantLines(options: Options, haveNginx: boolean): string[] {
+  const n = options.backends;
+  const strategy =
+    options.strategy === null
+      ? "Sluice's default chain (no plugins: section)"
+      : `${options.strategy}${PLUGIN_ALIASES[options.strategy] === undefined ? '' : ` (${PLUGIN_ALIASES[options.strategy]})`}, plugins: [${options.strategy}]`;
+  if (n === 1) return [`config: 1 backend per model group; strategy: ${strategy}`];
+  return [
+    `config: ${n} backends per model group (sim, sim-stream: ${n} + ${n} simulators on core 1); strategy: ${strategy}` +
+      (haveNginx ? `; nginx: one upstream of ${n}, round-robin, keepalive 64` : ''),
+    'config: the direct baseline is ONE simulator (the first of each workload), not the pool',
+  ];
+}
+
 function printReport(m: Measured, env: Environment, options: Options): void {
   const rounds = `${options.rounds} round${options.rounds === 1 ? '' : 's'}`;
   const per = `${env.loadgen.name}, ${options.durationS} s x ${rounds}, medians over rounds`;
@@ -307,6 +417,7 @@ function printReport(m: Measured, env: Environment, options: Options): void {
     '',
     `Sluice load benchmark - node ${process.version}, ${CORES} cores, ` +
       (env.pinned ? 'proxy on core 0; simulators, load generator and SSE client on core 1' : 'UNPINNED'),
+    ...variantLines(options, env.nginx !== null),
     ...env.notes.map((n) => `note: ${n}`),
     '',
     throughputSection(m.throughput, `A. Throughput: ${THROUGHPUT_CONNECTIONS} connections, non-streaming chat (${per})`),
@@ -322,6 +433,7 @@ function printReport(m: Measured, env: Environment, options: Options): void {
       `C. SSE: ${SSE_STREAMS} concurrent streams, 50 tokens at 20 ms; per-chunk delay = arrival - sim_sent_at ` +
         `(${options.durationS} s of waves x ${rounds}, medians; chunks and streams are totals)`,
     ),
+    ...simClockNote(m.simClock),
     '',
     targetsSection(checks(m, env.nginx !== null)),
     ...errorNotes(m),
@@ -347,7 +459,7 @@ async function main(): Promise<number> {
   try {
     options = parseOptions(process.argv.slice(2));
   } catch (error) {
-    process.stderr.write(`${(error as Error).message}\nusage: node bench/load.ts [--duration <s>] [--rounds <n>] [--loadgen wrk|autocannon]\n`);
+    process.stderr.write(`${(error as Error).message}\nusage: node bench/load.ts [--duration <s>] [--rounds <n>] [--loadgen wrk|autocannon] [--backends <n>] [--strategy <name>]\n`);
     return 2;
   }
   const tmp = mkdtempSync(join(tmpdir(), 'sluice-load-'));
@@ -373,8 +485,8 @@ async function main(): Promise<number> {
     const processes = (procs = new Processes(pinned));
     const env: Environment = { pinned, notes, ...detectTools(options, processes, tmp, notes) };
     for (const note of notes) progress(`note: ${note}`);
-    const stack = await startStack(processes, tmp, env.nginx);
-    progress(`started: simulators, Sluice${env.nginx === null ? '' : ', nginx'}; load generator ${env.loadgen.name}`);
+    const stack = await startStack(processes, tmp, env.nginx, options);
+    progress(`started: ${options.backends === 1 ? '' : `${options.backends} + ${options.backends} `}simulators, Sluice${env.nginx === null ? '' : ', nginx'}; load generator ${env.loadgen.name}`);
     const measured = await measure(stack, env.loadgen, processes, options);
     printReport(measured, env, options);
     return 0;

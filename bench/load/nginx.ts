@@ -1,11 +1,13 @@
 // The reference proxy: a minimal nginx.conf, one worker, keep-alive upstreams, responses streamed unbuffered.
+// An upstream with several servers uses nginx's default balancing (weighted round-robin, all weights 1).
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface NginxRoute {
   readonly listenPort: number;
-  readonly upstreamPort: number;
+  /** The backends behind this route, in one `upstream` block (at least one). */
+  readonly upstreamPorts: readonly number[];
 }
 
 /** A config for `nginx -p <dir> -c nginx.conf` that writes nothing outside `dir`. */
@@ -15,7 +17,7 @@ export function nginxConf(dir: string, routes: readonly NginxRoute[]): string {
   const upstreams = routes
     .map(
       (r, i) => `  upstream backend${i} {
-    server 127.0.0.1:${r.upstreamPort};
+${r.upstreamPorts.map((port) => `    server 127.0.0.1:${port};`).join('\n')}
     keepalive 64;
     keepalive_requests 1000000;
   }`,
