@@ -1,6 +1,6 @@
 // Load benchmark: Sluice against a direct connection to the backend simulator and against nginx, on one machine.
 //
-//   npm run bench:load [-- --duration 8 --rounds 3 --loadgen wrk|autocannon --backends 1 --strategy <name>]
+//   npm run bench:load [-- --duration 8 --rounds 3 --loadgen wrk|autocannon --backends 1 --strategy <name> --auth memory|redis]
 //
 // --backends n puts n simulators behind each model group (`sim`, and `sim-stream` for SSE), in Sluice and in one
 // nginx upstream (round-robin); the direct baseline stays one simulator. --strategy names Sluice's routing plugin
@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Autocannon, Wrk, type LoadGen, type LoadResult } from './load/loadgen.ts';
+import { Autocannon, BENCH_KEY, Wrk, type LoadGen, type LoadResult } from './load/loadgen.ts';
 import { nginxConf, type NginxRoute } from './load/nginx.ts';
 import { Processes, findBinary, freePort, pinSelf, sleep, waitForHttp, waitForOutput, type Child } from './load/procs.ts';
 import {
@@ -76,6 +76,8 @@ interface Options {
   backends: number;
   /** Sluice's routing plugin as given (id or alias); null: no `plugins:` section, the default chain. */
   strategy: string | null;
+  /** Put API keys and a per-key limit in Sluice's chain, counted in memory or in a redis-server; null: none. */
+  auth: 'memory' | 'redis' | null;
 }
 
 interface Environment {
@@ -105,6 +107,7 @@ function parseOptions(argv: string[]): Options {
       loadgen: { type: 'string' },
       backends: { type: 'string', default: '1' },
       strategy: { type: 'string' },
+      auth: { type: 'string' },
     },
     strict: true,
   });
@@ -119,7 +122,9 @@ function parseOptions(argv: string[]): Options {
   if (!Number.isInteger(backends) || backends < 1 || backends > MAX_BACKENDS) throw new UsageError(`--backends wants an integer, 1..${MAX_BACKENDS}`);
   const strategy = values.strategy ?? null;
   if (strategy !== null) checkStrategy(strategy);
-  return { durationS, rounds, loadgen: loadgen ?? null, backends, strategy };
+  const auth = values.auth ?? null;
+  if (auth !== null && auth !== 'memory' && auth !== 'redis') throw new UsageError('--auth is memory or redis');
+  return { durationS, rounds, loadgen: loadgen ?? null, backends, strategy, auth };
 }
 
 /** A routing plugin Sluice knows, by id or alias; caught here rather than as a failed Sluice start. */
@@ -178,7 +183,18 @@ async function startSims(procs: Processes, ports: SimPorts): Promise<void> {
  * Sluice's config: `sim` and `sim-stream` with one deployment per simulator, `mock` with no backend. `plugins:`
  * only with a strategy; with one backend and none, exactly the config of the single-backend benchmark.
  */
-function sluiceConfig(port: number, sims: SimPorts, strategy: string | null): string {
+/**
+ * With --auth: one key with a per-key request limit far above what the bench sends, so every request pays for the
+ * key check and a counted limit without being refused. Keys switch on `auth.api_key` and `limit.key` in the
+ * default chain; with --strategy they are listed explicitly.
+ */
+function authSection(auth: 'memory' | 'redis' | null, redisPort: number | null): string {
+  if (auth === null) return '';
+  const redis = auth === 'redis' ? `redis: { host: 127.0.0.1, port: ${redisPort}, fail_mode: fail_closed }\n` : '';
+  return `${redis}keys: [{ key: ${BENCH_KEY}, alias: bench, rpm: 1000000000, max_parallel_requests: 100000 }]\n`;
+}
+
+function sluiceConfig(port: number, sims: SimPorts, strategy: string | null, extra = ''): string {
   const n = sims.json.length;
   // Explicit ids only with several backends, so errors and logs say which one.
   const id = (group: string, i: number): string => (n === 1 ? '' : `\n    model_info: { id: ${group}-${i + 1} }`);
@@ -186,9 +202,11 @@ function sluiceConfig(port: number, sims: SimPorts, strategy: string | null): st
     ports
       .map((p, i) => `  - model_name: ${group}\n    litellm_params: { model: openai/${group}, api_base: http://127.0.0.1:${p} }${id(group, i)}\n`)
       .join('');
-  const plugins = strategy === null ? '' : `plugins: [${JSON.stringify(strategy)}]\n`;
+  const auth = extra === '' ? '' : 'auth.api_key, limit.key, ';
+  const plugins = strategy === null ? '' : `plugins: [${auth}${JSON.stringify(strategy)}]\n`;
   return (
     `server: { host: 127.0.0.1, port: ${port}, log_level: warn }\n` +
+    extra +
     plugins +
     'model_list:\n' +
     deployments('sim', sims.json) +
@@ -198,9 +216,9 @@ function sluiceConfig(port: number, sims: SimPorts, strategy: string | null): st
   );
 }
 
-async function startSluice(procs: Processes, tmp: string, port: number, sims: SimPorts, strategy: string | null): Promise<void> {
+async function startSluice(procs: Processes, tmp: string, port: number, sims: SimPorts, options: Options, redisPort: number | null): Promise<void> {
   const config = join(tmp, 'sluice.yaml');
-  writeFileSync(config, sluiceConfig(port, sims, strategy));
+  writeFileSync(config, sluiceConfig(port, sims, options.strategy, authSection(options.auth, redisPort)));
   const args = ['core/main.js', '--config', config, '--port', String(port), '--host', '127.0.0.1'];
   const sluice = procs.start('sluice', NODE, args, 0, ROOT);
   // At log_level warn the "listening on" line is not printed, so readiness is polled.
@@ -229,7 +247,13 @@ async function startStack(procs: Processes, tmp: string, nginx: string | null, o
   const simJson = sims.json[0]!;
   const simSse = sims.sse[0]!;
   await startSims(procs, sims);
-  await startSluice(procs, tmp, sluice, sims, options.strategy);
+  let redisPort: number | null = null;
+  if (options.auth === 'redis') {
+    redisPort = await freePort();
+    const redis = procs.start('redis', findBinary('redis-server') ?? '/usr/bin/redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], 1, ROOT);
+    await waitForOutput(redis, /Ready to accept connections/, 10_000);
+  }
+  await startSluice(procs, tmp, sluice, sims, options, redisPort);
   if (nginx !== null) {
     await startNginx(procs, nginx, tmp, [
       { listenPort: nginxJson, upstreamPorts: sims.json },
@@ -402,9 +426,10 @@ function variantLines(options: Options, haveNginx: boolean): string[] {
     options.strategy === null
       ? "Sluice's default chain (no plugins: section)"
       : `${options.strategy}${PLUGIN_ALIASES[options.strategy] === undefined ? '' : ` (${PLUGIN_ALIASES[options.strategy]})`}, plugins: [${options.strategy}]`;
-  if (n === 1) return [`config: 1 backend per model group; strategy: ${strategy}`];
+  const auth = options.auth === null ? '' : `; auth.api_key + limit.key (per-key rpm and concurrency) counted in ${options.auth === 'redis' ? 'a redis-server (fail_closed)' : 'memory'}`;
+  if (n === 1) return [`config: 1 backend per model group; strategy: ${strategy}${auth}`];
   return [
-    `config: ${n} backends per model group (sim, sim-stream: ${n} + ${n} simulators on core 1); strategy: ${strategy}` +
+    `config: ${n} backends per model group (sim, sim-stream: ${n} + ${n} simulators on core 1); strategy: ${strategy}${auth}` +
       (haveNginx ? `; nginx: one upstream of ${n}, round-robin, keepalive 64` : ''),
     'config: the direct baseline is ONE simulator (the first of each workload), not the pool',
   ];

@@ -6,6 +6,9 @@ import { join } from 'node:path';
 import type { Processes } from './procs.ts';
 import { Samples, percentile } from './stats.ts';
 
+/** The API key every load request carries; only `--auth` runs check it (direct, nginx and a keyless Sluice ignore it). */
+export const BENCH_KEY = 'sk-bench-0123456789';
+
 export interface LoadSpec {
   readonly url: string;
   /** JSON request body, POSTed on every request. */
@@ -80,6 +83,7 @@ function wrkLua(body: string): string {
 wrk.method = "POST"
 wrk.body = [==[${body}]==]
 wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer ${BENCH_KEY}"
 
 -- errors: connect, read, write, non-2xx/3xx status, timeout
 function done(summary, latency, requests)
@@ -144,7 +148,7 @@ export class Autocannon implements LoadGen {
         connections: spec.connections,
         duration: spec.durationS,
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${BENCH_KEY}` },
         body: spec.body,
         pipelining: 1,
         timeout: 5,

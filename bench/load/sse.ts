@@ -2,6 +2,7 @@
 
 import { Agent, request } from 'node:http';
 import { Samples, percentile } from './stats.ts';
+import { BENCH_KEY } from './loadgen.ts';
 
 export interface SseSpec {
   readonly url: string;
@@ -52,7 +53,7 @@ function stream(url: string, body: string, agent: Agent, delays: Samples): Promi
   return new Promise((resolve) => {
     let sawDone = false;
     let pending = '';
-    const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } });
+    const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${BENCH_KEY}` } });
     const timer = setTimeout(() => req.destroy(new Error('wave timeout')), WAVE_TIMEOUT_MS);
     const finish = (result: boolean): void => {
       clearTimeout(timer);
