@@ -250,11 +250,20 @@ function trim(log: WindowLog, cutoff: number): void {
   log.sum = sum < 0 ? 0 : sum;
 }
 
-/** Appends keeping the log time-ordered even if a caller's clock steps back. */
+/**
+ * Appends keeping the log time-ordered even if a caller's clock steps back. Entries with the same timestamp share
+ * one slot: they expire together, so the window stays exact while a busy key (thousands of requests a second, all
+ * on millisecond clocks) keeps one entry per millisecond instead of one per request.
+ */
 function append(log: WindowLog, now: number, cost: number): void {
-  const last = log.times.length > log.head ? log.times[log.times.length - 1]! : Number.NEGATIVE_INFINITY;
-  log.times.push(now < last ? last : now);
-  log.costs.push(cost);
+  const n = log.times.length;
+  const last = n > log.head ? log.times[n - 1]! : Number.NEGATIVE_INFINITY;
+  if (now <= last) {
+    log.costs[n - 1]! += cost;
+  } else {
+    log.times.push(now);
+    log.costs.push(cost);
+  }
   log.sum += cost;
 }
 
