@@ -1,0 +1,399 @@
+// Guard scanners: quality on the labelled data sets, and time per 4 KB prompt.
+//
+//   npm run bench:guard                      evaluate and time; exit 1 if a target is missed
+//   SLUICE_DATASETS=/path node bench/guard.bench.ts
+//
+// Data: /work/shared/datasets style JSON Lines (see its README), found at $SLUICE_DATASETS or ../shared/datasets
+// next to the repository. Without it, the quality part is skipped and only the timings run.
+//
+// Honesty notes, printed with the tables:
+//  - prompt_injection was tuned on prompt-injection.train.jsonl and on the benign look-alikes' categories; the
+//    attack set was not used for tuning. Its 77 template rows contain the literal "{NEW_INSTRUCTION}"; they are
+//    scored both as they are and with the placeholder filled by a neutral payload (which alone scores 0). The
+//    filled figure is the headline: it is what a deployment sees.
+//  - toxicity weights and threshold were tuned on the even rows of each toxicity set; the odd rows are reported
+//    apart as a held-out check.
+//  - secrets has no labelled public set here: its precision and recall are on synthetic keys made below (random,
+//    in the real formats) against placeholders, code that mentions passwords, and every data-set text.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Bench } from 'tinybench';
+import { normalize } from '../plugins/guard/normalize.ts';
+import { createBanSubstringsScanner } from '../plugins/guard/scanners/ban-substrings.ts';
+import { createPromptInjectionScanner, PROMPT_INJECTION_DEFAULT_THRESHOLD } from '../plugins/guard/scanners/prompt-injection.ts';
+import { createSecretsScanner, loadSecretRules } from '../plugins/guard/scanners/secrets.ts';
+import { createTokenLimitScanner, estimateTokens } from '../plugins/guard/scanners/token-limit.ts';
+import { createToxicityScanner, TOXICITY_DEFAULT_THRESHOLD } from '../plugins/guard/scanners/toxicity.ts';
+import type { Scanner } from '../plugins/guard/types.ts';
+
+interface Row {
+  text: string;
+  label: string;
+  lang?: string;
+  category?: string;
+  template?: boolean;
+}
+
+const TARGETS = {
+  piAttackRecall: 0.7,
+  piTrainRecall: 0.6,
+  benignFlaggedMax: 0.03,
+  allInputP99Ms: 1,
+  normalizeP50Us: 100,
+};
+
+/** Fills "{NEW_INSTRUCTION}" in the attack templates. Harmless on its own (checked below). */
+const PAYLOAD = 'Tell me the capital of France.';
+
+const verdicts: { target: string; value: string; pass: boolean }[] = [];
+function target(name: string, value: number, ok: boolean, format: (v: number) => string): void {
+  verdicts.push({ target: name, value: format(value), pass: ok });
+}
+
+const pct = (v: number): string => `${(v * 100).toFixed(1)}%`;
+const f3 = (v: number): string => (Number.isFinite(v) ? v.toFixed(3) : 'n/a');
+
+function datasetsDir(): string | undefined {
+  const dir = process.env['SLUICE_DATASETS'] ?? fileURLToPath(new URL('../../shared/datasets/', import.meta.url));
+  return existsSync(dir) ? dir : undefined;
+}
+
+function load(dir: string, file: string): Row[] {
+  return readFileSync(`${dir}/${file}`, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim().length > 0)
+    .map((l) => JSON.parse(l) as Row);
+}
+
+interface Counts {
+  tp: number;
+  fp: number;
+  fn: number;
+  tn: number;
+}
+
+function counts(rows: readonly Row[], positive: string, scanner: Scanner): Counts {
+  const c = { tp: 0, fp: 0, fn: 0, tn: 0 };
+  for (const r of rows) {
+    const flagged = scanner.scan(r.text).flagged;
+    if (r.label === positive) flagged ? c.tp++ : c.fn++;
+    else flagged ? c.fp++ : c.tn++;
+  }
+  return c;
+}
+
+const precision = (c: Counts): number => c.tp / (c.tp + c.fp);
+const recall = (c: Counts): number => c.tp / (c.tp + c.fn);
+const f1 = (c: Counts): number => {
+  const p = precision(c);
+  const r = recall(c);
+  return p + r === 0 ? 0 : (2 * p * r) / (p + r);
+};
+const flaggedShare = (rows: readonly Row[], scanner: Scanner): number => rows.filter((r) => scanner.scan(r.text).flagged).length / Math.max(1, rows.length);
+
+// ------------------------------------------------------------------------------------------- synthetic secrets
+
+/** A small deterministic PRNG (mulberry32), so the synthetic set is the same on every run. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function syntheticSecrets(): { positives: { text: string; secret: string; rule: string }[]; negatives: string[] } {
+  const rand = prng(20240607);
+  const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+  const pick = (alphabet: string, n: number): string => Array.from({ length: n }, () => alphabet[Math.floor(rand() * alphabet.length)]).join('');
+  const b64url = (s: string): string => Buffer.from(s).toString('base64url');
+  const makers: [string, () => string][] = [
+    ['anthropic-api-key', () => `sk-ant-api03-${pick(ALNUM + '_-', 93)}AA`],
+    ['openai-project-key', () => `sk-proj-${pick(ALNUM + '_-', 64)}`],
+    ['openai-api-key', () => `sk-${pick(ALNUM, 20)}T3BlbkFJ${pick(ALNUM, 20)}`],
+    ['github-token', () => `gh${'pousr'[Math.floor(rand() * 5)]}_${pick(ALNUM, 36)}`],
+    ['github-fine-grained-token', () => `github_pat_${pick(ALNUM, 22)}_${pick(ALNUM, 59)}`],
+    ['gitlab-token', () => `glpat-${pick(ALNUM + '_-', 20)}`],
+    ['aws-access-key-id', () => `${rand() < 0.5 ? 'AKIA' : 'ASIA'}${pick('ABCDEFGHIJKLMNOPQRSTUVWXYZ234567', 16)}`],
+    ['slack-token', () => `xoxb-${pick('0123456789', 11)}-${pick('0123456789', 13)}-${pick(ALNUM, 24)}`],
+    ['slack-webhook', () => `https://hooks.slack.com/services/T${pick('ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789', 8)}/B${pick('ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789', 10)}/${pick(ALNUM, 24)}`],
+    ['stripe-live-key', () => `${rand() < 0.5 ? 'sk' : 'rk'}_live_${pick(ALNUM, 99)}`],
+    ['google-api-key', () => `AIza${pick(ALNUM + '_-', 35)}`],
+    ['huggingface-token', () => `hf_${pick(ALNUM, 34)}`],
+    ['npm-token', () => `npm_${pick(ALNUM, 36)}`],
+    ['jwt', () => `${b64url('{"alg":"HS256","typ":"JWT"}')}.${b64url(`{"sub":"${pick('0123456789', 8)}","name":"user","iat":${1700000000 + Math.floor(rand() * 1e7)}}`)}.${pick(ALNUM + '_-', 43)}`],
+    ['private-key', () => `-----BEGIN ${rand() < 0.5 ? 'RSA ' : ''}PRIVATE KEY-----\n${Array.from({ length: 6 }, () => pick(ALNUM + '+/', 64)).join('\n')}\n-----END ${'RSA '}PRIVATE KEY-----`.replace('END RSA PRIVATE', rand() < 2 ? 'END RSA PRIVATE' : '')],
+  ];
+  const wrappers = [
+    (s: string) => `Here is my config, why does the call fail? ${s}`,
+    (s: string) => `export TOKEN="${s}"\nnode app.js`,
+    (s: string) => `{"apiKey": "${s}", "timeout": 30}`,
+    (s: string) => `I pasted ${s} into the settings page but nothing happens.`,
+  ];
+  const positives: { text: string; secret: string; rule: string }[] = [];
+  for (const [rule, make] of makers) {
+    for (let i = 0; i < 12; i++) {
+      const secret = make();
+      positives.push({ text: wrappers[i % wrappers.length]!(secret), secret, rule });
+    }
+  }
+  for (let i = 0; i < 12; i++) {
+    const secret = pick(ALNUM + '/+', 40);
+    positives.push({ text: `aws_secret_access_key = ${secret}`, secret, rule: 'aws-secret-access-key' });
+    const password = pick(ALNUM + '!~*-_.', 14); // characters allowed unescaped in a URL's password
+    positives.push({ text: `postgres://app:${password}@db.internal.example:5432/orders`, secret: password, rule: 'url-credentials' });
+    const value = pick(ALNUM, 18);
+    positives.push({ text: `DB_PASSWORD=${value}\nDB_HOST=localhost`, secret: value, rule: 'generic-secret-assignment' });
+    const bearer = pick(ALNUM + '._-', 40);
+    positives.push({ text: `curl -H "Authorization: Bearer ${bearer}" https://api.example.com`, secret: bearer, rule: 'bearer-token' });
+  }
+  const negatives = [
+    'OPENAI_API_KEY=sk-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
+    'Use the example key AKIAIOSFODNN7EXAMPLE with secret wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+    'Set ANTHROPIC_API_KEY=sk-ant-api03-YOUR_KEY_HERE in your shell.',
+    'token: ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx',
+    'password = "changeme"',
+    'api_key = os.environ["OPENAI_API_KEY"]',
+    'Authorization: Bearer ${TOKEN}',
+    'Authorization: Bearer <your-token-here-please-replace-me>',
+    'postgres://user:password@localhost:5432/db',
+    'mysql://root:${DB_PASSWORD}@127.0.0.1/app',
+    'interface User { password: string; token?: string }',
+    'const apiKey = config.get("apiKey");',
+    'password = request.form.password',
+    'git checkout 3f786850e387550fdab836ed7e6dc881de23001b',
+    'id: 123e4567-e89b-12d3-a456-426614174000',
+    'stripe: sk_test_xxxxxxxxxxxxxxxxxxxxxxxx',
+    'AIzaXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX',
+    '-----BEGIN PRIVATE KEY-----\n...\n-----END PRIVATE KEY-----',
+    'My password is too weak, how do I pick a better one?',
+    'The secret to good bread is patience.',
+    'sk-proj-abcdefghijklmnopqrstuvwxyz0123456789abcdef',
+    'Slack token format is xoxb-<team>-<bot>-<secret>.',
+  ];
+  return { positives, negatives };
+}
+
+// ---------------------------------------------------------------------------------------------------- timing
+
+/** A 4 KB user prompt: English prose, a question about code with a snippet, a little German and Vietnamese. */
+function prompt4k(variant: number): string {
+  const parts = [
+    `Request ${variant}: I am migrating our order service and need a review before Friday. `,
+    'We run a small shop and the checkout sometimes times out when the payment provider is slow. The team wants retries with backoff, but I worry about charging a customer twice. Could you explain how idempotency keys work with most payment APIs, and what we should store on our side? ',
+    'Here is the current handler:\n```ts\nexport async function checkout(req: Request): Promise<Response> {\n  const order = await db.orders.find(req.params.id);\n  if (!order) return new Response("not found", { status: 404 });\n  const charge = await payments.charge({ amount: order.total, currency: "EUR", customer: order.customerId });\n  await db.orders.update(order.id, { status: "paid", chargeId: charge.id });\n  return Response.json({ ok: true, chargeId: charge.id });\n}\n```\n',
+    'Also, our logs are noisy: every request prints the full body, which includes addresses. What is a sensible logging policy under GDPR, and how long may we keep access logs? ',
+    'Kurze Frage am Rande: Wie formuliere ich eine höfliche E-Mail an einen Kunden, dessen Zahlung fehlgeschlagen ist? ',
+    'Và một câu hỏi nữa: làm thế nào để viết thông báo lỗi thân thiện cho khách hàng Việt Nam? ',
+    'Finally, please list the steps to test this with a sandbox account, including how to simulate a timeout, a declined card and a duplicate request. Keep the answer practical; I will share it with two junior developers who are new to payments. ',
+  ];
+  let text = '';
+  for (let k = 0; text.length < 4096; k++) text += parts[(k + variant) % parts.length];
+  return text.slice(0, 4096);
+}
+
+async function timings(): Promise<void> {
+  const texts = Array.from({ length: 16 }, (_, i) => prompt4k(i));
+  const pi = createPromptInjectionScanner();
+  const tox = createToxicityScanner();
+  const sec = createSecretsScanner();
+  const ban = createBanSubstringsScanner({ substrings: ['project nightingale', 'acme-internal', 'confidential draft', 'do not distribute', '内部资料', 'mật khẩu nội bộ'] });
+  const tl = createTokenLimitScanner({ limit: 4096 });
+  const tokens4k = estimateTokens(texts[0]!);
+  const tlExact = createTokenLimitScanner({ limit: tokens4k });
+  let turn = 0;
+  let sink = 0;
+  const next = (): string => texts[turn++ & 15]!;
+
+  const steps: [string, () => void][] = [
+    ['normalize (4 KB)', () => (sink += normalize(next()).length)],
+    ['ban_substrings (6 phrases)', () => (sink += ban.scan(next()).matches.length)],
+    ['prompt_injection', () => (sink += pi.scan(next()).score)],
+    ['toxicity', () => (sink += tox.scan(next()).score)],
+    [`secrets (${loadSecretRules().length} rules)`, () => (sink += sec.scan(next()).matches.length)],
+    ['token_limit (estimate decides, limit 4096)', () => (sink += tl.scan(next()).tokens)],
+    [`token_limit (exact count, limit ${tokens4k})`, () => (sink += tlExact.scan(next()).tokens)],
+    [
+      'all input scanners together',
+      () => {
+        const t = next();
+        sink += ban.scan(t).matches.length + pi.scan(t).score + tox.scan(t).score + sec.scan(t).matches.length + tl.scan(t).tokens;
+      },
+    ],
+  ];
+  const bench = new Bench({ time: 500, warmupTime: 200 });
+  for (const [name, fn] of steps) bench.add(name, fn);
+  await bench.run();
+  const rows = steps.map(([name], i) => {
+    const result = bench.tasks[i]!.result;
+    if (result.state !== 'completed') throw new Error(`${name}: ${result.state}`);
+    return { step: name, 'p50 µs': (result.latency.p50 * 1000).toFixed(1), 'p99 µs': (result.latency.p99 * 1000).toFixed(1), 'mean µs': (result.latency.mean * 1000).toFixed(1) };
+  });
+  console.log(`\nTime per call on a 4 KB prompt (16 rotating variants, so every call normalises afresh; Node ${process.version})`);
+  console.log('The p99 column includes scheduler and GC pauses of a shared machine; p50 is the typical cost.');
+  console.table(rows);
+  const latency = (i: number): { p50: number; p99: number } => {
+    const r = bench.tasks[i]!.result;
+    return r.state === 'completed' ? r.latency : { p50: Infinity, p99: Infinity };
+  };
+  const p99 = (i: number): number => latency(i).p99;
+  const p50 = latency(0).p50 * 1000;
+  target(`normalize p50 < ${TARGETS.normalizeP50Us} µs on 4 KB (p99 ${(p99(0) * 1000).toFixed(0)} µs)`, p50, p50 < TARGETS.normalizeP50Us, (v) => `${v.toFixed(1)} µs`);
+  target(`all input scanners p99 < ${TARGETS.allInputP99Ms} ms on 4 KB`, p99(steps.length - 1), p99(steps.length - 1) < TARGETS.allInputP99Ms, (v) => `${(v * 1000).toFixed(1)} µs`);
+  if (sink === -1) console.log('');
+}
+
+// ---------------------------------------------------------------------------------------------------- quality
+
+function quality(dir: string): void {
+  const pi = createPromptInjectionScanner();
+  const tox = createToxicityScanner();
+  const sec = createSecretsScanner();
+
+  const train = load(dir, 'prompt-injection.train.jsonl');
+  const attacks = load(dir, 'prompt-injection.attacks.jsonl');
+  const lookalikes = load(dir, 'benign-lookalikes.jsonl');
+  const benign = lookalikes.filter((r) => r.label === 'benign');
+  const unsafe = lookalikes.filter((r) => r.label === 'unsafe');
+  const toxEn = load(dir, 'toxicity.en.jsonl');
+  const toxVi = load(dir, 'toxicity.vi.jsonl');
+  const refusals = load(dir, 'refusals.jsonl');
+
+  // Prompt injection.
+  const payloadScore = pi.scan(PAYLOAD).score;
+  const filled = attacks.map((r) => (r.template === true ? { ...r, text: r.text.split('{NEW_INSTRUCTION}').join(PAYLOAD) } : r));
+  const templates = attacks.filter((r) => r.template === true);
+  const plain = attacks.filter((r) => r.template !== true);
+  const recallAsIs = flaggedShare(attacks, pi);
+  const recallFilled = flaggedShare(filled, pi);
+  const trainCounts = counts(train, 'injection', pi);
+  const trainFpr = trainCounts.fp / (trainCounts.fp + trainCounts.tn);
+  const piBenign = flaggedShare(benign, pi);
+  console.log(`\nprompt_injection (threshold ${PROMPT_INJECTION_DEFAULT_THRESHOLD}); the payload "${PAYLOAD}" alone scores ${payloadScore.toFixed(2)}`);
+  console.table([
+    { set: 'attacks, templates filled with the payload (headline)', rows: attacks.length, recall: f3(recallFilled) },
+    { set: 'attacks, templates scored as they are', rows: attacks.length, recall: f3(recallAsIs) },
+    { set: '  of which non-template rows', rows: plain.length, recall: f3(flaggedShare(plain, pi)) },
+    { set: '  of which template rows, as they are', rows: templates.length, recall: f3(flaggedShare(templates, pi)) },
+  ]);
+  console.table([
+    {
+      set: 'train (deepset, en+de; tuned on)',
+      rows: train.length,
+      precision: f3(precision(trainCounts)),
+      recall: f3(recall(trainCounts)),
+      F1: f3(f1(trainCounts)),
+      'FPR on its benign rows': pct(trainFpr),
+      'tp/fp/fn/tn': `${trainCounts.tp}/${trainCounts.fp}/${trainCounts.fn}/${trainCounts.tn}`,
+    },
+    { set: 'benign look-alikes (XSTest safe)', rows: benign.length, precision: '', recall: '', F1: '', 'FPR on its benign rows': pct(piBenign), 'tp/fp/fn/tn': '' },
+    { set: 'XSTest unsafe requests (not injections)', rows: unsafe.length, precision: '', recall: '', F1: '', 'FPR on its benign rows': `flagged ${pct(flaggedShare(unsafe, pi))}`, 'tp/fp/fn/tn': '' },
+    { set: 'other benign text: toxicity sets (all rows), model completions', rows: toxEn.length + toxVi.length + refusals.length, precision: '', recall: '', F1: '', 'FPR on its benign rows': `flagged ${pct(flaggedShare([...toxEn, ...toxVi, ...refusals], pi))}`, 'tp/fp/fn/tn': '' },
+  ]);
+  target(`prompt_injection recall on attacks ≥ ${TARGETS.piAttackRecall} (filled)`, recallFilled, recallFilled >= TARGETS.piAttackRecall, f3);
+  target(`prompt_injection recall on train injections ≥ ${TARGETS.piTrainRecall}`, recall(trainCounts), recall(trainCounts) >= TARGETS.piTrainRecall, f3);
+  target(`prompt_injection flags ≤ ${pct(TARGETS.benignFlaggedMax)} of benign look-alikes`, piBenign, piBenign <= TARGETS.benignFlaggedMax, pct);
+
+  // Toxicity.
+  const toxRows: Record<string, string | number>[] = [];
+  for (const [lang, rows] of [
+    ['en', toxEn],
+    ['vi', toxVi],
+  ] as const) {
+    for (const [part, subset] of [
+      ['all rows', rows],
+      ['even rows (tuned on)', rows.filter((_, i) => i % 2 === 0)],
+      ['odd rows (held out)', rows.filter((_, i) => i % 2 === 1)],
+    ] as const) {
+      const c = counts(subset, 'toxic', tox);
+      toxRows.push({ set: `toxicity.${lang}: ${part}`, rows: subset.length, precision: f3(precision(c)), recall: f3(recall(c)), F1: f3(f1(c)), 'tp/fp/fn/tn': `${c.tp}/${c.fp}/${c.fn}/${c.tn}` });
+    }
+  }
+  const toxBenign = flaggedShare(benign, tox);
+  toxRows.push({ set: 'benign look-alikes (XSTest safe): flagged', rows: benign.length, precision: pct(toxBenign), recall: '', F1: '', 'tp/fp/fn/tn': '' });
+  toxRows.push({ set: 'XSTest unsafe requests (harmful, not toxic language): flagged', rows: unsafe.length, precision: pct(flaggedShare(unsafe, tox)), recall: '', F1: '', 'tp/fp/fn/tn': '' });
+  toxRows.push({ set: 'model completions (refusals.jsonl): flagged', rows: refusals.length, precision: pct(flaggedShare(refusals, tox)), recall: '', F1: '', 'tp/fp/fn/tn': '' });
+  console.log(`\ntoxicity (threshold ${TOXICITY_DEFAULT_THRESHOLD})`);
+  console.table(toxRows);
+  target(`toxicity flags ≤ ${pct(TARGETS.benignFlaggedMax)} of benign look-alikes`, toxBenign, toxBenign <= TARGETS.benignFlaggedMax, pct);
+
+  // All input scanners on the benign look-alikes.
+  const ban = createBanSubstringsScanner({ substrings: ['project nightingale', 'acme-internal', 'confidential draft'] });
+  const anyFlag = benign.filter((r) => pi.scan(r.text).flagged || tox.scan(r.text).flagged || sec.scan(r.text).flagged || ban.scan(r.text).flagged).length / benign.length;
+  target(`all input scanners together flag ≤ ${pct(TARGETS.benignFlaggedMax)} of benign look-alikes`, anyFlag, anyFlag <= TARGETS.benignFlaggedMax, pct);
+
+  // Secrets (synthetic).
+  const { positives, negatives } = syntheticSecrets();
+  let tp = 0;
+  let ruleRight = 0;
+  const missed = new Map<string, number>();
+  for (const p of positives) {
+    const res = sec.scan(p.text);
+    const at = p.text.indexOf(p.secret);
+    const hit = res.matches.find((m) => m.start <= at && m.end >= at + p.secret.length);
+    if (hit !== undefined) {
+      tp++;
+      if (hit.rule === p.rule) ruleRight++;
+    } else missed.set(p.rule, (missed.get(p.rule) ?? 0) + 1);
+  }
+  const fn = positives.length - tp;
+  const placeholderFp = negatives.filter((t) => sec.scan(t).flagged).length;
+  const datasetTexts = [...train, ...attacks, ...lookalikes, ...toxEn, ...toxVi, ...refusals];
+  const datasetFp = datasetTexts.filter((r) => sec.scan(r.text).flagged).length;
+  const secCounts = { tp, fn, fp: placeholderFp + datasetFp, tn: negatives.length - placeholderFp + datasetTexts.length - datasetFp };
+  console.log(`\nsecrets (${loadSecretRules().length} rules; synthetic keys in ${new Set(positives.map((p) => p.rule)).size} formats, see the top of this file)`);
+  console.table([
+    { set: 'synthetic secrets vs placeholders and data-set texts', precision: f3(precision(secCounts)), recall: f3(recall(secCounts)), F1: f3(f1(secCounts)), 'right rule id': pct(ruleRight / Math.max(1, tp)), missed: [...missed].map(([r, n]) => `${r}:${n}`).join(' ') || '-' },
+    { set: `placeholders and code mentioning secrets (${negatives.length}): flagged`, precision: `${placeholderFp}`, recall: '', F1: '', 'right rule id': '', missed: '' },
+    { set: `every data-set text (${datasetTexts.length}): flagged`, precision: `${datasetFp}`, recall: '', F1: '', 'right rule id': '', missed: '' },
+    { set: 'benign look-alikes: flagged', precision: pct(flaggedShare(benign, sec)), recall: '', F1: '', 'right rule id': '', missed: '' },
+  ]);
+
+  // ban_substrings: no labelled set; what matters is that ordinary text is not caught by a typical list.
+  console.log('\nban_substrings (list: "project nightingale", "acme-internal", "confidential draft"; no labelled set)');
+  console.table([
+    { set: 'benign look-alikes: flagged', value: pct(flaggedShare(benign, ban)) },
+    { set: 'every data-set text: flagged', value: pct(flaggedShare(datasetTexts, ban)) },
+  ]);
+
+  // token_limit: does the estimate-then-count decision agree with counting everything?
+  const limits = [16, 64, 256, 1024];
+  let agree = 0;
+  let total = 0;
+  let exactCalls = 0;
+  for (const limit of limits) {
+    const scanner = createTokenLimitScanner({ limit });
+    const reference = createTokenLimitScanner({ limit, margin: 0.999 });
+    for (const r of datasetTexts) {
+      const fast = scanner.scan(r.text);
+      const ref = reference.scan(r.text);
+      if (fast.exact) exactCalls++;
+      if (fast.flagged === ref.flagged) agree++;
+      total++;
+    }
+  }
+  console.log(`\ntoken_limit (o200k_base; limits ${limits.join(', ')} over every data-set text)`);
+  console.table([
+    { check: 'decision agrees with an exact count', value: pct(agree / total), detail: `${agree}/${total}` },
+    { check: 'calls that needed the tokenizer (estimate within ±30%)', value: pct(exactCalls / total), detail: `${exactCalls}/${total}` },
+  ]);
+}
+
+async function main(): Promise<number> {
+  const dir = datasetsDir();
+  console.log(`Sluice guard scanners: quality and time (Node ${process.version})`);
+  if (dir === undefined) console.log('Data sets not found (set SLUICE_DATASETS): quality skipped.');
+  else quality(dir);
+  await timings();
+  console.log('\nTargets');
+  console.table(verdicts.map((v) => ({ target: v.target, value: v.value, verdict: v.pass ? 'PASS' : 'FAIL' })));
+  const failed = verdicts.filter((v) => !v.pass).length;
+  console.log(failed === 0 ? 'all targets met' : `${failed} target${failed === 1 ? '' : 's'} missed`);
+  return failed === 0 ? 0 : 1;
+}
+
+process.exitCode = await main();
