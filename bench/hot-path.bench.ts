@@ -6,6 +6,7 @@
 
 import { MemoryStore } from '../core/store-memory.ts';
 import { Bench } from 'tinybench';
+import { budgetRows, type Budget } from './budget.ts';
 import { parseJsonObject, validateRequest } from '../core/body.ts';
 import { Chain, type LoadedPlugin } from '../core/chain.ts';
 import { RequestContext } from '../core/context.ts';
@@ -20,11 +21,7 @@ const BATCH = 100;
 /** Results are stored here so the JIT cannot drop the work as dead code. */
 let sink: unknown = null;
 
-interface Step {
-  name: string;
-  /** Budget per op, microseconds, for the mean and for the p99 of batch means. */
-  meanUs: number;
-  p99Us: number;
+interface Step extends Budget {
   fn: () => void;
 }
 
@@ -118,22 +115,7 @@ async function main(): Promise<number> {
   }
   await bench.run();
 
-  let failed = 0;
-  const rows = steps.map((step, i) => {
-    const result = bench.tasks[i]!.result;
-    if (result.state !== 'completed') throw new Error(`${step.name}: ${result.state}`);
-    const mean = (result.latency.mean * 1000) / BATCH;
-    const p99 = (result.latency.p99 * 1000) / BATCH;
-    const ok = mean <= step.meanUs && p99 <= step.p99Us;
-    if (!ok) failed++;
-    return {
-      step: step.name,
-      'mean µs': mean.toFixed(3),
-      'p99 µs': p99.toFixed(3),
-      'budget mean/p99 µs': `${step.meanUs} / ${step.p99Us}`,
-      verdict: ok ? 'PASS' : 'OVER BUDGET',
-    };
-  });
+  const { rows, failed } = budgetRows(bench, steps, BATCH);
   console.log(`Sluice hot-path budgets (Node ${process.version}, ${BATCH} ops per sample)`);
   console.table(rows);
   if (sink === undefined) console.log('');

@@ -9,6 +9,7 @@
 
 import { MemoryStore } from '../core/store-memory.ts';
 import { Bench } from 'tinybench';
+import { budgetRows } from './budget.ts';
 import type { RequestContext } from '../core/context.ts';
 import { createLogger } from '../core/logger.ts';
 import { buildModelGroups, type Deployment, type ModelListEntry } from '../core/models.ts';
@@ -115,22 +116,8 @@ async function main(): Promise<number> {
   }
   await bench.run();
 
-  let failed = 0;
-  const rows = steps.map((s, i) => {
-    const result = bench.tasks[i]!.result;
-    if (result.state !== 'completed') throw new Error(`${s.name}: ${result.state}`);
-    const mean = (result.latency.mean * 1000) / BATCH;
-    const p99 = (result.latency.p99 * 1000) / BATCH;
-    const ok = mean <= MEAN_US && p99 <= P99_US;
-    if (!ok) failed++;
-    return {
-      [`strategy (${N} candidates)`]: s.name,
-      'mean µs': mean.toFixed(3),
-      'p99 µs': p99.toFixed(3),
-      'budget mean/p99 µs': `${MEAN_US} / ${P99_US}`,
-      verdict: ok ? 'PASS' : 'OVER BUDGET',
-    };
-  });
+  const budgets = steps.map((s) => ({ name: s.name, meanUs: MEAN_US, p99Us: P99_US }));
+  const { rows, failed } = budgetRows(bench, budgets, BATCH, `strategy (${N} candidates)`);
   console.log(`Sluice routing budgets (Node ${process.version}, ${BATCH} decisions per sample, ${N} candidates)`);
   console.table(rows);
   if (sink < 0) console.log('');

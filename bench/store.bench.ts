@@ -8,6 +8,7 @@
 // redis-server (test/redis-server.ts) and times single awaited windowCheck calls one after another.
 
 import { Bench } from 'tinybench';
+import { budgetRows, type Budget } from './budget.ts';
 import { createLogger } from '../core/logger.ts';
 import { MemoryStore } from '../core/store-memory.ts';
 import { RedisStore } from '../core/store-redis.ts';
@@ -19,11 +20,7 @@ const KEYS = Array.from({ length: 1000 }, (_, i) => `key:${i}`);
 /** Results are stored here so the JIT cannot drop the work as dead code. */
 let sink: LimitDecision | null = null;
 
-interface Step {
-  name: string;
-  /** Budget per call, microseconds, for the mean and for the p99 of batch means. */
-  meanUs: number;
-  p99Us: number;
+interface Step extends Budget {
   fn: () => Promise<void>;
 }
 
@@ -71,22 +68,7 @@ async function benchMemory(): Promise<number> {
   const bench = new Bench({ time: 500, warmupTime: 200 });
   for (const step of steps) bench.add(step.name, step.fn);
   await bench.run();
-  let failed = 0;
-  const rows = steps.map((step, i) => {
-    const result = bench.tasks[i]!.result;
-    if (result.state !== 'completed') throw new Error(`${step.name}: ${result.state}`);
-    const mean = (result.latency.mean * 1000) / BATCH;
-    const p99 = (result.latency.p99 * 1000) / BATCH;
-    const ok = mean <= step.meanUs && p99 <= step.p99Us;
-    if (!ok) failed++;
-    return {
-      step: step.name,
-      'mean µs': mean.toFixed(3),
-      'p99 µs': p99.toFixed(3),
-      'budget mean/p99 µs': `${step.meanUs} / ${step.p99Us}`,
-      verdict: ok ? 'PASS' : 'OVER BUDGET',
-    };
-  });
+  const { rows, failed } = budgetRows(bench, steps, BATCH);
   console.log(`Sluice shared-state store, in memory (Node ${process.version}, ${BATCH} awaited calls per sample)`);
   console.table(rows);
   await Promise.all(stores.map((s) => s.close()));

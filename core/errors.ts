@@ -88,10 +88,6 @@ export class SluiceError extends Error {
   }
 }
 
-export function isSluiceError(value: unknown): value is SluiceError {
-  return value instanceof SluiceError;
-}
-
 /** Wraps anything thrown by a plugin or the core into a SluiceError, passing a SluiceError on unchanged. */
 export function toSluiceError(value: unknown): SluiceError {
   if (value instanceof SluiceError) return value;

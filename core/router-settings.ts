@@ -3,8 +3,6 @@
 /** How an upstream failure is classified for retries and cooldowns. */
 export type ErrorClass = 'timeout' | 'rate_limit' | 'server_error' | 'connection' | 'bad_request' | 'auth' | 'content_policy';
 
-export const ERROR_CLASSES: readonly ErrorClass[] = ['timeout', 'rate_limit', 'server_error', 'connection', 'bad_request', 'auth', 'content_policy'];
-
 /** LiteLLM's `retry_policy` / `allowed_fails_policy` key stems, plus Sluice's `ConnectionError`. */
 const LITELLM_CLASS_NAMES: Readonly<Record<string, ErrorClass>> = {
   TimeoutError: 'timeout',
