@@ -65,19 +65,9 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     const listening = await listen(gateway, port ?? config.server.port, args.host ?? config.server.host);
-    logger.info(`sluice ${VERSION} listening on ${listening.protocol}://${listening.host}:${listening.port}`, {
-      config: config.file,
-      models: [...gateway.groups.keys()].join(','),
-      plugins: gateway.chain.plugins.map((p) => p.id).join(','),
-      ...(listening.certificate === null
-        ? {}
-        : { http2: listening.http2, certificate: listening.certificate.subject, expires: listening.certificate.validTo }),
-    });
-    if (listening.redirect !== null) {
-      logger.info(`redirecting http://${listening.redirect.host}:${listening.redirect.port} to https`);
-    }
     if (listening.certificate !== null) {
       // Certificate renewal (certbot, cert-manager...): new connections get the new files, open ones are kept.
+      // Installed before the "listening" line: a SIGHUP sent on seeing it must not hit the default action (exit).
       process.on('SIGHUP', () => {
         const reload = listening.reloadTls();
         if (reload.ok) {
@@ -90,6 +80,17 @@ async function main(argv: string[]): Promise<number> {
           logger.error('SIGHUP: TLS certificate not reloaded; the current one stays in use', { error: reload.error });
         }
       });
+    }
+    logger.info(`sluice ${VERSION} listening on ${listening.protocol}://${listening.host}:${listening.port}`, {
+      config: config.file,
+      models: [...gateway.groups.keys()].join(','),
+      plugins: gateway.chain.plugins.map((p) => p.id).join(','),
+      ...(listening.certificate === null
+        ? {}
+        : { http2: listening.http2, certificate: listening.certificate.subject, expires: listening.certificate.validTo }),
+    });
+    if (listening.redirect !== null) {
+      logger.info(`redirecting http://${listening.redirect.host}:${listening.redirect.port} to https`);
     }
     const stop = (signal: string): void => {
       logger.info(`${signal}: shutting down, waiting for requests in flight`);

@@ -736,6 +736,8 @@ describe('TLS configuration is checked at load', { skip }, () => {
         check();
       });
     child.stderr.on('data', (d: Buffer) => (log += d.toString()));
+    // A child that dies shows why in the failure message instead of a bare timeout.
+    child.once('exit', (code, signal) => (log += `\n[child exited code=${code} signal=${signal}]`));
     try {
       const port = Number((await waitFor(/listening on https:\/\/127\.0\.0\.1:(\d+)/))[1]);
       copyFileSync(join(certs.dir, 'server2.pem'), join(live, 'cert.pem'));
