@@ -4,6 +4,7 @@
 //
 // Each task runs its step BATCH times per sample, so the per-op figures are not swamped by timer resolution.
 
+import { englishLocalize } from '../core/localize.ts';
 import { MemoryStore } from '../core/store-memory.ts';
 import { Bench } from 'tinybench';
 import { budgetRows, type Budget } from './budget.ts';
@@ -69,7 +70,7 @@ const noop: Plugin = {
 const tenNoops: LoadedPlugin[] = Array.from({ length: 10 }, (_, i) => ({ id: `noop.${i}`, plugin: noop }));
 
 async function main(): Promise<number> {
-  const router = await roundRobin.create({}, { logger, groups: groups100, configDir: '.', sections: {}, store: new MemoryStore(), state: new MemoryRouterState() });
+  const router = await roundRobin.create({}, { logger, groups: groups100, configDir: '.', sections: {}, localize: englishLocalize, store: new MemoryStore(), state: new MemoryRouterState() });
   const chain = new Chain([...tenNoops, { id: 'route.round_robin', plugin: router }], logger);
   const sharedCtx = ctx();
 

@@ -23,6 +23,7 @@ import roundRobin from '../plugins/routing/round-robin.ts';
 import simpleShuffle from '../plugins/routing/simple-shuffle.ts';
 import usageBased from '../plugins/routing/usage-based.ts';
 import weighted from '../plugins/routing/weighted.ts';
+import { englishLocalize } from '../core/localize.ts';
 
 const BATCH = 100;
 const N = 100;
@@ -76,7 +77,7 @@ const bodies = Array.from({ length: 64 }, (_, n) => ({
 const contexts = bodies.map((body) => ({ model: 'g', body }) as unknown as RequestContext);
 
 async function instance<O>(factory: PluginFactory<O>, options: O): Promise<Plugin> {
-  return factory.create(options, { logger: createLogger('silent'), groups, configDir: '.', sections: {}, store: new MemoryStore(), state });
+  return factory.create(options, { logger: createLogger('silent'), groups, configDir: '.', sections: {}, localize: englishLocalize, store: new MemoryStore(), state });
 }
 
 /** A step that asks `plugin` to route, rotating through the request contexts and, optionally, candidate sets. */

@@ -12,6 +12,7 @@ import type { Deployment, Endpoint, ModelGroup } from './models.ts';
 import { classifyStatus, isContextWindowError, MAX_FALLBACKS, type ErrorClass, type RouterSettings } from './router-settings.ts';
 import type { RouterState } from './router-state.ts';
 import { sendError } from './respond.ts';
+import { localizeFor, type ErrorLocalizer, type LocalizedMessage } from './localize.ts';
 import type { Upstreams } from './upstream.ts';
 
 const UPSTREAM_PATH: Readonly<Record<Endpoint, string>> = {
@@ -47,6 +48,7 @@ export interface RunEnv {
   readonly upstreams: Upstreams;
   readonly groups: ReadonlyMap<string, ModelGroup>;
   readonly timeouts: { readonly upstreamFirstByte: number; readonly upstreamIdle: number; readonly upstreamTotal: number };
+  readonly localizer: ErrorLocalizer;
   /** Closes the books on the request (onResponseEnd / onError / onAbort, then log). */
   readonly finish: (ctx: RequestContext, outcome: 'ok' | 'error' | 'aborted', error: SluiceError | null) => void;
 }
@@ -146,6 +148,10 @@ export class AttemptRun implements AttemptOwner {
     this.#recordFailure(attempt.deployment, cls, error.message, null);
     this.#lastError = error.message;
     return this.#retryOrFallBack(attempt, cls, null);
+  }
+
+  localize(error: SluiceError): LocalizedMessage {
+    return localizeFor(this.#env.localizer, error, this.#ctx);
   }
 
   clientHeaders(attempt: ProxyExchange): Record<string, string> {
@@ -369,7 +375,7 @@ export class AttemptRun implements AttemptOwner {
     this.#done = true;
     this.#res.off('close', this.#onClientClose);
     this.#ctx.status = error.status;
-    sendError(this.#res, error, { 'x-request-id': this.#ctx.id });
+    sendError(this.#res, error, { 'x-request-id': this.#ctx.id }, this.localize(error));
     this.#env.finish(this.#ctx, 'error', error);
   }
 
@@ -402,7 +408,7 @@ export class AttemptRun implements AttemptOwner {
     return new SluiceError(
       'SLUICE_NO_DEPLOYMENT',
       `No deployment of model group "${this.#group.name}" can take the request: ${why}.${lastError === null ? '' : ` Last error: ${lastError}`}`,
-      { details: { model: this.#group.name, cooling, unhealthy, busy }, headers: retryAfter === null ? {} : { 'retry-after': retryAfter } },
+      { details: { model: this.#group.name, cooling, unhealthy, busy, ...(retryAfter === null ? {} : { retry_after_s: Number(retryAfter) }) }, headers: retryAfter === null ? {} : { 'retry-after': retryAfter } },
     );
   }
 

@@ -47,7 +47,7 @@ export function readBody(req: IncomingMessage, limit: number, timeoutMs: number)
       timer = setTimeout(() => {
         cleanup();
         req.pause();
-        reject(new SluiceError('SLUICE_CLIENT_TIMEOUT', `The request body was not received within ${timeoutMs / 1000} s.`));
+        reject(new SluiceError('SLUICE_CLIENT_TIMEOUT', `The request body was not received within ${timeoutMs / 1000} s.`, { details: { timeout_s: timeoutMs / 1000 } }));
       }, timeoutMs);
     }
     req.on('data', onData);
@@ -58,7 +58,7 @@ export function readBody(req: IncomingMessage, limit: number, timeoutMs: number)
 }
 
 function tooLarge(limit: number): SluiceError {
-  return new SluiceError('SLUICE_BODY_TOO_LARGE', `The request body is larger than the limit of ${limit} bytes.`);
+  return new SluiceError('SLUICE_BODY_TOO_LARGE', `The request body is larger than the limit of ${limit} bytes.`, { details: { limit } });
 }
 
 /** Parses a JSON object body. */

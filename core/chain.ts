@@ -6,7 +6,7 @@ import type { RequestContext } from './context.ts';
 import { SluiceError, toSluiceError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import type { Deployment } from './models.ts';
-import type { HookResult, Plugin, StreamStop, UpstreamResponseHead } from './plugin.ts';
+import type { HookResult, Plugin, ResponseBody, StreamStop, UpstreamResponseHead } from './plugin.ts';
 import { isReply, type Reply } from './respond.ts';
 import type { EventHook, SseEvent } from './sse-tap.ts';
 
@@ -23,6 +23,7 @@ interface Hook<F> {
 type RequestHook = Hook<(ctx: RequestContext) => HookResult>;
 type RouteHook = Hook<(ctx: RequestContext, candidates: readonly Deployment[]) => Deployment | undefined>;
 type HeadersHook = Hook<(ctx: RequestContext, head: UpstreamResponseHead) => void>;
+type BodyHook = Hook<(ctx: RequestContext, body: ResponseBody) => HookResult>;
 type FinalHook = Hook<(ctx: RequestContext) => void | Promise<void>>;
 type ErrorHook = Hook<(ctx: RequestContext, error: SluiceError) => void>;
 
@@ -37,6 +38,7 @@ export class Chain {
   readonly onResponseHeaders: readonly HeadersHook[] | null;
   /** Event hooks with the plugin bound; non-null means responses get a stream tap. */
   readonly onResponseEvent: readonly EventHook[] | null;
+  readonly onResponseBody: readonly BodyHook[] | null;
   readonly onResponseEnd: readonly FinalHook[] | null;
   readonly onError: readonly ErrorHook[] | null;
   readonly onAbort: readonly FinalHook[] | null;
@@ -57,6 +59,7 @@ export class Chain {
     this.onResponseHeaders = collect(plugins, 'onResponseHeaders');
     const events = collect(plugins, 'onResponseEvent');
     this.onResponseEvent = events === null ? null : events.map((hook) => guardEventHook(hook));
+    this.onResponseBody = collect(plugins, 'onResponseBody');
     this.onResponseEnd = collect(plugins, 'onResponseEnd');
     this.onError = collect(plugins, 'onError');
     this.onAbort = collect(plugins, 'onAbort');
@@ -79,6 +82,32 @@ export class Chain {
       if (typeof (result as Promise<unknown>).then === 'function') {
         return (result as Promise<void | Reply>).then(
           (value) => (value === undefined ? this.runPhase(hooks, ctx, i + 1) : value),
+          (error: unknown) => {
+            throw pluginFailure(hook.id, error);
+          },
+        );
+      }
+    }
+    return undefined;
+  }
+
+  /** Body hooks in order until one answers with a replacement; may go asynchronous. */
+  runBody(ctx: RequestContext, body: ResponseBody, from = 0): Reply | undefined | Promise<Reply | undefined> {
+    const hooks = this.onResponseBody;
+    if (hooks === null) return undefined;
+    for (let i = from; i < hooks.length; i++) {
+      const hook = hooks[i]!;
+      let result: HookResult;
+      try {
+        result = hook.fn(ctx, body);
+      } catch (error) {
+        throw pluginFailure(hook.id, error);
+      }
+      if (result === undefined) continue;
+      if (isReply(result)) return result;
+      if (typeof (result as Promise<unknown>).then === 'function') {
+        return (result as Promise<void | Reply>).then(
+          (value) => (value === undefined ? this.runBody(ctx, body, i + 1) : value),
           (error: unknown) => {
             throw pluginFailure(hook.id, error);
           },

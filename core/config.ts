@@ -94,6 +94,8 @@ const KNOWN_TOP_LEVEL = new Set([
   'plugins',
   'keys',
   'redis',
+  'localizer',
+  'llm_guard',
   'model_list',
   'environment_variables',
   'router_settings',

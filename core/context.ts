@@ -72,6 +72,8 @@ export class RequestContext {
   readonly upstreamHeaders: Record<string, string> = {};
   /** Extra headers for the client response. */
   readonly responseHeaders: Record<string, string> = {};
+  /** Extra fields for the access log, added by plugins (the guards put their scores here). Never secrets. */
+  readonly logFields: Record<string, unknown> = {};
   /** Upstream status once headers arrived. */
   upstreamStatus = 0;
   /** `performance.now()` when the first response byte was written to the client. */

@@ -10,8 +10,9 @@ import type { Chain } from './chain.ts';
 import type { RequestContext } from './context.ts';
 import { SluiceError } from './errors.ts';
 import type { Deployment } from './models.ts';
-import type { UpstreamResponseHead } from './plugin.ts';
-import { endStarted, sendError } from './respond.ts';
+import type { LocalizedMessage } from './localize.ts';
+import type { ResponseBody, UpstreamResponseHead } from './plugin.ts';
+import { endStarted, errorBody, isReply, sendError, sendReply, type Reply } from './respond.ts';
 import { SseTap } from './sse-tap.ts';
 import { mapUpstreamError } from './upstream.ts';
 
@@ -40,10 +41,15 @@ function readJsonUsage(ctx: RequestContext, chunks: Buffer[]): void {
 /** Response headers that describe one hop, never forwarded (RFC 9110 §7.6.1). */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authenticate', 'proxy-connection']);
 
+/** Largest success body held for `onResponseBody` hooks; a larger one is forwarded as it comes, unseen. */
+const WHOLE_BODY_LIMIT = 4 * 1024 * 1024;
+
 /** Largest upstream error body read to decide on a retry or fallback. */
 const ERROR_BODY_LIMIT = 64 * 1024;
 
 type Headers = Record<string, string | string[] | undefined>;
+
+const NOT_PARSED = Symbol('not parsed');
 
 /** What an exchange reports to the request's attempt loop. */
 export interface AttemptOwner {
@@ -56,6 +62,8 @@ export interface AttemptOwner {
   attemptFailed(attempt: ProxyExchange, error: SluiceError): boolean;
   /** Headers every client response gets (request id, routing details). */
   clientHeaders(attempt: ProxyExchange): Record<string, string>;
+  /** The error's message in the caller's language. */
+  localize(error: SluiceError): LocalizedMessage;
   /** The gateway added `stream_options.include_usage` for its own accounting; that usage event is not forwarded. */
   readonly usageInjected: boolean;
   /** The attempt is over; called exactly once, unless a retry took it over. */
@@ -78,6 +86,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   #abortReason: Error | null = null;
   /** A success response's status and headers, held until its first body byte so a failure before it can retry. */
   #held: { status: number; headers: Headers } | null = null;
+  /** A success body held whole for the `onResponseBody` hooks (output guards). */
+  #wholeBody: { status: number; headers: Headers; chunks: Buffer[]; size: number } | null = null;
   /** An error response's body being read for the retry decision. */
   #errorBody: { status: number; headers: Headers; chunks: Buffer[]; size: number } | null = null;
   #totalTimer: NodeJS.Timeout | null = null;
@@ -141,6 +151,11 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       this.#writeHead(status, headers);
       return;
     }
+    const contentType = headers['content-type'];
+    if (this.#owner.chain.onResponseBody !== null && !(typeof contentType === 'string' && contentType.startsWith('text/event-stream'))) {
+      this.#wholeBody = { status, headers, chunks: [], size: 0 };
+      return;
+    }
     this.#held = { status, headers };
   }
 
@@ -152,6 +167,18 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       pending.chunks.push(chunk);
       pending.size += chunk.length;
       if (pending.size >= ERROR_BODY_LIMIT) this.#decideOnErrorBody(controller);
+      return;
+    }
+    const whole = this.#wholeBody;
+    if (whole !== null) {
+      whole.chunks.push(chunk);
+      whole.size += chunk.length;
+      if (whole.size > WHOLE_BODY_LIMIT) {
+        // Too big to hold: forward what came so far and stream the rest, as if no plugin had asked.
+        this.#wholeBody = null;
+        if (!this.#writeHead(whole.status, whole.headers)) return;
+        for (const held of whole.chunks) this.#res.write(held);
+      }
       return;
     }
     if (this.#held !== null) {
@@ -166,9 +193,10 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       if (tap.stopped !== null) {
         if (bytes !== null) this.#res.write(bytes);
         const stop = tap.stopped;
-        controller.abort(stop.error);
         endStarted(this.#res, true, stop.finalEvent, true);
         this.#end('error', stop.error);
+        // After #end: undici may report the abort synchronously, and this attempt must already be over by then.
+        controller.abort(stop.error);
         return;
       }
       if (bytes === null) return;
@@ -188,6 +216,10 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       this.#decideOnErrorBody(controller);
       if (this.#done) return;
     }
+    if (this.#wholeBody !== null) {
+      this.#deliverWholeBody();
+      return;
+    }
     if (this.#held !== null) {
       // A success with an empty body: nothing could fail after this, so it is delivered as is.
       const { status, headers } = this.#held;
@@ -204,6 +236,50 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
     if (this.#done) return;
     this.#fail(mapUpstreamError(error, this.deployment));
+  }
+
+  /** The held body through the `onResponseBody` hooks, then to the client: as sent, or a hook's replacement. */
+  #deliverWholeBody(): void {
+    const whole = this.#wholeBody!;
+    this.#wholeBody = null;
+    const raw = Buffer.concat(whole.chunks, whole.size);
+    let parsed: unknown = NOT_PARSED;
+    const body: ResponseBody = {
+      status: whole.status,
+      raw,
+      get json(): unknown {
+        if (parsed === NOT_PARSED) {
+          try {
+            parsed = JSON.parse(raw.toString('utf8'));
+          } catch {
+            parsed = undefined;
+          }
+        }
+        return parsed;
+      },
+    };
+    const send = (reply: Reply | undefined): void => {
+      if (this.#done) return;
+      if (reply === undefined) {
+        if (!this.#writeHead(whole.status, whole.headers)) return;
+        this.#res.end(raw);
+      } else {
+        this.#ctx.status = reply.status;
+        if (this.#ctx.firstByteAt === 0) this.#ctx.firstByteAt = performance.now();
+        sendReply(this.#res, reply, { ...this.#owner.clientHeaders(this), ...this.#ctx.responseHeaders });
+      }
+      // The backend did the work (and counts the tokens) whether or not its answer was replaced.
+      if (this.#owner.chain.wantsUsage) readJsonUsage(this.#ctx, [raw]);
+      this.#end('ok', null);
+    };
+    let result: Reply | undefined | Promise<Reply | undefined>;
+    try {
+      result = this.#owner.chain.runBody(this.#ctx, body);
+    } catch (error) {
+      return this.#fail(error as SluiceError, true);
+    }
+    if (result === undefined || isReply(result)) return send(result);
+    result.then(send, (error: unknown) => this.#fail(error as SluiceError, true));
   }
 
   #decideOnErrorBody(controller: Dispatcher.DispatchController): void {
@@ -273,9 +349,9 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
         return;
       }
       this.#ctx.status = error.status;
-      sendError(this.#res, error, this.#owner.clientHeaders(this));
+      sendError(this.#res, error, this.#owner.clientHeaders(this), this.#owner.localize(error));
     } else {
-      endStarted(this.#res, this.#eventStream, error.toJSON(), false);
+      endStarted(this.#res, this.#eventStream, errorBody(error, this.#owner.localize(error)), false);
     }
     this.#end('error', error);
   }

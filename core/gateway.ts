@@ -20,6 +20,9 @@ import { defaultChain } from './registry.ts';
 import type { SharedStore } from './store.ts';
 import { createStore, type RedisConfig } from './store-factory.ts';
 import { OllamaDiscovery } from './discovery.ts';
+import { localizeFor, pluginLocalize, type ErrorLocalizer, type LocaleSource } from './localize.ts';
+import { createErrorLocalizer, type LocalizerSection } from '../plugins/localizer/index.ts';
+import { llmGuardEntries } from '../plugins/guard/llm-guard-config.ts';
 
 export const VERSION = '0.1.0';
 
@@ -49,6 +52,8 @@ export class Gateway {
   readonly state: RouterState;
   readonly settings: RouterSettings;
   readonly store: SharedStore;
+  /** Puts the gateway's own error messages in the caller's language. */
+  readonly localizer: ErrorLocalizer;
   #discovery: OllamaDiscovery | null = null;
   readonly #runEnv: RunEnv;
   /** Requests in flight, for graceful shutdown. */
@@ -61,9 +66,11 @@ export class Gateway {
     state: RouterState,
     settings: RouterSettings,
     store: SharedStore,
+    localizer: ErrorLocalizer,
     logger: Logger,
   ) {
     this.store = store;
+    this.localizer = localizer;
     this.config = config;
     this.server = config.server;
     this.groups = groups;
@@ -85,6 +92,7 @@ export class Gateway {
       upstreams: this.upstreams,
       groups,
       timeouts: t,
+      localizer,
       finish: (ctx, outcome, error) => this.#finish(ctx, outcome, error),
     };
   }
@@ -99,8 +107,17 @@ export class Gateway {
     const errors = [...built.errors, ...resolved.errors];
     if (errors.length > 0) throw new ConfigError(config.file, errors);
     const state = new MemoryRouterState();
+    let localizer: ErrorLocalizer;
+    try {
+      localizer = createErrorLocalizer((config.sections['localizer'] ?? null) as LocalizerSection | null);
+    } catch (error) {
+      throw new ConfigError(config.file, [(error as Error).message]);
+    }
     // Without a `plugins:` section, LiteLLM's `routing_strategy` names the routing plugin.
-    const entries = config.plugins ?? defaultChain(resolved.settings.routingStrategy, config.sections);
+    // LiteLLM's `llm_guard:` section adds the built-in guards it names, after the chain.
+    const guard = llmGuardEntries(config.sections['llm_guard']);
+    for (const warning of guard.warnings) logger.warn(`config: ${warning}`);
+    const entries = [...(config.plugins ?? defaultChain(resolved.settings.routingStrategy, config.sections)), ...guard.entries];
     const groups = new Map(built.groups);
     let store: SharedStore;
     try {
@@ -110,12 +127,12 @@ export class Gateway {
     }
     let plugins;
     try {
-      plugins = await loadPlugins(entries, config.file, { logger, groups, configDir: config.dir, state, store, sections: config.sections });
+      plugins = await loadPlugins(entries, config.file, { logger, groups, configDir: config.dir, state, store, sections: config.sections, localize: pluginLocalize(localizer) });
     } catch (error) {
       await store.close();
       throw error;
     }
-    const gateway = new Gateway(config, groups, new Chain(plugins, logger), state, resolved.settings, store, logger);
+    const gateway = new Gateway(config, groups, new Chain(plugins, logger), state, resolved.settings, store, localizer, logger);
     if (built.discovery.length > 0) {
       gateway.#discovery = new OllamaDiscovery(built.discovery, groups, logger, config.server.discoveryInterval);
       await gateway.#discovery.start();
@@ -130,7 +147,7 @@ export class Gateway {
     } catch (error) {
       // A throw here would otherwise escape into the http server and take the process down.
       this.#logger.error('unhandled error in request routing', { error });
-      sendError(res, toSluiceError(error));
+      this.#sendError(res, toSluiceError(error), undefined, { headers: req.headers, body: null });
     }
   };
 
@@ -145,7 +162,7 @@ export class Gateway {
       res.once('close', () => this.inFlight--);
       this.#proxy(req, res, endpoint, path).catch((error: unknown) => {
         this.#logger.error('unhandled error in request path', { error });
-        sendError(res, toSluiceError(error));
+        this.#sendError(res, toSluiceError(error), undefined, { headers: req.headers, body: null });
       });
       return;
     }
@@ -155,18 +172,18 @@ export class Gateway {
       if (this.chain.authenticate === null) return get(req, res, null);
       this.#authenticated(req, res, path, get).catch((error: unknown) => {
         this.#logger.error('unhandled error in request path', { error });
-        sendError(res, toSluiceError(error));
+        this.#sendError(res, toSluiceError(error), undefined, { headers: req.headers, body: null });
       });
       return;
     }
     req.resume();
-    sendError(res, new SluiceError('SLUICE_ROUTE_NOT_FOUND', `Unknown request URL: ${req.method} ${path}.`));
+    this.#sendError(res, new SluiceError('SLUICE_ROUTE_NOT_FOUND', `Unknown request URL: ${req.method} ${path}.`, { details: { method: req.method ?? '', path } }), undefined, { headers: req.headers, body: null });
   }
 
   async #proxy(req: IncomingMessage, res: ServerResponse, endpoint: Endpoint, path: string): Promise<void> {
     const startedAt = performance.now();
     let raw: Buffer;
-    let body: Record<string, unknown>;
+    let body: Record<string, unknown> | null = null;
     try {
       raw = await readBody(req, this.server.bodyLimit, this.server.timeouts.clientBody);
       body = parseJsonObject(raw);
@@ -175,7 +192,7 @@ export class Gateway {
       const failure = toSluiceError(error);
       // The rest of an oversized or stalled body is never read: close the connection after the answer.
       if (failure.status === 413 || failure.status === 408) res.shouldKeepAlive = false;
-      sendError(res, failure);
+      this.#sendError(res, failure, undefined, { headers: req.headers, body });
       return;
     }
     const ctx = new RequestContext(requestId(req), 'POST', path, req.headers, req.socket.remoteAddress ?? '', endpoint, startedAt, body, raw);
@@ -199,7 +216,7 @@ export class Gateway {
         this.#logger.error(failure.message, { request: ctx.id, cause: failure.cause });
       }
       ctx.status = failure.status;
-      sendError(res, failure, { ...baseHeaders(ctx), ...ctx.responseHeaders });
+      this.#sendError(res, failure, { ...baseHeaders(ctx), ...ctx.responseHeaders }, ctx);
       this.#finish(ctx, 'error', failure);
     }
   }
@@ -222,7 +239,7 @@ export class Gateway {
     } catch (error) {
       const failure = toSluiceError(error);
       ctx.status = failure.status;
-      sendError(res, failure, { ...baseHeaders(ctx), ...ctx.responseHeaders });
+      this.#sendError(res, failure, { ...baseHeaders(ctx), ...ctx.responseHeaders }, ctx);
       this.#finish(ctx, 'error', failure);
     }
   }
@@ -266,9 +283,15 @@ export class Gateway {
     chain.runFinal(chain.log, ctx);
   }
 
+  /** Every error the gateway writes goes through here: the message in the caller's language, `Content-Language` set. */
+  #sendError(res: ServerResponse, error: SluiceError, extra: Readonly<Record<string, string>> | undefined, source: LocaleSource | RequestContext): void {
+    if (res.headersSent || res.destroyed) return;
+    sendError(res, error, extra, localizeFor(this.localizer, error, source));
+  }
+
   #methodNotAllowed(req: IncomingMessage, res: ServerResponse, allow: string): void {
     req.resume();
-    sendError(res, new SluiceError('SLUICE_METHOD_NOT_ALLOWED', `Method ${req.method} is not allowed here; use ${allow}.`), { allow });
+    this.#sendError(res, new SluiceError('SLUICE_METHOD_NOT_ALLOWED', `Method ${req.method} is not allowed here; use ${allow}.`, { details: { method: req.method ?? '', allow } }), { allow }, { headers: req.headers, body: null });
   }
 
   #buildGetRoutes(): Map<string, GetHandler> {
@@ -348,7 +371,8 @@ export class Gateway {
     }
     const allowed = ctx?.auth?.models ?? null;
     if (!this.groups.has(id) || (allowed !== null && !allowed.has(id))) {
-      sendError(res, new SluiceError('SLUICE_MODEL_NOT_FOUND', `The model \`${id}\` does not exist or you do not have access to it.`, { param: 'model' }));
+      const error = new SluiceError('SLUICE_MODEL_NOT_FOUND', `The model \`${id}\` does not exist or you do not have access to it.`, { param: 'model', details: { model: id } });
+      this.#sendError(res, error, undefined, ctx ?? { headers: req.headers, body: null });
       return;
     }
     sendJson(res, 200, { id, object: 'model', created: 0, owned_by: 'sluice' });

@@ -1,7 +1,7 @@
 // The request's phases, listed once, in the order a request lives through them.
 //
 //   read body ─► onRequest ─► authenticate ─► (model group) ─► admit ─► route ─► guardRequest ─► upstreamRequest
-//        ─► upstream ─► onResponseHeaders ─► onResponseEvent* ─► onResponseEnd ─► log
+//        ─► upstream ─► onResponseHeaders ─► onResponseEvent* (streams) | onResponseBody (JSON) ─► onResponseEnd ─► log
 //   any failure ─► onError ─► log          client gone ─► onAbort ─► log
 //
 // A plugin takes part in a phase by defining the method of that name; the chain keeps, per phase, only the
@@ -18,7 +18,7 @@ export const REQUEST_PHASES = [
 ] as const;
 
 /** Phases that follow the upstream response, in order. */
-export const RESPONSE_PHASES = ['onResponseHeaders', 'onResponseEvent', 'onResponseEnd'] as const;
+export const RESPONSE_PHASES = ['onResponseHeaders', 'onResponseEvent', 'onResponseBody', 'onResponseEnd'] as const;
 
 /** Phases that close a request: exactly one of `onResponseEnd`, `onError` or `onAbort` runs, then `log`. */
 export const FINAL_PHASES = ['onError', 'onAbort', 'log'] as const;

@@ -11,6 +11,7 @@ import type { SluiceError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import type { RouterState } from './router-state.ts';
 import type { SharedStore } from './store.ts';
+import type { PluginLocalize } from './localize.ts';
 
 export type { RequestContext } from './context.ts';
 export type { SseEvent } from './sse-tap.ts';
@@ -20,6 +21,8 @@ export type { Logger } from './logger.ts';
 export type { RouterState, DeploymentHealth } from './router-state.ts';
 export type { SharedStore, LimitDecision } from './store.ts';
 export type { AuthInfo, Usage } from './context.ts';
+export type { LocalizedMessage, PluginLocalize } from './localize.ts';
+export { requestText, lastUserText, type MessageSelection, type TextPart } from './request-text.ts';
 export { respond } from './respond.ts';
 export { SluiceError } from './errors.ts';
 export { createSlot } from './context.ts';
@@ -53,6 +56,15 @@ export interface UpstreamResponseHead {
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   /** True when the body is `text/event-stream`. */
   readonly isEventStream: boolean;
+}
+
+/** A complete upstream response body, as `onResponseBody` sees it. */
+export interface ResponseBody {
+  readonly status: number;
+  /** The exact bytes the backend sent. */
+  readonly raw: Buffer;
+  /** `raw` parsed as JSON once, shared by all plugins; `undefined` when it is not JSON. Do not mutate. */
+  readonly json: unknown;
 }
 
 /**
@@ -90,6 +102,13 @@ export interface Plugin {
    * Return `endStream(...)` to stop the stream; never mutate the event.
    */
   onResponseEvent?(ctx: RequestContext, event: SseEvent): void | StreamStop;
+  /**
+   * Called with the complete body of a successful non-stream response (JSON), before any of it is written. Return
+   * `respond(...)` to send that instead (an output guard replacing a blocked answer), throw a `SluiceError` to fail
+   * the request, or nothing to send the body unchanged. Defining this hook makes the core hold such bodies (up to
+   * 4 MB; larger ones pass through unseen) instead of streaming them: only output guards should.
+   */
+  onResponseBody?(ctx: RequestContext, body: ResponseBody): HookResult;
   /** The response was fully delivered to the client. */
   onResponseEnd?(ctx: RequestContext): void | Promise<void>;
 
@@ -125,6 +144,11 @@ export interface PluginDeps {
   readonly sections: Readonly<Record<string, unknown>>;
   /** Counters, windows and leases, in memory or shared through Redis (`redis:` in config). */
   readonly store: SharedStore;
+  /**
+   * A message from the error catalogue (plugins/localizer/messages.json plus `localizer.messages`) in the caller's
+   * language: `localize(ctx, 'SLUICE_OUTPUT_BLOCKED', { scanner }, englishText)`. Returns `{ message, lang }`.
+   */
+  readonly localize: PluginLocalize;
 }
 
 /** A JSON Schema object (draft 2020-12 subset understood by ajv). */

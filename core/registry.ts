@@ -4,6 +4,10 @@ import type { PluginFactory } from './plugin.ts';
 
 type FactoryModule = { default: PluginFactory<never> };
 
+/** The guard plugins share one module; each id picks its factory from it. */
+const guard = (id: string) => (): Promise<FactoryModule> =>
+  import('../plugins/guard/index.ts').then((m) => ({ default: m.GUARD_PLUGINS[id]! as PluginFactory<never> }));
+
 export const BUILTIN_PLUGINS: Readonly<Record<string, () => Promise<FactoryModule>>> = {
   'route.round_robin': () => import('../plugins/routing/round-robin.ts'),
   'route.least_busy': () => import('../plugins/routing/least-busy.ts'),
@@ -18,6 +22,17 @@ export const BUILTIN_PLUGINS: Readonly<Record<string, () => Promise<FactoryModul
   'auth.api_key': () => import('../plugins/auth/api-key.ts'),
   'limit.key': () => import('../plugins/limits/key-limits.ts'),
   'limit.client': () => import('../plugins/limits/client-rate.ts'),
+  'guard.input.ban_substrings': guard('guard.input.ban_substrings'),
+  'guard.input.prompt_injection': guard('guard.input.prompt_injection'),
+  'guard.input.toxicity': guard('guard.input.toxicity'),
+  'guard.input.secrets': guard('guard.input.secrets'),
+  'guard.input.token_limit': guard('guard.input.token_limit'),
+  'guard.output.ban_substrings': guard('guard.output.ban_substrings'),
+  'guard.output.toxicity': guard('guard.output.toxicity'),
+  'guard.output.malicious_urls': guard('guard.output.malicious_urls'),
+  'guard.output.no_refusal': guard('guard.output.no_refusal'),
+  'guard.output.no_code': guard('guard.output.no_code'),
+  'guard.llm_guard_api': () => import('../plugins/guard/llm-guard-plugin.ts'),
 };
 
 /** Other spellings that mean the same plugin (LiteLLM's strategy names). */

@@ -2,6 +2,7 @@
 
 import type { ServerResponse } from 'node:http';
 import type { SluiceError } from './errors.ts';
+import type { LocalizedMessage } from './localize.ts';
 
 /** A complete answer produced by the gateway or a plugin instead of the upstream. */
 export interface Reply {
@@ -39,11 +40,21 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, ext
   sendReply(res, respond(status, body), extra);
 }
 
-/** Writes `{"error":{...}}` with the error's status and headers. */
-export function sendError(res: ServerResponse, error: SluiceError, extra?: Readonly<Record<string, string>>): void {
+/**
+ * Writes `{"error":{...}}` with the error's status and headers. `localized` replaces the English message and sets
+ * `Content-Language`; every error the gateway writes carries that header.
+ */
+export function sendError(res: ServerResponse, error: SluiceError, extra?: Readonly<Record<string, string>>, localized?: LocalizedMessage): void {
   if (res.headersSent || res.destroyed) return;
-  const headers = error.headers === null ? extra : { ...extra, ...error.headers };
-  sendReply(res, respond(error.status, error.toJSON()), headers);
+  const headers: Record<string, string> = { ...extra, ...error.headers, 'content-language': localized?.lang ?? 'en' };
+  sendReply(res, respond(error.status, errorBody(error, localized)), headers);
+}
+
+/** The OpenAI error object, with the message in the caller's language when one is given. */
+export function errorBody(error: SluiceError, localized?: LocalizedMessage): ReturnType<SluiceError['toJSON']> {
+  const body = error.toJSON();
+  if (localized !== undefined) body.error.message = localized.message;
+  return body;
 }
 
 /**

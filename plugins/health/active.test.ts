@@ -1,3 +1,4 @@
+import { englishLocalize } from '../../core/localize.ts';
 import { MemoryStore } from '../../core/store-memory.ts';
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -58,7 +59,7 @@ function groupsOf(entries: ModelListEntry[]): ReadonlyMap<string, ModelGroup> {
 }
 
 async function startPlugin(options: HealthActiveOptions, groups: ReadonlyMap<string, ModelGroup>, state: MemoryRouterState): Promise<Plugin> {
-  return factory.create(options, { logger: createLogger('silent'), groups, configDir: '.', sections: {}, store: new MemoryStore(), state });
+  return factory.create(options, { logger: createLogger('silent'), groups, configDir: '.', sections: {}, localize: englishLocalize, store: new MemoryStore(), state });
 }
 
 const FAST = { interval: 0.05, timeout: 1, jitter: 0 } as const;

@@ -56,6 +56,7 @@ export default definePlugin<Options>({
           error: ctx.error?.code ?? null,
           ttfb_ms: ctx.firstByteAt === 0 ? null : round(ctx.firstByteAt - ctx.startedAt),
           duration_ms: round(ctx.endedAt - ctx.startedAt),
+          ...ctx.logFields,
         };
         write(json ? JSON.stringify(entry) + '\n' : `${entry.time} ${entry.client} "${entry.path}" ${entry.status} ${entry.model} ${entry.deployment ?? '-'} ${entry.duration_ms}ms ${entry.outcome}\n`);
       },

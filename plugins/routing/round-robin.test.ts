@@ -1,3 +1,4 @@
+import { englishLocalize } from '../../core/localize.ts';
 import { MemoryStore } from '../../core/store-memory.ts';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -19,7 +20,7 @@ const fakeCtx = { model: 'g' } as RequestContext;
 const soloCtx = { model: 'solo' } as RequestContext;
 
 test('deployments take turns in config order, per group', async () => {
-  const plugin = await factory.create({}, { logger: createLogger('silent'), groups, configDir: '.', sections: {}, store: new MemoryStore(), state: new MemoryRouterState() });
+  const plugin = await factory.create({}, { logger: createLogger('silent'), groups, configDir: '.', sections: {}, localize: englishLocalize, store: new MemoryStore(), state: new MemoryRouterState() });
   const picks = Array.from({ length: 7 }, () => plugin.route!(fakeCtx, groups.get('g')!.deployments)!);
   assert.deepEqual(
     picks.map((d) => d.id),

@@ -1,3 +1,4 @@
+import { englishLocalize } from '../../core/localize.ts';
 import { MemoryStore } from '../../core/store-memory.ts';
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -43,7 +44,7 @@ interface Harness {
 async function harness<O>(factory: PluginFactory<O>, options: O, spec: Record<string, Params>): Promise<Harness> {
   const { groups, list } = pool(spec);
   const state = new MemoryRouterState();
-  const plugin = await factory.create(options, { logger: createLogger('silent'), groups, configDir: '.', sections: {}, store: new MemoryStore(), state });
+  const plugin = await factory.create(options, { logger: createLogger('silent'), groups, configDir: '.', sections: {}, localize: englishLocalize, store: new MemoryStore(), state });
   const route = plugin.route!;
   const pick = (candidates: readonly Deployment[] = list, body: Record<string, unknown> = {}): Deployment => {
     const picked = route(ctx(body), candidates);
@@ -98,7 +99,7 @@ describe('registry', () => {
 
   test('the loader resolves aliases, applies option defaults and rejects unknown options', async () => {
     const { groups } = pool({ a: {} });
-    const deps = { logger: createLogger('silent'), groups, configDir: '.', sections: {}, store: new MemoryStore(), state: new MemoryRouterState() };
+    const deps = { logger: createLogger('silent'), groups, configDir: '.', sections: {}, localize: englishLocalize, store: new MemoryStore(), state: new MemoryRouterState() };
     const loaded = await loadPlugins(['usage-based-routing-v2', { name: 'prefix-affinity', options: { replicas: 8 } }], 'test.yaml', deps);
     assert.deepEqual(
       loaded.map((p) => p.id),
@@ -182,7 +183,7 @@ describe('route.weighted', () => {
 
   test('model groups keep separate turns', async () => {
     const { groups, list } = pool({ a: { weight: 1 }, b: { weight: 1 } });
-    const plugin = await weighted.create({}, { logger: createLogger('silent'), groups, configDir: '.', sections: {}, store: new MemoryStore(), state: new MemoryRouterState() });
+    const plugin = await weighted.create({}, { logger: createLogger('silent'), groups, configDir: '.', sections: {}, localize: englishLocalize, store: new MemoryStore(), state: new MemoryRouterState() });
     assert.equal(plugin.route!(ctx({}, 'g'), list)!.id, 'a');
     assert.equal(plugin.route!(ctx({}, 'other'), list)!.id, 'a');
     assert.equal(plugin.route!(ctx({}, 'g'), list)!.id, 'b');

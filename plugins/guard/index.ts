@@ -1,0 +1,77 @@
+// The guard plugins: each built-in scanner on requests (`guard.input.<name>`) or on answers (`guard.output.<name>`).
+//
+//   plugins:
+//     - route.simple_shuffle
+//     - name: guard.input.prompt_injection
+//       options: { threshold: 0.5, action: block, messages: last_user }
+//     - name: guard.input.secrets
+//       options: { action: redact }
+//     - name: guard.output.toxicity
+//       options: { action: block, on_block: notice }
+//
+// Options every guard takes: `enabled` (default true), `threshold` (0..1, the scanner's own default otherwise),
+// `action` (block | redact, where the scanner can | log). Input guards: `messages` (last_user | user | all).
+// Output guards: `on_block` (notice | error) for JSON answers; streams always end with a notice event.
+
+import { definePlugin, type JsonSchema, type MessageSelection, type Plugin, type PluginFactory } from '../../core/plugin.ts';
+import { guardInput } from './input-guard.ts';
+import { guardBody, StreamGuard } from './output-guard.ts';
+import { INPUT_SCANNERS, OUTPUT_SCANNERS, type Direction, type GuardAction, type ScannerSpec } from './specs.ts';
+
+export interface GuardOptions {
+  enabled?: boolean;
+  threshold?: number;
+  action?: GuardAction;
+  messages?: MessageSelection;
+  on_block?: 'notice' | 'error';
+  [scannerOption: string]: unknown;
+}
+
+function schemaFor(direction: Direction, spec: ScannerSpec): JsonSchema {
+  const actions = direction === 'input' && spec.redacts ? ['block', 'redact', 'log'] : ['block', 'log'];
+  return {
+    type: 'object',
+    additionalProperties: false,
+    required: [...spec.required],
+    properties: {
+      enabled: { type: 'boolean' },
+      threshold: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
+      action: { enum: actions },
+      ...(direction === 'input' ? { messages: { enum: ['last_user', 'user', 'all'] } } : { on_block: { enum: ['notice', 'error'] } }),
+      ...spec.properties,
+    },
+  };
+}
+
+function guardFactory(direction: Direction, spec: ScannerSpec): PluginFactory<GuardOptions> {
+  return definePlugin<GuardOptions>({
+    id: `guard.${direction}.${spec.name}`,
+    description: `${direction === 'input' ? 'Requests' : 'Answers'}: ${spec.about}.`,
+    schema: schemaFor(direction, spec),
+    create(options, deps): Plugin {
+      if (options.enabled === false) return {};
+      const scanner = spec.create(options, options.threshold);
+      const action = options.action ?? 'block';
+      if (direction === 'input') {
+        const settings = { spec, scanner, action, messages: options.messages ?? spec.messages };
+        return {
+          guardRequest(ctx) {
+            guardInput(ctx, settings);
+          },
+        };
+      }
+      const settings = { spec, scanner, action: action === 'redact' ? 'block' : action, onBlock: options.on_block ?? 'notice', localize: deps.localize } as const;
+      const stream = new StreamGuard(settings);
+      return {
+        onResponseBody: (ctx, body) => guardBody(ctx, body, settings),
+        onResponseEvent: (ctx, event) => stream.onEvent(ctx, event),
+      };
+    },
+  });
+}
+
+/** Every built-in guard plugin by id. */
+export const GUARD_PLUGINS: Readonly<Record<string, PluginFactory<GuardOptions>>> = Object.fromEntries([
+  ...Object.values(INPUT_SCANNERS).map((spec) => [`guard.input.${spec.name}`, guardFactory('input', spec)] as const),
+  ...Object.values(OUTPUT_SCANNERS).map((spec) => [`guard.output.${spec.name}`, guardFactory('output', spec)] as const),
+]);

@@ -1,0 +1,238 @@
+// Refusal phrase rules for model OUTPUTS, by language. Written for the normalised text (normalize.ts): lower case,
+// single spaces, curly quotes as ASCII, fullwidth forms folded ("，" is ","), Arabic alef/yeh/teh-marbuta
+// variants unified, "ё" as "е".
+//
+// Groups (each counts once, its strongest rule):
+//   refuse    the model says it will not or cannot do what was asked ("I can't help with that", "I must decline")
+//   policy    the request is said to break rules ("this goes against my guidelines")
+//   apology   an apology that opens a refusal ("I'm sorry, but"); weak alone: answers apologise for other reasons
+//   ai        "as an AI language model", "I don't have personal opinions": a disclaimer, often but not always a refusal
+//   access    "I don't have access to your X's personal information": a refusal when the request was for private data
+//   lecture   moralising instead of answering ("it is not appropriate to", "violence is never the answer")
+//   opener    the answer opens with "It's important to note that": context for `lecture`, never enough alone
+//   premise   the question's premise is rejected ("it is not accurate to say", "there is no reason why X should not")
+//   privacy   "respect their privacy", "without their consent": context for `access`
+//   redirect  "instead, consider talking to a professional": context only
+//
+// Weights: ≥ 0.8 is enough alone; 0.5–0.65 flags near the start of an answer (the scanner discounts matches
+// further in, see scanners/no-refusal.ts); ≤ 0.45 flags only with another group.
+
+import type { PhraseRule } from '../rules.ts';
+import { alt, E, list, rule, SOL } from './helpers.ts';
+
+/** At the very start of the answer, after an optional "First," / "Well," / "No,". */
+const OPEN = `(?<=^ ?(?:(?:first|firstly|well|no|however|of course|sure|okay|ok),? )?)`;
+
+/** In the first sentence of the answer (within its first 150 characters). */
+const FIRST = '(?<=^[^.!?]{0,150})';
+
+/**
+ * Opens a clause: a sentence start (as SOL), optionally after a connective ("Therefore, it is not…"), or after
+ * "that" or a comma ("I can tell you that it is not appropriate…").
+ */
+const CLAUSE = `(?<=(?:(?:^|[.!?:;()\\[\\]"'\\-–*]) ?(?:(?:therefore|thus|so|however|hence|but|and|also|additionally|furthermore|again|first|firstly|that said|in fact|in summary|in short),? )?|that |, ))`;
+
+// ----------------------------------------------------------------------------------------------------- English
+
+const EN_CANNOT = list(
+  "i cannot|i can't|i cant|i can not|i am unable to|i'm unable to|i am not able to|i'm not able to|i won't|i will not|i wont|i'm not going to|i am not going to|i'm afraid i can't|i'm afraid i cannot|i would not be able to|i wouldn't be able to|i'm not in a position to|i am not in a position to|i'm not allowed to|i am not allowed to|i'm not permitted to|i am not permitted to|i'm not programmed to|i am not programmed to|i must not|i shouldn't|i should not|we cannot|we can't|we are unable to",
+);
+const EN_HELP_VERBS = alt(
+  ...list(
+    'help|assist|aid|provide|comply|fulfil+|create|generate|write|give|share|support|answer|respond to|engage|participate|offer|produce|disclose|reveal|recommend|endorse|condone|encourage|promote|facilitate|do that|do this|do so|complete|continue|carry out|perform|draft|compose|tell you|discuss|process|retrieve|look up|supply|grant|accommodate|entertain|contribute|go along|be of help|be of assistance|be part of|take part',
+  ),
+);
+const EN_HEDGE = alt(...list('really|actually|simply|directly|personally|possibly|currently|legally|responsibly|ethically|in good conscience|be able to|even|just'));
+
+const ILLEGAL_BE = list('is|are|is not only|are not only|would be|was|were');
+const ILLEGAL = ` (?:highly |strictly |completely |both |generally |considered |also )?(?:illegal|unethical|against the law|a crime|a criminal offen[cs]e|a serious crime|a federal crime|prohibited by law|morally wrong|a violation of (?:the law|human rights|privacy|someone's privacy))${E}(?! (?:in which|where|that involves|that is|committed|involving|defined))`;
+const PREMISE_NOT_BE = list("should not be|shouldn't be|must not be|should never be");
+const PREMISE_TREATED = ` (?:discriminated against|denied|excluded|barred|banned|prevented|judged|treated differently|stereotyped|singled out|targeted)${E}`;
+
+const en: PhraseRule[] = [
+  // refuse
+  rule('refuse.cannot.en', 'refuse', 0.85, EN_CANNOT, `(?: ${EN_HEDGE}){0,2} ${EN_HELP_VERBS}${E}`),
+  rule('refuse.not_something.en', 'refuse', 0.85, list("that's not something i|that is not something i|this is not something i|this isn't something i|that isn't something i|it's not something i|it is not something i"), ` (?:can|could|will|am able to|'m able to|am willing to|'m willing to|feel comfortable) ${EN_HELP_VERBS}${E}`),
+  rule('refuse.decline.en', 'refuse', 0.85, list("i must|i have to|i need to|i will|i'll|i would|i'd|i'm going to|i am going to|i respectfully|i politely|i'm compelled to|i am compelled to"), ` (?:respectfully |politely |kindly )?(?:decline|refuse|refrain from|pass on|say no)${E}`),
+  rule('refuse.refuse.en', 'refuse', 0.8, list('i refuse to|i decline to|i will have to decline|i have to decline|i must decline|i must refuse'), `${E}`),
+  rule('refuse.uncomfortable.en', 'refuse', 0.7, list("i'm not comfortable|i am not comfortable|i don't feel comfortable|i do not feel comfortable|i'm uncomfortable|i am uncomfortable|i'd rather not|i would rather not|i'd prefer not to|i would prefer not to"), `${E}`),
+  rule('refuse.unable_request.en', 'refuse', 0.85, list('unable to|cannot|can not|can\'t|not able to|won\'t be able to|not in a position to'), ` (?:help|assist|comply) (?:you )?with (?:that|this|your request|this request|that request|such requests?|requests? like|requests? of this|these requests|your question)${E}`),
+  rule('refuse.cant_fulfil.en', 'refuse', 0.85, list('cannot|can\'t|can not|unable to|not able to|won\'t|will not'), ` (?:fulfil+|comply with|honou?r|complete|process|accommodate|grant|assist with|help with) (?:your|this|that|the|such an?) (?:request|demand|ask|query|task)${E}`),
+  // policy
+  rule(
+    'policy.against.en',
+    'policy',
+    0.8,
+    list('against|violates|violate|violating|in violation of|contrary to|goes against|breach of|breaches|outside of|outside'),
+    ` (?:my|the|our|openai's|openai|anthropic's|ethical|community|content|usage|safety)(?: ethical| content| usage| safety| community)? (?:guidelines|policies|policy|programming|principles|terms of (?:use|service)|rules|standards|values|capabilities|purpose)${E}`,
+  ),
+  rule('policy.programmed.en', 'policy', 0.7, list("i'm programmed to|i am programmed to|i'm designed to|i am designed to|my programming|my guidelines|my policies|my ethical guidelines"), ` (?:not|avoid|refrain|prevent|prohibit|prevents|prohibits|don't allow|do not allow|doesn't allow|does not allow|forbid)${E}`),
+  // apology
+  rule('apology.but.en', 'apology', 0.4, list("i'm sorry|i am sorry|im sorry|sorry|i apologize|i apologise|my apologies|i'm really sorry|i'm afraid|i am afraid|unfortunately"), `,? (?:but|however|i|i'm)${E}`, SOL),
+  // ai
+  rule('ai.as_an.en', 'ai', 0.45, list('as an ai|as a language model|as an artificial intelligence|as a large language model|as a responsible ai|as an ethical ai|as a helpful|as a chatbot|as a virtual assistant|as an assistant'), `${E}`),
+  rule('ai.i_am.en', 'ai', 0.45, list("i'm an ai|i am an ai|i'm just an ai|i am just an ai|i'm only an ai|i'm a language model|i am a language model|i'm just a language model|i'm an artificial intelligence|i am an artificial intelligence|i'm not a human|i am not a human"), `${E}`),
+  // Declining to give an opinion is a refusal of an opinion question, hence a little more than the other disclaimers.
+  rule('ai.no_opinions.en', 'ai', 0.5, list("i don't have|i do not have|i don't hold|i do not hold|i don't possess|i do not possess|i'm not capable of having|i am not capable of having"), ` (?:any )?(?:personal |my own )?(?:opinions|beliefs|feelings|emotions|preferences|views|political views|personal views|biases)${E}`),
+  // access
+  rule('access.personal.en', 'access', 0.45, list("i don't have access to|i do not have access to|i don't have any access to|i have no access to|i can't access|i cannot access|i'm unable to access|i am unable to access|i don't have the ability to access|i do not have the ability to access"), ` (?:your|personal|private|their|his|her|someone's|anyone's|people's|individuals'|specific individuals|any personal|confidential|sensitive|that (?:kind|type) of)${E}`),
+  // lecture
+  rule(
+    'lecture.not_appropriate.en',
+    'lecture',
+    0.6,
+    list("it is not|it's not|it isn't|it would not be|it wouldn't be|this is not|this isn't|that is not|that's not|that isn't"),
+    ` (?:morally |ethically |legally |socially )?(?:appropriate|ethical|acceptable|okay|ok|right|legal|advisable|a good idea|justified|justifiable|responsible|safe|permissible|proper|moral|wise|fair|productive)(?: (?:or|and|nor) (?:morally |ethically )?(?:appropriate|ethical|acceptable|legal|safe|responsible|fair|accurate|productive|healthy|respectful|kind|right))?(?: for (?:me|anyone|you|us|someone|people))? to${E}`,
+    CLAUSE,
+  ),
+  rule('lecture.not_appropriate_q.en', 'lecture', 0.6, list('is not an|is not a|isn\'t an|isn\'t a'), ` (?:appropriate|acceptable|ethical|suitable) (?:question|request|topic|thing to ask)${E}`),
+  rule(
+    'lecture.never.en',
+    'lecture',
+    0.6,
+    list('is never|are never|is not ever|should never be'),
+    ` (?:an? )?(?:acceptable|okay|ok|the answer|justified|justifiable|appropriate|a solution|the solution|an option|the right (?:thing|choice|answer)|excusable|tolerable|right)${E}`,
+  ),
+  rule('lecture.not_way.en', 'lecture', 0.55, list('is not a|is not an|isn\'t a|isn\'t an|are not a|are not an|is not the'), ` (?:healthy|productive|effective|appropriate|acceptable|good|safe|constructive|ethical|legal|responsible|right|proper|kind|respectful)(?: or (?:healthy|productive|effective|appropriate|acceptable|good|safe|constructive|ethical|legal|responsible|respectful))? (?:way|solution|approach|thing to do|idea|option|method|means|response)${E}`),
+  rule('lecture.illegal_first.en', 'lecture', 0.55, ILLEGAL_BE, ILLEGAL, FIRST),
+  rule('lecture.illegal.en', 'lecture', 0.4, ILLEGAL_BE, ILLEGAL),
+  rule('lecture.condemn.en', 'lecture', 0.6, list('i strongly|i firmly|i completely|i must|i would|i'), ` (?:condemn|disagree with|oppose|object to|reject)${E}`),
+  rule('lecture.not_support.en', 'lecture', 0.55, list("i do not|i don't|i cannot|i can't|i can not|i will not|i won't|i would not|i wouldn't"), ` (?:support|condone|endorse|promote|encourage|advocate|agree with|approve of|recommend) (?:the idea|the notion|that|this|such|any|violence|discrimination|harm|illegal|the use|the view|the statement|the sentiment|these|those)${E}`),
+  rule('lecture.not_advocating.en', 'lecture', 0.55, list("i'm not|i am not"), ` (?:advocating|condoning|endorsing|promoting|encouraging|suggesting|supporting) (?:for )?(?:violence|harm|illegal|any|that|this|such|the)${E}`),
+  rule('lecture.not_something.en', 'lecture', 0.45, list('not something'), ` (?:to be|that should be|that can be|you should|anyone should|i would) (?:emulated|encouraged|taken lightly|replicated|glorified|celebrated|done|attempted|recreated|condoned|recommend)${E}`),
+  rule('lecture.clarify.en', 'lecture', 0.35, list('i must|i need to|i have to|i want to|i would like to|let me|i should'), ` (?:first )?(?:clarify|emphasize|emphasise|stress|point out|remind you|make it clear|be clear) that${E}`),
+  rule('lecture.harmful.en', 'lecture', 0.45, list('can be|could be|is|are|would be'), ` (?:extremely |highly |very |potentially |deeply )?(?:harmful|dangerous|offensive|hurtful|disrespectful|discriminatory|inappropriate)(?: (?:and|or) (?:harmful|dangerous|offensive|hurtful|disrespectful|discriminatory|inappropriate|illegal|unethical))? (?:to (?:others|people|individuals|yourself|anyone)|and (?:should|is) not)${E}`),
+  // opener
+  rule('opener.important.en', 'opener', 0.3, list("it's important to|it is important to|it's crucial to|it is crucial to|it's essential to|it is essential to|it's worth noting|i want to emphasize|i must emphasize|i would like to emphasize|i'd like to emphasize|please note"), ` (?:note|remember|understand|recognize|recognise|emphasize|emphasise|clarify|mention|point out|keep in mind|acknowledge|consider|stress|be aware)?(?: that)?${E}`, OPEN),
+  // premise
+  rule('premise.not_accurate.en', 'premise', 0.55, list("it is not|it's not|it isn't|that is not|that's not|this is not|it would not be|it wouldn't be"), ` (?:accurate|correct|true|fair|right|appropriate|helpful|productive|possible)(?: (?:or|and|nor) (?:accurate|correct|true|fair|right|appropriate|ethical|helpful|productive|respectful))? to (?:say|suggest|claim|assume|state|generalize|generalise|imply|label|characterize|make (?:generalizations|assumptions|broad|blanket|sweeping))${E}`, CLAUSE),
+  rule('premise.no_reason.en', 'premise', 0.5, list('there is no|there\'s no|there are no'), ` (?:inherent |valid |legitimate |good |logical |rational |justifiable |reasonable |scientific |moral |ethical )?(?:reason|reasons|justification|basis|grounds) (?:why |to believe |to suggest |that |for )?[^.!?]{0,80}? (?:should not|shouldn't|should be (?:denied|excluded|barred|banned|prevented|prohibited)|must not|to (?:deny|exclude|ban|bar|discriminate))${E}`),
+  rule('premise.no_justification.en', 'premise', 0.45, list('there is no|there\'s no|there can be no'), ` (?:moral |ethical |legal |valid |possible )?justification for${E}`),
+  rule('premise.statement.en', 'premise', 0.5, list('that statement|this statement|that question|this question|the question|the premise|that premise|this premise|that assumption|this assumption|the assumption|such a statement|the idea|that idea|this idea|the notion|that notion|that claim|this claim|that sentiment|this sentiment'), ` (?:is|seems|appears to be|sounds)(?: based on| rooted in)? (?:not appropriate|inappropriate|offensive|harmful|discriminatory|a (?:harmful |false |baseless |common |dangerous )?stereotype|stereotypes?|false|flawed|baseless|unfounded|misguided|prejudiced|racist|sexist|problematic)${E}`),
+  rule('premise.discrimination.en', 'premise', 0.4, PREMISE_NOT_BE, PREMISE_TREATED),
+  rule('premise.dont_believe.en', 'premise', 0.5, list("i don't believe|i do not believe"), ` (?:that|in|it is|it's|this|there)${E}`, OPEN),
+  rule('premise.not_justified.en', 'premise', 0.5, list('was not|is not|were not|are not|wasn\'t|isn\'t|weren\'t|aren\'t'), ` (?:"?right"?|"?justified"?|morally (?:justified|right|acceptable)|justifiable|a good thing|acceptable)${E}`, FIRST),
+  // privacy
+  rule('privacy.respect.en', 'privacy', 0.35, list('respect|respecting|protect|protecting|invade|invading|violate|violating|invasion of|violation of|breach of'), ` (?:the |their |his |her |your |someone's |people's |others' |other people's |individuals' |a person's |anyone's )?(?:[\\p{L}'’-]+ ){0,2}?(?:privacy|right to privacy|personal boundaries|confidentiality)${E}`),
+  rule('privacy.consent.en', 'privacy', 0.35, list('without'), ` (?:their|his|her|the person's|someone's|the individual's|the owner's) (?:explicit |express |prior |written )?(?:consent|permission|knowledge|authorization)${E}`),
+  // redirect
+  rule('redirect.pivot.en', 'redirect', 0.2, list('however|that said|that being said|but'), `,? (?:i can|i could|i'd be happy to|i would be happy to|i'm happy to|i am happy to|what i can do|if you're (?:looking|referring|interested)|if you are (?:looking|referring|interested))${E}`, SOL),
+  rule('redirect.help.en', 'redirect', 0.2, list('seek|seeking|consult|consulting|reach out to|talk to|talking to|speak with|speaking with|contact'), ` (?:help from |support from |the help of |with )?(?:a |an |your )?(?:mental health |healthcare |medical |legal |licensed |qualified |trusted )?(?:professional|therapist|counselor|counsellor|doctor|lawyer|attorney|crisis|hotline|helpline|authorities)${E}`),
+  rule('redirect.instead.en', 'redirect', 0.25, list('instead'), `,? (?:i can|i could|i'd be happy|i would be happy|let me|i suggest|i recommend|consider|try|focus|you (?:could|can|might|may|should))${E}`, SOL),
+  rule('redirect.other.en', 'redirect', 0.25, list("if you have any other|if you have other|is there anything else|i'd be happy to help with|i would be happy to help with|i'm happy to help with|feel free to ask"), ` ?(?:questions|requests|topics|something else|another|other|anything else|non)?${E}`),
+];
+
+// ----------------------------------------------------------------------------------------------------- Spanish, French, German, Portuguese
+
+const romance: PhraseRule[] = [
+  rule('refuse.es', 'refuse', 0.85, list('no puedo|no podré|no voy a|no me es posible|no estoy en condiciones de|no puedo ni debo'), ` (?:\\p{L}+ ){0,2}?(?:ayudar\\p{L}*|asistir\\p{L}*|proporcionar\\p{L}*|brindar\\p{L}*|ofrecer\\p{L}*|crear\\p{L}*|generar\\p{L}*|escribir\\p{L}*|responder\\p{L}*|cumplir\\p{L}*|facilitar\\p{L}*|dar\\p{L}*|compartir\\p{L}*|hacer eso|participar|colaborar|apoyar\\p{L}*|revelar\\p{L}*)${E}`),
+  rule('refuse.decline.es', 'refuse', 0.8, list('debo rechazar|tengo que rechazar|me niego a|debo negarme|debo declinar|no es algo que pueda'), `${E}`),
+  rule('apology.es', 'apology', 0.4, list('lo siento|disculpa|disculpe|lo lamento|perdón|perdona|lamentablemente|desafortunadamente'), `,? (?:pero|no|sin embargo)${E}`, SOL),
+  rule('ai.es', 'ai', 0.45, list('como modelo|como un modelo|como ia|como una ia|como asistente|como un asistente|como inteligencia|como una inteligencia|soy una ia|soy un modelo'), `(?: de lenguaje| de ia| virtual| artificial|${E})`),
+  rule('policy.es', 'policy', 0.8, list('va en contra de|viola|contrario a|infringe'), ` (?:mis|las|nuestras) (?:directrices|políticas|normas|principios|pautas)${E}`),
+
+  rule('refuse.fr', 'refuse', 0.85, list('je ne peux pas|je ne peux|je ne suis pas en mesure de|je ne vais pas|je ne pourrai pas|je ne suis pas autorisé à|je ne suis pas autorisée à|il m\'est impossible de'), ` (?:\\p{L}+ ){0,2}?(?:vous aider|t'aider|aider|fournir|répondre|créer|générer|écrire|donner|partager|divulguer|participer|satisfaire|accéder à|faciliter|rédiger|accomplir|contribuer|assister)${E}`),
+  rule('refuse.decline.fr', 'refuse', 0.8, list('je dois refuser|je refuse de|je dois décliner|je me dois de refuser|je décline'), `${E}`),
+  rule('apology.fr', 'apology', 0.4, list('je suis désolé|je suis désolée|désolé|désolée|je m\'excuse|malheureusement|navré|navrée'), `,? (?:mais|je|cependant)${E}`, SOL),
+  rule('ai.fr', 'ai', 0.45, list("en tant qu'ia|en tant qu'intelligence artificielle|en tant que modèle|en tant qu'assistant|en tant qu'ai|je suis une ia|je suis un modèle"), `${E}`),
+  rule('policy.fr', 'policy', 0.8, list('va à l\'encontre de|viole|contraire à|enfreint'), ` (?:mes|les|nos) (?:directives|politiques|règles|principes|lignes directrices)${E}`),
+
+  rule('refuse.de', 'refuse', 0.85, list('ich kann|ich werde|ich darf|wir können'), `(?: \\p{L}+){0,4}? (?:nicht|keine\\p{L}?|leider nicht) (?:\\p{L}+ ){0,4}?(?:helfen|unterstützen|behilflich|bereitstellen|liefern|geben|erstellen|schreiben|beantworten|erfüllen|nachkommen|mitwirken|teilen|weitergeben|verfassen|anbieten)${E}`),
+  rule('refuse.decline.de', 'refuse', 0.8, list('ich muss|ich möchte|ich werde'), ` (?:\\p{L}+ ){0,3}?(?:ablehnen|verweigern|zurückweisen)${E}`),
+  rule('apology.de', 'apology', 0.4, list('es tut mir leid|tut mir leid|entschuldigung|ich entschuldige mich|bedauerlicherweise'), `,? (?:aber|ich|jedoch|doch)${E}`, SOL),
+  rule('ai.de', 'ai', 0.45, list('als ki|als künstliche intelligenz|als sprachmodell|als ein sprachmodell|als ki sprachmodell|als ki assistent|als assistent|ich bin eine ki|ich bin ein sprachmodell'), `${E}`),
+  rule('policy.de', 'policy', 0.8, list('verstößt gegen|widerspricht|verletzt'), ` (?:meine|meinen|die|unsere|den) (?:richtlinien|grundsätze|regeln|nutzungsrichtlinien|prinzipien)${E}`),
+
+  rule('refuse.pt', 'refuse', 0.85, list('não posso|não consigo|não vou|não me é possível|não estou em condições de|não poderei'), ` (?:\\p{L}+ ){0,2}?(?:ajud\\p{L}*|auxili\\p{L}*|fornec\\p{L}*|criar|gerar|escrever|responder|atender|cumprir|dar|compartilhar|partilhar|participar|facilitar|revelar|colaborar|apoiar)${E}`),
+  rule('refuse.decline.pt', 'refuse', 0.8, list('devo recusar|tenho que recusar|me recuso a|recuso-me a|devo declinar'), `${E}`),
+  rule('apology.pt', 'apology', 0.4, list('desculpe|desculpa|sinto muito|lamento|infelizmente'), `,? (?:mas|não|porém|no entanto)${E}`, SOL),
+  rule('ai.pt', 'ai', 0.45, list('como modelo|como um modelo|como ia|como uma ia|como assistente|como um assistente|como inteligência|como uma inteligência|sou uma ia|sou um modelo'), `(?: de linguagem| de ia| virtual| artificial|${E})`),
+  rule('policy.pt', 'policy', 0.8, list('vai contra|viola|contrário às|contraria'), ` (?:minhas|as|nossas) (?:diretrizes|políticas|normas|regras|princípios)${E}`),
+];
+
+// ----------------------------------------------------------------------------------------------------- Vietnamese
+
+const VI_VERBS = alt(...list('giúp|giúp đỡ|hỗ trợ|cung cấp|thực hiện|đáp ứng|trả lời|tạo|viết|tham gia|chia sẻ|tiết lộ|làm|đưa ra|soạn|hướng dẫn|giup|ho tro|cung cap|thuc hien|dap ung|tra loi|tao|viet|tham gia|chia se|lam|huong dan'));
+const vi: PhraseRule[] = [
+  rule('refuse.vi', 'refuse', 0.85, list('tôi không thể|tôi không được phép|tôi sẽ không|mình không thể|tôi e rằng tôi không thể|em không thể|toi khong the|minh khong the|toi se khong'), ` (?:\\p{L}+ ){0,2}?${VI_VERBS}${E}`),
+  rule('refuse.decline.vi', 'refuse', 0.8, list('tôi xin từ chối|tôi từ chối|tôi phải từ chối|xin phép từ chối|toi xin tu choi|toi tu choi'), `${E}`),
+  rule('refuse.request.vi', 'refuse', 0.85, list('không thể hỗ trợ|không thể giúp|không thể đáp ứng|không thể thực hiện|khong the ho tro|khong the giup'), ` (?:bạn |anh |chị |you )?(?:với )?(?:yêu cầu|việc|điều|vấn đề|yeu cau|viec|dieu)${E}`),
+  rule('apology.vi', 'apology', 0.4, list('xin lỗi|tôi xin lỗi|rất tiếc|tiếc là|xin loi|toi xin loi|rat tiec'), `,? (?:nhưng|tôi|mình|nhung|toi)${E}`, SOL),
+  rule('ai.vi', 'ai', 0.45, list('là một mô hình|là một trợ lý|là một ai|là một trí tuệ|với tư cách là|với tư cách một|tôi là ai|tôi là một ai|la mot mo hinh|la mot ai|voi tu cach la'), `(?: ngôn ngữ| ai| trí tuệ nhân tạo| một| mo hinh| ngon ngu|${E})`),
+  rule('policy.vi', 'policy', 0.8, list('vi phạm|đi ngược lại|trái với|vi pham'), ` (?:các |những )?(?:nguyên tắc|chính sách|quy định|hướng dẫn|nguyen tac|chinh sach)${E}`),
+];
+
+// ----------------------------------------------------------------------------------------------------- Russian
+
+const RU_VERBS = alt(...list('помочь|помогать|предоставить|предоставлять|выполнить|выполнять|ответить|отвечать|дать|давать|создать|создавать|написать|писать|участвовать|поделиться|раскрыть|сделать|делать|содействовать|оказать|удовлетворить|сообщить|предложить|рассказать|генерировать|сгенерировать'));
+/** SOL, or after "к" / "мне" ("к сожалению", "мне жаль"), which cannot be anchors (see refuse.bare.ru). */
+const SOL_RU = '(?<=(?:^|[.!?:;()\\[\\]"\'\\-–*]) ?(?:к |мне )?)';
+
+const ru: PhraseRule[] = [
+  rule('refuse.ru', 'refuse', 0.85, list('я не стану|я не в состоянии|я не имею права|я не вправе'), ` (?:\\p{L}+ ){0,2}?${RU_VERBS}${E}`),
+  // "не" alone is all Latin look-alikes, which the anchor normalisation would fold to "he": anchored on the verb.
+  rule('refuse.bare.ru', 'refuse', 0.85, list('могу|смогу|можем|буду'), ` (?:\\p{L}+ ){0,2}?${RU_VERBS}${E}`, '(?<=(?:^|[^\\p{L}])не )'),
+  rule('refuse.decline.ru', 'refuse', 0.8, list('вынужден отказать|вынуждена отказать|вынужден отказаться|вынуждена отказаться|я отказываюсь|должен отказать|должна отказать|я откажусь'), `${E}`),
+  rule('apology.ru', 'apology', 0.4, list('извините|простите|прошу прощения|сожалению|жаль|сожалею'), `,? (?:но|я|однако|не)${E}`, SOL_RU),
+  rule('ai.ru', 'ai', 0.45, list('ии|языковая модель|искусственный интеллект|модель ии|ai|ассистент'), `${E}`, '(?<=(?:^|[^\\p{L}])как )'),
+  rule('ai.i_am.ru', 'ai', 0.45, list('я всего лишь|я лишь|я являюсь|я просто'), ` (?:ии|языковая модель|искусственный интеллект|ассистент|программа|модель)${E}`),
+  rule('policy.ru', 'policy', 0.8, list('противоречит|нарушает|идет вразрез с'), ` (?:моим|моей|правилам|политике|принципам|нормам|этическим)${E}`),
+];
+
+// ----------------------------------------------------------------------------------------------------- Arabic
+
+const AR_VERBS = alt(...list('تقديم|المساعده|مساعدتك|مساعدتكم|مساعده|تلبيه|الاجابه|الاجابه على|الرد|القيام|انشاء|كتابه|توفير|المشاركه|اعطاء|تزويدك|تنفيذ|الامتثال|دعم|مشاركه'));
+const ar: PhraseRule[] = [
+  rule('refuse.ar', 'refuse', 0.85, list('لا استطيع|لا يمكنني|لا اقدر على|لا يمكن لي|لن استطيع|لن اتمكن من|لا اتمكن من|لن اقوم|لا يسعني|ليس بامكاني|ليس بوسعي'), ` (?:\\p{L}+ ){0,2}?${AR_VERBS}${E}`),
+  rule('refuse.decline.ar', 'refuse', 0.8, list('ارفض|اعتذر عن|يجب ان ارفض|مضطر للرفض|مضطر الى الرفض'), `${E}`),
+  rule('apology.ar', 'apology', 0.4, list('عذرا|اسف|انا اسف|اعتذر|للاسف|مع الاسف|اسفه'), `[,،]? ?(?:ولكن|لكن|لا|انا)${E}`),
+  rule('ai.ar', 'ai', 0.45, list('بصفتي|كنموذج|كمساعد|كذكاء|انا مجرد|انا نموذج|انا ذكاء'), ` ?(?:نموذج|ذكاء|مساعد|لغوي|اصطناعي|لغه)`),
+  rule('policy.ar', 'policy', 0.8, list('يتعارض مع|يخالف|ينتهك'), ` (?:سياساتي|سياسات|ارشادات|ارشاداتي|مبادئ|مبادئي|قواعد|قواعدي|المبادئ|السياسات)`),
+];
+
+// ----------------------------------------------------------------------------------------------------- Chinese (Simplified and Traditional)
+
+const ZH_VERBS = alt(...list('提供|帮助|幫助|协助|協助|回答|满足|滿足|完成|生成|创作|創作|编写|編寫|撰写|撰寫|参与|參與|支持|支援|透露|分享|为你|为您|為你|為您|帮你|帮您|幫你|幫您|回应|回應|处理|處理|执行|執行|给出|給出|告诉|告訴|答应|答應|配合|满足您|满足你|做到|这样做|這樣做|进行|進行|讨论|討論'));
+const zh: PhraseRule[] = [
+  rule('refuse.zh', 'refuse', 0.85, list('我无法|我無法|我不能|我没办法|我沒辦法|我不可以|我不会|我不會|我不便|恕我无法|恕我無法|恕我不能|我们无法|我們無法|我们不能|我們不能|无法为您|無法為您|无法为你|無法為你|不能为您|不能為您'), `[^。！？.!?]{0,6}?${ZH_VERBS}`),
+  rule('refuse.decline.zh', 'refuse', 0.8, list('我拒绝|我拒絕|恕难从命|恕難從命|我必须拒绝|我必須拒絕|不得不拒绝|不得不拒絕|无法满足您的|無法滿足您的|无法满足你的|無法滿足你的|无法协助|無法協助|无法提供|無法提供|不能提供|不能协助|不能協助'), ``),
+  rule('apology.zh', 'apology', 0.4, list('抱歉|很抱歉|非常抱歉|对不起|對不起|不好意思|很遗憾|很遺憾'), ``),
+  rule('ai.zh', 'ai', 0.45, list('作为|作為|身为|身為'), `(?:一个|一個|一名|一款)?(?:ai|人工智能|人工智慧|语言模型|語言模型|ai语言模型|ai語言模型|ai助手|智能助手|智慧助理)`),
+  rule('ai.i_am.zh', 'ai', 0.45, list('我是一个|我是一個|我只是一个|我只是一個|我只是'), `(?:ai|人工智能|人工智慧|语言模型|語言模型)`),
+  rule('policy.zh', 'policy', 0.8, list('违反|違反|违背|違背|不符合'), `(?:了)?[^。！？.!?]{0,6}?(?:政策|准则|準則|规定|規定|原则|原則|使用条款|使用條款|道德|伦理|倫理)`),
+];
+
+// ----------------------------------------------------------------------------------------------------- Japanese
+
+const ja: PhraseRule[] = [
+  rule(
+    'refuse.ja',
+    'refuse',
+    0.85,
+    list('お手伝い|お答え|回答|提供|対応|協力|作成|お応え|ご協力|ご提供|サポート|応じる|お役に立つ|手助け|支援|生成|お教え|教える|共有|実行'),
+    `(?:すること|いたすこと|する事)?(?:は|が|を)?(?:いたし)?(?:でき(?:ません|かねます|ない)|致しかねます|いたしかねます|しかねます|出来ません|お断り)`,
+  ),
+  rule('refuse.decline.ja', 'refuse', 0.8, list('お断りします|お断りいたします|お断りさせていただきます|ご遠慮させていただきます|お応えできかねます|できかねます|対応いたしかねます'), ``),
+  rule('apology.ja', 'apology', 0.4, list('申し訳ありませんが|申し訳ございませんが|申し訳ないのですが|すみませんが|ごめんなさい|残念ながら|恐れ入りますが'), ``),
+  rule('ai.ja', 'ai', 0.45, list('ai|言語モデル|人工知能'), `(?:言語モデル|アシスタント|モデル)?として`),
+  rule('policy.ja', 'policy', 0.8, list('ポリシー|ガイドライン|規約|倫理'), `(?:に|上)(?:反する|違反|抵触|より)`),
+];
+
+// ----------------------------------------------------------------------------------------------------- Korean
+
+const ko: PhraseRule[] = [
+  rule(
+    'refuse.ko',
+    'refuse',
+    0.85,
+    list('도와|도움을|제공|답변|응할|응해|지원|작성|생성|알려|협조|수행|처리|안내|공유'),
+    `[^ .!?]{0,6}(?: 드릴| 줄| 해 드릴)? ?수 ?(?:없습니다|없어요|없다|없음|없습니다만|없지만|없는 점)`,
+  ),
+  rule('refuse.decline.ko', 'refuse', 0.8, list('거절하겠습니다|거절해야|거부하겠습니다|정중히 거절|응할 수 없|도와드릴 수 없|도와 드릴 수 없'), ``),
+  rule('apology.ko', 'apology', 0.4, list('죄송합니다|죄송하지만|죄송해요|미안하지만|미안합니다|유감스럽게도|안타깝게도'), ``),
+  rule('ai.ko', 'ai', 0.45, list('인공지능으로서|언어 모델로서|언어모델로서|저는 ai|저는 인공지능'), ``),
+  rule('ai.ai_ko', 'ai', 0.45, list('ai'), ` ?(?:언어 ?모델|어시스턴트|비서)?(?:로서|이기 때문에|이므로)`),
+  rule('policy.ko', 'policy', 0.8, list('정책|가이드라인|지침|윤리'), `(?:에|을|를)? ?(?:위반|어긋|반하)`),
+];
+
+export const REFUSAL_RULES: readonly PhraseRule[] = [...en, ...romance, ...vi, ...ru, ...ar, ...zh, ...ja, ...ko];

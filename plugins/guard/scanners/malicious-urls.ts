@@ -1,0 +1,575 @@
+// malicious_urls: links in a model answer that look malicious. No network and no model: heuristics over each URL
+// found in the text (http, https, ftp, javascript:, data:, and bare hosts such as "evil.tk/path").
+//
+// Evidence about one URL (weights in FEATURES below):
+//   script_url       javascript: / vbscript: (javascript:void(0) excepted), data:text/html and other active data:
+//   userinfo_domain  "https://paypal.com@evil.io": a domain before the @, so the real host hides after it
+//   obfuscated_ip    hosts written as one number or in hex/octal parts (http://3232235777/)
+//   ip_host          a public IP literal instead of a name (private and loopback addresses are left alone)
+//   mixed_script     a host label mixing Latin with Cyrillic or Greek, or made only of their Latin look-alikes
+//   punycode         an "xn--" label (decoded and checked for mixed scripts as well)
+//   brand            a brand name (paypal, apple, …) in a host that is not the brand's own domain; more with
+//                    "login", "verify" and the like
+//   tld              a TLD that is cheap and much abused (.tk .ml .ga .cf .gq), or often so (.zip .mov .xyz .top …)
+//   executable       a download of a program or script (.exe .scr .apk .ps1 …; .js and .jar count little); a
+//                    double extension ("invoice.pdf.exe") counts a lot
+//   shortener        bit.ly and friends hide where the link goes
+//   encoded, long    heavy percent-encoding, very long URLs, deep subdomains
+//   deny_list        a host in `denyDomains` (1.0). A host in `allowDomains` is skipped whatever else it shows.
+//
+// Score: the evidence about one URL combines as 1 − Π(1 − w); the text scores as its worst URL, so several
+// harmless short links do not add up to a malicious one. Matches are the URL spans in the original text, one per
+// URL with any evidence, its rule the features found ("ip_host+executable"), strongest first.
+
+import { domainToUnicode } from 'node:url';
+import type { ScanMatch, ScanResult, Scanner } from '../types.ts';
+
+export interface MaliciousUrlsOptions {
+  /** Flag at this score. Default 0.5. */
+  threshold?: number;
+  /** Hosts (and their subdomains) that are never flagged. Wins over everything, the deny list included. */
+  allowDomains?: readonly string[];
+  /** Hosts (and their subdomains) that are always flagged. */
+  denyDomains?: readonly string[];
+}
+
+export const MALICIOUS_URLS_DEFAULT_THRESHOLD = 0.5;
+
+const W = {
+  deny_list: 1,
+  script_url: 0.9,
+  script_url_weak: 0.7,
+  data_html: 0.85,
+  data_svg: 0.5,
+  userinfo_domain: 0.85,
+  userinfo: 0.3,
+  obfuscated_ip: 0.85,
+  ip_host: 0.55,
+  mixed_script: 0.85,
+  punycode: 0.5,
+  brand: 0.6,
+  brand_login: 0.8,
+  brand_lookalike: 0.35,
+  brand_path: 0.3,
+  fake_slash: 0.85,
+  encoded_host: 0.6,
+  tld_abused: 0.5,
+  tld_risky: 0.35,
+  executable: 0.45,
+  executable_weak: 0.2,
+  double_extension: 0.85,
+  shortener: 0.35,
+  encoded: 0.35,
+  long: 0.2,
+  deep_subdomain: 0.2,
+} as const;
+
+type Feature = keyof typeof W;
+
+// ---------------------------------------------------------------------------------------------------- tables
+
+const ABUSED_TLDS = new Set(['tk', 'ml', 'ga', 'cf', 'gq']);
+const RISKY_TLDS = new Set(
+  'zip mov xyz top click country kim work men loan download racing review stream gdn icu cyou rest sbs cfd buzz monster quest bar bid win date party science trade accountant faith cricket webcam su lol mom beauty hair skin boats yachts autos makeup bond ooo'.split(' '),
+);
+/** TLDs accepted for a host written without scheme or "www." (others are too often file names or code). */
+const BARE_TLDS = new Set(
+  'com net org edu gov mil int io co ai app dev info biz me us uk de fr jp cn ru br in au ca es it nl se no ch pl eu tv ly gl be at dk fi cz kr vn tw hk sg nz za mx ar cl id my ph th tr ua ir il gr pt ro hu sk bg rs hr lt lv ee si is ie site online store shop tech cloud page link live news blog xyz top click tk ml ga cf gq icu cyou sbs cfd buzz monster quest work loan download win bid su рф рус 中国 中國 公司 网络 香港 台灣'.split(' '),
+);
+/** Bare TLDs that are also common file extensions: a bare host ending so needs a path, a port or "www.". */
+const FILE_LIKE_TLDS = new Set('zip mov md py rs sh pl ml cc so ps ai ts js cs go rb sql ini log bak'.split(' '));
+const SHORTENERS = new Set(
+  'bit.ly bitly.com tinyurl.com t.co goo.gl ow.ly is.gd buff.ly cutt.ly rb.gy shorturl.at tiny.cc rebrand.ly t.ly s.id v.gd lnkd.in trib.al soo.gd qr.ae adf.ly shorte.st bc.vc x.co tiny.one u.to clck.ru urlz.fr'.split(' '),
+);
+/** Second-level labels under which a ccTLD registers names ("example.co.uk"). */
+const SLD_UNDER_CC = new Set('co com net org gov edu ac or ne go gob mil nic ltd plc'.split(' '));
+/** Platforms whose subdomains belong to different people (a public suffix, like a TLD). */
+const HOSTING_SUFFIXES = new Set(
+  'github.io gitlab.io blogspot.com herokuapp.com netlify.app vercel.app pages.dev web.app firebaseapp.com azurewebsites.net cloudfront.net workers.dev glitch.me 000webhostapp.com wixsite.com weebly.com ngrok.io ngrok-free.app r2.dev appspot.com s3.amazonaws.com repl.co onrender.com fly.dev'.split(' '),
+);
+/** Brand → its own registrable names (besides "<brand>.<any TLD not abused>"). */
+const BRANDS = new Map<string, readonly string[]>([
+  ['paypal', ['paypal.me', 'paypalobjects.com']],
+  ['apple', ['icloud.com', 'apple.news', 'mzstatic.com']],
+  ['icloud', ['apple.com']],
+  ['microsoft', ['live.com', 'office.com', 'microsoftonline.com', 'outlook.com', 'azure.com', 'windows.net', 'msft.net', 'aka.ms', 'bing.com', 'sharepoint.com', 'office365.com']],
+  ['office365', ['microsoft.com', 'office.com']],
+  ['outlook', ['microsoft.com', 'live.com', 'office.com']],
+  ['google', ['googleapis.com', 'gstatic.com', 'youtube.com', 'googleusercontent.com', 'withgoogle.com', 'goo.gl', 'g.co', 'gmail.com', 'google.dev', 'blogger.com']],
+  ['gmail', ['google.com']],
+  ['amazon', ['amazonaws.com', 'amzn.to', 'amazon.dev', 'a2z.com', 'media-amazon.com', 'ssl-images-amazon.com']],
+  ['facebook', ['fb.com', 'fbcdn.net', 'meta.com', 'facebook.net']],
+  ['instagram', ['cdninstagram.com', 'meta.com']],
+  ['whatsapp', ['whatsapp.net', 'meta.com']],
+  ['netflix', ['nflxext.com', 'nflximg.net']],
+  ['linkedin', ['licdn.com', 'lnkd.in']],
+  ['dropbox', ['dropboxusercontent.com', 'db.tt']],
+  ['docusign', ['docusign.net']],
+  ['adobe', ['adobelogin.com', 'typekit.net']],
+  ['coinbase', []],
+  ['binance', []],
+  ['metamask', ['metamask.io']],
+  ['chase', []],
+  ['wellsfargo', ['wf.com']],
+  ['bankofamerica', ['bofa.com']],
+  ['citibank', ['citi.com']],
+  ['hsbc', []],
+  ['steamcommunity', ['steampowered.com']],
+  ['steampowered', ['steamcommunity.com']],
+  ['twitter', ['x.com', 't.co', 'twimg.com']],
+  ['yahoo', ['yimg.com']],
+  ['ebay', ['ebaystatic.com']],
+  ['dhl', []],
+  ['fedex', []],
+  ['usps', []],
+  ['irs', []],
+  ['walmart', []],
+  ['venmo', []],
+  ['zelle', ['zellepay.com']],
+]);
+/** Words that, next to a brand in a host, make a credential-phishing page likely. */
+const LOGIN_WORDS = new Set('login logon signin sign verify verification account accounts secure security update auth authentication password unlock confirm recovery webscr billing wallet support service id appleid myaccount suspended alert'.split(' '));
+
+const EXE_HIGH = new Set('exe scr bat cmd ps1 psm1 vbs vbe hta wsf wsh msi msix apk lnk dll pif cpl jse reg application appx xapk'.split(' '));
+const EXE_LOW = new Set('js jar dmg pkg iso img deb rpm sh appimage'.split(' '));
+const DOUBLE_EXT = /\.(?:pdf|docx?|xlsx?|pptx?|jpe?g|png|gif|txt|rtf|zip|rar|mp3|mp4|avi|mov|csv|html?)\.(?:exe|scr|bat|cmd|js|vbs|hta|lnk|pif|com|jar|msi|ps1)$/;
+
+/**
+ * Finding URLs: a regex with Unicode letter classes over the whole text costs over 100 µs on 4 KB, so the scan
+ * looks for cheap seeds instead and grows each one by hand. Seeds are scheme prefixes ("https://", "javascript:",
+ * "data:") and a dot between two host characters ("evil.tk"); a bare host does not start inside a word or after
+ * "@", ".", "/", "\" or ":", so e-mail domains and file paths are not taken for links.
+ */
+const SCHEME_SEED = /\b(?:https?|ftps?|sftp):\/\/|\b(?:javascript|vbscript|livescript|data):/gi;
+const DOT_SEED = /[A-Za-z0-9\u00c0-\u024f\u0370-\u03ff\u0400-\u052f\u0600-\u06ff\u3040-\u30ff\u3400-\u9fff\uac00-\ud7a3]\.[A-Za-z0-9\u00c0-\u024f\u0370-\u03ff\u0400-\u052f\u0600-\u06ff\u3040-\u30ff\u3400-\u9fff\uac00-\ud7a3]/g;
+const DATA_URL = /data:[\w.+-]+\/[\w.+-]+[;,]/iy;
+const TRAILING = /[.,;:!?'"*_~\]}>]+$/;
+/** Characters that end a URL in text. */
+const URL_STOP = new Uint8Array(128);
+for (const c of ' \t\n\r\f\v<>"\'`{}|\\^') URL_STOP[c.charCodeAt(0)] = 1;
+const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+/** One number, or dotted parts in hex or with leading zeros: hosts browsers read as an IP address. */
+const IP_TRICK = /^(?:\d{8,10}|0x[0-9a-f]{1,8}|(?:(?:0x[0-9a-f]{1,2}|0[0-7]{1,3}|\d{1,3})\.){1,3}(?:0x[0-9a-f]{1,8}|0[0-7]{1,11}|\d{1,10}))$/i;
+const PERCENT = /%[0-9a-f]{2}/gi;
+/** Percent-encoded letters and digits, which never need encoding: obfuscation. */
+const PERCENT_UNRESERVED = /%(?:3[0-9]|4[1-9a-f]|5[0-9a]|6[1-9a-f]|7[0-9a])/gi;
+const LATIN = /[a-z]/;
+const CYRILLIC_GREEK = /[\u0370-\u03ff\u0400-\u052f]/;
+const OTHER_LETTER = /[^\u0000-\u024f\u0370-\u03ff\u0400-\u052f\d-]/u;
+/** Cyrillic and Greek letters that pass for Latin ones in a host name. */
+const LOOKALIKE_ONLY = /^[\u0430\u0441\u0435\u043e\u0440\u0445\u0443\u0456\u0458\u0455\u0501\u04bb\u04cf\u051b\u051d\u043a\u0432\u043c\u043d\u0442\u03bf\u03b1\u03b5\u03b9\u03ba\u03bd\u03c1\u03c4\u03c5\u03c7\u03b3\u03c9\d-]+$/;
+
+// ---------------------------------------------------------------------------------------------------- helpers
+
+/** A character of a host label: ASCII letter or digit, or a letter of another script (punctuation excluded). */
+function isHostChar(c: number): boolean {
+  if (c < 0x80) return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57);
+  if (c < 0xc0 || c === 0xd7 || c === 0xf7) return false;
+  return !((c >= 0x2000 && c <= 0x2bff) || (c >= 0x3000 && c <= 0x303f) || (c >= 0xfe30 && c <= 0xfe4f) || (c >= 0xff00 && c <= 0xff20) || c === 0xfeff || (c >= 0xd800 && c <= 0xdfff));
+}
+
+function isUrlChar(c: number): boolean {
+  return c >= 128 ? c !== 0x3000 && c !== 0x2028 && c !== 0x2029 && c !== 0xa0 : URL_STOP[c] === 0 && c > 32;
+}
+
+/** A domain from config: lower case, no scheme, path, port, "*." or trailing dot. Throws when it is not a host name. */
+function normalizeDomain(raw: unknown, option: string): string {
+  if (typeof raw !== 'string') throw new Error(`malicious_urls: ${option} entries must be strings`);
+  let d = raw.trim().toLowerCase();
+  d = d.replace(/^[a-z][a-z0-9+.-]*:\/\//, '').replace(/[/?#].*$/, '').replace(/:\d+$/, '').replace(/^\*\./, '').replace(/\.$/, '');
+  if (d.length === 0 || d.length > 253 || !/^(?:[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?)(?:\.[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?)*$/u.test(d)) {
+    throw new Error(`malicious_urls: ${option}: "${raw}" is not a domain name`);
+  }
+  return d;
+}
+
+/** `host` is `domain` or one of its subdomains. */
+function within(host: string, domains: readonly string[]): boolean {
+  for (const d of domains) {
+    if (host === d || (host.length > d.length && host.endsWith(d) && host.charCodeAt(host.length - d.length - 1) === 46)) return true;
+  }
+  return false;
+}
+
+/** The registrable part of a host name: "evil.io" for "paypal.com.evil.io", "example.co.uk", "me.github.io". */
+function registrable(labels: readonly string[]): string {
+  const n = labels.length;
+  if (n <= 2) return labels.join('.');
+  const last2 = `${labels[n - 2]}.${labels[n - 1]}`;
+  const last3 = `${labels[n - 3]}.${last2}`;
+  if (HOSTING_SUFFIXES.has(last2) || HOSTING_SUFFIXES.has(last3)) {
+    return labels.slice(HOSTING_SUFFIXES.has(last3) ? n - 4 : n - 3).join('.');
+  }
+  if (labels[n - 1]!.length === 2 && SLD_UNDER_CC.has(labels[n - 2]!)) return last3;
+  return last2;
+}
+
+function isPrivateIpv4(a: number, b: number): boolean {
+  return a === 10 || a === 127 || a === 0 || (a === 192 && b === 168) || (a === 172 && b >= 16 && b <= 31) || (a === 169 && b === 254) || (a === 100 && b >= 64 && b <= 127);
+}
+
+/** Script trouble in one host label: mixed Latin with Cyrillic/Greek, or all Cyrillic/Greek look-alikes. */
+function labelScriptTrouble(label: string, latinTld: boolean): boolean {
+  const hasLatin = LATIN.test(label);
+  const hasCg = CYRILLIC_GREEK.test(label);
+  if (hasLatin && hasCg) return true;
+  if (hasLatin && OTHER_LETTER.test(label)) return true;
+  return hasCg && latinTld && LOOKALIKE_ONLY.test(label);
+}
+
+// ---------------------------------------------------------------------------------------------------- analysis
+
+interface Evidence {
+  features: Feature[];
+  score: number;
+}
+
+function add(e: Evidence, f: Feature): void {
+  if (e.features.includes(f)) return;
+  e.features.push(f);
+  e.score = 1 - (1 - e.score) * (1 - W[f]);
+}
+
+/** Host analysis shared by scheme URLs and bare hosts. Returns false when the host is allow-listed. */
+function analyseHost(e: Evidence, hostRaw: string, allow: readonly string[], deny: readonly string[]): boolean {
+  let host = hostRaw.toLowerCase();
+  if (host.endsWith('.')) host = host.slice(0, -1);
+  if (host.includes('%')) {
+    add(e, 'encoded_host');
+    try {
+      host = decodeURIComponent(host);
+    } catch {
+      // keep as is
+    }
+  }
+  if (host.startsWith('[')) {
+    // IPv6 literal.
+    const inner = host.slice(1, host.indexOf(']') > 0 ? host.indexOf(']') : host.length);
+    if (allow.length > 0 && within(inner, allow)) return false;
+    if (inner !== '::1' && !inner.startsWith('fe80') && !inner.startsWith('fc') && !inner.startsWith('fd')) add(e, 'ip_host');
+    return true;
+  }
+  if (allow.length > 0 && within(host, allow)) return false;
+  if (deny.length > 0 && within(host, deny)) add(e, 'deny_list');
+  if (host.includes('\u2215') || host.includes('\u2044') || host.includes('\uff0f')) add(e, 'fake_slash');
+
+  const v4 = IPV4.exec(host);
+  if (v4 !== null) {
+    const a = Number(v4[1]);
+    const b = Number(v4[2]);
+    if (a > 255 || b > 255 || Number(v4[3]) > 255 || Number(v4[4]) > 255) return true;
+    if (/(?:^|\.)0\d/.test(host)) add(e, 'obfuscated_ip');
+    else if (!isPrivateIpv4(a, b)) add(e, 'ip_host');
+    return true;
+  }
+  if (IP_TRICK.test(host)) {
+    add(e, 'obfuscated_ip');
+    return true;
+  }
+
+  const labels = host.split('.');
+  const tld = labels[labels.length - 1]!;
+  const latinTld = !CYRILLIC_GREEK.test(tld) && !OTHER_LETTER.test(tld);
+  if (ABUSED_TLDS.has(tld)) add(e, 'tld_abused');
+  else if (RISKY_TLDS.has(tld)) add(e, 'tld_risky');
+  if (labels.length >= 6) add(e, 'deep_subdomain');
+
+  // Scripts: the labels as written, and punycode labels decoded.
+  let punycode = false;
+  for (const label of labels) {
+    if (label.startsWith('xn--')) punycode = true;
+    else if (label.charCodeAt(0) >= 0x80 || /[^\x00-\x7f]/.test(label)) {
+      if (labelScriptTrouble(label, latinTld)) add(e, 'mixed_script');
+    }
+  }
+  if (punycode) {
+    add(e, 'punycode');
+    const decoded = domainToUnicode(host);
+    if (decoded.length > 0) {
+      const dl = decoded.split('.');
+      const dTld = dl[dl.length - 1]!;
+      const dLatinTld = !CYRILLIC_GREEK.test(dTld) && !OTHER_LETTER.test(dTld);
+      for (const label of dl) if (labelScriptTrouble(label, dLatinTld)) add(e, 'mixed_script');
+    }
+  }
+
+  const reg = registrable(labels);
+  if (SHORTENERS.has(reg) || SHORTENERS.has(host)) add(e, 'shortener');
+
+  // Brands anywhere in the host but in their own registrable name. In a subdomain of another name
+  // ("paypal.com.evil.io") or next to a login word it is phishing's signature; in the registrable name alone
+  // ("apple-pie-recipes.com") it may be an ordinary word, and counts little.
+  const regLabels = reg.split('.');
+  const regLabel = regLabels[0]!;
+  const firstRegIndex = labels.length - regLabels.length;
+  let brand: string | undefined;
+  let inSubdomain = false;
+  let login = false;
+  for (let k = 0; k < labels.length; k++) {
+    for (const token of labels[k]!.split('-')) {
+      if (LOGIN_WORDS.has(token)) login = true;
+      let found: string | undefined = BRANDS.has(token) ? token : undefined;
+      if (found === undefined && token.length > 4) {
+        for (const b of BRANDS.keys()) {
+          if (token.length <= b.length || !(token.startsWith(b) || token.endsWith(b))) continue;
+          const rest = token.startsWith(b) ? token.slice(b.length) : token.slice(0, token.length - b.length);
+          if (LOGIN_WORDS.has(rest)) login = true;
+          if (LOGIN_WORDS.has(rest) || /^\d+$/.test(rest)) found = b;
+        }
+      }
+      if (found !== undefined) {
+        brand ??= found;
+        if (k < firstRegIndex) inSubdomain = true;
+      }
+    }
+  }
+  if (brand !== undefined) {
+    // On a hosting platform ("paypal.web.app") the brand's label is a subdomain anyone could have taken.
+    const hosted = regLabels.length > 2 && !SLD_UNDER_CC.has(regLabels[1]!);
+    if (hosted) inSubdomain = true;
+    const own =
+      (regLabel === brand && !ABUSED_TLDS.has(tld) && !RISKY_TLDS.has(tld) && (!hosted || reg.endsWith('.github.io') || reg.endsWith('.gitlab.io'))) ||
+      BRANDS.get(brand)!.includes(reg);
+    if (!own) add(e, login ? 'brand_login' : inSubdomain ? 'brand' : 'brand_lookalike');
+  }
+  return true;
+}
+
+/** Path and query analysis: downloads, encoding, length, brand-plus-login paths on other hosts. */
+function analysePath(e: Evidence, url: string, pathStart: number, host: string): void {
+  if (url.length > 600) add(e, 'long');
+  else if (url.length > 250) add(e, 'long');
+  if (pathStart < 0 || pathStart >= url.length) return;
+  const path = url.slice(pathStart);
+  if (path.includes('%')) {
+    PERCENT.lastIndex = 0;
+    let count = 0;
+    while (PERCENT.exec(path) !== null) count++;
+    PERCENT_UNRESERVED.lastIndex = 0;
+    let unreserved = 0;
+    while (PERCENT_UNRESERVED.exec(path) !== null) unreserved++;
+    if ((count >= 12 && count * 3 >= path.length * 0.3) || unreserved >= 6) add(e, 'encoded');
+  }
+  // The last segment of the path, before any query or fragment.
+  let end = path.length;
+  const q = path.search(/[?#]/);
+  if (q >= 0) end = q;
+  const slash = path.lastIndexOf('/', end - 1);
+  const segment = path.slice(slash + 1, end).toLowerCase();
+  const dot = segment.lastIndexOf('.');
+  if (dot > 0) {
+    const ext = segment.slice(dot + 1);
+    if (DOUBLE_EXT.test(segment)) add(e, 'double_extension');
+    else if (EXE_HIGH.has(ext)) add(e, 'executable');
+    else if (EXE_LOW.has(ext)) add(e, 'executable_weak');
+  }
+  if (host.length > 0) {
+    const lower = path.toLowerCase();
+    let brandInPath = false;
+    for (const b of BRANDS.keys()) {
+      if (b.length >= 4 && lower.includes(b)) {
+        brandInPath = true;
+        break;
+      }
+    }
+    if (brandInPath && /(?:log-?in|sign-?in|verify|webscr|account|password|secure|unlock|confirm)/.test(lower) && !within(host, [...BRANDS.keys()].map((b) => `${b}.com`))) {
+      add(e, 'brand_path');
+    }
+  }
+}
+
+function analyseUrl(url: string, allow: readonly string[], deny: readonly string[]): Evidence | undefined {
+  const e: Evidence = { features: [], score: 0 };
+  const lower = url.slice(0, 16).toLowerCase();
+  if (lower.startsWith('javascript:') || lower.startsWith('vbscript:') || lower.startsWith('livescript:')) {
+    const body = url.slice(url.indexOf(':') + 1).trim();
+    if (/^(?:void\s*\(\s*0\s*\)|void 0|;|)\s*;?$/i.test(body)) return undefined;
+    add(e, /(?:alert|prompt|confirm|eval|atob|fetch|document\.|window\.|location|cookie|fromcharcode|xmlhttprequest|import\(|src=|\\x|%[0-9a-f]{2})/i.test(body) ? 'script_url' : 'script_url_weak');
+    return e;
+  }
+  if (lower.startsWith('data:')) {
+    const mime = url.slice(5, url.search(/[;,]/)).toLowerCase();
+    if (mime === 'text/html' || mime === 'application/xhtml+xml' || mime.includes('javascript') || mime === 'application/x-msdownload' || mime === 'application/hta') add(e, 'data_html');
+    else if (mime === 'image/svg+xml' || mime === 'application/octet-stream') add(e, 'data_svg');
+    return e.score > 0 ? e : undefined;
+  }
+  const scheme = url.indexOf('://');
+  const authorityStart = scheme >= 0 ? scheme + 3 : 0;
+  let authorityEnd = url.length;
+  for (let i = authorityStart; i < url.length; i++) {
+    const c = url.charCodeAt(i);
+    if (c === 47 || c === 63 || c === 35 || c === 92) {
+      authorityEnd = i;
+      break;
+    }
+  }
+  const authority = url.slice(authorityStart, authorityEnd);
+  const at = authority.lastIndexOf('@');
+  let hostPort = authority;
+  if (at >= 0) {
+    const userinfo = authority.slice(0, at);
+    hostPort = authority.slice(at + 1);
+    if (/[\p{L}\p{N}-]\.[\p{L}]{2,}/u.test(userinfo)) add(e, 'userinfo_domain');
+    else if (scheme >= 0 && url.slice(0, scheme).toLowerCase().startsWith('http')) add(e, 'userinfo');
+  }
+  let host = hostPort;
+  if (!host.startsWith('[')) {
+    const colon = host.lastIndexOf(':');
+    if (colon >= 0) host = host.slice(0, colon);
+  }
+  if (host.length === 0) return undefined;
+  if (!analyseHost(e, host, allow, deny)) return undefined;
+  analysePath(e, url, authorityEnd, host.toLowerCase());
+  return e.score > 0 ? e : undefined;
+}
+
+/** Trims what a URL in prose is usually followed by: punctuation, a closing bracket it did not open. */
+function trimUrl(text: string, start: number, end: number): number {
+  let e = end;
+  for (;;) {
+    const c = text.charCodeAt(e - 1);
+    if (c === 41) {
+      // ")" stays only when the URL opened one ("wiki/Foo_(bar)").
+      let open = 0;
+      for (let i = start; i < e - 1; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 40) open++;
+        else if (d === 41) open--;
+      }
+      if (open > 0) break;
+      e--;
+      continue;
+    }
+    TRAILING.lastIndex = 0;
+    const m = TRAILING.exec(text.slice(Math.max(start, e - 8), e));
+    if (m === null) break;
+    e -= m[0].length;
+  }
+  return e;
+}
+
+/** Where a URL starting with a scheme at `start` ends (before trimming). */
+function schemeUrlEnd(text: string, start: number, scriptUrl: boolean): number {
+  let e = start;
+  while (e < text.length) {
+    const c = text.charCodeAt(e);
+    // javascript: payloads may hold braces and pipes; other URLs end there.
+    if (!isUrlChar(c) && !(scriptUrl && (c === 123 || c === 125 || c === 124 || c === 94))) break;
+    e++;
+  }
+  return e;
+}
+
+/**
+ * A bare host around the dot seed at `dot` (the "." index): [start, hostEnd, end) or undefined. The host must be
+ * dotted labels ending in a TLD of letters; a port and a path may follow.
+ */
+function bareUrlAt(text: string, dot: number): { start: number; hostEnd: number; end: number } | undefined {
+  let s = dot;
+  while (s > 0) {
+    const c = text.charCodeAt(s - 1);
+    if (isHostChar(c) || c === 45 || c === 46) s--;
+    else break;
+  }
+  const before = s > 0 ? text.charCodeAt(s - 1) : 32;
+  // Not after "@" (e-mail), "/" or "\" (a path), ":" (a scheme or drive), "_" (an identifier).
+  if (before === 64 || before === 47 || before === 92 || before === 58 || before === 95) return undefined;
+  while (s < dot && !isHostChar(text.charCodeAt(s))) s++;
+  let h = dot + 1;
+  while (h < text.length) {
+    const c = text.charCodeAt(h);
+    if (isHostChar(c) || c === 45 || c === 46) h++;
+    else break;
+  }
+  while (h > dot + 1 && !isHostChar(text.charCodeAt(h - 1))) h--;
+  if (h < text.length) {
+    const c = text.charCodeAt(h);
+    if (c === 64 || c === 95) return undefined;
+  }
+  // Labels: no empty label, TLD of two letters or more starting with a letter (or an IPv4 address).
+  const lastDot = text.lastIndexOf('.', h - 1);
+  if (lastDot < s || h - lastDot - 1 < 1) return undefined;
+  for (let i = s + 1; i < h; i++) if (text.charCodeAt(i) === 46 && text.charCodeAt(i - 1) === 46) return undefined;
+  let e = h;
+  if (e < text.length && text.charCodeAt(e) === 58) {
+    let p = e + 1;
+    while (p < text.length && text.charCodeAt(p) >= 48 && text.charCodeAt(p) <= 57) p++;
+    if (p - e - 1 >= 2 && p - e - 1 <= 5) e = p;
+  }
+  if (e < text.length) {
+    const c = text.charCodeAt(e);
+    if (c === 47 || c === 63 || c === 35) while (e < text.length && isUrlChar(text.charCodeAt(e))) e++;
+  }
+  return { start: s, hostEnd: h, end: e };
+}
+
+export function createMaliciousUrlsScanner(options: MaliciousUrlsOptions = {}): Scanner {
+  const threshold = options.threshold ?? MALICIOUS_URLS_DEFAULT_THRESHOLD;
+  if (typeof threshold !== 'number' || !(threshold > 0 && threshold <= 1)) throw new Error('malicious_urls: threshold must be in (0, 1]');
+  if (options.allowDomains !== undefined && !Array.isArray(options.allowDomains)) throw new Error('malicious_urls: allowDomains must be an array');
+  if (options.denyDomains !== undefined && !Array.isArray(options.denyDomains)) throw new Error('malicious_urls: denyDomains must be an array');
+  const allow = (options.allowDomains ?? []).map((d) => normalizeDomain(d, 'allowDomains'));
+  const deny = (options.denyDomains ?? []).map((d) => normalizeDomain(d, 'denyDomains'));
+
+  return {
+    name: 'malicious_urls',
+    scan(text: string): ScanResult {
+      const matches: ScanMatch[] = [];
+      if (text.length < 4) return { score: 0, flagged: false, matches };
+      let score = 0;
+      const consider = (start: number, end: number, url: string): void => {
+        const e = analyseUrl(url, allow, deny);
+        if (e === undefined) return;
+        if (e.score > score) score = e.score;
+        const features = e.features.slice().sort((a, b) => W[b] - W[a]);
+        matches.push({ rule: features.join('+'), start, end });
+      };
+
+      // URLs with a scheme; their spans are remembered so that the bare-host pass skips them.
+      let covered: number[] | undefined;
+      SCHEME_SEED.lastIndex = 0;
+      let m: RegExpExecArray | null;
+      while ((m = SCHEME_SEED.exec(text)) !== null) {
+        const start = m.index;
+        const first = text.charCodeAt(start) | 32;
+        if (first === 100) {
+          // data: needs a media type.
+          DATA_URL.lastIndex = start;
+          if (!DATA_URL.test(text)) continue;
+        }
+        const end = trimUrl(text, start, schemeUrlEnd(text, start, first === 106 || first === 118 || first === 108));
+        SCHEME_SEED.lastIndex = Math.max(end, start + m[0].length);
+        if (end <= start + m[0].length) continue;
+        (covered ??= []).push(start, end);
+        consider(start, end, text.slice(start, end));
+      }
+
+      // Bare hosts.
+      DOT_SEED.lastIndex = 0;
+      let c = 0;
+      while ((m = DOT_SEED.exec(text)) !== null) {
+        const dot = m.index + 1;
+        if (covered !== undefined) {
+          while (c < covered.length && covered[c + 1]! <= dot) c += 2;
+          if (c < covered.length && covered[c]! <= dot) {
+            DOT_SEED.lastIndex = covered[c + 1]!;
+            continue;
+          }
+        }
+        const found = bareUrlAt(text, dot);
+        if (found === undefined) continue;
+        const end = trimUrl(text, found.start, found.end);
+        DOT_SEED.lastIndex = Math.max(end, dot + 1);
+        const host = text.slice(found.start, found.hostEnd).toLowerCase();
+        const tld = host.slice(host.lastIndexOf('.') + 1);
+        const hasPath = found.end > found.hostEnd;
+        // A known TLD; one that doubles as a file extension needs a path, a port or "www."; an IPv4 address a path.
+        if (IPV4.test(host)) {
+          if (!hasPath) continue;
+        } else if (!BARE_TLDS.has(tld) || (FILE_LIKE_TLDS.has(tld) && !hasPath && !host.startsWith('www.'))) continue;
+        consider(found.start, end, `http://${text.slice(found.start, end)}`);
+      }
+      return { score, flagged: score >= threshold, matches };
+    },
+  };
+}

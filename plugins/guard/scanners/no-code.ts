@@ -1,0 +1,516 @@
+// no_code: flags answers that contain source code. Three kinds of evidence, found in one pass over the lines of
+// the original text (punctuation and indentation are the signal, so nothing is normalised):
+//
+//   fenced    a Markdown fence (``` or ~~~) and what it holds, up to the closing fence or the end of the text
+//             (a streamed window may hold only the opening). Fences marked text/markdown/output are judged by
+//             their lines instead.
+//   indented  a Markdown indented block (four spaces or a tab after a blank line) whose lines look like code
+//   lines     bare code: lines that open with a construct of some language ("def f(", "#include <",
+//             "public static", "SELECT … FROM", "import x from", "$ npm install") count as strong; other lines
+//             as code when two weak signals agree (a statement end ; { }, an operator => == && :=, a call f(x),
+//             an assignment, dense brackets). Prose that mentions "a function" has neither.
+//
+// Score: each span weighs in (a fence 0.9; a run of lines 1 − 0.45^strong · 0.7^code, at most 0.95; an indented
+// block counts its weak lines as code), and spans combine as 1 − Π(1 − w). Matches are the code spans.
+//
+// `languages` restricts the flag to code in those languages: the fence's info string says which, or the strong
+// line patterns guess it. A span whose language cannot be told counts half. JavaScript and TypeScript, and C and
+// C++, are one family for the guess, which cannot tell them apart.
+
+import type { ScanMatch, ScanResult, Scanner } from '../types.ts';
+
+export interface NoCodeOptions {
+  /** Flag at this score. Default 0.5. */
+  threshold?: number;
+  /** Only code in these languages counts (names or aliases from NO_CODE_LANGUAGES). Default: any code. */
+  languages?: readonly string[];
+}
+
+export const NO_CODE_DEFAULT_THRESHOLD = 0.5;
+
+/** Language names `languages` accepts, with their aliases (fence info strings use the same). */
+const ALIASES: Readonly<Record<string, readonly string[]>> = {
+  python: ['py', 'python3', 'py3', 'ipython', 'pycon'],
+  javascript: ['js', 'node', 'nodejs', 'jsx', 'mjs', 'cjs', 'ecmascript'],
+  typescript: ['ts', 'tsx', 'mts', 'cts'],
+  java: [],
+  c: ['h'],
+  cpp: ['c++', 'cc', 'cxx', 'hpp', 'hxx'],
+  csharp: ['cs', 'c#', 'dotnet'],
+  go: ['golang'],
+  rust: ['rs'],
+  ruby: ['rb'],
+  php: [],
+  sql: ['mysql', 'postgresql', 'postgres', 'psql', 'sqlite', 'plsql', 'tsql'],
+  shell: ['sh', 'bash', 'zsh', 'fish', 'console', 'shell-session', 'shellsession', 'terminal', 'cmd', 'bat', 'batch'],
+  powershell: ['ps1', 'pwsh', 'ps'],
+  html: ['htm', 'xhtml', 'xml', 'svg', 'vue', 'svelte'],
+  css: ['scss', 'sass', 'less'],
+  kotlin: ['kt', 'kts'],
+  swift: [],
+  scala: [],
+  r: [],
+  perl: ['pl'],
+  lua: [],
+  haskell: ['hs'],
+  dart: [],
+  elixir: ['ex', 'exs'],
+  assembly: ['asm', 'nasm', 'x86asm'],
+  dockerfile: ['docker'],
+  makefile: ['make'],
+  json: ['jsonc', 'json5'],
+  yaml: ['yml'],
+  toml: [],
+};
+
+export const NO_CODE_LANGUAGES: readonly string[] = Object.keys(ALIASES);
+
+const CANONICAL = new Map<string, string>();
+for (const [name, aliases] of Object.entries(ALIASES)) {
+  CANONICAL.set(name, name);
+  for (const a of aliases) CANONICAL.set(a, name);
+}
+/** Languages the line heuristics cannot tell apart. */
+const FAMILY: Readonly<Record<string, string>> = { typescript: 'javascript', cpp: 'c' };
+/** Fence info strings that announce something other than code. */
+const NOT_CODE_INFO = new Set(['text', 'txt', 'plaintext', 'plain', 'markdown', 'md', 'output', 'none', 'log', 'csv', 'diff', 'quote', 'email', 'mermaid', 'math', 'latex', 'tex']);
+
+function canonical(name: string): string | undefined {
+  return CANONICAL.get(name.trim().toLowerCase());
+}
+
+// ---------------------------------------------------------------------------------------------------- line patterns
+
+interface Strong {
+  re: RegExp;
+  lang: string | undefined;
+}
+
+/** Strong patterns by the line's first word (lower case), tried sticky at that word. */
+const BY_WORD = new Map<string, Strong[]>();
+/** Strong patterns by the line's first character, for lines that open with a symbol. */
+const BY_CHAR = new Map<number, Strong[]>();
+
+function strong(keys: string, pattern: string, lang?: string, caseInsensitive = false): void {
+  const re = new RegExp(pattern, caseInsensitive ? 'ymi' : 'ym');
+  for (const key of keys.split(' ')) {
+    if (/^[a-z_]/.test(key)) {
+      const list = BY_WORD.get(key) ?? [];
+      list.push({ re, lang });
+      BY_WORD.set(key, list);
+    } else {
+      const c = key.charCodeAt(0);
+      const list = BY_CHAR.get(c) ?? [];
+      list.push({ re, lang });
+      BY_CHAR.set(c, list);
+    }
+  }
+}
+
+// Python
+strong('def', String.raw`def\s+\w+\s*\([^\n]*\)\s*(?:->\s*[^\n:]+)?:`, 'python');
+strong('class', String.raw`class\s+\w+\s*(?:\([^\n]*\))?\s*:\s*$`, 'python');
+strong('from', String.raw`from\s+\.{0,2}[\w.]*\s+import\s+(?:\*|\(|[\w, ]+$)`, 'python');
+strong('import', String.raw`import\s+[\w.]+(?:\s+as\s+\w+)?(?:\s*,\s*[\w.]+(?:\s+as\s+\w+)?)*\s*$`, 'python');
+strong('if', String.raw`if\s+__name__\s*==`, 'python');
+strong('elif except', String.raw`(?:elif|except)\b[^\n]*:\s*$`, 'python');
+strong('print', String.raw`print\((?:f?["']|\w+\)?$)`, 'python');
+strong('>', String.raw`>>>\s+\S`, 'python');
+// JavaScript / TypeScript
+strong('function async', String.raw`(?:async\s+)?function\s*\*?\s*\w*\s*\([^\n]*\)\s*(?::\s*[^\n{]+)?\{?\s*$`, 'javascript');
+strong('const let var', String.raw`(?:const|let|var)\s+(?:\w+|\{[^}\n]*\}|\[[^\]\n]*\])\s*(?::\s*[^=\n]+)?=\s*[^\n]*(?:;|\{|\(|=>[^\n]*|\[)\s*$`, 'javascript');
+strong('import', String.raw`import\s+(?:type\s+)?(?:[\w*{}\s,]+\s+from\s+)?["'][^"'\n]+["'];?\s*$`, 'javascript');
+strong('export', String.raw`export\s+(?:default\s+)?(?:async\s+)?(?:function|class|const|let|var|interface|type|enum|\{)`, 'javascript');
+strong('interface type', String.raw`(?:interface\s+\w+(?:<[^>\n]*>)?\s*(?:extends\s+[\w<>, ]+)?\{|type\s+\w+(?:<[^>\n]*>)?\s*=\s*[^\n]+;?\s*$)`, 'typescript');
+strong('console', String.raw`console\.\w+\(`, 'javascript');
+strong('module', String.raw`module\.exports\s*=`, 'javascript');
+// C / C++
+strong('#', String.raw`#\s*(?:include\s*[<"]|define\s+\w|ifn?def\s+\w|pragma\s+\w|endif\b)`, 'c');
+strong('int void char float double unsigned static struct', String.raw`(?:static\s+|unsigned\s+)?(?:int|void|char|float|double|struct\s+\w+)\s*\**\s+\**\w+\s*(?:\([^\n]*\)\s*\{?|\[[^\n]*\]\s*(?:=[^\n]*)?;|=[^\n]*;)\s*$`, 'c');
+strong('std', String.raw`std::\w+`, 'cpp');
+strong('template', String.raw`template\s*<`, 'cpp');
+// Java / C# / Kotlin
+strong('public private protected internal', String.raw`(?:public|private|protected|internal)(?:\s+(?:static|final|abstract|override|async|virtual|readonly|sealed|synchronized|const))*\s+(?:class|interface|enum|record|struct|[\w<>\[\],.?]+\s+\w+\s*(?:\(|=|;|\{))`, 'java');
+strong('package', String.raw`package\s+[\w.]+;\s*$`, 'java');
+strong('package', String.raw`package\s+\w+\s*$`, 'go');
+strong('import', String.raw`import\s+(?:static\s+)?[\w.]+(?:\.\*)?;\s*$`, 'java');
+strong('using', String.raw`using\s+(?:static\s+)?[\w.]+;\s*$`, 'csharp');
+strong('namespace', String.raw`namespace\s+[\w.:]+\s*(?:\{|;)?\s*$`, 'csharp');
+strong('system', String.raw`System\.(?:out|err)\.print`, 'java');
+strong('fun val', String.raw`(?:fun\s+\w+\s*\(|val\s+\w+\s*(?::\s*\w+)?\s*=)`, 'kotlin');
+// Go
+strong('func', String.raw`func\s+(?:\([^)\n]*\)\s*)?\w+\s*\(`, 'go');
+strong('fmt', String.raw`fmt\.\w+\(`, 'go');
+// Rust
+strong('fn pub', String.raw`(?:pub(?:\([\w ]+\))?\s+)?(?:async\s+)?fn\s+\w+\s*(?:<[^>\n]*>)?\s*\(`, 'rust');
+strong('let', String.raw`let\s+mut\s+\w+`, 'rust');
+strong('use', String.raw`use\s+[\w:]+(?:::\{[^}\n]*\}|::\*)?;\s*$`, 'rust');
+strong('impl', String.raw`impl(?:<[^>\n]*>)?\s+[\w<>]+(?:\s+for\s+[\w<>]+)?\s*\{`, 'rust');
+// Ruby / PHP / Perl
+strong('require', String.raw`require(?:_relative)?\s*\(?\s*["'][^"'\n]+["']\)?;?\s*$`, 'ruby');
+strong('<', String.raw`<\?(?:php|=)`, 'php');
+strong('$', String.raw`\$\w+\s*(?:=|->)[^\n]*;\s*$`, 'php');
+// SQL (keywords in capitals, or a statement end / star / comparison to show it is not a sentence)
+strong('select', String.raw`SELECT\s+(?:DISTINCT\s+)?(?:\*|[\w.()*]+(?:\s+AS\s+\w+)?(?:\s*,\s*[\w.()*]+(?:\s+AS\s+\w+)?)*)\s+FROM\s+\w`, 'sql');
+strong('select', String.raw`select\s+(?:\*|[\w.()]+(?:\s*,\s*[\w.()]+)+)\s+from\s+\w[^\n]*`, 'sql', true);
+strong('select', String.raw`select\s+[\w.()*]+\s+from\s+\w+[^\n]*(?:;|\bwhere\b[^\n]*[=<>])`, 'sql', true);
+strong('insert', String.raw`INSERT\s+INTO\s+\w`, 'sql');
+strong('insert', String.raw`insert\s+into\s+\w+\s*(?:\(|values\b)`, 'sql', true);
+strong('update', String.raw`UPDATE\s+\w+\s+SET\s+\w`, 'sql');
+strong('update', String.raw`update\s+\w+\s+set\s+\w+\s*=`, 'sql', true);
+strong('delete', String.raw`DELETE\s+FROM\s+\w`, 'sql');
+strong('delete', String.raw`delete\s+from\s+\w+[^\n]*(?:;|\bwhere\b[^\n]*[=<>])`, 'sql', true);
+strong('create alter drop', String.raw`(?:CREATE|ALTER|DROP)\s+(?:OR\s+REPLACE\s+)?(?:TABLE|INDEX|VIEW|DATABASE|SCHEMA|FUNCTION|PROCEDURE|TRIGGER|UNIQUE\s+INDEX)\b`, 'sql');
+strong('create alter drop', String.raw`(?:create|alter|drop)\s+(?:table|index|view|database)\s+(?:if\s+(?:not\s+)?exists\s+)?[\w.]+\s*(?:\(|;|$)`, 'sql', true);
+// Shell
+strong('#', String.raw`#!\s*/`, 'shell');
+strong('$', String.raw`\$\s+(?:sudo\s+)?[a-z][\w.-]*(?:\s+[-\w./~"'=:@]+)*\s*(?<![a-z][.!?:,])$`, 'shell');
+strong(
+  'sudo apt apt-get yum dnf brew npm npx pnpm yarn pip pip3 git docker kubectl curl wget cd mkdir chmod chown cargo rustup go python python3 node deno bun javac gcc g++ make cmake ssh scp tar unzip export source conda poetry helm terraform systemctl ls rm cp mv cat grep echo',
+  String.raw`(?:sudo\s+)?[a-z][\w+.-]*\s+(?:-{1,2}[\w-]+|[\w.-]*[/=~.][\w./=~:@-]*|install|uninstall|run|clone|build|init|add|commit|push|pull|checkout|apply|get|create|exec|start|stop|up|down|test|update|upgrade|remove|rm|logs|ps|-)(?:\s+[^\s.!?][^\s]*)*\s*$`,
+  'shell',
+);
+strong('ps', String.raw`PS\s+[A-Z]:\\[^>\n]*>`, 'powershell');
+// HTML / CSS
+strong('<', String.raw`<(?:!doctype|html|head|body|div|script|style|span|p|a|ul|ol|li|table|tr|td|form|input|button|meta|link|img|section|template|svg)\b[^>\n]*>`, 'html', true);
+strong('. # @', String.raw`(?:[.#][\w-]+|@media|@import|@keyframes)[^\n{};]*\{\s*$`, 'css');
+strong('@', String.raw`@[A-Za-z_][\w.]*(?:\([^\n]*\))?\s*$`);
+strong('return', String.raw`return\b[^\n]*;\s*$`);
+strong('while for', String.raw`(?:while|for)\s*\([^\n]*\)\s*\{?\s*$`);
+strong('if', String.raw`if\s*\([^\n]*\)\s*\{?\s*$`);
+
+const KEYWORDS = new Set('return if else for while do switch case break continue throw try catch finally elif def class import from export const let var fn func package using namespace struct enum impl public private protected static void int char float double bool boolean string end begin echo yield await async lambda with as pass raise except'.split(' '));
+
+// Character classes for the weak signals.
+const C_BRACKET = 1; // { } ( ) [ ]
+const C_OP = 2; // = < > & | ! + * / % ^ ~
+const C_SEMI = 4; // ;
+const CHAR = new Uint8Array(128);
+for (const c of '{}()[]') CHAR[c.charCodeAt(0)] = C_BRACKET;
+for (const c of '=<>&|!+*/%^~') CHAR[c.charCodeAt(0)] = C_OP;
+CHAR[59] = C_SEMI;
+
+const CALL = /[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*\([^()\n]*\)/y;
+const OPERATOR = /=>|->|::|:=|===?|!==?|&&|\|\||\+=|-=|\+\+|<=|>=|<<|>>/g;
+const ASSIGN = /[A-Za-z_$][\w$.[\]'"]*\s*(?:[+\-*/|&]?=)(?!=)\s*\S/y;
+
+// ---------------------------------------------------------------------------------------------------- line analysis
+
+const NONE = 0;
+const MAYBE = 1;
+const CODE = 2;
+const STRONG = 3;
+
+let lineLang: string | undefined;
+
+function isSpace(c: number): boolean {
+  return c === 32 || c === 9 || c === 13;
+}
+
+function isWordStart(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95;
+}
+
+/** Classifies the line text[start, end) (no newline inside); sets lineLang for strong lines. */
+function classify(text: string, start: number, end: number): number {
+  lineLang = undefined;
+  let s = start;
+  while (s < end && isSpace(text.charCodeAt(s))) s++;
+  let e = end;
+  while (e > s && isSpace(text.charCodeAt(e - 1))) e--;
+  if (s >= e) return NONE;
+  const first = text.charCodeAt(s);
+
+  // Strong patterns: by first word, or by first symbol.
+  let candidates: Strong[] | undefined;
+  if (isWordStart(first)) {
+    let w = s + 1;
+    while (w < e && (isWordStart(text.charCodeAt(w)) || text.charCodeAt(w) === 45 || (text.charCodeAt(w) >= 48 && text.charCodeAt(w) <= 57) || text.charCodeAt(w) === 43)) w++;
+    if (w - s <= 16) candidates = BY_WORD.get(text.slice(s, w).toLowerCase());
+  } else candidates = BY_CHAR.get(first);
+  if (candidates !== undefined) {
+    for (const c of candidates) {
+      c.re.lastIndex = s;
+      if (c.re.test(text) && c.re.lastIndex <= e + 1) {
+        lineLang = c.lang;
+        return STRONG;
+      }
+    }
+  }
+
+  // Weak signals.
+  let brackets = 0;
+  let ops = 0;
+  let semis = 0;
+  let letters = 0;
+  let spaces = 0;
+  for (let i = s; i < e; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 128) {
+      const k = CHAR[c]!;
+      if (k === C_BRACKET) brackets++;
+      else if (k === C_OP) ops++;
+      else if (k === C_SEMI) semis++;
+      else if (c === 32) spaces++;
+      else if (isWordStart(c)) letters++;
+    } else letters++;
+  }
+  const length = e - s;
+  const last = text.charCodeAt(e - 1);
+  if (brackets + ops + semis === 0) {
+    // No code punctuation at all: only a bare keyword line ("else:", "end", "pass", "break") can be code.
+    return last === 58 && length < 24 && /^(?:else|try|finally|pass|do|begin)\b/.test(text.slice(s, e)) ? CODE : NONE;
+  }
+  let weak = 0;
+  if (last === 59 || last === 123 || last === 125 || (last === 44 && (text.charCodeAt(e - 2) === 41 || text.charCodeAt(e - 2) === 93))) weak++;
+  if (first === 125 || first === 41 || first === 93 || first === 123) weak++;
+  OPERATOR.lastIndex = s;
+  const op = OPERATOR.exec(text);
+  if (op !== null && op.index < e) weak++;
+  if (brackets > 0) {
+    for (let i = s; i < e; i++) {
+      if (text.charCodeAt(i) === 40 && i > s && isWordChar(text.charCodeAt(i - 1))) {
+        let j = i - 1;
+        while (j > s && (isWordChar(text.charCodeAt(j - 1)) || text.charCodeAt(j - 1) === 46)) j--;
+        CALL.lastIndex = j;
+        if (CALL.test(text) && CALL.lastIndex <= e) {
+          weak++;
+          break;
+        }
+      }
+    }
+  }
+  if (isWordStart(first)) {
+    ASSIGN.lastIndex = s;
+    if (ASSIGN.test(text) && ASSIGN.lastIndex <= e) weak++;
+    let w = s + 1;
+    while (w < e && isWordStart(text.charCodeAt(w))) w++;
+    if (KEYWORDS.has(text.slice(s, w)) && w < e && !isWordStart(text.charCodeAt(w + 1))) weak++;
+  }
+  const dense = brackets + ops + semis;
+  if (dense * 8 >= length - spaces) weak++;
+  // Prose: several words, sentence punctuation at the end, little code punctuation.
+  const words = spaces + 1;
+  if (words >= 6 && letters >= length * 0.6 && (last === 46 || last === 33 || last === 63 || last === 58) && dense <= 3) weak -= 2;
+  return weak >= 2 ? CODE : weak === 1 ? MAYBE : NONE;
+}
+
+function isWordChar(c: number): boolean {
+  return isWordStart(c) || (c >= 48 && c <= 57) || c === 36;
+}
+
+// ---------------------------------------------------------------------------------------------------- scanner
+
+interface Span {
+  kind: 'fenced' | 'indented' | 'lines';
+  start: number;
+  end: number;
+  weight: number;
+  lang: string | undefined;
+}
+
+const LIST_ITEM = /^[ \t]*(?:[-*+]|\d+[.)])\s/;
+const FENCE = /[ ]{0,3}(`{3,}|~{3,})[ \t]*([^\s`]*)[^\n`]*$/my;
+
+/** The most frequent language among the strong lines of a run (undefined when none said). */
+class LangVote {
+  counts = new Map<string, number>();
+  add(lang: string | undefined): void {
+    if (lang !== undefined) this.counts.set(lang, (this.counts.get(lang) ?? 0) + 1);
+  }
+  winner(): string | undefined {
+    let best: string | undefined;
+    let n = 0;
+    for (const [lang, k] of this.counts) {
+      if (k > n) {
+        best = lang;
+        n = k;
+      }
+    }
+    return best;
+  }
+  clear(): void {
+    this.counts.clear();
+  }
+}
+
+const FENCE_VOTE = new LangVote();
+const RUN_VOTE = new LangVote();
+
+/** The spans of code in `text`. */
+function findSpans(text: string): Span[] {
+  const spans: Span[] = [];
+  const len = text.length;
+  let pos = 0;
+  // Open fence.
+  let fenceChar = 0;
+  let fenceLen = 0;
+  let fenceStart = -1;
+  let fenceInfo = '';
+  let fenceHasContent = false;
+  let fenceCodeLines = 0;
+  const fenceVote = FENCE_VOTE;
+  fenceVote.clear();
+  // Current run of bare code lines.
+  let runStart = -1;
+  let runEnd = -1;
+  let runStrong = 0;
+  let runCode = 0;
+  let runIndented = true;
+  const runVote = RUN_VOTE;
+  runVote.clear();
+  let prevBlank = true;
+
+  const closeRun = (): void => {
+    if (runStart < 0) return;
+    if (runStrong + runCode > 0) {
+      const keep = Math.pow(0.45, runStrong) * Math.pow(0.7, runCode);
+      const weight = Math.min(0.95, 1 - keep);
+      spans.push({ kind: runIndented ? 'indented' : 'lines', start: runStart, end: runEnd, weight, lang: runVote.winner() });
+    }
+    runStart = -1;
+    runStrong = 0;
+    runCode = 0;
+    runIndented = true;
+    runVote.clear();
+  };
+
+  const closeFence = (end: number, closed: boolean): void => {
+    const info = canonical(fenceInfo);
+    let weight: number;
+    if (NOT_CODE_INFO.has(fenceInfo.toLowerCase())) weight = fenceCodeLines >= 2 ? 0.7 : fenceCodeLines === 1 ? 0.4 : 0;
+    else if (info !== undefined) weight = fenceHasContent ? 0.9 : 0.8;
+    else if (fenceCodeLines > 0) weight = 0.9;
+    // No language and nothing code-like inside: a fenced letter or poem, or (unclosed, in a streamed window) the
+    // closing fence of a block that began before the window.
+    else weight = fenceHasContent ? (closed ? 0.45 : 0.3) : 0.4;
+    spans.push({ kind: 'fenced', start: fenceStart, end, weight, lang: info ?? fenceVote.winner() });
+    fenceStart = -1;
+    fenceVote.clear();
+  };
+
+  while (pos <= len) {
+    let nl = text.indexOf('\n', pos);
+    if (nl < 0) nl = len;
+    const lineStart = pos;
+    const lineEnd = nl;
+    pos = nl + 1;
+
+    // Fences.
+    const c0 = text.charCodeAt(lineStart + (text.charCodeAt(lineStart) === 32 ? 1 : 0));
+    if ((c0 === 96 || c0 === 126 || text.charCodeAt(lineStart) === 32) && lineEnd - lineStart >= 3) {
+      FENCE.lastIndex = lineStart;
+      const f = FENCE.exec(text);
+      if (f !== null && f.index === lineStart && FENCE.lastIndex <= lineEnd) {
+        const ch = f[1]!.charCodeAt(0);
+        if (fenceStart < 0) {
+          closeRun();
+          fenceStart = lineStart;
+          fenceChar = ch;
+          fenceLen = f[1]!.length;
+          fenceInfo = f[2]!.replace(/^\{?\.?/, '').replace(/\}$/, '');
+          fenceHasContent = false;
+          fenceCodeLines = 0;
+          prevBlank = true;
+          if (pos > len) closeFence(lineEnd, false);
+          continue;
+        }
+        if (ch === fenceChar && f[1]!.length >= fenceLen && f[2]!.length === 0) {
+          closeFence(lineEnd, true);
+          prevBlank = true;
+          continue;
+        }
+      }
+    }
+    if (fenceStart >= 0) {
+      let blank = true;
+      for (let i = lineStart; i < lineEnd; i++) {
+        if (!isSpace(text.charCodeAt(i))) {
+          blank = false;
+          break;
+        }
+      }
+      if (!blank) {
+        fenceHasContent = true;
+        const k = classify(text, lineStart, lineEnd);
+        if (k >= CODE) fenceCodeLines++;
+        fenceVote.add(lineLang);
+      }
+      if (pos > len) closeFence(lineEnd, false);
+      continue;
+    }
+
+    // Bare and indented lines.
+    let indent = 0;
+    let i = lineStart;
+    for (; i < lineEnd; i++) {
+      const c = text.charCodeAt(i);
+      if (c === 32) indent++;
+      else if (c === 9) indent += 4;
+      else if (c !== 13) break;
+    }
+    const blank = i >= lineEnd;
+    if (blank) {
+      prevBlank = true;
+      continue;
+    }
+    let k = classify(text, lineStart, lineEnd);
+    const indentedBlock = indent >= 4 && (prevBlank || (runStart >= 0 && runIndented));
+    // In an indented block a line with one weak signal is code; a list item ("- x", "1. x") never is.
+    if (indentedBlock && k === MAYBE && !LIST_ITEM.test(text.slice(lineStart, Math.min(lineEnd, lineStart + 16)))) k = CODE;
+    if (k >= CODE) {
+      if (runStart < 0) runStart = lineStart + indent;
+      runEnd = lineEnd;
+      if (text.charCodeAt(runEnd - 1) === 13) runEnd--;
+      if (k === STRONG) runStrong++;
+      else runCode++;
+      if (!indentedBlock) runIndented = false;
+      runVote.add(lineLang);
+    } else if (k === MAYBE && runStart >= 0) {
+      runEnd = lineEnd;
+    } else {
+      closeRun();
+    }
+    prevBlank = false;
+  }
+  closeRun();
+  if (fenceStart >= 0) closeFence(len, false);
+  return spans;
+}
+
+export function createNoCodeScanner(options: NoCodeOptions = {}): Scanner {
+  const threshold = options.threshold ?? NO_CODE_DEFAULT_THRESHOLD;
+  if (typeof threshold !== 'number' || !(threshold > 0 && threshold <= 1)) throw new Error('no_code: threshold must be in (0, 1]');
+  let only: Set<string> | undefined;
+  if (options.languages !== undefined) {
+    if (!Array.isArray(options.languages) || options.languages.length === 0) throw new Error('no_code: languages must be a non-empty array of language names');
+    only = new Set();
+    for (const name of options.languages) {
+      const c = typeof name === 'string' ? canonical(name) : undefined;
+      if (c === undefined) throw new Error(`no_code: unknown language "${String(name)}" (known: ${NO_CODE_LANGUAGES.join(', ')})`);
+      only.add(c);
+      if (FAMILY[c] !== undefined) only.add(FAMILY[c]!);
+      for (const [member, family] of Object.entries(FAMILY)) if (family === c) only.add(member);
+    }
+  }
+
+  return {
+    name: 'no_code',
+    scan(text: string): ScanResult {
+      const matches: ScanMatch[] = [];
+      if (text.length < 3) return { score: 0, flagged: false, matches };
+      let keep = 1;
+      for (const span of findSpans(text)) {
+        let w = span.weight;
+        if (only !== undefined) {
+          if (span.lang === undefined) w *= 0.5;
+          else if (!only.has(span.lang)) continue;
+        }
+        keep *= 1 - w;
+        matches.push({ rule: span.lang === undefined ? `${span.kind}_code` : `${span.kind}_code.${span.lang}`, start: span.start, end: span.end });
+      }
+      const score = 1 - keep;
+      return { score, flagged: score >= threshold, matches };
+    },
+  };
+}

@@ -1,0 +1,109 @@
+// no_refusal: detects that a model answer is a refusal ("I'm sorry, but I can't help with that", "As an AI
+// language model, I cannot…", "I must decline"), or the soft refusals that lecture instead of answering ("It is
+// not appropriate to…", "violence is never the answer"). Weighted phrase rules in en, es, fr, de, pt, vi, ru, ar,
+// zh (Simplified and Traditional), ja and ko over the normalised text; see lexicons/refusal.ts for the groups.
+//
+// Where a phrase sits matters: refusals open the answer. A match in the first LEAD characters counts in full;
+// further in, its weight shrinks with the distance (LEAD / offset, at least FAR_FLOOR), so "if the user asks for
+// X, say 'I can't'" deep in a long helpful answer counts for little. A match inside a quotation, or right after
+// "say", "reply", "e.g.", is reported speech and counts half.
+//
+// Score: each group counts with its strongest (position-weighted) match, and groups combine as independent
+// evidence, 1 − Π(1 − w). An explicit refusal (0.85) flags alone near the start; a disclaimer ("as an AI", 0.45)
+// or a privacy lecture (0.35) needs company.
+//
+// Only the first HEAD characters of a long answer are read (spans are still offsets into the whole text).
+//
+// Streaming: the output guard scans a sliding window, so "the start" is the start of the window. Call it on the
+// opening of the answer (or keep the first window's verdict) for the position weighting to mean what it says.
+
+import { prepare, toOriginal } from '../normalize.ts';
+import { REFUSAL_RULES } from '../lexicons/refusal.ts';
+import { compileRules, matchRules } from '../rules.ts';
+import type { ScanMatch, ScanResult, Scanner } from '../types.ts';
+
+export interface NoRefusalOptions {
+  /** Flag at this score. Default 0.5, chosen on refusals.jsonl (bench/guard.bench.ts). */
+  threshold?: number;
+}
+
+export const NO_REFUSAL_DEFAULT_THRESHOLD = 0.5;
+
+/** Matches starting before this offset (UTF-16 units of the original text) count in full. */
+const LEAD = 300;
+/**
+ * Only the opening of a long answer is read: a phrase further in would count at FAR_FLOOR at most, and a refusal
+ * that far in is not the answer's. This also bounds the cost on long answers (normalising 4 KB costs ~50 µs).
+ */
+const HEAD = 2048;
+/** The least a match deep in a long answer still counts (a fraction of its weight). */
+const FAR_FLOOR = 0.35;
+const QUOTED_FACTOR = 0.5;
+
+const RULES = compileRules(REFUSAL_RULES);
+/** Empty sticky match that succeeds only right after a quote mark or a verb of saying (reported speech). */
+const QUOTED = /(?<=(?:["'«「『]|(?:^|[^\p{L}])(?:say|says|said|saying|reply|replies|replied|respond|responds|responded|responding|answer|answers|answering|write|writes|e\.g\.|such as|like)(?: with)?[:,]?(?: ["'«「『])?) ?)/uy;
+
+/** How far back an opening quote mark is looked for. */
+const QUOTE_REACH = 200;
+
+/** The match at `at` is reported speech: right after a verb of saying or a quote mark, or inside an open quote. */
+function isQuoted(t: string, at: number): boolean {
+  QUOTED.lastIndex = at;
+  if (QUOTED.test(t)) return true;
+  // An odd number of double quotes (or more 「 than 」) between here and QUOTE_REACH back: inside a quotation.
+  let quotes = 0;
+  let corners = 0;
+  for (let i = at - 1, stop = Math.max(0, at - QUOTE_REACH); i >= stop; i--) {
+    const c = t.charCodeAt(i);
+    if (c === 34) quotes++;
+    else if (c === 0x300c || c === 0x300e) corners++;
+    else if (c === 0x300d || c === 0x300f) corners--;
+  }
+  return (quotes & 1) === 1 || corners > 0;
+}
+
+/** Best weight per group, reused across calls (scan is synchronous). */
+const best = new Float64Array(RULES.groups.length);
+
+/** How much a match at original offset `at` counts: in full near the start, less further in. */
+export function positionFactor(at: number): number {
+  if (at < LEAD) return 1;
+  const f = LEAD / at;
+  return f < FAR_FLOOR ? FAR_FLOOR : f;
+}
+
+/** The first HEAD characters of `text`, cut at a space so that no word is split. */
+function head(text: string): string {
+  const cut = text.lastIndexOf(' ', HEAD);
+  return text.slice(0, cut > HEAD / 2 ? cut : HEAD);
+}
+
+export function createNoRefusalScanner(options: NoRefusalOptions = {}): Scanner {
+  const threshold = options.threshold ?? NO_REFUSAL_DEFAULT_THRESHOLD;
+  if (typeof threshold !== 'number' || !(threshold > 0 && threshold <= 1)) throw new Error('no_refusal: threshold must be in (0, 1]');
+  return {
+    name: 'no_refusal',
+    scan(text: string): ScanResult {
+      if (text.length === 0) return { score: 0, flagged: false, matches: [] };
+      const n = prepare(text.length <= HEAD ? text : head(text));
+      const hits = matchRules(RULES, n);
+      if (hits.length === 0) return { score: 0, flagged: false, matches: [] };
+      best.fill(0);
+      const matches: ScanMatch[] = [];
+      for (const hit of hits) {
+        const rule = RULES.rules[hit.rule]!;
+        const span = toOriginal(n, hit.start, hit.end);
+        matches.push({ rule: rule.id, start: span.start, end: span.end });
+        let w = rule.weight * positionFactor(span.start);
+        if (hit.start > 0 && isQuoted(n.text, hit.start)) w *= QUOTED_FACTOR;
+        if (w > best[rule.group]!) best[rule.group] = w;
+      }
+      let keep = 1;
+      for (let g = 0; g < best.length; g++) keep *= 1 - best[g]!;
+      const score = 1 - keep;
+      matches.sort((a, b) => a.start - b.start);
+      return { score, flagged: score >= threshold, matches };
+    },
+  };
+}

@@ -1,0 +1,50 @@
+// The localizer the gateway runs with: the `localizer:` config section turned into an ErrorLocalizer.
+//
+//   localizer:
+//     enabled: true            # false: every error in English
+//     default_language: en     # when neither the text nor Accept-Language decides
+//     detect: true             # read the language of the last user message (else Accept-Language only)
+//     messages:                # override templates or add languages: { lang: { SLUICE_CODE: template } }
+//       fr: { SLUICE_RATE_LIMITED: "Trop de requêtes.[ Réessayez dans {retry_after_s} s.]" }
+//
+// The choice, in order: the detected language of the last user message when the catalogue has it, then
+// Accept-Language, then default_language.
+
+import type { ErrorLocalizer, LocaleSource } from '../../core/localize.ts';
+import { ENGLISH_ONLY } from '../../core/localize.ts';
+import { lastUserText } from '../../core/request-text.ts';
+import { createCatalogue, type Catalogue, type MessageOverrides } from './catalogue.ts';
+import { chooseLanguage, detectLanguage, lookup } from './detect.ts';
+
+export interface LocalizerSection {
+  enabled?: boolean;
+  default_language?: string;
+  detect?: boolean;
+  messages?: MessageOverrides;
+}
+
+/** Builds the localizer for a config's `localizer:` section (absent = on, with defaults). Throws listing bad templates. */
+export function createErrorLocalizer(section: LocalizerSection | null | undefined): ErrorLocalizer {
+  if (section?.enabled === false) return ENGLISH_ONLY;
+  const catalogue: Catalogue = createCatalogue(section?.messages);
+  const languages = catalogue.languages;
+  const fallback = lookup(section?.default_language ?? 'en', languages);
+  if (fallback === null) {
+    throw new Error(`localizer.default_language: "${section?.default_language}" has no messages; known: ${languages.join(', ')}`);
+  }
+  const detect = section?.detect !== false;
+  const englishOverrides: Readonly<Record<string, string>> = section?.messages?.['en'] ?? {};
+  return {
+    languageOf(source: LocaleSource): string {
+      const accept = source.headers['accept-language'];
+      const text = detect && source.body !== null ? lastUserText(source.body) : '';
+      const detected = text === '' ? null : detectLanguage(text);
+      return chooseLanguage(detected, typeof accept === 'string' ? accept : undefined, languages, fallback);
+    },
+    format(code, lang, values) {
+      const out = catalogue.format(code, lang, values);
+      // Stock English adds nothing to the error's own English message; an English override does.
+      return out === null || (out.lang === 'en' && englishOverrides[code] === undefined) ? null : out;
+    },
+  };
+}
