@@ -14,7 +14,8 @@ import { RequestContext } from '../core/context.ts';
 import { createLogger } from '../core/logger.ts';
 import { buildModelGroups, type ModelListEntry } from '../core/models.ts';
 import type { Plugin } from '../core/plugin.ts';
-import { SseTap } from '../core/sse-tap.ts';
+import { SseTap, type SseEvent } from '../core/sse-tap.ts';
+import { GUARD_PLUGINS } from '../plugins/guard/index.ts';
 import roundRobin from '../plugins/routing/round-robin.ts';
 import { MemoryRouterState } from '../core/router-state.ts';
 
@@ -80,6 +81,17 @@ async function main(): Promise<number> {
   );
   const observeOnly = new SseTap(sharedCtx, [() => undefined]);
   const readJson = new SseTap(sharedCtx, [(_c, e) => void e.json, (_c, e) => void e.json]);
+  // The output guards a team would run on streams: each scans the newest text plus the 256 characters before it.
+  const deps = { logger, groups: groups100, configDir: '.', sections: {}, localize: englishLocalize, store: new MemoryStore(), state: new MemoryRouterState() };
+  const guardHooks = await Promise.all(
+    ['guard.output.toxicity', 'guard.output.ban_substrings', 'guard.output.malicious_urls', 'guard.output.no_code'].map(async (id) => {
+      const options = id === 'guard.output.ban_substrings' ? { substrings: ['project nightingale', 'internal only'] } : {};
+      const plugin = await GUARD_PLUGINS[id]!.create(options, deps);
+      return (c: RequestContext, e: SseEvent) => plugin.onResponseEvent!(c, e);
+    }),
+  );
+  const guardCtx = ctx();
+  const guarded = new SseTap(guardCtx, guardHooks);
 
   const steps: Step[] = [
     {
@@ -106,6 +118,7 @@ async function main(): Promise<number> {
     { name: 'request context creation', meanUs: 0.5, p99Us: 1, fn: () => void (sink = ctx()) },
     { name: 'stream tap per chunk: split only (observer hook)', meanUs: 0.5, p99Us: 1, fn: () => void observeOnly.push(chunk) },
     { name: 'stream tap per chunk: JSON parsed once, read by 2 plugins', meanUs: 3, p99Us: 5, fn: () => void readJson.push(chunk) },
+    { name: 'stream tap per chunk: 4 output guards scanning a 256-char window', meanUs: 10, p99Us: 20, fn: () => void guarded.push(chunk) },
   ];
 
   const bench = new Bench({ time: 400, warmupTime: 100 });
