@@ -41,9 +41,13 @@ export class MockDispatcher {
 
   constructor(settings: MockSettings | null = null) {
     this.#settings = settings ?? DEFAULT_SETTINGS;
-    const words = this.#settings.text.split(/\s+/).filter((w) => w !== '');
+    // Each word keeps the whitespace after it, so newlines (code blocks, lists) come through as written.
+    const words = this.#settings.text.trim().match(/\S+\s*/g) ?? [""];
     const n = this.#settings.tokens > 0 ? this.#settings.tokens : words.length;
-    this.#words = Array.from({ length: n }, (_, i) => (i === n - 1 ? words[i % words.length]! : `${words[i % words.length]} `));
+    this.#words = Array.from({ length: n }, (_, i) => {
+      const word = words[i % words.length]!;
+      return i === n - 1 ? word.trimEnd() : /\s$/.test(word) ? word : `${word} `;
+    });
   }
 
   dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
