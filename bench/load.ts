@@ -1,6 +1,6 @@
 // Load benchmark: Sluice against a direct connection to the backend simulator and against nginx, on one machine.
 //
-//   npm run bench:load [-- --duration 8 --rounds 3 --loadgen wrk|autocannon --backends 1 --strategy <name> --auth memory|redis]
+//   npm run bench:load [-- --duration 8 --rounds 3 --loadgen wrk|autocannon --backends 1 --strategy <name> --auth memory|redis --guards]
 //
 // --backends n puts n simulators behind each model group (`sim`, and `sim-stream` for SSE), in Sluice and in one
 // nginx upstream (round-robin); the direct baseline stays one simulator. --strategy names Sluice's routing plugin
@@ -78,6 +78,8 @@ interface Options {
   strategy: string | null;
   /** Put API keys and a per-key limit in Sluice's chain, counted in memory or in a redis-server; null: none. */
   auth: 'memory' | 'redis' | null;
+  /** An `llm_guard:` section: three input and two output guards on every request. */
+  guards: boolean;
 }
 
 interface Environment {
@@ -108,6 +110,7 @@ function parseOptions(argv: string[]): Options {
       backends: { type: 'string', default: '1' },
       strategy: { type: 'string' },
       auth: { type: 'string' },
+      guards: { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -124,7 +127,7 @@ function parseOptions(argv: string[]): Options {
   if (strategy !== null) checkStrategy(strategy);
   const auth = values.auth ?? null;
   if (auth !== null && auth !== 'memory' && auth !== 'redis') throw new UsageError('--auth is memory or redis');
-  return { durationS, rounds, loadgen: loadgen ?? null, backends, strategy, auth };
+  return { durationS, rounds, loadgen: loadgen ?? null, backends, strategy, auth, guards: values.guards === true };
 }
 
 /** A routing plugin Sluice knows, by id or alias; caught here rather than as a failed Sluice start. */
@@ -194,6 +197,13 @@ function authSection(auth: 'memory' | 'redis' | null, redisPort: number | null):
   return `${redis}keys: [{ key: ${BENCH_KEY}, alias: bench, rpm: 1000000000, max_parallel_requests: 100000 }]\n`;
 }
 
+/** --guards: LiteLLM's llm_guard section, so the bench also loads it the way teams write it. */
+const GUARDS_SECTION = `llm_guard:
+  enabled: true
+  input_scanning: { enabled: true, scanners: [PromptInjection, Secrets, Toxicity] }
+  output_scanning: { enabled: true, scanners: [Toxicity, NoRefusal] }
+`;
+
 function sluiceConfig(port: number, sims: SimPorts, strategy: string | null, extra = ''): string {
   const n = sims.json.length;
   // Explicit ids only with several backends, so errors and logs say which one.
@@ -218,7 +228,7 @@ function sluiceConfig(port: number, sims: SimPorts, strategy: string | null, ext
 
 async function startSluice(procs: Processes, tmp: string, port: number, sims: SimPorts, options: Options, redisPort: number | null): Promise<void> {
   const config = join(tmp, 'sluice.yaml');
-  writeFileSync(config, sluiceConfig(port, sims, options.strategy, authSection(options.auth, redisPort)));
+  writeFileSync(config, sluiceConfig(port, sims, options.strategy, authSection(options.auth, redisPort)) + (options.guards ? GUARDS_SECTION : ''));
   const args = ['core/main.js', '--config', config, '--port', String(port), '--host', '127.0.0.1'];
   const sluice = procs.start('sluice', NODE, args, 0, ROOT);
   // At log_level warn the "listening on" line is not printed, so readiness is polled.
@@ -427,9 +437,10 @@ function variantLines(options: Options, haveNginx: boolean): string[] {
       ? "Sluice's default chain (no plugins: section)"
       : `${options.strategy}${PLUGIN_ALIASES[options.strategy] === undefined ? '' : ` (${PLUGIN_ALIASES[options.strategy]})`}, plugins: [${options.strategy}]`;
   const auth = options.auth === null ? '' : `; auth.api_key + limit.key (per-key rpm and concurrency) counted in ${options.auth === 'redis' ? 'a redis-server (fail_closed)' : 'memory'}`;
-  if (n === 1) return [`config: 1 backend per model group; strategy: ${strategy}${auth}`];
+  const guards = options.guards ? '; guards: input PromptInjection, Secrets, Toxicity + output Toxicity, NoRefusal (llm_guard section)' : '';
+  if (n === 1) return [`config: 1 backend per model group; strategy: ${strategy}${auth}${guards}`];
   return [
-    `config: ${n} backends per model group (sim, sim-stream: ${n} + ${n} simulators on core 1); strategy: ${strategy}${auth}` +
+    `config: ${n} backends per model group (sim, sim-stream: ${n} + ${n} simulators on core 1); strategy: ${strategy}${auth}${guards}` +
       (haveNginx ? `; nginx: one upstream of ${n}, round-robin, keepalive 64` : ''),
     'config: the direct baseline is ONE simulator (the first of each workload), not the pool',
   ];
