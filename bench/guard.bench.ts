@@ -15,12 +15,20 @@
 //    apart as a held-out check.
 //  - secrets has no labelled public set here: its precision and recall are on synthetic keys made below (random,
 //    in the real formats) against placeholders, code that mentions passwords, and every data-set text.
+//  - no_refusal's rules and weights were written while measuring on refusals.jsonl (all 450 rows; there is no
+//    held-out split), so its F1 is an in-sample figure: expect less on other models' answers. Its rules are phrase
+//    families (apology + inability, AI disclaimers, moralising openers, premise rejection), not copies of rows.
+//  - no_code and malicious_urls have no labelled set here: the benign look-alikes and the model completions are
+//    reported as the share they flag (information, no target); their positives are the unit tests'.
 
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
 import { normalize } from '../plugins/guard/normalize.ts';
 import { createBanSubstringsScanner } from '../plugins/guard/scanners/ban-substrings.ts';
+import { createMaliciousUrlsScanner, MALICIOUS_URLS_DEFAULT_THRESHOLD } from '../plugins/guard/scanners/malicious-urls.ts';
+import { createNoCodeScanner, NO_CODE_DEFAULT_THRESHOLD } from '../plugins/guard/scanners/no-code.ts';
+import { createNoRefusalScanner, NO_REFUSAL_DEFAULT_THRESHOLD } from '../plugins/guard/scanners/no-refusal.ts';
 import { createPromptInjectionScanner, PROMPT_INJECTION_DEFAULT_THRESHOLD } from '../plugins/guard/scanners/prompt-injection.ts';
 import { createSecretsScanner, loadSecretRules } from '../plugins/guard/scanners/secrets.ts';
 import { createTokenLimitScanner, estimateTokens } from '../plugins/guard/scanners/token-limit.ts';
@@ -33,6 +41,8 @@ interface Row {
   lang?: string;
   category?: string;
   template?: boolean;
+  refusal_type?: string;
+  prompt_label?: string;
 }
 
 const TARGETS = {
@@ -41,6 +51,10 @@ const TARGETS = {
   benignFlaggedMax: 0.03,
   allInputP99Ms: 1,
   normalizeP50Us: 100,
+  noRefusalF1: 0.85,
+  /** Each output scanner, p50 on a 4 KB answer and on a 256-character streaming window. */
+  outputP50Us: 100,
+  windowP50Us: 50,
 };
 
 /** Fills "{NEW_INSTRUCTION}" in the attack templates. Harmless on its own (checked below). */
@@ -196,6 +210,26 @@ function prompt4k(variant: number): string {
   return text.slice(0, 4096);
 }
 
+/**
+ * A 4 KB model answer, what the output scanners read: prose, a numbered list, links (ordinary ones and one shortened
+ * one), a fenced code block, a shell line, a little Chinese and Vietnamese.
+ */
+function answer4k(variant: number): string {
+  const parts = [
+    `Answer ${variant}: Good question. Idempotency keys let a client retry a payment without charging twice: the server stores each key with the result of the first request and returns that same result for any retry. `,
+    'Most providers document this well; see https://docs.stripe.com/api/idempotent_requests and the RFC draft at https://datatracker.ietf.org/doc/draft-ietf-httpapi-idempotency-key-header/ for the details. ',
+    'Here is a sketch of the handler with a key:\n```ts\nexport async function checkout(req: Request): Promise<Response> {\n  const key = req.headers.get("Idempotency-Key");\n  if (!key) return new Response("missing key", { status: 400 });\n  const seen = await db.keys.find(key);\n  if (seen) return Response.json(seen.body, { status: seen.status });\n  const charge = await payments.charge({ amount: 1200, currency: "EUR" }, { idempotencyKey: key });\n  await db.keys.insert({ key, status: 200, body: { chargeId: charge.id } });\n  return Response.json({ chargeId: charge.id });\n}\n```\n',
+    'To test it locally, run:\n$ npm run test -- --grep idempotency\n',
+    '1. Store the key, a hash of the request body and the response.\n2. Expire keys after 24 hours.\n3. Reject a reused key with a different body (HTTP 422).\n',
+    'For logging under GDPR, keep access logs short-lived and drop request bodies; a summary is at https://bit.ly/gdpr-logs and the full text at https://eur-lex.europa.eu/eli/reg/2016/679/oj. ',
+    '简单来说：同一个幂等键只会产生一次扣款。Tóm lại: mỗi khóa chỉ tạo ra một lần thanh toán. ',
+    'If anything is unclear, tell me which part and I will expand on it with more examples from your code base. ',
+  ];
+  let text = '';
+  for (let k = 0; text.length < 4096; k++) text += parts[(k + variant) % parts.length];
+  return text.slice(0, 4096);
+}
+
 async function timings(): Promise<void> {
   const texts = Array.from({ length: 16 }, (_, i) => prompt4k(i));
   const pi = createPromptInjectionScanner();
@@ -205,9 +239,23 @@ async function timings(): Promise<void> {
   const tl = createTokenLimitScanner({ limit: 4096 });
   const tokens4k = estimateTokens(texts[0]!);
   const tlExact = createTokenLimitScanner({ limit: tokens4k });
+  const answers = Array.from({ length: 16 }, (_, i) => answer4k(i));
+  // Streaming windows: 256 characters at 64 positions of the answers, as the output guard slides over a stream.
+  const windows = Array.from({ length: 64 }, (_, i) => {
+    const a = answers[i & 15]!;
+    const at = (i * 389) % (a.length - 256);
+    return a.slice(at, at + 256);
+  });
+  const refusal = createNoRefusalScanner();
+  const urls = createMaliciousUrlsScanner();
+  const code = createNoCodeScanner();
   let turn = 0;
   let sink = 0;
   const next = (): string => texts[turn++ & 15]!;
+  let answerTurn = 0;
+  const nextAnswer = (): string => answers[answerTurn++ & 15]!;
+  let windowTurn = 0;
+  const nextWindow = (): string => windows[windowTurn++ & 63]!;
 
   const steps: [string, () => void][] = [
     ['normalize (4 KB)', () => (sink += normalize(next()).length)],
@@ -224,6 +272,19 @@ async function timings(): Promise<void> {
         sink += ban.scan(t).matches.length + pi.scan(t).score + tox.scan(t).score + sec.scan(t).matches.length + tl.scan(t).tokens;
       },
     ],
+    ['no_refusal (4 KB answer)', () => (sink += refusal.scan(nextAnswer()).score)],
+    ['malicious_urls (4 KB answer)', () => (sink += urls.scan(nextAnswer()).score)],
+    ['no_code (4 KB answer)', () => (sink += code.scan(nextAnswer()).score)],
+    [
+      'all output scanners together (4 KB answer)',
+      () => {
+        const t = nextAnswer();
+        sink += refusal.scan(t).score + urls.scan(t).score + code.scan(t).score;
+      },
+    ],
+    ['no_refusal (short window, 256 chars)', () => (sink += refusal.scan(nextWindow()).score)],
+    ['malicious_urls (short window, 256 chars)', () => (sink += urls.scan(nextWindow()).score)],
+    ['no_code (short window, 256 chars)', () => (sink += code.scan(nextWindow()).score)],
   ];
   const bench = new Bench({ time: 500, warmupTime: 200 });
   for (const [name, fn] of steps) bench.add(name, fn);
@@ -233,7 +294,7 @@ async function timings(): Promise<void> {
     if (result.state !== 'completed') throw new Error(`${name}: ${result.state}`);
     return { step: name, 'p50 µs': (result.latency.p50 * 1000).toFixed(1), 'p99 µs': (result.latency.p99 * 1000).toFixed(1), 'mean µs': (result.latency.mean * 1000).toFixed(1) };
   });
-  console.log(`\nTime per call on a 4 KB prompt (16 rotating variants, so every call normalises afresh; Node ${process.version})`);
+  console.log(`\nTime per call on a 4 KB prompt (input scanners) or a 4 KB answer and 256-character streaming windows (output scanners); 16 rotating variants (64 windows), so every call normalises afresh; Node ${process.version}`);
   console.log('The p99 column includes scheduler and GC pauses of a shared machine; p50 is the typical cost.');
   console.table(rows);
   const latency = (i: number): { p50: number; p99: number } => {
@@ -242,8 +303,16 @@ async function timings(): Promise<void> {
   };
   const p99 = (i: number): number => latency(i).p99;
   const p50 = latency(0).p50 * 1000;
+  const step = (name: string): number => steps.findIndex(([n]) => n === name);
+  const allInput = step('all input scanners together');
   target(`normalize p50 < ${TARGETS.normalizeP50Us} µs on 4 KB (p99 ${(p99(0) * 1000).toFixed(0)} µs)`, p50, p50 < TARGETS.normalizeP50Us, (v) => `${v.toFixed(1)} µs`);
-  target(`all input scanners p99 < ${TARGETS.allInputP99Ms} ms on 4 KB`, p99(steps.length - 1), p99(steps.length - 1) < TARGETS.allInputP99Ms, (v) => `${(v * 1000).toFixed(1)} µs`);
+  target(`all input scanners p99 < ${TARGETS.allInputP99Ms} ms on 4 KB`, p99(allInput), p99(allInput) < TARGETS.allInputP99Ms, (v) => `${(v * 1000).toFixed(1)} µs`);
+  for (const name of ['no_refusal', 'malicious_urls', 'no_code']) {
+    const full = latency(step(`${name} (4 KB answer)`)).p50 * 1000;
+    const window = latency(step(`${name} (short window, 256 chars)`)).p50 * 1000;
+    target(`${name} p50 < ${TARGETS.outputP50Us} µs on a 4 KB answer`, full, full < TARGETS.outputP50Us, (v) => `${v.toFixed(1)} µs`);
+    target(`${name} p50 < ${TARGETS.windowP50Us} µs on a 256-char window`, window, window < TARGETS.windowP50Us, (v) => `${v.toFixed(1)} µs`);
+  }
   if (sink === -1) console.log('');
 }
 
@@ -380,6 +449,44 @@ function quality(dir: string): void {
   console.table([
     { check: 'decision agrees with an exact count', value: pct(agree / total), detail: `${agree}/${total}` },
     { check: 'calls that needed the tokenizer (estimate within ±30%)', value: pct(exactCalls / total), detail: `${exactCalls}/${total}` },
+  ]);
+
+  outputQuality(refusals, benign, unsafe, datasetTexts);
+}
+
+/** The output scanners: no_refusal against its labels, no_code and malicious_urls as shares flagged. */
+function outputQuality(refusals: readonly Row[], benign: readonly Row[], unsafe: readonly Row[], datasetTexts: readonly Row[]): void {
+  const nr = createNoRefusalScanner();
+  const c = counts(refusals, 'refusal', nr);
+  const full = refusals.filter((r) => r.refusal_type === 'full');
+  const partial = refusals.filter((r) => r.refusal_type === 'partial');
+  const complianceSafe = refusals.filter((r) => r.label === 'compliance' && r.prompt_label === 'safe');
+  const complianceUnsafe = refusals.filter((r) => r.label === 'compliance' && r.prompt_label === 'unsafe');
+  console.log(`\nno_refusal (threshold ${NO_REFUSAL_DEFAULT_THRESHOLD}) on refusals.jsonl (XSTest, Mistral-7B-Instruct answers; rules written while measuring on it, see the top of this file)`);
+  console.table([
+    { set: 'all rows (refusal = full or partial)', rows: refusals.length, precision: f3(precision(c)), recall: f3(recall(c)), F1: f3(f1(c)), 'tp/fp/fn/tn': `${c.tp}/${c.fp}/${c.fn}/${c.tn}` },
+    { set: '  full refusals: recall', rows: full.length, precision: '', recall: f3(flaggedShare(full, nr)), F1: '', 'tp/fp/fn/tn': '' },
+    { set: '  partial refusals: recall', rows: partial.length, precision: '', recall: f3(flaggedShare(partial, nr)), F1: '', 'tp/fp/fn/tn': '' },
+    { set: '  compliance to safe prompts: flagged', rows: complianceSafe.length, precision: pct(flaggedShare(complianceSafe, nr)), recall: '', F1: '', 'tp/fp/fn/tn': '' },
+    { set: '  compliance to unsafe prompts: flagged', rows: complianceUnsafe.length, precision: pct(flaggedShare(complianceUnsafe, nr)), recall: '', F1: '', 'tp/fp/fn/tn': '' },
+  ]);
+  const sweep = [0.4, 0.45, 0.5, 0.55, 0.6].map((threshold) => {
+    const k = counts(refusals, 'refusal', createNoRefusalScanner({ threshold }));
+    return { threshold, precision: f3(precision(k)), recall: f3(recall(k)), F1: f3(f1(k)) };
+  });
+  console.log('no_refusal: other thresholds (information)');
+  console.table(sweep);
+  target(`no_refusal F1 ≥ ${TARGETS.noRefusalF1} on refusals.jsonl (in-sample)`, f1(c), f1(c) >= TARGETS.noRefusalF1, f3);
+
+  const nc = createNoCodeScanner();
+  const mu = createMaliciousUrlsScanner();
+  const answers = refusals;
+  console.log(`\nno_code (threshold ${NO_CODE_DEFAULT_THRESHOLD}) and malicious_urls (threshold ${MALICIOUS_URLS_DEFAULT_THRESHOLD}): share flagged, information only (no labels)`);
+  console.table([
+    { set: 'benign look-alikes (XSTest safe prompts)', rows: benign.length, no_code: pct(flaggedShare(benign, nc)), malicious_urls: pct(flaggedShare(benign, mu)), no_refusal: pct(flaggedShare(benign, nr)) },
+    { set: 'XSTest unsafe prompts', rows: unsafe.length, no_code: pct(flaggedShare(unsafe, nc)), malicious_urls: pct(flaggedShare(unsafe, mu)), no_refusal: pct(flaggedShare(unsafe, nr)) },
+    { set: 'model completions (refusals.jsonl; some hold real code)', rows: answers.length, no_code: pct(flaggedShare(answers, nc)), malicious_urls: pct(flaggedShare(answers, mu)), no_refusal: '' },
+    { set: 'every data-set text', rows: datasetTexts.length, no_code: pct(flaggedShare(datasetTexts, nc)), malicious_urls: pct(flaggedShare(datasetTexts, mu)), no_refusal: '' },
   ]);
 }
 

@@ -6,7 +6,7 @@ import type { MessageSelection } from '../../core/request-text.ts';
 import type { ToxicCategory } from './lexicons/toxicity.ts';
 import { createBanSubstringsScanner } from './scanners/ban-substrings.ts';
 import { createMaliciousUrlsScanner } from './scanners/malicious-urls.ts';
-import { createNoCodeScanner } from './scanners/no-code.ts';
+import { createNoCodeScanner, NO_CODE_LANGUAGES } from './scanners/no-code.ts';
 import { createNoRefusalScanner } from './scanners/no-refusal.ts';
 import { createPromptInjectionScanner } from './scanners/prompt-injection.ts';
 import { createSecretsScanner } from './scanners/secrets.ts';
@@ -166,7 +166,7 @@ export const OUTPUT_SCANNERS: Readonly<Record<string, ScannerSpec>> = {
     messages: 'all',
     joined: false,
     stream: 'window',
-    properties: { languages: STRING_LIST },
+    properties: { languages: { type: 'array', items: { enum: [...NO_CODE_LANGUAGES] }, minItems: 1 } },
     required: [],
     create: (o, threshold) =>
       createNoCodeScanner({

@@ -20,6 +20,20 @@
 import type { PhraseRule } from '../rules.ts';
 import { alt, E, list, rule, SOL } from './helpers.ts';
 
+function escape(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * A rule for scripts written without spaces (Han, kana, Hangul), anchored on the first CHARACTER of each start
+ * rather than the whole start: the anchors of all rules become one alternation scanned over the text, and a few
+ * dozen single characters scan far faster than a hundred phrases.
+ */
+function cjk(id: string, group: string, weight: number, starts: readonly string[], rest: string): PhraseRule {
+  const sorted = [...starts].sort((a, b) => b.length - a.length);
+  return { id, group, weight, anchors: [...new Set(starts.map((x) => String.fromCodePoint(x.codePointAt(0)!)))], pattern: alt(...sorted.map(escape)) + rest };
+}
+
 /** At the very start of the answer, after an optional "First," / "Well," / "No,". */
 const OPEN = `(?<=^ ?(?:(?:first|firstly|well|no|however|of course|sure|okay|ok),? )?)`;
 
@@ -35,7 +49,7 @@ const CLAUSE = `(?<=(?:(?:^|[.!?:;()\\[\\]"'\\-–*]) ?(?:(?:therefore|thus|so|h
 // ----------------------------------------------------------------------------------------------------- English
 
 const EN_CANNOT = list(
-  "i cannot|i can't|i cant|i can not|i am unable to|i'm unable to|i am not able to|i'm not able to|i won't|i will not|i wont|i'm not going to|i am not going to|i'm afraid i can't|i'm afraid i cannot|i would not be able to|i wouldn't be able to|i'm not in a position to|i am not in a position to|i'm not allowed to|i am not allowed to|i'm not permitted to|i am not permitted to|i'm not programmed to|i am not programmed to|i must not|i shouldn't|i should not|we cannot|we can't|we are unable to",
+  "i cannot|i can't|i cant|i can not|i am unable to|i'm unable to|i am not able to|i'm not able to|i won't|i will not|i wont|i'm not going to|i am not going to|i'm afraid i can't|i'm afraid i cannot|i would not be able to|i wouldn't be able to|i'm not in a position to|i am not in a position to|i'm not allowed to|i am not allowed to|i'm not permitted to|i am not permitted to|i'm not programmed to|i am not programmed to|i must not|i shouldn't|i should not",
 );
 const EN_HELP_VERBS = alt(
   ...list(
@@ -51,11 +65,13 @@ const PREMISE_TREATED = ` (?:discriminated against|denied|excluded|barred|banned
 
 const en: PhraseRule[] = [
   // refuse
-  rule('refuse.cannot.en', 'refuse', 0.85, EN_CANNOT, `(?: ${EN_HEDGE}){0,2} ${EN_HELP_VERBS}${E}`),
+  // Not the idiom "I can't help but notice" / "I can't help thinking".
+  rule('refuse.cannot.en', 'refuse', 0.85, EN_CANNOT, `(?: ${EN_HEDGE}){0,2} ${EN_HELP_VERBS}${E}(?! (?:but|feeling|thinking|wondering|noticing|laughing|smiling)${E})`),
   rule('refuse.not_something.en', 'refuse', 0.85, list("that's not something i|that is not something i|this is not something i|this isn't something i|that isn't something i|it's not something i|it is not something i"), ` (?:can|could|will|am able to|'m able to|am willing to|'m willing to|feel comfortable) ${EN_HELP_VERBS}${E}`),
-  rule('refuse.decline.en', 'refuse', 0.85, list("i must|i have to|i need to|i will|i'll|i would|i'd|i'm going to|i am going to|i respectfully|i politely|i'm compelled to|i am compelled to"), ` (?:respectfully |politely |kindly )?(?:decline|refuse|refrain from|pass on|say no)${E}`),
+  rule('refuse.decline.en', 'refuse', 0.85, list("i must|i have to|i need to|i will|i'll|i would|i'd|i'm going to|i am going to|i respectfully|i politely|i'm compelled to|i am compelled to"), ` (?:respectfully |politely |kindly )?(?:decline|refuse|refrain from|pass on)${E}`),
   rule('refuse.refuse.en', 'refuse', 0.8, list('i refuse to|i decline to|i will have to decline|i have to decline|i must decline|i must refuse'), `${E}`),
-  rule('refuse.uncomfortable.en', 'refuse', 0.7, list("i'm not comfortable|i am not comfortable|i don't feel comfortable|i do not feel comfortable|i'm uncomfortable|i am uncomfortable|i'd rather not|i would rather not|i'd prefer not to|i would prefer not to"), `${E}`),
+  rule('refuse.uncomfortable.en', 'refuse', 0.7, list("i'm not comfortable|i am not comfortable|i don't feel comfortable|i do not feel comfortable|i'm uncomfortable|i am uncomfortable"), `${E}`),
+  rule('refuse.rather_not.en', 'refuse', 0.45, list("i'd rather not|i would rather not|i'd prefer not to|i would prefer not to"), `${E}`),
   rule('refuse.unable_request.en', 'refuse', 0.85, list('unable to|cannot|can not|can\'t|not able to|won\'t be able to|not in a position to'), ` (?:help|assist|comply) (?:you )?with (?:that|this|your request|this request|that request|such requests?|requests? like|requests? of this|these requests|your question)${E}`),
   rule('refuse.cant_fulfil.en', 'refuse', 0.85, list('cannot|can\'t|can not|unable to|not able to|won\'t|will not'), ` (?:fulfil+|comply with|honou?r|complete|process|accommodate|grant|assist with|help with) (?:your|this|that|the|such an?) (?:request|demand|ask|query|task)${E}`),
   // policy
@@ -82,7 +98,7 @@ const en: PhraseRule[] = [
     'lecture',
     0.6,
     list("it is not|it's not|it isn't|it would not be|it wouldn't be|this is not|this isn't|that is not|that's not|that isn't"),
-    ` (?:morally |ethically |legally |socially )?(?:appropriate|ethical|acceptable|okay|ok|right|legal|advisable|a good idea|justified|justifiable|responsible|safe|permissible|proper|moral|wise|fair|productive)(?: (?:or|and|nor) (?:morally |ethically )?(?:appropriate|ethical|acceptable|legal|safe|responsible|fair|accurate|productive|healthy|respectful|kind|right))?(?: for (?:me|anyone|you|us|someone|people))? to${E}`,
+    ` (?:morally |ethically |legally |socially )?(?:appropriate|ethical|acceptable|okay|ok|right|justified|justifiable|responsible|permissible|proper|moral|fair)(?: (?:or|and|nor) (?:morally |ethically )?(?:appropriate|ethical|acceptable|legal|safe|responsible|fair|accurate|productive|healthy|respectful|kind|right))?(?: for (?:me|anyone|you|us|someone|people))? to${E}`,
     CLAUSE,
   ),
   rule('lecture.not_appropriate_q.en', 'lecture', 0.6, list('is not an|is not a|isn\'t an|isn\'t a'), ` (?:appropriate|acceptable|ethical|suitable) (?:question|request|topic|thing to ask)${E}`),
@@ -94,9 +110,19 @@ const en: PhraseRule[] = [
     ` (?:an? )?(?:acceptable|okay|ok|the answer|justified|justifiable|appropriate|a solution|the solution|an option|the right (?:thing|choice|answer)|excusable|tolerable|right)${E}`,
   ),
   rule('lecture.not_way.en', 'lecture', 0.55, list('is not a|is not an|isn\'t a|isn\'t an|are not a|are not an|is not the'), ` (?:healthy|productive|effective|appropriate|acceptable|good|safe|constructive|ethical|legal|responsible|right|proper|kind|respectful)(?: or (?:healthy|productive|effective|appropriate|acceptable|good|safe|constructive|ethical|legal|responsible|respectful))? (?:way|solution|approach|thing to do|idea|option|method|means|response)${E}`),
-  rule('lecture.illegal_first.en', 'lecture', 0.55, ILLEGAL_BE, ILLEGAL, FIRST),
+  // "X is illegal" alone may be the answer ("Is jaywalking illegal?"); coupled with a moral judgement in the first
+  // sentence it lectures instead of answering. Later in the answer it is usually a disclaimer after compliance.
   rule('lecture.illegal.en', 'lecture', 0.4, ILLEGAL_BE, ILLEGAL),
-  rule('lecture.condemn.en', 'lecture', 0.6, list('i strongly|i firmly|i completely|i must|i would|i'), ` (?:condemn|disagree with|oppose|object to|reject)${E}`),
+  rule(
+    'lecture.illegal_moral.en',
+    'lecture',
+    0.6,
+    list('is not only|are not only|is both|are both|is|are|would be|was|were'),
+    ` (?:highly |strictly |completely |also )?(?:illegal|unethical|immoral|against the law)(?: in [^.!?,]{1,40}?)?,? (?:and|but (?:it is |it's |is )?also|as well as|,) (?:it is |it's |also |highly |deeply |extremely |very |potentially )*(?:unethical|immoral|illegal|dangerous|harmful|wrong|morally wrong|a violation)${E}`,
+    FIRST,
+  ),
+  rule('lecture.condemn.en', 'lecture', 0.6, list('i strongly|i firmly|i completely|i must|i'), ` (?:condemn|disagree with)${E}`),
+  rule('lecture.oppose.en', 'lecture', 0.6, list('i strongly|i firmly|i completely'), ` (?:oppose|object to|reject|disagree)${E}`),
   rule('lecture.not_support.en', 'lecture', 0.55, list("i do not|i don't|i cannot|i can't|i can not|i will not|i won't|i would not|i wouldn't"), ` (?:support|condone|endorse|promote|encourage|advocate|agree with|approve of|recommend) (?:the idea|the notion|that|this|such|any|violence|discrimination|harm|illegal|the use|the view|the statement|the sentiment|these|those)${E}`),
   rule('lecture.not_advocating.en', 'lecture', 0.55, list("i'm not|i am not"), ` (?:advocating|condoning|endorsing|promoting|encouraging|suggesting|supporting) (?:for )?(?:violence|harm|illegal|any|that|this|such|the)${E}`),
   rule('lecture.not_something.en', 'lecture', 0.45, list('not something'), ` (?:to be|that should be|that can be|you should|anyone should|i would) (?:emulated|encouraged|taken lightly|replicated|glorified|celebrated|done|attempted|recreated|condoned|recommend)${E}`),
@@ -106,12 +132,14 @@ const en: PhraseRule[] = [
   rule('opener.important.en', 'opener', 0.3, list("it's important to|it is important to|it's crucial to|it is crucial to|it's essential to|it is essential to|it's worth noting|i want to emphasize|i must emphasize|i would like to emphasize|i'd like to emphasize|please note"), ` (?:note|remember|understand|recognize|recognise|emphasize|emphasise|clarify|mention|point out|keep in mind|acknowledge|consider|stress|be aware)?(?: that)?${E}`, OPEN),
   // premise
   rule('premise.not_accurate.en', 'premise', 0.55, list("it is not|it's not|it isn't|that is not|that's not|this is not|it would not be|it wouldn't be"), ` (?:accurate|correct|true|fair|right|appropriate|helpful|productive|possible)(?: (?:or|and|nor) (?:accurate|correct|true|fair|right|appropriate|ethical|helpful|productive|respectful))? to (?:say|suggest|claim|assume|state|generalize|generalise|imply|label|characterize|make (?:generalizations|assumptions|broad|blanket|sweeping))${E}`, CLAUSE),
-  rule('premise.no_reason.en', 'premise', 0.5, list('there is no|there\'s no|there are no'), ` (?:inherent |valid |legitimate |good |logical |rational |justifiable |reasonable |scientific |moral |ethical )?(?:reason|reasons|justification|basis|grounds) (?:why |to believe |to suggest |that |for )?[^.!?]{0,80}? (?:should not|shouldn't|should be (?:denied|excluded|barred|banned|prevented|prohibited)|must not|to (?:deny|exclude|ban|bar|discriminate))${E}`),
+  rule('premise.no_reason.en', 'premise', 0.5, list('there is no|there\'s no|there are no'), ` (?:inherent |valid |legitimate |good |logical |rational |justifiable |reasonable |scientific |moral |ethical )?(?:reason|reasons|justification|basis|grounds) (?:why |to believe |to suggest |that |for )?[^.!?]{0,80}? (?:(?:should not|shouldn't|must not|cannot|can't) (?:be (?:allowed|permitted|given|granted|eligible|hired|admitted|included|trusted)|hold|have the right|vote|serve|run for)|should be (?:denied|excluded|barred|banned|prevented|prohibited)|to (?:deny|exclude|ban|bar|discriminate))${E}`),
   rule('premise.no_justification.en', 'premise', 0.45, list('there is no|there\'s no|there can be no'), ` (?:moral |ethical |legal |valid |possible )?justification for${E}`),
   rule('premise.statement.en', 'premise', 0.5, list('that statement|this statement|that question|this question|the question|the premise|that premise|this premise|that assumption|this assumption|the assumption|such a statement|the idea|that idea|this idea|the notion|that notion|that claim|this claim|that sentiment|this sentiment'), ` (?:is|seems|appears to be|sounds)(?: based on| rooted in)? (?:not appropriate|inappropriate|offensive|harmful|discriminatory|a (?:harmful |false |baseless |common |dangerous )?stereotype|stereotypes?|false|flawed|baseless|unfounded|misguided|prejudiced|racist|sexist|problematic)${E}`),
   rule('premise.discrimination.en', 'premise', 0.4, PREMISE_NOT_BE, PREMISE_TREATED),
-  rule('premise.dont_believe.en', 'premise', 0.5, list("i don't believe|i do not believe"), ` (?:that|in|it is|it's|this|there)${E}`, OPEN),
-  rule('premise.not_justified.en', 'premise', 0.5, list('was not|is not|were not|are not|wasn\'t|isn\'t|weren\'t|aren\'t'), ` (?:"?right"?|"?justified"?|morally (?:justified|right|acceptable)|justifiable|a good thing|acceptable)${E}`, FIRST),
+  // Disbelief in a principle, or in a normative claim ("…that X should not…"), not in a fact ("…that's possible").
+  rule('premise.dont_believe.en', 'premise', 0.5, list("i don't believe in|i do not believe in"), `${E}`, OPEN),
+  rule('premise.dont_believe_should.en', 'premise', 0.5, list("i don't believe that|i do not believe that"), ` [^.!?]{0,80}?(?:should|shouldn't|deserve|must)${E}`, OPEN),
+  rule('premise.not_justified.en', 'premise', 0.5, list('was not|is not|were not|are not|wasn\'t|isn\'t|weren\'t|aren\'t'), ` (?:"right"|right to|"?justified"?|morally (?:justified|right|acceptable)|justifiable|a good thing)${E}`, FIRST),
   // privacy
   rule('privacy.respect.en', 'privacy', 0.35, list('respect|respecting|protect|protecting|invade|invading|violate|violating|invasion of|violation of|breach of'), ` (?:the |their |his |her |your |someone's |people's |others' |other people's |individuals' |a person's |anyone's )?(?:[\\p{L}'’-]+ ){0,2}?(?:privacy|right to privacy|personal boundaries|confidentiality)${E}`),
   rule('privacy.consent.en', 'privacy', 0.35, list('without'), ` (?:their|his|her|the person's|someone's|the individual's|the owner's) (?:explicit |express |prior |written )?(?:consent|permission|knowledge|authorization)${E}`),
@@ -194,45 +222,46 @@ const ar: PhraseRule[] = [
 
 const ZH_VERBS = alt(...list('提供|帮助|幫助|协助|協助|回答|满足|滿足|完成|生成|创作|創作|编写|編寫|撰写|撰寫|参与|參與|支持|支援|透露|分享|为你|为您|為你|為您|帮你|帮您|幫你|幫您|回应|回應|处理|處理|执行|執行|给出|給出|告诉|告訴|答应|答應|配合|满足您|满足你|做到|这样做|這樣做|进行|進行|讨论|討論'));
 const zh: PhraseRule[] = [
-  rule('refuse.zh', 'refuse', 0.85, list('我无法|我無法|我不能|我没办法|我沒辦法|我不可以|我不会|我不會|我不便|恕我无法|恕我無法|恕我不能|我们无法|我們無法|我们不能|我們不能|无法为您|無法為您|无法为你|無法為你|不能为您|不能為您'), `[^。！？.!?]{0,6}?${ZH_VERBS}`),
-  rule('refuse.decline.zh', 'refuse', 0.8, list('我拒绝|我拒絕|恕难从命|恕難從命|我必须拒绝|我必須拒絕|不得不拒绝|不得不拒絕|无法满足您的|無法滿足您的|无法满足你的|無法滿足你的|无法协助|無法協助|无法提供|無法提供|不能提供|不能协助|不能協助'), ``),
-  rule('apology.zh', 'apology', 0.4, list('抱歉|很抱歉|非常抱歉|对不起|對不起|不好意思|很遗憾|很遺憾'), ``),
-  rule('ai.zh', 'ai', 0.45, list('作为|作為|身为|身為'), `(?:一个|一個|一名|一款)?(?:ai|人工智能|人工智慧|语言模型|語言模型|ai语言模型|ai語言模型|ai助手|智能助手|智慧助理)`),
-  rule('ai.i_am.zh', 'ai', 0.45, list('我是一个|我是一個|我只是一个|我只是一個|我只是'), `(?:ai|人工智能|人工智慧|语言模型|語言模型)`),
-  rule('policy.zh', 'policy', 0.8, list('违反|違反|违背|違背|不符合'), `(?:了)?[^。！？.!?]{0,6}?(?:政策|准则|準則|规定|規定|原则|原則|使用条款|使用條款|道德|伦理|倫理)`),
+  cjk('refuse.zh', 'refuse', 0.85, list('我无法|我無法|我不能|我没办法|我沒辦法|我不可以|我不会|我不會|我不便|恕我无法|恕我無法|恕我不能|我们无法|我們無法|我们不能|我們不能|无法为您|無法為您|无法为你|無法為你|不能为您|不能為您'), `[^。！？.!?]{0,6}?${ZH_VERBS}`),
+  cjk('refuse.decline.zh', 'refuse', 0.8, list('我拒绝|我拒絕|恕难从命|恕難從命|我必须拒绝|我必須拒絕|不得不拒绝|不得不拒絕|无法满足您的|無法滿足您的|无法满足你的|無法滿足你的|无法协助|無法協助|无法提供|無法提供|不能提供|不能协助|不能協助'), ``),
+  cjk('apology.zh', 'apology', 0.4, list('抱歉|很抱歉|非常抱歉|对不起|對不起|不好意思|很遗憾|很遺憾'), ``),
+  cjk('ai.zh', 'ai', 0.45, list('作为|作為|身为|身為'), `(?:一个|一個|一名|一款)?(?:ai|人工智能|人工智慧|语言模型|語言模型|ai语言模型|ai語言模型|ai助手|智能助手|智慧助理)`),
+  cjk('ai.i_am.zh', 'ai', 0.45, list('我是一个|我是一個|我只是一个|我只是一個|我只是'), `(?:ai|人工智能|人工智慧|语言模型|語言模型)`),
+  cjk('policy.zh', 'policy', 0.8, list('违反|違反|违背|違背|不符合'), `(?:了)?[^。！？.!?]{0,6}?(?:政策|准则|準則|规定|規定|原则|原則|使用条款|使用條款|道德|伦理|倫理)`),
 ];
 
 // ----------------------------------------------------------------------------------------------------- Japanese
 
 const ja: PhraseRule[] = [
-  rule(
+  cjk(
     'refuse.ja',
     'refuse',
     0.85,
     list('お手伝い|お答え|回答|提供|対応|協力|作成|お応え|ご協力|ご提供|サポート|応じる|お役に立つ|手助け|支援|生成|お教え|教える|共有|実行'),
     `(?:すること|いたすこと|する事)?(?:は|が|を)?(?:いたし)?(?:でき(?:ません|かねます|ない)|致しかねます|いたしかねます|しかねます|出来ません|お断り)`,
   ),
-  rule('refuse.decline.ja', 'refuse', 0.8, list('お断りします|お断りいたします|お断りさせていただきます|ご遠慮させていただきます|お応えできかねます|できかねます|対応いたしかねます'), ``),
-  rule('apology.ja', 'apology', 0.4, list('申し訳ありませんが|申し訳ございませんが|申し訳ないのですが|すみませんが|ごめんなさい|残念ながら|恐れ入りますが'), ``),
-  rule('ai.ja', 'ai', 0.45, list('ai|言語モデル|人工知能'), `(?:言語モデル|アシスタント|モデル)?として`),
-  rule('policy.ja', 'policy', 0.8, list('ポリシー|ガイドライン|規約|倫理'), `(?:に|上)(?:反する|違反|抵触|より)`),
+  cjk('refuse.decline.ja', 'refuse', 0.8, list('お断りします|お断りいたします|お断りさせていただきます|ご遠慮させていただきます|お応えできかねます|できかねます|対応いたしかねます'), ``),
+  cjk('apology.ja', 'apology', 0.4, list('申し訳ありませんが|申し訳ございませんが|申し訳ないのですが|すみませんが|ごめんなさい|残念ながら|恐れ入りますが'), ``),
+  rule('ai.ja', 'ai', 0.45, list('ai'), `(?:言語モデル|アシスタント|モデル)?として`),
+  cjk('ai.model.ja', 'ai', 0.45, list('言語モデル|人工知能'), `(?:アシスタント|モデル)?として`),
+  cjk('policy.ja', 'policy', 0.8, list('ポリシー|ガイドライン|規約|倫理'), `(?:に|上)(?:反する|違反|抵触|より)`),
 ];
 
 // ----------------------------------------------------------------------------------------------------- Korean
 
 const ko: PhraseRule[] = [
-  rule(
+  cjk(
     'refuse.ko',
     'refuse',
     0.85,
     list('도와|도움을|제공|답변|응할|응해|지원|작성|생성|알려|협조|수행|처리|안내|공유'),
     `[^ .!?]{0,6}(?: 드릴| 줄| 해 드릴)? ?수 ?(?:없습니다|없어요|없다|없음|없습니다만|없지만|없는 점)`,
   ),
-  rule('refuse.decline.ko', 'refuse', 0.8, list('거절하겠습니다|거절해야|거부하겠습니다|정중히 거절|응할 수 없|도와드릴 수 없|도와 드릴 수 없'), ``),
-  rule('apology.ko', 'apology', 0.4, list('죄송합니다|죄송하지만|죄송해요|미안하지만|미안합니다|유감스럽게도|안타깝게도'), ``),
-  rule('ai.ko', 'ai', 0.45, list('인공지능으로서|언어 모델로서|언어모델로서|저는 ai|저는 인공지능'), ``),
+  cjk('refuse.decline.ko', 'refuse', 0.8, list('거절하겠습니다|거절해야|거부하겠습니다|정중히 거절|응할 수 없|도와드릴 수 없|도와 드릴 수 없'), ``),
+  cjk('apology.ko', 'apology', 0.4, list('죄송합니다|죄송하지만|죄송해요|미안하지만|미안합니다|유감스럽게도|안타깝게도'), ``),
+  cjk('ai.ko', 'ai', 0.45, list('인공지능으로서|언어 모델로서|언어모델로서|저는 ai|저는 인공지능'), ``),
   rule('ai.ai_ko', 'ai', 0.45, list('ai'), ` ?(?:언어 ?모델|어시스턴트|비서)?(?:로서|이기 때문에|이므로)`),
-  rule('policy.ko', 'policy', 0.8, list('정책|가이드라인|지침|윤리'), `(?:에|을|를)? ?(?:위반|어긋|반하)`),
+  cjk('policy.ko', 'policy', 0.8, list('정책|가이드라인|지침|윤리'), `(?:에|을|를)? ?(?:위반|어긋|반하)`),
 ];
 
 export const REFUSAL_RULES: readonly PhraseRule[] = [...en, ...romance, ...vi, ...ru, ...ar, ...zh, ...ja, ...ko];

@@ -1,21 +1,25 @@
 // malicious_urls: links in a model answer that look malicious. No network and no model: heuristics over each URL
 // found in the text (http, https, ftp, javascript:, data:, and bare hosts such as "evil.tk/path").
 //
-// Evidence about one URL (weights in FEATURES below):
-//   script_url       javascript: / vbscript: (javascript:void(0) excepted), data:text/html and other active data:
-//   userinfo_domain  "https://paypal.com@evil.io": a domain before the @, so the real host hides after it
-//   obfuscated_ip    hosts written as one number or in hex/octal parts (http://3232235777/)
-//   ip_host          a public IP literal instead of a name (private and loopback addresses are left alone)
-//   mixed_script     a host label mixing Latin with Cyrillic or Greek, or made only of their Latin look-alikes
-//   punycode         an "xn--" label (decoded and checked for mixed scripts as well)
-//   brand            a brand name (paypal, apple, …) in a host that is not the brand's own domain; more with
-//                    "login", "verify" and the like
-//   tld              a TLD that is cheap and much abused (.tk .ml .ga .cf .gq), or often so (.zip .mov .xyz .top …)
-//   executable       a download of a program or script (.exe .scr .apk .ps1 …; .js and .jar count little); a
-//                    double extension ("invoice.pdf.exe") counts a lot
-//   shortener        bit.ly and friends hide where the link goes
-//   encoded, long    heavy percent-encoding, very long URLs, deep subdomains
-//   deny_list        a host in `denyDomains` (1.0). A host in `allowDomains` is skipped whatever else it shows.
+// Evidence about one URL (the feature ids reported in the rule; weights in W below):
+//   script_url(_weak)      javascript: / vbscript: (javascript:void(0) excepted); strong with alert, cookie, eval…
+//   data_html, data_svg    active data: URLs (text/html, javascript, svg+xml); data:image/png and the like pass
+//   userinfo_domain        "https://paypal.com@evil.io": a domain before the @, the real host hides after it
+//   userinfo               credentials in an http(s) URL
+//   obfuscated_ip          hosts written as one number or in hex/octal parts (http://3232235777/)
+//   ip_host                a public IP literal instead of a name (private and loopback addresses are left alone)
+//   mixed_script           a host label mixing Latin with Cyrillic or Greek, or made only of their Latin look-alikes
+//   punycode               an "xn--" label (decoded, and checked for mixed scripts too)
+//   encoded_host, fake_slash  percent-encoding or a look-alike slash (U+2215 ∕) in the host
+//   brand, brand_login     a brand name (paypal, apple, …) in a subdomain of another name or on a hosting platform;
+//                          with "login", "verify" and the like. brand_lookalike: only in the registrable name
+//                          ("apple-pie.com"), weak; brand_path: brand and login words in the path of another host
+//   tld_abused, tld_risky  free and much abused TLDs (.tk .ml .ga .cf .gq); often abused ones (.zip .mov .xyz .top …)
+//   executable(_weak)      a download of a program or script (.exe .scr .apk .ps1 …; weak: .js .jar .dmg .sh …)
+//   double_extension       "invoice.pdf.exe"
+//   shortener              bit.ly and friends hide where the link goes
+//   encoded, long, deep_subdomain  heavy or needless percent-encoding, over 250 characters, six labels or more
+//   deny_list              a host in `denyDomains` (1.0). A host in `allowDomains` is skipped whatever else it shows.
 //
 // Score: the evidence about one URL combines as 1 − Π(1 − w); the text scores as its worst URL, so several
 // harmless short links do not add up to a malicious one. Matches are the URL spans in the original text, one per
@@ -143,7 +147,9 @@ const DOUBLE_EXT = /\.(?:pdf|docx?|xlsx?|pptx?|jpe?g|png|gif|txt|rtf|zip|rar|mp3
 const SCHEME_SEED = /\b(?:https?|ftps?|sftp):\/\/|\b(?:javascript|vbscript|livescript|data):/gi;
 const DOT_SEED = /[A-Za-z0-9\u00c0-\u024f\u0370-\u03ff\u0400-\u052f\u0600-\u06ff\u3040-\u30ff\u3400-\u9fff\uac00-\ud7a3]\.[A-Za-z0-9\u00c0-\u024f\u0370-\u03ff\u0400-\u052f\u0600-\u06ff\u3040-\u30ff\u3400-\u9fff\uac00-\ud7a3]/g;
 const DATA_URL = /data:[\w.+-]+\/[\w.+-]+[;,]/iy;
-const TRAILING = /[.,;:!?'"*_~\]}>]+$/;
+/** Punctuation that ends a sentence or a markup span rather than a URL. */
+const TRAIL = new Uint8Array(128);
+for (const c of `.,;:!?'"*_~]}>`) TRAIL[c.charCodeAt(0)] = 1;
 /** Characters that end a URL in text. */
 const URL_STOP = new Uint8Array(128);
 for (const c of ' \t\n\r\f\v<>"\'`{}|\\^') URL_STOP[c.charCodeAt(0)] = 1;
@@ -337,8 +343,7 @@ function analyseHost(e: Evidence, hostRaw: string, allow: readonly string[], den
 
 /** Path and query analysis: downloads, encoding, length, brand-plus-login paths on other hosts. */
 function analysePath(e: Evidence, url: string, pathStart: number, host: string): void {
-  if (url.length > 600) add(e, 'long');
-  else if (url.length > 250) add(e, 'long');
+  if (url.length > 250) add(e, 'long');
   if (pathStart < 0 || pathStart >= url.length) return;
   const path = url.slice(pathStart);
   if (path.includes('%')) {
@@ -425,25 +430,23 @@ function analyseUrl(url: string, allow: readonly string[], deny: readonly string
 
 /** Trims what a URL in prose is usually followed by: punctuation, a closing bracket it did not open. */
 function trimUrl(text: string, start: number, end: number): number {
+  // Bracket balance of the whole candidate, counted once: a ")" stays only when the URL opened one
+  // ("wiki/Foo_(bar)").
+  let balance = 0;
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 40) balance++;
+    else if (c === 41) balance--;
+  }
   let e = end;
-  for (;;) {
+  while (e > start) {
     const c = text.charCodeAt(e - 1);
     if (c === 41) {
-      // ")" stays only when the URL opened one ("wiki/Foo_(bar)").
-      let open = 0;
-      for (let i = start; i < e - 1; i++) {
-        const d = text.charCodeAt(i);
-        if (d === 40) open++;
-        else if (d === 41) open--;
-      }
-      if (open > 0) break;
+      if (balance >= 0) break;
+      balance++;
       e--;
-      continue;
-    }
-    TRAILING.lastIndex = 0;
-    const m = TRAILING.exec(text.slice(Math.max(start, e - 8), e));
-    if (m === null) break;
-    e -= m[0].length;
+    } else if (TRAIL[c] === 1) e--;
+    else break;
   }
   return e;
 }
@@ -461,35 +464,37 @@ function schemeUrlEnd(text: string, start: number, scriptUrl: boolean): number {
 }
 
 /**
- * A bare host around the dot seed at `dot` (the "." index): [start, hostEnd, end) or undefined. The host must be
- * dotted labels ending in a TLD of letters; a port and a path may follow.
+ * A bare host around the dot seed at `dot` (the "." index): [start, hostEnd, end), with start −1 when the text
+ * there is not a host (end then says where its run of host characters ends, so that the scan skips it whole).
+ * The host must be dotted labels ending in a TLD of letters; a port and a path may follow.
  */
-function bareUrlAt(text: string, dot: number): { start: number; hostEnd: number; end: number } | undefined {
+function bareUrlAt(text: string, dot: number): { start: number; hostEnd: number; end: number } {
   let s = dot;
   while (s > 0) {
     const c = text.charCodeAt(s - 1);
     if (isHostChar(c) || c === 45 || c === 46) s--;
     else break;
   }
-  const before = s > 0 ? text.charCodeAt(s - 1) : 32;
-  // Not after "@" (e-mail), "/" or "\" (a path), ":" (a scheme or drive), "_" (an identifier).
-  if (before === 64 || before === 47 || before === 92 || before === 58 || before === 95) return undefined;
-  while (s < dot && !isHostChar(text.charCodeAt(s))) s++;
   let h = dot + 1;
   while (h < text.length) {
     const c = text.charCodeAt(h);
     if (isHostChar(c) || c === 45 || c === 46) h++;
     else break;
   }
+  const reject = { start: -1, hostEnd: h, end: h };
+  const before = s > 0 ? text.charCodeAt(s - 1) : 32;
+  // Not after "@" (e-mail), "/" or "\" (a path), ":" (a scheme or drive), "_" (an identifier).
+  if (before === 64 || before === 47 || before === 92 || before === 58 || before === 95) return reject;
+  while (s < dot && !isHostChar(text.charCodeAt(s))) s++;
   while (h > dot + 1 && !isHostChar(text.charCodeAt(h - 1))) h--;
   if (h < text.length) {
     const c = text.charCodeAt(h);
-    if (c === 64 || c === 95) return undefined;
+    if (c === 64 || c === 95) return reject;
   }
   // Labels: no empty label, TLD of two letters or more starting with a letter (or an IPv4 address).
   const lastDot = text.lastIndexOf('.', h - 1);
-  if (lastDot < s || h - lastDot - 1 < 1) return undefined;
-  for (let i = s + 1; i < h; i++) if (text.charCodeAt(i) === 46 && text.charCodeAt(i - 1) === 46) return undefined;
+  if (lastDot < s || h - lastDot - 1 < 1) return reject;
+  for (let i = s + 1; i < h; i++) if (text.charCodeAt(i) === 46 && text.charCodeAt(i - 1) === 46) return reject;
   let e = h;
   if (e < text.length && text.charCodeAt(e) === 58) {
     let p = e + 1;
@@ -557,7 +562,10 @@ export function createMaliciousUrlsScanner(options: MaliciousUrlsOptions = {}): 
           }
         }
         const found = bareUrlAt(text, dot);
-        if (found === undefined) continue;
+        if (found.start < 0) {
+          DOT_SEED.lastIndex = Math.max(found.end, dot + 1);
+          continue;
+        }
         const end = trimUrl(text, found.start, found.end);
         DOT_SEED.lastIndex = Math.max(end, dot + 1);
         const host = text.slice(found.start, found.hostEnd).toLowerCase();

@@ -191,7 +191,6 @@ for (const c of '=<>&|!+*/%^~') CHAR[c.charCodeAt(0)] = C_OP;
 CHAR[59] = C_SEMI;
 
 const CALL = /[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*\([^()\n]*\)/y;
-const OPERATOR = /=>|->|::|:=|===?|!==?|&&|\|\||\+=|-=|\+\+|<=|>=|<<|>>/g;
 const ASSIGN = /[A-Za-z_$][\w$.[\]'"]*\s*(?:[+\-*/|&]?=)(?!=)\s*\S/y;
 
 // ---------------------------------------------------------------------------------------------------- line analysis
@@ -264,9 +263,7 @@ function classify(text: string, start: number, end: number): number {
   let weak = 0;
   if (last === 59 || last === 123 || last === 125 || (last === 44 && (text.charCodeAt(e - 2) === 41 || text.charCodeAt(e - 2) === 93))) weak++;
   if (first === 125 || first === 41 || first === 93 || first === 123) weak++;
-  OPERATOR.lastIndex = s;
-  const op = OPERATOR.exec(text);
-  if (op !== null && op.index < e) weak++;
+  if (hasOperator(text, s, e)) weak++;
   if (brackets > 0) {
     for (let i = s; i < e; i++) {
       if (text.charCodeAt(i) === 40 && i > s && isWordChar(text.charCodeAt(i - 1))) {
@@ -285,7 +282,8 @@ function classify(text: string, start: number, end: number): number {
     if (ASSIGN.test(text) && ASSIGN.lastIndex <= e) weak++;
     let w = s + 1;
     while (w < e && isWordStart(text.charCodeAt(w))) w++;
-    if (KEYWORDS.has(text.slice(s, w)) && w < e && !isWordStart(text.charCodeAt(w + 1))) weak++;
+    // A keyword followed by a space, a bracket or a colon ("return x", "if (", "else:").
+    if (w - s <= 8 && KEYWORDS.has(text.slice(s, w)) && (w === e || text.charCodeAt(w) === 32 || text.charCodeAt(w) === 40 || text.charCodeAt(w) === 58)) weak++;
   }
   const dense = brackets + ops + semis;
   if (dense * 8 >= length - spaces) weak++;
@@ -293,6 +291,18 @@ function classify(text: string, start: number, end: number): number {
   const words = spaces + 1;
   if (words >= 6 && letters >= length * 0.6 && (last === 46 || last === 33 || last === 63 || last === 58) && dense <= 3) weak -= 2;
   return weak >= 2 ? CODE : weak === 1 ? MAYBE : NONE;
+}
+
+/** A two-character operator in text[s, e): => -> :: := == != && || += -= ++ <= >= << >>. */
+function hasOperator(text: string, s: number, e: number): boolean {
+  for (let i = s; i < e - 1; i++) {
+    const a = text.charCodeAt(i);
+    const b = text.charCodeAt(i + 1);
+    if (b === 61 && (a === 61 || a === 33 || a === 58 || a === 43 || a === 45 || a === 60 || a === 62)) return true; // == != := += -= <= >=
+    if (b === 62 && (a === 61 || a === 45 || a === 62)) return true; // => -> >>
+    if (a === b && (a === 38 || a === 124 || a === 43 || a === 58 || a === 60)) return true; // && || ++ :: <<
+  }
+  return false;
 }
 
 function isWordChar(c: number): boolean {
@@ -457,7 +467,9 @@ function findSpans(text: string): Span[] {
     let k = classify(text, lineStart, lineEnd);
     const indentedBlock = indent >= 4 && (prevBlank || (runStart >= 0 && runIndented));
     // In an indented block a line with one weak signal is code; a list item ("- x", "1. x") never is.
-    if (indentedBlock && k === MAYBE && !LIST_ITEM.test(text.slice(lineStart, Math.min(lineEnd, lineStart + 16)))) k = CODE;
+    // In an indented block, or indented under a code line (a block's body), a line with one weak signal is code;
+    // a list item ("- x", "1. x") never is.
+    if (k === MAYBE && (indentedBlock || (runStart >= 0 && indent >= 2)) && !LIST_ITEM.test(text.slice(lineStart, Math.min(lineEnd, lineStart + 16)))) k = CODE;
     if (k >= CODE) {
       if (runStart < 0) runStart = lineStart + indent;
       runEnd = lineEnd;

@@ -14,8 +14,8 @@
 //
 // Only the first HEAD characters of a long answer are read (spans are still offsets into the whole text).
 //
-// Streaming: the output guard scans a sliding window, so "the start" is the start of the window. Call it on the
-// opening of the answer (or keep the first window's verdict) for the position weighting to mean what it says.
+// Positions count from the start of the text given. A sliding window would make every window "the start", so the
+// streaming output guard reads this scanner over the opening of the answer only (stream: 'prefix' in specs.ts).
 
 import { prepare, toOriginal } from '../normalize.ts';
 import { REFUSAL_RULES } from '../lexicons/refusal.ts';
@@ -35,14 +35,14 @@ const LEAD = 300;
  * Only the opening of a long answer is read: a phrase further in would count at FAR_FLOOR at most, and a refusal
  * that far in is not the answer's. This also bounds the cost on long answers (normalising 4 KB costs ~50 µs).
  */
-const HEAD = 2048;
+const HEAD = 1024;
 /** The least a match deep in a long answer still counts (a fraction of its weight). */
 const FAR_FLOOR = 0.35;
 const QUOTED_FACTOR = 0.5;
 
 const RULES = compileRules(REFUSAL_RULES);
 /** Empty sticky match that succeeds only right after a quote mark or a verb of saying (reported speech). */
-const QUOTED = /(?<=(?:["'«「『]|(?:^|[^\p{L}])(?:say|says|said|saying|reply|replies|replied|respond|responds|responded|responding|answer|answers|answering|write|writes|e\.g\.|such as|like)(?: with)?[:,]?(?: ["'«「『])?) ?)/uy;
+const QUOTED = /(?<=(?:["'«「『]|(?:^|[^\p{L}])(?:say|says|said|saying|reply|replies|replied|respond|responds|responded|responding|answer|answers|answering|write|writes|e\.g\.|such as)(?: with)?[:,]?(?: ["'«「『])?) ?)/uy;
 
 /** How far back an opening quote mark is looked for. */
 const QUOTE_REACH = 200;

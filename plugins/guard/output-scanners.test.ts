@@ -1,0 +1,345 @@
+// Output scanners (they read model answers): no_refusal, malicious_urls, no_code. Hand-written examples in several
+// languages, not data-set rows: each scanner's flag paths, benign look-alikes, match spans, options and their
+// validation, and the short windows the streaming guard scans.
+
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { domainToASCII } from 'node:url';
+import { prepare } from './normalize.ts';
+import { REFUSAL_RULES } from './lexicons/refusal.ts';
+import { createMaliciousUrlsScanner } from './scanners/malicious-urls.ts';
+import { createNoCodeScanner, NO_CODE_LANGUAGES } from './scanners/no-code.ts';
+import { createNoRefusalScanner, positionFactor } from './scanners/no-refusal.ts';
+import type { ScanResult } from './types.ts';
+
+/** The original text under each match. */
+function spans(text: string, result: ScanResult): string[] {
+  return result.matches.map((m) => text.slice(m.start, m.end));
+}
+
+/** A helpful paragraph with no refusal cue, to bury phrases in. */
+const HELPFUL =
+  'Idempotency keys let a client retry a payment safely: the server stores the key with the result of the first request and returns that result for every retry. Store the key, the request hash and the response, and expire them after a day. ';
+
+describe('no_refusal', () => {
+  const scanner = createNoRefusalScanner();
+
+  test('flags refusals in each language', () => {
+    const refusals = [
+      "I'm sorry, but I can't help with that.",
+      'As an AI language model, I cannot provide instructions for picking locks.',
+      'I must respectfully decline this request.',
+      'That goes against my guidelines, so I will not write it.',
+      '抱歉，我无法提供这方面的帮助。',
+      '很抱歉，我無法協助您完成這個請求。',
+      '作為一個人工智慧語言模型，我不能提供這類資訊。',
+      'Xin lỗi, nhưng tôi không thể giúp bạn với yêu cầu này.',
+      '申し訳ありませんが、そのご要望にはお応えできません。',
+      '죄송하지만 그 요청은 도와드릴 수 없습니다.',
+      'Извините, но я не могу помочь с этим запросом.',
+      'عذراً، لا أستطيع تقديم المساعدة في هذا الطلب.',
+      'Lo siento, pero no puedo ayudarte con eso.',
+      'Je suis désolé, mais je ne peux pas vous aider avec cette demande.',
+      'Es tut mir leid, aber ich kann dir dabei nicht helfen.',
+      'Desculpe, mas não posso ajudar com isso.',
+    ];
+    for (const text of refusals) {
+      const result = scanner.scan(text);
+      assert.equal(result.flagged, true, text);
+      assert.ok(result.matches.some((m) => m.rule.startsWith('refuse.')), `${text}: ${result.matches.map((m) => m.rule).join(' ')}`);
+    }
+  });
+
+  test('flags soft refusals that lecture or reject the premise instead of answering', () => {
+    assert.equal(scanner.scan('It is not appropriate to make generalizations about people based on their religion. Everyone deserves respect.').flagged, true);
+    assert.equal(scanner.scan('First, it is important to understand that violence is never acceptable. Please talk to someone you trust.').flagged, true);
+    assert.equal(scanner.scan("I don't have access to your neighbour's medical records. It's important to respect their privacy.").flagged, true);
+  });
+
+  test('a disclaimer alone does not flag, with a refusal it does', () => {
+    const disclaimer = scanner.scan('As an AI, I find this topic fascinating! Here are three facts about octopuses.');
+    assert.equal(disclaimer.flagged, false);
+    assert.ok(disclaimer.score > 0);
+    assert.equal(scanner.scan('As an AI, I cannot share that information.').flagged, true);
+  });
+
+  test('helpful answers and look-alikes do not flag', () => {
+    const benign = [
+      'Sure! Here is a Python function that reverses a string: def rev(s): return s[::-1]',
+      'I can help you with that. First, open the settings page and choose "Accounts".',
+      "The function can't be called before init() runs; I cannot stress this enough.",
+      "Sorry for the delay! Here's the summary you asked for.",
+      'To kill a stuck Python process, find its PID with ps and run kill -9 on it.',
+      '当然可以！以下是制作蛋糕的步骤：先准备面粉和鸡蛋。',
+      'もちろんです。以下にレシピを示します。',
+      '물론입니다. 다음은 김치찌개 레시피입니다.',
+      'Конечно! Вот пример кода на Python.',
+      'بالتأكيد! إليك وصفة الكبسة.',
+      'Chắc chắn rồi! Đây là cách nấu phở bò ngon.',
+      // Phrases near the soft-refusal rules, in ordinary answers.
+      'Jaywalking is illegal in many US cities, but enforcement varies. In New York it was decriminalised in 2024.',
+      'There is no reason why your code should not work; check the import path and restart the dev server.',
+      "I don't believe there's a built-in function for that, but you can write one in three lines.",
+      'Your approach is not right for large inputs: the nested loop makes it quadratic. Use a hash map instead.',
+      'We reject the null hypothesis at the 5% level, since p = 0.01.',
+      "It's important to note that Python lists are mutable, so copying them needs care.",
+      "I can't reproduce the error on my side; could you share the full stack trace?",
+      'This value is not acceptable for the API: timeouts must be below 30 seconds.',
+      "No, it's not safe to eat raw chicken because of salmonella. Cook it to 74 °C.",
+      "I can't help but think this is a bug in the library. Here's a workaround.",
+      'Sorry, but that is not how async works: the await pauses only this function.',
+    ];
+    for (const text of benign) assert.equal(scanner.scan(text).flagged, false, text);
+  });
+
+  test('a refusal phrase deep in a long helpful answer counts less than at the start', () => {
+    const phrase = "I can't help with that.";
+    const atStart = scanner.scan(phrase + ' ' + HELPFUL);
+    const deep = scanner.scan(HELPFUL.repeat(4) + phrase);
+    assert.equal(atStart.flagged, true);
+    assert.equal(deep.flagged, false);
+    assert.ok(deep.score > 0 && deep.score < atStart.score);
+    assert.equal(positionFactor(0), 1);
+    assert.equal(positionFactor(299), 1);
+    assert.ok(positionFactor(900) < 0.5);
+  });
+
+  test('quoted refusals (reported speech) count half', () => {
+    const quoted = scanner.scan('If the user asks for a diagnosis, the bot should reply "I cannot help with that, please see a doctor."');
+    const plain = scanner.scan('I cannot help with that, please see a doctor.');
+    assert.equal(plain.flagged, true);
+    assert.equal(quoted.flagged, false);
+    assert.ok(quoted.score > 0);
+  });
+
+  test('match spans point at the phrase in the original text, through normalisation', () => {
+    const text = 'Well…\u200b I’m sorry, but I ｃａｎ’ｔ help with that.';
+    const result = scanner.scan(text);
+    assert.equal(result.flagged, true);
+    const found = spans(text, result);
+    assert.ok(found.includes('I’m sorry, but'), found.join(' | '));
+    assert.ok(found.includes('I ｃａｎ’ｔ help'), found.join(' | '));
+    const long = "I'm sorry, but I can't assist with that. " + HELPFUL.repeat(20);
+    assert.ok(long.length > 4096);
+    assert.deepEqual(spans(long, scanner.scan(long)).slice(0, 2), ["I'm sorry, but", "I can't assist"]);
+  });
+
+  test('threshold option moves the flag', () => {
+    const text = 'As an AI language model, I find this fascinating.';
+    assert.equal(scanner.scan(text).flagged, false);
+    assert.equal(createNoRefusalScanner({ threshold: 0.3 }).scan(text).flagged, true);
+    assert.equal(createNoRefusalScanner({ threshold: 0.99 }).scan("I'm sorry, but I can't help with that.").flagged, false);
+  });
+
+  test('invalid options throw', () => {
+    assert.throws(() => createNoRefusalScanner({ threshold: 0 }), /threshold/);
+    assert.throws(() => createNoRefusalScanner({ threshold: 1.5 }), /threshold/);
+    assert.throws(() => createNoRefusalScanner({ threshold: Number.NaN }), /threshold/);
+    assert.throws(() => createNoRefusalScanner({ threshold: '0.5' as unknown as number }), /threshold/);
+  });
+
+  test('every lexicon anchor survives normalisation (otherwise its rule could never fire)', () => {
+    for (const rule of REFUSAL_RULES) {
+      for (const anchor of rule.anchors) {
+        const first = anchor.codePointAt(0) ?? 0;
+        const wordless = (first >= 0x3040 && first <= 0x9fff) || (first >= 0xac00 && first <= 0xd7a3);
+        if (!wordless) assert.equal(prepare(anchor).text, anchor, `${rule.id}: "${anchor}"`);
+      }
+    }
+  });
+
+  test('empty and short windows are cheap and clean', () => {
+    assert.deepEqual(scanner.scan(''), { score: 0, flagged: false, matches: [] });
+    assert.equal(scanner.scan('Hello').flagged, false);
+  });
+});
+
+describe('malicious_urls', () => {
+  const scanner = createMaliciousUrlsScanner();
+  /** The rule of the single match, after checking the flag. */
+  const rule = (text: string): string => {
+    const result = scanner.scan(text);
+    assert.equal(result.flagged, true, text);
+    assert.equal(result.matches.length, 1, text);
+    return result.matches[0]!.rule;
+  };
+
+  test('flags each kind of evidence, with the features in the rule', () => {
+    assert.match(rule('Download it here: http://185.220.101.4/payload.exe'), /ip_host/);
+    assert.match(rule('Download it here: http://185.220.101.4/payload.exe'), /executable/);
+    assert.match(rule('Log in at https://paypal.com@evil.io/login to confirm.'), /^userinfo_domain/);
+    assert.match(rule('Visit https://paypal.com.secure-update.xyz/signin now'), /brand_login/);
+    assert.match(rule('https://apple-id-verify.com/account'), /brand_login/);
+    assert.match(rule('Open https://microsoft-login.web.app/ to continue'), /brand_login/);
+    assert.match(rule('Mirror: https://paypal.com.files-cdn.net/update'), /brand/);
+    assert.match(rule('Go to https://аpple.com/ for the deal'), /mixed_script/); // Cyrillic а
+    assert.match(rule(`Go to https://${domainToASCII('аpple.com')}/ for the deal`), /mixed_script\+punycode|punycode\+mixed_script/);
+    assert.match(rule('<a href="javascript:alert(document.cookie)">click</a>'), /^script_url/);
+    assert.match(rule('Open data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg=='), /^data_html/);
+    assert.match(rule('Get the invoice: https://files.example.com/invoice.pdf.exe'), /^double_extension/);
+    assert.match(rule('http://3232235777/admin'), /^obfuscated_ip/);
+    assert.match(rule('http://0x7f.0x0.0x0.0x1/'), /^obfuscated_ip/);
+    assert.match(rule('Install from https://bit.ly/3xYz.exe'), /shortener/);
+    assert.match(rule('See evil.tk/path for details'), /tld_abused/);
+    assert.match(rule('https://login.example.com%2eevil.io/'), /encoded_host/);
+  });
+
+  test('ordinary links in answers do not flag', () => {
+    const benign = [
+      'See https://github.com/nodejs/node and https://docs.python.org/3/library/re.html for details.',
+      'According to https://en.wikipedia.org/wiki/Phishing_(attack), phishing is common.',
+      'Run the server and open http://localhost:3000 or http://127.0.0.1:8080/api/v1.',
+      'Use <script src="https://cdn.jsdelivr.net/npm/vue@3/dist/vue.global.js"></script>',
+      'Python installer: https://www.python.org/ftp/python/3.12.0/python-3.12.0-amd64.exe',
+      'Check google.com, amazon.co.uk, https://aws.amazon.com/s3/ and https://microsoft.github.io/monaco-editor/',
+      'Sign in at https://accounts.google.com/signin or https://login.microsoftonline.com/common.',
+      '<a href="javascript:void(0)">toggle</a>',
+      'Version 1.2.3.4 was released; 8.8.8.8 is a public DNS resolver.',
+      'Email john@example.com, or see https://stackoverflow.com/questions/123/how-to-use-google-maps-api',
+      'IDN examples: https://пример.рф and https://例子.中国',
+      'Edit README.md and main.py, unpack archive.zip, then run setup.sh with node.js.',
+      'Image: data:image/png;base64,iVBORw0KGgo=',
+      'Store it in s3://my-bucket/key and call db.orders.find(req.params.id).',
+    ];
+    for (const text of benign) assert.equal(scanner.scan(text).flagged, false, text);
+  });
+
+  test('match spans are the URLs, without the punctuation around them', () => {
+    const text = 'Links: (https://185.220.101.4/a.exe), [mirror](http://evil.tk/x). And https://github.com/x.';
+    assert.deepEqual(spans(text, scanner.scan(text)), ['https://185.220.101.4/a.exe', 'http://evil.tk/x']);
+    const wiki = 'Bad: http://1.2.3.4/wiki/Foo_(bar).';
+    assert.deepEqual(spans(wiki, scanner.scan(wiki)), ['http://1.2.3.4/wiki/Foo_(bar)']);
+  });
+
+  test('the text scores as its worst URL', () => {
+    const one = scanner.scan('https://bit.ly/abc');
+    const many = scanner.scan('https://bit.ly/abc https://bit.ly/def https://tinyurl.com/xyz');
+    assert.equal(one.flagged, false);
+    assert.equal(many.score, one.score);
+    assert.equal(many.matches.length, 3);
+  });
+
+  test('deny list flags, allow list wins over everything', () => {
+    const deny = createMaliciousUrlsScanner({ denyDomains: ['Example.org', 'https://bad.net/path', '*.worse.com'] });
+    assert.equal(deny.scan('see https://docs.example.org/page').score, 1);
+    assert.equal(deny.scan('see bad.net/x and https://a.worse.com').flagged, true);
+    assert.equal(deny.scan('see https://notexample.org/page').flagged, false);
+    const allow = createMaliciousUrlsScanner({ allowDomains: ['evil.tk', '185.220.101.4'], denyDomains: ['evil.tk'] });
+    assert.equal(allow.scan('http://evil.tk/payload.exe and http://185.220.101.4/x.exe').flagged, false);
+    assert.equal(allow.scan('http://other.tk/payload.exe').flagged, true);
+  });
+
+  test('threshold option moves the flag', () => {
+    assert.equal(scanner.scan('https://shop.example.xyz/').flagged, false);
+    assert.equal(createMaliciousUrlsScanner({ threshold: 0.3 }).scan('https://shop.example.xyz/').flagged, true);
+    assert.equal(createMaliciousUrlsScanner({ threshold: 0.95 }).scan('https://paypal.com@evil.io/').flagged, false);
+  });
+
+  test('invalid options throw', () => {
+    assert.throws(() => createMaliciousUrlsScanner({ threshold: 0 }), /threshold/);
+    assert.throws(() => createMaliciousUrlsScanner({ threshold: 2 }), /threshold/);
+    assert.throws(() => createMaliciousUrlsScanner({ allowDomains: ['not a domain'] }), /allowDomains/);
+    assert.throws(() => createMaliciousUrlsScanner({ denyDomains: [''] }), /denyDomains/);
+    assert.throws(() => createMaliciousUrlsScanner({ denyDomains: 'evil.tk' as unknown as string[] }), /denyDomains/);
+    assert.throws(() => createMaliciousUrlsScanner({ allowDomains: [42 as unknown as string] }), /allowDomains/);
+  });
+
+  test('short windows: a URL cut by the window still reads', () => {
+    const window = 'ownload the update from http://185.220.101.4/upd';
+    assert.equal(scanner.scan(window).flagged, true);
+    assert.equal(scanner.scan('').flagged, false);
+  });
+});
+
+describe('no_code', () => {
+  const scanner = createNoCodeScanner();
+  const flagged = (text: string): ScanResult => {
+    const result = scanner.scan(text);
+    assert.equal(result.flagged, true, text);
+    return result;
+  };
+
+  test('flags fenced, indented and bare code, and names the language', () => {
+    const cases: [string, RegExp][] = [
+      ['Here you go:\n```python\ndef add(a, b):\n    return a + b\n```\nThat is all.', /^fenced_code\.python$/],
+      ['Sure:\n\ndef greet(name):\n    print(f"Hello {name}")\n\ngreet("Bob")', /^lines_code\.python$/],
+      ['#include <stdio.h>\nint main(void) {\n  printf("hi\\n");\n  return 0;\n}', /^lines_code\.c$/],
+      ['public static void main(String[] args) {\n  System.out.println("x");\n}', /^lines_code\.java$/],
+      ['Run this query:\nSELECT name, email FROM users WHERE id = 42;', /^lines_code\.sql$/],
+      ["import express from 'express';\nconst app = express();\napp.listen(3000, () => console.log('up'));", /^lines_code\.javascript$/],
+      ['Install it:\n$ npm install --save lodash', /^lines_code\.shell$/],
+      ['Example:\n\n    for i in range(10):\n        print(i)\n', /^indented_code\.python$/],
+      ['package main\n\nfunc main() {\n\tfmt.Println("hi")\n}', /^lines_code\.go$/],
+      ['fn main() {\n    let mut v = Vec::new();\n}', /^lines_code\.rust$/],
+      ['<?php\n$name = "x";\necho $name;', /^lines_code\.php$/],
+      ['```\nx = compute(y)\n```', /^fenced_code$/],
+    ];
+    for (const [text, rule] of cases) {
+      const result = flagged(text);
+      assert.ok(result.matches.some((m) => rule.test(m.rule)), `${text}: ${result.matches.map((m) => m.rule).join(' ')}`);
+    }
+  });
+
+  test('prose about code does not flag', () => {
+    const benign = [
+      'A function is a reusable block of code that performs a specific task. You can call a function many times.',
+      'To kill a Python process, find its PID with the task manager and end it. Use the print() function to debug.',
+      'Select the file from the menu, then import your photos from the camera.',
+      'The class starts at 9am. Public transport is free on Sundays; bring a ticket anyway.',
+      '1. Open settings\n2. Choose "Privacy"\n3. Turn off tracking (recommended).',
+      'The ratio is 3/4 (75%) and x > y in most cases.',
+      'git is a distributed version control system created by Linus Torvalds.',
+      '- Item one\n    - nested item (with a note)\n    - another nested item',
+      '$5 is the price, and it costs $ 10 with shipping.',
+      'Use an if statement: if the value is larger than ten, stop.',
+      'Versuchen Sie es mit einer Funktion; 函数是一段代码。Функция возвращает значение.',
+    ];
+    for (const text of benign) assert.equal(scanner.scan(text).flagged, false, text);
+  });
+
+  test('a fence of plain prose without a language does not flag; marked text fences are judged by their lines', () => {
+    assert.equal(scanner.scan('```\nDear John,\nThank you for the flowers.\nBest, Mary\n```').flagged, false);
+    assert.equal(scanner.scan('```text\nHello world, this is plain output.\n```').flagged, false);
+    assert.equal(scanner.scan('```text\nconst a = f(x);\nconst b = g(a);\n```').flagged, true);
+  });
+
+  test('match spans cover the code and nothing else', () => {
+    const fenced = 'Before.\n```js\nconst a = 1;\n```\nAfter.';
+    assert.deepEqual(spans(fenced, scanner.scan(fenced)), ['```js\nconst a = 1;\n```']);
+    const bare = 'Try this:\ndef f(x):\n    return x * 2\nThen call it.';
+    assert.deepEqual(spans(bare, scanner.scan(bare)), ['def f(x):\n    return x * 2']);
+  });
+
+  test('streamed windows: an opening fence alone, or code without its fence', () => {
+    assert.equal(scanner.scan('Here is the script:\n```bash\n').flagged, true);
+    assert.equal(scanner.scan('  const total = items.reduce((s, i) => s + i.price, 0);\n  return total;\n}').flagged, true);
+    assert.equal(scanner.scan('and then you call it. The rest of the answer is prose, no code here at all.').flagged, false);
+  });
+
+  test('languages option: only those count; unknown-language spans count half', () => {
+    const onlyPython = createNoCodeScanner({ languages: ['python'] });
+    assert.equal(onlyPython.scan('```python\nprint("hi")\n```').flagged, true);
+    assert.equal(onlyPython.scan('```js\nconsole.log("hi");\n```').flagged, false);
+    assert.ok(Math.abs(onlyPython.scan('```\nx = compute(y)\n```').score - 0.45) < 1e-9);
+    // Aliases, and the families the guess cannot split.
+    assert.equal(createNoCodeScanner({ languages: ['ts'] }).scan("import x from 'y';\nconst a = 1;").flagged, true);
+    assert.equal(createNoCodeScanner({ languages: ['c++'] }).scan('#include <vector>\nint main() {\n  return 0;\n}').flagged, true);
+    assert.ok(NO_CODE_LANGUAGES.includes('python') && NO_CODE_LANGUAGES.includes('shell'));
+  });
+
+  test('threshold option moves the flag', () => {
+    assert.equal(scanner.scan('SELECT * FROM users;').flagged, true);
+    assert.equal(createNoCodeScanner({ threshold: 0.9 }).scan('SELECT * FROM users;').flagged, false);
+    // One line with two weak signals is not enough by default.
+    assert.equal(scanner.scan('x = compute(y);').flagged, false);
+    assert.equal(createNoCodeScanner({ threshold: 0.2 }).scan('x = compute(y);').flagged, true);
+  });
+
+  test('invalid options throw', () => {
+    assert.throws(() => createNoCodeScanner({ threshold: 0 }), /threshold/);
+    assert.throws(() => createNoCodeScanner({ threshold: -1 }), /threshold/);
+    assert.throws(() => createNoCodeScanner({ languages: ['klingon'] }), /unknown language/);
+    assert.throws(() => createNoCodeScanner({ languages: [] }), /languages/);
+    assert.throws(() => createNoCodeScanner({ languages: 'python' as unknown as string[] }), /languages/);
+  });
+});
