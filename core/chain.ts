@@ -68,53 +68,13 @@ export class Chain {
   }
 
   /** Runs the hooks of one request phase in order until one answers. Stays synchronous while the hooks are. */
-  runPhase(hooks: readonly RequestHook[], ctx: RequestContext, from = 0): Reply | undefined | Promise<Reply | undefined> {
-    for (let i = from; i < hooks.length; i++) {
-      const hook = hooks[i]!;
-      let result: HookResult;
-      try {
-        result = hook.fn(ctx);
-      } catch (error) {
-        throw pluginFailure(hook.id, error);
-      }
-      if (result === undefined) continue;
-      if (isReply(result)) return result;
-      if (typeof (result as Promise<unknown>).then === 'function') {
-        return (result as Promise<void | Reply>).then(
-          (value) => (value === undefined ? this.runPhase(hooks, ctx, i + 1) : value),
-          (error: unknown) => {
-            throw pluginFailure(hook.id, error);
-          },
-        );
-      }
-    }
-    return undefined;
+  runPhase(hooks: readonly RequestHook[], ctx: RequestContext): Reply | undefined | Promise<Reply | undefined> {
+    return runUntilReply(hooks, ctx, undefined, 0);
   }
 
-  /** Body hooks in order until one answers with a replacement; may go asynchronous. */
-  runBody(ctx: RequestContext, body: ResponseBody, from = 0): Reply | undefined | Promise<Reply | undefined> {
-    const hooks = this.onResponseBody;
-    if (hooks === null) return undefined;
-    for (let i = from; i < hooks.length; i++) {
-      const hook = hooks[i]!;
-      let result: HookResult;
-      try {
-        result = hook.fn(ctx, body);
-      } catch (error) {
-        throw pluginFailure(hook.id, error);
-      }
-      if (result === undefined) continue;
-      if (isReply(result)) return result;
-      if (typeof (result as Promise<unknown>).then === 'function') {
-        return (result as Promise<void | Reply>).then(
-          (value) => (value === undefined ? this.runBody(ctx, body, i + 1) : value),
-          (error: unknown) => {
-            throw pluginFailure(hook.id, error);
-          },
-        );
-      }
-    }
-    return undefined;
+  /** The body hooks in order until one answers with a replacement. */
+  runBody(ctx: RequestContext, body: ResponseBody): Reply | undefined | Promise<Reply | undefined> {
+    return this.onResponseBody === null ? undefined : runUntilReply(this.onResponseBody, ctx, body, 0);
   }
 
   /** Asks the routing plugins in order; the first that returns one of the candidates decides. */
@@ -182,6 +142,35 @@ export class Chain {
   #hookFailed(id: string, ctx: RequestContext, error: unknown): void {
     this.#logger.error('plugin hook failed', { plugin: id, request: ctx.id, error });
   }
+}
+
+/** Calls `hooks[from..]` with `(ctx, arg)` until one returns a reply; goes asynchronous only when a hook does. */
+function runUntilReply<A>(
+  hooks: readonly Hook<(ctx: RequestContext, arg: A) => HookResult>[],
+  ctx: RequestContext,
+  arg: A,
+  from: number,
+): Reply | undefined | Promise<Reply | undefined> {
+  for (let i = from; i < hooks.length; i++) {
+    const hook = hooks[i]!;
+    let result: HookResult;
+    try {
+      result = hook.fn(ctx, arg);
+    } catch (error) {
+      throw pluginFailure(hook.id, error);
+    }
+    if (result === undefined) continue;
+    if (isReply(result)) return result;
+    if (typeof (result as Promise<unknown>).then === 'function') {
+      return (result as Promise<void | Reply>).then(
+        (value) => (value === undefined ? runUntilReply(hooks, ctx, arg, i + 1) : value),
+        (error: unknown) => {
+          throw pluginFailure(hook.id, error);
+        },
+      );
+    }
+  }
+  return undefined;
 }
 
 function collect<K extends keyof Plugin>(plugins: readonly LoadedPlugin[], phase: K): Hook<NonNullable<Plugin[K]>>[] | null {

@@ -123,7 +123,8 @@ export function mapUpstreamError(error: unknown, deployment: Deployment): Sluice
   return new SluiceError('SLUICE_UPSTREAM_UNREACHABLE', `Upstream request for ${who} failed (${code || 'unknown error'}).`, { details, cause: error });
 }
 
-function errorCode(error: unknown): string {
+/** The errno-style code of a transport error, looking inside wrappers (AggregateError, `cause`). */
+export function errorCode(error: unknown): string {
   if (typeof error !== 'object' || error === null) return '';
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string') return code;

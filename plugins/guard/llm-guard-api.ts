@@ -15,6 +15,7 @@
 // The `/scan/*` variants answer without the sanitized text; they are not used here.
 
 import { Pool, type Dispatcher } from 'undici';
+import { errorCode } from '../../core/upstream.ts';
 
 export interface LlmGuardApiOptions {
   /** The API's base URL, optionally with a path prefix: `http://guard:8000` or `https://host/llm-guard`. */
@@ -260,15 +261,6 @@ function parseVerdict(text: string, sanitizedField: string, endpoint: string, st
   // JSON.parse made a fresh object with own properties only (a "__proto__" key included): safe to hand out as is.
   const scores = scanners as Record<string, number>;
   return { isValid, scores, sanitized };
-}
-
-function errorCode(error: unknown): string {
-  if (typeof error !== 'object' || error === null) return '';
-  const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string') return code;
-  // Connection errors can arrive wrapped (AggregateError for happy-eyeballs, or as a cause).
-  const nested = (error as { errors?: unknown[] }).errors?.[0] ?? (error as { cause?: unknown }).cause;
-  return nested === undefined ? '' : errorCode(nested);
 }
 
 function describe(code: string): string {

@@ -14,9 +14,9 @@
 // Streams: the answer is analysed when it ends and a failed verdict is logged; the bytes have been sent by then,
 // so the built-in output guards are what stops a stream.
 
-import { definePlugin, lastUserText, requestText, SluiceError, type MessageSelection, type Plugin, type RequestContext, type ResponseBody, type SseEvent } from '../../core/plugin.ts';
-import { createSlot } from '../../core/plugin.ts';
+import { createSlot, definePlugin, lastUserText, requestText, SluiceError, type MessageSelection, type Plugin, type RequestContext, type ResponseBody, type SseEvent } from '../../core/plugin.ts';
 import { blockedRequest, paramOf, replaceText } from './input-guard.ts';
+import { choiceText, deltasOf, noticeReply, type Choice } from './output-guard.ts';
 import { LlmGuardApiClient, LlmGuardApiError, type LlmGuardVerdict } from './llm-guard-api.ts';
 import { recordVerdict } from './verdicts.ts';
 
@@ -134,45 +134,34 @@ export default definePlugin<LlmGuardApiPluginOptions>({
         const choices = (body.json as { choices?: unknown } | undefined)?.choices;
         if (!Array.isArray(choices)) return;
         const prompt = lastUserText(ctx.body);
-        const texts = choices.map((c: { message?: { content?: unknown }; text?: unknown }) =>
-          typeof c.message?.content === 'string' ? c.message.content : typeof c.text === 'string' ? c.text : '',
-        );
-        let verdicts: LlmGuardVerdict[];
+        let verdicts: (LlmGuardVerdict | null)[];
         try {
-          verdicts = await Promise.all(texts.map((text) => (text === '' ? null : client.analyzeOutput(prompt, text, ctx.signal, suppressOut))).filter((p) => p !== null));
+          verdicts = await Promise.all(
+            choices.map((choice: Choice) => {
+              const text = choiceText(choice);
+              return text === null || text === '' ? null : client.analyzeOutput(prompt, text, ctx.signal, suppressOut);
+            }),
+          );
         } catch (error) {
           return unavailable(ctx, error);
         }
-        const failed = verdicts.find((v) => !v.isValid);
-        recordVerdict(ctx, { scanner: NAME, direction: 'output', score: Math.max(0, ...verdicts.map(topScore)), flagged: failed !== undefined, action: action === 'redact' ? 'block' : action });
-        if (failed === undefined || action === 'log') return;
-        const scanner = failedScanners(failed);
-        if (options.on_block === 'error') throw new SluiceError('SLUICE_OUTPUT_BLOCKED', `The response was stopped by the content policy (scanner: ${scanner}).`, { details: { scanner } });
-        const notice = deps.localize(ctx, 'SLUICE_OUTPUT_BLOCKED', { scanner }, `The response was stopped by the content policy (scanner: ${scanner}).`);
-        const replaced = structuredClone(body.json) as { choices: { message?: { content?: unknown }; text?: unknown; finish_reason?: unknown }[] };
-        let k = 0;
-        for (const choice of replaced.choices) {
-          if (texts[replaced.choices.indexOf(choice)] === '') continue;
-          if (!verdicts[k++]!.isValid) {
-            if (typeof choice.message === 'object' && choice.message !== null) choice.message.content = notice.message;
-            else choice.text = notice.message;
-            choice.finish_reason = 'content_filter';
-          }
-        }
-        return { kind: 'reply', status: 200, body: JSON.stringify(replaced), headers: { 'content-type': 'application/json', 'content-language': notice.lang } };
+        const blocked = verdicts.flatMap((v, k) => (v !== null && !v.isValid ? [k] : []));
+        const score = Math.max(0, ...verdicts.map((v) => (v === null ? 0 : topScore(v))));
+        recordVerdict(ctx, { scanner: NAME, direction: 'output', score, flagged: blocked.length > 0, action: action === 'redact' ? 'block' : action });
+        if (blocked.length === 0 || action === 'log') return;
+        const scanner = failedScanners(verdicts[blocked[0]!]!);
+        const english = `The response was stopped by the content policy (scanner: ${scanner}).`;
+        if (options.on_block === 'error') throw new SluiceError('SLUICE_OUTPUT_BLOCKED', english, { details: { scanner } });
+        return noticeReply(body, blocked, deps.localize(ctx, 'SLUICE_OUTPUT_BLOCKED', { scanner }, english));
       };
       plugin.onResponseEvent = (ctx: RequestContext, event: SseEvent) => {
         let kept = ctx.get(streamText);
         if (kept === undefined) ctx.set(streamText, (kept = { text: '' }));
-        if (!event.done) {
-          const delta = (event.json as { choices?: { delta?: { content?: unknown }; text?: unknown }[] } | undefined)?.choices?.[0];
-          const text = typeof delta?.delta?.content === 'string' ? delta.delta.content : typeof delta?.text === 'string' ? delta.text : '';
-          if (text !== '' && kept.text.length < STREAM_TEXT_LIMIT) kept.text += text;
-          return;
+        for (const delta of deltasOf(ctx, event)) {
+          if (delta.choice === 0 && kept.text.length < STREAM_TEXT_LIMIT) kept.text += delta.text;
         }
-        if (kept.text === '') return;
-        const prompt = lastUserText(ctx.body);
-        client.analyzeOutput(prompt, kept.text, undefined, suppressOut).then(
+        if (!event.done || kept.text === '') return;
+        client.analyzeOutput(lastUserText(ctx.body), kept.text, undefined, suppressOut).then(
           (verdict) => {
             if (!verdict.isValid) deps.logger.warn(`${NAME}: a streamed answer failed the output check after it was sent`, { request: ctx.id, scanners: failedScanners(verdict) });
           },

@@ -755,13 +755,49 @@ interface Part {
   extra: Uint8Array;
 }
 
+// Offset maps are carved from shared 1 MB slabs, as Node's Buffer pool does: a typed array over 64 bytes otherwise
+// gets its own off-heap backing store, and thousands of those per second made every scavenge slow. A slab is never
+// reused, so carved memory starts zeroed, and it is freed once no map from it is alive.
+const SLAB_BYTES = 1 << 20;
+let slab = new ArrayBuffer(SLAB_BYTES);
+let slabUsed = 0;
+
+function carve(bytes: number): { buffer: ArrayBuffer; offset: number } {
+  const size = (bytes + 7) & ~7;
+  if (size > SLAB_BYTES >> 3) return { buffer: new ArrayBuffer(size), offset: 0 };
+  if (slabUsed + size > SLAB_BYTES) {
+    slab = new ArrayBuffer(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const offset = slabUsed;
+  slabUsed += size;
+  return { buffer: slab, offset };
+}
+
+function zeroedU8(n: number): Uint8Array {
+  const { buffer, offset } = carve(n);
+  return new Uint8Array(buffer, offset, n);
+}
+
+function zeroedU16(n: number): Uint16Array {
+  const { buffer, offset } = carve(n * 2);
+  return new Uint16Array(buffer, offset, n);
+}
+
+function copyI32(from: Int32Array, n: number): Int32Array {
+  const { buffer, offset } = carve(n * 4);
+  const out = new Int32Array(buffer, offset, n);
+  out.set(from.subarray(0, n));
+  return out;
+}
+
 function materialize(m: number, originalLength: number): Part {
   const text = m === 0 ? '' : utf16.decode(new Uint8Array(OUT2.buffer, 0, m * 2));
-  const extra = new Uint8Array(m);
+  const extra = zeroedU8(m);
   const st2 = ST2;
   const en2 = EN2;
   if (originalLength <= 0xffff) {
-    const starts = new Uint16Array(m);
+    const starts = zeroedU16(m);
     for (let i = 0; i < m; i++) {
       const s = st2[i]!;
       starts[i] = s;
@@ -770,7 +806,7 @@ function materialize(m: number, originalLength: number): Part {
     }
     return { text, starts, extra };
   }
-  const starts = ST2.slice(0, m);
+  const starts = copyI32(ST2, m);
   for (let i = 0; i < m; i++) {
     const d = en2[i]! - st2[i]! - 1;
     if (d !== 0) extra[i] = d > 255 ? 255 : d;
@@ -886,8 +922,7 @@ function blobAt(n: Normalized, i: number): { start: number; end: number } | unde
 
 /** The letters and digits of `n.text` alone, with the index of each in `n.text` ("ig nore" → "ignore"). */
 export function lettersOnly(n: Normalized): { text: string; index: Int32Array } {
-  const cached = lettersCache.get(n);
-  if (cached !== undefined) return cached;
+  if (n === lettersOf && lettersResult !== undefined) return lettersResult;
   const src = n.text;
   const units = toUnits(src);
   if (L_BUF.length < src.length) {
@@ -904,12 +939,16 @@ export function lettersOnly(n: Normalized): { text: string; index: Int32Array } 
       idx[k++] = i;
     }
   }
-  const result = { text: k === 0 ? '' : utf16.decode(new Uint8Array(buf.buffer, 0, k * 2)), index: idx.slice(0, k) };
-  lettersCache.set(n, result);
+  const result = { text: k === 0 ? '' : utf16.decode(new Uint8Array(buf.buffer, 0, k * 2)), index: copyI32(idx, k) };
+  lettersOf = n;
+  lettersResult = result;
   return result;
 }
 
-const lettersCache = new WeakMap<Normalized, { text: string; index: Int32Array }>();
+// The last result, like prepare's: scanners that share a text ask in a row. (A WeakMap cache cost every scavenge
+// an ephemeron pass.)
+let lettersOf: Normalized | undefined;
+let lettersResult: { text: string; index: Int32Array } | undefined;
 let L_BUF = new Uint16Array(0);
 let L_INDEX = new Int32Array(0);
 
@@ -931,7 +970,8 @@ export function wordHash(s: string, start = 0, end = s.length): number {
   return h;
 }
 
-const wordCache = new WeakMap<Normalized, Words>();
+let wordsOf: Normalized | undefined;
+let wordsResult: Words | undefined;
 let W_STARTS = new Int32Array(0);
 let W_ENDS = new Int32Array(0);
 let W_HASHES = new Int32Array(0);
@@ -946,10 +986,9 @@ function toUnits(s: string): Uint16Array {
   return SRC;
 }
 
-/** The words of `n.text`, computed once per prepared text. */
+/** The words of `n.text`; the last result is memoised (the scanners of one text ask in a row). */
 export function words(n: Normalized): Words {
-  const cached = wordCache.get(n);
-  if (cached !== undefined) return cached;
+  if (n === wordsOf && wordsResult !== undefined) return wordsResult;
   const text = n.text;
   const units = toUnits(text);
   const len = text.length;
@@ -982,10 +1021,8 @@ export function words(n: Normalized): Words {
       start = -1;
     }
   }
-  const starts = ws.slice(0, count);
-  const ends = we.slice(0, count);
-  const hashes = wh.slice(0, count);
-  const result: Words = { count, starts, ends, hashes };
-  wordCache.set(n, result);
+  const result: Words = { count, starts: copyI32(ws, count), ends: copyI32(we, count), hashes: copyI32(wh, count) };
+  wordsOf = n;
+  wordsResult = result;
   return result;
 }

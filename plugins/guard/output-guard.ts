@@ -4,7 +4,7 @@
 // stream ends with one event carrying the localized notice and finish_reason "content_filter", then [DONE]; the
 // core aborts the upstream. Bytes already forwarded are untouched, and nothing after the cut is sent.
 
-import { createSlot, endStream, respond, SluiceError, type HookResult, type LocalizedMessage, type PluginLocalize, type RequestContext, type ResponseBody, type SseEvent, type StreamStop } from '../../core/plugin.ts';
+import { createSlot, endStream, respond, SluiceError, type HookResult, type LocalizedMessage, type PluginLocalize, type Reply, type RequestContext, type ResponseBody, type SseEvent, type StreamStop } from '../../core/plugin.ts';
 import type { GuardAction, ScannerSpec } from './specs.ts';
 import type { Scanner } from './types.ts';
 import { recordVerdict } from './verdicts.ts';
@@ -35,7 +35,7 @@ function blockedAnswer(scanner: string): SluiceError {
 
 // ------------------------------------------------------------------------------------------------- JSON answers
 
-interface Choice {
+export interface Choice {
   index?: unknown;
   message?: { content?: unknown };
   text?: unknown;
@@ -43,7 +43,7 @@ interface Choice {
 }
 
 /** The text of a choice: chat `message.content`, or completions' `text`. */
-function choiceText(choice: Choice): string | null {
+export function choiceText(choice: Choice): string | null {
   const content = choice.message?.content;
   if (typeof content === 'string') return content;
   return typeof choice.text === 'string' ? choice.text : null;
@@ -65,7 +65,11 @@ export function guardBody(ctx: RequestContext, body: ResponseBody, settings: Out
   recordVerdict(ctx, { scanner: settings.spec.name, direction: 'output', score, flagged, action: settings.action });
   if (!flagged || settings.action === 'log') return;
   if (settings.onBlock === 'error') throw blockedAnswer(settings.spec.name);
-  const notice = noticeFor(ctx, settings);
+  return noticeReply(body, blocked, noticeFor(ctx, settings));
+}
+
+/** The answer with each blocked choice's text replaced by the notice and `finish_reason: "content_filter"`. */
+export function noticeReply(body: ResponseBody, blocked: readonly number[], notice: LocalizedMessage): Reply {
   const replaced = structuredClone(body.json) as { choices: Choice[] };
   for (const k of blocked) {
     const choice = replaced.choices[k]!;
@@ -78,7 +82,7 @@ export function guardBody(ctx: RequestContext, body: ResponseBody, settings: Out
 
 // ------------------------------------------------------------------------------------------------------ streams
 
-interface Delta {
+export interface Delta {
   readonly choice: number;
   readonly text: string;
 }
@@ -97,7 +101,8 @@ interface StreamText {
 const STREAM_TEXT = createSlot<StreamText>('guard.stream_text');
 const NO_DELTAS: readonly Delta[] = [];
 
-function deltasOf(ctx: RequestContext, event: SseEvent): readonly Delta[] {
+/** The text each choice gained in this event; read once per event and shared by every guard of the request. */
+export function deltasOf(ctx: RequestContext, event: SseEvent): readonly Delta[] {
   let shared = ctx.get(STREAM_TEXT);
   if (shared === undefined) {
     shared = { event: null, deltas: NO_DELTAS, id: undefined, created: undefined, model: undefined, object: undefined };
