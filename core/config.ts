@@ -87,8 +87,8 @@ export class ConfigError extends Error {
   }
 }
 
-/** LiteLLM sections that load but are not acted on yet; each gets one warning line. */
-const LITELLM_NOT_ACTED_ON = ['general_settings'] as const;
+/** The `general_settings` keys Sluice reads; every other one gets a warning line. */
+const GENERAL_SETTINGS_ACTED_ON = new Set(['master_key']);
 const KNOWN_TOP_LEVEL = new Set([
   'server',
   'plugins',
@@ -100,7 +100,7 @@ const KNOWN_TOP_LEVEL = new Set([
   'environment_variables',
   'router_settings',
   'litellm_settings',
-  ...LITELLM_NOT_ACTED_ON,
+  'general_settings',
 ]);
 
 const ajv = new Ajv({ allErrors: true, strict: false, coerceTypes: true, useDefaults: false });
@@ -152,8 +152,12 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
   for (const key of Object.keys(substituted)) {
     if (!KNOWN_TOP_LEVEL.has(key)) warnings.push(`${key}: not a Sluice or LiteLLM section Sluice knows; ignored`);
   }
-  for (const key of LITELLM_NOT_ACTED_ON) {
-    if (substituted[key] != null) warnings.push(`${key}: LiteLLM section loaded but not acted on yet`);
+  // master_key is read by auth.api_key; the rest of general_settings is not acted on yet.
+  const general = substituted['general_settings'];
+  if (typeof general === 'object' && general !== null) {
+    for (const key of Object.keys(general)) {
+      if (!GENERAL_SETTINGS_ACTED_ON.has(key)) warnings.push(`general_settings.${key}: not acted on yet; ignored`);
+    }
   }
 
   return {
