@@ -18,7 +18,10 @@ export interface OutputGuardSettings {
   readonly localize: PluginLocalize;
 }
 
-/** How much of the text before the newest chunk is scanned again with it: the longest match seen across chunks. */
+/**
+ * How much of the text before the newest chunk is scanned again with it: the longest match seen across chunks. One
+ * value for every guard, so their windows are the same string and the text is normalised once per chunk for all.
+ */
 export const STREAM_OVERLAP = 256;
 /** `prefix` scanners (no_refusal) read this much of the answer's start, and nothing after. */
 export const STREAM_PREFIX = 600;
