@@ -323,6 +323,13 @@ describe('output guards on JSON answers', () => {
       assert.deepEqual(b.choices, a.choices);
       assert.equal(res.headers['x-sluice-guard'], undefined);
       assert.equal(res.headers['content-length'], String(res.body.length));
+      // Embeddings go through the output guards untouched.
+      const input = JSON.stringify({ model: 'm', input: ['kill the process', 'http://45.133.1.20/x.exe'] });
+      const directEmbed = await post(`${clean.url}/v1/embeddings`, input);
+      const embed = await post(`${gw.url}/v1/embeddings`, input);
+      assert.equal(embed.status, 200);
+      assert.equal(embed.body.toString('utf8'), directEmbed.body.toString('utf8'));
+      assert.equal(embed.headers['x-sluice-guard'], undefined);
     } finally {
       await gw.close();
       await clean.close();

@@ -131,6 +131,7 @@ export default definePlugin<LlmGuardApiPluginOptions>({
 
     if (options.output !== false) {
       plugin.onResponseBody = async (ctx: RequestContext, body: ResponseBody) => {
+        if (ctx.endpoint === 'embeddings') return;
         const choices = (body.json as { choices?: unknown } | undefined)?.choices;
         if (!Array.isArray(choices)) return;
         const prompt = lastUserText(ctx.body);
