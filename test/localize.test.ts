@@ -157,6 +157,22 @@ describe('a blocked request in eight languages', () => {
   }
 });
 
+describe('limits named in the message', () => {
+  test('413 names the body limit in the caller\'s language', async () => {
+    const gw = await startGateway('server: { body_limit: 1kb }\nmodel_list: []\nplugins: [route.round_robin]\n');
+    try {
+      const res = await post(`${gw.url}/v1/chat/completions`, JSON.stringify({ model: 'x', messages: [{ role: 'user', content: 'a'.repeat(4000) }] }), { 'accept-language': 'ko' });
+      assert.equal(res.status, 413);
+      assert.equal(res.headers['content-language'], 'ko');
+      assert.equal(errorOf(res).code, 'request_too_large');
+      assert.equal(errorOf(res).message, formatMessage('SLUICE_BODY_TOO_LARGE', 'ko', { limit: 1024 })!.message);
+      assert.ok(errorOf(res).message.includes('1,024'), errorOf(res).message);
+    } finally {
+      await gw.close();
+    }
+  });
+});
+
 describe('localizer configuration', () => {
   test('default_language when nothing else decides; overrides; an added language; enabled: false', async () => {
     const gw = await startGateway(`
