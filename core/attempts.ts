@@ -375,7 +375,7 @@ export class AttemptRun implements AttemptOwner {
     this.#done = true;
     this.#res.off('close', this.#onClientClose);
     this.#ctx.status = error.status;
-    sendError(this.#res, error, { 'x-request-id': this.#ctx.id }, this.localize(error));
+    sendError(this.#res, error, { 'x-request-id': this.#ctx.id, ...this.#ctx.responseHeaders }, this.localize(error));
     this.#env.finish(this.#ctx, 'error', error);
   }
 

@@ -361,7 +361,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
         return;
       }
       this.#ctx.status = error.status;
-      sendError(this.#res, error, this.#owner.clientHeaders(this), this.#owner.localize(error));
+      sendError(this.#res, error, { ...this.#owner.clientHeaders(this), ...this.#ctx.responseHeaders }, this.#owner.localize(error));
     } else {
       endStarted(this.#res, this.#eventStream, errorBody(error, this.#owner.localize(error)), false);
     }

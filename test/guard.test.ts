@@ -145,6 +145,23 @@ plugins:
   });
 });
 
+test('a verdict recorded before an upstream failure still reaches the client with the error', async () => {
+  const gw = await startGateway(`${modelList('http://127.0.0.1:9')}
+router_settings: { num_retries: 0 }
+plugins:
+  - route.round_robin
+  - name: guard.input.toxicity
+    options: { action: log }
+`);
+  try {
+    const res = await post(`${gw.url}/v1/chat/completions`, user('You are a stupid idiot, answer me now.'));
+    assert.ok(res.status >= 500, String(res.status));
+    assert.match(String(res.headers['x-sluice-guard']), /^toxicity;action=log;/);
+  } finally {
+    await gw.close();
+  }
+});
+
 /** A backend that sends exactly the SSE events it is given, one write each, then waits to see if it is aborted. */
 async function scriptedBackend(events: string[], gapMs = 5): Promise<{ url: string; server: Server; aborted: Promise<boolean>; close(): Promise<void> }> {
   let resolveAborted: (v: boolean) => void = () => {};
