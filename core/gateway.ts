@@ -6,7 +6,7 @@ import { parseJsonObject, readBody, validateRequest } from './body.ts';
 import { Chain } from './chain.ts';
 import type { LoadedConfig, ServerSettings } from './config.ts';
 import { ConfigError } from './config.ts';
-import { RequestContext, type Outcome } from './context.ts';
+import { RequestContext, type Outcome, type RouteKind } from './context.ts';
 import { SluiceError, toSluiceError } from './errors.ts';
 import { resolveRouterSettings, type RouterSettings } from './router-settings.ts';
 import { MemoryRouterState, type RouterState } from './router-state.ts';
@@ -157,7 +157,7 @@ export class Gateway {
     const path = q === -1 ? url : url.slice(0, q);
     const endpoint = PROXY_ROUTES.get(path);
     if (endpoint !== undefined) {
-      if (req.method !== 'POST') return this.#methodNotAllowed(req, res, 'POST');
+      if (req.method !== 'POST') return this.#methodNotAllowed(req, res, path, endpoint, 'POST');
       this.inFlight++;
       res.once('close', () => this.inFlight--);
       this.#proxy(req, res, endpoint, path).catch((error: unknown) => {
@@ -168,7 +168,7 @@ export class Gateway {
     }
     const get = this.#getRoutes.get(path) ?? (path.startsWith('/v1/models/') ? this.#retrieveModel : undefined);
     if (get !== undefined) {
-      if (req.method !== 'GET' && req.method !== 'HEAD') return this.#methodNotAllowed(req, res, 'GET, HEAD');
+      if (req.method !== 'GET' && req.method !== 'HEAD') return this.#methodNotAllowed(req, res, path, 'info', 'GET, HEAD');
       if (this.chain.authenticate === null) return get(req, res, null);
       this.#authenticated(req, res, path, get).catch((error: unknown) => {
         this.#logger.error('unhandled error in request path', { error });
@@ -177,7 +177,8 @@ export class Gateway {
       return;
     }
     req.resume();
-    this.#sendError(res, new SluiceError('SLUICE_ROUTE_NOT_FOUND', `Unknown request URL: ${req.method} ${path}.`, { details: { method: req.method ?? '', path } }), undefined, { headers: req.headers, body: null });
+    const error = new SluiceError('SLUICE_ROUTE_NOT_FOUND', `Unknown request URL: ${req.method} ${path}.`, { details: { method: req.method ?? '', path } });
+    this.#refuse(req, res, path, 'info', performance.now(), null, error, {});
   }
 
   async #proxy(req: IncomingMessage, res: ServerResponse, endpoint: Endpoint, path: string): Promise<void> {
@@ -192,7 +193,7 @@ export class Gateway {
       const failure = toSluiceError(error);
       // The rest of an oversized or stalled body is never read: close the connection after the answer.
       if (failure.status === 413 || failure.status === 408) res.shouldKeepAlive = false;
-      this.#sendError(res, failure, undefined, { headers: req.headers, body });
+      this.#refuse(req, res, path, endpoint, startedAt, body, failure, {});
       return;
     }
     const ctx = new RequestContext(requestId(req), 'POST', path, req.headers, req.socket.remoteAddress ?? '', endpoint, startedAt, body, raw);
@@ -289,9 +290,30 @@ export class Gateway {
     sendError(res, error, extra, localizeFor(this.localizer, error, source));
   }
 
-  #methodNotAllowed(req: IncomingMessage, res: ServerResponse, allow: string): void {
+  #methodNotAllowed(req: IncomingMessage, res: ServerResponse, path: string, endpoint: RouteKind, allow: string): void {
     req.resume();
-    this.#sendError(res, new SluiceError('SLUICE_METHOD_NOT_ALLOWED', `Method ${req.method} is not allowed here; use ${allow}.`, { details: { method: req.method ?? '', allow } }), { allow }, { headers: req.headers, body: null });
+    const error = new SluiceError('SLUICE_METHOD_NOT_ALLOWED', `Method ${req.method} is not allowed here; use ${allow}.`, { details: { method: req.method ?? '', allow } });
+    this.#refuse(req, res, path, endpoint, performance.now(), null, error, { allow });
+  }
+
+  /**
+   * A request refused before the plugin chain (unknown URL, wrong method, unreadable body) still gets a context,
+   * so `onError` and `log` see it: the access log has every request, as nginx's does.
+   */
+  #refuse(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    endpoint: RouteKind,
+    startedAt: number,
+    body: Record<string, unknown> | null,
+    error: SluiceError,
+    headers: Readonly<Record<string, string>>,
+  ): void {
+    const ctx = new RequestContext(requestId(req), req.method ?? '', path, req.headers, req.socket.remoteAddress ?? '', endpoint, startedAt, body ?? {}, EMPTY);
+    ctx.status = error.status;
+    this.#sendError(res, error, { ...baseHeaders(ctx), ...headers }, ctx);
+    this.#finish(ctx, 'error', error);
   }
 
   #buildGetRoutes(): Map<string, GetHandler> {

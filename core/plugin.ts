@@ -116,7 +116,11 @@ export interface Plugin {
   onError?(ctx: RequestContext, error: SluiceError): void;
   /** The client disconnected before the response was complete; the upstream call has been aborted. */
   onAbort?(ctx: RequestContext): void;
-  /** Runs last for every request that reached the plugin chain, whatever its outcome (access logs, accounting). */
+  /**
+   * Runs last for every request, whatever its outcome (access logs, accounting). That includes requests refused
+   * before the request phases (unknown URL, wrong method, a body that is not valid JSON): `onError` and `log` see
+   * those with `ctx.body` set to what could be read (`{}` when nothing could).
+   */
   log?(ctx: RequestContext): void;
 
   /**

@@ -1,6 +1,9 @@
 // Bad input gets an OpenAI-shaped error with the right status, and the process keeps serving.
 
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { chat, errorOf, post, sleep, startGateway, type TestGateway } from './helpers.ts';
@@ -148,6 +151,44 @@ test('a malformed percent-escape in /v1/models/{id} is a 404, not a crash', asyn
     const res = await fetch(`${gw.url}/v1/models/%E0%A4%A`);
     assert.equal(res.status, 404);
     assert.equal((await fetch(`${gw.url}/v1/models/m`)).status, 200);
+  } finally {
+    await gw.close();
+  }
+});
+
+test('requests refused before the chain still reach onError and the access log', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-refused-'));
+  const file = join(dir, 'access.log');
+  const gw = await startGateway(`
+model_list:
+  - model_name: mock
+    litellm_params: { model: mock/mock }
+plugins:
+  - route.round_robin
+  - name: log.access
+    options: { destination: "${file}" }
+`);
+  try {
+    assert.equal((await post(`${gw.url}/v1/chat/completions`, '{"model": ', { 'x-request-id': 'bad-json' })).status, 400);
+    assert.equal((await post(`${gw.url}/v1/nowhere`, '{}', { 'x-request-id': 'no-route' })).status, 404);
+    const wrongMethod = await post(`${gw.url}/health/liveliness`, '{}', { 'x-request-id': 'wrong-method' });
+    assert.equal(wrongMethod.status, 405);
+    assert.equal(wrongMethod.headers['x-request-id'], 'wrong-method');
+    await sleep(20);
+    const entries = readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as { id: string; status: number; outcome: string; error: string; path: string });
+    const byId = new Map(entries.map((e) => [e.id, e]));
+    assert.deepEqual(
+      ['bad-json', 'no-route', 'wrong-method'].map((id) => [byId.get(id)?.status, byId.get(id)?.error, byId.get(id)?.outcome]),
+      [
+        [400, 'SLUICE_INVALID_JSON', 'error'],
+        [404, 'SLUICE_ROUTE_NOT_FOUND', 'error'],
+        [405, 'SLUICE_METHOD_NOT_ALLOWED', 'error'],
+      ],
+    );
+    assert.equal(byId.get('no-route')?.path, '/v1/nowhere');
   } finally {
     await gw.close();
   }
