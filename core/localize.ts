@@ -39,7 +39,7 @@ export const ENGLISH_ONLY: ErrorLocalizer = {
 const LANGUAGE = createSlot<string>('core.language');
 
 /** The caller's language, chosen once per request (detection reads the last user message) and kept on the context. */
-export function languageOf(localizer: ErrorLocalizer, ctx: RequestContext): string {
+function languageOf(localizer: ErrorLocalizer, ctx: RequestContext): string {
   let lang = ctx.get(LANGUAGE);
   if (lang === undefined) {
     lang = localizer.languageOf(ctx);
@@ -53,7 +53,7 @@ export function languageOf(localizer: ErrorLocalizer, ctx: RequestContext): stri
  * for English unless config overrides it: the error's message is more specific than the catalogue's template, and
  * may carry the last upstream error).
  */
-export function localizeError(localizer: ErrorLocalizer, error: SluiceError, lang: string): LocalizedMessage {
+function localizeError(localizer: ErrorLocalizer, error: SluiceError, lang: string): LocalizedMessage {
   const retry = error.headers?.['retry-after'];
   const values = {
     ...error.details,
