@@ -125,15 +125,8 @@ export function deltasOf(ctx: RequestContext, event: SseEvent): readonly Delta[]
     shared.model = json.model;
     shared.object = json.object;
   }
-  const choices = json.choices as { index?: unknown; delta?: { content?: unknown }; text?: unknown }[];
-  if (choices.length === 1) {
-    const c = choices[0]!;
-    const text = typeof c.delta?.content === 'string' ? c.delta.content : typeof c.text === 'string' ? c.text : '';
-    if (text !== '') shared.deltas = [{ choice: typeof c.index === 'number' ? c.index : 0, text }];
-    return shared.deltas;
-  }
   const out: Delta[] = [];
-  for (const c of choices) {
+  for (const c of json.choices as { index?: unknown; delta?: { content?: unknown }; text?: unknown }[]) {
     const text = typeof c.delta?.content === 'string' ? c.delta.content : typeof c.text === 'string' ? c.text : '';
     if (text !== '') out.push({ choice: typeof c.index === 'number' ? c.index : 0, text });
   }

@@ -15,7 +15,8 @@ export function some(words: string, n: number): string {
   return `(?:${words} ){0,${n}}`;
 }
 
-function escape(s: string): string {
+/** The regex source that matches `s` literally. */
+export function escape(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 

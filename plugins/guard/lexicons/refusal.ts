@@ -18,11 +18,7 @@
 // further in, see scanners/no-refusal.ts); ≤ 0.45 flags only with another group.
 
 import type { PhraseRule } from '../rules.ts';
-import { alt, E, list, rule, SOL } from './helpers.ts';
-
-function escape(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
+import { alt, E, escape, list, rule, SOL } from './helpers.ts';
 
 /**
  * A rule for scripts written without spaces (Han, kana, Hangul), anchored on the first CHARACTER of each start
