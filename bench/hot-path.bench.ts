@@ -4,20 +4,20 @@
 //
 // Each task runs its step BATCH times per sample, so the per-op figures are not swamped by timer resolution.
 
-import { englishLocalize } from '../core/localize.ts';
-import { MemoryStore } from '../core/store-memory.ts';
+import { englishLocalize } from '../core/plugin/localize.ts';
+import { MemoryStore } from '../core/state/memory-store.ts';
 import { Bench } from 'tinybench';
 import { budgetRows, type Budget } from './budget.ts';
-import { parseJsonObject, validateRequest } from '../core/body.ts';
-import { Chain, type LoadedPlugin } from '../core/chain.ts';
-import { RequestContext } from '../core/context.ts';
+import { parseJsonObject, validateRequest } from '../core/http/body.ts';
+import { Chain, type LoadedPlugin } from '../core/plugin/chain.ts';
+import { RequestContext } from '../core/plugin/context.ts';
 import { createLogger } from '../core/logger.ts';
-import { buildModelGroups, type ModelListEntry } from '../core/models.ts';
-import type { Plugin } from '../core/plugin.ts';
-import { SseTap, type SseEvent } from '../core/sse-tap.ts';
+import { buildModelGroups, type ModelListEntry } from '../core/config/models.ts';
+import type { Plugin } from '../core/plugin/api.ts';
+import { SseTap, type SseEvent } from '../core/proxy/stream-tap.ts';
 import { GUARD_PLUGINS } from '../plugins/guard/index.ts';
 import roundRobin from '../plugins/routing/round-robin.ts';
-import { MemoryRouterState } from '../core/router-state.ts';
+import { MemoryRouterState } from '../core/state/router-state.ts';
 
 const BATCH = 100;
 /** Results are stored here so the JIT cannot drop the work as dead code. */

@@ -32,7 +32,7 @@ import {
 } from './load/report.ts';
 import { runSse, type SseResult } from './load/sse.ts';
 import { median } from './load/stats.ts';
-import { BUILTIN_PLUGINS, PLUGIN_ALIASES } from '../core/registry.ts';
+import { BUILTIN_PLUGINS, PLUGIN_ALIASES } from '../plugins/standard.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 /** Read before this process pins itself: afterwards the count is that of its affinity mask. */

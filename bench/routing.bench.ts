@@ -7,14 +7,14 @@
 // The router state is set up as under load: every deployment has a latency, requests in flight and usage this
 // minute, so no strategy takes an idle-pool shortcut.
 
-import { MemoryStore } from '../core/store-memory.ts';
+import { MemoryStore } from '../core/state/memory-store.ts';
 import { Bench } from 'tinybench';
 import { budgetRows } from './budget.ts';
-import type { RequestContext } from '../core/context.ts';
+import type { RequestContext } from '../core/plugin/context.ts';
 import { createLogger } from '../core/logger.ts';
-import { buildModelGroups, type Deployment, type ModelListEntry } from '../core/models.ts';
-import type { Plugin, PluginFactory } from '../core/plugin.ts';
-import { MemoryRouterState } from '../core/router-state.ts';
+import { buildModelGroups, type Deployment, type ModelListEntry } from '../core/config/models.ts';
+import type { Plugin, PluginFactory } from '../core/plugin/api.ts';
+import { MemoryRouterState } from '../core/state/router-state.ts';
 import latencyBased from '../plugins/routing/latency-based.ts';
 import leastBusy from '../plugins/routing/least-busy.ts';
 import leastLoaded from '../plugins/routing/least-loaded.ts';
@@ -23,7 +23,7 @@ import roundRobin from '../plugins/routing/round-robin.ts';
 import simpleShuffle from '../plugins/routing/simple-shuffle.ts';
 import usageBased from '../plugins/routing/usage-based.ts';
 import weighted from '../plugins/routing/weighted.ts';
-import { englishLocalize } from '../core/localize.ts';
+import { englishLocalize } from '../core/plugin/localize.ts';
 
 const BATCH = 100;
 const N = 100;

@@ -10,9 +10,9 @@
 import { Bench } from 'tinybench';
 import { budgetRows, type Budget } from './budget.ts';
 import { createLogger } from '../core/logger.ts';
-import { MemoryStore } from '../core/store-memory.ts';
-import { RedisStore } from '../core/store-redis.ts';
-import type { LimitDecision } from '../core/store.ts';
+import { MemoryStore } from '../core/state/memory-store.ts';
+import { RedisStore } from '../core/state/redis-store.ts';
+import type { LimitDecision } from '../core/state/store.ts';
 import { startRedis } from '../test/redis-server.ts';
 
 const BATCH = 100;

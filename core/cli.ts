@@ -1,9 +1,9 @@
 // The command line: `node core/main.js --config proxy.yaml [--port N] [--host H] [--check]`.
 
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from './config.ts';
-import { Gateway, VERSION } from './gateway.ts';
-import { listen } from './listener.ts';
+import { ConfigError, loadConfig } from './config/load.ts';
+import { Gateway, VERSION } from './app.ts';
+import { listen } from './server/listener.ts';
 import { createLogger } from './logger.ts';
 
 const USAGE = `Sluice ${VERSION}: an LLM gateway (OpenAI-compatible) on raw Node streams.

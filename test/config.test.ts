@@ -2,9 +2,9 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError, parseConfig, parseSize } from '../core/config.ts';
-import { buildModelGroups } from '../core/models.ts';
-import { resolveRouterSettings } from '../core/router-settings.ts';
+import { ConfigError, parseConfig, parseSize } from '../core/config/load.ts';
+import { buildModelGroups } from '../core/config/models.ts';
+import { resolveRouterSettings } from '../core/config/router-settings.ts';
 
 function errorsOf(yaml: string, env: NodeJS.ProcessEnv = {}): string[] {
   try {

@@ -2,9 +2,9 @@
 
 import { request } from 'node:http';
 import { resolve } from 'node:path';
-import { parseConfig } from '../core/config.ts';
-import { Gateway } from '../core/gateway.ts';
-import { listen, type Listening } from '../core/listener.ts';
+import { parseConfig } from '../core/config/load.ts';
+import { Gateway } from '../core/app.ts';
+import { listen, type Listening } from '../core/server/listener.ts';
 import { createLogger, type Logger } from '../core/logger.ts';
 
 export const ROOT = resolve(import.meta.dirname, '..');

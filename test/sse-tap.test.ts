@@ -2,10 +2,10 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { RequestContext } from '../core/context.ts';
+import { RequestContext } from '../core/plugin/context.ts';
 import { SluiceError } from '../core/errors.ts';
-import { endStream } from '../core/plugin.ts';
-import { SseTap, type EventHook, type SseEvent } from '../core/sse-tap.ts';
+import { endStream } from '../core/plugin/api.ts';
+import { SseTap, type EventHook, type SseEvent } from '../core/proxy/stream-tap.ts';
 
 function fakeCtx(): RequestContext {
   const body = { model: 'm', messages: [], stream: true };

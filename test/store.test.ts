@@ -7,10 +7,10 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { Ajv } from 'ajv';
 import { createLogger, type Logger } from '../core/logger.ts';
-import type { LimitDecision, SharedStore } from '../core/store.ts';
-import { createStore, REDIS_CONFIG_SCHEMA, type RedisConfig } from '../core/store-factory.ts';
-import { MemoryStore } from '../core/store-memory.ts';
-import { RedisStore, scriptKeys, STATE_UNAVAILABLE_MESSAGE } from '../core/store-redis.ts';
+import type { LimitDecision, SharedStore } from '../core/state/store.ts';
+import { createStore, REDIS_CONFIG_SCHEMA, type RedisConfig } from '../core/state/create-store.ts';
+import { MemoryStore } from '../core/state/memory-store.ts';
+import { RedisStore, scriptKeys, STATE_UNAVAILABLE_MESSAGE } from '../core/state/redis-store.ts';
 import { redisCommand, startRedis, type RedisServer } from './redis-server.ts';
 
 const silent = createLogger('silent');

@@ -13,7 +13,7 @@
 // `action` (block | redact, where the scanner can | log). Input guards: `messages` (last_user | user | all).
 // Output guards: `on_block` (notice | error) for JSON answers; streams always end with a notice event.
 
-import { definePlugin, type JsonSchema, type MessageSelection, type Plugin, type PluginFactory } from '../../core/plugin.ts';
+import { definePlugin, type JsonSchema, type MessageSelection, type Plugin, type PluginFactory } from '../../core/plugin/api.ts';
 import { guardInput } from './input-guard.ts';
 import { guardBody, StreamGuard } from './output-guard.ts';
 import { INPUT_SCANNERS, OUTPUT_SCANNERS, type Direction, type GuardAction, type ScannerSpec } from './specs.ts';

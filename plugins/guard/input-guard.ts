@@ -1,7 +1,7 @@
 // A scanner on the request: reads the selected messages before anything goes upstream, then blocks (400,
 // code content_filter, nothing sent), redacts the matched spans in the body, or only records the verdict.
 
-import { requestText, SluiceError, type MessageSelection, type RequestContext, type TextPart } from '../../core/plugin.ts';
+import { requestText, SluiceError, type MessageSelection, type RequestContext, type TextPart } from '../../core/plugin/api.ts';
 import { redact } from './scanners/secrets.ts';
 import type { GuardAction, ScannerSpec } from './specs.ts';
 import type { ScanMatch, Scanner } from './types.ts';

@@ -14,7 +14,7 @@
 // Streams: the answer is analysed when it ends and a failed verdict is logged; the bytes have been sent by then,
 // so the built-in output guards are what stops a stream.
 
-import { createSlot, definePlugin, lastUserText, requestText, SluiceError, type MessageSelection, type Plugin, type RequestContext, type ResponseBody, type SseEvent } from '../../core/plugin.ts';
+import { createSlot, definePlugin, lastUserText, requestText, SluiceError, type MessageSelection, type Plugin, type RequestContext, type ResponseBody, type SseEvent } from '../../core/plugin/api.ts';
 import { blockedRequest, paramOf, replaceText } from './input-guard.ts';
 import { choiceText, deltasOf, noticeReply, type Choice } from './output-guard.ts';
 import { LlmGuardApiClient, LlmGuardApiError, type LlmGuardVerdict } from './llm-guard-api.ts';

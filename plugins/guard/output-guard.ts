@@ -4,7 +4,7 @@
 // stream ends with one event carrying the localized notice and finish_reason "content_filter", then [DONE]; the
 // core aborts the upstream. Bytes already forwarded are untouched, and nothing after the cut is sent.
 
-import { createSlot, endStream, respond, SluiceError, type HookResult, type LocalizedMessage, type PluginLocalize, type Reply, type RequestContext, type ResponseBody, type SseEvent, type StreamStop } from '../../core/plugin.ts';
+import { createSlot, endStream, respond, SluiceError, type HookResult, type LocalizedMessage, type PluginLocalize, type Reply, type RequestContext, type ResponseBody, type SseEvent, type StreamStop } from '../../core/plugin/api.ts';
 import type { GuardAction, ScannerSpec } from './specs.ts';
 import type { Scanner } from './types.ts';
 import { recordVerdict } from './verdicts.ts';

@@ -1,7 +1,7 @@
 // What the guards decided on one request, made visible to operators: the `x-sluice-guard` response header names
 // every scanner that fired (with its action and score), and the access log gets every score.
 
-import { createSlot, type RequestContext } from '../../core/plugin.ts';
+import { createSlot, type RequestContext } from '../../core/plugin/api.ts';
 import type { Direction, GuardAction } from './specs.ts';
 
 export interface Verdict {

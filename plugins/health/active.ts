@@ -5,8 +5,8 @@
 // deployment, and a slow or dead backend never delays the probes of the others.
 
 import { Agent } from 'undici';
-import { upstreamConnectOptions } from '../../core/tls.ts';
-import { definePlugin, type Deployment, type Logger, type Plugin, type RouterState } from '../../core/plugin.ts';
+import { upstreamConnectOptions } from '../../core/server/tls.ts';
+import { definePlugin, type Deployment, type Logger, type Plugin, type RouterState } from '../../core/plugin/api.ts';
 
 export interface HealthActiveOptions {
   /** Seconds between the starts of two probes of one deployment. Default 10. */

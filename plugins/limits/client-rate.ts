@@ -1,7 +1,7 @@
 // limit.client: requests per client address, like nginx's limit_req (rate, burst, nodelay).
 
 import { BlockList, isIP } from 'node:net';
-import { definePlugin, type Plugin, type RequestContext } from '../../core/plugin.ts';
+import { definePlugin, type Plugin, type RequestContext } from '../../core/plugin/api.ts';
 import { rateLimited, rateLimitHeaders } from './headers.ts';
 
 interface Options {

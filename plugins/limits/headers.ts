@@ -1,6 +1,6 @@
 // OpenAI's rate-limit headers and the 429 they go with.
 
-import { SluiceError, type LimitDecision } from '../../core/plugin.ts';
+import { SluiceError, type LimitDecision } from '../../core/plugin/api.ts';
 
 /** OpenAI writes reset times as `1s`, `6m0s`, `120ms`. */
 export function formatReset(ms: number): string {

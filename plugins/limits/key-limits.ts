@@ -1,7 +1,7 @@
 // limit.key: requests, tokens and concurrency per API key and per model group, shared across replicas.
 
-import { estimateTokens } from '../../core/attempts.ts';
-import { createSlot, definePlugin, type LimitDecision, type Plugin, type RequestContext } from '../../core/plugin.ts';
+import { estimateTokens } from '../../core/proxy/retry-loop.ts';
+import { createSlot, definePlugin, type LimitDecision, type Plugin, type RequestContext } from '../../core/plugin/api.ts';
 import { rateLimited, rateLimitHeaders } from './headers.ts';
 
 interface Limits {

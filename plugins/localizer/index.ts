@@ -10,9 +10,9 @@
 // The choice, in order: the detected language of the last user message when the catalogue has it, then
 // Accept-Language, then default_language.
 
-import type { ErrorLocalizer, LocaleSource } from '../../core/localize.ts';
-import { ENGLISH_ONLY } from '../../core/localize.ts';
-import { lastUserText } from '../../core/request-text.ts';
+import type { ErrorLocalizer, LocaleSource } from '../../core/plugin/localize.ts';
+import { ENGLISH_ONLY } from '../../core/plugin/localize.ts';
+import { lastUserText } from '../../core/plugin/request-text.ts';
 import { createCatalogue, type Catalogue, type MessageOverrides } from './catalogue.ts';
 import { chooseLanguage, detectLanguage, lookup } from './detect.ts';
 

@@ -2,7 +2,7 @@
 
 import { appendFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { definePlugin, type Plugin, type RequestContext } from '../../core/plugin.ts';
+import { definePlugin, type Plugin, type RequestContext } from '../../core/plugin/api.ts';
 
 interface Options {
   /** `stderr` (default), `stdout`, or a file path (relative to the config file). */

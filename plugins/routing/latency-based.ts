@@ -1,6 +1,6 @@
 // route.latency_based: the fastest deployment by EWMA latency; near-equal ones share the load.
 
-import { definePlugin, type Deployment, type Plugin, type RequestContext } from '../../core/plugin.ts';
+import { definePlugin, type Deployment, type Plugin, type RequestContext } from '../../core/plugin/api.ts';
 import { pickLowest, randomIndex, Scratch } from './util.ts';
 
 export interface LatencyBasedOptions {

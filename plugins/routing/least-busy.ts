@@ -1,6 +1,6 @@
 // route.least_busy: the deployment with the fewest requests in flight; ties are broken at random.
 
-import { definePlugin, type Deployment, type Plugin, type RequestContext } from '../../core/plugin.ts';
+import { definePlugin, type Deployment, type Plugin, type RequestContext } from '../../core/plugin/api.ts';
 
 /**
  * Least-busy routing (LiteLLM's `least-busy`): each request goes to the deployment of the group with the fewest

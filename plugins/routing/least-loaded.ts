@@ -1,6 +1,6 @@
 // route.least_loaded: power of two random choices on in-flight requests times latency.
 
-import { definePlugin, type Deployment, type Plugin, type RequestContext } from '../../core/plugin.ts';
+import { definePlugin, type Deployment, type Plugin, type RequestContext } from '../../core/plugin/api.ts';
 import { randomIndex } from './util.ts';
 
 export interface LeastLoadedOptions {

@@ -1,6 +1,6 @@
 // route.prefix_affinity: one conversation (or one `user`) sticks to one deployment, so it reuses its KV cache.
 
-import { definePlugin, type Deployment, type Plugin, type RequestContext } from '../../core/plugin.ts';
+import { definePlugin, type Deployment, type Plugin, type RequestContext } from '../../core/plugin/api.ts';
 import { CandidateIndex, fmix32, FNV_OFFSET, fnvNumber, fnvString } from './util.ts';
 
 export interface PrefixAffinityOptions {

@@ -1,11 +1,11 @@
-import { englishLocalize } from '../../core/localize.ts';
-import { MemoryStore } from '../../core/store-memory.ts';
+import { englishLocalize } from '../../core/plugin/localize.ts';
+import { MemoryStore } from '../../core/state/memory-store.ts';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createLogger } from '../../core/logger.ts';
-import type { RequestContext } from '../../core/context.ts';
-import { buildModelGroups } from '../../core/models.ts';
-import { MemoryRouterState } from '../../core/router-state.ts';
+import type { RequestContext } from '../../core/plugin/context.ts';
+import { buildModelGroups } from '../../core/config/models.ts';
+import { MemoryRouterState } from '../../core/state/router-state.ts';
 import { startOpenAISim, type Sim } from '../../test/sim/openai-sim.ts';
 import { chat, post, startGateway, type TestGateway } from '../../test/helpers.ts';
 import factory from './round-robin.ts';

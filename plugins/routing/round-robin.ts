@@ -1,6 +1,6 @@
 // route.round_robin: the available deployments of a model group take turns.
 
-import { definePlugin, type Deployment, type Plugin, type RequestContext } from '../../core/plugin.ts';
+import { definePlugin, type Deployment, type Plugin, type RequestContext } from '../../core/plugin/api.ts';
 
 /**
  * Round-robin routing. No options.

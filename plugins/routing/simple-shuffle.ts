@@ -1,6 +1,6 @@
 // route.simple_shuffle: LiteLLM's default strategy, a random pick weighted by weight, rpm or tpm.
 
-import { definePlugin, type Deployment, type Plugin, type RequestContext } from '../../core/plugin.ts';
+import { definePlugin, type Deployment, type Plugin, type RequestContext } from '../../core/plugin/api.ts';
 import { perGroup, randomIndex, sameCandidates } from './util.ts';
 
 /** What the pick is weighted by, for one candidate list. */

@@ -1,6 +1,6 @@
 // route.usage_based: the least used deployment this minute, skipping those at their rpm/tpm limits.
 
-import { definePlugin, SluiceError, type Deployment, type Plugin, type RequestContext } from '../../core/plugin.ts';
+import { definePlugin, SluiceError, type Deployment, type Plugin, type RequestContext } from '../../core/plugin/api.ts';
 import { pickLowest, Scratch } from './util.ts';
 
 const MINUTE_MS = 60_000;

@@ -1,6 +1,6 @@
 // Helpers shared by the routing strategies. Nothing here holds state: every cache lives in a plugin instance.
 
-import type { Deployment } from '../../core/plugin.ts';
+import type { Deployment } from '../../core/plugin/api.ts';
 
 /** A random integer in [0, n). */
 export function randomIndex(n: number): number {

@@ -1,6 +1,6 @@
 // route.weighted: smooth weighted round-robin, exactly nginx's `upstream` algorithm.
 
-import { definePlugin, type Deployment, type Plugin, type RequestContext } from '../../core/plugin.ts';
+import { definePlugin, type Deployment, type Plugin, type RequestContext } from '../../core/plugin/api.ts';
 import { CandidateIndex } from './util.ts';
 
 interface GroupState {

@@ -5,7 +5,7 @@
 // - onResponseEvent: counts streamed content chunks (this is what turns the stream tap on).
 // - log: reports the count.
 
-import { createSlot, definePlugin, respond, type Plugin, type RequestContext, type SseEvent } from '../../../core/plugin.ts';
+import { createSlot, definePlugin, respond, type Plugin, type RequestContext, type SseEvent } from '../../../core/plugin/api.ts';
 
 export interface TokenCapOptions {
   /** Largest `max_tokens` a client may ask for. */

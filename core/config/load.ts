@@ -4,9 +4,9 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { LineCounter, parseDocument, type Document } from 'yaml';
-import type { LogLevel } from './logger.ts';
+import type { LogLevel } from '../logger.ts';
 import type { ModelListEntry } from './models.ts';
-import { inspectServerTls, parseSslVerify } from './tls.ts';
+import { inspectServerTls, parseSslVerify } from '../server/tls.ts';
 
 const SCHEMA_PATH = new URL('../config/schema.json', import.meta.url);
 

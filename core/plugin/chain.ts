@@ -3,12 +3,12 @@
 // A phase no plugin defines is `null`, so the request path skips it without a loop or a call.
 
 import type { RequestContext } from './context.ts';
-import { SluiceError, toSluiceError } from './errors.ts';
-import type { Logger } from './logger.ts';
-import type { Deployment } from './models.ts';
-import type { HookResult, Plugin, ResponseBody, StreamStop, UpstreamResponseHead } from './plugin.ts';
-import { isReply, type Reply } from './respond.ts';
-import type { EventHook, SseEvent } from './sse-tap.ts';
+import { SluiceError, toSluiceError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import type { Deployment } from '../config/models.ts';
+import type { HookResult, Plugin, ResponseBody, StreamStop, UpstreamResponseHead } from './api.ts';
+import { isReply, type Reply } from '../http/reply.ts';
+import type { EventHook, SseEvent } from '../proxy/stream-tap.ts';
 
 export interface LoadedPlugin {
   readonly id: string;

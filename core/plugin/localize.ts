@@ -6,7 +6,7 @@
 
 import type { IncomingHttpHeaders } from 'node:http';
 import { createSlot, RequestContext } from './context.ts';
-import type { SluiceError } from './errors.ts';
+import type { SluiceError } from '../errors.ts';
 
 /** A message and the language it is in (sent as `Content-Language`). */
 export interface LocalizedMessage {

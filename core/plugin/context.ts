@@ -3,8 +3,8 @@
 // Every field is declared and initialised in the constructor so all contexts share one shape.
 
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Deployment, Endpoint, ModelGroup } from './models.ts';
-import type { SluiceError } from './errors.ts';
+import type { Deployment, Endpoint, ModelGroup } from '../config/models.ts';
+import type { SluiceError } from '../errors.ts';
 
 /** A typed key for a plugin's private per-request state. Create one per plugin module, at load. */
 export interface Slot<T> {

@@ -6,15 +6,15 @@
 
 import type { ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
-import type { Chain } from './chain.ts';
-import type { RequestContext } from './context.ts';
-import { SluiceError } from './errors.ts';
-import type { Deployment } from './models.ts';
-import type { LocalizedMessage } from './localize.ts';
-import type { ResponseBody, UpstreamResponseHead } from './plugin.ts';
-import { endStarted, errorBody, isReply, sendError, sendReply, type Reply } from './respond.ts';
-import { SseTap } from './sse-tap.ts';
-import { mapUpstreamError } from './upstream.ts';
+import type { Chain } from '../plugin/chain.ts';
+import type { RequestContext } from '../plugin/context.ts';
+import { SluiceError } from '../errors.ts';
+import type { Deployment } from '../config/models.ts';
+import type { LocalizedMessage } from '../plugin/localize.ts';
+import type { ResponseBody, UpstreamResponseHead } from '../plugin/api.ts';
+import { endStarted, errorBody, isReply, sendError, sendReply, type Reply } from '../http/reply.ts';
+import { SseTap } from './stream-tap.ts';
+import { mapUpstreamError } from './pools.ts';
 
 /** Largest JSON body whose `usage` is read for accounting; bigger ones (huge embeddings) are not parsed. */
 const USAGE_BODY_LIMIT = 4 * 1024 * 1024;

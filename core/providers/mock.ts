@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'undici/types/header.js';
-import type { MockSettings } from './models.ts';
+import type { MockSettings } from '../config/models.ts';
 
 const DEFAULT_SETTINGS: MockSettings = { text: 'This is a mock response from Sluice.', tokens: 0, tokenIntervalMs: 0, dimensions: 8 };
 

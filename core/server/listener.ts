@@ -7,7 +7,7 @@ import { createSecureServer, type Http2SecureServer, type SecureServerOptions, t
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket, TlsOptions } from 'node:tls';
-import type { Gateway } from './gateway.ts';
+import type { Gateway } from '../app.ts';
 import { loadServerTls, redirectToHttps, refuseUnverifiedPeer, SluiceHttp2Request, SluiceHttp2Response, type CertificateInfo } from './tls.ts';
 
 /** What `reloadTls()` did: the new certificate, or why the old one stays. */

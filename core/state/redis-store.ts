@@ -15,10 +15,10 @@ import { readFileSync } from 'node:fs';
 import { Cluster, Redis } from 'ioredis';
 import type { ClusterOptions, RedisOptions } from 'ioredis';
 import type { ConnectionOptions } from 'node:tls';
-import type { Logger } from './logger.ts';
+import type { Logger } from '../logger.ts';
 import type { LimitDecision, SharedStore, StoreHealth } from './store.ts';
-import type { RedisConfig } from './store-factory.ts';
-import { MemoryStore, validateGcra, validateLease, validateWindow } from './store-memory.ts';
+import type { RedisConfig } from './create-store.ts';
+import { MemoryStore, validateGcra, validateLease, validateWindow } from './memory-store.ts';
 
 export const DEFAULT_KEY_PREFIX = 'sluice:';
 export const DEFAULT_COMMAND_TIMEOUT_MS = 50;

@@ -5,8 +5,8 @@
 // a tapped stream forwards whole events: the bytes of an event that is still incomplete at the end of a chunk
 // are held until its terminating blank line arrives (the bytes themselves are forwarded unchanged).
 
-import type { RequestContext } from './context.ts';
-import type { StreamStop } from './plugin.ts';
+import type { RequestContext } from '../plugin/context.ts';
+import type { StreamStop } from '../plugin/api.ts';
 
 const LF = 0x0a;
 const CR = 0x0d;

@@ -4,16 +4,16 @@
 // (failures, cooldowns), retries with backoff, and fallbacks to other model groups. Exchanges report to it.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Chain } from './chain.ts';
-import type { RequestContext } from './context.ts';
-import { SluiceError } from './errors.ts';
-import { ProxyExchange, type AttemptOwner } from './exchange.ts';
-import type { Deployment, Endpoint, ModelGroup } from './models.ts';
-import { classifyStatus, isContextWindowError, MAX_FALLBACKS, type ErrorClass, type RouterSettings } from './router-settings.ts';
-import type { RouterState } from './router-state.ts';
-import { sendError } from './respond.ts';
-import { localizeFor, type ErrorLocalizer, type LocalizedMessage } from './localize.ts';
-import type { Upstreams } from './upstream.ts';
+import type { Chain } from '../plugin/chain.ts';
+import type { RequestContext } from '../plugin/context.ts';
+import { SluiceError } from '../errors.ts';
+import { ProxyExchange, type AttemptOwner } from './attempt.ts';
+import type { Deployment, Endpoint, ModelGroup } from '../config/models.ts';
+import { classifyStatus, isContextWindowError, MAX_FALLBACKS, type ErrorClass, type RouterSettings } from '../config/router-settings.ts';
+import type { RouterState } from '../state/router-state.ts';
+import { sendError } from '../http/reply.ts';
+import { localizeFor, type ErrorLocalizer, type LocalizedMessage } from '../plugin/localize.ts';
+import type { Upstreams } from './pools.ts';
 
 const UPSTREAM_PATH: Readonly<Record<Endpoint, string>> = {
   chat: '/chat/completions',

@@ -7,7 +7,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { TLSSocket, SecureContextOptions } from 'node:tls';
 import { createSecureContext } from 'node:tls';
-import type { TlsSettings } from './config.ts';
+import type { TlsSettings } from '../config/load.ts';
 
 // The listener's certificate -----------------------------------------------------------------------------------
 

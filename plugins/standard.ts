@@ -1,27 +1,27 @@
 // Built-in plugins by dotted id. Modules load only when a config names them.
 
-import type { PluginFactory } from './plugin.ts';
+import type { PluginFactory } from '../core/plugin/api.ts';
 
 type FactoryModule = { default: PluginFactory<never> };
 
 /** The guard plugins share one module; each id picks its factory from it. */
 const guard = (id: string) => (): Promise<FactoryModule> =>
-  import('../plugins/guard/index.ts').then((m) => ({ default: m.GUARD_PLUGINS[id]! as PluginFactory<never> }));
+  import('./guard/index.ts').then((m) => ({ default: m.GUARD_PLUGINS[id]! as PluginFactory<never> }));
 
 export const BUILTIN_PLUGINS: Readonly<Record<string, () => Promise<FactoryModule>>> = {
-  'route.round_robin': () => import('../plugins/routing/round-robin.ts'),
-  'route.least_busy': () => import('../plugins/routing/least-busy.ts'),
-  'route.weighted': () => import('../plugins/routing/weighted.ts'),
-  'route.simple_shuffle': () => import('../plugins/routing/simple-shuffle.ts'),
-  'route.latency_based': () => import('../plugins/routing/latency-based.ts'),
-  'route.usage_based': () => import('../plugins/routing/usage-based.ts'),
-  'route.least_loaded': () => import('../plugins/routing/least-loaded.ts'),
-  'route.prefix_affinity': () => import('../plugins/routing/prefix-affinity.ts'),
-  'log.access': () => import('../plugins/log-access/index.ts'),
-  'health.active': () => import('../plugins/health/active.ts'),
-  'auth.api_key': () => import('../plugins/auth/api-key.ts'),
-  'limit.key': () => import('../plugins/limits/key-limits.ts'),
-  'limit.client': () => import('../plugins/limits/client-rate.ts'),
+  'route.round_robin': () => import('./routing/round-robin.ts'),
+  'route.least_busy': () => import('./routing/least-busy.ts'),
+  'route.weighted': () => import('./routing/weighted.ts'),
+  'route.simple_shuffle': () => import('./routing/simple-shuffle.ts'),
+  'route.latency_based': () => import('./routing/latency-based.ts'),
+  'route.usage_based': () => import('./routing/usage-based.ts'),
+  'route.least_loaded': () => import('./routing/least-loaded.ts'),
+  'route.prefix_affinity': () => import('./routing/prefix-affinity.ts'),
+  'log.access': () => import('./log-access/index.ts'),
+  'health.active': () => import('./health/active.ts'),
+  'auth.api_key': () => import('./auth/api-key.ts'),
+  'limit.key': () => import('./limits/key-limits.ts'),
+  'limit.client': () => import('./limits/client-rate.ts'),
   'guard.input.ban_substrings': guard('guard.input.ban_substrings'),
   'guard.input.prompt_injection': guard('guard.input.prompt_injection'),
   'guard.input.toxicity': guard('guard.input.toxicity'),
@@ -32,7 +32,7 @@ export const BUILTIN_PLUGINS: Readonly<Record<string, () => Promise<FactoryModul
   'guard.output.malicious_urls': guard('guard.output.malicious_urls'),
   'guard.output.no_refusal': guard('guard.output.no_refusal'),
   'guard.output.no_code': guard('guard.output.no_code'),
-  'guard.llm_guard_api': () => import('../plugins/guard/llm-guard-plugin.ts'),
+  'guard.llm_guard_api': () => import('./guard/llm-guard-plugin.ts'),
 };
 
 /** Other spellings that mean the same plugin (LiteLLM's strategy names). */

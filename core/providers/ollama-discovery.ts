@@ -7,9 +7,9 @@
 // (`<server id>/<model>`), so router state (health, latency, in-flight) carries over.
 
 import { Agent } from 'undici';
-import type { Logger } from './logger.ts';
-import { upstreamConnectOptions } from './tls.ts';
-import type { Deployment, ModelGroup } from './models.ts';
+import type { Logger } from '../logger.ts';
+import { upstreamConnectOptions } from '../server/tls.ts';
+import type { Deployment, ModelGroup } from '../config/models.ts';
 
 interface TagsReply {
   models?: { name?: unknown }[];

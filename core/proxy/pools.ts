@@ -1,10 +1,10 @@
 // The upstream client: one undici Pool per backend origin, keep-alive, and the mapping of transport errors.
 
 import { Pool, type Dispatcher } from 'undici';
-import { SluiceError } from './errors.ts';
-import type { Deployment } from './models.ts';
-import { MockDispatcher } from './mock-provider.ts';
-import { upstreamConnectOptions } from './tls.ts';
+import { SluiceError } from '../errors.ts';
+import type { Deployment } from '../config/models.ts';
+import { MockDispatcher } from '../providers/mock.ts';
+import { upstreamConnectOptions } from '../server/tls.ts';
 
 /** What the exchange needs from an upstream: undici's low-level `dispatch`. The mock provider implements it too. */
 export interface UpstreamDispatcher {

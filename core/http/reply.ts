@@ -1,8 +1,8 @@
 // Local replies: the only place that writes a response the gateway made itself (errors, plugin answers, lists).
 
 import type { ServerResponse } from 'node:http';
-import type { SluiceError } from './errors.ts';
-import type { LocalizedMessage } from './localize.ts';
+import type { SluiceError } from '../errors.ts';
+import type { LocalizedMessage } from '../plugin/localize.ts';
 
 /** A complete answer produced by the gateway or a plugin instead of the upstream. */
 export interface Reply {

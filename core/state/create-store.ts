@@ -1,9 +1,9 @@
 // Picks the shared-state store from the `redis:` config section: none → in memory, else Redis (standalone or Cluster).
 
-import type { Logger } from './logger.ts';
+import type { Logger } from '../logger.ts';
 import type { SharedStore } from './store.ts';
-import { MemoryStore } from './store-memory.ts';
-import { RedisStore } from './store-redis.ts';
+import { MemoryStore } from './memory-store.ts';
+import { RedisStore } from './redis-store.ts';
 
 /** The `redis:` config section. With none of url/host/cluster, Redis is 127.0.0.1:6379. */
 export interface RedisConfig {

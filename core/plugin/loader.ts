@@ -4,9 +4,9 @@ import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
 import type { LoadedPlugin } from './chain.ts';
-import { ConfigError, type PluginEntry } from './config.ts';
-import type { PluginDeps, PluginFactory } from './plugin.ts';
-import { BUILTIN_PLUGINS, PLUGIN_ALIASES } from './registry.ts';
+import { ConfigError, type PluginEntry } from '../config/load.ts';
+import type { PluginDeps, PluginFactory } from './api.ts';
+import { BUILTIN_PLUGINS, PLUGIN_ALIASES } from '../../plugins/standard.ts';
 
 const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: true, coerceTypes: true });
 

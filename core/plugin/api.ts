@@ -4,27 +4,27 @@
 // `SluiceError`, and the `RequestContext` / `SseEvent` shapes. Everything else in core/ is internal.
 
 import type { RequestContext } from './context.ts';
-import type { Deployment, ModelGroup } from './models.ts';
-import type { Reply } from './respond.ts';
-import type { SseEvent } from './sse-tap.ts';
-import type { SluiceError } from './errors.ts';
-import type { Logger } from './logger.ts';
-import type { RouterState } from './router-state.ts';
-import type { SharedStore } from './store.ts';
+import type { Deployment, ModelGroup } from '../config/models.ts';
+import type { Reply } from '../http/reply.ts';
+import type { SseEvent } from '../proxy/stream-tap.ts';
+import type { SluiceError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import type { RouterState } from '../state/router-state.ts';
+import type { SharedStore } from '../state/store.ts';
 import type { PluginLocalize } from './localize.ts';
 
 export type { RequestContext } from './context.ts';
-export type { SseEvent } from './sse-tap.ts';
-export type { Reply } from './respond.ts';
-export type { Deployment, ModelGroup, Endpoint } from './models.ts';
-export type { Logger } from './logger.ts';
-export type { RouterState, DeploymentHealth } from './router-state.ts';
-export type { SharedStore, LimitDecision } from './store.ts';
+export type { SseEvent } from '../proxy/stream-tap.ts';
+export type { Reply } from '../http/reply.ts';
+export type { Deployment, ModelGroup, Endpoint } from '../config/models.ts';
+export type { Logger } from '../logger.ts';
+export type { RouterState, DeploymentHealth } from '../state/router-state.ts';
+export type { SharedStore, LimitDecision } from '../state/store.ts';
 export type { AuthInfo, Usage } from './context.ts';
 export type { LocalizedMessage, PluginLocalize } from './localize.ts';
 export { requestText, lastUserText, type MessageSelection, type TextPart } from './request-text.ts';
-export { respond } from './respond.ts';
-export { SluiceError } from './errors.ts';
+export { respond } from '../http/reply.ts';
+export { SluiceError } from '../errors.ts';
 export { createSlot } from './context.ts';
 export type { Slot } from './context.ts';
 

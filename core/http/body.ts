@@ -1,8 +1,8 @@
 // Request body: read with a byte limit and a deadline, parse JSON, check the fields each endpoint needs.
 
 import type { IncomingMessage } from 'node:http';
-import { SluiceError } from './errors.ts';
-import type { Endpoint } from './models.ts';
+import { SluiceError } from '../errors.ts';
+import type { Endpoint } from '../config/models.ts';
 
 /**
  * Reads the whole body. Rejects with 413 as soon as the declared or received size passes `limit` (a declared
