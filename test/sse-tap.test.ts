@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import { RequestContext } from '../core/plugin/context.ts';
 import { SluiceError } from '../core/errors.ts';
 import { endStream } from '../core/plugin/api.ts';
-import { SseTap, type EventHook, type SseEvent } from '../core/proxy/stream-tap.ts';
+import { SseTap } from '../core/proxy/stream-tap.ts';
+import type { EventHook, SseEvent } from '../core/plugin/stream-event.ts';
 
 function fakeCtx(): RequestContext {
   const body = { model: 'm', messages: [], stream: true };

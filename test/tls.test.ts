@@ -17,7 +17,8 @@ import { join } from 'node:path';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { after, before, describe, test } from 'node:test';
 import { ConfigError, parseConfig } from '../core/config/load.ts';
-import { parseSslVerify, SluiceHttp2Request, SluiceHttp2Response } from '../core/server/tls.ts';
+import { parseSslVerify } from '../core/config/tls-files.ts';
+import { SluiceHttp2Request, SluiceHttp2Response } from '../core/server/tls.ts';
 import { chat, ROOT, startGateway, type TestGateway } from './helpers.ts';
 
 // The certificates are made with the openssl CLI (.ci/run installs it); without it these tests fail, never skip.

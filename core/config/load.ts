@@ -6,30 +6,17 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import type { LogLevel } from '../logger.ts';
 import type { ModelListEntry } from './models.ts';
-import { inspectServerTls, parseSslVerify } from '../server/tls.ts';
+import { inspectServerTls, parseSslVerify, type TlsSettings } from './tls-files.ts';
 
-const SCHEMA_PATH = new URL('../config/schema.json', import.meta.url);
+export type { TlsSettings } from './tls-files.ts';
+
+const SCHEMA_PATH = new URL('../../config/schema.json', import.meta.url);
 
 /** One entry of `plugins:` as written. */
 export type PluginEntry =
   | string
   | { name: string; enabled?: boolean; options?: Record<string, unknown> }
   | { path: string; enabled?: boolean; options?: Record<string, unknown> };
-
-/** `server.tls`, with paths made absolute (relative ones are read from the config file's directory). */
-export interface TlsSettings {
-  /** PEM certificate, intermediates after it. */
-  cert: string;
-  /** PEM private key, unencrypted. */
-  key: string;
-  /** PEM CA bundle for client certificates; null = no client certificates. */
-  ca: string | null;
-  /** With `ca`: `required` refuses clients without a valid certificate; `optional` lets clients without one in. */
-  clientAuth: 'none' | 'optional' | 'required';
-  minVersion: 'TLSv1.2' | 'TLSv1.3';
-  /** HTTP/2 by ALPN (HTTP/1.1 for clients that do not offer it). */
-  http2: boolean;
-}
 
 /** `server.redirect_http`: a plain-HTTP listener that sends every request to the https:// URL. */
 export interface RedirectSettings {

@@ -1,7 +1,7 @@
 // Model groups and deployments: LiteLLM's `model_list` turned into what the request path looks up.
 
 import { createHash } from 'node:crypto';
-import { upstreamTlsFor, type UpstreamTls } from '../server/tls.ts';
+import { upstreamTlsFor, type UpstreamTls } from './tls-files.ts';
 
 /** The OpenAI endpoints Sluice proxies. */
 export type Endpoint = 'chat' | 'completions' | 'embeddings';

@@ -6,7 +6,7 @@
 import type { RequestContext } from './context.ts';
 import type { Deployment, ModelGroup } from '../config/models.ts';
 import type { Reply } from '../http/reply.ts';
-import type { SseEvent } from '../proxy/stream-tap.ts';
+import type { SseEvent, StreamStop } from './stream-event.ts';
 import type { SluiceError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { RouterState } from '../state/router-state.ts';
@@ -14,7 +14,7 @@ import type { SharedStore } from '../state/store.ts';
 import type { PluginLocalize } from './localize.ts';
 
 export type { RequestContext } from './context.ts';
-export type { SseEvent } from '../proxy/stream-tap.ts';
+export { SseEvent, endStream, type StreamStop } from './stream-event.ts';
 export type { Reply } from '../http/reply.ts';
 export type { Deployment, ModelGroup, Endpoint } from '../config/models.ts';
 export type { Logger } from '../logger.ts';
@@ -30,24 +30,6 @@ export type { Slot } from './context.ts';
 
 /** What a request-phase hook returns: nothing to continue, a `Reply` to answer now, or a promise of either. */
 export type HookResult = void | Reply | Promise<void | Reply>;
-
-/** Returned from `onResponseEvent` to end a stream: see `endStream`. */
-export interface StreamStop {
-  readonly kind: 'stop';
-  /** The `data:` payload of one final event written before `data: [DONE]` (an object, serialized once). */
-  readonly finalEvent: Readonly<Record<string, unknown>> | null;
-  /** Why the stream was ended; passed to `onError`. */
-  readonly error: SluiceError;
-}
-
-/**
- * Ends a stream from `onResponseEvent`: bytes before the current event have reached the client unchanged; the
- * current event and everything after it are not forwarded. The core writes `finalEvent` (if any), then
- * `data: [DONE]`, ends the response and aborts the upstream request.
- */
-export function endStream(error: SluiceError, finalEvent: Readonly<Record<string, unknown>> | null = null): StreamStop {
-  return { kind: 'stop', finalEvent, error };
-}
 
 /** The upstream response's status and headers, as seen by `onResponseHeaders`. */
 export interface UpstreamResponseHead {

@@ -8,7 +8,7 @@ import type { Logger } from '../logger.ts';
 import type { Deployment } from '../config/models.ts';
 import type { HookResult, Plugin, ResponseBody, StreamStop, UpstreamResponseHead } from './api.ts';
 import { isReply, type Reply } from '../http/reply.ts';
-import type { EventHook, SseEvent } from '../proxy/stream-tap.ts';
+import type { EventHook, SseEvent } from './stream-event.ts';
 
 export interface LoadedPlugin {
   readonly id: string;

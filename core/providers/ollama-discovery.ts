@@ -8,7 +8,7 @@
 
 import { Agent } from 'undici';
 import type { Logger } from '../logger.ts';
-import { upstreamConnectOptions } from '../server/tls.ts';
+import { upstreamConnectOptions } from '../config/tls-files.ts';
 import type { Deployment, ModelGroup } from '../config/models.ts';
 
 interface TagsReply {

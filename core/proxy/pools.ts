@@ -4,7 +4,7 @@ import { Pool, type Dispatcher } from 'undici';
 import { SluiceError } from '../errors.ts';
 import type { Deployment } from '../config/models.ts';
 import { MockDispatcher } from '../providers/mock.ts';
-import { upstreamConnectOptions } from '../server/tls.ts';
+import { upstreamConnectOptions } from '../config/tls-files.ts';
 
 /** What the exchange needs from an upstream: undici's low-level `dispatch`. The mock provider implements it too. */
 export interface UpstreamDispatcher {

@@ -6,73 +6,10 @@
 // are held until its terminating blank line arrives (the bytes themselves are forwarded unchanged).
 
 import type { RequestContext } from '../plugin/context.ts';
-import type { StreamStop } from '../plugin/api.ts';
+import { SseEvent, type EventHook, type StreamStop } from '../plugin/stream-event.ts';
 
 const LF = 0x0a;
 const CR = 0x0d;
-const NOT_PARSED = Symbol('not parsed');
-
-/** One server-sent event, as the upstream sent it. */
-export class SseEvent {
-  /** The event's exact bytes, including the blank line that ends it. */
-  readonly raw: Buffer;
-  /** 0-based position of this event in the stream. */
-  readonly index: number;
-  #data: string | null = null;
-  #name: string | null = null;
-  #json: unknown = NOT_PARSED;
-
-  constructor(raw: Buffer, index: number) {
-    this.raw = raw;
-    this.index = index;
-  }
-
-  /** The `data:` lines joined with `\n` (SSE rules: one optional space after the colon is dropped). */
-  get data(): string {
-    if (this.#data === null) this.#parseFields();
-    return this.#data as string;
-  }
-
-  /** The `event:` field, or null. */
-  get event(): string | null {
-    if (this.#data === null) this.#parseFields();
-    return this.#name;
-  }
-
-  /** True for OpenAI's `data: [DONE]` terminator. */
-  get done(): boolean {
-    return this.data === '[DONE]';
-  }
-
-  /** `data` parsed as JSON once, shared by all plugins; `undefined` when it is not JSON. Do not mutate. */
-  get json(): unknown {
-    if (this.#json === NOT_PARSED) {
-      try {
-        this.#json = JSON.parse(this.data);
-      } catch {
-        this.#json = undefined;
-      }
-    }
-    return this.#json;
-  }
-
-  #parseFields(): void {
-    const lines = this.raw.toString('utf8').split(/\r\n|\r|\n/);
-    const data: string[] = [];
-    for (const line of lines) {
-      if (line === '' || line.charCodeAt(0) === 58 /* ':' comment */) continue;
-      const colon = line.indexOf(':');
-      const field = colon === -1 ? line : line.slice(0, colon);
-      let value = colon === -1 ? '' : line.slice(colon + 1);
-      if (value.charCodeAt(0) === 32) value = value.slice(1);
-      if (field === 'data') data.push(value);
-      else if (field === 'event') this.#name = value;
-    }
-    this.#data = data.join('\n');
-  }
-}
-
-export type EventHook = (ctx: RequestContext, event: SseEvent) => void | StreamStop;
 
 /**
  * Per-response tap. `push(chunk)` returns the bytes that may be forwarded now (a view of the chunk when no

@@ -8,7 +8,8 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket, TlsOptions } from 'node:tls';
 import type { Gateway } from '../app.ts';
-import { loadServerTls, redirectToHttps, refuseUnverifiedPeer, SluiceHttp2Request, SluiceHttp2Response, type CertificateInfo } from './tls.ts';
+import { loadServerTls, type CertificateInfo } from '../config/tls-files.ts';
+import { redirectToHttps, refuseUnverifiedPeer, SluiceHttp2Request, SluiceHttp2Response } from './tls.ts';
 
 /** What `reloadTls()` did: the new certificate, or why the old one stays. */
 export type TlsReload = { readonly ok: true; readonly certificate: CertificateInfo } | { readonly ok: false; readonly error: string };

@@ -3,28 +3,9 @@
 import type { Logger } from '../logger.ts';
 import type { SharedStore } from './store.ts';
 import { MemoryStore } from './memory-store.ts';
-import { RedisStore } from './redis-store.ts';
+import { RedisStore, type RedisConfig } from './redis-store.ts';
 
-/** The `redis:` config section. With none of url/host/cluster, Redis is 127.0.0.1:6379. */
-export interface RedisConfig {
-  /** `redis://[user:pass@]host:port/db` or `rediss://…` (TLS). Credentials and db in the URL win over the fields below. */
-  url?: string;
-  host?: string;
-  port?: number;
-  password?: string;
-  username?: string;
-  db?: number;
-  /** `ca` is PEM text, or a path to a PEM file. */
-  tls?: boolean | { ca?: string; reject_unauthorized?: boolean };
-  /** Redis Cluster seed nodes. */
-  cluster?: { host: string; port: number }[];
-  /** Prepended to every key (default `sluice:`); must not contain `{` or `}` (they are the cluster hash tag). */
-  key_prefix?: string;
-  /** What a check does while Redis is unreachable: answer from local limits (default) or refuse. */
-  fail_mode?: 'fail_open' | 'fail_closed';
-  /** Per-command timeout (default 50 ms). */
-  command_timeout_ms?: number;
-}
+export type { RedisConfig } from './redis-store.ts';
 
 const NODE_PORT = { type: 'integer', minimum: 1, maximum: 65535 } as const;
 

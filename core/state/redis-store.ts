@@ -17,8 +17,28 @@ import type { ClusterOptions, RedisOptions } from 'ioredis';
 import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from '../logger.ts';
 import type { LimitDecision, SharedStore, StoreHealth } from './store.ts';
-import type { RedisConfig } from './create-store.ts';
 import { MemoryStore, validateGcra, validateLease, validateWindow } from './memory-store.ts';
+
+/** The `redis:` config section. With none of url/host/cluster, Redis is 127.0.0.1:6379. */
+export interface RedisConfig {
+  /** `redis://[user:pass@]host:port/db` or `rediss://…` (TLS). Credentials and db in the URL win over the fields below. */
+  url?: string;
+  host?: string;
+  port?: number;
+  password?: string;
+  username?: string;
+  db?: number;
+  /** `ca` is PEM text, or a path to a PEM file. */
+  tls?: boolean | { ca?: string; reject_unauthorized?: boolean };
+  /** Redis Cluster seed nodes. */
+  cluster?: { host: string; port: number }[];
+  /** Prepended to every key (default `sluice:`); must not contain `{` or `}` (they are the cluster hash tag). */
+  key_prefix?: string;
+  /** What a check does while Redis is unreachable: answer from local limits (default) or refuse. */
+  fail_mode?: 'fail_open' | 'fail_closed';
+  /** Per-command timeout (default 50 ms). */
+  command_timeout_ms?: number;
+}
 
 export const DEFAULT_KEY_PREFIX = 'sluice:';
 export const DEFAULT_COMMAND_TIMEOUT_MS = 50;

@@ -5,7 +5,7 @@
 // deployment, and a slow or dead backend never delays the probes of the others.
 
 import { Agent } from 'undici';
-import { upstreamConnectOptions } from '../../core/server/tls.ts';
+import { upstreamConnectOptions } from '../../core/config/tls-files.ts';
 import { definePlugin, type Deployment, type Logger, type Plugin, type RouterState } from '../../core/plugin/api.ts';
 
 export interface HealthActiveOptions {
