@@ -1,104 +1,118 @@
-// The request lifecycle: match the route, read the body, run the request phases, hand off to the exchange.
+// The composition root. An App builds, once, what must outlive a config: upstream pools, router state (health,
+// cooldowns, in-flight counts, latency), the shared store. Each config becomes a Generation: model groups,
+// router settings, the plugin chain, the localizer and the route table. A request runs entirely on the generation
+// it started on, and swapping generations is one assignment, so a reload never disturbs a request in flight.
 
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { parseJsonObject, readBody, validateRequest } from './http/body.ts';
-import { Chain } from './plugin/chain.ts';
-import type { LoadedConfig, ServerSettings } from './config/load.ts';
-import { ConfigError } from './config/load.ts';
-import { RequestContext, type Outcome, type RouteKind } from './plugin/context.ts';
-import { SluiceError, toSluiceError } from './errors.ts';
+import { ConfigError, type LoadedConfig, type ServerSettings } from './config/load.ts';
+import { buildModelGroups, type ModelGroup } from './config/models.ts';
 import { resolveRouterSettings, type RouterSettings } from './config/router-settings.ts';
-import { MemoryRouterState, type RouterState } from './state/router-state.ts';
 import type { Logger } from './logger.ts';
-import { buildModelGroups, type Endpoint, type ModelGroup } from './config/models.ts';
+import { Chain } from './plugin/chain.ts';
 import { loadPlugins } from './plugin/loader.ts';
-import { isReply, sendError, sendJson, sendReply, type Reply } from './http/reply.ts';
-import { AttemptRun, type RunEnv } from './proxy/retry-loop.ts';
-import { Upstreams } from './proxy/pools.ts';
-import { defaultChain } from '../plugins/standard.ts';
-import type { SharedStore } from './state/store.ts';
-import { createStore, type RedisConfig } from './state/create-store.ts';
+import { ENGLISH_ONLY, pluginLocalize, type ErrorLocalizer } from './plugin/localize.ts';
+import type { ModuleSet } from './plugin/modules.ts';
 import { OllamaDiscovery } from './providers/ollama-discovery.ts';
-import { localizeFor, pluginLocalize, type ErrorLocalizer, type LocaleSource } from './plugin/localize.ts';
-import { createErrorLocalizer, type LocalizerSection } from '../plugins/localizer/index.ts';
-import { llmGuardEntries } from '../plugins/guard/llm-guard-config.ts';
+import { Pipeline } from './proxy/pipeline.ts';
+import { Upstreams } from './proxy/pools.ts';
+import { RouteTable } from './server/routes.ts';
+import { createStore, type RedisConfig } from './state/create-store.ts';
+import { MemoryRouterState, type RouterState } from './state/router-state.ts';
+import type { SharedStore } from './state/store.ts';
 
-export const VERSION = '0.1.0';
+export { VERSION } from './server/info-routes.ts';
 
-/** POST routes that are proxied, by path. */
-const PROXY_ROUTES: ReadonlyMap<string, Endpoint> = new Map<string, Endpoint>([
-  ['/v1/chat/completions', 'chat'],
-  ['/chat/completions', 'chat'],
-  ['/v1/completions', 'completions'],
-  ['/completions', 'completions'],
-  ['/v1/embeddings', 'embeddings'],
-  ['/embeddings', 'embeddings'],
-]);
-
-/** A GET route of the gateway's own; `ctx` is set when an authenticate plugin ran (to filter by the caller). */
-type GetHandler = (req: IncomingMessage, res: ServerResponse, ctx: RequestContext | null) => void;
-
-const EMPTY = Buffer.alloc(0);
-
-export class Gateway {
+/** Everything one config gives: built by `App.load`, made live by `App.swap`. */
+export class Generation {
   readonly config: LoadedConfig;
-  readonly server: ServerSettings;
   readonly groups: ReadonlyMap<string, ModelGroup>;
-  readonly chain: Chain;
-  readonly upstreams: Upstreams;
-  readonly #logger: Logger;
-  readonly #getRoutes: ReadonlyMap<string, GetHandler>;
-  readonly state: RouterState;
   readonly settings: RouterSettings;
-  readonly store: SharedStore;
-  /** Puts the gateway's own error messages in the caller's language. */
+  readonly chain: Chain;
   readonly localizer: ErrorLocalizer;
-  #discovery: OllamaDiscovery | null = null;
-  readonly #runEnv: RunEnv;
-  /** Requests in flight, for graceful shutdown. */
-  inFlight = 0;
+  readonly routes: RouteTable;
+  readonly #discovery: OllamaDiscovery | null;
 
-  private constructor(
+  constructor(
     config: LoadedConfig,
     groups: ReadonlyMap<string, ModelGroup>,
-    chain: Chain,
-    state: RouterState,
     settings: RouterSettings,
-    store: SharedStore,
+    chain: Chain,
     localizer: ErrorLocalizer,
-    logger: Logger,
+    routes: RouteTable,
+    discovery: OllamaDiscovery | null,
   ) {
-    this.store = store;
-    this.localizer = localizer;
     this.config = config;
-    this.server = config.server;
     this.groups = groups;
+    this.settings = settings;
     this.chain = chain;
-    this.#logger = logger;
+    this.localizer = localizer;
+    this.routes = routes;
+    this.#discovery = discovery;
+  }
+
+  /** Stops what this generation started (discovery, plugin timers). Requests still on it finish first. */
+  async close(): Promise<void> {
+    await this.#discovery?.close();
+    await this.chain.close();
+  }
+}
+
+export class App {
+  readonly logger: Logger;
+  readonly modules: ModuleSet;
+  /** Listener settings: taken from the first config (a new port or certificate needs the listener rebuilt). */
+  readonly server: ServerSettings;
+  readonly upstreams: Upstreams;
+  readonly state: RouterState;
+  readonly store: SharedStore;
+  /** Requests in flight, across generations, for graceful shutdown. */
+  inFlight = 0;
+  #generation: Generation | null = null;
+
+  private constructor(config: LoadedConfig, modules: ModuleSet, store: SharedStore, logger: Logger) {
+    this.logger = logger;
+    this.modules = modules;
+    this.server = config.server;
+    this.store = store;
+    this.state = new MemoryRouterState();
     const t = config.server.timeouts;
     this.upstreams = new Upstreams({
       timeouts: { connect: t.upstreamConnect, firstByte: t.upstreamFirstByte, idle: t.upstreamIdle, total: t.upstreamTotal },
       keepAliveMs: 60_000,
       connectionsPerOrigin: config.server.upstreamConnections,
     });
-    this.#getRoutes = this.#buildGetRoutes();
-    this.state = state;
-    this.settings = settings;
-    this.#runEnv = {
-      chain,
-      state,
-      settings,
-      upstreams: this.upstreams,
-      groups,
-      timeouts: t,
-      localizer,
-      finish: (ctx, outcome, error) => this.#finish(ctx, outcome, error),
-    };
   }
 
-  /** Builds the model groups and the plugin chain. Throws ConfigError with every problem found. */
-  static async create(config: LoadedConfig, logger: Logger): Promise<Gateway> {
+  /** Builds the long-lived parts and the first generation. Throws ConfigError with every problem found. */
+  static async create(config: LoadedConfig, modules: ModuleSet, logger: Logger): Promise<App> {
+    let store: SharedStore;
+    try {
+      store = createStore((config.sections['redis'] ?? null) as RedisConfig | null, logger);
+    } catch (error) {
+      throw new ConfigError(config.file, [`redis: ${(error as Error).message}`]);
+    }
+    const app = new App(config, modules, store, logger);
+    try {
+      app.swap(await app.load(config));
+    } catch (error) {
+      await app.upstreams.close();
+      await store.close();
+      throw error;
+    }
+    return app;
+  }
+
+  /** The live generation. */
+  get generation(): Generation {
+    return this.#generation!;
+  }
+
+  /**
+   * Builds a generation for `config` on this app's long-lived parts, without making it live. Throws ConfigError
+   * with every problem found; nothing live changes then.
+   */
+  async load(config: LoadedConfig): Promise<Generation> {
+    const logger = this.logger;
     const built = buildModelGroups(config.modelList);
     // With discovery, fallbacks may name models that only appear once a server reports them.
     const knownGroups = built.discovery.length > 0 ? null : new Set(built.groups.keys());
@@ -106,313 +120,84 @@ export class Gateway {
     for (const warning of [...built.warnings, ...resolved.warnings]) logger.warn(`config: ${warning}`);
     const errors = [...built.errors, ...resolved.errors];
     if (errors.length > 0) throw new ConfigError(config.file, errors);
-    const state = new MemoryRouterState();
-    let localizer: ErrorLocalizer;
+
+    let localizer: ErrorLocalizer = ENGLISH_ONLY;
+    const localizerModule = this.modules.localizer;
+    if (localizerModule !== null) {
+      try {
+        localizer = await localizerModule.create(config.sections[localizerModule.section] ?? null);
+      } catch (error) {
+        throw new ConfigError(config.file, [(error as Error).message]);
+      }
+    }
+    // Without a `plugins:` section, the module set's default chain applies; sections such as LiteLLM's
+    // `llm_guard:` append the plugins they name.
+    const entries = [...(config.plugins ?? this.modules.defaultChain(resolved.settings.routingStrategy, config.sections))];
+    for (const expander of this.modules.sectionExpanders) {
+      const expanded = expander.expand(config.sections[expander.section]);
+      for (const warning of expanded.warnings) logger.warn(`config: ${warning}`);
+      entries.push(...expanded.entries);
+    }
+    const groups = new Map(built.groups);
+    const plugins = await loadPlugins(entries, config.file, this.modules, config.sections, {
+      logger,
+      groups,
+      configDir: config.dir,
+      state: this.state,
+      store: this.store,
+      localize: pluginLocalize(localizer),
+    });
+    const chain = new Chain(plugins, logger);
+    const pipeline = new Pipeline({
+      chain,
+      groups,
+      settings: resolved.settings,
+      server: config.server,
+      localizer,
+      state: this.state,
+      upstreams: this.upstreams,
+      logger,
+    });
+    let routes: RouteTable;
     try {
-      localizer = createErrorLocalizer((config.sections['localizer'] ?? null) as LocalizerSection | null);
+      routes = new RouteTable(pipeline, plugins, { groups, state: this.state, store: this.store });
     } catch (error) {
+      await chain.close();
       throw new ConfigError(config.file, [(error as Error).message]);
     }
-    // Without a `plugins:` section, LiteLLM's `routing_strategy` names the routing plugin.
-    // LiteLLM's `llm_guard:` section adds the built-in guards it names, after the chain.
-    const guard = llmGuardEntries(config.sections['llm_guard']);
-    for (const warning of guard.warnings) logger.warn(`config: ${warning}`);
-    const entries = [...(config.plugins ?? defaultChain(resolved.settings.routingStrategy, config.sections)), ...guard.entries];
-    const groups = new Map(built.groups);
-    let store: SharedStore;
-    try {
-      store = createStore((config.sections['redis'] ?? null) as RedisConfig | null, logger);
-    } catch (error) {
-      throw new ConfigError(config.file, [`redis: ${(error as Error).message}`]);
-    }
-    let plugins;
-    try {
-      plugins = await loadPlugins(entries, config.file, { logger, groups, configDir: config.dir, state, store, sections: config.sections, localize: pluginLocalize(localizer) });
-    } catch (error) {
-      await store.close();
-      throw error;
-    }
-    const gateway = new Gateway(config, groups, new Chain(plugins, logger), state, resolved.settings, store, localizer, logger);
+    let discovery: OllamaDiscovery | null = null;
     if (built.discovery.length > 0) {
-      gateway.#discovery = new OllamaDiscovery(built.discovery, groups, logger, config.server.discoveryInterval);
-      await gateway.#discovery.start();
+      discovery = new OllamaDiscovery(built.discovery, groups, logger, config.server.discoveryInterval);
+      await discovery.start();
     }
-    return gateway;
+    return new Generation(config, groups, resolved.settings, chain, localizer, routes, discovery);
+  }
+
+  /** Makes `next` live for every request that arrives from now on; returns the one it replaced (null at start). */
+  swap(next: Generation): Generation | null {
+    const previous = this.#generation;
+    this.#generation = next;
+    return previous;
   }
 
   /** The `http.Server` request listener. Never throws. */
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    this.inFlight++;
+    res.once('close', () => this.inFlight--);
+    // Read once: the whole request runs on this generation even if another is swapped in meanwhile.
+    const generation = this.#generation!;
     try {
-      this.#route(req, res);
+      generation.routes.dispatch(req, res);
     } catch (error) {
       // A throw here would otherwise escape into the http server and take the process down.
-      this.#logger.error('unhandled error in request routing', { error });
-      this.#sendError(res, toSluiceError(error), undefined, { headers: req.headers, body: null });
+      this.logger.error('unhandled error in request routing', { error });
+      if (!res.headersSent) res.destroy();
     }
-  };
-
-  #route(req: IncomingMessage, res: ServerResponse): void {
-    const url = req.url ?? '/';
-    const q = url.indexOf('?');
-    const path = q === -1 ? url : url.slice(0, q);
-    const endpoint = PROXY_ROUTES.get(path);
-    if (endpoint !== undefined) {
-      if (req.method !== 'POST') return this.#methodNotAllowed(req, res, path, endpoint, 'POST');
-      this.inFlight++;
-      res.once('close', () => this.inFlight--);
-      this.#proxy(req, res, endpoint, path).catch((error: unknown) => {
-        this.#logger.error('unhandled error in request path', { error });
-        this.#sendError(res, toSluiceError(error), undefined, { headers: req.headers, body: null });
-      });
-      return;
-    }
-    const get = this.#getRoutes.get(path) ?? (path.startsWith('/v1/models/') ? this.#retrieveModel : undefined);
-    if (get !== undefined) {
-      if (req.method !== 'GET' && req.method !== 'HEAD') return this.#methodNotAllowed(req, res, path, 'info', 'GET, HEAD');
-      if (this.chain.authenticate === null) return get(req, res, null);
-      this.#authenticated(req, res, path, get).catch((error: unknown) => {
-        this.#logger.error('unhandled error in request path', { error });
-        this.#sendError(res, toSluiceError(error), undefined, { headers: req.headers, body: null });
-      });
-      return;
-    }
-    req.resume();
-    const error = new SluiceError('SLUICE_ROUTE_NOT_FOUND', `Unknown request URL: ${req.method} ${path}.`, { details: { method: req.method ?? '', path } });
-    this.#refuse(req, res, path, 'info', performance.now(), null, error, {});
-  }
-
-  async #proxy(req: IncomingMessage, res: ServerResponse, endpoint: Endpoint, path: string): Promise<void> {
-    const startedAt = performance.now();
-    let raw: Buffer;
-    let body: Record<string, unknown> | null = null;
-    try {
-      raw = await readBody(req, this.server.bodyLimit, this.server.timeouts.clientBody);
-      body = parseJsonObject(raw);
-      validateRequest(endpoint, body);
-    } catch (error) {
-      const failure = toSluiceError(error);
-      // The rest of an oversized or stalled body is never read: close the connection after the answer.
-      if (failure.status === 413 || failure.status === 408) res.shouldKeepAlive = false;
-      this.#refuse(req, res, path, endpoint, startedAt, body, failure, {});
-      return;
-    }
-    const ctx = new RequestContext(requestId(req), 'POST', path, req.headers, req.socket.remoteAddress ?? '', endpoint, startedAt, body, raw);
-    try {
-      const next = await this.#runRequestPhases(ctx, req, res);
-      if (isReply(next)) {
-        const reply = next;
-        ctx.status = reply.status;
-        sendReply(res, reply, { ...baseHeaders(ctx), ...ctx.responseHeaders });
-        this.#finish(ctx, 'replied', null);
-        return;
-      }
-      if (res.destroyed) {
-        this.#finish(ctx, 'aborted', null);
-        return;
-      }
-      next.start();
-    } catch (error) {
-      const failure = toSluiceError(error);
-      if (failure.code === 'SLUICE_PLUGIN_FAILED' || failure.code === 'SLUICE_INTERNAL') {
-        this.#logger.error(failure.message, { request: ctx.id, cause: failure.cause });
-      }
-      ctx.status = failure.status;
-      this.#sendError(res, failure, { ...baseHeaders(ctx), ...ctx.responseHeaders }, ctx);
-      this.#finish(ctx, 'error', failure);
-    }
-  }
-
-  /** The gateway's own GET routes behind the authenticate phase (which decides which paths stay open). */
-  async #authenticated(req: IncomingMessage, res: ServerResponse, path: string, get: GetHandler): Promise<void> {
-    req.resume();
-    const ctx = new RequestContext(requestId(req), req.method ?? 'GET', path, req.headers, req.socket.remoteAddress ?? '', 'info', performance.now(), {}, EMPTY);
-    try {
-      const reply = await this.chain.runPhase(this.chain.authenticate!, ctx);
-      if (reply !== undefined) {
-        ctx.status = reply.status;
-        sendReply(res, reply, { ...baseHeaders(ctx), ...ctx.responseHeaders });
-        this.#finish(ctx, 'replied', null);
-        return;
-      }
-      get(req, res, ctx);
-      ctx.status = res.statusCode;
-      this.#finish(ctx, 'ok', null);
-    } catch (error) {
-      const failure = toSluiceError(error);
-      ctx.status = failure.status;
-      this.#sendError(res, failure, { ...baseHeaders(ctx), ...ctx.responseHeaders }, ctx);
-      this.#finish(ctx, 'error', failure);
-    }
-  }
-
-  /**
-   * onRequest → authenticate → (model group) → admit → route → guardRequest → upstreamRequest. Returns a plugin's
-   * reply, or the attempt run that will send the request upstream.
-   */
-  async #runRequestPhases(ctx: RequestContext, req: IncomingMessage, res: ServerResponse): Promise<Reply | AttemptRun> {
-    const chain = this.chain;
-    let reply: Reply | undefined;
-    if (chain.onRequest !== null && (reply = await chain.runPhase(chain.onRequest, ctx)) !== undefined) return reply;
-    if (chain.authenticate !== null && (reply = await chain.runPhase(chain.authenticate, ctx)) !== undefined) return reply;
-    const group = this.groups.get(ctx.model);
-    if (group === undefined) {
-      throw new SluiceError('SLUICE_MODEL_NOT_FOUND', `The model \`${ctx.model}\` does not exist or you do not have access to it.`, {
-        param: 'model',
-        details: { model: ctx.model },
-      });
-    }
-    ctx.group = group;
-    if (chain.admit !== null && (reply = await chain.runPhase(chain.admit, ctx)) !== undefined) return reply;
-    const run = new AttemptRun(this.#runEnv, ctx, req, res, group);
-    run.prepare();
-    if (chain.guardRequest !== null && (reply = await chain.runPhase(chain.guardRequest, ctx)) !== undefined) return reply;
-    if (chain.upstreamRequest !== null && (reply = await chain.runPhase(chain.upstreamRequest, ctx)) !== undefined) return reply;
-    return run;
-  }
-
-  #finish(ctx: RequestContext, outcome: Outcome, error: SluiceError | null): void {
-    ctx.settle(outcome, performance.now());
-    const chain = this.chain;
-    if (error !== null) {
-      ctx.error = error;
-      chain.runOnError(ctx, error);
-    } else if (outcome === 'aborted') {
-      chain.runFinal(chain.onAbort, ctx);
-    } else if (outcome === 'ok') {
-      chain.runFinal(chain.onResponseEnd, ctx);
-    }
-    chain.runFinal(chain.log, ctx);
-  }
-
-  /** Every error the gateway writes goes through here: the message in the caller's language, `Content-Language` set. */
-  #sendError(res: ServerResponse, error: SluiceError, extra: Readonly<Record<string, string>> | undefined, source: LocaleSource | RequestContext): void {
-    if (res.headersSent || res.destroyed) return;
-    sendError(res, error, extra, localizeFor(this.localizer, error, source));
-  }
-
-  #methodNotAllowed(req: IncomingMessage, res: ServerResponse, path: string, endpoint: RouteKind, allow: string): void {
-    req.resume();
-    const error = new SluiceError('SLUICE_METHOD_NOT_ALLOWED', `Method ${req.method} is not allowed here; use ${allow}.`, { details: { method: req.method ?? '', allow } });
-    this.#refuse(req, res, path, endpoint, performance.now(), null, error, { allow });
-  }
-
-  /**
-   * A request refused before the plugin chain (unknown URL, wrong method, unreadable body) still gets a context,
-   * so `onError` and `log` see it: the access log has every request, as nginx's does.
-   */
-  #refuse(
-    req: IncomingMessage,
-    res: ServerResponse,
-    path: string,
-    endpoint: RouteKind,
-    startedAt: number,
-    body: Record<string, unknown> | null,
-    error: SluiceError,
-    headers: Readonly<Record<string, string>>,
-  ): void {
-    const ctx = new RequestContext(requestId(req), req.method ?? '', path, req.headers, req.socket.remoteAddress ?? '', endpoint, startedAt, body ?? {}, EMPTY);
-    ctx.status = error.status;
-    this.#sendError(res, error, { ...baseHeaders(ctx), ...headers }, ctx);
-    this.#finish(ctx, 'error', error);
-  }
-
-  #buildGetRoutes(): Map<string, GetHandler> {
-    const created = Math.floor(Date.now() / 1000);
-    // Computed per call: discovery adds and removes groups while the gateway runs.
-    // A caller whose key is limited to some models sees only those.
-    const visible = (ctx: RequestContext | null): ModelGroup[] => {
-      const allowed = ctx?.auth?.models ?? null;
-      const all = [...this.groups.values()];
-      return allowed === null ? all : all.filter((group) => allowed.has(group.name));
-    };
-    const models = (ctx: RequestContext | null): unknown => ({
-      object: 'list',
-      data: visible(ctx).map((group) => ({ id: group.name, object: 'model', created, owned_by: 'sluice' })),
-    });
-    const modelInfo = (ctx: RequestContext | null): unknown => ({
-      data: visible(ctx).flatMap((group) =>
-        group.deployments.map((d) => ({ model_name: group.name, litellm_params: d.publicParams, model_info: { ...d.info, id: d.id } })),
-      ),
-    });
-    const listModels: GetHandler = (_req, res, ctx) => sendJson(res, 200, models(ctx), ctx === null ? undefined : baseHeaders(ctx));
-    const info: GetHandler = (_req, res, ctx) => sendJson(res, 200, modelInfo(ctx), ctx === null ? undefined : baseHeaders(ctx));
-    const alive: GetHandler = (_req, res) => sendJson(res, 200, "I'm alive!");
-    const ready: GetHandler = (_req, res) => {
-      // Redis down with fail_closed means every limited request would be refused: not ready.
-      const state = this.store.health();
-      sendJson(res, state === 'down' ? 503 : 200, {
-        status: state === 'ok' ? 'healthy' : state === 'degraded' ? 'degraded' : 'unhealthy',
-        sluice_version: VERSION,
-        model_groups: this.groups.size,
-        shared_state: { kind: this.store.kind, status: state },
-      });
-    };
-    return new Map([
-      ['/health', (req, res) => sendJson(res, 200, this.#healthReport(req))],
-      ['/v1/models', listModels],
-      ['/models', listModels],
-      ['/model/info', info],
-      ['/v1/model/info', info],
-      ['/health/liveliness', alive],
-      ['/health/liveness', alive],
-      ['/health/readiness', ready],
-    ]);
-  }
-
-  /**
-   * LiteLLM's /health shape, from the health state (active probes and passive failures) without calling a model.
-   * `?model=` narrows it to one model group.
-   */
-  #healthReport(req: IncomingMessage): Record<string, unknown> {
-    const url = new URL(req.url ?? '/', 'http://x');
-    const only = url.searchParams.get('model');
-    const now = Date.now();
-    const healthy: Record<string, unknown>[] = [];
-    const unhealthy: Record<string, unknown>[] = [];
-    for (const group of this.groups.values()) {
-      if (only !== null && group.name !== only) continue;
-      for (const d of group.deployments) {
-        const entry = { model: `${d.provider}/${d.upstreamModel}`, model_name: group.name, model_id: d.id, api_base: d.apiBase };
-        const reason = this.state.unavailable(d.id, now);
-        if (reason === null) healthy.push(entry);
-        else {
-          const health = this.state.health(d.id);
-          unhealthy.push({ ...entry, error: health.lastError ?? reason, reason, ...(reason === 'cooldown' ? { cooldown_remaining_s: Math.ceil((health.coolingUntil - now) / 1000) } : {}) });
-        }
-      }
-    }
-    return { healthy_endpoints: healthy, unhealthy_endpoints: unhealthy, healthy_count: healthy.length, unhealthy_count: unhealthy.length };
-  }
-
-  readonly #retrieveModel: GetHandler = (req, res, ctx) => {
-    let id: string;
-    try {
-      id = decodeURIComponent((req.url ?? '').split('?')[0]!.slice('/v1/models/'.length));
-    } catch {
-      id = '';
-    }
-    const allowed = ctx?.auth?.models ?? null;
-    if (!this.groups.has(id) || (allowed !== null && !allowed.has(id))) {
-      const error = new SluiceError('SLUICE_MODEL_NOT_FOUND', `The model \`${id}\` does not exist or you do not have access to it.`, { param: 'model', details: { model: id } });
-      this.#sendError(res, error, undefined, ctx ?? { headers: req.headers, body: null });
-      return;
-    }
-    sendJson(res, 200, { id, object: 'model', created: 0, owned_by: 'sluice' });
   };
 
   async close(): Promise<void> {
-    await this.#discovery?.close();
-    await this.chain.close();
+    await this.#generation?.close();
     await this.upstreams.close();
     await this.store.close();
   }
-}
-
-function baseHeaders(ctx: RequestContext): Record<string, string> {
-  return { 'x-request-id': ctx.id };
-}
-
-function requestId(req: IncomingMessage): string {
-  const given = req.headers['x-request-id'];
-  return typeof given === 'string' && given.length > 0 && given.length <= 200 ? given : randomUUID();
 }

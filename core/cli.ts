@@ -2,7 +2,8 @@
 
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config/load.ts';
-import { Gateway, VERSION } from './app.ts';
+import { App, VERSION } from './app.ts';
+import { STANDARD_MODULES } from '../plugins/standard.ts';
 import { listen } from './server/listener.ts';
 import { createLogger } from './logger.ts';
 
@@ -52,15 +53,15 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
 
-  let gateway: Gateway;
+  let gateway: App;
   const bootLogger = createLogger('info');
   try {
     const config = loadConfig(args.config);
     const logger = createLogger(config.server.logLevel, config.server.logFormat);
     for (const warning of config.warnings) logger.warn(`config: ${warning}`);
-    gateway = await Gateway.create(config, logger);
+    gateway = await App.create(config, STANDARD_MODULES, logger);
     if (args.check) {
-      process.stdout.write(`${config.file}: ok (${gateway.groups.size} model groups, ${gateway.chain.plugins.length} plugins: ${gateway.chain.plugins.map((p) => p.id).join(', ')})\n`);
+      process.stdout.write(`${config.file}: ok (${gateway.generation.groups.size} model groups, ${gateway.generation.chain.plugins.length} plugins: ${gateway.generation.chain.plugins.map((p) => p.id).join(', ')})\n`);
       await gateway.close();
       return 0;
     }
@@ -83,8 +84,8 @@ async function main(argv: string[]): Promise<number> {
     }
     logger.info(`sluice ${VERSION} listening on ${listening.protocol}://${listening.host}:${listening.port}`, {
       config: config.file,
-      models: [...gateway.groups.keys()].join(','),
-      plugins: gateway.chain.plugins.map((p) => p.id).join(','),
+      models: [...gateway.generation.groups.keys()].join(','),
+      plugins: gateway.generation.chain.plugins.map((p) => p.id).join(','),
       ...(listening.certificate === null
         ? {}
         : { http2: listening.http2, certificate: listening.certificate.subject, expires: listening.certificate.validTo }),

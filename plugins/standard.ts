@@ -1,8 +1,11 @@
-// Built-in plugins by dotted id. Modules load only when a config names them.
+// Sluice's standard module set: the built-in plugins by dotted id, LiteLLM's names for them, the default chain, the
+// `llm_guard:` section and the error localizer. Only the entry point (core/cli.ts) imports this file; modules load
+// only when a config names them.
 
-import type { PluginFactory } from '../core/plugin/api.ts';
+import type { ModuleSet, PluginEntry, PluginFactory, PluginModule } from '../core/plugin/api.ts';
+import { llmGuardEntries } from './guard/llm-guard-config.ts';
 
-type FactoryModule = { default: PluginFactory<never> };
+type FactoryModule = PluginModule;
 
 /** The guard plugins share one module; each id picks its factory from it. */
 const guard = (id: string) => (): Promise<FactoryModule> =>
@@ -61,9 +64,21 @@ export const DEFAULT_ROUTER = 'route.simple_shuffle';
  * `general_settings.master_key` or a `keys:` list), a router (`routing_strategy`, else LiteLLM's default) and active
  * health checks.
  */
-export function defaultChain(routingStrategy: string | null, sections: Readonly<Record<string, unknown>>): string[] {
+export function defaultChain(routingStrategy: string | null, sections: Readonly<Record<string, unknown>>): PluginEntry[] {
   const general = sections['general_settings'] as { master_key?: unknown } | null | undefined;
   const keys = sections['keys'];
   const hasKeys = typeof general?.master_key === 'string' || (Array.isArray(keys) && keys.length > 0);
   return [...(hasKeys ? ['auth.api_key', 'limit.key'] : []), routingStrategy ?? DEFAULT_ROUTER, 'health.active'];
 }
+
+export const STANDARD_MODULES: ModuleSet = {
+  plugins: BUILTIN_PLUGINS,
+  aliases: PLUGIN_ALIASES,
+  defaultChain,
+  sectionExpanders: [{ section: 'llm_guard', expand: llmGuardEntries }],
+  localizer: {
+    section: 'localizer',
+    // Imported on first use: language detection carries large tables.
+    create: async (value) => (await import('./localizer/index.ts')).createErrorLocalizer(value as never),
+  },
+};

@@ -9,7 +9,7 @@ import { chat, errorOf, json, post, startGateway, type TestGateway } from './hel
 
 // Custom plugins are loaded from files, exactly as users load theirs.
 const dir = mkdtempSync(join(tmpdir(), 'sluice-chain-'));
-const core = join(import.meta.dirname, '..', 'core', 'plugin.ts');
+const core = join(import.meta.dirname, '..', 'core', 'plugin', 'api.ts');
 
 writeFileSync(
   join(dir, 'recorder.ts'),
@@ -189,7 +189,7 @@ describe('default chain', () => {
   test("without plugins:, LiteLLM's default router (simple-shuffle) and active health checks", async () => {
     const gw = await startGateway('model_list: [{model_name: m, litellm_params: {model: mock/m}}]');
     try {
-      assert.deepEqual(gw.gateway.chain.plugins.map((p) => p.id), ['route.simple_shuffle', 'health.active']);
+      assert.deepEqual(gw.gateway.generation.chain.plugins.map((p) => p.id), ['route.simple_shuffle', 'health.active']);
     } finally {
       await gw.close();
     }
@@ -198,7 +198,7 @@ describe('default chain', () => {
   test('router_settings.routing_strategy picks the router by its LiteLLM name', async () => {
     const gw = await startGateway('router_settings: {routing_strategy: latency-based-routing}\nmodel_list: [{model_name: m, litellm_params: {model: mock/m}}]');
     try {
-      assert.deepEqual(gw.gateway.chain.plugins.map((p) => p.id), ['route.latency_based', 'health.active']);
+      assert.deepEqual(gw.gateway.generation.chain.plugins.map((p) => p.id), ['route.latency_based', 'health.active']);
       assert.equal((await post(`${gw.url}/v1/chat/completions`, chat('m'))).status, 200);
     } finally {
       await gw.close();

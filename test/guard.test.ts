@@ -376,7 +376,7 @@ llm_guard:
       { logger: log.logger },
     );
     try {
-      const ids = gw.gateway.chain.plugins.map((p) => p.id);
+      const ids = gw.gateway.generation.chain.plugins.map((p) => p.id);
       for (const id of ['guard.input.prompt_injection', 'guard.input.ban_substrings', 'guard.input.token_limit', 'guard.output.no_refusal', 'guard.output.malicious_urls', 'guard.output.no_code', 'guard.output.toxicity']) {
         assert.ok(ids.includes(id), `${id} in ${ids.join(', ')}`);
       }

@@ -3,7 +3,8 @@
 import { request } from 'node:http';
 import { resolve } from 'node:path';
 import { parseConfig } from '../core/config/load.ts';
-import { Gateway } from '../core/app.ts';
+import { App } from '../core/app.ts';
+import { STANDARD_MODULES } from '../plugins/standard.ts';
 import { listen, type Listening } from '../core/server/listener.ts';
 import { createLogger, type Logger } from '../core/logger.ts';
 
@@ -12,7 +13,7 @@ export const ROOT = resolve(import.meta.dirname, '..');
 export interface TestGateway {
   readonly url: string;
   readonly port: number;
-  readonly gateway: Gateway;
+  readonly gateway: App;
   readonly listening: Listening;
   close(): Promise<void>;
 }
@@ -20,7 +21,7 @@ export interface TestGateway {
 /** Starts a gateway from YAML text. Relative plugin paths resolve against `dir` (default: the repo root). */
 export async function startGateway(yaml: string, options: { dir?: string; logger?: Logger } = {}): Promise<TestGateway> {
   const config = parseConfig(yaml, resolve(options.dir ?? ROOT, 'test-config.yaml'), {});
-  const gateway = await Gateway.create(config, options.logger ?? createLogger('silent'));
+  const gateway = await App.create(config, STANDARD_MODULES, options.logger ?? createLogger('silent'));
   const listening = await listen(gateway, 0, '127.0.0.1');
   return {
     url: `http://127.0.0.1:${listening.port}`,

@@ -6,17 +6,13 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import type { LogLevel } from '../logger.ts';
 import type { ModelListEntry } from './models.ts';
+import type { PluginEntry } from '../plugin/modules.ts';
 import { inspectServerTls, parseSslVerify, type TlsSettings } from './tls-files.ts';
 
 export type { TlsSettings } from './tls-files.ts';
+export type { PluginEntry } from '../plugin/modules.ts';
 
 const SCHEMA_PATH = new URL('../../config/schema.json', import.meta.url);
-
-/** One entry of `plugins:` as written. */
-export type PluginEntry =
-  | string
-  | { name: string; enabled?: boolean; options?: Record<string, unknown> }
-  | { path: string; enabled?: boolean; options?: Record<string, unknown> };
 
 /** `server.redirect_http`: a plain-HTTP listener that sends every request to the https:// URL. */
 export interface RedirectSettings {

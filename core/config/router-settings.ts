@@ -177,21 +177,3 @@ function fallbackMap(value: unknown, key: string, groups: ReadonlySet<string> | 
   });
   return map;
 }
-
-/** Classifies an upstream HTTP error status; `body` (when read) refines 400s. */
-export function classifyStatus(status: number, body: string | null): ErrorClass {
-  if (status === 429) return 'rate_limit';
-  if (status === 401 || status === 403) return 'auth';
-  if (status === 408) return 'timeout';
-  if (status >= 500) return 'server_error';
-  if (body !== null && CONTENT_POLICY.test(body)) return 'content_policy';
-  return 'bad_request';
-}
-
-const CONTENT_POLICY = /content[ _-]?(policy|filter|management)|safety system|responsibleai/i;
-const CONTEXT_WINDOW = /context[ _-]?(length|window)|maximum context|too many tokens|prompt is too long|exceeds the model/i;
-
-/** True when a backend's 400 says the prompt did not fit the model's context window. */
-export function isContextWindowError(body: string): boolean {
-  return CONTEXT_WINDOW.test(body);
-}

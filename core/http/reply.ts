@@ -3,6 +3,7 @@
 import type { ServerResponse } from 'node:http';
 import type { SluiceError } from '../errors.ts';
 import type { LocalizedMessage } from '../plugin/localize.ts';
+import type { RequestContext } from '../plugin/context.ts';
 
 /** A complete answer produced by the gateway or a plugin instead of the upstream. */
 export interface Reply {
@@ -34,6 +35,31 @@ export function sendReply(res: ServerResponse, reply: Reply, extra?: Readonly<Re
   headers['content-length'] = Buffer.byteLength(reply.body);
   res.writeHead(reply.status, headers);
   res.end(reply.body);
+}
+
+/**
+ * The one way a response head reaches the client: records `ctx.status` and the first-byte time (for the access log
+ * and latency figures), then writes the status line and headers. False when the response is already gone.
+ */
+export function writeHead(res: ServerResponse, ctx: RequestContext, status: number, headers: Record<string, string | string[] | number>): boolean {
+  if (res.headersSent || res.destroyed) return false;
+  ctx.status = status;
+  if (ctx.firstByteAt === 0) ctx.firstByteAt = performance.now();
+  res.writeHead(status, headers);
+  return true;
+}
+
+/** A whole local reply for a request (a plugin's answer, a route's answer), through `writeHead`. */
+export function writeReply(res: ServerResponse, ctx: RequestContext, reply: Reply, extra?: Readonly<Record<string, string>>): void {
+  const headers: Record<string, string | number> = { ...extra, ...reply.headers };
+  headers['content-length'] = Buffer.byteLength(reply.body);
+  if (writeHead(res, ctx, reply.status, headers)) res.end(reply.body);
+}
+
+/** An error for a request, in the OpenAI shape and the caller's language (see `sendError`), through `writeHead`. */
+export function writeError(res: ServerResponse, ctx: RequestContext, error: SluiceError, extra: Readonly<Record<string, string>> | undefined, localized: LocalizedMessage): void {
+  const headers: Record<string, string> = { ...extra, ...error.headers, 'content-language': localized.lang };
+  writeReply(res, ctx, respond(error.status, errorBody(error, localized)), headers);
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, extra?: Readonly<Record<string, string>>): void {

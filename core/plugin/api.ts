@@ -24,8 +24,11 @@ export type { AuthInfo, Usage } from './context.ts';
 export type { LocalizedMessage, PluginLocalize } from './localize.ts';
 export { requestText, lastUserText, type MessageSelection, type TextPart } from './request-text.ts';
 export { respond } from '../http/reply.ts';
+export { estimateRequestTokens } from '../providers/openai.ts';
 export { SluiceError } from '../errors.ts';
 export { createSlot } from './context.ts';
+export type { ModuleSet, PluginEntry, PluginModule, SectionExpander } from './modules.ts';
+export type { ErrorLocalizer, LocaleSource } from './localize.ts';
 export type { Slot } from './context.ts';
 
 /** What a request-phase hook returns: nothing to continue, a `Reply` to answer now, or a promise of either. */
@@ -112,8 +115,29 @@ export interface Plugin {
    */
   readonly wantsUsage?: boolean;
 
+  /**
+   * HTTP routes this plugin serves itself (`/metrics`, a status page, cache admin). Each is matched by exact path
+   * before the gateway's own routes; see `PluginRoute`.
+   */
+  readonly routes?: readonly PluginRoute[];
+
   /** Release timers, sockets and files. Called on shutdown and when a reload replaces this instance. */
   close?(): void | Promise<void>;
+}
+
+/**
+ * A route a plugin serves. With `auth` (the default) the chain's `authenticate` phase runs first, so `ctx.auth`
+ * says who is calling and a missing or wrong key is refused as on any other route; `auth: false` makes the route
+ * open. A POST route's body is read (up to `server.body_limit`) and parsed into `ctx.body` when it is JSON
+ * (`ctx.rawBody` has the bytes either way). `onError` and `log` run for route requests as for proxied ones.
+ */
+export interface PluginRoute {
+  readonly method: 'GET' | 'POST';
+  /** An exact path, e.g. `/metrics`. Two routes with one method and path are a config error. */
+  readonly path: string;
+  readonly auth?: boolean;
+  /** Answers the request: return `respond(...)`, or throw a `SluiceError`. HEAD is answered by a GET route. */
+  handle(ctx: RequestContext): Reply | Promise<Reply>;
 }
 
 /** What the core hands a plugin factory. */
@@ -125,8 +149,10 @@ export interface PluginDeps {
   readonly groups: ReadonlyMap<string, ModelGroup>;
   /** Directory of the config file, for resolving relative paths in options. */
   readonly configDir: string;
-  /** The whole config as loaded (after environment substitution), for plugins that read shared sections such as
-   * `keys` or `general_settings`. Treat as read-only. */
+  /**
+   * The top-level config sections this plugin's factory declared in `sections` (after environment substitution),
+   * by name; a declared section the config does not have is absent. Treat as read-only.
+   */
   readonly sections: Readonly<Record<string, unknown>>;
   /** Counters, windows and leases, in memory or shared through Redis (`redis:` in config). */
   readonly store: SharedStore;
@@ -150,6 +176,12 @@ export interface PluginFactory<Options = Record<string, never>> {
   readonly description?: string;
   /** JSON Schema for the options; options default to `{}`. */
   readonly schema?: JsonSchema;
+  /**
+   * Top-level config sections the plugin reads besides its options (e.g. `keys`, `general_settings`); they reach
+   * `create` as `deps.sections`, and no other section does. Sluice's own sections are validated by the config
+   * schema before any plugin is created.
+   */
+  readonly sections?: readonly string[];
   create(options: Options, deps: PluginDeps): Plugin | Promise<Plugin>;
 }
 

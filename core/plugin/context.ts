@@ -47,6 +47,8 @@ export class RequestContext {
   readonly method: string;
   /** URL path without the query string. */
   readonly path: string;
+  /** The query string without its `?` (empty when none). */
+  readonly query: string;
   readonly headers: IncomingHttpHeaders;
   readonly clientAddress: string;
   readonly endpoint: RouteKind;
@@ -98,10 +100,12 @@ export class RequestContext {
     startedAt: number,
     body: Record<string, unknown>,
     rawBody: Buffer,
+    query = '',
   ) {
     this.id = id;
     this.method = method;
     this.path = path;
+    this.query = query;
     this.headers = headers;
     this.clientAddress = clientAddress;
     this.endpoint = endpoint;

@@ -4,9 +4,9 @@ import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Ajv, type ErrorObject } from 'ajv';
 import type { LoadedPlugin } from './chain.ts';
-import { ConfigError, type PluginEntry } from '../config/load.ts';
+import { ConfigError } from '../config/load.ts';
 import type { PluginDeps, PluginFactory } from './api.ts';
-import { BUILTIN_PLUGINS, PLUGIN_ALIASES } from '../../plugins/standard.ts';
+import type { ModuleSet, PluginEntry } from './modules.ts';
 
 const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: true, coerceTypes: true });
 
@@ -16,11 +16,21 @@ interface Resolved {
   readonly options: Record<string, unknown>;
 }
 
+/** What every plugin's deps share; `sections` is narrowed per plugin to what its factory declares. */
+export type SharedDeps = Omit<PluginDeps, 'sections'>;
+
 /**
- * Creates the plugin instances in chain order. Every problem in every entry is collected and thrown together as
- * a ConfigError, so `--check` reports them all at once.
+ * Creates the plugin instances in chain order. Built-in ids come from `modules`; `sections` is the whole config, of
+ * which each factory gets the sections it declares. Every problem in every entry is collected and thrown together
+ * as a ConfigError, so `--check` reports them all at once.
  */
-export async function loadPlugins(entries: readonly PluginEntry[], configFile: string, deps: PluginDeps): Promise<LoadedPlugin[]> {
+export async function loadPlugins(
+  entries: readonly PluginEntry[],
+  configFile: string,
+  modules: ModuleSet,
+  sections: Readonly<Record<string, unknown>>,
+  deps: SharedDeps,
+): Promise<LoadedPlugin[]> {
   const list = entries;
   const errors: string[] = [];
   const resolved: Resolved[] = [];
@@ -31,7 +41,7 @@ export async function loadPlugins(entries: readonly PluginEntry[], configFile: s
     const where = `plugins[${i}] (${label})`;
     let factory: PluginFactory<unknown>;
     try {
-      factory = await importFactory(entry, deps.configDir);
+      factory = await importFactory(entry, deps.configDir, modules);
     } catch (error) {
       errors.push(`${where}: ${(error as Error).message}`);
       continue;
@@ -51,7 +61,7 @@ export async function loadPlugins(entries: readonly PluginEntry[], configFile: s
   const loaded: LoadedPlugin[] = [];
   for (const { where, factory, options } of resolved) {
     try {
-      loaded.push({ id: factory.id, plugin: await factory.create(options, deps) });
+      loaded.push({ id: factory.id, plugin: await factory.create(options, { ...deps, sections: declaredSections(factory, sections) }) });
     } catch (error) {
       errors.push(`${where}: create() failed: ${(error as Error).message}`);
     }
@@ -66,7 +76,7 @@ export async function loadPlugins(entries: readonly PluginEntry[], configFile: s
   return loaded;
 }
 
-async function importFactory(entry: PluginEntry, configDir: string): Promise<PluginFactory<unknown>> {
+async function importFactory(entry: PluginEntry, configDir: string, modules: ModuleSet): Promise<PluginFactory<unknown>> {
   let module: { default?: unknown };
   if (typeof entry === 'object' && 'path' in entry) {
     const file = isAbsolute(entry.path) ? entry.path : resolve(configDir, entry.path);
@@ -77,10 +87,10 @@ async function importFactory(entry: PluginEntry, configDir: string): Promise<Plu
     }
   } else {
     const name = typeof entry === 'string' ? entry : entry.name;
-    const id = PLUGIN_ALIASES[name] ?? name;
-    const load = BUILTIN_PLUGINS[id];
+    const id = modules.aliases[name] ?? name;
+    const load = modules.plugins[id];
     if (load === undefined) {
-      throw new Error(`unknown plugin "${name}"; built-in plugins are ${Object.keys(BUILTIN_PLUGINS).join(', ')}; load your own with "path:"`);
+      throw new Error(`unknown plugin "${name}"; built-in plugins are ${Object.keys(modules.plugins).join(', ')}; load your own with "path:"`);
     }
     module = await load();
   }
@@ -89,6 +99,13 @@ async function importFactory(entry: PluginEntry, configDir: string): Promise<Plu
     throw new Error('the module must export default a plugin factory ({ id, create }), e.g. with definePlugin()');
   }
   return factory as PluginFactory<unknown>;
+}
+
+/** The config sections a factory declared, and only those. */
+function declaredSections(factory: PluginFactory<unknown>, sections: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  for (const name of factory.sections ?? []) if (sections[name] !== undefined) out[name] = sections[name];
+  return out;
 }
 
 function formatPointer(error: ErrorObject): string {

@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import type { IncomingHttpHeaders } from 'undici/types/header.js';
 import type { MockSettings } from '../config/models.ts';
+import { estimateTextTokens } from './openai.ts';
 
 const DEFAULT_SETTINGS: MockSettings = { text: 'This is a mock response from Sluice.', tokens: 0, tokenIntervalMs: 0, dimensions: 8 };
 
@@ -143,12 +144,12 @@ export class MockDispatcher {
     const input = body['input'];
     const inputs = Array.isArray(input) ? input : [input];
     const data = inputs.map((item, index) => ({ object: 'embedding', index, embedding: vectorFor(JSON.stringify(item), this.#settings.dimensions) }));
-    const prompt = inputs.reduce<number>((sum, item) => sum + estimateTokens(JSON.stringify(item)), 0);
+    const prompt = inputs.reduce<number>((sum, item) => sum + estimateTextTokens(JSON.stringify(item)), 0);
     return { object: 'list', data, model: String(body['model']), usage: { prompt_tokens: prompt, total_tokens: prompt } };
   }
 
   #usage(body: Record<string, unknown>): { prompt_tokens: number; completion_tokens: number; total_tokens: number } {
-    const prompt = estimateTokens(JSON.stringify(body['messages'] ?? body['prompt'] ?? ''));
+    const prompt = estimateTextTokens(JSON.stringify(body['messages'] ?? body['prompt'] ?? ''));
     const completion = this.#words.length;
     return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
   }
@@ -160,11 +161,6 @@ function newId(chat: boolean): string {
 
 function now(): number {
   return Math.floor(Date.now() / 1000);
-}
-
-/** About four characters per token, as OpenAI's rule of thumb. */
-function estimateTokens(text: string): number {
-  return Math.max(1, Math.ceil(text.length / 4));
 }
 
 /** A unit vector derived from the text, so equal inputs embed equally. */

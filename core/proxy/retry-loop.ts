@@ -9,17 +9,12 @@ import type { RequestContext } from '../plugin/context.ts';
 import { SluiceError } from '../errors.ts';
 import { ProxyExchange, type AttemptOwner } from './attempt.ts';
 import type { Deployment, Endpoint, ModelGroup } from '../config/models.ts';
-import { classifyStatus, isContextWindowError, MAX_FALLBACKS, type ErrorClass, type RouterSettings } from '../config/router-settings.ts';
+import { MAX_FALLBACKS, type ErrorClass, type RouterSettings } from '../config/router-settings.ts';
+import { classifyStatus, estimateRequestTokens, isContextWindowError, UPSTREAM_PATH } from '../providers/openai.ts';
 import type { RouterState } from '../state/router-state.ts';
 import { sendError } from '../http/reply.ts';
 import { localizeFor, type ErrorLocalizer, type LocalizedMessage } from '../plugin/localize.ts';
 import type { Upstreams } from './pools.ts';
-
-const UPSTREAM_PATH: Readonly<Record<Endpoint, string>> = {
-  chat: '/chat/completions',
-  completions: '/completions',
-  embeddings: '/embeddings',
-};
 
 /** Client request headers that are not passed upstream: hop-by-hop, recomputed, or the gateway's own credentials. */
 const NOT_FORWARDED = new Set([
@@ -420,32 +415,8 @@ export class AttemptRun implements AttemptOwner {
       if (typeof max !== 'number') return true;
       limit = Math.max(limit, max);
     }
-    return limit === 0 || estimateTokens(this.#ctx) <= limit;
+    return limit === 0 || estimateRequestTokens(this.#ctx.body) <= limit;
   }
-}
-
-/** About four characters a token over the prompt text, as OpenAI's rule of thumb; only for coarse decisions. */
-export function estimateTokens(ctx: RequestContext): number {
-  let chars = 0;
-  const body = ctx.body;
-  const messages = body['messages'];
-  if (Array.isArray(messages)) {
-    for (const message of messages) {
-      const content = (message as { content?: unknown }).content;
-      if (typeof content === 'string') chars += content.length;
-      else if (Array.isArray(content)) {
-        for (const part of content) {
-          const text = (part as { text?: unknown }).text;
-          if (typeof text === 'string') chars += text.length;
-        }
-      }
-      chars += 16; // role and framing
-    }
-  } else {
-    const prompt = body['prompt'] ?? body['input'];
-    chars = typeof prompt === 'string' ? prompt.length : JSON.stringify(prompt ?? '').length;
-  }
-  return Math.ceil(chars / 4);
 }
 
 /** Exponential backoff with jitter, never below the configured floor or the backend's Retry-After. */

@@ -1,4 +1,4 @@
-// The listener: an http.Server around a Gateway, with client timeouts and protocol errors in the OpenAI shape.
+// The listener: an http.Server around an App, with client timeouts and protocol errors in the OpenAI shape.
 // With `server.tls` it serves HTTPS instead: HTTP/2 and HTTP/1.1 on one port (ALPN picks), or HTTP/1.1 only; an
 // optional plain-HTTP listener redirects to it, and `reloadTls()` swaps the certificate without dropping anyone.
 
@@ -7,7 +7,7 @@ import { createSecureServer, type Http2SecureServer, type SecureServerOptions, t
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket, TlsOptions } from 'node:tls';
-import type { Gateway } from '../app.ts';
+import type { App } from '../app.ts';
 import { loadServerTls, type CertificateInfo } from '../config/tls-files.ts';
 import { redirectToHttps, refuseUnverifiedPeer, SluiceHttp2Request, SluiceHttp2Response } from './tls.ts';
 
@@ -46,7 +46,7 @@ interface Http1Options {
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 type Http2Handler = (req: SluiceHttp2Request | IncomingMessage, res: SluiceHttp2Response | ServerResponse) => void;
 
-export async function listen(gateway: Gateway, port = gateway.server.port, host = gateway.server.host): Promise<Listening> {
+export async function listen(gateway: App, port = gateway.server.port, host = gateway.server.host): Promise<Listening> {
   const t = gateway.server.timeouts;
   // Node's own whole-request deadline is a backstop behind the body timer, which answers with a proper 408.
   const requestTimeout = t.clientHeader === 0 || t.clientBody === 0 ? 0 : t.clientHeader + t.clientBody + 1000;

@@ -54,6 +54,7 @@ const DEFAULT_OPEN_PATHS = ['/health/liveliness', '/health/liveness', '/health/r
 export default definePlugin<Options>({
   id: 'auth.api_key',
   description: 'API keys: master key and virtual keys with allowed models and limits.',
+  sections: ['general_settings', 'keys'],
   schema: {
     type: 'object',
     additionalProperties: false,

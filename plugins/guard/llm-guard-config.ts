@@ -15,7 +15,7 @@
 // A scanner is a name, `{ type, params }` (LLM Guard API's scanners.yml) or `{ Name: params }`. Names Sluice has
 // no built-in for (Anonymize, Language, ...) load with a warning: they run only on the remote engine.
 
-import type { PluginEntry } from '../../core/config/load.ts';
+import type { PluginEntry } from '../../core/plugin/api.ts';
 
 type Params = Record<string, unknown>;
 

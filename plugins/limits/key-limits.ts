@@ -1,7 +1,6 @@
 // limit.key: requests, tokens and concurrency per API key and per model group, shared across replicas.
 
-import { estimateTokens } from '../../core/proxy/retry-loop.ts';
-import { createSlot, definePlugin, type LimitDecision, type Plugin, type RequestContext } from '../../core/plugin/api.ts';
+import { createSlot, definePlugin, estimateRequestTokens, type LimitDecision, type Plugin, type RequestContext } from '../../core/plugin/api.ts';
 import { rateLimited, rateLimitHeaders } from './headers.ts';
 
 interface Limits {
@@ -55,6 +54,7 @@ const MINUTE = 60_000;
 export default definePlugin<Options>({
   id: 'limit.key',
   description: 'Requests, tokens and concurrent requests per API key and per model group.',
+  sections: ['keys'],
   schema: {
     type: 'object',
     additionalProperties: false,
@@ -112,7 +112,7 @@ export default definePlugin<Options>({
         const now = Date.now();
         const state: Held = { leaseId: ctx.id, leases: [], tokenScopes: [] };
         ctx.set(held, state);
-        const estimate = estimateTokens(ctx);
+        const estimate = estimateRequestTokens(ctx.body);
         let requests: LimitDecision | null = null;
         let tokens: LimitDecision | null = null;
         try {

@@ -7,7 +7,7 @@ import { createLogger } from '../../core/logger.ts';
 import { buildModelGroups, type Deployment, type LitellmParams, type ModelGroup } from '../../core/config/models.ts';
 import { SluiceError, type PluginFactory } from '../../core/plugin/api.ts';
 import { loadPlugins } from '../../core/plugin/loader.ts';
-import { BUILTIN_PLUGINS, PLUGIN_ALIASES } from '../standard.ts';
+import { BUILTIN_PLUGINS, PLUGIN_ALIASES, STANDARD_MODULES } from '../standard.ts';
 import { MemoryRouterState } from '../../core/state/router-state.ts';
 import latencyBased from './latency-based.ts';
 import leastBusy from './least-busy.ts';
@@ -99,8 +99,8 @@ describe('registry', () => {
 
   test('the loader resolves aliases, applies option defaults and rejects unknown options', async () => {
     const { groups } = pool({ a: {} });
-    const deps = { logger: createLogger('silent'), groups, configDir: '.', sections: {}, localize: englishLocalize, store: new MemoryStore(), state: new MemoryRouterState() };
-    const loaded = await loadPlugins(['usage-based-routing-v2', { name: 'prefix-affinity', options: { replicas: 8 } }], 'test.yaml', deps);
+    const deps = { logger: createLogger('silent'), groups, configDir: '.', localize: englishLocalize, store: new MemoryStore(), state: new MemoryRouterState() };
+    const loaded = await loadPlugins(['usage-based-routing-v2', { name: 'prefix-affinity', options: { replicas: 8 } }], 'test.yaml', STANDARD_MODULES, {}, deps);
     assert.deepEqual(
       loaded.map((p) => p.id),
       ['route.usage_based', 'route.prefix_affinity'],
@@ -111,7 +111,7 @@ describe('registry', () => {
       ['route.least_loaded', { default_latency_ms: 0 }],
       ['route.weighted', { anything: true }],
     ] as const) {
-      await assert.rejects(loadPlugins([{ name, options }], 'test.yaml', deps), /options/, name);
+      await assert.rejects(loadPlugins([{ name, options }], 'test.yaml', STANDARD_MODULES, {}, deps), /options/, name);
     }
   });
 });

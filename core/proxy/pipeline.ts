@@ -1,0 +1,242 @@
+// The request phases: read the body, run the chain's request phases, hand the request to the retry loop, and close
+// the books on it (onResponseEnd / onError / onAbort, then log). Also runs the routes that are not proxied.
+
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parseJsonObject, readBody, validateRequest } from '../http/body.ts';
+import { isReply, writeError, writeReply, type Reply } from '../http/reply.ts';
+import type { Chain } from '../plugin/chain.ts';
+import { RequestContext, type Outcome, type RouteKind } from '../plugin/context.ts';
+import { localizeFor, type ErrorLocalizer } from '../plugin/localize.ts';
+import { REQUEST_PHASES } from '../plugin/phases.ts';
+import type { Endpoint, ModelGroup } from '../config/models.ts';
+import type { RouterSettings } from '../config/router-settings.ts';
+import type { ServerSettings } from '../config/load.ts';
+import { SluiceError, toSluiceError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import type { RouterState } from '../state/router-state.ts';
+import type { Upstreams } from './pools.ts';
+import { AttemptRun, type RunEnv } from './retry-loop.ts';
+
+const EMPTY = Buffer.alloc(0);
+
+/** A route answered by the gateway or a plugin rather than proxied. */
+export interface LocalRoute {
+  /** Run the chain's authenticate phase first (the auth plugin decides which paths stay open). */
+  readonly auth: boolean;
+  /** Read and parse the request body first (POST routes). */
+  readonly readsBody: boolean;
+  handle(ctx: RequestContext): Reply | Promise<Reply>;
+}
+
+/** What one generation of the config gives the pipeline. */
+export interface PipelineConfig {
+  readonly chain: Chain;
+  readonly groups: ReadonlyMap<string, ModelGroup>;
+  readonly settings: RouterSettings;
+  readonly server: ServerSettings;
+  readonly localizer: ErrorLocalizer;
+  /** Long-lived parts, shared by every generation. */
+  readonly state: RouterState;
+  readonly upstreams: Upstreams;
+  readonly logger: Logger;
+}
+
+export class Pipeline {
+  readonly #config: PipelineConfig;
+  readonly #runEnv: RunEnv;
+
+  constructor(config: PipelineConfig) {
+    this.#config = config;
+    this.#runEnv = {
+      chain: config.chain,
+      state: config.state,
+      settings: config.settings,
+      upstreams: config.upstreams,
+      groups: config.groups,
+      timeouts: config.server.timeouts,
+      localizer: config.localizer,
+      finish: (ctx, outcome, error) => this.finish(ctx, outcome, error),
+    };
+  }
+
+  /** A proxied request: body, request phases, then the retry loop. Never rejects. */
+  async proxy(req: IncomingMessage, res: ServerResponse, endpoint: Endpoint, path: string): Promise<void> {
+    const startedAt = performance.now();
+    const server = this.#config.server;
+    let raw: Buffer;
+    let body: Record<string, unknown> | null = null;
+    try {
+      raw = await readBody(req, server.bodyLimit, server.timeouts.clientBody);
+      body = parseJsonObject(raw);
+      validateRequest(endpoint, body);
+    } catch (error) {
+      const failure = toSluiceError(error);
+      // The rest of an oversized or stalled body is never read: close the connection after the answer.
+      if (failure.status === 413 || failure.status === 408) res.shouldKeepAlive = false;
+      this.refuse(req, res, path, endpoint, startedAt, body, failure, {});
+      return;
+    }
+    const ctx = newContext(req, path, endpoint, startedAt, body, raw);
+    try {
+      const next = await this.#runRequestPhases(ctx, req, res);
+      if (isReply(next)) {
+        writeReply(res, ctx, next, { ...baseHeaders(ctx), ...ctx.responseHeaders });
+        this.finish(ctx, 'replied', null);
+        return;
+      }
+      if (res.destroyed) {
+        this.finish(ctx, 'aborted', null);
+        return;
+      }
+      next.start();
+    } catch (error) {
+      this.#fail(res, ctx, error);
+    }
+  }
+
+  /** A local route (the gateway's own, or a plugin's): authenticate when it asks, then its handler. */
+  async local(req: IncomingMessage, res: ServerResponse, path: string, route: LocalRoute): Promise<void> {
+    const startedAt = performance.now();
+    let raw: Buffer = EMPTY;
+    let body: Record<string, unknown> = {};
+    if (route.readsBody) {
+      try {
+        raw = await readBody(req, this.#config.server.bodyLimit, this.#config.server.timeouts.clientBody);
+        if (raw.length > 0) body = parseJsonObject(raw);
+      } catch (error) {
+        const failure = toSluiceError(error);
+        if (failure.status === 413 || failure.status === 408) res.shouldKeepAlive = false;
+        this.refuse(req, res, path, 'info', startedAt, null, failure, {});
+        return;
+      }
+    } else {
+      req.resume();
+    }
+    const ctx = newContext(req, path, 'info', startedAt, body, raw);
+    const chain = this.#config.chain;
+    try {
+      if (route.auth && chain.authenticate !== null) {
+        const refused = await chain.runPhase(chain.authenticate, ctx);
+        if (refused !== undefined) {
+          writeReply(res, ctx, refused, { ...baseHeaders(ctx), ...ctx.responseHeaders });
+          this.finish(ctx, 'replied', null);
+          return;
+        }
+      }
+      const reply = await route.handle(ctx);
+      writeReply(res, ctx, reply, { ...baseHeaders(ctx), ...ctx.responseHeaders });
+      this.finish(ctx, 'ok', null);
+    } catch (error) {
+      this.#fail(res, ctx, error);
+    }
+  }
+
+  /**
+   * The request phases in the order `REQUEST_PHASES` lists them. Between them run the core's own steps: the model
+   * group is resolved before `admit`, and the `route` phase is the retry loop's first pick. Returns a plugin's reply,
+   * or the retry loop that will send the request upstream.
+   */
+  async #runRequestPhases(ctx: RequestContext, req: IncomingMessage, res: ServerResponse): Promise<Reply | AttemptRun> {
+    const chain = this.#config.chain;
+    let run: AttemptRun | null = null;
+    for (const phase of REQUEST_PHASES) {
+      if (phase === 'admit') ctx.group = this.#resolveGroup(ctx);
+      if (phase === 'route') {
+        run = new AttemptRun(this.#runEnv, ctx, req, res, ctx.group!);
+        run.prepare();
+        continue;
+      }
+      const hooks = chain[phase];
+      if (hooks === null) continue;
+      const reply = await chain.runPhase(hooks, ctx);
+      if (reply !== undefined) return reply;
+    }
+    return run!;
+  }
+
+  #resolveGroup(ctx: RequestContext): ModelGroup {
+    const group = this.#config.groups.get(ctx.model);
+    if (group === undefined) {
+      throw new SluiceError('SLUICE_MODEL_NOT_FOUND', `The model \`${ctx.model}\` does not exist or you do not have access to it.`, {
+        param: 'model',
+        details: { model: ctx.model },
+      });
+    }
+    return group;
+  }
+
+  /** Closes the books on a request: exactly one of onResponseEnd, onError or onAbort, then log. */
+  finish(ctx: RequestContext, outcome: Outcome, error: SluiceError | null): void {
+    ctx.settle(outcome, performance.now());
+    const chain = this.#config.chain;
+    if (error !== null) {
+      ctx.error = error;
+      chain.runOnError(ctx, error);
+    } else if (outcome === 'aborted') {
+      chain.runFinal(chain.onAbort, ctx);
+    } else if (outcome === 'ok') {
+      chain.runFinal(chain.onResponseEnd, ctx);
+    }
+    chain.runFinal(chain.log, ctx);
+  }
+
+  /**
+   * A request refused before the plugin chain (unknown URL, wrong method, unreadable body) still gets a context,
+   * so `onError` and `log` see it: the access log has every request, as nginx's does.
+   */
+  refuse(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    endpoint: RouteKind,
+    startedAt: number,
+    body: Record<string, unknown> | null,
+    error: SluiceError,
+    headers: Readonly<Record<string, string>>,
+  ): void {
+    const ctx = newContext(req, path, endpoint, startedAt, body ?? {}, EMPTY);
+    this.#sendError(res, ctx, error, { ...baseHeaders(ctx), ...headers });
+    this.finish(ctx, 'error', error);
+  }
+
+  /** The last resort for a throw that escaped a request's own handling: answer it if nothing was sent yet. */
+  unexpected(req: IncomingMessage, res: ServerResponse, path: string, error: unknown): void {
+    this.#config.logger.error('unhandled error in request path', { error });
+    if (res.headersSent || res.destroyed) return;
+    this.refuse(req, res, path, 'info', performance.now(), null, toSluiceError(error), {});
+  }
+
+  #fail(res: ServerResponse, ctx: RequestContext, error: unknown): void {
+    const failure = toSluiceError(error);
+    if (failure.code === 'SLUICE_PLUGIN_FAILED' || failure.code === 'SLUICE_INTERNAL') {
+      this.#config.logger.error(failure.message, { request: ctx.id, cause: failure.cause });
+    }
+    this.#sendError(res, ctx, failure, { ...baseHeaders(ctx), ...ctx.responseHeaders });
+    this.finish(ctx, 'error', failure);
+  }
+
+  /** Every error the pipeline writes goes through here: the message in the caller's language, `Content-Language` set. */
+  #sendError(res: ServerResponse, ctx: RequestContext, error: SluiceError, extra: Readonly<Record<string, string>>): void {
+    if (res.headersSent || res.destroyed) {
+      ctx.status = error.status;
+      return;
+    }
+    writeError(res, ctx, error, extra, localizeFor(this.#config.localizer, error, ctx));
+  }
+}
+
+function newContext(req: IncomingMessage, path: string, endpoint: RouteKind, startedAt: number, body: Record<string, unknown>, raw: Buffer): RequestContext {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  return new RequestContext(requestId(req), req.method ?? '', path, req.headers, req.socket.remoteAddress ?? '', endpoint, startedAt, body, raw, q === -1 ? '' : url.slice(q + 1));
+}
+
+function baseHeaders(ctx: RequestContext): Record<string, string> {
+  return { 'x-request-id': ctx.id };
+}
+
+function requestId(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && given.length > 0 && given.length <= 200 ? given : randomUUID();
+}

@@ -1,0 +1,109 @@
+// The gateway's own GET routes: model lists in OpenAI's and LiteLLM's shapes, health, liveness and readiness.
+
+import type { ModelGroup } from '../config/models.ts';
+import { respond, type Reply } from '../http/reply.ts';
+import type { RequestContext } from '../plugin/context.ts';
+import { SluiceError } from '../errors.ts';
+import type { RouterState } from '../state/router-state.ts';
+import type { SharedStore } from '../state/store.ts';
+import type { LocalRoute } from '../proxy/pipeline.ts';
+
+export const VERSION = '0.1.0';
+
+/** What the info routes read: the generation's groups, and the long-lived router state and store. */
+export interface InfoSources {
+  readonly groups: ReadonlyMap<string, ModelGroup>;
+  readonly state: RouterState;
+  readonly store: SharedStore;
+}
+
+/** The routes by exact path; `/v1/models/{id}` is matched by prefix (see `MODEL_BY_ID_PREFIX`). */
+export function infoRoutes(sources: InfoSources): Map<string, LocalRoute> {
+  const created = Math.floor(Date.now() / 1000);
+  // Computed per call: discovery adds and removes groups while the gateway runs.
+  // A caller whose key is limited to some models sees only those.
+  const visible = (ctx: RequestContext): ModelGroup[] => {
+    const allowed = ctx.auth?.models ?? null;
+    const all = [...sources.groups.values()];
+    return allowed === null ? all : all.filter((group) => allowed.has(group.name));
+  };
+  const get = (handle: (ctx: RequestContext) => Reply): LocalRoute => ({ auth: true, readsBody: false, handle });
+  const listModels = get((ctx) =>
+    respond(200, { object: 'list', data: visible(ctx).map((group) => ({ id: group.name, object: 'model', created, owned_by: 'sluice' })) }),
+  );
+  const modelInfo = get((ctx) =>
+    respond(200, {
+      data: visible(ctx).flatMap((group) =>
+        group.deployments.map((d) => ({ model_name: group.name, litellm_params: d.publicParams, model_info: { ...d.info, id: d.id } })),
+      ),
+    }),
+  );
+  const alive = get(() => respond(200, "I'm alive!"));
+  const ready = get(() => {
+    // Redis down with fail_closed means every limited request would be refused: not ready.
+    const state = sources.store.health();
+    return respond(state === 'down' ? 503 : 200, {
+      status: state === 'ok' ? 'healthy' : state === 'degraded' ? 'degraded' : 'unhealthy',
+      sluice_version: VERSION,
+      model_groups: sources.groups.size,
+      shared_state: { kind: sources.store.kind, status: state },
+    });
+  });
+  return new Map([
+    ['/health', get((ctx) => respond(200, healthReport(sources, ctx)))],
+    ['/v1/models', listModels],
+    ['/models', listModels],
+    ['/model/info', modelInfo],
+    ['/v1/model/info', modelInfo],
+    ['/health/liveliness', alive],
+    ['/health/liveness', alive],
+    ['/health/readiness', ready],
+  ]);
+}
+
+export const MODEL_BY_ID_PREFIX = '/v1/models/';
+
+/** `GET /v1/models/{id}`: one model group, if it exists and the caller may use it. */
+export function retrieveModelRoute(sources: InfoSources): LocalRoute {
+  return {
+    auth: true,
+    readsBody: false,
+    handle(ctx) {
+      let id: string;
+      try {
+        id = decodeURIComponent(ctx.path.slice(MODEL_BY_ID_PREFIX.length));
+      } catch {
+        id = '';
+      }
+      const allowed = ctx.auth?.models ?? null;
+      if (!sources.groups.has(id) || (allowed !== null && !allowed.has(id))) {
+        throw new SluiceError('SLUICE_MODEL_NOT_FOUND', `The model \`${id}\` does not exist or you do not have access to it.`, { param: 'model', details: { model: id } });
+      }
+      return respond(200, { id, object: 'model', created: 0, owned_by: 'sluice' });
+    },
+  };
+}
+
+/**
+ * LiteLLM's /health shape, from the health state (active probes and passive failures) without calling a model.
+ * `?model=` narrows it to one model group.
+ */
+function healthReport(sources: InfoSources, ctx: RequestContext): Record<string, unknown> {
+  const only = new URLSearchParams(ctx.query).get('model');
+  const now = Date.now();
+  const healthy: Record<string, unknown>[] = [];
+  const unhealthy: Record<string, unknown>[] = [];
+  for (const group of sources.groups.values()) {
+    if (only !== null && group.name !== only) continue;
+    for (const d of group.deployments) {
+      const entry = { model: `${d.provider}/${d.upstreamModel}`, model_name: group.name, model_id: d.id, api_base: d.apiBase };
+      const reason = sources.state.unavailable(d.id, now);
+      if (reason === null) healthy.push(entry);
+      else {
+        const health = sources.state.health(d.id);
+        unhealthy.push({ ...entry, error: health.lastError ?? reason, reason, ...(reason === 'cooldown' ? { cooldown_remaining_s: Math.ceil((health.coolingUntil - now) / 1000) } : {}) });
+      }
+    }
+  }
+  return { healthy_endpoints: healthy, unhealthy_endpoints: unhealthy, healthy_count: healthy.length, unhealthy_count: unhealthy.length };
+}

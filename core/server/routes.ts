@@ -1,0 +1,95 @@
+// The route table: every path the gateway answers, in one place. Proxied routes (by provider), the gateway's own
+// info routes and the routes plugins register. Built once per generation; a lookup is one Map get.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Endpoint } from '../config/models.ts';
+import type { LoadedPlugin } from '../plugin/chain.ts';
+import { SluiceError } from '../errors.ts';
+import type { LocalRoute, Pipeline } from '../proxy/pipeline.ts';
+import { OPENAI_ROUTES } from '../providers/openai.ts';
+import { infoRoutes, MODEL_BY_ID_PREFIX, retrieveModelRoute, type InfoSources } from './info-routes.ts';
+
+type Method = 'GET' | 'POST';
+
+interface ProxyRoute {
+  readonly kind: 'proxy';
+  readonly endpoint: Endpoint;
+}
+
+interface Local {
+  readonly kind: 'local';
+  readonly method: Method;
+  readonly route: LocalRoute;
+}
+
+type Route = ProxyRoute | Local;
+
+export class RouteTable {
+  readonly #routes = new Map<string, Route[]>();
+  /** `GET /v1/models/{id}`, matched by prefix. */
+  readonly #modelById: readonly Route[];
+  readonly #pipeline: Pipeline;
+
+  /** Throws listing every clash between plugin routes and the others. */
+  constructor(pipeline: Pipeline, plugins: readonly LoadedPlugin[], sources: InfoSources) {
+    this.#pipeline = pipeline;
+    const clashes: string[] = [];
+    // Plugins first: a plugin may take over a built-in GET path (a richer /health), never a proxied one.
+    for (const { id, plugin } of plugins) {
+      for (const route of plugin.routes ?? []) {
+        if (this.#find(route.path, route.method) !== undefined) {
+          clashes.push(`plugin "${id}" registers ${route.method} ${route.path} twice`);
+          continue;
+        }
+        this.#add(route.path, { kind: 'local', method: route.method, route: { auth: route.auth ?? true, readsBody: route.method === 'POST', handle: (ctx) => route.handle(ctx) } });
+      }
+    }
+    for (const [path, endpoint] of OPENAI_ROUTES) {
+      if (this.#routes.has(path)) clashes.push(`a plugin route takes ${path}, which is proxied`);
+      else this.#add(path, { kind: 'proxy', endpoint });
+    }
+    for (const [path, route] of infoRoutes(sources)) {
+      if (this.#find(path, 'GET') === undefined) this.#add(path, { kind: 'local', method: 'GET', route });
+    }
+    this.#modelById = [{ kind: 'local', method: 'GET', route: retrieveModelRoute(sources) }];
+    if (clashes.length > 0) throw new Error(`routes: ${clashes.join('; ')}`);
+  }
+
+  /** The `http.Server` request listener's work for one request. Never throws. */
+  dispatch(req: IncomingMessage, res: ServerResponse): void {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const method = req.method === 'HEAD' ? 'GET' : req.method;
+    const routes = this.#routes.get(path) ?? (path.startsWith(MODEL_BY_ID_PREFIX) ? this.#modelById : undefined);
+    if (routes === undefined) {
+      req.resume();
+      const error = new SluiceError('SLUICE_ROUTE_NOT_FOUND', `Unknown request URL: ${req.method} ${path}.`, { details: { method: req.method ?? '', path } });
+      this.#pipeline.refuse(req, res, path, 'info', performance.now(), null, error, {});
+      return;
+    }
+    const route = routes.find((r) => (r.kind === 'proxy' ? req.method === 'POST' : r.method === method));
+    if (route === undefined) {
+      req.resume();
+      const allow = [...new Set(routes.map((r) => (r.kind === 'proxy' ? 'POST' : r.method === 'GET' ? 'GET, HEAD' : r.method)))].join(', ');
+      const error = new SluiceError('SLUICE_METHOD_NOT_ALLOWED', `Method ${req.method} is not allowed here; use ${allow}.`, { details: { method: req.method ?? '', allow } });
+      this.#pipeline.refuse(req, res, path, routes[0]!.kind === 'proxy' ? (routes[0] as ProxyRoute).endpoint : 'info', performance.now(), null, error, { allow });
+      return;
+    }
+    const handled =
+      route.kind === 'proxy'
+        ? this.#pipeline.proxy(req, res, route.endpoint, path)
+        : this.#pipeline.local(req, res, path, route.route);
+    handled.catch((error: unknown) => this.#pipeline.unexpected(req, res, path, error));
+  }
+
+  #find(path: string, method: Method): Route | undefined {
+    return this.#routes.get(path)?.find((r) => r.kind === 'local' && r.method === method);
+  }
+
+  #add(path: string, route: Route): void {
+    const list = this.#routes.get(path);
+    if (list === undefined) this.#routes.set(path, [route]);
+    else list.push(route);
+  }
+}
