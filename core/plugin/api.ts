@@ -25,6 +25,9 @@ export type { LocalizedMessage, PluginLocalize } from './localize.ts';
 export { requestText, lastUserText, type MessageSelection, type TextPart } from './request-text.ts';
 export { respond } from '../http/reply.ts';
 export { estimateRequestTokens } from '../providers/openai.ts';
+// For plugins that call backends themselves (health probes, a remote guard engine).
+export { errorCode } from '../proxy/pools.ts';
+export { upstreamConnectOptions, type UpstreamTls } from '../config/tls-files.ts';
 export { SluiceError } from '../errors.ts';
 export { createSlot } from './context.ts';
 export type { ModuleSet, PluginEntry, PluginModule, SectionExpander } from './modules.ts';

@@ -123,12 +123,13 @@ export function mapUpstreamError(error: unknown, deployment: Deployment): Sluice
   return new SluiceError('SLUICE_UPSTREAM_UNREACHABLE', `Upstream request for ${who} failed (${code || 'unknown error'}).`, { details, cause: error });
 }
 
-/** The errno-style code of a transport error, looking inside wrappers (AggregateError, `cause`). */
-export function errorCode(error: unknown): string {
-  if (typeof error !== 'object' || error === null) return '';
+/** The errno-style code of a transport error, looking inside wrappers (AggregateError, `cause`); '' when none. */
+export function errorCode(error: unknown, depth = 0): string {
+  // Bounded: a `cause` chain can be circular.
+  if (typeof error !== 'object' || error === null || depth > 3) return '';
   const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string') return code;
+  if (typeof code === 'string' && code !== '') return code;
   // Connection errors can arrive wrapped (AggregateError for happy-eyeballs, or as a cause).
   const nested = (error as { errors?: unknown[] }).errors?.[0] ?? (error as { cause?: unknown }).cause;
-  return nested === undefined ? '' : errorCode(nested);
+  return nested === undefined ? '' : errorCode(nested, depth + 1);
 }

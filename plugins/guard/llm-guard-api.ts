@@ -15,7 +15,7 @@
 // The `/scan/*` variants answer without the sanitized text; they are not used here.
 
 import { Pool, type Dispatcher } from 'undici';
-import { errorCode } from '../../core/proxy/pools.ts';
+import { errorCode } from '../../core/plugin/api.ts';
 
 export interface LlmGuardApiOptions {
   /** The API's base URL, optionally with a path prefix: `http://guard:8000` or `https://host/llm-guard`. */

@@ -5,8 +5,7 @@
 // deployment, and a slow or dead backend never delays the probes of the others.
 
 import { Agent } from 'undici';
-import { upstreamConnectOptions } from '../../core/config/tls-files.ts';
-import { definePlugin, type Deployment, type Logger, type Plugin, type RouterState } from '../../core/plugin/api.ts';
+import { definePlugin, errorCode, upstreamConnectOptions, type Deployment, type Logger, type Plugin, type RouterState } from '../../core/plugin/api.ts';
 
 export interface HealthActiveOptions {
   /** Seconds between the starts of two probes of one deployment. Default 10. */
@@ -268,19 +267,11 @@ export default definePlugin<HealthActiveOptions>({
 
 /** A transport error's code (looking inside AggregateError and `cause`), else its first line. */
 function describe(error: unknown): string {
-  const code = errorCode(error, 0);
+  const code = errorCode(error);
   if (code !== '') return code;
   const message = error instanceof Error ? error.message : String(error);
   const line = message.split('\n')[0] ?? '';
   return line === '' ? 'unknown error' : line.slice(0, 200);
-}
-
-function errorCode(error: unknown, depth: number): string {
-  if (typeof error !== 'object' || error === null || depth > 3) return '';
-  const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string' && code !== '') return code;
-  const nested = (error as { errors?: unknown[] }).errors?.[0] ?? (error as { cause?: unknown }).cause;
-  return nested === undefined ? '' : errorCode(nested, depth + 1);
 }
 
 /** Failure text is shown on /health: make sure no credential slips into it. */
