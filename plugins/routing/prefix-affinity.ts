@@ -1,7 +1,7 @@
 // route.prefix_affinity: one conversation (or one `user`) sticks to one deployment, so it reuses its KV cache.
 
 import { definePlugin, type Deployment, type Plugin, type RequestContext } from '../../core/plugin/api.ts';
-import { CandidateIndex, fmix32, FNV_OFFSET, fnvNumber, fnvString } from './util.ts';
+import { CandidateIndex, fmix32, FNV_OFFSET, fnvNumber, fnvString, servedGroup } from './util.ts';
 
 export interface PrefixAffinityOptions {
   /** Points per deployment on the hash ring. More points spread keys more evenly. Default 100. */
@@ -207,7 +207,7 @@ export default definePlugin<PrefixAffinityOptions>({
       route(ctx: RequestContext, candidates: readonly Deployment[]): Deployment {
         const n = candidates.length;
         if (n === 1) return candidates[0]!;
-        const group = groups.get(ctx.model) ?? makeGroup(ctx.model);
+        const group = groups.get(servedGroup(ctx)) ?? makeGroup(servedGroup(ctx));
         if (group.index.update(candidates)) remark(group, n);
         const { points, owners } = group.ring;
         const { member, at, version, seen } = group;

@@ -8,6 +8,7 @@ import { buildModelGroups } from '../../core/config/models.ts';
 import { MemoryRouterState } from '../../core/state/router-state.ts';
 import { startOpenAISim, type Sim } from '../../test/sim/openai-sim.ts';
 import { chat, post, startGateway, type TestGateway } from '../../test/helpers.ts';
+import { fakeContext, fakeDeps } from '../../core/plugin/testing.ts';
 import factory from './round-robin.ts';
 
 const { groups } = buildModelGroups([
@@ -27,6 +28,15 @@ test('deployments take turns in config order, per group', async () => {
     ['a', 'b', 'c', 'a', 'b', 'c', 'a'],
   );
   assert.equal(plugin.route!(soloCtx, groups.get('solo')!.deployments)!.id, 's');
+});
+
+test('turns are kept per served group: a request that fell back to g takes the next turn of g', async () => {
+  const plugin = await factory.create({}, fakeDeps({ groups }));
+  const g = groups.get('g')!;
+  const direct = fakeContext({ body: { model: 'g', messages: [] }, group: g });
+  const fellBack = fakeContext({ body: { model: 'solo', messages: [] }, group: g });
+  const picks = [direct, fellBack, direct, fellBack].map((ctx) => plugin.route!(ctx, g.deployments)!.id);
+  assert.deepEqual(picks, ['a', 'b', 'c', 'a']);
 });
 
 describe('round-robin through a real listener', () => {
@@ -51,5 +61,29 @@ ${sims.map((s) => `  - model_name: pool\n    litellm_params: { model: openai/m, 
       sims.map((s) => s.stats.requests),
       [10, 10, 10],
     );
+  });
+
+  test('a request that fell back to the pool takes the pool\'s next turn', async () => {
+    const fallback = await startGateway(`
+plugins: [route.round_robin]
+router_settings:
+  num_retries: 0
+  fallbacks: [{ down: [pool] }]
+model_list:
+  - model_name: down
+    litellm_params: { model: openai/m, api_base: http://127.0.0.1:1 }
+${sims.slice(0, 2).map((s, i) => `  - model_name: pool\n    litellm_params: { model: openai/m, api_base: ${s.url} }\n    model_info: { id: p${i} }`).join('\n')}
+`);
+    try {
+      const served: unknown[] = [];
+      for (const model of ['pool', 'down', 'pool', 'down']) {
+        const res = await post(`${fallback.url}/v1/chat/completions`, chat(model));
+        assert.equal(res.status, 200, res.body.toString());
+        served.push(res.headers['x-litellm-model-id']);
+      }
+      assert.deepEqual(served, ['p0', 'p1', 'p0', 'p1']);
+    } finally {
+      await fallback.close();
+    }
   });
 });

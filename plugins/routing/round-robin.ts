@@ -1,6 +1,7 @@
 // route.round_robin: the available deployments of a model group take turns.
 
 import { definePlugin, type Deployment, type Plugin, type RequestContext } from '../../core/plugin/api.ts';
+import { servedGroup } from './util.ts';
 
 /**
  * Round-robin routing. No options.
@@ -20,7 +21,7 @@ export default definePlugin<Record<string, never>>({
     return {
       route(ctx: RequestContext, candidates: readonly Deployment[]): Deployment {
         if (candidates.length === 1) return candidates[0]!;
-        const group = ctx.model;
+        const group = servedGroup(ctx);
         const turn = turns.get(group) ?? 0;
         turns.set(group, turn + 1 >= candidates.length ? 0 : turn + 1);
         return candidates[turn % candidates.length]!;

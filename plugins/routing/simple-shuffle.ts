@@ -1,7 +1,7 @@
 // route.simple_shuffle: LiteLLM's default strategy, a random pick weighted by weight, rpm or tpm.
 
 import { definePlugin, type Deployment, type Plugin, type RequestContext } from '../../core/plugin/api.ts';
-import { perGroup, randomIndex, sameCandidates } from './util.ts';
+import { perGroup, randomIndex, sameCandidates, servedGroup } from './util.ts';
 
 /** What the pick is weighted by, for one candidate list. */
 type Basis = 'weight' | 'rpm' | 'tpm' | 'uniform';
@@ -92,7 +92,7 @@ export default definePlugin<Record<string, never>>({
       route(ctx: RequestContext, candidates: readonly Deployment[]): Deployment {
         const n = candidates.length;
         if (n === 1) return candidates[0]!;
-        const group = perGroup(groups, ctx.model, makeGroup);
+        const group = perGroup(groups, servedGroup(ctx), makeGroup);
         if (!sameCandidates(group.list, candidates)) prepare(group, candidates);
         if (group.basis === 'uniform') return candidates[randomIndex(n)]!;
         // First index whose cumulative weight exceeds the draw (binary search; zero weights are never hit).

@@ -1,7 +1,7 @@
 // route.usage_based: the least used deployment this minute, skipping those at their rpm/tpm limits.
 
 import { definePlugin, SluiceError, type Deployment, type Plugin, type RequestContext } from '../../core/plugin/api.ts';
-import { pickLowest, Scratch } from './util.ts';
+import { pickLowest, Scratch, servedGroup } from './util.ts';
 
 const MINUTE_MS = 60_000;
 
@@ -51,9 +51,9 @@ export default definePlugin<Record<string, never>>({
         }
         if (open === 0) {
           const retryAfter = Math.max(1, Math.ceil((MINUTE_MS - (now % MINUTE_MS)) / 1000));
-          throw new SluiceError('SLUICE_RATE_LIMITED', `All deployments of model group "${ctx.model}" are at their rpm/tpm limits for this minute.`, {
+          throw new SluiceError('SLUICE_RATE_LIMITED', `All deployments of model group "${servedGroup(ctx)}" are at their rpm/tpm limits for this minute.`, {
             headers: { 'retry-after': String(retryAfter) },
-            details: { model: ctx.model },
+            details: { model: servedGroup(ctx) },
           });
         }
         return pickLowest(candidates, scores);

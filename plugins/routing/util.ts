@@ -1,6 +1,6 @@
 // Helpers shared by the routing strategies. Nothing here holds state: every cache lives in a plugin instance.
 
-import type { Deployment } from '../../core/plugin/api.ts';
+import type { Deployment, RequestContext } from '../../core/plugin/api.ts';
 
 /** A random integer in [0, n). */
 export function randomIndex(n: number): number {
@@ -171,4 +171,12 @@ export function fmix32(hash: number): number {
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
   return h >>> 0;
+}
+
+/**
+ * The model group being served, which per-group routing state is keyed on: after a fallback it is the fallback
+ * group, not the group the client asked for.
+ */
+export function servedGroup(ctx: RequestContext): string {
+  return ctx.group?.name ?? ctx.model;
 }

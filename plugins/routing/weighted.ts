@@ -1,7 +1,7 @@
 // route.weighted: smooth weighted round-robin, exactly nginx's `upstream` algorithm.
 
 import { definePlugin, type Deployment, type Plugin, type RequestContext } from '../../core/plugin/api.ts';
-import { CandidateIndex } from './util.ts';
+import { CandidateIndex, servedGroup } from './util.ts';
 
 interface GroupState {
   readonly index: CandidateIndex;
@@ -71,7 +71,7 @@ export default definePlugin<Record<string, never>>({
       route(ctx: RequestContext, candidates: readonly Deployment[]): Deployment {
         const n = candidates.length;
         if (n === 1) return candidates[0]!;
-        const group = groups.get(ctx.model) ?? makeGroup(ctx.model);
+        const group = groups.get(servedGroup(ctx)) ?? makeGroup(servedGroup(ctx));
         if (group.index.update(candidates)) reweigh(group, candidates);
         const { current, weights } = group;
         const positions = group.index.positions;
