@@ -1,7 +1,8 @@
 // Router state: what routing and health decisions read (in-flight counts, latency, usage, cooldowns, health).
 //
-// Reads are synchronous because a routing decision must take microseconds. The in-memory implementation is
-// the default; a shared one (Redis) keeps a local copy for reads and publishes writes, behind the same interface.
+// Reads are synchronous because a routing decision must take microseconds. This state is per process: each
+// replica routes on what it has seen itself. The App builds it once, so it survives a config reload. (Limits that
+// replicas must share live in the SharedStore instead, which has a Redis implementation.)
 
 /** Why a deployment is out of rotation. */
 export type UnavailableReason = 'cooldown' | 'unhealthy';
