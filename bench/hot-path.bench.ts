@@ -108,12 +108,12 @@ async function main(): Promise<number> {
       meanUs: 1,
       p99Us: 2,
       fn: () => {
-        chain.runPhase(chain.onRequest!, sharedCtx);
-        chain.runPhase(chain.authenticate!, sharedCtx);
-        chain.runPhase(chain.admit!, sharedCtx);
-        chain.runPhase(chain.guardRequest!, sharedCtx);
-        chain.runPhase(chain.upstreamRequest!, sharedCtx);
-        chain.runFinal(chain.log, sharedCtx);
+        chain.runPhase(chain.hooks.onRequest!, sharedCtx);
+        chain.runPhase(chain.hooks.authenticate!, sharedCtx);
+        chain.runPhase(chain.hooks.admit!, sharedCtx);
+        chain.runPhase(chain.hooks.guardRequest!, sharedCtx);
+        chain.runPhase(chain.hooks.upstreamRequest!, sharedCtx);
+        chain.runFinal(chain.hooks.log, sharedCtx);
       },
     },
     { name: 'request context creation', meanUs: 0.5, p99Us: 1, fn: () => void (sink = ctx()) },

@@ -7,6 +7,7 @@ import { SluiceError, toSluiceError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Deployment } from '../config/models.ts';
 import type { HookResult, Plugin, ResponseBody, StreamStop, UpstreamResponseHead } from './api.ts';
+import { PHASES, type Phase } from './phases.ts';
 import { isReply, type Reply } from '../http/reply.ts';
 import type { EventHook, SseEvent } from './stream-event.ts';
 
@@ -15,34 +16,23 @@ export interface LoadedPlugin {
   readonly plugin: Plugin;
 }
 
-interface Hook<F> {
+export interface Hook<F> {
   readonly id: string;
   readonly fn: F;
 }
 
 type RequestHook = Hook<(ctx: RequestContext) => HookResult>;
-type RouteHook = Hook<(ctx: RequestContext, candidates: readonly Deployment[]) => Deployment | undefined>;
-type HeadersHook = Hook<(ctx: RequestContext, head: UpstreamResponseHead) => void>;
-type BodyHook = Hook<(ctx: RequestContext, body: ResponseBody) => HookResult>;
 type FinalHook = Hook<(ctx: RequestContext) => void | Promise<void>>;
-type ErrorHook = Hook<(ctx: RequestContext, error: SluiceError) => void>;
+
+/** The hooks of every phase, in chain order; `null` where no plugin defines the phase. */
+export type PhaseHooks = { readonly [P in Phase]: readonly Hook<NonNullable<Plugin[P]>>[] | null };
 
 export class Chain {
   readonly plugins: readonly LoadedPlugin[];
-  readonly onRequest: readonly RequestHook[] | null;
-  readonly authenticate: readonly RequestHook[] | null;
-  readonly admit: readonly RequestHook[] | null;
-  readonly route: readonly RouteHook[] | null;
-  readonly guardRequest: readonly RequestHook[] | null;
-  readonly upstreamRequest: readonly RequestHook[] | null;
-  readonly onResponseHeaders: readonly HeadersHook[] | null;
-  /** Event hooks with the plugin bound; non-null means responses get a stream tap. */
-  readonly onResponseEvent: readonly EventHook[] | null;
-  readonly onResponseBody: readonly BodyHook[] | null;
-  readonly onResponseEnd: readonly FinalHook[] | null;
-  readonly onError: readonly ErrorHook[] | null;
-  readonly onAbort: readonly FinalHook[] | null;
-  readonly log: readonly FinalHook[] | null;
+  /** Built from the one phase list (`PHASES`): a new phase needs no edit here. */
+  readonly hooks: PhaseHooks;
+  /** `onResponseEvent` hooks wrapped so a throw ends the stream; non-null means responses get a stream tap. */
+  readonly eventHooks: readonly EventHook[] | null;
   /** Some plugin needs `ctx.usage` (token accounting): responses are read for their usage. */
   readonly wantsUsage: boolean;
   readonly #logger: Logger;
@@ -50,20 +40,11 @@ export class Chain {
   constructor(plugins: readonly LoadedPlugin[], logger: Logger) {
     this.plugins = plugins;
     this.#logger = logger;
-    this.onRequest = collect(plugins, 'onRequest');
-    this.authenticate = collect(plugins, 'authenticate');
-    this.admit = collect(plugins, 'admit');
-    this.route = collect(plugins, 'route');
-    this.guardRequest = collect(plugins, 'guardRequest');
-    this.upstreamRequest = collect(plugins, 'upstreamRequest');
-    this.onResponseHeaders = collect(plugins, 'onResponseHeaders');
-    const events = collect(plugins, 'onResponseEvent');
-    this.onResponseEvent = events === null ? null : events.map((hook) => guardEventHook(hook));
-    this.onResponseBody = collect(plugins, 'onResponseBody');
-    this.onResponseEnd = collect(plugins, 'onResponseEnd');
-    this.onError = collect(plugins, 'onError');
-    this.onAbort = collect(plugins, 'onAbort');
-    this.log = collect(plugins, 'log');
+    const hooks: Partial<Record<Phase, Hook<unknown>[] | null>> = {};
+    for (const phase of PHASES) hooks[phase] = collect(plugins, phase);
+    this.hooks = hooks as PhaseHooks;
+    const events = this.hooks.onResponseEvent;
+    this.eventHooks = events === null ? null : events.map((hook) => guardEventHook(hook));
     this.wantsUsage = plugins.some(({ plugin }) => plugin.wantsUsage === true);
   }
 
@@ -74,13 +55,13 @@ export class Chain {
 
   /** The body hooks in order until one answers with a replacement. */
   runBody(ctx: RequestContext, body: ResponseBody): Reply | undefined | Promise<Reply | undefined> {
-    return this.onResponseBody === null ? undefined : runUntilReply(this.onResponseBody, ctx, body, 0);
+    return this.hooks.onResponseBody === null ? undefined : runUntilReply(this.hooks.onResponseBody, ctx, body, 0);
   }
 
   /** Asks the routing plugins in order; the first that returns one of the candidates decides. */
   pickDeployment(ctx: RequestContext, candidates: readonly Deployment[]): Deployment {
-    if (this.route !== null) {
-      for (const hook of this.route) {
+    if (this.hooks.route !== null) {
+      for (const hook of this.hooks.route) {
         let picked: Deployment | undefined;
         try {
           picked = hook.fn(ctx, candidates);
@@ -95,8 +76,8 @@ export class Chain {
 
   /** Response-headers hooks; a throw fails the request before anything is written to the client. */
   runHeaders(ctx: RequestContext, head: UpstreamResponseHead): void {
-    if (this.onResponseHeaders === null) return;
-    for (const hook of this.onResponseHeaders) {
+    if (this.hooks.onResponseHeaders === null) return;
+    for (const hook of this.hooks.onResponseHeaders) {
       try {
         hook.fn(ctx, head);
       } catch (error) {
@@ -119,8 +100,8 @@ export class Chain {
   }
 
   runOnError(ctx: RequestContext, error: SluiceError): void {
-    if (this.onError === null) return;
-    for (const hook of this.onError) {
+    if (this.hooks.onError === null) return;
+    for (const hook of this.hooks.onError) {
       try {
         hook.fn(ctx, error);
       } catch (failure) {
@@ -173,7 +154,7 @@ function runUntilReply<A>(
   return undefined;
 }
 
-function collect<K extends keyof Plugin>(plugins: readonly LoadedPlugin[], phase: K): Hook<NonNullable<Plugin[K]>>[] | null {
+function collect<K extends Phase>(plugins: readonly LoadedPlugin[], phase: K): Hook<NonNullable<Plugin[K]>>[] | null {
   const hooks: Hook<NonNullable<Plugin[K]>>[] = [];
   for (const { id, plugin } of plugins) {
     const fn = plugin[phase];

@@ -6,6 +6,9 @@
 //
 // A plugin takes part in a phase by defining the method of that name; the chain keeps, per phase, only the
 // plugins that do, and a phase nobody defines is `null` so the request loop never visits it.
+//
+// This list is the only one: `Chain` builds its hook arrays from `PHASES`, and the pipeline runs the request phases
+// in `REQUEST_PHASES` order. A new phase is an entry here and its method on `Plugin` (core/plugin/api.ts).
 
 /** Phases that run before the upstream call, in order. Each may answer the request itself. */
 export const REQUEST_PHASES = [

@@ -178,7 +178,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       return;
     }
     const contentType = headers['content-type'];
-    if (this.#owner.chain.onResponseBody !== null && !(typeof contentType === 'string' && contentType.startsWith('text/event-stream'))) {
+    if (this.#owner.chain.hooks.onResponseBody !== null && !(typeof contentType === 'string' && contentType.startsWith('text/event-stream'))) {
       this.#wholeBody = { status, headers, chunks: [], size: 0 };
       return;
     }
@@ -325,9 +325,9 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     if (this.#eventStream) {
       out['cache-control'] = 'no-cache';
       out['x-accel-buffering'] = 'no';
-      if (chain.onResponseEvent !== null || chain.wantsUsage) {
+      if (chain.eventHooks !== null || chain.wantsUsage) {
         const usage = chain.wantsUsage && status < 400 ? { read: true, dropInjected: this.#owner.usageInjected } : null;
-        this.#tap = new SseTap(ctx, chain.onResponseEvent ?? [], usage);
+        this.#tap = new SseTap(ctx, chain.eventHooks ?? [], usage);
         // A plugin may end the stream early, so the upstream's length would no longer hold.
         delete out['content-length'];
       }

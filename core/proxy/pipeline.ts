@@ -116,8 +116,8 @@ export class Pipeline {
     const ctx = newContext(req, path, 'info', startedAt, body, raw);
     const chain = this.#config.chain;
     try {
-      if (route.auth && chain.authenticate !== null) {
-        const refused = await chain.runPhase(chain.authenticate, ctx);
+      if (route.auth && chain.hooks.authenticate !== null) {
+        const refused = await chain.runPhase(chain.hooks.authenticate, ctx);
         if (refused !== undefined) {
           writeReply(res, ctx, refused, { ...baseHeaders(ctx), ...ctx.responseHeaders });
           this.finish(ctx, 'replied', null);
@@ -147,7 +147,7 @@ export class Pipeline {
         run.prepare();
         continue;
       }
-      const hooks = chain[phase];
+      const hooks = chain.hooks[phase];
       if (hooks === null) continue;
       const reply = await chain.runPhase(hooks, ctx);
       if (reply !== undefined) return reply;
@@ -174,11 +174,11 @@ export class Pipeline {
       ctx.error = error;
       chain.runOnError(ctx, error);
     } else if (outcome === 'aborted') {
-      chain.runFinal(chain.onAbort, ctx);
+      chain.runFinal(chain.hooks.onAbort, ctx);
     } else if (outcome === 'ok') {
-      chain.runFinal(chain.onResponseEnd, ctx);
+      chain.runFinal(chain.hooks.onResponseEnd, ctx);
     }
-    chain.runFinal(chain.log, ctx);
+    chain.runFinal(chain.hooks.log, ctx);
   }
 
   /**

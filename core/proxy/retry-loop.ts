@@ -313,7 +313,7 @@ export class AttemptRun implements AttemptOwner {
     const headers: string[] = [];
     const raw = this.#req.rawHeaders;
     // A tapped stream must arrive as plain text, so the tap never sees compressed bytes.
-    const tapped = this.chain.onResponseEvent !== null;
+    const tapped = this.chain.eventHooks !== null;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!.toLowerCase();
       // HTTP/2 pseudo-headers (`:path`, `:authority`...) describe the client's hop only.
