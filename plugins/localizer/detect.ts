@@ -105,7 +105,9 @@ const MIN_MARGIN = 0.1;
  * unsure. Costs a few µs for CJK, Hangul and Arabic text and ~25 µs for Latin text (tinyld).
  */
 export function detectLanguage(text: string): Detection | null {
-  const clean = text.replace(NOISE, ' ').slice(0, MAX_CHARS);
+  // Cut before the noise pass too: a 9 MB prompt must cost no more than a short one (noise can shrink the text, so
+  // twice the window is kept for it).
+  const clean = text.slice(0, MAX_CHARS * 2).replace(NOISE, ' ').slice(0, MAX_CHARS);
   const { letters, words } = countScripts(clean);
   // Comparable weights: one Latin, Cyrillic or Arabic word ≈ 1.5 Han characters ≈ 2.5 kana ≈ 2 Hangul syllables.
   // Latin words inside another script are mostly names (Docker, iPhone), so they weigh less there.
