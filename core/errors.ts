@@ -39,6 +39,7 @@ export const ERROR_CATALOGUE = {
   SLUICE_NO_DEPLOYMENT: { status: 503, type: 'service_unavailable_error', wire: 'no_deployment_available' },
   SLUICE_STATE_UNAVAILABLE: { status: 503, type: 'service_unavailable_error', wire: 'shared_state_unavailable' },
   SLUICE_CONTENT_BLOCKED: { status: 400, type: 'invalid_request_error', wire: 'content_filter' },
+  SLUICE_CONTENT_TOO_LONG: { status: 400, type: 'invalid_request_error', wire: 'content_filter' },
   SLUICE_OUTPUT_BLOCKED: { status: 400, type: 'invalid_request_error', wire: 'content_filter' },
   SLUICE_GUARD_UNAVAILABLE: { status: 503, type: 'service_unavailable_error', wire: 'guard_unavailable' },
   SLUICE_PLUGIN_FAILED: { status: 500, type: 'api_error', wire: 'plugin_error' },
