@@ -11,7 +11,7 @@ import { SluiceError, toSluiceError } from './errors.ts';
 import { resolveRouterSettings, type RouterSettings } from './router-settings.ts';
 import { MemoryRouterState, type RouterState } from './router-state.ts';
 import type { Logger } from './logger.ts';
-import { buildModelGroups, type Endpoint, type ModelGroup } from './models.ts';
+import { buildModelGroups, redactSecrets, type Endpoint, type ModelGroup } from './models.ts';
 import { loadPlugins } from './plugin-loader.ts';
 import { isReply, sendError, sendJson, sendReply, type Reply } from './respond.ts';
 import { AttemptRun, type RunEnv } from './attempts.ts';
@@ -331,7 +331,7 @@ export class Gateway {
     });
     const modelInfo = (ctx: RequestContext | null): unknown => ({
       data: visible(ctx).flatMap((group) =>
-        group.deployments.map((d) => ({ model_name: group.name, litellm_params: d.publicParams, model_info: { ...d.info, id: d.id } })),
+        group.deployments.map((d) => ({ model_name: group.name, litellm_params: d.publicParams, model_info: { ...(redactSecrets(d.info) as Record<string, unknown>), id: d.id } })),
       ),
     });
     const listModels: GetHandler = (_req, res, ctx) => sendJson(res, 200, models(ctx), ctx === null ? undefined : baseHeaders(ctx));
@@ -348,7 +348,7 @@ export class Gateway {
       });
     };
     return new Map([
-      ['/health', (req, res) => sendJson(res, 200, this.#healthReport(req))],
+      ['/health', (req, res, ctx) => sendJson(res, 200, this.#healthReport(req, ctx))],
       ['/v1/models', listModels],
       ['/models', listModels],
       ['/model/info', info],
@@ -361,23 +361,27 @@ export class Gateway {
 
   /**
    * LiteLLM's /health shape, from the health state (active probes and passive failures) without calling a model.
-   * `?model=` narrows it to one model group.
+   * `?model=` narrows it to one model group. Backend addresses and error texts are for the operator: the master
+   * key, or anyone when no plugin checks keys. Other callers see the groups their key may use, without them.
    */
-  #healthReport(req: IncomingMessage): Record<string, unknown> {
+  #healthReport(req: IncomingMessage, ctx: RequestContext | null): Record<string, unknown> {
     const url = new URL(req.url ?? '/', 'http://x');
     const only = url.searchParams.get('model');
+    const detailed = ctx === null || ctx.auth?.admin === true;
+    const allowed = ctx?.auth?.models ?? null;
     const now = Date.now();
     const healthy: Record<string, unknown>[] = [];
     const unhealthy: Record<string, unknown>[] = [];
     for (const group of this.groups.values()) {
-      if (only !== null && group.name !== only) continue;
+      if ((only !== null && group.name !== only) || (allowed !== null && !allowed.has(group.name))) continue;
       for (const d of group.deployments) {
-        const entry = { model: `${d.provider}/${d.upstreamModel}`, model_name: group.name, model_id: d.id, api_base: d.apiBase };
+        const entry = { model: `${d.provider}/${d.upstreamModel}`, model_name: group.name, model_id: d.id, ...(detailed ? { api_base: d.apiBase } : {}) };
         const reason = this.state.unavailable(d.id, now);
         if (reason === null) healthy.push(entry);
         else {
           const health = this.state.health(d.id);
-          unhealthy.push({ ...entry, error: health.lastError ?? reason, reason, ...(reason === 'cooldown' ? { cooldown_remaining_s: Math.ceil((health.coolingUntil - now) / 1000) } : {}) });
+          const error = detailed ? { error: health.lastError ?? reason } : {};
+          unhealthy.push({ ...entry, ...error, reason, ...(reason === 'cooldown' ? { cooldown_remaining_s: Math.ceil((health.coolingUntil - now) / 1000) } : {}) });
         }
       }
     }
