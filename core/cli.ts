@@ -17,7 +17,7 @@ Usage: node core/main.js --config <file.yaml> [--port N] [--host ADDR] [--check]
   -h, --help     this text
   -v, --version  print the version
 
-Signals: SIGTERM and SIGINT stop gracefully; with server.tls, SIGHUP reloads the certificate, key and CA.`;
+Signals: SIGTERM and SIGINT stop gracefully (server.timeouts.shutdown); with server.tls, SIGHUP reloads the certificate, key and CA.`;
 
 async function main(argv: string[]): Promise<number> {
   let args;
@@ -93,7 +93,7 @@ async function main(argv: string[]): Promise<number> {
       logger.info(`redirecting http://${listening.redirect.host}:${listening.redirect.port} to https`);
     }
     const stop = (signal: string): void => {
-      logger.info(`${signal}: shutting down, waiting for requests in flight`);
+      logger.info(`${signal}: shutting down, waiting for requests in flight`, { up_to_s: config.server.timeouts.shutdown / 1000 });
       listening.close().then(
         () => process.exit(0),
         () => process.exit(1),

@@ -58,6 +58,8 @@ export class Gateway {
   readonly #runEnv: RunEnv;
   /** Requests in flight, for graceful shutdown. */
   inFlight = 0;
+  /** Proxied requests sent upstream and not yet answered in full, with their responses: what shutdown may cut. */
+  readonly #runs = new Map<AttemptRun, ServerResponse>();
 
   private constructor(
     config: LoadedConfig,
@@ -210,6 +212,8 @@ export class Gateway {
         this.#finish(ctx, 'aborted', null);
         return;
       }
+      this.#runs.set(next, res);
+      res.once('close', () => this.#runs.delete(next));
       next.start();
     } catch (error) {
       const failure = toSluiceError(error);
@@ -403,6 +407,28 @@ export class Gateway {
     }
     sendJson(res, 200, { id, object: 'model', created: 0, owned_by: 'sluice' });
   };
+
+  /**
+   * Shutdown's deadline: every request still being proxied ends now with a 503 `server_shutting_down`, which a
+   * started stream gets as its final SSE event. Resolves once those answers are written out (or `flushMs` passed,
+   * for a client that does not read), so closing the sockets afterwards cuts nothing the client was sent.
+   */
+  async cutInFlight(flushMs = 1000): Promise<void> {
+    const error = new SluiceError('SLUICE_SHUTTING_DOWN', 'The gateway is shutting down and stopped the request before it finished. Try again.');
+    const written: Promise<void>[] = [];
+    for (const [run, res] of this.#runs) {
+      run.cut(error);
+      if (res.writableFinished || res.destroyed) continue;
+      written.push(new Promise<void>((resolve) => {
+        res.once('finish', resolve);
+        res.once('close', resolve);
+      }));
+    }
+    if (written.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(written), new Promise<void>((resolve) => (timer = setTimeout(resolve, flushMs)))]);
+    clearTimeout(timer);
+  }
 
   async close(): Promise<void> {
     await this.#discovery?.close();
