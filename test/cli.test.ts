@@ -101,6 +101,22 @@ function startCli(config: string): { child: ChildProcessWithoutNullStreams; exit
   return { child, exited, waitFor };
 }
 
+test('SIGHUP without TLS keeps the gateway running and logs that nothing was reloaded', { timeout: 20_000 }, async () => {
+  const { child, exited, waitFor } = startCli(EXAMPLE);
+  try {
+    const port = Number((await waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)/))[1]);
+    child.kill('SIGHUP');
+    await waitFor(/SIGHUP: nothing reloaded: .*model_list, plugins and other settings are NOT reloaded \(restart to apply\)/);
+    const res = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: chat('mock-gpt') });
+    assert.equal(res.status, 200);
+    await res.arrayBuffer();
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
+
 test('SIGTERM: past server.timeouts.shutdown, a stream still open gets the SSE error event, then the process exits', { timeout: 20_000 }, async () => {
   // The backend sends one event, then holds the stream open far longer than the test runs.
   const sim = await startOpenAISim({ chunkIntervalMs: 600_000 });
