@@ -242,7 +242,7 @@ function stableId(entry: ModelListEntry): string {
 }
 
 /** Replaces a secret. Fixed, so it tells nothing of the secret, not even its length. */
-export const SECRET_MASK = '********';
+const SECRET_MASK = '********';
 
 /**
  * Name segments (split on `_` and `-`) that mark a field as a credential, as LiteLLM's SensitiveDataMasker has them:
@@ -262,8 +262,8 @@ function isSecretField(name: string): boolean {
 }
 
 /**
- * A copy of a config value that is safe to show: credential fields and header values masked, user information
- * removed from URLs; every other value as written.
+ * A copy of a config value that is safe to show: credential fields, header values and the user information of
+ * URLs masked; every other value as written.
  */
 export function redactSecrets(value: unknown, depth = 0): unknown {
   if (typeof value === 'string') return value.replace(URL_USERINFO, `$1${SECRET_MASK}@`);
