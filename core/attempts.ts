@@ -369,9 +369,23 @@ export class AttemptRun implements AttemptOwner {
     }
   }
 
+  /** Ends the request now with `error` (shutdown); a started event stream gets it as its final event. */
+  cut(error: SluiceError): void {
+    if (this.#done) return;
+    if (this.#current !== null) return this.#current.cut(error);
+    // Waiting out a backoff: nothing upstream to stop.
+    if (this.#backoff !== null) clearTimeout(this.#backoff);
+    this.#backoff = null;
+    this.#endWith(error);
+  }
+
   #giveUp(): void {
     if (this.#done) return;
-    const error = this.#noDeployment();
+    this.#endWith(this.#noDeployment());
+  }
+
+  /** Answers with an error while no attempt is running, and closes the books. */
+  #endWith(error: SluiceError): void {
     this.#done = true;
     this.#res.off('close', this.#onClientClose);
     this.#ctx.status = error.status;

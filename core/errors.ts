@@ -38,6 +38,7 @@ export const ERROR_CATALOGUE = {
   SLUICE_UPSTREAM_TIMEOUT: { status: 504, type: 'timeout_error', wire: 'upstream_timeout' },
   SLUICE_NO_DEPLOYMENT: { status: 503, type: 'service_unavailable_error', wire: 'no_deployment_available' },
   SLUICE_STATE_UNAVAILABLE: { status: 503, type: 'service_unavailable_error', wire: 'shared_state_unavailable' },
+  SLUICE_SHUTTING_DOWN: { status: 503, type: 'service_unavailable_error', wire: 'server_shutting_down' },
   SLUICE_CONTENT_BLOCKED: { status: 400, type: 'invalid_request_error', wire: 'content_filter' },
   SLUICE_CONTENT_TOO_LONG: { status: 400, type: 'invalid_request_error', wire: 'content_filter' },
   SLUICE_OUTPUT_BLOCKED: { status: 400, type: 'invalid_request_error', wire: 'content_filter' },

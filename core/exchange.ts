@@ -155,6 +155,18 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     this.#controller?.abort(reason);
   }
 
+  /**
+   * Ends this attempt with `error` and stops the upstream request (shutdown): before the first byte the client gets
+   * the error, a started event stream gets it as its final event, as after an upstream failure.
+   */
+  cut(error: SluiceError): void {
+    if (this.#done) return;
+    this.#fail(error, true);
+    // After #fail: undici may report the abort synchronously, and this attempt must already be over by then.
+    this.#abortReason = error;
+    this.#controller?.abort(error);
+  }
+
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.#controller = controller;
     if (this.#abortReason !== null) controller.abort(this.#abortReason);

@@ -11,7 +11,7 @@ import { SluiceError, toSluiceError } from './errors.ts';
 import { resolveRouterSettings, type RouterSettings } from './router-settings.ts';
 import { MemoryRouterState, type RouterState } from './router-state.ts';
 import type { Logger } from './logger.ts';
-import { buildModelGroups, type Endpoint, type ModelGroup } from './models.ts';
+import { buildModelGroups, redactSecrets, type Endpoint, type ModelGroup } from './models.ts';
 import { loadPlugins } from './plugin-loader.ts';
 import { isReply, sendError, sendJson, sendReply, type Reply } from './respond.ts';
 import { AttemptRun, type RunEnv } from './attempts.ts';
@@ -58,6 +58,8 @@ export class Gateway {
   readonly #runEnv: RunEnv;
   /** Requests in flight, for graceful shutdown. */
   inFlight = 0;
+  /** Proxied requests sent upstream and not yet answered in full, with their responses: what shutdown may cut. */
+  readonly #runs = new Map<AttemptRun, ServerResponse>();
 
   private constructor(
     config: LoadedConfig,
@@ -210,6 +212,8 @@ export class Gateway {
         this.#finish(ctx, 'aborted', null);
         return;
       }
+      this.#runs.set(next, res);
+      res.once('close', () => this.#runs.delete(next));
       next.start();
     } catch (error) {
       const failure = toSluiceError(error);
@@ -331,7 +335,7 @@ export class Gateway {
     });
     const modelInfo = (ctx: RequestContext | null): unknown => ({
       data: visible(ctx).flatMap((group) =>
-        group.deployments.map((d) => ({ model_name: group.name, litellm_params: d.publicParams, model_info: { ...d.info, id: d.id } })),
+        group.deployments.map((d) => ({ model_name: group.name, litellm_params: d.publicParams, model_info: { ...(redactSecrets(d.info) as Record<string, unknown>), id: d.id } })),
       ),
     });
     const listModels: GetHandler = (_req, res, ctx) => sendJson(res, 200, models(ctx), ctx === null ? undefined : baseHeaders(ctx));
@@ -348,7 +352,7 @@ export class Gateway {
       });
     };
     return new Map([
-      ['/health', (req, res) => sendJson(res, 200, this.#healthReport(req))],
+      ['/health', (req, res, ctx) => sendJson(res, 200, this.#healthReport(req, ctx))],
       ['/v1/models', listModels],
       ['/models', listModels],
       ['/model/info', info],
@@ -361,23 +365,27 @@ export class Gateway {
 
   /**
    * LiteLLM's /health shape, from the health state (active probes and passive failures) without calling a model.
-   * `?model=` narrows it to one model group.
+   * `?model=` narrows it to one model group. Backend addresses and error texts are for the operator: the master
+   * key, or anyone when no plugin checks keys. Other callers see the groups their key may use, without them.
    */
-  #healthReport(req: IncomingMessage): Record<string, unknown> {
+  #healthReport(req: IncomingMessage, ctx: RequestContext | null): Record<string, unknown> {
     const url = new URL(req.url ?? '/', 'http://x');
     const only = url.searchParams.get('model');
+    const detailed = ctx === null || ctx.auth?.admin === true;
+    const allowed = ctx?.auth?.models ?? null;
     const now = Date.now();
     const healthy: Record<string, unknown>[] = [];
     const unhealthy: Record<string, unknown>[] = [];
     for (const group of this.groups.values()) {
-      if (only !== null && group.name !== only) continue;
+      if ((only !== null && group.name !== only) || (allowed !== null && !allowed.has(group.name))) continue;
       for (const d of group.deployments) {
-        const entry = { model: `${d.provider}/${d.upstreamModel}`, model_name: group.name, model_id: d.id, api_base: d.apiBase };
+        const entry = { model: `${d.provider}/${d.upstreamModel}`, model_name: group.name, model_id: d.id, ...(detailed ? { api_base: d.apiBase } : {}) };
         const reason = this.state.unavailable(d.id, now);
         if (reason === null) healthy.push(entry);
         else {
           const health = this.state.health(d.id);
-          unhealthy.push({ ...entry, error: health.lastError ?? reason, reason, ...(reason === 'cooldown' ? { cooldown_remaining_s: Math.ceil((health.coolingUntil - now) / 1000) } : {}) });
+          const error = detailed ? { error: health.lastError ?? reason } : {};
+          unhealthy.push({ ...entry, ...error, reason, ...(reason === 'cooldown' ? { cooldown_remaining_s: Math.ceil((health.coolingUntil - now) / 1000) } : {}) });
         }
       }
     }
@@ -399,6 +407,28 @@ export class Gateway {
     }
     sendJson(res, 200, { id, object: 'model', created: 0, owned_by: 'sluice' });
   };
+
+  /**
+   * Shutdown's deadline: every request still being proxied ends now with a 503 `server_shutting_down`, which a
+   * started stream gets as its final SSE event. Resolves once those answers are written out (or `flushMs` passed,
+   * for a client that does not read), so closing the sockets afterwards cuts nothing the client was sent.
+   */
+  async cutInFlight(flushMs = 1000): Promise<void> {
+    const error = new SluiceError('SLUICE_SHUTTING_DOWN', 'The gateway is shutting down and stopped the request before it finished. Try again.');
+    const written: Promise<void>[] = [];
+    for (const [run, res] of this.#runs) {
+      run.cut(error);
+      if (res.writableFinished || res.destroyed) continue;
+      written.push(new Promise<void>((resolve) => {
+        res.once('finish', resolve);
+        res.once('close', resolve);
+      }));
+    }
+    if (written.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(written), new Promise<void>((resolve) => (timer = setTimeout(resolve, flushMs)))]);
+    clearTimeout(timer);
+  }
 
   async close(): Promise<void> {
     await this.#discovery?.close();
