@@ -1,5 +1,6 @@
 // limit.key: requests, tokens and concurrency per API key and per model group, shared across replicas.
 
+import { randomBytes } from 'node:crypto';
 import { estimateTokens } from '../../core/attempts.ts';
 import { createSlot, definePlugin, type LimitDecision, type Plugin, type RequestContext } from '../../core/plugin.ts';
 import { rateLimited, rateLimitHeaders } from './headers.ts';
@@ -34,6 +35,17 @@ interface Held {
 
 const held = createSlot<Held>('limit.key.held');
 const MINUTE = 60_000;
+
+/**
+ * Concurrency slots are named by the server, never by the client: a client's `x-request-id` is only for
+ * correlation, and reusing one must not renew another request's slot. Random per process, so replicas sharing
+ * Redis never collide; a counter within it.
+ */
+const LEASE_PREFIX = randomBytes(9).toString('base64url');
+let leaseCount = 0;
+function nextLeaseId(): string {
+  return `${LEASE_PREFIX}:${(leaseCount++).toString(36)}`;
+}
 
 /**
  * Per-key limits come from the `keys:` entries (`rpm`, `tpm`, `max_parallel_requests`, set by `auth.api_key`);
@@ -110,7 +122,7 @@ export default definePlugin<Options>({
         const scopes = scopesOf(ctx);
         if (scopes.length === 0) return;
         const now = Date.now();
-        const state: Held = { leaseId: ctx.id, leases: [], tokenScopes: [] };
+        const state: Held = { leaseId: nextLeaseId(), leases: [], tokenScopes: [] };
         ctx.set(held, state);
         const estimate = estimateTokens(ctx);
         let requests: LimitDecision | null = null;
@@ -120,7 +132,7 @@ export default definePlugin<Options>({
             // Concurrency first: a slot is the one thing released again if a later check refuses.
             if (scope.parallel !== null) {
               const key = `conc:${scope.name}`;
-              const lease = await store.acquireLease(key, scope.parallel, ctx.id, leaseTtl, now);
+              const lease = await store.acquireLease(key, scope.parallel, state.leaseId, leaseTtl, now);
               if (!lease.allowed) {
                 throw rateLimited(`Too many concurrent requests for ${scope.name} (limit ${scope.parallel}).`, 1000, {}, { scope: scope.name, limit: scope.parallel });
               }
