@@ -264,7 +264,8 @@ export class Gateway {
     ctx.group = group;
     if (chain.admit !== null && (reply = await chain.runPhase(chain.admit, ctx)) !== undefined) return reply;
     const run = new AttemptRun(this.#runEnv, ctx, req, res, group);
-    run.prepare();
+    const prepared = run.prepare();
+    if (prepared !== undefined) await prepared;
     if (chain.guardRequest !== null && (reply = await chain.runPhase(chain.guardRequest, ctx)) !== undefined) return reply;
     if (chain.upstreamRequest !== null && (reply = await chain.runPhase(chain.upstreamRequest, ctx)) !== undefined) return reply;
     return run;
