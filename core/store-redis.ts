@@ -248,6 +248,8 @@ export class RedisStore implements SharedStore {
   /** Consecutive retry rounds that left releases behind, for the backoff. */
   private releaseRounds = 0;
   private flushing = false;
+  /** The health check under way, shared by concurrent readiness probes. */
+  private healthCheck: Promise<StoreHealth> | null = null;
   private closing = false;
   /** Settles on the first 'ready' or the first sign that Redis is unreachable, whichever comes first. */
   private readonly firstVerdict: Promise<void>;
@@ -432,6 +434,23 @@ export class RedisStore implements SharedStore {
     }
     this.releaseRounds = this.unreleased.size === 0 ? 0 : this.releaseRounds + 1;
     this.scheduleReleases();
+  }
+
+  checkHealth(): Promise<StoreHealth> {
+    this.healthCheck ??= this.pingNow().finally(() => (this.healthCheck = null));
+    return this.healthCheck;
+  }
+
+  /** A PING while the connection looks up: an unanswered one means Redis stalls, and the store says so at once. */
+  private async pingNow(): Promise<StoreHealth> {
+    if (!this.closing && this.connection === 'up') {
+      try {
+        await this.bounded(this.client.ping());
+      } catch (err) {
+        this.markDown(err);
+      }
+    }
+    return this.health();
   }
 
   health(): StoreHealth {
