@@ -37,7 +37,7 @@ const PROXY_ROUTES: ReadonlyMap<string, Endpoint> = new Map<string, Endpoint>([
 ]);
 
 /** A GET route of the gateway's own; `ctx` is set when an authenticate plugin ran (to filter by the caller). */
-type GetHandler = (req: IncomingMessage, res: ServerResponse, ctx: RequestContext | null) => void;
+type GetHandler = (req: IncomingMessage, res: ServerResponse, ctx: RequestContext | null) => void | Promise<void>;
 
 const EMPTY = Buffer.alloc(0);
 
@@ -171,7 +171,13 @@ export class Gateway {
     const get = this.#getRoutes.get(path) ?? (path.startsWith('/v1/models/') ? this.#retrieveModel : undefined);
     if (get !== undefined) {
       if (req.method !== 'GET' && req.method !== 'HEAD') return this.#methodNotAllowed(req, res, path, 'info', 'GET, HEAD');
-      if (this.chain.authenticate === null) return get(req, res, null);
+      if (this.chain.authenticate === null) {
+        void Promise.resolve(get(req, res, null)).catch((error: unknown) => {
+          this.#logger.error('unhandled error in request path', { error });
+          this.#sendError(res, toSluiceError(error), undefined, { headers: req.headers, body: null });
+        });
+        return;
+      }
       this.#authenticated(req, res, path, get).catch((error: unknown) => {
         this.#logger.error('unhandled error in request path', { error });
         this.#sendError(res, toSluiceError(error), undefined, { headers: req.headers, body: null });
@@ -238,7 +244,7 @@ export class Gateway {
         this.#finish(ctx, 'replied', null);
         return;
       }
-      get(req, res, ctx);
+      await get(req, res, ctx);
       ctx.status = res.statusCode;
       this.#finish(ctx, 'ok', null);
     } catch (error) {
@@ -268,7 +274,8 @@ export class Gateway {
     ctx.group = group;
     if (chain.admit !== null && (reply = await chain.runPhase(chain.admit, ctx)) !== undefined) return reply;
     const run = new AttemptRun(this.#runEnv, ctx, req, res, group);
-    run.prepare();
+    const prepared = run.prepare();
+    if (prepared !== undefined) await prepared;
     if (chain.guardRequest !== null && (reply = await chain.runPhase(chain.guardRequest, ctx)) !== undefined) return reply;
     if (chain.upstreamRequest !== null && (reply = await chain.runPhase(chain.upstreamRequest, ctx)) !== undefined) return reply;
     return run;
@@ -341,9 +348,10 @@ export class Gateway {
     const listModels: GetHandler = (_req, res, ctx) => sendJson(res, 200, models(ctx), ctx === null ? undefined : baseHeaders(ctx));
     const info: GetHandler = (_req, res, ctx) => sendJson(res, 200, modelInfo(ctx), ctx === null ? undefined : baseHeaders(ctx));
     const alive: GetHandler = (_req, res) => sendJson(res, 200, "I'm alive!");
-    const ready: GetHandler = (_req, res) => {
-      // Redis down with fail_closed means every limited request would be refused: not ready.
-      const state = this.store.health();
+    const ready: GetHandler = async (_req, res) => {
+      // Redis down with fail_closed means every limited request would be refused: not ready. Asked now, so a
+      // stalled Redis shows here before a request runs into it.
+      const state = this.store.checkHealth === undefined ? this.store.health() : await this.store.checkHealth();
       sendJson(res, state === 'down' ? 503 : 200, {
         status: state === 'ok' ? 'healthy' : state === 'degraded' ? 'degraded' : 'unhealthy',
         sluice_version: VERSION,
