@@ -14,6 +14,8 @@ import { ENGLISH_ONLY, pluginLocalize, type ErrorLocalizer } from './plugin/loca
 import type { ModuleSet } from './plugin/modules.ts';
 import { OllamaDiscovery } from './providers/ollama-discovery.ts';
 import { Pipeline } from './proxy/pipeline.ts';
+import type { AttemptRun } from './proxy/retry-loop.ts';
+import { SluiceError } from './errors.ts';
 import { Upstreams } from './proxy/pools.ts';
 import { RouteTable } from './server/routes.ts';
 import { createStore, type RedisConfig } from './state/create-store.ts';
@@ -67,6 +69,8 @@ export class App {
   readonly store: SharedStore;
   /** Requests in flight, across generations, for graceful shutdown. */
   inFlight = 0;
+  /** Proxied requests sent upstream and not yet answered in full, with their responses: what shutdown may cut. */
+  readonly #running = new Map<AttemptRun, ServerResponse>();
   #generation: Generation | null = null;
 
   private constructor(config: LoadedConfig, modules: ModuleSet, store: SharedStore, logger: Logger) {
@@ -157,10 +161,11 @@ export class App {
       state: this.state,
       upstreams: this.upstreams,
       logger,
+      running: this.#running,
     });
     let routes: RouteTable;
     try {
-      routes = new RouteTable(pipeline, plugins, { groups, state: this.state, store: this.store });
+      routes = new RouteTable(pipeline, plugins, { groups, keysChecked: chain.hooks.authenticate !== null, state: this.state, store: this.store });
     } catch (error) {
       await chain.close();
       throw new ConfigError(config.file, [(error as Error).message]);
@@ -194,6 +199,30 @@ export class App {
       if (!res.headersSent) res.destroy();
     }
   };
+
+  /**
+   * Shutdown's deadline: every request still being proxied ends now with a 503 `server_shutting_down`, which a
+   * started stream gets as its final SSE event. Resolves once those answers are written out (or `flushMs` passed,
+   * for a client that does not read), so closing the sockets afterwards cuts nothing the client was sent.
+   */
+  async cutInFlight(flushMs = 1000): Promise<void> {
+    const error = new SluiceError('SLUICE_SHUTTING_DOWN', 'The gateway is shutting down and stopped the request before it finished. Try again.');
+    const written: Promise<void>[] = [];
+    for (const [run, res] of this.#running) {
+      run.cut(error);
+      if (res.writableFinished || res.destroyed) continue;
+      written.push(
+        new Promise<void>((resolve) => {
+          res.once('finish', resolve);
+          res.once('close', resolve);
+        }),
+      );
+    }
+    if (written.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(written), new Promise<void>((resolve) => (timer = setTimeout(resolve, flushMs)))]);
+    clearTimeout(timer);
+  }
 
   async close(): Promise<void> {
     await this.#generation?.close();

@@ -3,9 +3,9 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config/load.ts';
 import { App, VERSION } from './app.ts';
+import { listen, type Listening } from './server/listener.ts';
 import { STANDARD_MODULES } from '../plugins/standard.ts';
-import { listen } from './server/listener.ts';
-import { createLogger } from './logger.ts';
+import { createLogger, type Logger } from './logger.ts';
 
 const USAGE = `Sluice ${VERSION}: an LLM gateway (OpenAI-compatible) on raw Node streams.
 
@@ -18,7 +18,11 @@ Usage: node core/main.js --config <file.yaml> [--port N] [--host ADDR] [--check]
   -h, --help     this text
   -v, --version  print the version
 
-Signals: SIGTERM and SIGINT stop gracefully; with server.tls, SIGHUP reloads the certificate, key and CA.`;
+Signals: SIGTERM and SIGINT stop gracefully (server.timeouts.shutdown); with server.tls, SIGHUP reloads the
+certificate, key and CA. SIGHUP reloads nothing else: restart to apply other config changes.`;
+
+/** Said on every SIGHUP until the config itself can be reloaded, so nobody takes an ignored edit for applied. */
+const NOT_RELOADED = 'model_list, plugins and other settings are NOT reloaded (restart to apply)';
 
 async function main(argv: string[]): Promise<number> {
   let args;
@@ -59,29 +63,16 @@ async function main(argv: string[]): Promise<number> {
     const config = loadConfig(args.config);
     const logger = createLogger(config.server.logLevel, config.server.logFormat);
     for (const warning of config.warnings) logger.warn(`config: ${warning}`);
+    // SIGHUP's default action is to exit, cutting every stream: from here on it never is, even while starting.
+    let listening: Listening | null = null;
+    if (!args.check) process.on('SIGHUP', () => onSighup(listening, logger));
     gateway = await App.create(config, STANDARD_MODULES, logger);
     if (args.check) {
       process.stdout.write(`${config.file}: ok (${gateway.generation.groups.size} model groups, ${gateway.generation.chain.plugins.length} plugins: ${gateway.generation.chain.plugins.map((p) => p.id).join(', ')})\n`);
       await gateway.close();
       return 0;
     }
-    const listening = await listen(gateway, port ?? config.server.port, args.host ?? config.server.host);
-    if (listening.certificate !== null) {
-      // Certificate renewal (certbot, cert-manager...): new connections get the new files, open ones are kept.
-      // Installed before the "listening" line: a SIGHUP sent on seeing it must not hit the default action (exit).
-      process.on('SIGHUP', () => {
-        const reload = listening.reloadTls();
-        if (reload.ok) {
-          logger.info('SIGHUP: TLS certificate reloaded', {
-            certificate: reload.certificate.subject,
-            expires: reload.certificate.validTo,
-            sha256: reload.certificate.fingerprint256,
-          });
-        } else {
-          logger.error('SIGHUP: TLS certificate not reloaded; the current one stays in use', { error: reload.error });
-        }
-      });
-    }
+    listening = await listen(gateway, port ?? config.server.port, args.host ?? config.server.host);
     logger.info(`sluice ${VERSION} listening on ${listening.protocol}://${listening.host}:${listening.port}`, {
       config: config.file,
       models: [...gateway.generation.groups.keys()].join(','),
@@ -94,7 +85,7 @@ async function main(argv: string[]): Promise<number> {
       logger.info(`redirecting http://${listening.redirect.host}:${listening.redirect.port} to https`);
     }
     const stop = (signal: string): void => {
-      logger.info(`${signal}: shutting down, waiting for requests in flight`);
+      logger.info(`${signal}: shutting down, waiting for requests in flight`, { up_to_s: config.server.timeouts.shutdown / 1000 });
       listening.close().then(
         () => process.exit(0),
         () => process.exit(1),
@@ -110,6 +101,31 @@ async function main(argv: string[]): Promise<number> {
     }
     bootLogger.error('failed to start', { error: (error as Error).stack ?? String(error) });
     return 1;
+  }
+}
+
+/**
+ * SIGHUP: with server.tls, certificate renewal (certbot, cert-manager...): new connections get the new files, open
+ * ones keep theirs. Nothing else is reloaded yet, and the log says so every time.
+ */
+function onSighup(listening: Listening | null, logger: Logger): void {
+  if (listening === null) {
+    logger.warn(`SIGHUP: nothing reloaded: the gateway is still starting; ${NOT_RELOADED}`);
+    return;
+  }
+  if (listening.certificate === null) {
+    logger.warn(`SIGHUP: nothing reloaded: only the TLS certificate is reloaded on SIGHUP, and server.tls is not set; ${NOT_RELOADED}`);
+    return;
+  }
+  const reload = listening.reloadTls();
+  if (reload.ok) {
+    logger.info(`SIGHUP: reloaded TLS certificate; ${NOT_RELOADED}`, {
+      certificate: reload.certificate.subject,
+      expires: reload.certificate.validTo,
+      sha256: reload.certificate.fingerprint256,
+    });
+  } else {
+    logger.error(`SIGHUP: TLS certificate not reloaded, the current one stays in use; ${NOT_RELOADED}`, { error: reload.error });
   }
 }
 

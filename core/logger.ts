@@ -20,7 +20,7 @@ export function createLogger(level: LogLevel = 'info', format: 'text' | 'json' =
       write(JSON.stringify({ time: new Date().toISOString(), level: lvl, msg: message, ...fields }) + '\n');
       return;
     }
-    let line = `${lvl}: ${message}`;
+    let line = `${lvl}: ${escapeLogText(message)}`;
     if (fields !== undefined) for (const key of Object.keys(fields)) line += ` ${key}=${formatValue(fields[key])}`;
     write(line + '\n');
   };
@@ -32,8 +32,33 @@ export function createLogger(level: LogLevel = 'info', format: 'text' | 'json' =
   };
 }
 
+/**
+ * C0 and C1 controls, DEL and the Unicode line separators: a request's text (a model name, a path) holding one could
+ * end a text log line early and write a line of its own.
+ */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+/** CONTROL and the backslash, which is escaped too so an escape in the log cannot be confused with the text. */
+const ESCAPED = /[\\\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+/** A value with one of these is quoted (as a JSON string) so the line still splits into `key=value` pairs. */
+const NEEDS_QUOTES = /[\s"=\\\u0000-\u001f\u007f-\u009f]/;
+const NAMED_ESCAPES: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '\\': '\\\\' };
+
+function escapeChar(char: string): string {
+  return NAMED_ESCAPES[char] ?? `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`;
+}
+
+/** Text for one log line: control characters become escapes (`\n`, `\u001b`), a backslash `\\`. */
+export function escapeLogText(text: string): string {
+  return text.replace(ESCAPED, escapeChar);
+}
+
+/** JSON escapes C0 controls, but not DEL, C1 or the line separators. */
+function jsonForLine(value: unknown): string {
+  return (JSON.stringify(value) ?? 'undefined').replace(CONTROL, escapeChar);
+}
+
 function formatValue(value: unknown): string {
-  if (typeof value === 'string') return /[\s"=]/.test(value) ? JSON.stringify(value) : value;
-  if (value instanceof Error) return JSON.stringify(value.message);
-  return JSON.stringify(value) ?? 'undefined';
+  if (typeof value === 'string') return NEEDS_QUOTES.test(value) ? jsonForLine(value) : value;
+  if (value instanceof Error) return jsonForLine(value.message);
+  return jsonForLine(value);
 }

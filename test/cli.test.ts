@@ -1,12 +1,14 @@
 // The documented command: `node core/main.js --config proxy.yaml`, with --port/--host overrides and --check.
 
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ROOT } from './helpers.ts';
+import { chat, ROOT } from './helpers.ts';
+import { startOpenAISim } from './sim/openai-sim.ts';
 
 const MAIN = join(ROOT, 'core', 'main.js');
 const EXAMPLE = join(ROOT, 'config', 'proxy.example.yaml');
@@ -71,4 +73,91 @@ test("the README's example plugin is the real file, verbatim", async () => {
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
   const source = readFileSync(join(ROOT, 'plugins', 'examples', 'token-cap', 'index.ts'), 'utf8');
   assert.ok(readme.includes('```ts\n' + source + '```'), 'README example plugin and plugins/examples/token-cap/index.ts differ');
+});
+
+/** The gateway as a child process on an ephemeral port; `waitFor` resolves when its log shows a line. */
+function startCli(config: string): { child: ChildProcessWithoutNullStreams; exited: Promise<number | null>; waitFor(pattern: RegExp): Promise<RegExpExecArray> } {
+  const child = spawn(process.execPath, [MAIN, '--config', config, '--port', '0', '--host', '127.0.0.1']);
+  let log = '';
+  child.stderr.on('data', (d: Buffer) => (log += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code, signal) => {
+    // A child that dies shows why in a failure message instead of a bare timeout.
+    log += `\n[child exited code=${code} signal=${signal}]`;
+    resolve(code);
+  }));
+  const waitFor = (pattern: RegExp): Promise<RegExpExecArray> =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no ${pattern} in: ${log}`)), 10_000);
+      const check = (): void => {
+        const match = pattern.exec(log);
+        if (match === null) return;
+        clearTimeout(timer);
+        child.stderr.off('data', check);
+        resolve(match);
+      };
+      child.stderr.on('data', check);
+      check();
+    });
+  return { child, exited, waitFor };
+}
+
+test('SIGHUP without TLS keeps the gateway running and logs that nothing was reloaded', { timeout: 20_000 }, async () => {
+  const { child, exited, waitFor } = startCli(EXAMPLE);
+  try {
+    const port = Number((await waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)/))[1]);
+    child.kill('SIGHUP');
+    await waitFor(/SIGHUP: nothing reloaded: .*model_list, plugins and other settings are NOT reloaded \(restart to apply\)/);
+    const res = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: chat('mock-gpt') });
+    assert.equal(res.status, 200);
+    await res.arrayBuffer();
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
+
+test('SIGTERM: past server.timeouts.shutdown, a stream still open gets the SSE error event, then the process exits', { timeout: 20_000 }, async () => {
+  // The backend sends one event, then holds the stream open far longer than the test runs.
+  const sim = await startOpenAISim({ chunkIntervalMs: 600_000 });
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-cli-'));
+  const file = join(dir, 'proxy.yaml');
+  writeFileSync(file, `server:\n  timeouts: { shutdown: 1 }\nplugins: [route.round_robin]\nmodel_list:\n  - { model_name: slow, litellm_params: { model: openai/sim-model, api_base: ${sim.url} } }\n`);
+  const { child, exited, waitFor } = startCli(file);
+  try {
+    const port = Number((await waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)/))[1]);
+    const events: string[] = [];
+    let sawFirst: () => void = () => {};
+    const first = new Promise<void>((resolve) => (sawFirst = resolve));
+    const ended = new Promise<number>((resolve, reject) => {
+      const req = request(`http://127.0.0.1:${port}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+        let buffered = '';
+        res.setEncoding('utf8');
+        res.on('data', (text: string) => {
+          buffered += text;
+          let blank: number;
+          while ((blank = buffered.indexOf('\n\n')) !== -1) {
+            events.push(buffered.slice(0, blank));
+            buffered = buffered.slice(blank + 2);
+            if (events.length === 1) sawFirst();
+          }
+        });
+        res.on('end', () => resolve(res.statusCode ?? 0));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(chat('slow', { stream: true }));
+    });
+    await first;
+    child.kill('SIGTERM');
+    assert.equal(await ended, 200);
+    assert.equal(events.length, 2, events.join('\n\n'));
+    assert.match(events[0]!, /"chat\.completion\.chunk"/);
+    const last = JSON.parse(events[1]!.replace(/^data: /, '')) as { error: { code: string; type: string } };
+    assert.deepEqual([last.error.code, last.error.type], ['server_shutting_down', 'service_unavailable_error']);
+    assert.equal(await exited, 0);
+  } finally {
+    child.kill('SIGKILL');
+    await sim.close();
+  }
 });

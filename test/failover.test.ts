@@ -333,3 +333,94 @@ ${deployment('g', victim.url, 'victim')}${deployment('g', failing.url, 'failing'
     assert.ok(victimRequestsAtDeath > 0);
   });
 });
+
+describe('a fallback group passes the same checks as a direct request', () => {
+  const MASTER = 'sk-master-0123456789';
+  const ONLY_A = 'sk-only-a-0123456789';
+  const keys = `general_settings: { master_key: ${MASTER} }\nkeys: [{ key: ${ONLY_A}, alias: only-a, models: [a, c] }]`;
+  const as = (key: string): Record<string, string> => ({ authorization: `Bearer ${key}` });
+  const overflow = { status: 400, body: JSON.stringify({ error: { message: "This model's maximum context length is 50 tokens", type: 'invalid_request_error', param: null, code: 'context_length_exceeded' } }) };
+
+  test('context_window_fallbacks: a key allowed only `a` gets a\'s own error for a long prompt, never an answer from `b`', async () => {
+    const a = await scripted([overflow, overflow]);
+    const b = await sim({ text: 'from b' });
+    const gw = await gateway(`
+${keys}
+plugins: [auth.api_key, limit.key, route.round_robin]
+router_settings:
+  context_window_fallbacks: [{ a: [b] }]
+model_list:
+${deployment('a', a.url, 'a1')}    model_info: { id: a1, max_input_tokens: 50 }
+${deployment('b', b.url, 'b1')}`.replace('    model_info: { id: a1 }\n    model_info', '    model_info'));
+    const long = JSON.stringify({ model: 'a', messages: [{ role: 'user', content: 'word '.repeat(200) }] });
+    const refused = await post(`${gw.url}/v1/chat/completions`, long, as(ONLY_A));
+    assert.equal(refused.status, 400);
+    assert.match(errorOf(refused).message, /maximum context length/);
+    assert.equal(b.stats.requests, 0, 'b never served the key that may not use it');
+    assert.equal(a.hits.length, 1);
+    // The master key may use b: the same prompt goes there.
+    const allowed = await post(`${gw.url}/v1/chat/completions`, long, as(MASTER));
+    assert.equal(allowed.status, 200);
+    assert.equal(allowed.headers['x-litellm-model-group'], 'b');
+  });
+
+  test('fallbacks: when `a` fails, a key not allowed `b` gets a\'s own error (an answer or a dead backend), not `b`', async () => {
+    const a = await sim({ status: 500 });
+    const b = await sim({ text: 'from b' });
+    const gw = await gateway(`
+${keys}
+plugins: [auth.api_key, limit.key, route.round_robin]
+router_settings: { num_retries: 0, allowed_fails: 100, fallbacks: [{ a: [b] }, { c: [b] }] }
+model_list:
+${deployment('a', a.url, 'a1')}${deployment('b', b.url, 'b1')}${deployment('c', DEAD, 'c1')}`);
+    for (let i = 0; i < 3; i++) {
+      const res = await post(`${gw.url}/v1/chat/completions`, chat('a'), as(ONLY_A));
+      assert.equal(res.status, 500);
+      assert.equal(errorOf(res).type, 'server_error');
+    }
+    const dead = await post(`${gw.url}/v1/chat/completions`, chat('c'), as(ONLY_A));
+    assert.equal(dead.status, 502);
+    assert.match(errorOf(dead).message, /ECONNREFUSED/);
+    assert.equal(b.stats.requests, 0);
+    for (const model of ['a', 'c']) {
+      const allowed = await post(`${gw.url}/v1/chat/completions`, chat(model), as(MASTER));
+      assert.equal(allowed.status, 200);
+      assert.equal(allowed.headers['x-litellm-model-group'], 'b');
+    }
+  });
+
+  test("fallbacks count against the fallback group's own limits: b at rpm 2 serves two fallbacks, then a's error", async () => {
+    const a = await sim({ status: 500 });
+    const b = await sim({ text: 'from b' });
+    const gw = await gateway(`
+plugins:
+  - name: limit.key
+    options: { models: { b: { rpm: 2 } } }
+  - route.round_robin
+router_settings: { num_retries: 0, allowed_fails: 100, fallbacks: [{ a: [b] }] }
+model_list:
+${deployment('a', a.url, 'a1')}${deployment('b', b.url, 'b1')}`);
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await post(`${gw.url}/v1/chat/completions`, chat('a'))).status);
+    assert.deepEqual(statuses, [200, 200, 500, 500, 500, 500]);
+    assert.equal(b.stats.requests, 2);
+    assert.equal((await post(`${gw.url}/v1/chat/completions`, chat('b'))).status, 429, 'the fallbacks used up b\'s minute');
+  });
+
+  test('a main group cooling down sends its requests to the fallback group, not a 503', async () => {
+    const a = await sim({ status: 500 });
+    const b = await sim({ text: 'from b' });
+    const gw = await gateway(`
+plugins: [route.round_robin]
+router_settings: { num_retries: 0, allowed_fails: 1, cooldown_time: 60, fallbacks: [{ a: [b] }] }
+model_list:
+${deployment('a', a.url, 'a1')}${deployment('b', b.url, 'b1')}`);
+    for (let i = 0; i < 6; i++) {
+      const res = await post(`${gw.url}/v1/chat/completions`, chat('a'));
+      assert.equal(res.status, 200, `request ${i + 1}`);
+      assert.equal(res.headers['x-litellm-model-group'], 'b');
+    }
+    assert.equal(a.stats.requests, 2, 'a cooled down after its second failure');
+    assert.equal(b.stats.requests, 6);
+  });
+});

@@ -395,6 +395,83 @@ llm_guard:
   });
 });
 
+describe('input guards past max_scan_chars', () => {
+  let sim: Sim;
+  before(async () => {
+    sim = await startOpenAISim({ text: 'All good here.' });
+  });
+  after(() => sim.close());
+
+  test('block (the default): 400 content_filter naming the scanner and the limit, in the caller\'s language; nothing goes upstream', async () => {
+    const gw = await startGateway(`${modelList(sim.url)}
+plugins:
+  - route.round_robin
+  - name: guard.input.prompt_injection
+    options: { max_scan_chars: 2000 }
+`);
+    try {
+      const before = sim.stats.requests;
+      const long = user(`${'Hello. '.repeat(400)}What is the capital of France?`);
+      const res = await post(`${gw.url}/v1/chat/completions`, long);
+      assert.equal(res.status, 400);
+      assert.equal(errorOf(res).code, 'content_filter');
+      assert.equal(errorOf(res).param, 'messages[0].content');
+      assert.equal(errorOf(res).message, 'The request has more text than the content policy checks (scanner: prompt_injection, limit: 2,000 characters).');
+      const ko = await post(`${gw.url}/v1/chat/completions`, user('x'.repeat(3000)), { 'accept-language': 'ko' });
+      assert.equal(ko.status, 400);
+      assert.equal(ko.headers['content-language'], 'ko');
+      assert.equal(errorOf(ko).message, formatMessage('SLUICE_CONTENT_TOO_LONG', 'ko', { scanner: 'prompt_injection', limit: 2000 })!.message);
+      assert.equal(sim.stats.requests, before, 'the backend saw nothing');
+      const short = await post(`${gw.url}/v1/chat/completions`, user('What is the capital of France?'));
+      assert.equal(short.status, 200);
+    } finally {
+      await gw.close();
+    }
+  });
+
+  test('truncate: the head and tail are read, a key at the end of a long prompt is redacted, the rest goes upstream as sent; the access log says so', async () => {
+    const gw = await startGateway(`${modelList(sim.url)}
+plugins:
+  - route.round_robin
+  - name: log.access
+    options: { destination: "${ACCESS_LOG}" }
+  - name: guard.input.secrets
+    options: { action: redact, max_scan_chars: 2000, on_oversize: truncate }
+`);
+    try {
+      const padding = 'Please summarise the following notes. '.repeat(2000);
+      const res = await post(`${gw.url}/v1/chat/completions`, user(`${padding}Deploy with aws key ${AWS_KEY} please`), { 'x-request-id': 'truncated-1' });
+      assert.equal(res.status, 200);
+      assert.match(String(res.headers['x-sluice-guard']), /secrets;action=redact;score=1/);
+      const sent = (JSON.parse(sim.stats.lastRequest!.body) as { messages: { content: string }[] }).messages[0]!.content;
+      assert.match(sent, /^Please summarise the following notes\. [^]*Deploy with aws key \[REDACTED:aws[^\]]*\] please$/);
+      assert.equal(sent.slice(0, padding.length), padding);
+      await sleep(20);
+      const entry = accessLog(ACCESS_LOG).find((e) => e['id'] === 'truncated-1');
+      assert.equal(entry?.['guard_truncated'], 'secrets', 'the access log says the guard did not read everything');
+    } finally {
+      await gw.close();
+    }
+  });
+
+  test('llm_guard: input_scanning.max_scan_chars and on_oversize reach every input guard but TokenLimit', async () => {
+    const gw = await startGateway(`${modelList(sim.url)}
+llm_guard:
+  input_scanning:
+    scanners: [PromptInjection, { TokenLimit: { limit: 4096 } }]
+    max_scan_chars: 2000
+    on_oversize: block
+`);
+    try {
+      const res = await post(`${gw.url}/v1/chat/completions`, user('Hello. '.repeat(400)));
+      assert.equal(res.status, 400);
+      assert.equal(errorOf(res).message, 'The request has more text than the content policy checks (scanner: prompt_injection, limit: 2,000 characters).');
+    } finally {
+      await gw.close();
+    }
+  });
+});
+
 describe('guard.llm_guard_api: a remote LLM Guard API server', () => {
   let guard: LlmGuardSim;
   let sim: Sim;

@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startRedis } from './redis-server.ts';
+import { redisCommand, startRedis } from './redis-server.ts';
 import { chat, errorOf, post, sleep, startGateway, type TestGateway } from './helpers.ts';
 
 type Redis = Awaited<ReturnType<typeof startRedis>>;
@@ -95,6 +95,31 @@ describe('limits across replicas (real redis-server)', () => {
       assert.equal((await post(`${closed.url}/v1/chat/completions`, chat('m'), auth)).status, 200, 'fail_closed recovers by itself');
       const ready = (await (await fetch(`${open.url}/health/readiness`)).json()) as { status: string };
       assert.equal(ready.status, 'healthy');
+    } finally {
+      await open.close();
+      await closed.close();
+    }
+  });
+
+  test('readiness sees a stalled Redis by itself, before any request times out on it', async () => {
+    const open = await startGateway(config(redis.port, 'fail_open', 'rpm: 1000', 'stall-test'));
+    const closed = await startGateway(config(redis.port, 'fail_closed', 'rpm: 1000', 'stall-test'));
+    try {
+      assert.equal((await post(`${open.url}/v1/chat/completions`, chat('m'), auth)).status, 200);
+      assert.equal((await post(`${closed.url}/v1/chat/completions`, chat('m'), auth)).status, 200);
+      const readiness = async (gw: TestGateway): Promise<{ code: number; status: string }> => {
+        const res = await fetch(`${gw.url}/health/readiness`);
+        return { code: res.status, status: ((await res.json()) as { status: string }).status };
+      };
+      assert.deepEqual(await readiness(open), { code: 200, status: 'healthy' });
+      // Redis holds every command for 3 s; no request is sent meanwhile.
+      assert.equal(await redisCommand(redis.port, ['CLIENT', 'PAUSE', '3000']), '+OK\r\n');
+      assert.deepEqual(await readiness(open), { code: 200, status: 'degraded' });
+      assert.deepEqual(await readiness(closed), { code: 503, status: 'unhealthy' });
+      for (let polls = 0; (await readiness(open)).status !== 'healthy'; polls++) {
+        assert.ok(polls < 200, 'readiness recovers once Redis answers again');
+        await sleep(50);
+      }
     } finally {
       await open.close();
       await closed.close();

@@ -580,6 +580,27 @@ describe('Redis unavailable: fail modes', () => {
     }
   });
 
+  test('releases Redis did not confirm during a stall are retried once it answers: no slot outlives the stall', async () => {
+    const store = new RedisStore({ port: redis.port, fail_mode: 'fail_open', key_prefix: 'rl:', command_timeout_ms: 200 }, silent, TUNING);
+    const [leases] = scriptKeys('rl:', 'k').lease;
+    const held = async (): Promise<number> => Number(/:(\d+)/.exec(await redisCommand(redis.port, ['ZCARD', leases]))![1]);
+    try {
+      for (const id of ['a', 'b', 'c']) assert.equal((await store.acquireLease('k', 5, id, 900_000, Date.now())).allowed, true);
+      assert.equal(await held(), 3);
+      assert.equal(await redisCommand(redis.port, ['CLIENT', 'PAUSE', '1000']), '+OK\r\n');
+      // The first release times out; the others find the store degraded. None of them reached Redis.
+      for (const id of ['a', 'b', 'c']) await store.releaseLease('k', id);
+      assert.equal(store.health(), 'degraded');
+      await until(() => store.health() === 'ok', 10_000, 'Redis to answer again');
+      for (let polls = 0; (await held()) > 0; polls++) {
+        assert.ok(polls < 500, `${await held()} slots still held in Redis after the stall`);
+        await sleep(20);
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
   test('Redis never reachable: the store starts degraded, warns once, and serves local limits', async () => {
     const { logger, lines } = capture();
     const dead = await startRedis();

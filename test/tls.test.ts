@@ -744,11 +744,11 @@ describe('TLS configuration is checked at load', { skip }, () => {
       copyFileSync(join(certs.dir, 'server2.pem'), join(live, 'cert.pem'));
       copyFileSync(join(certs.dir, 'server2.key'), join(live, 'key.pem'));
       child.kill('SIGHUP');
-      await waitFor(new RegExp(`SIGHUP: TLS certificate reloaded .*sha256=${certs.server2.fingerprint}`));
+      await waitFor(new RegExp(`SIGHUP: reloaded TLS certificate; model_list, plugins and other settings are NOT reloaded \\(restart to apply\\) .*sha256=${certs.server2.fingerprint}`));
       assert.equal((await httpsCall(port, '/v1/models', { ca: certs.ca })).fingerprint, certs.server2.fingerprint);
       writeFileSync(join(live, 'cert.pem'), 'broken\n');
       child.kill('SIGHUP');
-      await waitFor(/SIGHUP: TLS certificate not reloaded; the current one stays in use error=.*cert\.pem is not a PEM certificate/);
+      await waitFor(/SIGHUP: TLS certificate not reloaded, the current one stays in use; model_list, .* NOT reloaded \(restart to apply\) error=.*cert\.pem is not a PEM certificate/);
       assert.equal((await httpsCall(port, '/v1/models', { ca: certs.ca })).status, 200);
     } finally {
       child.kill('SIGKILL');

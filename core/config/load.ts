@@ -42,6 +42,8 @@ export interface ServerSettings {
     upstreamFirstByte: number;
     upstreamIdle: number;
     upstreamTotal: number;
+    /** Graceful shutdown: how long requests in flight may still run after SIGTERM. */
+    shutdown: number;
   };
 }
 
@@ -311,6 +313,7 @@ function resolveServer(server: Record<string, unknown>, dir: string): ServerSett
       upstreamFirstByte: ms(t['upstream_first_byte'], 600),
       upstreamIdle: ms(t['upstream_idle'], 120),
       upstreamTotal: ms(t['upstream_total'], 900),
+      shutdown: ms(t['shutdown'], 10),
     },
   };
 }

@@ -22,7 +22,7 @@ export interface MockSettings {
 
 /** One backend serving a model group (an entry of `model_list`). Read-only after load. */
 export interface Deployment {
-  /** `model_info.id`, or a stable hash of the entry. */
+  /** `model_info.id`, or a stable hash of the entry without its secrets. */
   readonly id: string;
   /** The model group (`model_name`) clients ask for. */
   readonly group: string;
@@ -53,7 +53,7 @@ export interface Deployment {
   readonly mock: MockSettings | null;
   /** `model_info` as written. */
   readonly info: Readonly<Record<string, unknown>>;
-  /** `litellm_params` without `api_key`, for /model/info. */
+  /** `litellm_params` for /model/info: without `api_key`, every other secret masked (`redactSecrets`). */
   readonly publicParams: Readonly<Record<string, unknown>>;
 }
 
@@ -169,14 +169,22 @@ export function buildModelGroups(entries: readonly ModelListEntry[]): BuildResul
       if (errors.length > failures) return;
     }
     const info = entry.model_info ?? {};
-    const id = typeof info['id'] === 'string' ? info['id'] : stableId(entry);
-    const firstIndex = seenIds.get(id);
-    if (firstIndex !== undefined) {
-      errors.push(`${where}: model_info.id "${id}" is duplicate (first used by model_list[${firstIndex}])`);
-      return;
+    let id: string;
+    if (typeof info['id'] === 'string') {
+      id = info['id'];
+      const firstIndex = seenIds.get(id);
+      if (firstIndex !== undefined) {
+        errors.push(`${where}: model_info.id "${id}" is duplicate (first used by model_list[${firstIndex}])`);
+        return;
+      }
+    } else {
+      id = stableId(entry);
+      // Entries that differ only in their secrets hash alike: the position tells them apart, the same on every replica.
+      if (seenIds.has(id)) id = `${id}-${index}`;
     }
     seenIds.set(id, index);
-    const { api_key: _hidden, ...publicParams } = params;
+    const { api_key: _hidden, ...rest } = params;
+    const publicParams = redactSecrets(rest) as Record<string, unknown>;
     const deployment: Deployment = {
       id,
       group: entry.model_name,
@@ -225,6 +233,51 @@ export function buildModelGroups(entries: readonly ModelListEntry[]): BuildResul
   return { groups, discovery, errors, warnings };
 }
 
+/**
+ * A hash of the entry with its secrets masked, so the id (which /model/info and /health show) says nothing about a
+ * backend key, and rotating a key keeps the deployment's id and its shared router state.
+ */
 function stableId(entry: ModelListEntry): string {
-  return createHash('sha256').update(JSON.stringify(entry)).digest('hex').slice(0, 16);
+  return createHash('sha256').update(JSON.stringify(redactSecrets(entry))).digest('hex').slice(0, 16);
+}
+
+/** Replaces a secret. Fixed, so it tells nothing of the secret, not even its length. */
+const SECRET_MASK = '********';
+
+/**
+ * Name segments (split on `_` and `-`) that mark a field as a credential, as LiteLLM's SensitiveDataMasker has them:
+ * `api_key`, `aws_secret_access_key`, `db_password`, `access_token`, `vertex_credentials`, `private_key`...
+ */
+const SECRET_SEGMENTS = new Set(['password', 'passwords', 'passwd', 'secret', 'secrets', 'key', 'token', 'auth', 'authorization', 'credential', 'credentials', 'private']);
+/** A segment that makes a field not a secret after all (`input_cost_per_token` is a price). */
+const NOT_SECRET_SEGMENTS = new Set(['cost']);
+/** Fields whose every value is a header value, and headers carry credentials (`Authorization`, `x-api-key`). */
+const HEADER_FIELDS = new Set(['headers', 'extra_headers']);
+/** The user information of a URL (`https://user:password@host`), up to the last `@` before the path. */
+const URL_USERINFO = /^([a-z][a-z0-9+.-]*:\/\/)[^/?#\\]*@/i;
+
+function isSecretField(name: string): boolean {
+  const segments = name.toLowerCase().split(/[_-]/);
+  return segments.some((s) => SECRET_SEGMENTS.has(s)) && !segments.some((s) => NOT_SECRET_SEGMENTS.has(s));
+}
+
+/**
+ * A copy of a config value that is safe to show: credential fields, header values and the user information of
+ * URLs masked; every other value as written.
+ */
+export function redactSecrets(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return value.replace(URL_USERINFO, `$1${SECRET_MASK}@`);
+  // Config files are shallow; a deeper value is masked whole rather than walked.
+  if (typeof value !== 'object' || value === null) return value;
+  if (depth > 16) return SECRET_MASK;
+  if (Array.isArray(value)) return value.map((item) => redactSecrets(item, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [name, field] of Object.entries(value as Record<string, unknown>)) {
+    if (field === null || field === undefined) out[name] = field;
+    else if (isSecretField(name)) out[name] = SECRET_MASK;
+    else if (HEADER_FIELDS.has(name.toLowerCase()) && typeof field === 'object' && !Array.isArray(field)) {
+      out[name] = Object.fromEntries(Object.keys(field).map((header) => [header, SECRET_MASK]));
+    } else out[name] = redactSecrets(field, depth + 1);
+  }
+  return out;
 }

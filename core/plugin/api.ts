@@ -17,7 +17,7 @@ export type { RequestContext } from './context.ts';
 export { SseEvent, endStream, type StreamStop } from './stream-event.ts';
 export type { Reply } from '../http/reply.ts';
 export type { Deployment, ModelGroup, Endpoint } from '../config/models.ts';
-export type { Logger } from '../logger.ts';
+export { escapeLogText, type Logger } from '../logger.ts';
 export type { RouterState, DeploymentHealth } from '../state/router-state.ts';
 export type { SharedStore, LimitDecision } from '../state/store.ts';
 export type { AuthInfo, Usage } from './context.ts';
@@ -68,7 +68,11 @@ export interface Plugin {
   onRequest?(ctx: RequestContext): HookResult;
   /** Identify the caller (sets `ctx.auth`). Rejects with 401/403. */
   authenticate?(ctx: RequestContext): HookResult;
-  /** Decide whether the request may proceed now (rate limits, concurrency). */
+  /**
+   * Decide whether the request may proceed now (rate limits, concurrency). Runs again, with `ctx.group` set to
+   * the fallback group, before a fallback group serves the request; a throw or a reply then refuses that group
+   * (the next fallback is tried). So count per model group from `ctx.group`, and what is per request only once.
+   */
   admit?(ctx: RequestContext): HookResult;
   /**
    * Choose one of `candidates`: the deployments of `ctx.group` that can take traffic now (healthy, not cooling

@@ -5,7 +5,7 @@
 import type { RequestContext } from './context.ts';
 import { SluiceError, toSluiceError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import type { Deployment } from '../config/models.ts';
+import type { Deployment, ModelGroup } from '../config/models.ts';
 import type { HookResult, Plugin, ResponseBody, StreamStop, UpstreamResponseHead } from './api.ts';
 import { PHASES, type Phase } from './phases.ts';
 import { isReply, type Reply } from '../http/reply.ts';
@@ -51,6 +51,34 @@ export class Chain {
   /** Runs the hooks of one request phase in order until one answers. Stays synchronous while the hooks are. */
   runPhase(hooks: readonly RequestHook[], ctx: RequestContext): Reply | undefined | Promise<Reply | undefined> {
     return runUntilReply(hooks, ctx, undefined, 0);
+  }
+
+  /**
+   * May model group `group` serve the request instead of `ctx.group` (a fallback)? Only as a direct request to it
+   * could: the caller's key must allow the group, and the admit phase, run again with `ctx.group` set to it, must
+   * let it through. A refusal (a throw, or a reply, which cannot be sent mid-attempt) leaves `ctx.group` as it was.
+   * Stays synchronous when the admit hooks are.
+   */
+  admitFallback(ctx: RequestContext, group: ModelGroup): boolean | Promise<boolean> {
+    const allowed = ctx.auth?.models ?? null;
+    if (allowed !== null && !allowed.has(group.name)) return false;
+    if (this.hooks.admit === null) return true;
+    const previous = ctx.group;
+    ctx.group = group;
+    const refused = (error: unknown): false => {
+      ctx.group = previous;
+      if (error !== null) this.#fallbackRefused(ctx, group, error);
+      return false;
+    };
+    let result: Reply | undefined | Promise<Reply | undefined>;
+    try {
+      result = runUntilReply(this.hooks.admit, ctx, undefined, 0);
+    } catch (error) {
+      return refused(error);
+    }
+    if (result === undefined) return true;
+    if (isReply(result)) return refused(null);
+    return result.then((reply) => reply === undefined || refused(null), refused);
   }
 
   /** The body hooks in order until one answers with a replacement. */
@@ -118,6 +146,13 @@ export class Chain {
         this.#logger.error('plugin close failed', { plugin: id, error });
       }
     }
+  }
+
+  /** A limit refusing a fallback is routine; anything else (a failing plugin, an unreachable store) is worth a line. */
+  #fallbackRefused(ctx: RequestContext, group: ModelGroup, error: unknown): void {
+    const failure = toSluiceError(error);
+    if (failure.status === 429) return;
+    this.#logger.warn('fallback group refused by the admit phase', { request: ctx.id, group: group.name, code: failure.code, error: failure.message });
   }
 
   #hookFailed(id: string, ctx: RequestContext, error: unknown): void {

@@ -33,6 +33,8 @@ export interface AuthInfo {
   /** The key's own limits, enforced by the `limit.key` plugin; null where unset. */
   readonly limits: { readonly rpm: number | null; readonly tpm: number | null; readonly maxParallelRequests: number | null };
   readonly metadata: Readonly<Record<string, unknown>>;
+  /** The master key: sees operator details (backend addresses and errors in /health). */
+  readonly admin?: boolean;
 }
 
 /** What a request is for: a proxied endpoint, or `info` for the gateway's own GET routes (models, health). */

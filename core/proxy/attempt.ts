@@ -51,6 +51,15 @@ type Headers = Record<string, string | string[] | undefined>;
 
 const NOT_PARSED = Symbol('not parsed');
 
+/** An upstream error response kept while the owner decides; `failure` is set if the upstream broke meanwhile. */
+interface HeldError {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly chunks: Buffer[];
+  ended: boolean;
+  failure: SluiceError | null;
+}
+
 /**
  * A held response body for `onResponseBody`, its JSON parsed on first use. A class rather than an object literal
  * with a getter: each such literal gets its own hidden class, allocated in old space, which made every scavenge slow.
@@ -77,15 +86,19 @@ class HeldBody implements ResponseBody {
   }
 }
 
-/** What an exchange reports to the request's attempt loop. */
+/**
+ * What an exchange reports to the request's attempt loop. The owner may decide on a failure later (a fallback
+ * group going through the admit phase): it then returns a promise, and the exchange holds the error (pausing the
+ * upstream) until it settles.
+ */
 export interface AttemptOwner {
   readonly chain: Chain;
   /** The backend answered with an error status. True: the owner retries (this attempt goes quiet). */
-  upstreamError(attempt: ProxyExchange, status: number, headers: Headers, body: Buffer | null): boolean;
+  upstreamError(attempt: ProxyExchange, status: number, headers: Headers, body: Buffer | null): boolean | Promise<boolean>;
   /** Whether to read the error body before `upstreamError` (e.g. to spot a content-policy refusal). */
   needsErrorBody(status: number): boolean;
   /** A transport error or timeout before the client got a byte. True: the owner retries. */
-  attemptFailed(attempt: ProxyExchange, error: SluiceError): boolean;
+  attemptFailed(attempt: ProxyExchange, error: SluiceError): boolean | Promise<boolean>;
   /** Headers every client response gets (request id, routing details). */
   clientHeaders(attempt: ProxyExchange): Record<string, string>;
   /** The error's message in the caller's language. */
@@ -116,6 +129,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   #wholeBody: { status: number; headers: Headers; chunks: Buffer[]; size: number } | null = null;
   /** An error response's body being read for the retry decision. */
   #errorBody: { status: number; headers: Headers; chunks: Buffer[]; size: number } | null = null;
+  /** An error response held, upstream paused, while the owner decides asynchronously whether to retry elsewhere. */
+  #deciding: HeldError | null = null;
   #totalTimer: NodeJS.Timeout | null = null;
   #firstByteTimer: NodeJS.Timeout | null = null;
   #waitingForDrain = false;
@@ -155,6 +170,18 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     this.#controller?.abort(reason);
   }
 
+  /**
+   * Ends this attempt with `error` and stops the upstream request (shutdown): before the first byte the client gets
+   * the error, a started event stream gets it as its final event, as after an upstream failure.
+   */
+  cut(error: SluiceError): void {
+    if (this.#done) return;
+    this.#fail(error, true);
+    // After #fail: undici may report the abort synchronously, and this attempt must already be over by then.
+    this.#abortReason = error;
+    this.#controller?.abort(error);
+  }
+
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.#controller = controller;
     if (this.#abortReason !== null) controller.abort(this.#abortReason);
@@ -173,7 +200,9 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
         this.#errorBody = { status, headers, chunks: [], size: 0 };
         return;
       }
-      if (this.#owner.upstreamError(this, status, headers, null)) return this.#handOver(controller);
+      const decision = this.#owner.upstreamError(this, status, headers, null);
+      if (decision === true) return this.#handOver(controller);
+      if (decision !== false) return this.#awaitDecision(controller, decision, status, headers, null, false);
       this.#writeHead(status, headers);
       return;
     }
@@ -188,11 +217,15 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.#done) return;
     if (this.firstDataAt === 0) this.firstDataAt = performance.now();
+    if (this.#deciding !== null) {
+      this.#deciding.chunks.push(chunk);
+      return;
+    }
     const pending = this.#errorBody;
     if (pending !== null) {
       pending.chunks.push(chunk);
       pending.size += chunk.length;
-      if (pending.size >= ERROR_BODY_LIMIT) this.#decideOnErrorBody(controller);
+      if (pending.size >= ERROR_BODY_LIMIT) this.#decideOnErrorBody(controller, false);
       return;
     }
     const whole = this.#wholeBody;
@@ -238,9 +271,13 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
 
   onResponseEnd(controller: Dispatcher.DispatchController): void {
     if (this.#done) return;
+    if (this.#deciding !== null) {
+      this.#deciding.ended = true;
+      return;
+    }
     if (this.#errorBody !== null) {
-      this.#decideOnErrorBody(controller);
-      if (this.#done) return;
+      this.#decideOnErrorBody(controller, true);
+      if (this.#done || this.#deciding !== null) return;
     }
     if (this.#wholeBody !== null) {
       this.#deliverWholeBody();
@@ -294,12 +331,34 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     result.then(send, (error: unknown) => this.#fail(error as SluiceError, true));
   }
 
-  #decideOnErrorBody(controller: Dispatcher.DispatchController): void {
+  #decideOnErrorBody(controller: Dispatcher.DispatchController, ended: boolean): void {
     const pending = this.#errorBody!;
     this.#errorBody = null;
     const body = Buffer.concat(pending.chunks, pending.size);
-    if (this.#owner.upstreamError(this, pending.status, pending.headers, body)) return this.#handOver(controller);
+    const decision = this.#owner.upstreamError(this, pending.status, pending.headers, body);
+    if (decision === true) return this.#handOver(controller);
+    if (decision !== false) return this.#awaitDecision(controller, decision, pending.status, pending.headers, body, ended);
     if (this.#writeHead(pending.status, pending.headers)) this.#res.write(body);
+  }
+
+  /** Holds the error response (pausing the upstream) until the owner decides; then hands over or passes it on. */
+  #awaitDecision(controller: Dispatcher.DispatchController, decision: Promise<boolean>, status: number, headers: Headers, body: Buffer | null, ended: boolean): void {
+    const deciding: HeldError = { status, headers, chunks: body === null ? [] : [body], ended, failure: null };
+    this.#deciding = deciding;
+    if (!ended) controller.pause();
+    const decided = (retried: boolean): void => {
+      if (this.#deciding !== deciding) return;
+      this.#deciding = null;
+      if (this.#done) return; // the client left meanwhile
+      if (retried) return this.#handOver(controller);
+      if (deciding.failure !== null) return this.#fail(deciding.failure, true);
+      if (!this.#writeHead(status, headers)) return;
+      for (const chunk of deciding.chunks) this.#res.write(chunk);
+      if (!deciding.ended) return controller.resume();
+      this.#res.end();
+      this.#end('ok', null);
+    };
+    decision.then(decided, () => decided(false));
   }
 
   /** Writes the client's status line and headers. False if a plugin failed the request instead. */
@@ -355,17 +414,33 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
    */
   #fail(error: SluiceError, noRetry = false): void {
     if (this.#done) return;
-    if (!this.#res.headersSent) {
-      if (!noRetry && this.#owner.attemptFailed(this, error)) {
+    if (this.#deciding !== null) {
+      // The upstream broke while the owner decides: if it does not retry, this is what the client gets.
+      this.#deciding.failure ??= error;
+      return;
+    }
+    if (!this.#res.headersSent && !noRetry) {
+      const decision = this.#owner.attemptFailed(this, error);
+      if (decision !== false) {
+        // Nothing more comes from this attempt: go quiet, and report the error only if the owner does not retry.
         this.#settle();
+        if (decision !== true) decision.then((retried) => retried || this.#report(error), () => this.#report(error));
         return;
       }
+    }
+    this.#settle();
+    this.#report(error);
+  }
+
+  /** Sends `error` (or ends a started response with it) and tells the owner this attempt is over. */
+  #report(error: SluiceError): void {
+    if (!this.#res.headersSent) {
       this.#ctx.status = error.status;
       sendError(this.#res, error, { ...this.#owner.clientHeaders(this), ...this.#ctx.responseHeaders }, this.#owner.localize(error));
     } else {
       endStarted(this.#res, this.#eventStream, errorBody(error, this.#owner.localize(error)), false);
     }
-    this.#end('error', error);
+    this.#owner.ended(this, 'error', error);
   }
 
   #handOver(controller: Dispatcher.DispatchController): void {

@@ -40,6 +40,8 @@ export interface PipelineConfig {
   readonly state: RouterState;
   readonly upstreams: Upstreams;
   readonly logger: Logger;
+  /** Requests sent upstream and not yet answered in full, across generations: what shutdown may cut. */
+  readonly running: Map<AttemptRun, ServerResponse>;
 }
 
 export class Pipeline {
@@ -89,6 +91,9 @@ export class Pipeline {
         this.finish(ctx, 'aborted', null);
         return;
       }
+      const running = this.#config.running;
+      running.set(next, res);
+      res.once('close', () => running.delete(next));
       next.start();
     } catch (error) {
       this.#fail(res, ctx, error);
@@ -144,7 +149,8 @@ export class Pipeline {
       if (phase === 'admit') ctx.group = this.#resolveGroup(ctx);
       if (phase === 'route') {
         run = new AttemptRun(this.#runEnv, ctx, req, res, ctx.group!);
-        run.prepare();
+        const prepared = run.prepare();
+        if (prepared !== undefined) await prepared;
         continue;
       }
       const hooks = chain.hooks[phase];

@@ -98,17 +98,38 @@ export class AttemptRun implements AttemptOwner {
 
   /**
    * The route phase: applies a context-window fallback if the prompt cannot fit, then picks the first deployment
-   * (sets `ctx.deployment`). Throws a 503 SluiceError saying why when none can take the request.
+   * (sets `ctx.deployment`); when the group has none available (all cooling down), its fallbacks serve. Throws
+   * (or rejects with) a 503 SluiceError saying why when none can take the request. Asynchronous only while a
+   * fallback group goes through the admit phase.
    */
-  prepare(): void {
-    const fits = this.#fitsContext(this.#group);
-    if (!fits) {
-      const next = this.#nextFallback('context_window');
-      if (next !== null) this.#switchGroup(next);
+  prepare(): void | Promise<void> {
+    const requested = this.#group;
+    const moved = this.#fitsContext(requested) ? null : this.#fallBackTo('context_window');
+    if (moved instanceof Promise) return moved.then((picked) => this.#prepareIn(requested, picked));
+    return this.#prepareIn(requested, moved);
+  }
+
+  /** The first deployment: `picked` in a context-window fallback, else one of `requested`, else a fallback's. */
+  #prepareIn(requested: ModelGroup, picked: Deployment | null): void | Promise<void> {
+    if (picked === null) {
+      // No fallback may take the long prompt: the requested group gets it, and its answer stands.
+      if (this.#group !== requested) this.#switchGroup(requested);
+      picked = this.#pick(false);
     }
-    const picked = this.#pick(false);
-    if (picked === null) throw this.#noDeployment();
-    this.#ctx.deployment = picked;
+    if (picked !== null) {
+      this.#ctx.deployment = picked;
+      return;
+    }
+    const refused = this.#noDeployment();
+    const settle = (fallback: Deployment | null): void => {
+      if (fallback === null) {
+        if (this.#group !== requested) this.#switchGroup(requested);
+        throw refused;
+      }
+      this.#ctx.deployment = fallback;
+    };
+    const fallback = this.#fallBackTo('general');
+    return fallback instanceof Promise ? fallback.then(settle) : settle(fallback);
   }
 
   /** Sends the first attempt to `ctx.deployment`. */
@@ -127,7 +148,7 @@ export class AttemptRun implements AttemptOwner {
     return status === 400 && (s.contentPolicyFallbacks.size > 0 || s.contextWindowFallbacks.size > 0);
   }
 
-  upstreamError(attempt: ProxyExchange, status: number, headers: Record<string, string | string[] | undefined>, body: Buffer | null): boolean {
+  upstreamError(attempt: ProxyExchange, status: number, headers: Record<string, string | string[] | undefined>, body: Buffer | null): boolean | Promise<boolean> {
     const text = body === null ? null : body.toString('utf8');
     const cls = classifyStatus(status, text);
     const retryAfterMs = parseRetryAfter(headers['retry-after']);
@@ -138,7 +159,7 @@ export class AttemptRun implements AttemptOwner {
     return this.#retryOrFallBack(attempt, kind, retryAfterMs);
   }
 
-  attemptFailed(attempt: ProxyExchange, error: SluiceError): boolean {
+  attemptFailed(attempt: ProxyExchange, error: SluiceError): boolean | Promise<boolean> {
     const cls: ErrorClass = error.code === 'SLUICE_UPSTREAM_TIMEOUT' ? 'timeout' : 'connection';
     this.#recordFailure(attempt.deployment, cls, error.message, null);
     this.#lastError = error.message;
@@ -184,7 +205,8 @@ export class AttemptRun implements AttemptOwner {
 
   // The loop ----------------------------------------------------------------------------------------------
 
-  #retryOrFallBack(attempt: ProxyExchange, kind: ErrorClass | 'context_window', retryAfterMs: number | null): boolean {
+  /** True (or a promise of it) when this run takes over from `attempt`: a retry, a fallback, or the request ended. */
+  #retryOrFallBack(attempt: ProxyExchange, kind: ErrorClass | 'context_window', retryAfterMs: number | null): boolean | Promise<boolean> {
     if (this.#done) return false;
     const retriesAllowed = kind === 'context_window' ? 0 : this.#env.settings.retries[kind];
     if (this.#retries < retriesAllowed) {
@@ -203,29 +225,66 @@ export class AttemptRun implements AttemptOwner {
         this.#backoff = setTimeout(() => {
           this.#backoff = null;
           if (this.#done) return;
-          const again = this.#pick(false) ?? this.#fallBackTo(kind);
-          if (again === null) return this.#giveUp();
-          this.#dispatch(again);
+          const again = this.#pick(false) ?? this.#fallBackFor(kind);
+          if (!(again instanceof Promise)) return again === null ? this.#giveUp() : this.#dispatch(again);
+          void again
+            .then((picked) => {
+              if (this.#done) return;
+              if (picked === null) this.#giveUp();
+              else this.#dispatch(picked);
+            })
+            .catch(() => this.#giveUp());
         }, delay);
         return true;
       }
     }
-    const next = this.#fallBackTo(kind);
+    const next = this.#fallBackFor(kind);
     if (next === null) return false;
-    this.#replace(attempt, next);
-    return true;
+    if (!(next instanceof Promise)) {
+      this.#replace(attempt, next);
+      return true;
+    }
+    return next.then((picked) => {
+      if (this.#done) return true;
+      if (picked === null) return false;
+      this.#replace(attempt, picked);
+      return true;
+    });
   }
 
-  /** Switches to the next fallback group for this kind of failure; returns its first pick, or null. */
-  #fallBackTo(kind: ErrorClass | 'context_window'): Deployment | null {
+  /** The fallbacks for this kind of failure (none for the client's own mistakes). */
+  #fallBackFor(kind: ErrorClass | 'context_window'): Deployment | null | Promise<Deployment | null> {
     if (kind === 'bad_request' || kind === 'auth') return null;
+    return this.#fallBackTo(kind === 'content_policy' ? 'content_policy' : kind === 'context_window' ? 'context_window' : 'general');
+  }
+
+  /**
+   * Switches to the next fallback group of the list that may serve the request (the chain's checks, as for a
+   * direct request) and has a deployment available; returns its first pick, or null when none is left.
+   * Asynchronous only while the admit phase is.
+   */
+  #fallBackTo(list: 'general' | 'content_policy' | 'context_window'): Deployment | null | Promise<Deployment | null> {
     for (;;) {
-      const group = this.#nextFallback(kind === 'content_policy' ? 'content_policy' : kind === 'context_window' ? 'context_window' : 'general');
+      const group = this.#nextFallback(list);
       if (group === null) return null;
-      this.#switchGroup(group);
-      const picked = this.#pick(false);
-      if (picked !== null) return picked;
+      if (this.#available(group) === 0) continue;
+      const admitted = this.chain.admitFallback(this.#ctx, group);
+      if (admitted === true) {
+        const picked = this.#enter(group);
+        if (picked !== null) return picked;
+      } else if (admitted !== false) {
+        return admitted.then((ok) => {
+          if (this.#done) return null;
+          const picked = ok ? this.#enter(group) : null;
+          return picked ?? this.#fallBackTo(list);
+        });
+      }
     }
+  }
+
+  #enter(group: ModelGroup): Deployment | null {
+    this.#switchGroup(group);
+    return this.#pick(false);
   }
 
   #nextFallback(kind: 'general' | 'content_policy' | 'context_window'): ModelGroup | null {
@@ -275,10 +334,10 @@ export class AttemptRun implements AttemptOwner {
     return this.chain.pickDeployment(this.#ctx, candidates);
   }
 
-  #available(): number {
+  #available(group: ModelGroup = this.#group): number {
     const now = Date.now();
     let n = 0;
-    for (const d of this.#group.deployments) if (this.#env.state.unavailable(d.id, now) === null) n++;
+    for (const d of group.deployments) if (this.#env.state.unavailable(d.id, now) === null) n++;
     return n;
   }
 
@@ -364,9 +423,23 @@ export class AttemptRun implements AttemptOwner {
     }
   }
 
+  /** Ends the request now with `error` (shutdown); a started event stream gets it as its final event. */
+  cut(error: SluiceError): void {
+    if (this.#done) return;
+    if (this.#current !== null) return this.#current.cut(error);
+    // Waiting out a backoff: nothing upstream to stop.
+    if (this.#backoff !== null) clearTimeout(this.#backoff);
+    this.#backoff = null;
+    this.#endWith(error);
+  }
+
   #giveUp(): void {
     if (this.#done) return;
-    const error = this.#noDeployment();
+    this.#endWith(this.#noDeployment());
+  }
+
+  /** Answers with an error while no attempt is running, and closes the books. */
+  #endWith(error: SluiceError): void {
     this.#done = true;
     this.#res.off('close', this.#onClientClose);
     this.#ctx.status = error.status;

@@ -1,6 +1,6 @@
 // The gateway's own GET routes: model lists in OpenAI's and LiteLLM's shapes, health, liveness and readiness.
 
-import type { ModelGroup } from '../config/models.ts';
+import { redactSecrets, type ModelGroup } from '../config/models.ts';
 import { respond, type Reply } from '../http/reply.ts';
 import type { RequestContext } from '../plugin/context.ts';
 import { SluiceError } from '../errors.ts';
@@ -13,6 +13,8 @@ export const VERSION = '0.1.0';
 /** What the info routes read: the generation's groups, and the long-lived router state and store. */
 export interface InfoSources {
   readonly groups: ReadonlyMap<string, ModelGroup>;
+  /** Some plugin checks keys: then only the master key sees backend addresses on /health. */
+  readonly keysChecked: boolean;
   readonly state: RouterState;
   readonly store: SharedStore;
 }
@@ -34,21 +36,27 @@ export function infoRoutes(sources: InfoSources): Map<string, LocalRoute> {
   const modelInfo = get((ctx) =>
     respond(200, {
       data: visible(ctx).flatMap((group) =>
-        group.deployments.map((d) => ({ model_name: group.name, litellm_params: d.publicParams, model_info: { ...d.info, id: d.id } })),
+        group.deployments.map((d) => ({ model_name: group.name, litellm_params: d.publicParams, model_info: { ...(redactSecrets(d.info) as Record<string, unknown>), id: d.id } })),
       ),
     }),
   );
   const alive = get(() => respond(200, "I'm alive!"));
-  const ready = get(() => {
-    // Redis down with fail_closed means every limited request would be refused: not ready.
-    const state = sources.store.health();
-    return respond(state === 'down' ? 503 : 200, {
-      status: state === 'ok' ? 'healthy' : state === 'degraded' ? 'degraded' : 'unhealthy',
-      sluice_version: VERSION,
-      model_groups: sources.groups.size,
-      shared_state: { kind: sources.store.kind, status: state },
-    });
-  });
+  const ready: LocalRoute = {
+    auth: true,
+    readsBody: false,
+    async handle() {
+      // Redis down with fail_closed means every limited request would be refused: not ready. Asked now, so a
+      // stalled Redis shows here before a request runs into it.
+      const store = sources.store;
+      const state = store.checkHealth === undefined ? store.health() : await store.checkHealth();
+      return respond(state === 'down' ? 503 : 200, {
+        status: state === 'ok' ? 'healthy' : state === 'degraded' ? 'degraded' : 'unhealthy',
+        sluice_version: VERSION,
+        model_groups: sources.groups.size,
+        shared_state: { kind: store.kind, status: state },
+      });
+    },
+  };
   return new Map([
     ['/health', get((ctx) => respond(200, healthReport(sources, ctx)))],
     ['/v1/models', listModels],
@@ -86,22 +94,26 @@ export function retrieveModelRoute(sources: InfoSources): LocalRoute {
 
 /**
  * LiteLLM's /health shape, from the health state (active probes and passive failures) without calling a model.
- * `?model=` narrows it to one model group.
+ * `?model=` narrows it to one model group. Backend addresses and error texts are for the operator: the master
+ * key, or anyone when no plugin checks keys. Other callers see the groups their key may use, without them.
  */
 function healthReport(sources: InfoSources, ctx: RequestContext): Record<string, unknown> {
   const only = new URLSearchParams(ctx.query).get('model');
+  const detailed = !sources.keysChecked || ctx.auth?.admin === true;
+  const allowed = ctx.auth?.models ?? null;
   const now = Date.now();
   const healthy: Record<string, unknown>[] = [];
   const unhealthy: Record<string, unknown>[] = [];
   for (const group of sources.groups.values()) {
-    if (only !== null && group.name !== only) continue;
+    if ((only !== null && group.name !== only) || (allowed !== null && !allowed.has(group.name))) continue;
     for (const d of group.deployments) {
-      const entry = { model: `${d.provider}/${d.upstreamModel}`, model_name: group.name, model_id: d.id, api_base: d.apiBase };
+      const entry = { model: `${d.provider}/${d.upstreamModel}`, model_name: group.name, model_id: d.id, ...(detailed ? { api_base: d.apiBase } : {}) };
       const reason = sources.state.unavailable(d.id, now);
       if (reason === null) healthy.push(entry);
       else {
         const health = sources.state.health(d.id);
-        unhealthy.push({ ...entry, error: health.lastError ?? reason, reason, ...(reason === 'cooldown' ? { cooldown_remaining_s: Math.ceil((health.coolingUntil - now) / 1000) } : {}) });
+        const error = detailed ? { error: health.lastError ?? reason } : {};
+        unhealthy.push({ ...entry, ...error, reason, ...(reason === 'cooldown' ? { cooldown_remaining_s: Math.ceil((health.coolingUntil - now) / 1000) } : {}) });
       }
     }
   }

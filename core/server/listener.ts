@@ -31,7 +31,10 @@ export interface Listening {
    * A file that is missing or unusable leaves the current certificate in place. This is what SIGHUP does.
    */
   reloadTls(): TlsReload;
-  /** Stops accepting, lets requests in flight finish for up to `graceMs`, then closes everything. */
+  /**
+   * Stops accepting, lets requests in flight finish for up to `graceMs` (default `server.timeouts.shutdown`; 0 waits
+   * for all), ends those still running with an error (an SSE stream with its final error event), then closes everything.
+   */
   close(graceMs?: number): Promise<void>;
 }
 
@@ -139,15 +142,17 @@ export async function listen(gateway: App, port = gateway.server.port, host = ga
         return { ok: false, error: (error as Error).message };
       }
     },
-    async close(graceMs = 10_000): Promise<void> {
+    async close(graceMs = t.shutdown): Promise<void> {
       const closed = [closeServer(server)];
       if (redirect !== null) closed.push(closeServer(redirect.server));
       // Idle HTTP/1.1 connections go now; HTTP/2 sessions get GOAWAY (from server.close) and finish their streams.
       (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
       for (const session of sessions) session.close();
       redirect?.server.closeAllConnections();
-      const deadline = Date.now() + graceMs;
+      const deadline = graceMs === 0 ? Infinity : Date.now() + graceMs;
       while (gateway.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+      // A stream cut by closing its socket would look like a network failure; an error event says what happened.
+      if (gateway.inFlight > 0) await gateway.cutInFlight();
       if (tls !== null && tls.http2) {
         for (const session of sessions) session.destroy();
         for (const socket of sockets) socket.destroy();

@@ -42,6 +42,10 @@ export interface RedisConfig {
 
 export const DEFAULT_KEY_PREFIX = 'sluice:';
 export const DEFAULT_COMMAND_TIMEOUT_MS = 50;
+/** Most releases kept for retrying at once; past it, a lease again ends only by its ttl. */
+const MAX_UNRELEASED = 100_000;
+/** Cap of the backoff between retries of unconfirmed releases (100 ms doubling). */
+const RELEASE_RETRY_MAX_DELAY_MS = 5000;
 export const STATE_UNAVAILABLE_MESSAGE = 'Shared state (Redis) is unreachable; the request cannot be checked against its limits.';
 
 /** Thrown by a fail_closed store while Redis is unreachable. The catalogue entry is to be wired in errors.ts. */
@@ -225,7 +229,7 @@ interface Client {
   once(event: string, listener: (...args: unknown[]) => void): unknown;
   off(event: string, listener: (...args: unknown[]) => void): unknown;
   defineCommand(name: string, definition: { lua: string; numberOfKeys?: number }): void;
-  zrem(key: string, member: string): Promise<number>;
+  zrem(key: string, ...members: string[]): Promise<number>;
   quit(): Promise<unknown>;
   ping(): Promise<unknown>;
   disconnect(): void;
@@ -252,6 +256,20 @@ export class RedisStore implements SharedStore {
   private connection: Connection = 'connecting';
   private probeTimer: ReturnType<typeof setInterval> | null = null;
   private probing = false;
+  /**
+   * Releases Redis did not confirm (timed out, or skipped while it was unreachable): Redis key → lease id → when
+   * to give up (performance.now() ms; the lease has expired by then anyway). Retried in the background, so a
+   * stall does not leave slots taken until their ttl.
+   */
+  private readonly unreleased = new Map<string, Map<string, number>>();
+  private unreleasedCount = 0;
+  private longestLeaseTtlMs = 0;
+  private releaseTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Consecutive retry rounds that left releases behind, for the backoff. */
+  private releaseRounds = 0;
+  private flushing = false;
+  /** The health check under way, shared by concurrent readiness probes. */
+  private healthCheck: Promise<StoreHealth> | null = null;
   private closing = false;
   /** Settles on the first 'ready' or the first sign that Redis is unreachable, whichever comes first. */
   private readonly firstVerdict: Promise<void>;
@@ -356,6 +374,7 @@ export class RedisStore implements SharedStore {
 
   async acquireLease(key: string, max: number, leaseId: string, ttlMs: number, now: number): Promise<LimitDecision> {
     validateLease(max, leaseId, ttlMs);
+    if (ttlMs > this.longestLeaseTtlMs) this.longestLeaseTtlMs = ttlMs;
     const [leases] = scriptKeys(this.keyPrefix, key).lease;
     return this.run(
       async () => toDecision(await this.scripts.sluiceLease(leases, max, leaseId, ttlMs), max),
@@ -363,15 +382,19 @@ export class RedisStore implements SharedStore {
     );
   }
 
-  /** Releases here and in Redis; never throws for an unreachable Redis (the lease then ends by its ttl). */
+  /** Releases here and in Redis; never throws for an unreachable Redis (the release is retried once it answers). */
   async releaseLease(key: string, leaseId: string): Promise<void> {
     this.local.releaseLeaseSync(key, leaseId);
     const [leases] = scriptKeys(this.keyPrefix, key).lease;
-    await this.run(
-      async () => void (await this.client.zrem(leases, leaseId)),
-      () => undefined,
-      () => undefined,
+    const confirmed = await this.run(
+      async () => {
+        await this.client.zrem(leases, leaseId);
+        return true;
+      },
+      () => false,
+      () => false,
     );
+    if (!confirmed) this.retryRelease(leases, leaseId);
   }
 
   /**
@@ -386,6 +409,70 @@ export class RedisStore implements SharedStore {
     return this.connection === 'up';
   }
 
+  private retryRelease(redisKey: string, leaseId: string): void {
+    if (this.closing || this.unreleasedCount >= MAX_UNRELEASED) return;
+    let ids = this.unreleased.get(redisKey);
+    if (ids === undefined) this.unreleased.set(redisKey, (ids = new Map()));
+    if (!ids.has(leaseId)) this.unreleasedCount++;
+    ids.set(leaseId, performance.now() + this.longestLeaseTtlMs);
+    this.scheduleReleases();
+  }
+
+  private scheduleReleases(): void {
+    if (this.releaseTimer !== null || this.closing || this.unreleased.size === 0) return;
+    const delay = Math.min(RELEASE_RETRY_MAX_DELAY_MS, 100 * 2 ** Math.min(this.releaseRounds, 16));
+    this.releaseTimer = setTimeout(() => {
+      this.releaseTimer = null;
+      void this.flushReleases();
+    }, delay);
+    this.releaseTimer.unref();
+  }
+
+  /** One round of retries: one ZREM per key while Redis is up; leases past their ttl are dropped. Never throws. */
+  private async flushReleases(): Promise<void> {
+    if (this.flushing || this.closing) return;
+    this.flushing = true;
+    try {
+      const now = performance.now();
+      for (const [redisKey, ids] of this.unreleased) {
+        for (const [id, giveUpAt] of ids) {
+          if (giveUpAt <= now && ids.delete(id)) this.unreleasedCount--;
+        }
+        if (ids.size > 0 && this.connection === 'up') {
+          const members = [...ids.keys()];
+          try {
+            await this.bounded(this.client.zrem(redisKey, ...members));
+            for (const id of members) if (ids.delete(id)) this.unreleasedCount--;
+          } catch (err) {
+            this.markDown(err);
+          }
+        }
+        if (ids.size === 0) this.unreleased.delete(redisKey);
+      }
+    } finally {
+      this.flushing = false;
+    }
+    this.releaseRounds = this.unreleased.size === 0 ? 0 : this.releaseRounds + 1;
+    this.scheduleReleases();
+  }
+
+  checkHealth(): Promise<StoreHealth> {
+    this.healthCheck ??= this.pingNow().finally(() => (this.healthCheck = null));
+    return this.healthCheck;
+  }
+
+  /** A PING while the connection looks up: an unanswered one means Redis stalls, and the store says so at once. */
+  private async pingNow(): Promise<StoreHealth> {
+    if (!this.closing && this.connection === 'up') {
+      try {
+        await this.bounded(this.client.ping());
+      } catch (err) {
+        this.markDown(err);
+      }
+    }
+    return this.health();
+  }
+
   health(): StoreHealth {
     if (this.connection === 'up') return 'ok';
     return this.failMode === 'fail_open' ? 'degraded' : 'down';
@@ -397,6 +484,8 @@ export class RedisStore implements SharedStore {
     this.settleFirstVerdict();
     if (this.probeTimer !== null) clearInterval(this.probeTimer);
     this.probeTimer = null;
+    if (this.releaseTimer !== null) clearTimeout(this.releaseTimer);
+    this.releaseTimer = null;
     await this.local.close();
     const client = this.client;
     if (client.status === 'end') return;
@@ -477,6 +566,9 @@ export class RedisStore implements SharedStore {
     this.connection = 'up';
     if (was === 'down') this.logger.info('Shared state (Redis) is reachable again; limits are shared across replicas again.');
     else this.logger.info('Shared state (Redis) connected.', { cluster: this.isCluster, fail_mode: this.failMode });
+    // Releases that did not get through while it was away go now.
+    this.releaseRounds = 0;
+    void this.flushReleases();
   }
 
   private markDown(err: unknown): void {

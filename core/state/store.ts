@@ -36,6 +36,11 @@ export interface SharedStore {
   acquireLease(key: string, max: number, leaseId: string, ttlMs: number, now: number): Promise<LimitDecision>;
   releaseLease(key: string, leaseId: string): Promise<void>;
   health(): StoreHealth;
+  /**
+   * Asks a remote store now (within its command timeout) and returns its health, so a stall shows before a
+   * request runs into it. Never rejects. Absent on the memory store.
+   */
+  checkHealth?(): Promise<StoreHealth>;
   /** Resolves once a remote store is reachable (true) or `timeoutMs` passed (false). Absent on the memory store. */
   connected?(timeoutMs?: number): Promise<boolean>;
   close(): Promise<void>;

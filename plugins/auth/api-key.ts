@@ -83,7 +83,7 @@ export default definePlugin<Options>({
     if (master === null && table.size === 0) {
       throw new Error('no keys to check: set general_settings.master_key or a keys: list');
     }
-    const masterAuth: AuthInfo = { keyId: 'master', models: null, limits: { rpm: null, tpm: null, maxParallelRequests: null }, metadata: {} };
+    const masterAuth: AuthInfo = { keyId: 'master', models: null, limits: { rpm: null, tpm: null, maxParallelRequests: null }, metadata: {}, admin: true };
 
     return {
       authenticate(ctx: RequestContext) {

@@ -10,11 +10,13 @@
 //       options: { action: block, on_block: notice }
 //
 // Options every guard takes: `enabled` (default true), `threshold` (0..1, the scanner's own default otherwise),
-// `action` (block | redact, where the scanner can | log). Input guards: `messages` (last_user | user | all).
+// `action` (block | redact, where the scanner can | log). Input guards: `messages` (last_user | user | all), and
+// `max_scan_chars` (default 256 Ki) with `on_oversize` (block | truncate) for a request with more text than that;
+// token_limit measures the whole text and takes neither.
 // Output guards: `on_block` (notice | error) for JSON answers; streams always end with a notice event.
 
 import { definePlugin, type JsonSchema, type MessageSelection, type Plugin, type PluginFactory } from '../../core/plugin/api.ts';
-import { guardInput } from './input-guard.ts';
+import { DEFAULT_MAX_SCAN_CHARS, guardInput, type Oversize } from './input-guard.ts';
 import { guardBody, StreamGuard } from './output-guard.ts';
 import { INPUT_SCANNERS, OUTPUT_SCANNERS, type Direction, type GuardAction, type ScannerSpec } from './specs.ts';
 
@@ -23,6 +25,8 @@ export interface GuardOptions {
   threshold?: number;
   action?: GuardAction;
   messages?: MessageSelection;
+  max_scan_chars?: number;
+  on_oversize?: Oversize;
   on_block?: 'notice' | 'error';
   [scannerOption: string]: unknown;
 }
@@ -38,6 +42,7 @@ function schemaFor(direction: Direction, spec: ScannerSpec): JsonSchema {
       threshold: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
       action: { enum: actions },
       ...(direction === 'input' ? { messages: { enum: ['last_user', 'user', 'all'] } } : { on_block: { enum: ['notice', 'error'] } }),
+      ...(direction === 'input' && !spec.joined ? { max_scan_chars: { type: 'integer', minimum: 1 }, on_oversize: { enum: ['block', 'truncate'] } } : {}),
       ...spec.properties,
     },
   };
@@ -53,7 +58,14 @@ function guardFactory(direction: Direction, spec: ScannerSpec): PluginFactory<Gu
       const scanner = spec.create(options, options.threshold);
       const action = options.action ?? 'block';
       if (direction === 'input') {
-        const settings = { spec, scanner, action, messages: options.messages ?? spec.messages };
+        const settings = {
+          spec,
+          scanner,
+          action,
+          messages: options.messages ?? spec.messages,
+          maxScanChars: options.max_scan_chars ?? DEFAULT_MAX_SCAN_CHARS,
+          oversize: options.on_oversize ?? 'block',
+        };
         return {
           guardRequest(ctx) {
             guardInput(ctx, settings);

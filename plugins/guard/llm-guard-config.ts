@@ -4,7 +4,9 @@
 //     enabled: true
 //     input_scanning:
 //       enabled: true
-//       messages: last_user                # Sluice's addition; each scanner's default otherwise
+//       messages: last_user                # Sluice's additions: each scanner's default otherwise
+//       max_scan_chars: 262144             #   the most text each guard reads in a request (not TokenLimit)
+//       on_oversize: block                 #   past it: block | truncate
 //       scanners: [PromptInjection, Secrets, { type: TokenLimit, params: { limit: 4096 } }]
 //     output_scanning:
 //       enabled: true
@@ -23,6 +25,8 @@ interface Mapping {
   readonly plugin: string;
   /** A parameter without which the scanner means nothing (BanSubstrings' list). */
   readonly needs?: string;
+  /** Measures the whole text (a token count), so takes no scan cap. */
+  readonly wholeText?: boolean;
   /** LLM Guard's parameters → the plugin's options. */
   options(params: Params): Record<string, unknown>;
 }
@@ -50,6 +54,7 @@ const INPUT: Readonly<Record<string, Mapping>> = {
   BanSubstrings: banSubstrings('input'),
   TokenLimit: {
     plugin: 'guard.input.token_limit',
+    wholeText: true,
     // LLM Guard's defaults: 4096 tokens of cl100k_base.
     options: (p) => ({
       limit: typeof p['limit'] === 'number' ? p['limit'] : 4096,
@@ -83,7 +88,7 @@ export function llmGuardEntries(section: unknown): LlmGuardEntries {
     ['input_scanning', INPUT, 'input'],
     ['output_scanning', OUTPUT, 'output'],
   ] as const) {
-    const part = s[key] as { enabled?: unknown; scanners?: unknown; messages?: unknown } | undefined;
+    const part = s[key] as { enabled?: unknown; scanners?: unknown; messages?: unknown; max_scan_chars?: unknown; on_oversize?: unknown } | undefined;
     if (part === undefined || part === null || part.enabled === false) continue;
     const scanners = Array.isArray(part.scanners) ? part.scanners : [];
     scanners.forEach((item: unknown, i) => {
@@ -105,6 +110,11 @@ export function llmGuardEntries(section: unknown): LlmGuardEntries {
       }
       const options = mapping.options(parsed.params);
       if (direction === 'input' && typeof part.messages === 'string') options['messages'] = part.messages;
+      // Passed on as written: the plugin's schema reports a bad value.
+      if (direction === 'input' && mapping.wholeText !== true) {
+        if (part.max_scan_chars !== undefined) options['max_scan_chars'] = part.max_scan_chars;
+        if (part.on_oversize !== undefined) options['on_oversize'] = part.on_oversize;
+      }
       entries.push({ name: mapping.plugin, options });
     });
   }

@@ -1,5 +1,6 @@
 // limit.key: requests, tokens and concurrency per API key and per model group, shared across replicas.
 
+import { randomBytes } from 'node:crypto';
 import { createSlot, definePlugin, estimateRequestTokens, type LimitDecision, type Plugin, type RequestContext } from '../../core/plugin/api.ts';
 import { rateLimited, rateLimitHeaders } from './headers.ts';
 
@@ -29,10 +30,25 @@ interface Held {
   /** Keys of the concurrency leases this request holds. */
   leases: string[];
   tokenScopes: string[];
+  /** The model group's scope it was last admitted under, if that group has limits (a fallback replaces it). */
+  groupScope: string | null;
+  /** Set by `log` once the leases are released: an admission still under way then gives back what it took. */
+  closed: boolean;
 }
 
 const held = createSlot<Held>('limit.key.held');
 const MINUTE = 60_000;
+
+/**
+ * Concurrency slots are named by the server, never by the client: a client's `x-request-id` is only for
+ * correlation, and reusing one must not renew another request's slot. Random per process, so replicas sharing
+ * Redis never collide; a counter within it.
+ */
+const LEASE_PREFIX = randomBytes(9).toString('base64url');
+let leaseCount = 0;
+function nextLeaseId(): string {
+  return `${LEASE_PREFIX}:${(leaseCount++).toString(36)}`;
+}
 
 /**
  * Per-key limits come from the `keys:` entries (`rpm`, `tpm`, `max_parallel_requests`, set by `auth.api_key`);
@@ -82,21 +98,24 @@ export default definePlugin<Options>({
       groupScopes.set(group, { name: `model:${group}`, rpm: limits.rpm ?? null, tpm: limits.tpm ?? null, parallel: limits.max_parallel_requests ?? null });
     }
 
-    function scopesOf(ctx: RequestContext): Scope[] {
+    /** The key's scope (counted once per request) and the scope of the group the request is admitted to. */
+    function scopesOf(ctx: RequestContext, withKey: boolean): Scope[] {
       const scopes: Scope[] = [];
       const auth = ctx.auth;
-      if (auth !== null && (auth.limits.rpm !== null || auth.limits.tpm !== null || auth.limits.maxParallelRequests !== null)) {
+      if (withKey && auth !== null && (auth.limits.rpm !== null || auth.limits.tpm !== null || auth.limits.maxParallelRequests !== null)) {
         scopes.push({ name: `key:${auth.keyId}`, rpm: auth.limits.rpm, tpm: auth.limits.tpm, parallel: auth.limits.maxParallelRequests });
       }
-      const group = groupScopes.get(ctx.model);
+      const group = groupScopes.get(ctx.group?.name ?? ctx.model);
       if (group !== undefined) scopes.push(group);
       return scopes;
     }
 
-    async function release(state: Held): Promise<void> {
-      const leases = state.leases;
-      state.leases = [];
-      await Promise.all(leases.map((key) => store.releaseLease(key, state.leaseId)));
+    async function release(leases: readonly string[], leaseId: string): Promise<void> {
+      await Promise.all(leases.map((key) => store.releaseLease(key, leaseId)));
+    }
+
+    function warnOnFailure(ctx: RequestContext, work: Promise<unknown>): void {
+      void work.catch((error: unknown) => deps.logger.warn('limit.key: could not record usage', { request: ctx.id, error }));
     }
 
     // Reading usage costs a little per response; only token limits need it.
@@ -107,24 +126,29 @@ export default definePlugin<Options>({
       wantsUsage: countsTokens,
 
       async admit(ctx: RequestContext) {
-        const scopes = scopesOf(ctx);
-        if (scopes.length === 0) return;
+        // Run again for a fallback group: only that group's limits are new; the key counted this request already.
+        const earlier = ctx.get(held);
+        const scopes = scopesOf(ctx, earlier === undefined);
+        if (earlier === undefined && scopes.length === 0) return;
         const now = Date.now();
-        const state: Held = { leaseId: ctx.id, leases: [], tokenScopes: [] };
-        ctx.set(held, state);
+        const state: Held = earlier ?? { leaseId: nextLeaseId(), leases: [], tokenScopes: [], groupScope: null, closed: false };
+        if (earlier === undefined) ctx.set(held, state);
         const estimate = estimateRequestTokens(ctx.body);
         let requests: LimitDecision | null = null;
         let tokens: LimitDecision | null = null;
+        /** What this admission took, given back if a later check refuses. */
+        const leases: string[] = [];
+        const tokenScopes: string[] = [];
         try {
           for (const scope of scopes) {
             // Concurrency first: a slot is the one thing released again if a later check refuses.
             if (scope.parallel !== null) {
               const key = `conc:${scope.name}`;
-              const lease = await store.acquireLease(key, scope.parallel, ctx.id, leaseTtl, now);
+              const lease = await store.acquireLease(key, scope.parallel, state.leaseId, leaseTtl, now);
               if (!lease.allowed) {
                 throw rateLimited(`Too many concurrent requests for ${scope.name} (limit ${scope.parallel}).`, 1000, {}, { scope: scope.name, limit: scope.parallel });
               }
-              state.leases.push(key);
+              leases.push(key);
             }
             if (scope.tpm !== null) {
               const key = `tpm:${scope.name}`;
@@ -139,7 +163,7 @@ export default definePlugin<Options>({
                   { scope: scope.name, limit: scope.tpm },
                 );
               }
-              state.tokenScopes.push(key);
+              tokenScopes.push(key);
               if (tokens === null || window.remaining < tokens.remaining) tokens = window;
             }
             if (scope.rpm !== null) {
@@ -156,9 +180,30 @@ export default definePlugin<Options>({
             }
           }
         } catch (error) {
-          await release(state);
+          await release(leases, state.leaseId);
           throw error;
         }
+        if (state.closed) {
+          // The request ended while this (fallback) admission was under way.
+          warnOnFailure(ctx, release(leases, state.leaseId));
+          return;
+        }
+        const groupScope = groupScopes.get(ctx.group?.name ?? ctx.model)?.name ?? null;
+        const left = state.groupScope;
+        if (earlier !== undefined && left !== null && left !== groupScope) {
+          // The group left behind no longer holds a slot for this request, nor gets its tokens.
+          const lease = `conc:${left}`;
+          if (state.leases.includes(lease)) {
+            state.leases = state.leases.filter((key) => key !== lease);
+            warnOnFailure(ctx, store.releaseLease(lease, state.leaseId));
+          }
+          state.tokenScopes = state.tokenScopes.filter((key) => key !== `tpm:${left}`);
+        }
+        state.groupScope = groupScope;
+        state.leases.push(...leases);
+        state.tokenScopes.push(...tokenScopes);
+        // The headers describe the limits the request was first admitted under.
+        if (earlier !== undefined) return;
         if (requests !== null) rateLimitHeaders(ctx.responseHeaders, 'requests', requests);
         if (tokens !== null) rateLimitHeaders(ctx.responseHeaders, 'tokens', tokens);
       },
@@ -168,9 +213,11 @@ export default definePlugin<Options>({
         if (state === undefined) return;
         const spent = ctx.usage?.totalTokens ?? 0;
         const now = Date.now();
-        const work: Promise<void>[] = [release(state)];
+        state.closed = true;
+        const work: Promise<void>[] = [release(state.leases, state.leaseId)];
+        state.leases = [];
         if (spent > 0) for (const key of state.tokenScopes) work.push(store.windowAdd(key, MINUTE, spent, now));
-        void Promise.all(work).catch((error: unknown) => deps.logger.warn('limit.key: could not record usage', { request: ctx.id, error }));
+        warnOnFailure(ctx, Promise.all(work));
       },
     };
   },

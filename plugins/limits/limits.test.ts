@@ -1,7 +1,8 @@
 // limit.key and limit.client through a real listener, on the in-memory store (test/replicas.test.ts covers Redis).
 
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, describe, test } from 'node:test';
 import { chat, errorOf, post, sleep, startGateway, type TestGateway } from '../../test/helpers.ts';
 import { formatReset } from './headers.ts';
@@ -156,4 +157,71 @@ test('reset times are written the way OpenAI writes them', () => {
   assert.equal(formatReset(1000), '1s');
   assert.equal(formatReset(360_000), '6m0s');
   assert.equal(formatReset(61_500), '1m2s');
+});
+
+describe('concurrency slots belong to the server, not to the client', () => {
+  /** A backend that starts every stream (headers and one event) and holds it open until `release()`. */
+  async function holdingBackend(): Promise<{ url: string; release(): void; close(): Promise<void> }> {
+    const held: import('node:http').ServerResponse[] = [];
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write('data: {"id":"x","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null}]}\n\n');
+        held.push(res);
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const release = (): void => {
+      for (const res of held.splice(0)) res.end('data: [DONE]\n\n');
+    };
+    return {
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
+      release,
+      close: () => {
+        release();
+        server.closeAllConnections();
+        return new Promise<void>((r) => server.close(() => r()));
+      },
+    };
+  }
+
+  /** POSTs and resolves with the status as soon as the response head arrives (a stream stays open behind it). */
+  function statusOf(url: string, body: string, headers: Record<string, string>): Promise<{ status: number; done: Promise<void> }> {
+    return new Promise((resolve, reject) => {
+      const req = request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers } }, (res) => {
+        const done = new Promise<void>((r) => res.on('end', r).on('close', r));
+        res.resume();
+        resolve({ status: res.statusCode ?? 0, done });
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  for (const scope of ['key', 'model group'] as const) {
+    test(`max_parallel_requests 2 per ${scope}: ten streams sharing one x-request-id get 2x200 and 8x429`, async () => {
+      const backend = await holdingBackend();
+      try {
+        const limits = scope === 'key' ? `keys: [{ key: ${KEY}, alias: k, max_parallel_requests: 2 }]` : `keys: [{ key: ${KEY}, alias: k }]`;
+        const gw = await gateway(`
+${limits}
+plugins:
+  - auth.api_key
+  - name: limit.key
+    options: { models: { ${scope === 'key' ? 'other' : 'm'}: { max_parallel_requests: 2 } } }
+  - route.round_robin
+model_list: [{ model_name: m, litellm_params: { model: openai/m, api_base: "${backend.url}" } }]`);
+        const heads = await Promise.all(
+          Array.from({ length: 10 }, () => statusOf(`${gw.url}/v1/chat/completions`, chat('m', { stream: true }), { ...auth, 'x-request-id': 'same-id' })),
+        );
+        const statuses = heads.map((h) => h.status).sort();
+        backend.release();
+        await Promise.all(heads.map((h) => h.done));
+        assert.deepEqual(statuses, [200, 200, 429, 429, 429, 429, 429, 429, 429, 429]);
+      } finally {
+        await backend.close();
+      }
+    });
+  }
 });

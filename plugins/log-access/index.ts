@@ -2,7 +2,7 @@
 
 import { appendFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { definePlugin, type Plugin, type RequestContext } from '../../core/plugin/api.ts';
+import { definePlugin, escapeLogText, type Plugin, type RequestContext } from '../../core/plugin/api.ts';
 
 interface Options {
   /** `stderr` (default), `stdout`, or a file path (relative to the config file). */
@@ -58,11 +58,21 @@ export default definePlugin<Options>({
           duration_ms: round(ctx.endedAt - ctx.startedAt),
           ...ctx.logFields,
         };
-        write(json ? JSON.stringify(entry) + '\n' : `${entry.time} ${entry.client} "${entry.path}" ${entry.status} ${entry.model} ${entry.deployment ?? '-'} ${entry.duration_ms}ms ${entry.outcome}\n`);
+        write(json ? JSON.stringify(entry) + '\n' : textLine(entry));
       },
     };
   },
 });
+
+/**
+ * `time client "path" status model deployment duration outcome`. Every field is escaped, so a model name with a
+ * newline cannot write a line of its own; the quoted path also escapes `"`.
+ */
+function textLine(entry: Readonly<Record<string, unknown>>): string {
+  const field = (name: string): string => escapeLogText(String(entry[name] ?? '-'));
+  const path = field('path').replaceAll('"', '\\"');
+  return `${field('time')} ${field('client')} "${path}" ${field('status')} ${field('model')} ${field('deployment')} ${field('duration_ms')}ms ${field('outcome')}\n`;
+}
 
 function round(ms: number): number {
   return Math.round(ms * 100) / 100;
