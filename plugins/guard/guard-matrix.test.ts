@@ -3,8 +3,8 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startOpenAISim, type Sim } from './sim/openai-sim.ts';
-import { errorOf, json, post, startGateway } from './helpers.ts';
+import { startOpenAISim, type Sim } from '../../test/sim/openai-sim.ts';
+import { errorOf, json, post, startGateway } from '../../test/helpers.ts';
 
 interface InputCase {
   readonly id: string;

@@ -7,10 +7,10 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LlmGuardApiClient, LlmGuardApiError } from '../plugins/guard/llm-guard-api.ts';
-import type { LlmGuardApiOptions } from '../plugins/guard/llm-guard-api.ts';
-import { startLlmGuardSim } from './sim/llm-guard-sim.ts';
-import type { LlmGuardKind, LlmGuardSim, LlmGuardSimOptions } from './sim/llm-guard-sim.ts';
+import { LlmGuardApiClient, LlmGuardApiError } from './llm-guard-api.ts';
+import type { LlmGuardApiOptions } from './llm-guard-api.ts';
+import { startLlmGuardSim } from '../../test/sim/llm-guard-sim.ts';
+import type { LlmGuardKind, LlmGuardSim, LlmGuardSimOptions } from '../../test/sim/llm-guard-sim.ts';
 
 const TOKEN = 'tok-7f3c9a51e2d84b06';
 

@@ -4,8 +4,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { formatMessage } from '../plugins/localizer/catalogue.ts';
-import { errorOf, post, startGateway, type RawResponse, type TestGateway } from './helpers.ts';
+import { formatMessage } from './catalogue.ts';
+import { errorOf, post, startGateway, type RawResponse, type TestGateway } from '../../test/helpers.ts';
 
 /** The same injection in each language: the guard blocks it, and the refusal comes back in that language. */
 const INJECTIONS: Record<string, string> = {
