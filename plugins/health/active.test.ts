@@ -1,9 +1,7 @@
-import { englishLocalize } from '../../core/plugin/localize.ts';
-import { MemoryStore } from '../../core/state/memory-store.ts';
+import { fakeDeps } from '../../core/plugin/testing.ts';
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Ajv } from 'ajv';
-import { createLogger } from '../../core/logger.ts';
 import { buildModelGroups, type ModelGroup, type ModelListEntry } from '../../core/config/models.ts';
 import type { Plugin } from '../../core/plugin/api.ts';
 import { BUILTIN_PLUGINS, PLUGIN_ALIASES } from '../standard.ts';
@@ -59,7 +57,7 @@ function groupsOf(entries: ModelListEntry[]): ReadonlyMap<string, ModelGroup> {
 }
 
 async function startPlugin(options: HealthActiveOptions, groups: ReadonlyMap<string, ModelGroup>, state: MemoryRouterState): Promise<Plugin> {
-  return factory.create(options, { logger: createLogger('silent'), groups, configDir: '.', sections: {}, localize: englishLocalize, store: new MemoryStore(), state });
+  return factory.create(options, fakeDeps({ groups, state }));
 }
 
 const FAST = { interval: 0.05, timeout: 1, jitter: 0 } as const;

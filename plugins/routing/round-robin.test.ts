@@ -1,11 +1,7 @@
-import { englishLocalize } from '../../core/plugin/localize.ts';
-import { MemoryStore } from '../../core/state/memory-store.ts';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { createLogger } from '../../core/logger.ts';
 import type { RequestContext } from '../../core/plugin/context.ts';
 import { buildModelGroups } from '../../core/config/models.ts';
-import { MemoryRouterState } from '../../core/state/router-state.ts';
 import { startOpenAISim, type Sim } from '../../test/sim/openai-sim.ts';
 import { chat, post, startGateway, type TestGateway } from '../../test/helpers.ts';
 import { fakeContext, fakeDeps } from '../../core/plugin/testing.ts';
@@ -21,7 +17,7 @@ const fakeCtx = { model: 'g' } as RequestContext;
 const soloCtx = { model: 'solo' } as RequestContext;
 
 test('deployments take turns in config order, per group', async () => {
-  const plugin = await factory.create({}, { logger: createLogger('silent'), groups, configDir: '.', sections: {}, localize: englishLocalize, store: new MemoryStore(), state: new MemoryRouterState() });
+  const plugin = await factory.create({}, fakeDeps({ groups }));
   const picks = Array.from({ length: 7 }, () => plugin.route!(fakeCtx, groups.get('g')!.deployments)!);
   assert.deepEqual(
     picks.map((d) => d.id),

@@ -1,9 +1,7 @@
-import { englishLocalize } from '../../core/plugin/localize.ts';
-import { MemoryStore } from '../../core/state/memory-store.ts';
+import { fakeDeps } from '../../core/plugin/testing.ts';
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { RequestContext } from '../../core/plugin/context.ts';
-import { createLogger } from '../../core/logger.ts';
 import { buildModelGroups, type Deployment, type LitellmParams, type ModelGroup } from '../../core/config/models.ts';
 import { SluiceError, type PluginFactory } from '../../core/plugin/api.ts';
 import { loadPlugins } from '../../core/plugin/loader.ts';
@@ -44,7 +42,7 @@ interface Harness {
 async function harness<O>(factory: PluginFactory<O>, options: O, spec: Record<string, Params>): Promise<Harness> {
   const { groups, list } = pool(spec);
   const state = new MemoryRouterState();
-  const plugin = await factory.create(options, { logger: createLogger('silent'), groups, configDir: '.', sections: {}, localize: englishLocalize, store: new MemoryStore(), state });
+  const plugin = await factory.create(options, fakeDeps({ groups, state }));
   const route = plugin.route!;
   const pick = (candidates: readonly Deployment[] = list, body: Record<string, unknown> = {}): Deployment => {
     const picked = route(ctx(body), candidates);
@@ -99,7 +97,7 @@ describe('registry', () => {
 
   test('the loader resolves aliases, applies option defaults and rejects unknown options', async () => {
     const { groups } = pool({ a: {} });
-    const deps = { logger: createLogger('silent'), groups, configDir: '.', localize: englishLocalize, store: new MemoryStore(), state: new MemoryRouterState() };
+    const { sections: _unused, ...deps } = fakeDeps({ groups });
     const loaded = await loadPlugins(['usage-based-routing-v2', { name: 'prefix-affinity', options: { replicas: 8 } }], 'test.yaml', STANDARD_MODULES, {}, deps);
     assert.deepEqual(
       loaded.map((p) => p.id),
@@ -183,7 +181,7 @@ describe('route.weighted', () => {
 
   test('model groups keep separate turns', async () => {
     const { groups, list } = pool({ a: { weight: 1 }, b: { weight: 1 } });
-    const plugin = await weighted.create({}, { logger: createLogger('silent'), groups, configDir: '.', sections: {}, localize: englishLocalize, store: new MemoryStore(), state: new MemoryRouterState() });
+    const plugin = await weighted.create({}, fakeDeps({ groups }));
     assert.equal(plugin.route!(ctx({}, 'g'), list)!.id, 'a');
     assert.equal(plugin.route!(ctx({}, 'other'), list)!.id, 'a');
     assert.equal(plugin.route!(ctx({}, 'g'), list)!.id, 'b');
