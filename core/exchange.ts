@@ -13,7 +13,7 @@ import type { Deployment } from './models.ts';
 import type { LocalizedMessage } from './localize.ts';
 import type { ResponseBody, UpstreamResponseHead } from './plugin.ts';
 import { endStarted, errorBody, isReply, sendError, sendReply, type Reply } from './respond.ts';
-import { SseTap } from './sse-tap.ts';
+import { MAX_EVENT_BYTES, SseTap } from './sse-tap.ts';
 import { mapUpstreamError } from './upstream.ts';
 
 /** Largest JSON body whose `usage` is read for accounting; bigger ones (huge embeddings) are not parsed. */
@@ -223,6 +223,17 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
         this.#end('error', stop.error);
         // After #end: undici may report the abort synchronously, and this attempt must already be over by then.
         controller.abort(stop.error);
+        return;
+      }
+      if (tap.oversized) {
+        if (bytes !== null) this.#res.write(bytes);
+        const error = new SluiceError(
+          'SLUICE_UPSTREAM_BAD_RESPONSE',
+          `Upstream for model group "${this.deployment.group}" (deployment ${this.deployment.id}) sent a stream event over ${MAX_EVENT_BYTES} bytes.`,
+          { details: { model: this.deployment.group, deployment: this.deployment.id } },
+        );
+        this.#fail(error);
+        controller.abort(error);
         return;
       }
       if (bytes === null) return;

@@ -1,0 +1,93 @@
+// A backend that misbehaves (endless events, huge bodies, echoed credentials, compressed or hop-by-hop framing)
+// neither stalls the gateway, nor grows its memory, nor leaks through it.
+
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
+import { gzipSync } from 'node:zlib';
+import { after, describe, test } from 'node:test';
+import { buildModelGroups } from '../core/models.ts';
+import { startOpenAISim, type Sim } from './sim/openai-sim.ts';
+import { chat, errorOf, json, post, startGateway, type RawResponse, type TestGateway } from './helpers.ts';
+
+const started: { close(): Promise<void> }[] = [];
+after(async () => {
+  await Promise.all(started.map((s) => s.close()));
+});
+
+async function sim(knobs: Parameters<typeof startOpenAISim>[0] = {}): Promise<Sim> {
+  const s = await startOpenAISim(knobs);
+  started.push(s);
+  return s;
+}
+
+async function gateway(yaml: string): Promise<TestGateway> {
+  const gw = await startGateway(yaml);
+  started.push(gw);
+  return gw;
+}
+
+async function listening(server: Server | ReturnType<typeof createNetServer>): Promise<string> {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  started.push({ close: () => new Promise<void>((r) => server.close(() => r())) });
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+const KEY = 'sk-limited-0123456789';
+const auth = { authorization: `Bearer ${KEY}` };
+
+describe('stream events', () => {
+  test('an event that never ends is cut at 1 MB with an error event and the upstream aborted; the gateway keeps serving', async () => {
+    let upstreamClosedEarly = false;
+    const backend = createServer((req, res) => {
+      req.resume();
+      if (req.method !== 'POST') return void res.end();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write('data: {"choices":[{"index":0,"delta":{"content":"first"}}]}\n\n');
+        // 64 KB at a time, never a blank line, up to 8 MB.
+        const piece = 'x'.repeat(64 * 1024);
+        let left = 128;
+        res.on('close', () => (upstreamClosedEarly = left > 0));
+        res.write('data: ');
+        const pump = (): void => {
+          while (left > 0 && !res.destroyed) {
+            left--;
+            if (!res.write(piece)) return void res.once('drain', pump);
+          }
+          res.end('\n\n');
+        };
+        pump();
+      });
+    });
+    const endless = await listening(backend);
+    const normal = await sim();
+    const gw = await gateway(`
+router_settings: { num_retries: 0 }
+plugins:
+  - route.round_robin
+  - path: ./plugins/examples/token-cap/index.ts
+    options: { max_tokens: 100000, fill_in: false }
+model_list:
+  - model_name: endless
+    litellm_params: { model: openai/m, api_base: "${endless}" }
+  - model_name: normal
+    litellm_params: { model: openai/sim-model, api_base: "${normal.url}/v1" }
+`);
+    const res = await post(`${gw.url}/v1/chat/completions`, chat('endless', { stream: true }));
+    assert.equal(res.status, 200);
+    assert.ok(res.body.length < 64 * 1024, 'no byte of the oversized event reached the client');
+    const events = res.body.toString().split('\n\n').filter((e) => e !== '');
+    assert.equal(events.length, 2, 'the first event, then the error event');
+    assert.match(events[0]!, /"first"/);
+    const error = JSON.parse(events[1]!.slice('data: '.length)) as { error: { code: string; type: string } };
+    assert.equal(error.error.code, 'upstream_bad_response');
+    assert.equal(error.error.type, 'api_error');
+    // The backend's connection is closed before it could send everything.
+    for (let i = 0; i < 100 && !upstreamClosedEarly; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(upstreamClosedEarly, true);
+    const next = await post(`${gw.url}/v1/chat/completions`, chat('normal', { stream: true }));
+    assert.equal(next.status, 200);
+    assert.match(next.body.toString(), /data: \[DONE\]/);
+  });
+});
