@@ -16,26 +16,111 @@ import { endStarted, errorBody, isReply, sendError, sendReply, type Reply } from
 import { MAX_EVENT_BYTES, SseTap } from './sse-tap.ts';
 import { mapUpstreamError } from './upstream.ts';
 
-/** Largest JSON body whose `usage` is read for accounting; bigger ones (huge embeddings) are not parsed. */
-const USAGE_BODY_LIMIT = 4 * 1024 * 1024;
+/** Fills `ctx.usage` from a parsed OpenAI JSON response; false when it has no usage. */
+function setJsonUsage(ctx: RequestContext, json: unknown): boolean {
+  const usage = (json as { usage?: Record<string, unknown> } | undefined)?.usage;
+  if (typeof usage !== 'object' || usage === null || typeof usage['total_tokens'] !== 'number') return false;
+  ctx.usage = {
+    promptTokens: typeof usage['prompt_tokens'] === 'number' ? usage['prompt_tokens'] : 0,
+    completionTokens: typeof usage['completion_tokens'] === 'number' ? usage['completion_tokens'] : 0,
+    totalTokens: usage['total_tokens'],
+  };
+  return true;
+}
 
-/** Fills `ctx.usage` from a complete OpenAI JSON response. */
-function readJsonUsage(ctx: RequestContext, chunks: Buffer[]): void {
-  let size = 0;
-  for (const chunk of chunks) size += chunk.length;
-  if (size === 0 || size > USAGE_BODY_LIMIT) return;
+function parseJson(bytes: Buffer): unknown {
   try {
-    const usage = (JSON.parse(Buffer.concat(chunks, size).toString('utf8')) as { usage?: Record<string, unknown> }).usage;
-    if (usage !== undefined && typeof usage['total_tokens'] === 'number') {
-      ctx.usage = {
-        promptTokens: typeof usage['prompt_tokens'] === 'number' ? usage['prompt_tokens'] : 0,
-        completionTokens: typeof usage['completion_tokens'] === 'number' ? usage['completion_tokens'] : 0,
-        totalTokens: usage['total_tokens'],
-      };
-    }
+    return JSON.parse(bytes.toString('utf8'));
   } catch {
-    // Not JSON (or compressed): no usage to charge.
+    return undefined; // Not JSON (or compressed): no usage to charge.
   }
+}
+
+/** How much of a JSON body's end is kept to read its `usage`, which OpenAI-compatible servers write last. */
+const USAGE_TAIL_BYTES = 64 * 1024;
+const USAGE_KEY = Buffer.from('"usage"');
+
+/**
+ * The end of a JSON response body, kept to read its `usage` without holding the body. A body up to
+ * USAGE_TAIL_BYTES is kept as it came and parsed whole. Of a longer one only the last bytes are kept, copied into
+ * one buffer (holding the chunks themselves could pin the larger buffers they are views of), and `usage` is read
+ * from the last `"usage":{...}` there. A `"usage"` key cannot occur inside a JSON string, where quotes are escaped.
+ */
+export class UsageTail {
+  /** The most bytes any tail held at once, for tests. */
+  static peakHeldBytes = 0;
+  #chunks: Buffer[] | null = [];
+  #size = 0;
+  /** Once the body outgrew USAGE_TAIL_BYTES: its latest bytes, `#ring[0, #length)`. */
+  #ring: Buffer | null = null;
+  #length = 0;
+
+  push(chunk: Buffer): void {
+    const chunks = this.#chunks;
+    if (chunks !== null && this.#size + chunk.length <= USAGE_TAIL_BYTES) {
+      chunks.push(chunk);
+      this.#size += chunk.length;
+      if (this.#size > UsageTail.peakHeldBytes) UsageTail.peakHeldBytes = this.#size;
+      return;
+    }
+    if (this.#ring === null) {
+      this.#ring = Buffer.allocUnsafe(2 * USAGE_TAIL_BYTES);
+      if (UsageTail.peakHeldBytes < this.#ring.length) UsageTail.peakHeldBytes = this.#ring.length;
+      this.#chunks = null;
+      for (const held of chunks!) this.#append(held);
+    }
+    this.#append(chunk);
+  }
+
+  #append(chunk: Buffer): void {
+    const ring = this.#ring!;
+    if (chunk.length >= USAGE_TAIL_BYTES) {
+      this.#length = chunk.copy(ring, 0, chunk.length - USAGE_TAIL_BYTES);
+      return;
+    }
+    if (this.#length + chunk.length > ring.length) {
+      // Keep the newest bytes at the front: each byte is moved at most once before it is dropped.
+      const keep = USAGE_TAIL_BYTES - chunk.length;
+      ring.copyWithin(0, this.#length - keep, this.#length);
+      this.#length = keep;
+    }
+    this.#length += chunk.copy(ring, this.#length);
+  }
+
+  /** Fills `ctx.usage` from the body seen, if it has a usage object. */
+  read(ctx: RequestContext): void {
+    if (this.#chunks !== null) {
+      if (this.#size > 0) setJsonUsage(ctx, parseJson(Buffer.concat(this.#chunks, this.#size)));
+      return;
+    }
+    const tail = this.#ring!.subarray(0, this.#length);
+    for (let at = tail.lastIndexOf(USAGE_KEY); at !== -1; at = at === 0 ? -1 : tail.lastIndexOf(USAGE_KEY, at - 1)) {
+      const object = objectAfterKey(tail, at + USAGE_KEY.length);
+      if (object !== null && setJsonUsage(ctx, { usage: parseJson(object) })) return;
+    }
+  }
+}
+
+/** The bytes of the `{...}` value after a key ending at `from` (`: {`), or null when it is not an object. */
+function objectAfterKey(bytes: Buffer, from: number): Buffer | null {
+  let i = from;
+  while (bytes[i] === 0x20 || bytes[i] === 0x0a || bytes[i] === 0x0d || bytes[i] === 0x09) i++;
+  if (bytes[i++] !== 0x3a /* : */) return null;
+  while (bytes[i] === 0x20 || bytes[i] === 0x0a || bytes[i] === 0x0d || bytes[i] === 0x09) i++;
+  const start = i;
+  if (bytes[start] !== 0x7b /* { */) return null;
+  let depth = 0;
+  let inString = false;
+  for (; i < bytes.length; i++) {
+    const byte = bytes[i];
+    if (inString) {
+      if (byte === 0x5c /* \\ */) i++;
+      else if (byte === 0x22 /* " */) inString = false;
+    } else if (byte === 0x22) inString = true;
+    else if (byte === 0x7b) depth++;
+    else if (byte === 0x7d /* } */ && --depth === 0) return bytes.subarray(start, i + 1);
+  }
+  return null;
 }
 
 /** Response headers that describe one hop, never forwarded (RFC 9110 §7.6.1). */
@@ -119,8 +204,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   #totalTimer: NodeJS.Timeout | null = null;
   #firstByteTimer: NodeJS.Timeout | null = null;
   #waitingForDrain = false;
-  /** A JSON body kept (by reference) to read its `usage` at the end, when a plugin wants usage. */
-  #jsonBody: Buffer[] | null = null;
+  /** The end of a JSON body, kept to read its `usage`, when a plugin wants usage. */
+  #usageTail: UsageTail | null = null;
   readonly #resume = (): void => {
     this.#waitingForDrain = false;
     this.#controller?.resume();
@@ -203,7 +288,10 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
         // Too big to hold: forward what came so far and stream the rest, as if no plugin had asked.
         this.#wholeBody = null;
         if (!this.#writeHead(whole.status, whole.headers)) return;
-        for (const held of whole.chunks) this.#res.write(held);
+        for (const held of whole.chunks) {
+          this.#res.write(held);
+          this.#usageTail?.push(held);
+        }
       }
       return;
     }
@@ -238,7 +326,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       }
       if (bytes === null) return;
     }
-    if (this.#jsonBody !== null) this.#jsonBody.push(bytes);
+    this.#usageTail?.push(bytes);
     // A slow client pauses the upstream read instead of letting chunks pile up in memory.
     if (!this.#res.write(bytes) && !this.#waitingForDrain) {
       this.#waitingForDrain = true;
@@ -266,7 +354,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     const rest = this.#tap?.flush();
     if (rest != null) this.#res.write(rest);
     this.#res.end();
-    if (this.#jsonBody !== null) readJsonUsage(this.#ctx, this.#jsonBody);
+    this.#usageTail?.read(this.#ctx);
     this.#end('ok', null);
   }
 
@@ -292,7 +380,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
         sendReply(this.#res, reply, { ...this.#owner.clientHeaders(this), ...this.#ctx.responseHeaders });
       }
       // The backend did the work (and counts the tokens) whether or not its answer was replaced.
-      if (this.#owner.chain.wantsUsage) readJsonUsage(this.#ctx, [raw]);
+      if (this.#owner.chain.wantsUsage) setJsonUsage(this.#ctx, body.json);
       this.#end('ok', null);
     };
     let result: Reply | undefined | Promise<Reply | undefined>;
@@ -343,7 +431,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
         delete out['content-length'];
       }
     } else if (chain.wantsUsage && status < 400) {
-      this.#jsonBody = [];
+      this.#usageTail = new UsageTail();
     }
     ctx.status = status;
     if (ctx.firstByteAt === 0) ctx.firstByteAt = performance.now();

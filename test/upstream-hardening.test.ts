@@ -6,6 +6,7 @@ import { createServer, type Server } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { after, describe, test } from 'node:test';
+import { UsageTail } from '../core/exchange.ts';
 import { buildModelGroups } from '../core/models.ts';
 import { startOpenAISim, type Sim } from './sim/openai-sim.ts';
 import { chat, errorOf, json, post, startGateway, type RawResponse, type TestGateway } from './helpers.ts';
@@ -89,5 +90,48 @@ model_list:
     const next = await post(`${gw.url}/v1/chat/completions`, chat('normal', { stream: true }));
     assert.equal(next.status, 200);
     assert.match(next.body.toString(), /data: \[DONE\]/);
+  });
+});
+
+describe('usage of JSON answers', () => {
+  test('a 50 MB answer with a tpm key passes through whole, is held only as a bounded tail, and its usage counts', async () => {
+    // prompt 3 + 57 completion tokens = 60 a request; 100 a minute allow two.
+    const backend = await sim({ tokens: 57, padBytes: 50 * 1024 * 1024 });
+    const gw = await gateway(`
+keys: [{ key: ${KEY}, alias: k, tpm: 100 }]
+model_list: [{ model_name: m, litellm_params: { model: openai/sim-model, api_base: "${backend.url}/v1" } }]`);
+    UsageTail.peakHeldBytes = 0;
+    const first = await post(`${gw.url}/v1/chat/completions`, chat('m'), auth);
+    assert.equal(first.status, 200);
+    assert.ok(first.body.length > 50 * 1024 * 1024);
+    assert.deepEqual((json(first)['usage'] as { total_tokens: number }).total_tokens, 60);
+    assert.equal((await post(`${gw.url}/v1/chat/completions`, chat('m'), auth)).status, 200);
+    const third = await post(`${gw.url}/v1/chat/completions`, chat('m'), auth);
+    assert.equal(third.status, 429);
+    assert.match(errorOf(third).message, /Token limit/);
+    assert.ok(UsageTail.peakHeldBytes > 0 && UsageTail.peakHeldBytes <= 128 * 1024, `held ${UsageTail.peakHeldBytes} bytes`);
+  });
+
+  test('the tail finds usage wherever the chunks end, and ignores a "usage" inside a string', () => {
+    // Usage before the answer here, and the answer quoting a usage object after it.
+    const body = Buffer.from(
+      JSON.stringify(
+        {
+          id: 'x',
+          padding: 'p'.repeat(200_000),
+          usage: { prompt_tokens: 5, completion_tokens: 7, total_tokens: 12, details: { a: '}"' } },
+          choices: [{ message: { content: 'quoted: {"usage": {"total_tokens": 1}}' } }],
+        },
+        null,
+        1,
+      ),
+    );
+    for (const size of [1, 1000, 65_536, 70_000, body.length]) {
+      const tail = new UsageTail();
+      for (let at = 0; at < body.length; at += size) tail.push(body.subarray(at, at + size));
+      const ctx = { usage: null } as { usage: { totalTokens: number } | null };
+      tail.read(ctx as Parameters<UsageTail['read']>[0]);
+      assert.equal(ctx.usage?.totalTokens, 12, `chunks of ${size}`);
+    }
   });
 });
