@@ -135,3 +135,26 @@ model_list: [{ model_name: m, litellm_params: { model: openai/sim-model, api_bas
     }
   });
 });
+
+describe('compressed answers', () => {
+  test('tpm counts gzip-capable clients too: the gateway asks the backend for plain bytes when it reads usage', async () => {
+    const backend = await sim({ tokens: 57, gzip: true });
+    // The simulator does gzip when asked.
+    const direct = await post(`${backend.url}/v1/chat/completions`, chat('sim-model'), { 'accept-encoding': 'gzip' });
+    assert.equal(direct.headers['content-encoding'], 'gzip');
+    const clients: Record<string, string>[] = [{ 'accept-encoding': 'gzip' }, {}];
+    for (const client of clients) {
+      const gw = await gateway(`
+keys: [{ key: ${KEY}, alias: k, tpm: 100 }]
+model_list: [{ model_name: m, litellm_params: { model: openai/sim-model, api_base: "${backend.url}/v1" } }]`);
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        const res = await post(`${gw.url}/v1/chat/completions`, chat('m'), { ...auth, ...client });
+        statuses.push(res.status);
+        if (res.status === 200) assert.equal(json(res)['object'], 'chat.completion');
+      }
+      assert.deepEqual(statuses, [200, 200, 429, 429], JSON.stringify(client));
+      assert.equal(backend.stats.lastRequest?.headers['accept-encoding'], 'identity');
+    }
+  });
+});
