@@ -253,6 +253,18 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       this.#firstByteTimer = null;
     }
     this.#ctx.upstreamStatus = status;
+    const codings = headers['transfer-encoding'];
+    if (codings !== undefined && !isChunkedOnly(codings)) {
+      // Like nginx: a body in a transfer coding other than chunked (gzip, chunked) is not decoded but refused.
+      const error = new SluiceError(
+        'SLUICE_UPSTREAM_BAD_RESPONSE',
+        `Upstream for model group "${this.deployment.group}" (deployment ${this.deployment.id}) sent an unsupported Transfer-Encoding.`,
+        { details: { model: this.deployment.group, deployment: this.deployment.id } },
+      );
+      this.#fail(error);
+      controller.abort(error);
+      return;
+    }
     if (status >= 400) {
       if (this.#owner.needsErrorBody(status)) {
         this.#errorBody = { status, headers, chunks: [], size: 0 };
@@ -415,9 +427,12 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       return false;
     }
     const out: Record<string, string | string[]> = this.#owner.clientHeaders(this);
+    const connection = headers['connection'];
+    // Headers the backend's Connection header names belong to that hop too.
+    const listed = connection === undefined ? null : headerList(connection);
     for (const name in headers) {
       const value = headers[name];
-      if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
+      if (value !== undefined && !HOP_BY_HOP.has(name) && (listed === null || !listed.includes(name))) out[name] = value;
     }
     Object.assign(out, ctx.responseHeaders);
     const chain = this.#owner.chain;
@@ -484,4 +499,19 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     if (this.#firstByteTimer !== null) clearTimeout(this.#firstByteTimer);
     this.#totalTimer = this.#firstByteTimer = null;
   }
+}
+
+/** A comma-separated header's tokens, lower-cased (`Connection`, `Transfer-Encoding`). */
+function headerList(value: string | string[]): string[] {
+  const tokens: string[] = [];
+  for (const token of (typeof value === 'string' ? value : value.join(',')).split(',')) {
+    const trimmed = token.trim().toLowerCase();
+    if (trimmed !== '') tokens.push(trimmed);
+  }
+  return tokens;
+}
+
+function isChunkedOnly(codings: string | string[]): boolean {
+  const list = headerList(codings);
+  return list.length === 1 && list[0] === 'chunked';
 }

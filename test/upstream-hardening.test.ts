@@ -158,3 +158,56 @@ model_list: [{ model_name: m, litellm_params: { model: openai/sim-model, api_bas
     }
   });
 });
+
+/** A backend speaking raw HTTP/1.1: every request gets `response` and the connection is closed. */
+async function rawBackend(response: Buffer): Promise<string> {
+  const server = createNetServer((socket: Socket) => {
+    let head = '';
+    socket.on('data', (data: Buffer) => {
+      head += data.toString('latin1');
+      const end = head.indexOf('\r\n\r\n');
+      if (end === -1) return;
+      const length = Number(/content-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+      if (head.length - end - 4 < length) return;
+      socket.end(response);
+    });
+    socket.on('error', () => undefined);
+  });
+  return listening(server);
+}
+
+describe('hop-by-hop headers', () => {
+  test('a header the backend names in Connection does not reach the client', async () => {
+    const body = '{"id":"x","object":"chat.completion","choices":[]}';
+    const url = await rawBackend(
+      Buffer.from(
+        'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close, X-Hop-Secret\r\nX-Hop-Secret: internal\r\n' +
+          `X-Kept: yes\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+      ),
+    );
+    const gw = await gateway(`
+model_list: [{ model_name: m, litellm_params: { model: openai/m, api_base: "${url}" } }]`);
+    const res = await post(`${gw.url}/v1/chat/completions`, chat('m'));
+    assert.equal(res.status, 200);
+    assert.equal(res.headers['x-hop-secret'], undefined);
+    assert.equal(res.headers['x-kept'], 'yes');
+    assert.equal(res.body.toString(), body);
+  });
+
+  test('Transfer-Encoding: gzip, chunked from a backend is refused with a 502, never passed on as bare gzip', async () => {
+    const gz = gzipSync('{"id":"x","object":"chat.completion","choices":[]}');
+    const url = await rawBackend(
+      Buffer.concat([
+        Buffer.from(`HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: gzip, chunked\r\n\r\n${gz.length.toString(16)}\r\n`),
+        gz,
+        Buffer.from('\r\n0\r\n\r\n'),
+      ]),
+    );
+    const gw = await gateway(`
+router_settings: { num_retries: 0 }
+model_list: [{ model_name: m, litellm_params: { model: openai/m, api_base: "${url}" } }]`);
+    const res: RawResponse = await post(`${gw.url}/v1/chat/completions`, chat('m'));
+    assert.equal(res.status, 502);
+    assert.equal(errorOf(res).code, 'upstream_bad_response');
+  });
+});
