@@ -5,6 +5,7 @@
 // client and is finished or cut, never retried. Without a stream tap, the work per chunk is `res.write(chunk)`.
 
 import type { ServerResponse } from 'node:http';
+import zlib from 'node:zlib';
 import type { Dispatcher } from 'undici';
 import type { Chain } from './chain.ts';
 import type { RequestContext } from './context.ts';
@@ -199,8 +200,8 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   #held: { status: number; headers: Headers } | null = null;
   /** A success body held whole for the `onResponseBody` hooks (output guards). */
   #wholeBody: { status: number; headers: Headers; chunks: Buffer[]; size: number } | null = null;
-  /** An error response's body being read for the retry decision. */
-  #errorBody: { status: number; headers: Headers; chunks: Buffer[]; size: number } | null = null;
+  /** An error response's body being read for the retry decision (`decided`: already passed on), or to mask secrets. */
+  #errorBody: { status: number; headers: Headers; chunks: Buffer[]; size: number; decided: boolean } | null = null;
   #totalTimer: NodeJS.Timeout | null = null;
   #firstByteTimer: NodeJS.Timeout | null = null;
   #waitingForDrain = false;
@@ -267,10 +268,14 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     }
     if (status >= 400) {
       if (this.#owner.needsErrorBody(status)) {
-        this.#errorBody = { status, headers, chunks: [], size: 0 };
+        this.#errorBody = { status, headers, chunks: [], size: 0, decided: false };
         return;
       }
       if (this.#owner.upstreamError(this, status, headers, null)) return this.#handOver(controller);
+      if (this.deployment.secrets.length > 0) {
+        this.#errorBody = { status, headers, chunks: [], size: 0, decided: true };
+        return;
+      }
       this.#writeHead(status, headers);
       return;
     }
@@ -289,7 +294,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     if (pending !== null) {
       pending.chunks.push(chunk);
       pending.size += chunk.length;
-      if (pending.size >= ERROR_BODY_LIMIT) this.#decideOnErrorBody(controller);
+      if (pending.size >= ERROR_BODY_LIMIT) this.#decideOnErrorBody(controller, false);
       return;
     }
     const whole = this.#wholeBody;
@@ -350,7 +355,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   onResponseEnd(controller: Dispatcher.DispatchController): void {
     if (this.#done) return;
     if (this.#errorBody !== null) {
-      this.#decideOnErrorBody(controller);
+      this.#decideOnErrorBody(controller, true);
       if (this.#done) return;
     }
     if (this.#wholeBody !== null) {
@@ -405,12 +410,26 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     result.then(send, (error: unknown) => this.#fail(error as SluiceError, true));
   }
 
-  #decideOnErrorBody(controller: Dispatcher.DispatchController): void {
+  /** `complete`: the whole body came; otherwise ERROR_BODY_LIMIT bytes of it did. */
+  #decideOnErrorBody(controller: Dispatcher.DispatchController, complete: boolean): void {
     const pending = this.#errorBody!;
     this.#errorBody = null;
     const body = Buffer.concat(pending.chunks, pending.size);
-    if (this.#owner.upstreamError(this, pending.status, pending.headers, body)) return this.#handOver(controller);
-    if (this.#writeHead(pending.status, pending.headers)) this.#res.write(body);
+    if (!pending.decided && this.#owner.upstreamError(this, pending.status, pending.headers, body)) return this.#handOver(controller);
+    if (this.deployment.secrets.length === 0) {
+      if (this.#writeHead(pending.status, pending.headers)) this.#res.write(body);
+      return;
+    }
+    // A backend may echo the request's credentials in its error: they are masked, so the body is sent whole
+    // (cut at ERROR_BODY_LIMIT) with its new length.
+    const encoding = pending.headers['content-encoding'];
+    const masked = maskSecrets(decodeErrorBody(body, encoding), this.deployment.secrets);
+    const headers: Headers = { ...pending.headers, 'content-length': String(masked.length) };
+    delete headers['content-encoding'];
+    if (!this.#writeHead(pending.status, headers)) return;
+    this.#res.end(masked);
+    this.#end('ok', null);
+    if (!complete) controller.abort(new Error('error body over the limit'));
   }
 
   /** Writes the client's status line and headers. False if a plugin failed the request instead. */
@@ -514,4 +533,47 @@ function headerList(value: string | string[]): string[] {
 function isChunkedOnly(codings: string | string[]): boolean {
   const list = headerList(codings);
   return list.length === 1 && list[0] === 'chunked';
+}
+
+const MASK = Buffer.from('***');
+
+/** `body` with every occurrence of each secret (longest first) replaced by `***`; the same buffer when none occurs. */
+function maskSecrets(body: Buffer, secrets: readonly string[]): Buffer {
+  for (const secret of secrets) {
+    const needle = Buffer.from(secret);
+    let at = body.indexOf(needle);
+    if (at === -1) continue;
+    const parts: Buffer[] = [];
+    let from = 0;
+    for (; at !== -1; at = body.indexOf(needle, from)) {
+      parts.push(body.subarray(from, at), MASK);
+      from = at + needle.length;
+    }
+    parts.push(body.subarray(from));
+    body = Buffer.concat(parts);
+  }
+  return body;
+}
+
+/**
+ * An error body as plain bytes, so secrets in it can be found: gzip, deflate and br are decoded (to at most
+ * ERROR_BODY_LIMIT bytes, from a body that may itself be cut). A body in any other coding, or one that does not
+ * decode, is dropped rather than passed on unchecked.
+ */
+function decodeErrorBody(body: Buffer, encoding: string | string[] | undefined): Buffer {
+  if (encoding === undefined) return body;
+  const codings = headerList(encoding);
+  const options = { maxOutputLength: ERROR_BODY_LIMIT, finishFlush: zlib.constants.Z_SYNC_FLUSH };
+  try {
+    for (const coding of codings.reverse()) {
+      if (coding === 'identity') continue;
+      if (coding === 'gzip' || coding === 'x-gzip') body = zlib.gunzipSync(body, options);
+      else if (coding === 'deflate') body = zlib.inflateSync(body, options);
+      else if (coding === 'br') body = zlib.brotliDecompressSync(body, { maxOutputLength: ERROR_BODY_LIMIT, finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH });
+      else return Buffer.alloc(0);
+    }
+  } catch {
+    return Buffer.alloc(0);
+  }
+  return body;
 }

@@ -159,6 +159,68 @@ model_list: [{ model_name: m, litellm_params: { model: openai/sim-model, api_bas
   });
 });
 
+describe('backend error bodies', () => {
+  test("a backend 401 that echoes the Authorization header does not show the deployment's api_key", async () => {
+    const backend = await sim({ status: 401, echoAuthorization: true });
+    const gw = await gateway(`
+model_list:
+  - model_name: m
+    litellm_params: { model: openai/sim-model, api_base: "${backend.url}/v1", api_key: sk-backend-secret-4242 }
+`);
+    const direct = await post(`${backend.url}/v1/chat/completions`, chat('sim-model'), { authorization: 'Bearer sk-backend-secret-4242' });
+    assert.match(direct.body.toString(), /sk-backend-secret-4242/, 'the simulator echoes the header');
+    const res = await post(`${gw.url}/v1/chat/completions`, chat('m'));
+    assert.equal(res.status, 401);
+    const text = res.body.toString();
+    assert.doesNotMatch(text, /sk-backend-secret-4242/);
+    assert.match(errorOf(res).message, /Authorization: Bearer \*\*\*\)/);
+    assert.equal(Number(res.headers['content-length']), res.body.length);
+  });
+
+  test('a compressed error body is decoded and masked too', async () => {
+    const backend = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        const body = gzipSync(JSON.stringify({ error: { message: `bad key ${String(req.headers.authorization)}`, type: 'invalid_request_error' } }));
+        res.writeHead(401, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': body.length });
+        res.end(body);
+      });
+    });
+    const url = await listening(backend);
+    const gw = await gateway(`
+model_list:
+  - model_name: m
+    litellm_params: { model: openai/m, api_base: "${url}", api_key: sk-backend-secret-4242 }
+`);
+    const res = await post(`${gw.url}/v1/chat/completions`, chat('m'), { 'accept-encoding': 'gzip' });
+    assert.equal(res.status, 401);
+    assert.equal(res.headers['content-encoding'], undefined);
+    assert.equal(errorOf(res).message, 'bad key Bearer ***');
+  });
+
+  test("a deployment's secrets are its api_key, other credential fields, extra_headers values and the api_base password", () => {
+    const { groups } = buildModelGroups([
+      {
+        model_name: 'm',
+        litellm_params: {
+          model: 'openai/m',
+          api_base: 'http://user:pa%24%24word-1234@127.0.0.1:9',
+          api_key: 'sk-backend-secret-4242',
+          aws_secret_access_key: 'aws-secret-0000',
+          extra_headers: { 'x-tenant-token': 'tenant-token-1111' },
+          max_tokens: 100,
+          api_version: '2024-01-01',
+        },
+      },
+    ]);
+    const secrets = groups.get('m')!.deployments[0]!.secrets;
+    for (const secret of ['sk-backend-secret-4242', 'aws-secret-0000', 'tenant-token-1111', 'pa%24%24word-1234', 'pa$$word-1234']) {
+      assert.ok(secrets.includes(secret), secret);
+    }
+    assert.ok(!secrets.includes('2024-01-01'));
+  });
+});
+
 /** A backend speaking raw HTTP/1.1: every request gets `response` and the connection is closed. */
 async function rawBackend(response: Buffer): Promise<string> {
   const server = createNetServer((socket: Socket) => {
