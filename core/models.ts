@@ -285,20 +285,17 @@ export function redactSecrets(value: unknown, depth = 0): unknown {
   return out;
 }
 
-/** `litellm_params` fields that hold credentials: `api_key`, `aws_secret_access_key`, `client_secret`, `azure_ad_token`... */
-const SECRET_PARAM = /(?:^|_)(?:key|secret|password|token|credentials?)(?:_|$)/;
 /** Shorter values (`none`, `EMPTY`) are placeholders, and masking them would garble ordinary words. */
 const MIN_SECRET_LENGTH = 8;
 
-/** The credential values of a deployment entry, as they may appear in a backend's message. */
+/** The credential values of a deployment entry (the fields `redactSecrets` masks), as a backend may quote them. */
 function secretsOf(params: LitellmParams): string[] {
   const values: string[] = [];
   for (const [name, value] of Object.entries(params)) {
-    if (typeof value === 'string' && SECRET_PARAM.test(name)) values.push(value);
-  }
-  const headers = params['extra_headers'];
-  if (typeof headers === 'object' && headers !== null) {
-    for (const value of Object.values(headers)) if (typeof value === 'string') values.push(value);
+    if (typeof value === 'string' && isSecretField(name)) values.push(value);
+    else if (HEADER_FIELDS.has(name.toLowerCase()) && typeof value === 'object' && value !== null) {
+      for (const header of Object.values(value)) if (typeof header === 'string') values.push(header);
+    }
   }
   if (typeof params.api_base === 'string') {
     try {
