@@ -35,6 +35,7 @@ export const ERROR_CATALOGUE = {
   SLUICE_RATE_LIMITED: { status: 429, type: 'rate_limit_error', wire: 'rate_limit_exceeded' },
   SLUICE_UPSTREAM_UNREACHABLE: { status: 502, type: 'api_error', wire: 'upstream_unreachable' },
   SLUICE_UPSTREAM_RESET: { status: 502, type: 'api_error', wire: 'upstream_connection_reset' },
+  SLUICE_UPSTREAM_BAD_RESPONSE: { status: 502, type: 'api_error', wire: 'upstream_bad_response' },
   SLUICE_UPSTREAM_TIMEOUT: { status: 504, type: 'timeout_error', wire: 'upstream_timeout' },
   SLUICE_NO_DEPLOYMENT: { status: 503, type: 'service_unavailable_error', wire: 'no_deployment_available' },
   SLUICE_STATE_UNAVAILABLE: { status: 503, type: 'service_unavailable_error', wire: 'shared_state_unavailable' },

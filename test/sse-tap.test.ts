@@ -73,3 +73,65 @@ test('a chunk with no complete event forwards nothing until the event completes'
   assert.equal(tap.push(Buffer.from('data: {"partial"')), null);
   assert.equal(tap.push(Buffer.from(':true}\n\n'))?.toString(), 'data: {"partial":true}\n\n');
 });
+
+test('a stream with no blank line costs work linear in its size: each byte is scanned once and copied at most twice', () => {
+  // 5,000 chunks of 100 bytes: lines, but no blank line, so one event grows for the whole stream (500 KB).
+  const line = Buffer.from(`data: ${'y'.repeat(92)}\n`);
+  const chunks = 5000;
+  const realConcat = Buffer.concat;
+  let copied = 0;
+  Buffer.concat = (list: readonly Uint8Array[], total?: number): Buffer<ArrayBuffer> => {
+    const out = realConcat(list, total);
+    copied += out.length;
+    return out;
+  };
+  let seen = 0;
+  const tap = new SseTap(fakeCtx(), [() => void seen++]);
+  try {
+    for (let i = 0; i < chunks; i++) assert.equal(tap.push(line), null);
+    const last = tap.push(Buffer.from('\n'));
+    assert.equal(last?.length, chunks * line.length + 1);
+  } finally {
+    Buffer.concat = realConcat;
+  }
+  const total = chunks * line.length + 1;
+  assert.equal(seen, 1);
+  assert.ok(copied <= 2 * total, `copied ${copied} bytes of ${total}`);
+  assert.ok(tap.scannedBytes <= total, `scanned ${tap.scannedBytes} bytes of ${total}`);
+});
+
+test('a stream without any line end, in lone-CR style, is scanned once too', () => {
+  const tap = new SseTap(fakeCtx(), [() => undefined]);
+  const piece = Buffer.from('z'.repeat(1000));
+  for (let i = 0; i < 500; i++) tap.push(piece);
+  assert.ok(tap.scannedBytes <= 500 * 1000, `scanned ${tap.scannedBytes}`);
+  assert.equal(tap.push(Buffer.from('\r\r'))?.length, 500 * 1000 + 2);
+});
+
+test('every event terminator is found wherever the chunks split it', () => {
+  for (const end of ['\n\n', '\r\n\r\n', '\r\r', '\n\r\n', '\r\n\n']) {
+    const text = `data: one${end}: note${end}data: two${end}data: [DONE]${end}`;
+    const whole: string[] = [];
+    run([text], [(_ctx, e) => void whole.push(e.raw.toString())]);
+    assert.equal(whole.length, 4, JSON.stringify(end));
+    // Every single split point, and one byte per chunk.
+    const splits: string[][] = [text.split('')];
+    for (let at = 1; at < text.length; at++) splits.push([text.slice(0, at), text.slice(at)]);
+    for (const chunks of splits) {
+      const seen: string[] = [];
+      const { forwarded } = run(chunks, [(_ctx, e) => void seen.push(e.raw.toString())]);
+      assert.deepEqual(seen, whole, `${JSON.stringify(end)} split as ${JSON.stringify(chunks.slice(0, 2))}`);
+      assert.equal(forwarded, text);
+    }
+  }
+});
+
+test('an event over the size limit stops the tap: the complete events before it are forwarded, it is not', () => {
+  const tap = new SseTap(fakeCtx(), [() => undefined], null, 1000);
+  assert.equal(tap.push(Buffer.from('data: ok\n\ndata: ' + 'x'.repeat(500)))?.toString(), 'data: ok\n\n');
+  assert.equal(tap.oversized, false);
+  assert.equal(tap.push(Buffer.from('x'.repeat(600))), null);
+  assert.equal(tap.oversized, true);
+  assert.equal(tap.push(Buffer.from('\n\ndata: later\n\n')), null);
+  assert.equal(tap.flush(), null);
+});

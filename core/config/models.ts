@@ -40,6 +40,8 @@ export interface Deployment {
   /** TLS settings for an https:// origin (`ssl_verify`, `tls_ca`); null = verify against Node's CA store. */
   readonly upstreamTls: UpstreamTls | null;
   readonly apiKey: string | null;
+  /** Every credential of this entry (api_key, extra_headers values, the api_base password...), masked in error bodies. */
+  readonly secrets: readonly string[];
   readonly rpm: number | null;
   readonly tpm: number | null;
   readonly weight: number;
@@ -196,6 +198,7 @@ export function buildModelGroups(entries: readonly ModelListEntry[]): BuildResul
       apiBase: provider === 'mock' ? 'mock://' : origin + basePath,
       upstreamTls,
       apiKey: params.api_key ?? null,
+      secrets: secretsOf(params),
       rpm: params.rpm ?? null,
       tpm: params.tpm ?? null,
       weight: params.weight ?? 1,
@@ -280,4 +283,35 @@ export function redactSecrets(value: unknown, depth = 0): unknown {
     } else out[name] = redactSecrets(field, depth + 1);
   }
   return out;
+}
+
+/** Shorter values (`none`, `EMPTY`) are placeholders, and masking them would garble ordinary words. */
+const MIN_SECRET_LENGTH = 8;
+
+/** The credential values of a deployment entry (the fields `redactSecrets` masks), as a backend may quote them. */
+function secretsOf(params: LitellmParams): string[] {
+  const values: string[] = [];
+  for (const [name, value] of Object.entries(params)) {
+    if (typeof value === 'string' && isSecretField(name)) values.push(value);
+    else if (HEADER_FIELDS.has(name.toLowerCase()) && typeof value === 'object' && value !== null) {
+      for (const header of Object.values(value)) if (typeof header === 'string') values.push(header);
+    }
+  }
+  if (typeof params.api_base === 'string') {
+    try {
+      const password = new URL(params.api_base).password;
+      if (password !== '') values.push(password, decodeURIComponent(password));
+    } catch {
+      // Not a URL: the deployment is rejected elsewhere.
+    }
+  }
+  const secrets = new Set<string>();
+  for (const value of values) {
+    if (value.length < MIN_SECRET_LENGTH) continue;
+    secrets.add(value);
+    // As a JSON string body would quote it.
+    secrets.add(JSON.stringify(value).slice(1, -1));
+  }
+  // Longest first, so a secret that contains another is masked whole.
+  return [...secrets].sort((a, b) => b.length - a.length);
 }

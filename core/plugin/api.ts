@@ -91,7 +91,8 @@ export interface Plugin {
   /**
    * Called for every complete SSE event of a streamed response, synchronously, before its bytes are forwarded.
    * Defining this hook is what makes the core parse the stream; plugins without it cost nothing per chunk.
-   * Return `endStream(...)` to stop the stream; never mutate the event.
+   * Return `endStream(...)` to stop the stream; never mutate the event. An event still incomplete after 1 MB
+   * (`MAX_EVENT_BYTES`) ends the stream with an error event instead.
    */
   onResponseEvent?(ctx: RequestContext, event: SseEvent): void | StreamStop;
   /**

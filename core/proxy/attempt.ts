@@ -5,6 +5,7 @@
 // client and is finished or cut, never retried. Without a stream tap, the work per chunk is `res.write(chunk)`.
 
 import type { ServerResponse } from 'node:http';
+import zlib from 'node:zlib';
 import type { Dispatcher } from 'undici';
 import type { Chain } from '../plugin/chain.ts';
 import type { RequestContext } from '../plugin/context.ts';
@@ -13,29 +14,114 @@ import type { Deployment } from '../config/models.ts';
 import type { LocalizedMessage } from '../plugin/localize.ts';
 import type { ResponseBody, UpstreamResponseHead } from '../plugin/api.ts';
 import { endStarted, errorBody, isReply, sendError, sendReply, type Reply } from '../http/reply.ts';
-import { SseTap } from './stream-tap.ts';
+import { MAX_EVENT_BYTES, SseTap } from './stream-tap.ts';
 import { mapUpstreamError } from './pools.ts';
 
-/** Largest JSON body whose `usage` is read for accounting; bigger ones (huge embeddings) are not parsed. */
-const USAGE_BODY_LIMIT = 4 * 1024 * 1024;
+/** Fills `ctx.usage` from a parsed OpenAI JSON response; false when it has no usage. */
+function setJsonUsage(ctx: RequestContext, json: unknown): boolean {
+  const usage = (json as { usage?: Record<string, unknown> } | undefined)?.usage;
+  if (typeof usage !== 'object' || usage === null || typeof usage['total_tokens'] !== 'number') return false;
+  ctx.usage = {
+    promptTokens: typeof usage['prompt_tokens'] === 'number' ? usage['prompt_tokens'] : 0,
+    completionTokens: typeof usage['completion_tokens'] === 'number' ? usage['completion_tokens'] : 0,
+    totalTokens: usage['total_tokens'],
+  };
+  return true;
+}
 
-/** Fills `ctx.usage` from a complete OpenAI JSON response. */
-function readJsonUsage(ctx: RequestContext, chunks: Buffer[]): void {
-  let size = 0;
-  for (const chunk of chunks) size += chunk.length;
-  if (size === 0 || size > USAGE_BODY_LIMIT) return;
+function parseJson(bytes: Buffer): unknown {
   try {
-    const usage = (JSON.parse(Buffer.concat(chunks, size).toString('utf8')) as { usage?: Record<string, unknown> }).usage;
-    if (usage !== undefined && typeof usage['total_tokens'] === 'number') {
-      ctx.usage = {
-        promptTokens: typeof usage['prompt_tokens'] === 'number' ? usage['prompt_tokens'] : 0,
-        completionTokens: typeof usage['completion_tokens'] === 'number' ? usage['completion_tokens'] : 0,
-        totalTokens: usage['total_tokens'],
-      };
-    }
+    return JSON.parse(bytes.toString('utf8'));
   } catch {
-    // Not JSON (or compressed): no usage to charge.
+    return undefined; // Not JSON (or compressed): no usage to charge.
   }
+}
+
+/** How much of a JSON body's end is kept to read its `usage`, which OpenAI-compatible servers write last. */
+const USAGE_TAIL_BYTES = 64 * 1024;
+const USAGE_KEY = Buffer.from('"usage"');
+
+/**
+ * The end of a JSON response body, kept to read its `usage` without holding the body. A body up to
+ * USAGE_TAIL_BYTES is kept as it came and parsed whole. Of a longer one only the last bytes are kept, copied into
+ * one buffer (holding the chunks themselves could pin the larger buffers they are views of), and `usage` is read
+ * from the last `"usage":{...}` there. A `"usage"` key cannot occur inside a JSON string, where quotes are escaped.
+ */
+export class UsageTail {
+  /** The most bytes any tail held at once, for tests. */
+  static peakHeldBytes = 0;
+  #chunks: Buffer[] | null = [];
+  #size = 0;
+  /** Once the body outgrew USAGE_TAIL_BYTES: its latest bytes, `#ring[0, #length)`. */
+  #ring: Buffer | null = null;
+  #length = 0;
+
+  push(chunk: Buffer): void {
+    const chunks = this.#chunks;
+    if (chunks !== null && this.#size + chunk.length <= USAGE_TAIL_BYTES) {
+      chunks.push(chunk);
+      this.#size += chunk.length;
+      if (this.#size > UsageTail.peakHeldBytes) UsageTail.peakHeldBytes = this.#size;
+      return;
+    }
+    if (this.#ring === null) {
+      this.#ring = Buffer.allocUnsafe(2 * USAGE_TAIL_BYTES);
+      if (UsageTail.peakHeldBytes < this.#ring.length) UsageTail.peakHeldBytes = this.#ring.length;
+      this.#chunks = null;
+      for (const held of chunks!) this.#append(held);
+    }
+    this.#append(chunk);
+  }
+
+  #append(chunk: Buffer): void {
+    const ring = this.#ring!;
+    if (chunk.length >= USAGE_TAIL_BYTES) {
+      this.#length = chunk.copy(ring, 0, chunk.length - USAGE_TAIL_BYTES);
+      return;
+    }
+    if (this.#length + chunk.length > ring.length) {
+      // Keep the newest bytes at the front: each byte is moved at most once before it is dropped.
+      const keep = USAGE_TAIL_BYTES - chunk.length;
+      ring.copyWithin(0, this.#length - keep, this.#length);
+      this.#length = keep;
+    }
+    this.#length += chunk.copy(ring, this.#length);
+  }
+
+  /** Fills `ctx.usage` from the body seen, if it has a usage object. */
+  read(ctx: RequestContext): void {
+    if (this.#chunks !== null) {
+      if (this.#size > 0) setJsonUsage(ctx, parseJson(Buffer.concat(this.#chunks, this.#size)));
+      return;
+    }
+    const tail = this.#ring!.subarray(0, this.#length);
+    for (let at = tail.lastIndexOf(USAGE_KEY); at !== -1; at = at === 0 ? -1 : tail.lastIndexOf(USAGE_KEY, at - 1)) {
+      const object = objectAfterKey(tail, at + USAGE_KEY.length);
+      if (object !== null && setJsonUsage(ctx, { usage: parseJson(object) })) return;
+    }
+  }
+}
+
+/** The bytes of the `{...}` value after a key ending at `from` (`: {`), or null when it is not an object. */
+function objectAfterKey(bytes: Buffer, from: number): Buffer | null {
+  let i = from;
+  while (bytes[i] === 0x20 || bytes[i] === 0x0a || bytes[i] === 0x0d || bytes[i] === 0x09) i++;
+  if (bytes[i++] !== 0x3a /* : */) return null;
+  while (bytes[i] === 0x20 || bytes[i] === 0x0a || bytes[i] === 0x0d || bytes[i] === 0x09) i++;
+  const start = i;
+  if (bytes[start] !== 0x7b /* { */) return null;
+  let depth = 0;
+  let inString = false;
+  for (; i < bytes.length; i++) {
+    const byte = bytes[i];
+    if (inString) {
+      if (byte === 0x5c /* \\ */) i++;
+      else if (byte === 0x22 /* " */) inString = false;
+    } else if (byte === 0x22) inString = true;
+    else if (byte === 0x7b) depth++;
+    else if (byte === 0x7d /* } */ && --depth === 0) return bytes.subarray(start, i + 1);
+  }
+  return null;
 }
 
 /** Response headers that describe one hop, never forwarded (RFC 9110 §7.6.1). */
@@ -127,15 +213,15 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   #held: { status: number; headers: Headers } | null = null;
   /** A success body held whole for the `onResponseBody` hooks (output guards). */
   #wholeBody: { status: number; headers: Headers; chunks: Buffer[]; size: number } | null = null;
-  /** An error response's body being read for the retry decision. */
-  #errorBody: { status: number; headers: Headers; chunks: Buffer[]; size: number } | null = null;
+  /** An error response's body being read for the retry decision (`decided`: already passed on), or to mask secrets. */
+  #errorBody: { status: number; headers: Headers; chunks: Buffer[]; size: number; decided: boolean } | null = null;
   /** An error response held, upstream paused, while the owner decides asynchronously whether to retry elsewhere. */
   #deciding: HeldError | null = null;
   #totalTimer: NodeJS.Timeout | null = null;
   #firstByteTimer: NodeJS.Timeout | null = null;
   #waitingForDrain = false;
-  /** A JSON body kept (by reference) to read its `usage` at the end, when a plugin wants usage. */
-  #jsonBody: Buffer[] | null = null;
+  /** The end of a JSON body, kept to read its `usage`, when a plugin wants usage. */
+  #usageTail: UsageTail | null = null;
   readonly #resume = (): void => {
     this.#waitingForDrain = false;
     this.#controller?.resume();
@@ -195,14 +281,30 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       this.#firstByteTimer = null;
     }
     this.#ctx.upstreamStatus = status;
+    const codings = headers['transfer-encoding'];
+    if (codings !== undefined && !isChunkedOnly(codings)) {
+      // Like nginx: a body in a transfer coding other than chunked (gzip, chunked) is not decoded but refused.
+      const error = new SluiceError(
+        'SLUICE_UPSTREAM_BAD_RESPONSE',
+        `Upstream for model group "${this.deployment.group}" (deployment ${this.deployment.id}) sent an unsupported Transfer-Encoding.`,
+        { details: { model: this.deployment.group, deployment: this.deployment.id } },
+      );
+      this.#fail(error);
+      controller.abort(error);
+      return;
+    }
     if (status >= 400) {
       if (this.#owner.needsErrorBody(status)) {
-        this.#errorBody = { status, headers, chunks: [], size: 0 };
+        this.#errorBody = { status, headers, chunks: [], size: 0, decided: false };
         return;
       }
       const decision = this.#owner.upstreamError(this, status, headers, null);
       if (decision === true) return this.#handOver(controller);
       if (decision !== false) return this.#awaitDecision(controller, decision, status, headers, null, false);
+      if (this.deployment.secrets.length > 0) {
+        this.#errorBody = { status, headers, chunks: [], size: 0, decided: true };
+        return;
+      }
       this.#writeHead(status, headers);
       return;
     }
@@ -236,7 +338,10 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
         // Too big to hold: forward what came so far and stream the rest, as if no plugin had asked.
         this.#wholeBody = null;
         if (!this.#writeHead(whole.status, whole.headers)) return;
-        for (const held of whole.chunks) this.#res.write(held);
+        for (const held of whole.chunks) {
+          this.#res.write(held);
+          this.#usageTail?.push(held);
+        }
       }
       return;
     }
@@ -258,9 +363,20 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
         controller.abort(stop.error);
         return;
       }
+      if (tap.oversized) {
+        if (bytes !== null) this.#res.write(bytes);
+        const error = new SluiceError(
+          'SLUICE_UPSTREAM_BAD_RESPONSE',
+          `Upstream for model group "${this.deployment.group}" (deployment ${this.deployment.id}) sent a stream event over ${MAX_EVENT_BYTES} bytes.`,
+          { details: { model: this.deployment.group, deployment: this.deployment.id } },
+        );
+        this.#fail(error);
+        controller.abort(error);
+        return;
+      }
       if (bytes === null) return;
     }
-    if (this.#jsonBody !== null) this.#jsonBody.push(bytes);
+    this.#usageTail?.push(bytes);
     // A slow client pauses the upstream read instead of letting chunks pile up in memory.
     if (!this.#res.write(bytes) && !this.#waitingForDrain) {
       this.#waitingForDrain = true;
@@ -292,7 +408,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     const rest = this.#tap?.flush();
     if (rest != null) this.#res.write(rest);
     this.#res.end();
-    if (this.#jsonBody !== null) readJsonUsage(this.#ctx, this.#jsonBody);
+    this.#usageTail?.read(this.#ctx);
     this.#end('ok', null);
   }
 
@@ -318,7 +434,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
         sendReply(this.#res, reply, { ...this.#owner.clientHeaders(this), ...this.#ctx.responseHeaders });
       }
       // The backend did the work (and counts the tokens) whether or not its answer was replaced.
-      if (this.#owner.chain.wantsUsage) readJsonUsage(this.#ctx, [raw]);
+      if (this.#owner.chain.wantsUsage) setJsonUsage(this.#ctx, body.json);
       this.#end('ok', null);
     };
     let result: Reply | undefined | Promise<Reply | undefined>;
@@ -331,14 +447,30 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     result.then(send, (error: unknown) => this.#fail(error as SluiceError, true));
   }
 
-  #decideOnErrorBody(controller: Dispatcher.DispatchController, ended: boolean): void {
+  /** `complete`: the whole body came; otherwise ERROR_BODY_LIMIT bytes of it did. */
+  #decideOnErrorBody(controller: Dispatcher.DispatchController, complete: boolean): void {
     const pending = this.#errorBody!;
     this.#errorBody = null;
     const body = Buffer.concat(pending.chunks, pending.size);
-    const decision = this.#owner.upstreamError(this, pending.status, pending.headers, body);
-    if (decision === true) return this.#handOver(controller);
-    if (decision !== false) return this.#awaitDecision(controller, decision, pending.status, pending.headers, body, ended);
-    if (this.#writeHead(pending.status, pending.headers)) this.#res.write(body);
+    if (!pending.decided) {
+      const decision = this.#owner.upstreamError(this, pending.status, pending.headers, body);
+      if (decision === true) return this.#handOver(controller);
+      if (decision !== false) return this.#awaitDecision(controller, decision, pending.status, pending.headers, body, complete);
+    }
+    if (this.deployment.secrets.length === 0) {
+      if (this.#writeHead(pending.status, pending.headers)) this.#res.write(body);
+      return;
+    }
+    // A backend may echo the request's credentials in its error: they are masked, so the body is sent whole
+    // (cut at ERROR_BODY_LIMIT) with its new length.
+    const encoding = pending.headers['content-encoding'];
+    const masked = maskSecrets(decodeErrorBody(body, encoding), this.deployment.secrets);
+    const headers: Headers = { ...pending.headers, 'content-length': String(masked.length) };
+    delete headers['content-encoding'];
+    if (!this.#writeHead(pending.status, headers)) return;
+    this.#res.end(masked);
+    this.#end('ok', null);
+    if (!complete) controller.abort(new Error('error body over the limit'));
   }
 
   /** Holds the error response (pausing the upstream) until the owner decides; then hands over or passes it on. */
@@ -352,6 +484,12 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       if (this.#done) return; // the client left meanwhile
       if (retried) return this.#handOver(controller);
       if (deciding.failure !== null) return this.#fail(deciding.failure, true);
+      if (this.deployment.secrets.length > 0) {
+        // Passed on after all: read the rest of it to mask the deployment's secrets first.
+        this.#errorBody = { status, headers, chunks: deciding.chunks, size: deciding.chunks.reduce((n, c) => n + c.length, 0), decided: true };
+        if (deciding.ended) return this.#decideOnErrorBody(controller, true);
+        return controller.resume();
+      }
       if (!this.#writeHead(status, headers)) return;
       for (const chunk of deciding.chunks) this.#res.write(chunk);
       if (!deciding.ended) return controller.resume();
@@ -375,9 +513,12 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       return false;
     }
     const out: Record<string, string | string[]> = this.#owner.clientHeaders(this);
+    const connection = headers['connection'];
+    // Headers the backend's Connection header names belong to that hop too.
+    const listed = connection === undefined ? null : headerList(connection);
     for (const name in headers) {
       const value = headers[name];
-      if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
+      if (value !== undefined && !HOP_BY_HOP.has(name) && (listed === null || !listed.includes(name))) out[name] = value;
     }
     Object.assign(out, ctx.responseHeaders);
     const chain = this.#owner.chain;
@@ -391,7 +532,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
         delete out['content-length'];
       }
     } else if (chain.wantsUsage && status < 400) {
-      this.#jsonBody = [];
+      this.#usageTail = new UsageTail();
     }
     ctx.status = status;
     if (ctx.firstByteAt === 0) ctx.firstByteAt = performance.now();
@@ -460,4 +601,62 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     if (this.#firstByteTimer !== null) clearTimeout(this.#firstByteTimer);
     this.#totalTimer = this.#firstByteTimer = null;
   }
+}
+
+/** A comma-separated header's tokens, lower-cased (`Connection`, `Transfer-Encoding`). */
+function headerList(value: string | string[]): string[] {
+  const tokens: string[] = [];
+  for (const token of (typeof value === 'string' ? value : value.join(',')).split(',')) {
+    const trimmed = token.trim().toLowerCase();
+    if (trimmed !== '') tokens.push(trimmed);
+  }
+  return tokens;
+}
+
+function isChunkedOnly(codings: string | string[]): boolean {
+  const list = headerList(codings);
+  return list.length === 1 && list[0] === 'chunked';
+}
+
+const MASK = Buffer.from('***');
+
+/** `body` with every occurrence of each secret (longest first) replaced by `***`; the same buffer when none occurs. */
+function maskSecrets(body: Buffer, secrets: readonly string[]): Buffer {
+  for (const secret of secrets) {
+    const needle = Buffer.from(secret);
+    let at = body.indexOf(needle);
+    if (at === -1) continue;
+    const parts: Buffer[] = [];
+    let from = 0;
+    for (; at !== -1; at = body.indexOf(needle, from)) {
+      parts.push(body.subarray(from, at), MASK);
+      from = at + needle.length;
+    }
+    parts.push(body.subarray(from));
+    body = Buffer.concat(parts);
+  }
+  return body;
+}
+
+/**
+ * An error body as plain bytes, so secrets in it can be found: gzip, deflate and br are decoded (to at most
+ * ERROR_BODY_LIMIT bytes, from a body that may itself be cut). A body in any other coding, or one that does not
+ * decode, is dropped rather than passed on unchecked.
+ */
+function decodeErrorBody(body: Buffer, encoding: string | string[] | undefined): Buffer {
+  if (encoding === undefined) return body;
+  const codings = headerList(encoding);
+  const options = { maxOutputLength: ERROR_BODY_LIMIT, finishFlush: zlib.constants.Z_SYNC_FLUSH };
+  try {
+    for (const coding of codings.reverse()) {
+      if (coding === 'identity') continue;
+      if (coding === 'gzip' || coding === 'x-gzip') body = zlib.gunzipSync(body, options);
+      else if (coding === 'deflate') body = zlib.inflateSync(body, options);
+      else if (coding === 'br') body = zlib.brotliDecompressSync(body, { maxOutputLength: ERROR_BODY_LIMIT, finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH });
+      else return Buffer.alloc(0);
+    }
+  } catch {
+    return Buffer.alloc(0);
+  }
+  return body;
 }

@@ -371,14 +371,15 @@ export class AttemptRun implements AttemptOwner {
     }
     const headers: string[] = [];
     const raw = this.#req.rawHeaders;
-    // A tapped stream must arrive as plain text, so the tap never sees compressed bytes.
-    const tapped = this.chain.eventHooks !== null;
+    // A body a plugin reads (stream events, usage, a JSON answer) must arrive as plain text, never compressed.
+    const readsBody = this.chain.eventHooks !== null || this.chain.hooks.onResponseBody !== null || this.chain.wantsUsage;
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!.toLowerCase();
       // HTTP/2 pseudo-headers (`:path`, `:authority`...) describe the client's hop only.
-      if (name.charCodeAt(0) === 58 || NOT_FORWARDED.has(name) || (tapped && name === 'accept-encoding')) continue;
+      if (name.charCodeAt(0) === 58 || NOT_FORWARDED.has(name) || (readsBody && name === 'accept-encoding')) continue;
       headers.push(raw[i]!, raw[i + 1]!);
     }
+    if (readsBody) headers.push('accept-encoding', 'identity');
     for (const name in ctx.upstreamHeaders) headers.push(name, ctx.upstreamHeaders[name]!);
     if (deployment.apiKey !== null) headers.push('authorization', `Bearer ${deployment.apiKey}`);
     if (ctx.headers['x-request-id'] === undefined) headers.push('x-request-id', ctx.id);

@@ -3,6 +3,7 @@
 // that can be done once.
 
 import { randomBytes } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import {
   after,
   answerCache,
@@ -39,6 +40,12 @@ export interface SimKnobs {
   dropAfterChunks: number | null;
   /** Add "sim_sent_at" (epoch ms, float) to every SSE chunk. */
   stampChunks: boolean;
+  /** JSON answers: a "sim_padding" field of this many bytes before `usage`, written in 64 KB pieces. */
+  padBytes: number;
+  /** JSON answers are gzipped when the request's Accept-Encoding allows it. */
+  gzip: boolean;
+  /** Error bodies (`status`) quote the request's Authorization header, as some servers do. */
+  echoAuthorization: boolean;
 }
 
 export interface Sim {
@@ -59,9 +66,13 @@ export const DEFAULT_KNOBS: Readonly<SimKnobs> = {
   retryAfterSec: null,
   dropAfterChunks: null,
   stampChunks: false,
+  padBytes: 0,
+  gzip: false,
+  echoAuthorization: false,
 };
 
 const JSON_TYPE = 'application/json';
+const PAD = Buffer.alloc(64 * 1024, 'x');
 const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' } as const;
 const FINGERPRINT = 'fp_51ce5e0d1a';
 const DEFAULT_MODEL = 'sim-model';
@@ -124,12 +135,18 @@ export async function startOpenAISim(options: Partial<SimKnobs> & { port?: numbe
     const intervalMs = knobs.chunkIntervalMs;
     const dropAfter = knobs.dropAfterChunks;
     const stamp = knobs.stampChunks;
+    const padBytes = knobs.padBytes;
+    const gzip = knobs.gzip;
+    const echoAuthorization = knobs.echoAuthorization;
     const ans = answer(knobs.text, knobs.tokens);
     after(ex, delayMs, () => {
       const res = ex.res;
       if (status !== null) {
         let body = errorCache.get(status);
-        if (body === undefined) {
+        if (echoAuthorization) {
+          const shape = errorShape(status);
+          body = errorBody(`${shape.message} (Authorization: ${ex.req.headers.authorization ?? 'none'})`, shape.type, shape.code);
+        } else if (body === undefined) {
           const shape = errorShape(status);
           body = errorBody(shape.message, shape.type, shape.code);
           errorCache.set(status, body);
@@ -168,7 +185,7 @@ export async function startOpenAISim(options: Partial<SimKnobs> & { port?: numbe
           const stream = body['stream'] === true;
           const includeUsage = stream && (body['stream_options'] as { include_usage?: unknown } | null | undefined)?.include_usage === true;
           if (stream) return streamCompletion(ex, kind === 'chat', model, body, ans, includeUsage, intervalMs, dropAfter, stamp);
-          return jsonCompletion(ex, kind === 'chat', model, body, ans, dropAfter);
+          return jsonCompletion(ex, kind === 'chat', model, body, ans, dropAfter, padBytes, gzip);
         }
       }
       sendBody(res, 404, JSON_TYPE, errorBody(`Invalid URL (${method} ${path})`, 'invalid_request_error', null));
@@ -188,6 +205,8 @@ export async function startOpenAISim(options: Partial<SimKnobs> & { port?: numbe
     body: Record<string, unknown>,
     ans: ReturnType<typeof answer>,
     dropAfter: number | null,
+    padBytes: number,
+    gzip: boolean,
   ): void => {
     const prompt = promptTokens(body);
     const completion = ans.pieces.length;
@@ -214,7 +233,33 @@ export async function startOpenAISim(options: Partial<SimKnobs> & { port?: numbe
         };
     const text = JSON.stringify(payload);
     if (dropAfter !== null) return sendHalfAndDrop(ex, text, JSON_TYPE);
+    if (padBytes > 0) return sendPadded(ex, text, padBytes);
+    if (gzip && /\bgzip\b/.test(String(ex.req.headers['accept-encoding'] ?? ''))) {
+      const bytes = gzipSync(text);
+      ex.res.writeHead(200, { 'content-type': JSON_TYPE, 'content-encoding': 'gzip', 'content-length': bytes.length });
+      return void ex.res.end(bytes);
+    }
     sendBody(ex.res, 200, JSON_TYPE, text);
+  };
+
+  /** The answer with a filler field before `usage`, streamed in pieces so a huge body is never built whole. */
+  const sendPadded = (ex: Exchange, text: string, padBytes: number): void => {
+    const at = text.lastIndexOf(',"usage":');
+    const head = Buffer.from(text.slice(0, at) + ',"sim_padding":"');
+    const tail = Buffer.from('"' + text.slice(at));
+    const res = ex.res;
+    res.writeHead(200, { 'content-type': JSON_TYPE, 'content-length': head.length + padBytes + tail.length });
+    res.write(head);
+    let left = padBytes;
+    const pump = (): void => {
+      while (left > 0) {
+        const n = Math.min(left, PAD.length);
+        left -= n;
+        if (!res.write(n === PAD.length ? PAD : PAD.subarray(0, n))) return void res.once('drain', pump);
+      }
+      res.end(tail);
+    };
+    pump();
   };
 
   const streamCompletion = (
