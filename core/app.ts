@@ -14,7 +14,7 @@ import { ENGLISH_ONLY, pluginLocalize, type ErrorLocalizer } from './plugin/loca
 import type { ModuleSet } from './plugin/modules.ts';
 import { OllamaDiscovery } from './providers/ollama-discovery.ts';
 import { Pipeline } from './proxy/pipeline.ts';
-import type { AttemptRun } from './proxy/retry-loop.ts';
+import type { RetryLoop } from './proxy/retry-loop.ts';
 import { SluiceError } from './errors.ts';
 import { Upstreams } from './proxy/pools.ts';
 import { RouteTable } from './server/routes.ts';
@@ -70,7 +70,7 @@ export class App {
   /** Requests in flight, across generations, for graceful shutdown. */
   inFlight = 0;
   /** Proxied requests sent upstream and not yet answered in full, with their responses: what shutdown may cut. */
-  readonly #running = new Map<AttemptRun, ServerResponse>();
+  readonly #running = new Map<RetryLoop, ServerResponse>();
   #generation: Generation | null = null;
 
   private constructor(config: LoadedConfig, modules: ModuleSet, store: SharedStore, logger: Logger) {

@@ -87,3 +87,102 @@ export function estimateRequestTokens(body: Readonly<Record<string, unknown>>): 
   }
   return Math.ceil(chars / 4);
 }
+
+/** The usage of a parsed OpenAI JSON response, or null. */
+export function usageOfBody(json: unknown): Usage | null {
+  return usageFrom((json as { usage?: unknown } | undefined)?.usage);
+}
+
+function parseJson(bytes: Buffer): unknown {
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch {
+    return undefined; // Not JSON (or compressed): no usage to charge.
+  }
+}
+
+/** How much of a JSON body's end is kept to read its `usage`, which OpenAI-compatible servers write last. */
+const USAGE_TAIL_BYTES = 64 * 1024;
+const USAGE_KEY = Buffer.from('"usage"');
+
+/**
+ * The end of a JSON response body, kept to read its `usage` without holding the body. A body up to
+ * USAGE_TAIL_BYTES is kept as it came and parsed whole. Of a longer one only the last bytes are kept, copied into
+ * one buffer (holding the chunks themselves could pin the larger buffers they are views of), and `usage` is read
+ * from the last `"usage":{...}` there. A `"usage"` key cannot occur inside a JSON string, where quotes are escaped.
+ */
+export class UsageTail {
+  /** The most bytes any tail held at once, for tests. */
+  static peakHeldBytes = 0;
+  #chunks: Buffer[] | null = [];
+  #size = 0;
+  /** Once the body outgrew USAGE_TAIL_BYTES: its latest bytes, `#ring[0, #length)`. */
+  #ring: Buffer | null = null;
+  #length = 0;
+
+  push(chunk: Buffer): void {
+    const chunks = this.#chunks;
+    if (chunks !== null && this.#size + chunk.length <= USAGE_TAIL_BYTES) {
+      chunks.push(chunk);
+      this.#size += chunk.length;
+      if (this.#size > UsageTail.peakHeldBytes) UsageTail.peakHeldBytes = this.#size;
+      return;
+    }
+    if (this.#ring === null) {
+      this.#ring = Buffer.allocUnsafe(2 * USAGE_TAIL_BYTES);
+      if (UsageTail.peakHeldBytes < this.#ring.length) UsageTail.peakHeldBytes = this.#ring.length;
+      this.#chunks = null;
+      for (const held of chunks!) this.#append(held);
+    }
+    this.#append(chunk);
+  }
+
+  #append(chunk: Buffer): void {
+    const ring = this.#ring!;
+    if (chunk.length >= USAGE_TAIL_BYTES) {
+      this.#length = chunk.copy(ring, 0, chunk.length - USAGE_TAIL_BYTES);
+      return;
+    }
+    if (this.#length + chunk.length > ring.length) {
+      // Keep the newest bytes at the front: each byte is moved at most once before it is dropped.
+      const keep = USAGE_TAIL_BYTES - chunk.length;
+      ring.copyWithin(0, this.#length - keep, this.#length);
+      this.#length = keep;
+    }
+    this.#length += chunk.copy(ring, this.#length);
+  }
+
+  /** The usage of the body seen, or null when it has none. */
+  read(): Usage | null {
+    if (this.#chunks !== null) return this.#size > 0 ? usageOfBody(parseJson(Buffer.concat(this.#chunks, this.#size))) : null;
+    const tail = this.#ring!.subarray(0, this.#length);
+    for (let at = tail.lastIndexOf(USAGE_KEY); at !== -1; at = at === 0 ? -1 : tail.lastIndexOf(USAGE_KEY, at - 1)) {
+      const object = objectAfterKey(tail, at + USAGE_KEY.length);
+      const usage = object === null ? null : usageFrom(parseJson(object));
+      if (usage !== null) return usage;
+    }
+    return null;
+  }
+}
+
+/** The bytes of the `{...}` value after a key ending at `from` (`: {`), or null when it is not an object. */
+function objectAfterKey(bytes: Buffer, from: number): Buffer | null {
+  let i = from;
+  while (bytes[i] === 0x20 || bytes[i] === 0x0a || bytes[i] === 0x0d || bytes[i] === 0x09) i++;
+  if (bytes[i++] !== 0x3a /* : */) return null;
+  while (bytes[i] === 0x20 || bytes[i] === 0x0a || bytes[i] === 0x0d || bytes[i] === 0x09) i++;
+  const start = i;
+  if (bytes[start] !== 0x7b /* { */) return null;
+  let depth = 0;
+  let inString = false;
+  for (; i < bytes.length; i++) {
+    const byte = bytes[i];
+    if (inString) {
+      if (byte === 0x5c /* \\ */) i++;
+      else if (byte === 0x22 /* " */) inString = false;
+    } else if (byte === 0x22) inString = true;
+    else if (byte === 0x7b) depth++;
+    else if (byte === 0x7d /* } */ && --depth === 0) return bytes.subarray(start, i + 1);
+  }
+  return null;
+}

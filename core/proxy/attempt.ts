@@ -1,137 +1,28 @@
-// The response path of one attempt: upstream bytes to the client as they arrive, with backpressure and timeouts.
+// One attempt: upstream bytes to the client as they arrive, with backpressure and timeouts.
 //
-// An exchange is undici's dispatch handler for one upstream attempt. Until the first body byte is written, a
-// failure is handed to the attempt's owner (which may retry elsewhere); after it, the response belongs to the
-// client and is finished or cut, never retried. Without a stream tap, the work per chunk is `res.write(chunk)`.
+// An attempt is undici's dispatch handler for one upstream request. Until the first body byte is written, a
+// failure is handed to the attempt's owner, the retry loop (which may retry elsewhere); after it, the response
+// belongs to the client and is finished or cut, never retried. Without a stream tap, the work per chunk is
+// `res.write(chunk)`.
+
 
 import type { ServerResponse } from 'node:http';
-import zlib from 'node:zlib';
 import type { Dispatcher } from 'undici';
+import type { Deployment } from '../config/models.ts';
+import { SluiceError } from '../errors.ts';
+import { HOP_BY_HOP, headerList, isChunkedOnly } from '../http/headers.ts';
+import { endStarted, errorBody, isReply, writeError, writeHead, writeReply, type Reply } from '../http/reply.ts';
+import type { ResponseBody, UpstreamResponseHead } from '../plugin/api.ts';
 import type { Chain } from '../plugin/chain.ts';
 import type { RequestContext } from '../plugin/context.ts';
-import { SluiceError } from '../errors.ts';
-import type { Deployment } from '../config/models.ts';
-import type { LocalizedMessage } from '../plugin/localize.ts';
-import type { ResponseBody, UpstreamResponseHead } from '../plugin/api.ts';
-import { endStarted, errorBody, isReply, sendError, sendReply, type Reply } from '../http/reply.ts';
-import { MAX_EVENT_BYTES, SseTap } from './stream-tap.ts';
+import { localizeFor, type ErrorLocalizer, type LocalizedMessage } from '../plugin/localize.ts';
+import { usageOfBody, UsageTail } from '../providers/openai.ts';
+import { decodeErrorBody, ERROR_BODY_LIMIT, maskSecrets } from './error-body.ts';
 import { mapUpstreamError } from './pools.ts';
-
-/** Fills `ctx.usage` from a parsed OpenAI JSON response; false when it has no usage. */
-function setJsonUsage(ctx: RequestContext, json: unknown): boolean {
-  const usage = (json as { usage?: Record<string, unknown> } | undefined)?.usage;
-  if (typeof usage !== 'object' || usage === null || typeof usage['total_tokens'] !== 'number') return false;
-  ctx.usage = {
-    promptTokens: typeof usage['prompt_tokens'] === 'number' ? usage['prompt_tokens'] : 0,
-    completionTokens: typeof usage['completion_tokens'] === 'number' ? usage['completion_tokens'] : 0,
-    totalTokens: usage['total_tokens'],
-  };
-  return true;
-}
-
-function parseJson(bytes: Buffer): unknown {
-  try {
-    return JSON.parse(bytes.toString('utf8'));
-  } catch {
-    return undefined; // Not JSON (or compressed): no usage to charge.
-  }
-}
-
-/** How much of a JSON body's end is kept to read its `usage`, which OpenAI-compatible servers write last. */
-const USAGE_TAIL_BYTES = 64 * 1024;
-const USAGE_KEY = Buffer.from('"usage"');
-
-/**
- * The end of a JSON response body, kept to read its `usage` without holding the body. A body up to
- * USAGE_TAIL_BYTES is kept as it came and parsed whole. Of a longer one only the last bytes are kept, copied into
- * one buffer (holding the chunks themselves could pin the larger buffers they are views of), and `usage` is read
- * from the last `"usage":{...}` there. A `"usage"` key cannot occur inside a JSON string, where quotes are escaped.
- */
-export class UsageTail {
-  /** The most bytes any tail held at once, for tests. */
-  static peakHeldBytes = 0;
-  #chunks: Buffer[] | null = [];
-  #size = 0;
-  /** Once the body outgrew USAGE_TAIL_BYTES: its latest bytes, `#ring[0, #length)`. */
-  #ring: Buffer | null = null;
-  #length = 0;
-
-  push(chunk: Buffer): void {
-    const chunks = this.#chunks;
-    if (chunks !== null && this.#size + chunk.length <= USAGE_TAIL_BYTES) {
-      chunks.push(chunk);
-      this.#size += chunk.length;
-      if (this.#size > UsageTail.peakHeldBytes) UsageTail.peakHeldBytes = this.#size;
-      return;
-    }
-    if (this.#ring === null) {
-      this.#ring = Buffer.allocUnsafe(2 * USAGE_TAIL_BYTES);
-      if (UsageTail.peakHeldBytes < this.#ring.length) UsageTail.peakHeldBytes = this.#ring.length;
-      this.#chunks = null;
-      for (const held of chunks!) this.#append(held);
-    }
-    this.#append(chunk);
-  }
-
-  #append(chunk: Buffer): void {
-    const ring = this.#ring!;
-    if (chunk.length >= USAGE_TAIL_BYTES) {
-      this.#length = chunk.copy(ring, 0, chunk.length - USAGE_TAIL_BYTES);
-      return;
-    }
-    if (this.#length + chunk.length > ring.length) {
-      // Keep the newest bytes at the front: each byte is moved at most once before it is dropped.
-      const keep = USAGE_TAIL_BYTES - chunk.length;
-      ring.copyWithin(0, this.#length - keep, this.#length);
-      this.#length = keep;
-    }
-    this.#length += chunk.copy(ring, this.#length);
-  }
-
-  /** Fills `ctx.usage` from the body seen, if it has a usage object. */
-  read(ctx: RequestContext): void {
-    if (this.#chunks !== null) {
-      if (this.#size > 0) setJsonUsage(ctx, parseJson(Buffer.concat(this.#chunks, this.#size)));
-      return;
-    }
-    const tail = this.#ring!.subarray(0, this.#length);
-    for (let at = tail.lastIndexOf(USAGE_KEY); at !== -1; at = at === 0 ? -1 : tail.lastIndexOf(USAGE_KEY, at - 1)) {
-      const object = objectAfterKey(tail, at + USAGE_KEY.length);
-      if (object !== null && setJsonUsage(ctx, { usage: parseJson(object) })) return;
-    }
-  }
-}
-
-/** The bytes of the `{...}` value after a key ending at `from` (`: {`), or null when it is not an object. */
-function objectAfterKey(bytes: Buffer, from: number): Buffer | null {
-  let i = from;
-  while (bytes[i] === 0x20 || bytes[i] === 0x0a || bytes[i] === 0x0d || bytes[i] === 0x09) i++;
-  if (bytes[i++] !== 0x3a /* : */) return null;
-  while (bytes[i] === 0x20 || bytes[i] === 0x0a || bytes[i] === 0x0d || bytes[i] === 0x09) i++;
-  const start = i;
-  if (bytes[start] !== 0x7b /* { */) return null;
-  let depth = 0;
-  let inString = false;
-  for (; i < bytes.length; i++) {
-    const byte = bytes[i];
-    if (inString) {
-      if (byte === 0x5c /* \\ */) i++;
-      else if (byte === 0x22 /* " */) inString = false;
-    } else if (byte === 0x22) inString = true;
-    else if (byte === 0x7b) depth++;
-    else if (byte === 0x7d /* } */ && --depth === 0) return bytes.subarray(start, i + 1);
-  }
-  return null;
-}
-
-/** Response headers that describe one hop, never forwarded (RFC 9110 §7.6.1). */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authenticate', 'proxy-connection']);
+import { MAX_EVENT_BYTES, SseTap } from './stream-tap.ts';
 
 /** Largest success body held for `onResponseBody` hooks; a larger one is forwarded as it comes, unseen. */
 const WHOLE_BODY_LIMIT = 4 * 1024 * 1024;
-
-/** Largest upstream error body read to decide on a retry or fallback. */
-const ERROR_BODY_LIMIT = 64 * 1024;
 
 type Headers = Record<string, string | string[] | undefined>;
 
@@ -172,36 +63,51 @@ class HeldBody implements ResponseBody {
   }
 }
 
-/**
- * What an exchange reports to the request's attempt loop. The owner may decide on a failure later (a fallback
- * group going through the admit phase): it then returns a promise, and the exchange holds the error (pausing the
- * upstream) until it settles.
- */
-export interface AttemptOwner {
+/** What one attempt is for, fixed when it is created. */
+export interface AttemptSetup {
+  readonly ctx: RequestContext;
+  readonly res: ServerResponse;
+  readonly deployment: Deployment;
   readonly chain: Chain;
-  /** The backend answered with an error status. True: the owner retries (this attempt goes quiet). */
-  upstreamError(attempt: ProxyExchange, status: number, headers: Headers, body: Buffer | null): boolean | Promise<boolean>;
-  /** Whether to read the error body before `upstreamError` (e.g. to spot a content-policy refusal). */
-  needsErrorBody(status: number): boolean;
-  /** A transport error or timeout before the client got a byte. True: the owner retries. */
-  attemptFailed(attempt: ProxyExchange, error: SluiceError): boolean | Promise<boolean>;
-  /** Headers every client response gets (request id, routing details). */
-  clientHeaders(attempt: ProxyExchange): Record<string, string>;
-  /** The error's message in the caller's language. */
-  localize(error: SluiceError): LocalizedMessage;
-  /** The gateway added `stream_options.include_usage` for its own accounting; that usage event is not forwarded. */
+  /** Puts the errors this attempt writes in the caller's language. */
+  readonly localizer: ErrorLocalizer;
+  /** Deadlines in ms, 0 = none. */
+  readonly firstByteMs: number;
+  readonly totalMs: number;
+  /** Read a 400's body before reporting it: it may name a content-policy refusal or a context-window overflow. */
+  readonly readsBadRequestBody: boolean;
+  /** The gateway added `stream_options.include_usage` for its own accounting: that usage event is not forwarded. */
   readonly usageInjected: boolean;
-  /** The attempt is over; called exactly once, unless a retry took it over. */
-  ended(attempt: ProxyExchange, outcome: 'ok' | 'error', error: SluiceError | null): void;
 }
 
-export class ProxyExchange implements Dispatcher.DispatchHandler {
+/** A failure before the client got a byte: an error status from the backend, or a transport error or timeout. */
+export type AttemptFailure =
+  | { readonly kind: 'status'; readonly status: number; readonly headers: Headers; readonly body: Buffer | null }
+  | { readonly kind: 'transport'; readonly error: SluiceError };
+
+/**
+ * What an attempt reports to the retry loop. The loop may decide on a failure later (a fallback group going
+ * through the admit phase): it then returns a promise, and the attempt holds the error (pausing the upstream) until
+ * it settles.
+ */
+export interface AttemptOwner {
+  /** True (or a promise of it): the owner retries or falls back, and this attempt goes quiet. */
+  failed(attempt: UpstreamAttempt, failure: AttemptFailure): boolean | Promise<boolean>;
+  /** Headers every client response gets (request id, routing details). */
+  clientHeaders(attempt: UpstreamAttempt): Record<string, string>;
+  /** The attempt is over; called exactly once, unless a retry took it over. */
+  ended(attempt: UpstreamAttempt, outcome: 'ok' | 'error', error: SluiceError | null): void;
+}
+
+export class UpstreamAttempt implements Dispatcher.DispatchHandler {
   readonly deployment: Deployment;
   /** `performance.now()` at dispatch, first body byte from upstream, and end. */
   readonly dispatchedAt: number;
   firstDataAt = 0;
+  readonly #setup: AttemptSetup;
   readonly #ctx: RequestContext;
   readonly #res: ServerResponse;
+  readonly #chain: Chain;
   readonly #owner: AttemptOwner;
   #controller: Dispatcher.DispatchController | null = null;
   #tap: SseTap | null = null;
@@ -228,15 +134,18 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   };
 
   /**
-   * Timeouts are ms, 0 = none. The first-byte deadline is kept here rather than left to undici's
-   * `headersTimeout`, whose coarse timers fire up to a second late.
+   * The first-byte deadline is kept here rather than left to undici's `headersTimeout`, whose coarse timers fire
+   * up to a second late.
    */
-  constructor(owner: AttemptOwner, ctx: RequestContext, res: ServerResponse, deployment: Deployment, firstByteMs: number, totalMs: number) {
+  constructor(owner: AttemptOwner, setup: AttemptSetup) {
     this.#owner = owner;
-    this.#ctx = ctx;
-    this.#res = res;
-    this.deployment = deployment;
+    this.#setup = setup;
+    this.#ctx = setup.ctx;
+    this.#res = setup.res;
+    this.#chain = setup.chain;
+    this.deployment = setup.deployment;
     this.dispatchedAt = performance.now();
+    const { firstByteMs, totalMs } = setup;
     if (totalMs > 0) this.#totalTimer = setTimeout(() => this.#onTimeout(`did not finish within ${totalMs / 1000} s`), totalMs);
     if (firstByteMs > 0 && (totalMs === 0 || firstByteMs < totalMs)) {
       this.#firstByteTimer = setTimeout(() => this.#onTimeout(`sent no response within ${firstByteMs / 1000} s`), firstByteMs);
@@ -294,11 +203,11 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       return;
     }
     if (status >= 400) {
-      if (this.#owner.needsErrorBody(status)) {
+      if (status === 400 && this.#setup.readsBadRequestBody) {
         this.#errorBody = { status, headers, chunks: [], size: 0, decided: false };
         return;
       }
-      const decision = this.#owner.upstreamError(this, status, headers, null);
+      const decision = this.#owner.failed(this, { kind: 'status', status, headers, body: null });
       if (decision === true) return this.#handOver(controller);
       if (decision !== false) return this.#awaitDecision(controller, decision, status, headers, null, false);
       if (this.deployment.secrets.length > 0) {
@@ -309,7 +218,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       return;
     }
     const contentType = headers['content-type'];
-    if (this.#owner.chain.hooks.onResponseBody !== null && !(typeof contentType === 'string' && contentType.startsWith('text/event-stream'))) {
+    if (this.#chain.hooks.onResponseBody !== null && !(typeof contentType === 'string' && contentType.startsWith('text/event-stream'))) {
       this.#wholeBody = { status, headers, chunks: [], size: 0 };
       return;
     }
@@ -408,7 +317,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     const rest = this.#tap?.flush();
     if (rest != null) this.#res.write(rest);
     this.#res.end();
-    this.#usageTail?.read(this.#ctx);
+    if (this.#usageTail !== null) this.#ctx.usage = this.#usageTail.read();
     this.#end('ok', null);
   }
 
@@ -429,17 +338,15 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
         if (!this.#writeHead(whole.status, whole.headers)) return;
         this.#res.end(raw);
       } else {
-        this.#ctx.status = reply.status;
-        if (this.#ctx.firstByteAt === 0) this.#ctx.firstByteAt = performance.now();
-        sendReply(this.#res, reply, { ...this.#owner.clientHeaders(this), ...this.#ctx.responseHeaders });
+        writeReply(this.#res, this.#ctx, reply, { ...this.#owner.clientHeaders(this), ...this.#ctx.responseHeaders });
       }
       // The backend did the work (and counts the tokens) whether or not its answer was replaced.
-      if (this.#owner.chain.wantsUsage) setJsonUsage(this.#ctx, body.json);
+      if (this.#chain.wantsUsage) this.#ctx.usage = usageOfBody(body.json);
       this.#end('ok', null);
     };
     let result: Reply | undefined | Promise<Reply | undefined>;
     try {
-      result = this.#owner.chain.runBody(this.#ctx, body);
+      result = this.#chain.runBody(this.#ctx, body);
     } catch (error) {
       return this.#fail(error as SluiceError, true);
     }
@@ -453,7 +360,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     this.#errorBody = null;
     const body = Buffer.concat(pending.chunks, pending.size);
     if (!pending.decided) {
-      const decision = this.#owner.upstreamError(this, pending.status, pending.headers, body);
+      const decision = this.#owner.failed(this, { kind: 'status', status: pending.status, headers: pending.headers, body });
       if (decision === true) return this.#handOver(controller);
       if (decision !== false) return this.#awaitDecision(controller, decision, pending.status, pending.headers, body, complete);
     }
@@ -506,7 +413,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     this.#eventStream = typeof contentType === 'string' && contentType.startsWith('text/event-stream');
     const head: UpstreamResponseHead = { status, headers, isEventStream: this.#eventStream };
     try {
-      this.#owner.chain.runHeaders(ctx, head);
+      this.#chain.runHeaders(ctx, head);
     } catch (error) {
       this.#controller?.abort(error as Error);
       this.#fail(error as SluiceError, true);
@@ -521,12 +428,12 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       if (value !== undefined && !HOP_BY_HOP.has(name) && (listed === null || !listed.includes(name))) out[name] = value;
     }
     Object.assign(out, ctx.responseHeaders);
-    const chain = this.#owner.chain;
+    const chain = this.#chain;
     if (this.#eventStream) {
       out['cache-control'] = 'no-cache';
       out['x-accel-buffering'] = 'no';
       if (chain.eventHooks !== null || chain.wantsUsage) {
-        const usage = chain.wantsUsage && status < 400 ? { read: true, dropInjected: this.#owner.usageInjected } : null;
+        const usage = chain.wantsUsage && status < 400 ? { read: true, dropInjected: this.#setup.usageInjected } : null;
         this.#tap = new SseTap(ctx, chain.eventHooks ?? [], usage);
         // A plugin may end the stream early, so the upstream's length would no longer hold.
         delete out['content-length'];
@@ -534,10 +441,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     } else if (chain.wantsUsage && status < 400) {
       this.#usageTail = new UsageTail();
     }
-    ctx.status = status;
-    if (ctx.firstByteAt === 0) ctx.firstByteAt = performance.now();
-    this.#res.writeHead(status, out);
-    return true;
+    return writeHead(this.#res, ctx, status, out);
   }
 
   #onTimeout(what: string): void {
@@ -561,7 +465,7 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
       return;
     }
     if (!this.#res.headersSent && !noRetry) {
-      const decision = this.#owner.attemptFailed(this, error);
+      const decision = this.#owner.failed(this, { kind: 'transport', error });
       if (decision !== false) {
         // Nothing more comes from this attempt: go quiet, and report the error only if the owner does not retry.
         this.#settle();
@@ -576,12 +480,15 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
   /** Sends `error` (or ends a started response with it) and tells the owner this attempt is over. */
   #report(error: SluiceError): void {
     if (!this.#res.headersSent) {
-      this.#ctx.status = error.status;
-      sendError(this.#res, error, { ...this.#owner.clientHeaders(this), ...this.#ctx.responseHeaders }, this.#owner.localize(error));
+      writeError(this.#res, this.#ctx, error, { ...this.#owner.clientHeaders(this), ...this.#ctx.responseHeaders }, this.#localize(error));
     } else {
-      endStarted(this.#res, this.#eventStream, errorBody(error, this.#owner.localize(error)), false);
+      endStarted(this.#res, this.#eventStream, errorBody(error, this.#localize(error)), false);
     }
     this.#owner.ended(this, 'error', error);
+  }
+
+  #localize(error: SluiceError): LocalizedMessage {
+    return localizeFor(this.#setup.localizer, error, this.#ctx);
   }
 
   #handOver(controller: Dispatcher.DispatchController): void {
@@ -601,62 +508,4 @@ export class ProxyExchange implements Dispatcher.DispatchHandler {
     if (this.#firstByteTimer !== null) clearTimeout(this.#firstByteTimer);
     this.#totalTimer = this.#firstByteTimer = null;
   }
-}
-
-/** A comma-separated header's tokens, lower-cased (`Connection`, `Transfer-Encoding`). */
-function headerList(value: string | string[]): string[] {
-  const tokens: string[] = [];
-  for (const token of (typeof value === 'string' ? value : value.join(',')).split(',')) {
-    const trimmed = token.trim().toLowerCase();
-    if (trimmed !== '') tokens.push(trimmed);
-  }
-  return tokens;
-}
-
-function isChunkedOnly(codings: string | string[]): boolean {
-  const list = headerList(codings);
-  return list.length === 1 && list[0] === 'chunked';
-}
-
-const MASK = Buffer.from('***');
-
-/** `body` with every occurrence of each secret (longest first) replaced by `***`; the same buffer when none occurs. */
-function maskSecrets(body: Buffer, secrets: readonly string[]): Buffer {
-  for (const secret of secrets) {
-    const needle = Buffer.from(secret);
-    let at = body.indexOf(needle);
-    if (at === -1) continue;
-    const parts: Buffer[] = [];
-    let from = 0;
-    for (; at !== -1; at = body.indexOf(needle, from)) {
-      parts.push(body.subarray(from, at), MASK);
-      from = at + needle.length;
-    }
-    parts.push(body.subarray(from));
-    body = Buffer.concat(parts);
-  }
-  return body;
-}
-
-/**
- * An error body as plain bytes, so secrets in it can be found: gzip, deflate and br are decoded (to at most
- * ERROR_BODY_LIMIT bytes, from a body that may itself be cut). A body in any other coding, or one that does not
- * decode, is dropped rather than passed on unchecked.
- */
-function decodeErrorBody(body: Buffer, encoding: string | string[] | undefined): Buffer {
-  if (encoding === undefined) return body;
-  const codings = headerList(encoding);
-  const options = { maxOutputLength: ERROR_BODY_LIMIT, finishFlush: zlib.constants.Z_SYNC_FLUSH };
-  try {
-    for (const coding of codings.reverse()) {
-      if (coding === 'identity') continue;
-      if (coding === 'gzip' || coding === 'x-gzip') body = zlib.gunzipSync(body, options);
-      else if (coding === 'deflate') body = zlib.inflateSync(body, options);
-      else if (coding === 'br') body = zlib.brotliDecompressSync(body, { maxOutputLength: ERROR_BODY_LIMIT, finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH });
-      else return Buffer.alloc(0);
-    }
-  } catch {
-    return Buffer.alloc(0);
-  }
-  return body;
 }

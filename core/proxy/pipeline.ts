@@ -16,7 +16,7 @@ import { SluiceError, toSluiceError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { RouterState } from '../state/router-state.ts';
 import type { Upstreams } from './pools.ts';
-import { AttemptRun, type RunEnv } from './retry-loop.ts';
+import { RetryLoop, type RunEnv } from './retry-loop.ts';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -41,7 +41,7 @@ export interface PipelineConfig {
   readonly upstreams: Upstreams;
   readonly logger: Logger;
   /** Requests sent upstream and not yet answered in full, across generations: what shutdown may cut. */
-  readonly running: Map<AttemptRun, ServerResponse>;
+  readonly running: Map<RetryLoop, ServerResponse>;
 }
 
 export class Pipeline {
@@ -142,13 +142,13 @@ export class Pipeline {
    * group is resolved before `admit`, and the `route` phase is the retry loop's first pick. Returns a plugin's reply,
    * or the retry loop that will send the request upstream.
    */
-  async #runRequestPhases(ctx: RequestContext, req: IncomingMessage, res: ServerResponse): Promise<Reply | AttemptRun> {
+  async #runRequestPhases(ctx: RequestContext, req: IncomingMessage, res: ServerResponse): Promise<Reply | RetryLoop> {
     const chain = this.#config.chain;
-    let run: AttemptRun | null = null;
+    let run: RetryLoop | null = null;
     for (const phase of REQUEST_PHASES) {
       if (phase === 'admit') ctx.group = this.#resolveGroup(ctx);
       if (phase === 'route') {
-        run = new AttemptRun(this.#runEnv, ctx, req, res, ctx.group!);
+        run = new RetryLoop(this.#runEnv, ctx, req, res, ctx.group!);
         const prepared = run.prepare();
         if (prepared !== undefined) await prepared;
         continue;

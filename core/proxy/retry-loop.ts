@@ -1,41 +1,24 @@
-// The attempt loop: pick a deployment, send, and on failure before the first byte retry elsewhere or fall back.
+// The retry loop: pick a deployment, send, and on a failure before the first byte retry elsewhere or fall back.
 //
-// One AttemptRun per proxied request. It owns the client's `close` listener, the passive health bookkeeping
-// (failures, cooldowns), retries with backoff, and fallbacks to other model groups. Exchanges report to it.
+// One RetryLoop per proxied request. It owns the client's `close` listener, retries with backoff and fallbacks to
+// other model groups; attempts (one upstream request each) report to it, passive health hears about failures.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Deployment, ModelGroup } from '../config/models.ts';
+import { MAX_FALLBACKS, type ErrorClass, type RouterSettings } from '../config/router-settings.ts';
+import { SluiceError } from '../errors.ts';
+import { writeError } from '../http/reply.ts';
 import type { Chain } from '../plugin/chain.ts';
 import type { RequestContext } from '../plugin/context.ts';
-import { SluiceError } from '../errors.ts';
-import { ProxyExchange, type AttemptOwner } from './attempt.ts';
-import type { Deployment, Endpoint, ModelGroup } from '../config/models.ts';
-import { MAX_FALLBACKS, type ErrorClass, type RouterSettings } from '../config/router-settings.ts';
-import { classifyStatus, estimateRequestTokens, isContextWindowError, UPSTREAM_PATH } from '../providers/openai.ts';
+import { localizeFor, type ErrorLocalizer } from '../plugin/localize.ts';
+import { classifyStatus, estimateRequestTokens, isContextWindowError } from '../providers/openai.ts';
 import type { RouterState } from '../state/router-state.ts';
-import { sendError } from '../http/reply.ts';
-import { localizeFor, type ErrorLocalizer, type LocalizedMessage } from '../plugin/localize.ts';
+import { UpstreamAttempt, type AttemptFailure, type AttemptOwner } from './attempt.ts';
+import { PassiveHealth } from './passive-health.ts';
 import type { Upstreams } from './pools.ts';
+import { askForStreamUsage, buildUpstreamRequest } from './upstream-request.ts';
 
-/** Client request headers that are not passed upstream: hop-by-hop, recomputed, or the gateway's own credentials. */
-const NOT_FORWARDED = new Set([
-  'host',
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'te',
-  'trailer',
-  'upgrade',
-  'expect',
-  'content-length',
-  'authorization',
-  'proxy-authorization',
-  'x-api-key',
-  'x-litellm-api-key',
-  'api-key',
-]);
-
-/** What every run shares, built once per gateway. */
+/** What every loop of one generation shares. */
 export interface RunEnv {
   readonly chain: Chain;
   readonly state: RouterState;
@@ -55,9 +38,10 @@ class ClientGone extends Error {
   }
 }
 
-export class AttemptRun implements AttemptOwner {
-  readonly chain: Chain;
+export class RetryLoop implements AttemptOwner {
+  readonly #chain: Chain;
   readonly #env: RunEnv;
+  readonly #health: PassiveHealth;
   readonly #ctx: RequestContext;
   readonly #req: IncomingMessage;
   readonly #res: ServerResponse;
@@ -66,12 +50,13 @@ export class AttemptRun implements AttemptOwner {
   #group: ModelGroup;
   #retries = 0;
   #fallbacks = 0;
-  #current: ProxyExchange | null = null;
+  #current: UpstreamAttempt | null = null;
   #backoff: NodeJS.Timeout | null = null;
   /** The last upstream failure, quoted in a 503 when nothing is left to try. */
   #lastError: string | null = null;
   #done = false;
-  usageInjected = false;
+  /** The gateway asked for the stream's usage event on its own account (see askForStreamUsage). */
+  #usageInjected = false;
   /** When the first attempt was sent; the time before it is the gateway's own overhead. */
   #firstDispatchAt = 0;
   readonly #onClientClose = (): void => {
@@ -88,8 +73,9 @@ export class AttemptRun implements AttemptOwner {
   };
 
   constructor(env: RunEnv, ctx: RequestContext, req: IncomingMessage, res: ServerResponse, group: ModelGroup) {
-    this.chain = env.chain;
+    this.#chain = env.chain;
     this.#env = env;
+    this.#health = new PassiveHealth(env.state, env.settings);
     this.#ctx = ctx;
     this.#req = req;
     this.#res = res;
@@ -142,35 +128,25 @@ export class AttemptRun implements AttemptOwner {
 
   // AttemptOwner ------------------------------------------------------------------------------------------
 
-  needsErrorBody(status: number): boolean {
-    // A 400 may be a content-policy refusal or a context-window overflow, each with its own fallbacks.
-    const s = this.#env.settings;
-    return status === 400 && (s.contentPolicyFallbacks.size > 0 || s.contextWindowFallbacks.size > 0);
-  }
-
-  upstreamError(attempt: ProxyExchange, status: number, headers: Record<string, string | string[] | undefined>, body: Buffer | null): boolean | Promise<boolean> {
-    const text = body === null ? null : body.toString('utf8');
-    const cls = classifyStatus(status, text);
-    const retryAfterMs = parseRetryAfter(headers['retry-after']);
-    const message = `upstream answered ${status}`;
-    this.#recordFailure(attempt.deployment, cls, message, retryAfterMs);
+  failed(attempt: UpstreamAttempt, failure: AttemptFailure): boolean | Promise<boolean> {
+    if (failure.kind === 'transport') {
+      const { error } = failure;
+      const cls: ErrorClass = error.code === 'SLUICE_UPSTREAM_TIMEOUT' ? 'timeout' : 'connection';
+      this.#health.recordFailure(attempt.deployment, cls, error.message, null);
+      this.#lastError = error.message;
+      return this.#retryOrFallBack(attempt, cls, null);
+    }
+    const text = failure.body === null ? null : failure.body.toString('utf8');
+    const cls = classifyStatus(failure.status, text);
+    const retryAfterMs = parseRetryAfter(failure.headers['retry-after']);
+    const message = `upstream answered ${failure.status}`;
+    this.#health.recordFailure(attempt.deployment, cls, message, retryAfterMs);
     this.#lastError = `${message} (deployment ${attempt.deployment.id})`;
     const kind: ErrorClass | 'context_window' = cls === 'bad_request' && text !== null && isContextWindowError(text) ? 'context_window' : cls;
     return this.#retryOrFallBack(attempt, kind, retryAfterMs);
   }
 
-  attemptFailed(attempt: ProxyExchange, error: SluiceError): boolean | Promise<boolean> {
-    const cls: ErrorClass = error.code === 'SLUICE_UPSTREAM_TIMEOUT' ? 'timeout' : 'connection';
-    this.#recordFailure(attempt.deployment, cls, error.message, null);
-    this.#lastError = error.message;
-    return this.#retryOrFallBack(attempt, cls, null);
-  }
-
-  localize(error: SluiceError): LocalizedMessage {
-    return localizeFor(this.#env.localizer, error, this.#ctx);
-  }
-
-  clientHeaders(attempt: ProxyExchange): Record<string, string> {
+  clientHeaders(attempt: UpstreamAttempt): Record<string, string> {
     const now = performance.now();
     return {
       'x-request-id': this.#ctx.id,
@@ -184,7 +160,7 @@ export class AttemptRun implements AttemptOwner {
     };
   }
 
-  ended(attempt: ProxyExchange, outcome: 'ok' | 'error', error: SluiceError | null): void {
+  ended(attempt: UpstreamAttempt, outcome: 'ok' | 'error', error: SluiceError | null): void {
     this.#release(attempt);
     const now = performance.now();
     const id = attempt.deployment.id;
@@ -195,7 +171,7 @@ export class AttemptRun implements AttemptOwner {
       if (tokens > 0) this.#env.state.addUsage(id, 0, tokens, Date.now());
     } else if (error !== null && attempt.committed && error.code.startsWith('SLUICE_UPSTREAM_')) {
       // Cut mid-response: too late to retry, but it still counts against the deployment.
-      this.#recordFailure(attempt.deployment, error.code === 'SLUICE_UPSTREAM_TIMEOUT' ? 'timeout' : 'connection', error.message, null);
+      this.#health.recordFailure(attempt.deployment, error.code === 'SLUICE_UPSTREAM_TIMEOUT' ? 'timeout' : 'connection', error.message, null);
     }
     if (this.#done) return;
     this.#done = true;
@@ -206,7 +182,7 @@ export class AttemptRun implements AttemptOwner {
   // The loop ----------------------------------------------------------------------------------------------
 
   /** True (or a promise of it) when this run takes over from `attempt`: a retry, a fallback, or the request ended. */
-  #retryOrFallBack(attempt: ProxyExchange, kind: ErrorClass | 'context_window', retryAfterMs: number | null): boolean | Promise<boolean> {
+  #retryOrFallBack(attempt: UpstreamAttempt, kind: ErrorClass | 'context_window', retryAfterMs: number | null): boolean | Promise<boolean> {
     if (this.#done) return false;
     const retriesAllowed = kind === 'context_window' ? 0 : this.#env.settings.retries[kind];
     if (this.#retries < retriesAllowed) {
@@ -268,7 +244,7 @@ export class AttemptRun implements AttemptOwner {
       const group = this.#nextFallback(list);
       if (group === null) return null;
       if (this.#available(group) === 0) continue;
-      const admitted = this.chain.admitFallback(this.#ctx, group);
+      const admitted = this.#chain.admitFallback(this.#ctx, group);
       if (admitted === true) {
         const picked = this.#enter(group);
         if (picked !== null) return picked;
@@ -309,7 +285,7 @@ export class AttemptRun implements AttemptOwner {
     this.#retries = 0;
   }
 
-  #replace(attempt: ProxyExchange, next: Deployment): void {
+  #replace(attempt: UpstreamAttempt, next: Deployment): void {
     this.#release(attempt);
     this.#current = null;
     this.#dispatch(next);
@@ -331,7 +307,7 @@ export class AttemptRun implements AttemptOwner {
       } else if (d.order === best) candidates.push(d);
     }
     if (candidates.length === 0) return null;
-    return this.chain.pickDeployment(this.#ctx, candidates);
+    return this.#chain.pickDeployment(this.#ctx, candidates);
   }
 
   #available(group: ModelGroup = this.#group): number {
@@ -348,80 +324,33 @@ export class AttemptRun implements AttemptOwner {
     this.#tried.add(deployment.id);
     const t = env.timeouts;
     // LiteLLM's per-deployment timeouts: `timeout` bounds a whole call, `stream_timeout` a stream's first byte.
-    const total = ctx.stream ? t.upstreamTotal : (deployment.timeoutMs ?? t.upstreamTotal);
-    const firstByte = ctx.stream ? (deployment.streamTimeoutMs ?? t.upstreamFirstByte) : t.upstreamFirstByte;
-    const exchange = new ProxyExchange(this, ctx, this.#res, deployment, firstByte, total);
-    this.#current = exchange;
+    const totalMs = ctx.stream ? t.upstreamTotal : (deployment.timeoutMs ?? t.upstreamTotal);
+    const firstByteMs = ctx.stream ? (deployment.streamTimeoutMs ?? t.upstreamFirstByte) : t.upstreamFirstByte;
+    if (!this.#usageInjected) this.#usageInjected = askForStreamUsage(ctx, this.#chain);
+    const request = buildUpstreamRequest(ctx, deployment, this.#req.rawHeaders, this.#chain, { firstByteMs, idleMs: t.upstreamIdle });
+    const settings = env.settings;
+    const attempt = new UpstreamAttempt(this, {
+      ctx,
+      res: this.#res,
+      deployment,
+      chain: this.#chain,
+      localizer: env.localizer,
+      firstByteMs,
+      totalMs,
+      // A 400 may be a content-policy refusal or a context-window overflow, each with its own fallbacks.
+      readsBadRequestBody: settings.contentPolicyFallbacks.size > 0 || settings.contextWindowFallbacks.size > 0,
+      usageInjected: this.#usageInjected,
+    });
+    this.#current = attempt;
     env.state.acquire(deployment.id);
     env.state.addUsage(deployment.id, 1, 0, Date.now());
-
-    // Token accounting needs the stream's usage event; ask for it if the client did not (dropped on the way back).
-    if (this.chain.wantsUsage && ctx.stream && ctx.endpoint !== 'embeddings' && !this.usageInjected) {
-      const options = ctx.body['stream_options'];
-      const asked = typeof options === 'object' && options !== null && (options as { include_usage?: unknown }).include_usage === true;
-      if (!asked) {
-        ctx.setBody({ ...ctx.body, stream_options: { ...(typeof options === 'object' && options !== null ? options : {}), include_usage: true } });
-        this.usageInjected = true;
-      }
-    }
-    let body: Buffer | string = ctx.rawBody;
-    if (ctx.bodyChanged || deployment.upstreamModel !== ctx.model) {
-      ctx.body['model'] = deployment.upstreamModel;
-      body = JSON.stringify(ctx.body);
-    }
-    const headers: string[] = [];
-    const raw = this.#req.rawHeaders;
-    // A body a plugin reads (stream events, usage, a JSON answer) must arrive as plain text, never compressed.
-    const readsBody = this.chain.eventHooks !== null || this.chain.hooks.onResponseBody !== null || this.chain.wantsUsage;
-    for (let i = 0; i < raw.length; i += 2) {
-      const name = raw[i]!.toLowerCase();
-      // HTTP/2 pseudo-headers (`:path`, `:authority`...) describe the client's hop only.
-      if (name.charCodeAt(0) === 58 || NOT_FORWARDED.has(name) || (readsBody && name === 'accept-encoding')) continue;
-      headers.push(raw[i]!, raw[i + 1]!);
-    }
-    if (readsBody) headers.push('accept-encoding', 'identity');
-    for (const name in ctx.upstreamHeaders) headers.push(name, ctx.upstreamHeaders[name]!);
-    if (deployment.apiKey !== null) headers.push('authorization', `Bearer ${deployment.apiKey}`);
-    if (ctx.headers['x-request-id'] === undefined) headers.push('x-request-id', ctx.id);
-    headers.push('content-length', String(Buffer.byteLength(body)));
-
-    env.upstreams.for(deployment).dispatch(
-      {
-        path: deployment.basePath + UPSTREAM_PATH[ctx.endpoint as Endpoint],
-        method: 'POST',
-        headers,
-        body,
-        // undici's own deadline is only a backstop behind the exchange's precise one.
-        headersTimeout: firstByte === 0 ? 0 : firstByte + 2000,
-        bodyTimeout: t.upstreamIdle,
-      },
-      exchange,
-    );
+    env.upstreams.for(deployment).dispatch(request, attempt);
   }
 
-  #release(attempt: ProxyExchange): void {
+  #release(attempt: UpstreamAttempt): void {
     if (this.#current !== attempt) return;
     this.#current = null;
     this.#env.state.release(attempt.deployment.id);
-  }
-
-  /** Passive health: failures beyond the allowed count cool the deployment down; a 429 cools it for its Retry-After. */
-  #recordFailure(deployment: Deployment, cls: ErrorClass, message: string, retryAfterMs: number | null): void {
-    // The client's own mistakes say nothing about the deployment.
-    if (cls === 'bad_request' || cls === 'content_policy') return;
-    const env = this.#env;
-    const now = Date.now();
-    const fails = env.state.addFailure(deployment.id, cls, now);
-    const detail = `${message} (deployment ${deployment.id})`;
-    if (cls === 'rate_limit') {
-      env.state.coolDown(deployment.id, now + (retryAfterMs ?? env.settings.cooldownMs), detail, now);
-    } else if (fails > env.settings.allowedFails[cls]) {
-      env.state.coolDown(deployment.id, now + env.settings.cooldownMs, detail, now);
-    } else {
-      const health = env.state.health(deployment.id);
-      health.lastError = detail;
-      health.lastErrorAt = now;
-    }
   }
 
   /** Ends the request now with `error` (shutdown); a started event stream gets it as its final event. */
@@ -443,42 +372,13 @@ export class AttemptRun implements AttemptOwner {
   #endWith(error: SluiceError): void {
     this.#done = true;
     this.#res.off('close', this.#onClientClose);
-    this.#ctx.status = error.status;
-    sendError(this.#res, error, { 'x-request-id': this.#ctx.id, ...this.#ctx.responseHeaders }, this.localize(error));
+    writeError(this.#res, this.#ctx, error, { 'x-request-id': this.#ctx.id, ...this.#ctx.responseHeaders }, localizeFor(this.#env.localizer, error, this.#ctx));
     this.#env.finish(this.#ctx, 'error', error);
   }
 
-  /** A 503 that says why: how many deployments are cooling down, unhealthy or busy, and the last upstream error. */
+  /** A 503 that says why nobody in the current group can take the request. */
   #noDeployment(): SluiceError {
-    const now = Date.now();
-    const state = this.#env.state;
-    let cooling = 0;
-    let unhealthy = 0;
-    let busy = 0;
-    let soonest = Infinity;
-    let lastError = this.#lastError;
-    for (const d of this.#group.deployments) {
-      const reason = state.unavailable(d.id, now);
-      const health = state.health(d.id);
-      if (reason === 'cooldown') {
-        cooling++;
-        soonest = Math.min(soonest, health.coolingUntil);
-      } else if (reason === 'unhealthy') unhealthy++;
-      else if (d.maxParallelRequests !== null && state.inFlight(d.id) >= d.maxParallelRequests) busy++;
-      if (lastError === null && health.lastError !== null) lastError = health.lastError;
-    }
-    const parts: string[] = [];
-    if (cooling > 0) parts.push(`${cooling} cooling down`);
-    if (unhealthy > 0) parts.push(`${unhealthy} unhealthy`);
-    if (busy > 0) parts.push(`${busy} at max_parallel_requests`);
-    const n = this.#group.deployments.length;
-    const why = n === 0 ? 'it has no deployments' : parts.length > 0 ? `of ${n} deployment${n === 1 ? '' : 's'}, ${parts.join(', ')}` : 'every deployment failed';
-    const retryAfter = soonest === Infinity ? null : String(Math.max(1, Math.ceil((soonest - now) / 1000)));
-    return new SluiceError(
-      'SLUICE_NO_DEPLOYMENT',
-      `No deployment of model group "${this.#group.name}" can take the request: ${why}.${lastError === null ? '' : ` Last error: ${lastError}`}`,
-      { details: { model: this.#group.name, cooling, unhealthy, busy, ...(retryAfter === null ? {} : { retry_after_s: Number(retryAfter) }) }, headers: retryAfter === null ? {} : { 'retry-after': retryAfter } },
-    );
+    return this.#health.noDeployment(this.#group, this.#lastError);
   }
 
   /** Whether the prompt's estimated tokens fit the group's largest `max_input_tokens` (unknown = fits). */

@@ -9,6 +9,7 @@
 
 import type { RequestContext } from '../plugin/context.ts';
 import { SseEvent, type EventHook, type StreamStop } from '../plugin/stream-event.ts';
+import { USAGE_MARK, usageFrom } from '../providers/openai.ts';
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -24,8 +25,6 @@ export interface UsageReading {
   /** The gateway asked for the usage event on the client's behalf: do not forward it. */
   readonly dropInjected: boolean;
 }
-
-const USAGE_MARK = Buffer.from('"usage":{');
 
 /**
  * Largest incomplete event a tapped stream holds (1 MB). A backend that sends more without a blank line gets its
@@ -192,16 +191,11 @@ export class SseTap {
   #readUsage(event: SseEvent): boolean {
     // A byte search first: most chunks carry no usage object, and JSON is parsed only when one does.
     if (event.raw.indexOf(USAGE_MARK) === -1) return false;
-    const json = event.json as { usage?: { prompt_tokens?: unknown; completion_tokens?: unknown; total_tokens?: unknown } | null; choices?: unknown[] } | undefined;
-    const usage = json?.usage;
-    if (usage == null || typeof usage.total_tokens !== 'number') return false;
-    if (this.#usage!.read) {
-      this.#ctx.usage = {
-        promptTokens: typeof usage.prompt_tokens === 'number' ? usage.prompt_tokens : 0,
-        completionTokens: typeof usage.completion_tokens === 'number' ? usage.completion_tokens : 0,
-        totalTokens: usage.total_tokens,
-      };
-    }
+    const json = event.json as { usage?: unknown; choices?: unknown[] } | undefined;
+    const usage = usageFrom(json?.usage);
+    if (usage === null) return false;
+    if (this.#usage!.read) this.#ctx.usage = usage;
+    // The injected usage event is the one with no choices.
     return this.#usage!.dropInjected && Array.isArray(json!.choices) && json!.choices.length === 0;
   }
 
