@@ -68,11 +68,11 @@ test('the gateway starts on the example config; --port and --host override it; S
   }
 });
 
-test("the README's example plugin is the real file, verbatim", async () => {
+test("the plugin guide's example plugin (docs/plugins.md) is the real file, verbatim", async () => {
   const { readFileSync } = await import('node:fs');
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const guide = readFileSync(join(ROOT, 'docs', 'plugins.md'), 'utf8');
   const source = readFileSync(join(ROOT, 'plugins', 'examples', 'token-cap', 'index.ts'), 'utf8');
-  assert.ok(readme.includes('```ts\n' + source + '```'), 'README example plugin and plugins/examples/token-cap/index.ts differ');
+  assert.ok(guide.includes('```ts\n' + source + '```'), 'the example plugin in docs/plugins.md and plugins/examples/token-cap/index.ts differ');
 });
 
 /** The gateway as a child process on an ephemeral port; `waitFor` resolves when its log shows a line. */

@@ -31,7 +31,7 @@ export { upstreamConnectOptions, type UpstreamTls } from '../config/tls-files.ts
 export { SluiceError } from '../errors.ts';
 export { createSlot } from './context.ts';
 export type { ModuleSet, PluginEntry, PluginModule, SectionExpander } from './modules.ts';
-export type { ErrorLocalizer, LocaleSource } from './localize.ts';
+export { ENGLISH_ONLY, type ErrorLocalizer, type LocaleSource } from './localize.ts';
 export type { Slot } from './context.ts';
 
 /** What a request-phase hook returns: nothing to continue, a `Reply` to answer now, or a promise of either. */
@@ -136,8 +136,9 @@ export interface Plugin {
 /**
  * A route a plugin serves. With `auth` (the default) the chain's `authenticate` phase runs first, so `ctx.auth`
  * says who is calling and a missing or wrong key is refused as on any other route; `auth: false` makes the route
- * open. A POST route's body is read (up to `server.body_limit`) and parsed into `ctx.body` when it is JSON
- * (`ctx.rawBody` has the bytes either way). `onError` and `log` run for route requests as for proxied ones.
+ * open. A POST route's body is read (up to `server.body_limit`): an empty one leaves `ctx.body` as `{}`, any other
+ * must be a JSON object (else the client gets 400 `invalid_json` and `handle` is not called); `ctx.rawBody` has the
+ * bytes. `onError` and `log` run for route requests as for proxied ones.
  */
 export interface PluginRoute {
   readonly method: 'GET' | 'POST';

@@ -1,8 +1,7 @@
 // auth.api_key: who is calling. LiteLLM's master_key and a list of virtual keys, each with its models and limits.
 
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { AuthInfo } from '../../core/plugin/context.ts';
-import { definePlugin, SluiceError, type Plugin, type RequestContext } from '../../core/plugin/api.ts';
+import { definePlugin, SluiceError, type AuthInfo, type Plugin, type RequestContext } from '../../core/plugin/api.ts';
 
 interface Options {
   /** Request headers a key is read from, in order. `authorization` expects `Bearer <key>`. */

@@ -1,8 +1,7 @@
 // What each built-in scanner needs to become a plugin: its options (JSON Schema), how to build it, which actions it
 // supports, which messages it reads by default, and how it reads a stream.
 
-import type { JsonSchema } from '../../core/plugin/api.ts';
-import type { MessageSelection } from '../../core/plugin/request-text.ts';
+import type { JsonSchema, MessageSelection } from '../../core/plugin/api.ts';
 import type { ToxicCategory } from './lexicons/toxicity.ts';
 import { createBanSubstringsScanner } from './scanners/ban-substrings.ts';
 import { createMaliciousUrlsScanner } from './scanners/malicious-urls.ts';

@@ -10,9 +10,7 @@
 // The choice, in order: the detected language of the last user message when the catalogue has it, then
 // Accept-Language, then default_language.
 
-import type { ErrorLocalizer, LocaleSource } from '../../core/plugin/localize.ts';
-import { ENGLISH_ONLY } from '../../core/plugin/localize.ts';
-import { lastUserText } from '../../core/plugin/request-text.ts';
+import { ENGLISH_ONLY, lastUserText, type ErrorLocalizer, type LocaleSource } from '../../core/plugin/api.ts';
 import { createCatalogue, type Catalogue, type MessageOverrides } from './catalogue.ts';
 import { chooseLanguage, detectLanguage, lookup } from './detect.ts';
 

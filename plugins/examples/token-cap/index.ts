@@ -1,4 +1,4 @@
-// examples.token_cap: the README's example plugin. It touches every kind of hook a plugin can define.
+// examples.token_cap: the plugin guide's example (docs/plugins.md). It touches every kind of hook a plugin can define.
 //
 // - onRequest: rejects requests asking for more than `max_tokens`, or fills the cap in when absent.
 // - onResponseHeaders: tells the client which cap applied.

@@ -1,4 +1,4 @@
-// The README's example plugin, loaded from its path exactly as the README shows.
+// The plugin guide's example (docs/plugins.md), loaded from its path exactly as the guide shows.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
