@@ -6,6 +6,7 @@
 import type { Endpoint } from '../config/models.ts';
 import type { ErrorClass } from '../config/router-settings.ts';
 import type { Usage } from '../plugin/context.ts';
+import type { BodyUsageReader, WireFormat } from './wire-format.ts';
 
 /** The POST routes clients call, by path. */
 export const OPENAI_ROUTES: ReadonlyMap<string, Endpoint> = new Map<string, Endpoint>([
@@ -111,7 +112,7 @@ const USAGE_KEY = Buffer.from('"usage"');
  * one buffer (holding the chunks themselves could pin the larger buffers they are views of), and `usage` is read
  * from the last `"usage":{...}` there. A `"usage"` key cannot occur inside a JSON string, where quotes are escaped.
  */
-export class UsageTail {
+export class UsageTail implements BodyUsageReader {
   /** The most bytes any tail held at once, for tests. */
   static peakHeldBytes = 0;
   #chunks: Buffer[] | null = [];
@@ -186,3 +187,23 @@ function objectAfterKey(bytes: Buffer, from: number): Buffer | null {
   }
   return null;
 }
+
+/** OpenAI's wire family: chat, completions and embeddings, streamed as SSE. */
+export const openai: WireFormat = {
+  id: 'openai',
+  routes: OPENAI_ROUTES,
+  upstreamPath: (endpoint) => UPSTREAM_PATH[endpoint],
+  streamFraming: 'sse',
+  usageMark: USAGE_MARK,
+  usageOfEvent: (json) => usageFrom((json as { usage?: unknown } | undefined)?.usage),
+  // The usage event asked for with `stream_options.include_usage` has an empty `choices`.
+  isUsageOnlyEvent: (json) => {
+    const choices = (json as { choices?: unknown } | undefined)?.choices;
+    return Array.isArray(choices) && choices.length === 0;
+  },
+  usageOfBody,
+  bodyUsageReader: () => new UsageTail(),
+  classifyStatus,
+  isContextWindowError,
+  estimateRequestTokens,
+};

@@ -16,7 +16,7 @@ import type { ResponseBody, UpstreamResponseHead } from '../plugin/api.ts';
 import type { Chain } from '../plugin/chain.ts';
 import type { RequestContext } from '../plugin/context.ts';
 import { localizeFor, type ErrorLocalizer, type LocalizedMessage } from '../plugin/localize.ts';
-import { usageOfBody, UsageTail } from '../providers/openai.ts';
+import type { BodyUsageReader, WireFormat } from '../providers/wire-format.ts';
 import { decodeErrorBody, ERROR_BODY_LIMIT, maskSecrets } from './error-body.ts';
 import { mapUpstreamError } from './pools.ts';
 import { MAX_EVENT_BYTES, SseTap } from './stream-tap.ts';
@@ -68,6 +68,8 @@ export interface AttemptSetup {
   readonly ctx: RequestContext;
   readonly res: ServerResponse;
   readonly deployment: Deployment;
+  /** The wire family spoken: where usage is in its answers. */
+  readonly wire: WireFormat;
   readonly chain: Chain;
   /** Puts the errors this attempt writes in the caller's language. */
   readonly localizer: ErrorLocalizer;
@@ -127,7 +129,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
   #firstByteTimer: NodeJS.Timeout | null = null;
   #waitingForDrain = false;
   /** The end of a JSON body, kept to read its `usage`, when a plugin wants usage. */
-  #usageTail: UsageTail | null = null;
+  #usageTail: BodyUsageReader | null = null;
   readonly #resume = (): void => {
     this.#waitingForDrain = false;
     this.#controller?.resume();
@@ -341,7 +343,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
         writeReply(this.#res, this.#ctx, reply, { ...this.#owner.clientHeaders(this), ...this.#ctx.responseHeaders });
       }
       // The backend did the work (and counts the tokens) whether or not its answer was replaced.
-      if (this.#chain.wantsUsage) this.#ctx.usage = usageOfBody(body.json);
+      if (this.#chain.wantsUsage) this.#ctx.usage = this.#setup.wire.usageOfBody(body.json);
       this.#end('ok', null);
     };
     let result: Reply | undefined | Promise<Reply | undefined>;
@@ -433,13 +435,13 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
       out['cache-control'] = 'no-cache';
       out['x-accel-buffering'] = 'no';
       if (chain.eventHooks !== null || chain.wantsUsage) {
-        const usage = chain.wantsUsage && status < 400 ? { read: true, dropInjected: this.#setup.usageInjected } : null;
+        const usage = chain.wantsUsage && status < 400 ? { wire: this.#setup.wire, read: true, dropInjected: this.#setup.usageInjected } : null;
         this.#tap = new SseTap(ctx, chain.eventHooks ?? [], usage);
         // A plugin may end the stream early, so the upstream's length would no longer hold.
         delete out['content-length'];
       }
     } else if (chain.wantsUsage && status < 400) {
-      this.#usageTail = new UsageTail();
+      this.#usageTail = this.#setup.wire.bodyUsageReader();
     }
     return writeHead(this.#res, ctx, status, out);
   }

@@ -16,6 +16,7 @@ import { SluiceError, toSluiceError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { RouterState } from '../state/router-state.ts';
 import type { Upstreams } from './pools.ts';
+import type { WireFormat } from '../providers/wire-format.ts';
 import { RetryLoop, type RunEnv } from './retry-loop.ts';
 
 const EMPTY = Buffer.alloc(0);
@@ -63,7 +64,8 @@ export class Pipeline {
   }
 
   /** A proxied request: body, request phases, then the retry loop. Never rejects. */
-  async proxy(req: IncomingMessage, res: ServerResponse, endpoint: Endpoint, path: string): Promise<void> {
+  async proxy(req: IncomingMessage, res: ServerResponse, route: { readonly endpoint: Endpoint; readonly wire: WireFormat }, path: string): Promise<void> {
+    const { endpoint, wire } = route;
     const startedAt = performance.now();
     const server = this.#config.server;
     let raw: Buffer;
@@ -81,7 +83,7 @@ export class Pipeline {
     }
     const ctx = newContext(req, path, endpoint, startedAt, body, raw);
     try {
-      const next = await this.#runRequestPhases(ctx, req, res);
+      const next = await this.#runRequestPhases(ctx, req, res, wire);
       if (isReply(next)) {
         writeReply(res, ctx, next, { ...baseHeaders(ctx), ...ctx.responseHeaders });
         this.finish(ctx, 'replied', null);
@@ -142,13 +144,13 @@ export class Pipeline {
    * group is resolved before `admit`, and the `route` phase is the retry loop's first pick. Returns a plugin's reply,
    * or the retry loop that will send the request upstream.
    */
-  async #runRequestPhases(ctx: RequestContext, req: IncomingMessage, res: ServerResponse): Promise<Reply | RetryLoop> {
+  async #runRequestPhases(ctx: RequestContext, req: IncomingMessage, res: ServerResponse, wire: WireFormat): Promise<Reply | RetryLoop> {
     const chain = this.#config.chain;
     let run: RetryLoop | null = null;
     for (const phase of REQUEST_PHASES) {
       if (phase === 'admit') ctx.group = this.#resolveGroup(ctx);
       if (phase === 'route') {
-        run = new RetryLoop(this.#runEnv, ctx, req, res, ctx.group!);
+        run = new RetryLoop(this.#runEnv, ctx, req, res, ctx.group!, wire);
         const prepared = run.prepare();
         if (prepared !== undefined) await prepared;
         continue;

@@ -11,7 +11,7 @@ import { writeError } from '../http/reply.ts';
 import type { Chain } from '../plugin/chain.ts';
 import type { RequestContext } from '../plugin/context.ts';
 import { localizeFor, type ErrorLocalizer } from '../plugin/localize.ts';
-import { classifyStatus, estimateRequestTokens, isContextWindowError } from '../providers/openai.ts';
+import type { WireFormat } from '../providers/wire-format.ts';
 import type { RouterState } from '../state/router-state.ts';
 import { UpstreamAttempt, type AttemptFailure, type AttemptOwner } from './attempt.ts';
 import { PassiveHealth } from './passive-health.ts';
@@ -42,6 +42,8 @@ export class RetryLoop implements AttemptOwner {
   readonly #chain: Chain;
   readonly #env: RunEnv;
   readonly #health: PassiveHealth;
+  /** The wire family the client called: how its backends answer and fail. */
+  readonly #wire: WireFormat;
   readonly #ctx: RequestContext;
   readonly #req: IncomingMessage;
   readonly #res: ServerResponse;
@@ -72,7 +74,8 @@ export class RetryLoop implements AttemptOwner {
     this.#env.finish(this.#ctx, 'aborted', null);
   };
 
-  constructor(env: RunEnv, ctx: RequestContext, req: IncomingMessage, res: ServerResponse, group: ModelGroup) {
+  constructor(env: RunEnv, ctx: RequestContext, req: IncomingMessage, res: ServerResponse, group: ModelGroup, wire: WireFormat) {
+    this.#wire = wire;
     this.#chain = env.chain;
     this.#env = env;
     this.#health = new PassiveHealth(env.state, env.settings);
@@ -137,12 +140,13 @@ export class RetryLoop implements AttemptOwner {
       return this.#retryOrFallBack(attempt, cls, null);
     }
     const text = failure.body === null ? null : failure.body.toString('utf8');
-    const cls = classifyStatus(failure.status, text);
+    const wire = this.#wire;
+    const cls = wire.classifyStatus(failure.status, text);
     const retryAfterMs = parseRetryAfter(failure.headers['retry-after']);
     const message = `upstream answered ${failure.status}`;
     this.#health.recordFailure(attempt.deployment, cls, message, retryAfterMs);
     this.#lastError = `${message} (deployment ${attempt.deployment.id})`;
-    const kind: ErrorClass | 'context_window' = cls === 'bad_request' && text !== null && isContextWindowError(text) ? 'context_window' : cls;
+    const kind: ErrorClass | 'context_window' = cls === 'bad_request' && text !== null && wire.isContextWindowError(text) ? 'context_window' : cls;
     return this.#retryOrFallBack(attempt, kind, retryAfterMs);
   }
 
@@ -327,12 +331,13 @@ export class RetryLoop implements AttemptOwner {
     const totalMs = ctx.stream ? t.upstreamTotal : (deployment.timeoutMs ?? t.upstreamTotal);
     const firstByteMs = ctx.stream ? (deployment.streamTimeoutMs ?? t.upstreamFirstByte) : t.upstreamFirstByte;
     if (!this.#usageInjected) this.#usageInjected = askForStreamUsage(ctx, this.#chain);
-    const request = buildUpstreamRequest(ctx, deployment, this.#req.rawHeaders, this.#chain, { firstByteMs, idleMs: t.upstreamIdle });
+    const request = buildUpstreamRequest(ctx, deployment, this.#req.rawHeaders, this.#chain, this.#wire, { firstByteMs, idleMs: t.upstreamIdle });
     const settings = env.settings;
     const attempt = new UpstreamAttempt(this, {
       ctx,
       res: this.#res,
       deployment,
+      wire: this.#wire,
       chain: this.#chain,
       localizer: env.localizer,
       firstByteMs,
@@ -389,7 +394,7 @@ export class RetryLoop implements AttemptOwner {
       if (typeof max !== 'number') return true;
       limit = Math.max(limit, max);
     }
-    return limit === 0 || estimateRequestTokens(this.#ctx.body) <= limit;
+    return limit === 0 || this.#wire.estimateRequestTokens(this.#ctx.body) <= limit;
   }
 }
 

@@ -9,7 +9,7 @@
 
 import type { RequestContext } from '../plugin/context.ts';
 import { SseEvent, type EventHook, type StreamStop } from '../plugin/stream-event.ts';
-import { USAGE_MARK, usageFrom } from '../providers/openai.ts';
+import type { WireFormat } from '../providers/wire-format.ts';
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -20,6 +20,8 @@ const CR = 0x0d;
  * bytes end just before the event that triggered it.
  */
 export interface UsageReading {
+  /** The wire family of the stream, which says where its usage is. */
+  readonly wire: WireFormat;
   /** Fill `ctx.usage` from the stream's usage event. */
   readonly read: boolean;
   /** The gateway asked for the usage event on the client's behalf: do not forward it. */
@@ -190,13 +192,12 @@ export class SseTap {
   /** Reads a usage event into `ctx.usage`; true when it is the injected one that must not be forwarded. */
   #readUsage(event: SseEvent): boolean {
     // A byte search first: most chunks carry no usage object, and JSON is parsed only when one does.
-    if (event.raw.indexOf(USAGE_MARK) === -1) return false;
-    const json = event.json as { usage?: unknown; choices?: unknown[] } | undefined;
-    const usage = usageFrom(json?.usage);
+    const reading = this.#usage!;
+    if (event.raw.indexOf(reading.wire.usageMark) === -1) return false;
+    const usage = reading.wire.usageOfEvent(event.json);
     if (usage === null) return false;
-    if (this.#usage!.read) this.#ctx.usage = usage;
-    // The injected usage event is the one with no choices.
-    return this.#usage!.dropInjected && Array.isArray(json!.choices) && json!.choices.length === 0;
+    if (reading.read) this.#ctx.usage = usage;
+    return reading.dropInjected && reading.wire.isUsageOnlyEvent(event.json);
   }
 
   /** Bytes of an unterminated last event at the end of the stream; forwarded as they are. */

@@ -6,7 +6,7 @@ import type { Dispatcher } from 'undici';
 import type { Deployment, Endpoint } from '../config/models.ts';
 import type { Chain } from '../plugin/chain.ts';
 import type { RequestContext } from '../plugin/context.ts';
-import { UPSTREAM_PATH } from '../providers/openai.ts';
+import type { WireFormat } from '../providers/wire-format.ts';
 
 /** Client request headers that are not passed upstream: hop-by-hop, recomputed, or the gateway's own credentials. */
 const NOT_FORWARDED = new Set([
@@ -52,6 +52,7 @@ export function buildUpstreamRequest(
   deployment: Deployment,
   rawHeaders: readonly string[],
   chain: Chain,
+  wire: WireFormat,
   deadlines: UpstreamDeadlines,
 ): Dispatcher.DispatchOptions {
   let body: Buffer | string = ctx.rawBody;
@@ -74,7 +75,7 @@ export function buildUpstreamRequest(
   if ((ctx.headers as IncomingHttpHeaders)['x-request-id'] === undefined) headers.push('x-request-id', ctx.id);
   headers.push('content-length', String(Buffer.byteLength(body)));
   return {
-    path: deployment.basePath + UPSTREAM_PATH[ctx.endpoint as Endpoint],
+    path: deployment.basePath + wire.upstreamPath(ctx.endpoint as Endpoint),
     method: 'POST',
     headers,
     body,

@@ -6,7 +6,7 @@ import type { Endpoint } from '../config/models.ts';
 import type { LoadedPlugin } from '../plugin/chain.ts';
 import { SluiceError } from '../errors.ts';
 import type { LocalRoute, Pipeline } from '../proxy/pipeline.ts';
-import { OPENAI_ROUTES } from '../providers/openai.ts';
+import { WIRE_FORMATS, type WireFormat } from '../providers/index.ts';
 import { infoRoutes, MODEL_BY_ID_PREFIX, retrieveModelRoute, type InfoSources } from './info-routes.ts';
 
 type Method = 'GET' | 'POST';
@@ -14,6 +14,7 @@ type Method = 'GET' | 'POST';
 interface ProxyRoute {
   readonly kind: 'proxy';
   readonly endpoint: Endpoint;
+  readonly wire: WireFormat;
 }
 
 interface Local {
@@ -44,9 +45,11 @@ export class RouteTable {
         this.#add(route.path, { kind: 'local', method: route.method, route: { auth: route.auth ?? true, readsBody: route.method === 'POST', handle: (ctx) => route.handle(ctx) } });
       }
     }
-    for (const [path, endpoint] of OPENAI_ROUTES) {
-      if (this.#routes.has(path)) clashes.push(`a plugin route takes ${path}, which is proxied`);
-      else this.#add(path, { kind: 'proxy', endpoint });
+    for (const wire of WIRE_FORMATS) {
+      for (const [path, endpoint] of wire.routes) {
+        if (this.#routes.has(path)) clashes.push(`a plugin route takes ${path}, which is proxied`);
+        else this.#add(path, { kind: 'proxy', endpoint, wire });
+      }
     }
     for (const [path, route] of infoRoutes(sources)) {
       if (this.#find(path, 'GET') === undefined) this.#add(path, { kind: 'local', method: 'GET', route });
@@ -78,7 +81,7 @@ export class RouteTable {
     }
     const handled =
       route.kind === 'proxy'
-        ? this.#pipeline.proxy(req, res, route.endpoint, path)
+        ? this.#pipeline.proxy(req, res, route, path)
         : this.#pipeline.local(req, res, path, route.route);
     handled.catch((error: unknown) => this.#pipeline.unexpected(req, res, path, error));
   }
