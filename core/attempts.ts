@@ -4,6 +4,7 @@
 // (failures, cooldowns), retries with backoff, and fallbacks to other model groups. Exchanges report to it.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { replaceModel } from './body.ts';
 import type { Chain } from './chain.ts';
 import type { RequestContext } from './context.ts';
 import { SluiceError } from './errors.ts';
@@ -311,9 +312,12 @@ export class AttemptRun implements AttemptOwner {
       }
     }
     let body: Buffer | string = ctx.rawBody;
-    if (ctx.bodyChanged || deployment.upstreamModel !== ctx.model) {
+    if (ctx.bodyChanged) {
       ctx.body['model'] = deployment.upstreamModel;
       body = JSON.stringify(ctx.body);
+    } else if (deployment.upstreamModel !== ctx.model) {
+      // Only the model changes: the client's bytes are kept, nothing parsed is serialized again.
+      body = replaceModel(ctx.rawBody, deployment.upstreamModel);
     }
     const headers: string[] = [];
     const raw = this.#req.rawHeaders;

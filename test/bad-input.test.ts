@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { chat, errorOf, post, sleep, startGateway, type TestGateway } from './helpers.ts';
+import { startOpenAISim } from './sim/openai-sim.ts';
+import { MAX_JSON_DEPTH, replaceModel } from '../core/body.ts';
 
 describe('bad input', () => {
   let gw: TestGateway;
@@ -192,4 +194,55 @@ plugins:
   } finally {
     await gw.close();
   }
+});
+
+describe('nesting depth', () => {
+  /** A body whose deepest value sits at `depth` (the body object itself is level 1), spaced oddly on purpose. */
+  const nested = (model: string, depth: number): string =>
+    `{ "model" : "${model}",\n  "messages": [{"role": "user", "content": "caf\\u00e9 \\"[[[[\\" \\\\"}], "temperature": 1.0, "n": 1e0,` +
+    ` "metadata": {"model": "${model}"}, "extra": ${'['.repeat(depth - 1)}${']'.repeat(depth - 1)} }`;
+
+  test('a body nested to the limit reaches the backend byte for byte but for model; one level deeper is a 400 naming the limit', async () => {
+    const sim = await startOpenAISim();
+    const gw = await startGateway(`
+model_list:
+  - model_name: alias
+    litellm_params: { model: openai/upstream-name, api_base: "${sim.url}" }
+`);
+    try {
+      const atLimit = nested('alias', MAX_JSON_DEPTH);
+      JSON.parse(atLimit);
+      const res = await post(`${gw.url}/v1/chat/completions`, atLimit);
+      assert.equal(res.status, 200);
+      // Only the top-level model changed; numbers, escapes, spacing and the nested "model" are the client's.
+      assert.equal(sim.stats.lastRequest?.body, atLimit.replace('"model" : "alias"', '"model" : "upstream-name"'));
+
+      const deeper = await post(`${gw.url}/v1/chat/completions`, nested('alias', MAX_JSON_DEPTH + 1));
+      assert.equal(deeper.status, 400);
+      assert.equal(errorOf(deeper).code, 'invalid_json');
+      assert.match(errorOf(deeper).message, new RegExp(`limit of ${MAX_JSON_DEPTH} levels`));
+      const localized = await post(`${gw.url}/v1/chat/completions`, nested('alias', MAX_JSON_DEPTH + 1), { 'accept-language': 'ja' });
+      assert.equal(localized.headers['content-language'], 'ja');
+      assert.ok(errorOf(localized).message.includes(String(MAX_JSON_DEPTH)), errorOf(localized).message);
+    } finally {
+      await gw.close();
+      await sim.close();
+    }
+  });
+
+  test('brackets inside strings do not count as nesting', async () => {
+    const gw = await startGateway('model_list: [{model_name: mock, litellm_params: {model: mock/mock}}]');
+    try {
+      const content = `\\"${'['.repeat(MAX_JSON_DEPTH * 2)}\\\\`;
+      const res = await post(`${gw.url}/v1/chat/completions`, `{"model":"mock","messages":[{"role":"user","content":"${content}"}]}`);
+      assert.equal(res.status, 200);
+    } finally {
+      await gw.close();
+    }
+  });
+
+  test('replaceModel sets every top-level model, escaped keys included, and nothing nested', () => {
+    const raw = Buffer.from('{"model":"a", "mod\\u0065l" :"b","x":{"model":"c"},"y":["model","a"],"n":1.50}');
+    assert.equal(replaceModel(raw, 'up"stream').toString(), '{"model":"up\\"stream", "mod\\u0065l" :"up\\"stream","x":{"model":"c"},"y":["model","a"],"n":1.50}');
+  });
 });

@@ -296,6 +296,31 @@ ${deployment('g', slow.url, 'slow', ', max_parallel_requests: 1')}${deployment('
   });
 });
 
+describe('a request that breaks the attempt loop fails alone', () => {
+  test('a deeply nested body through a fallback to another upstream model is a 400 naming the limit; the gateway keeps serving', async () => {
+    const backup = await sim({ text: 'from the fallback' });
+    // The first attempt forwards the client's bytes; the fallback's other upstream model used to re-encode them.
+    const gw = await gateway(`
+router_settings: { num_retries: 0, fallbacks: [{ primary: [backup] }] }
+model_list:
+  - model_name: primary
+    litellm_params: { model: openai/primary, api_base: "${DEAD}" }
+  - model_name: backup
+    litellm_params: { model: openai/other, api_base: "${backup.url}" }
+`);
+    const depth = 6000;
+    const deep = `{"model":"primary","messages":[{"role":"user","content":"hi"}],"extra":${'['.repeat(depth)}${']'.repeat(depth)}}`;
+    const res = await post(`${gw.url}/v1/chat/completions`, deep);
+    assert.equal(res.status, 400);
+    assert.equal(errorOf(res).code, 'invalid_json');
+    assert.match(errorOf(res).message, /limit of 128 levels/);
+    assert.notEqual(backup.stats.lastRequest?.method, 'POST', 'refused before any attempt');
+    const next = await post(`${gw.url}/v1/chat/completions`, chat('primary'));
+    assert.equal(next.status, 200);
+    assert.match(next.body.toString(), /from the fallback/);
+  });
+});
+
 describe('failover under load', () => {
   test('one backend killed mid-run, one failing, one slow: no failed request; the dead one is cooled and comes back', async () => {
     const victim = await sim();
