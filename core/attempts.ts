@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { replaceModel } from './body.ts';
 import type { Chain } from './chain.ts';
 import type { RequestContext } from './context.ts';
-import { SluiceError } from './errors.ts';
+import { SluiceError, toSluiceError } from './errors.ts';
 import { ProxyExchange, type AttemptOwner } from './exchange.ts';
 import type { Deployment, Endpoint, ModelGroup } from './models.ts';
 import { classifyStatus, isContextWindowError, MAX_FALLBACKS, type ErrorClass, type RouterSettings } from './router-settings.ts';
@@ -209,9 +209,14 @@ export class AttemptRun implements AttemptOwner {
         this.#backoff = setTimeout(() => {
           this.#backoff = null;
           if (this.#done) return;
-          const again = this.#pick(false) ?? this.#fallBackTo(kind);
-          if (again === null) return this.#giveUp();
-          this.#dispatch(again);
+          try {
+            const again = this.#pick(false) ?? this.#fallBackTo(kind);
+            if (again === null) return this.#giveUp();
+            this.#dispatch(again);
+          } catch (error) {
+            // A throw in a timer would take the process down: this request ends with the error instead.
+            this.#giveUp(toSluiceError(error));
+          }
         }, delay);
         return true;
       }
@@ -297,10 +302,6 @@ export class AttemptRun implements AttemptOwner {
     // LiteLLM's per-deployment timeouts: `timeout` bounds a whole call, `stream_timeout` a stream's first byte.
     const total = ctx.stream ? t.upstreamTotal : (deployment.timeoutMs ?? t.upstreamTotal);
     const firstByte = ctx.stream ? (deployment.streamTimeoutMs ?? t.upstreamFirstByte) : t.upstreamFirstByte;
-    const exchange = new ProxyExchange(this, ctx, this.#res, deployment, firstByte, total);
-    this.#current = exchange;
-    env.state.acquire(deployment.id);
-    env.state.addUsage(deployment.id, 1, 0, Date.now());
 
     // Token accounting needs the stream's usage event; ask for it if the client did not (dropped on the way back).
     if (this.chain.wantsUsage && ctx.stream && ctx.endpoint !== 'embeddings' && !this.usageInjected) {
@@ -334,6 +335,11 @@ export class AttemptRun implements AttemptOwner {
     if (ctx.headers['x-request-id'] === undefined) headers.push('x-request-id', ctx.id);
     headers.push('content-length', String(Buffer.byteLength(body)));
 
+    // Created last, so a throw above leaves no running exchange timers and no held slot behind.
+    const exchange = new ProxyExchange(this, ctx, this.#res, deployment, firstByte, total);
+    this.#current = exchange;
+    env.state.acquire(deployment.id);
+    env.state.addUsage(deployment.id, 1, 0, Date.now());
     env.upstreams.for(deployment).dispatch(
       {
         path: deployment.basePath + UPSTREAM_PATH[ctx.endpoint as Endpoint],
@@ -373,9 +379,8 @@ export class AttemptRun implements AttemptOwner {
     }
   }
 
-  #giveUp(): void {
+  #giveUp(error: SluiceError = this.#noDeployment()): void {
     if (this.#done) return;
-    const error = this.#noDeployment();
     this.#done = true;
     this.#res.off('close', this.#onClientClose);
     this.#ctx.status = error.status;
