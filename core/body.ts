@@ -1,6 +1,6 @@
 // Request body: read with a byte limit and a deadline, parse JSON, check the fields each endpoint needs.
 
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { SluiceError } from './errors.ts';
 import type { Endpoint } from './models.ts';
 
@@ -9,8 +9,7 @@ import type { Endpoint } from './models.ts';
  * Content-Length over the limit is refused before reading a byte), and with 408 when the client is too slow.
  */
 export function readBody(req: IncomingMessage, limit: number, timeoutMs: number): Promise<Buffer> {
-  const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > limit) {
+  if (declaresMoreThan(req.headers, limit)) {
     return Promise.reject(tooLarge(limit));
   }
   return new Promise((resolve, reject) => {
@@ -55,6 +54,12 @@ export function readBody(req: IncomingMessage, limit: number, timeoutMs: number)
     req.on('error', onError);
     req.on('aborted', onAborted);
   });
+}
+
+/** Whether the request declares a Content-Length over `limit`: such a body is refused before a byte of it is read. */
+export function declaresMoreThan(headers: IncomingHttpHeaders, limit: number): boolean {
+  const declared = headers['content-length'];
+  return declared !== undefined && Number(declared) > limit;
 }
 
 function tooLarge(limit: number): SluiceError {
