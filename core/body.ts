@@ -147,6 +147,8 @@ function stringEnd(raw: Buffer, open: number): number {
 }
 
 const MODEL_KEY = Buffer.from('model');
+const MODEL_KEY_END = Buffer.from('model"');
+const UNICODE_ESCAPE = Buffer.from('\\u');
 
 /**
  * The body with every top-level string value of `model` set to `model`, and every other byte as the client sent
@@ -174,6 +176,8 @@ export function replaceModel(raw: Buffer, model: string): Buffer {
           parts.push(raw.subarray(copied, i), value);
           copied = end + 1;
           inModel = false;
+          // Another `model` key needs its name in the rest, spelled out or with a \u escape; usually neither is there.
+          if (raw.indexOf(MODEL_KEY_END, copied) === -1 && raw.indexOf(UNICODE_ESCAPE, copied) === -1) break;
         }
       }
       i = end;

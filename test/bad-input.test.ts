@@ -290,6 +290,7 @@ model_list:
 
   test('replaceModel sets every top-level model, escaped keys included, and nothing nested', () => {
     const raw = Buffer.from('{"model":"a", "mod\\u0065l" :"b","x":{"model":"c"},"y":["model","a"],"n":1.50}');
+    assert.equal(replaceModel(Buffer.from('{"model":"a","b":["c"],"model":"d"}'), 'm').toString(), '{"model":"m","b":["c"],"model":"m"}');
     assert.equal(replaceModel(raw, 'up"stream').toString(), '{"model":"up\\"stream", "mod\\u0065l" :"up\\"stream","x":{"model":"c"},"y":["model","a"],"n":1.50}');
   });
 });
