@@ -4,9 +4,10 @@
 // (failures, cooldowns), retries with backoff, and fallbacks to other model groups. Exchanges report to it.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { replaceModel } from './body.ts';
 import type { Chain } from './chain.ts';
 import type { RequestContext } from './context.ts';
-import { SluiceError } from './errors.ts';
+import { SluiceError, toSluiceError } from './errors.ts';
 import { ProxyExchange, type AttemptOwner } from './exchange.ts';
 import type { Deployment, Endpoint, ModelGroup } from './models.ts';
 import { classifyStatus, isContextWindowError, MAX_FALLBACKS, type ErrorClass, type RouterSettings } from './router-settings.ts';
@@ -230,15 +231,20 @@ export class AttemptRun implements AttemptOwner {
         this.#backoff = setTimeout(() => {
           this.#backoff = null;
           if (this.#done) return;
-          const again = this.#pick(false) ?? this.#fallBackFor(kind);
-          if (!(again instanceof Promise)) return again === null ? this.#giveUp() : this.#dispatch(again);
-          void again
-            .then((picked) => {
-              if (this.#done) return;
-              if (picked === null) this.#giveUp();
-              else this.#dispatch(picked);
-            })
-            .catch(() => this.#giveUp());
+          try {
+            const again = this.#pick(false) ?? this.#fallBackFor(kind);
+            if (!(again instanceof Promise)) return again === null ? this.#giveUp() : this.#dispatch(again);
+            void again
+              .then((picked) => {
+                if (this.#done) return;
+                if (picked === null) this.#giveUp();
+                else this.#dispatch(picked);
+              })
+              .catch((error: unknown) => this.#giveUp(toSluiceError(error)));
+          } catch (error) {
+            // A throw in a timer would take the process down: this request ends with the error instead.
+            this.#giveUp(toSluiceError(error));
+          }
         }, delay);
         return true;
       }
@@ -355,10 +361,6 @@ export class AttemptRun implements AttemptOwner {
     // LiteLLM's per-deployment timeouts: `timeout` bounds a whole call, `stream_timeout` a stream's first byte.
     const total = ctx.stream ? t.upstreamTotal : (deployment.timeoutMs ?? t.upstreamTotal);
     const firstByte = ctx.stream ? (deployment.streamTimeoutMs ?? t.upstreamFirstByte) : t.upstreamFirstByte;
-    const exchange = new ProxyExchange(this, ctx, this.#res, deployment, firstByte, total);
-    this.#current = exchange;
-    env.state.acquire(deployment.id);
-    env.state.addUsage(deployment.id, 1, 0, Date.now());
 
     // Token accounting needs the stream's usage event; ask for it if the client did not (dropped on the way back).
     if (this.chain.wantsUsage && ctx.stream && ctx.endpoint !== 'embeddings' && !this.usageInjected) {
@@ -370,9 +372,12 @@ export class AttemptRun implements AttemptOwner {
       }
     }
     let body: Buffer | string = ctx.rawBody;
-    if (ctx.bodyChanged || deployment.upstreamModel !== ctx.model) {
+    if (ctx.bodyChanged) {
       ctx.body['model'] = deployment.upstreamModel;
       body = JSON.stringify(ctx.body);
+    } else if (deployment.upstreamModel !== ctx.model) {
+      // Only the model changes: the client's bytes are kept, nothing parsed is serialized again.
+      body = replaceModel(ctx.rawBody, deployment.upstreamModel);
     }
     const headers: string[] = [];
     const raw = this.#req.rawHeaders;
@@ -390,6 +395,11 @@ export class AttemptRun implements AttemptOwner {
     if (ctx.headers['x-request-id'] === undefined) headers.push('x-request-id', ctx.id);
     headers.push('content-length', String(Buffer.byteLength(body)));
 
+    // Created last, so a throw above leaves no running exchange timers and no held slot behind.
+    const exchange = new ProxyExchange(this, ctx, this.#res, deployment, firstByte, total);
+    this.#current = exchange;
+    env.state.acquire(deployment.id);
+    env.state.addUsage(deployment.id, 1, 0, Date.now());
     env.upstreams.for(deployment).dispatch(
       {
         path: deployment.basePath + UPSTREAM_PATH[ctx.endpoint as Endpoint],
@@ -439,9 +449,9 @@ export class AttemptRun implements AttemptOwner {
     this.#endWith(error);
   }
 
-  #giveUp(): void {
+  #giveUp(error: SluiceError = this.#noDeployment()): void {
     if (this.#done) return;
-    this.#endWith(this.#noDeployment());
+    this.#endWith(error);
   }
 
   /** Answers with an error while no attempt is running, and closes the books. */

@@ -95,7 +95,13 @@ export class Gateway {
       groups,
       timeouts: t,
       localizer,
-      finish: (ctx, outcome, error) => this.#finish(ctx, outcome, error),
+      finish: (ctx, outcome, error) => {
+        // The gateway's or a plugin's code failed after dispatch (caught in a callback or a timer): logged as in #proxy.
+        if (error !== null && (error.code === 'SLUICE_PLUGIN_FAILED' || error.code === 'SLUICE_INTERNAL')) {
+          logger.error(error.message, { request: ctx.id, cause: error.cause });
+        }
+        this.#finish(ctx, outcome, error);
+      },
     };
   }
 
