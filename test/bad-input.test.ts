@@ -4,9 +4,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Server } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { chat, errorOf, post, sleep, startGateway, type TestGateway } from './helpers.ts';
+import { startOpenAISim } from './sim/openai-sim.ts';
+import { MAX_JSON_DEPTH, replaceModel } from '../core/http/body.ts';
 
 describe('bad input', () => {
   let gw: TestGateway;
@@ -76,6 +79,25 @@ model_list:
     assert.match(reply, /"code":"request_timeout"/);
   });
 
+  test('a malformed chunked body gets a 400 in the OpenAI shape, not a silently closed socket', async () => {
+    const head = 'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n';
+    const reply = await rawExchange(gw.port, `${head}5\r\n{"mod\r\nZZ\r\nel":\r\n0\r\n\r\n`);
+    assert.match(reply, /^HTTP\/1.1 400/);
+    assert.match(reply, /"type":"invalid_request_error"/);
+    assert.match(reply, /"code":"malformed_request"/);
+    assert.equal((await post(`${gw.url}/v1/chat/completions`, chat('mock'))).status, 200);
+  });
+
+  test('Expect: 100-continue with a declared body over the limit gets the 413 instead of 100 Continue', async () => {
+    const reply = await rawExchange(gw.port, 'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10000000\r\nExpect: 100-continue\r\n\r\n');
+    assert.match(reply, /^HTTP\/1.1 413/);
+    assert.doesNotMatch(reply, /100 Continue/);
+    // Within the limit, the body is asked for and served.
+    const body = chat('mock');
+    const small = await rawExchange(gw.port, `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`, 1000, body);
+    assert.match(small, /^HTTP\/1.1 100 Continue\r\n\r\nHTTP\/1.1 200/);
+  });
+
   test('a wrong method is 405 with Allow, an unknown path 404, both OpenAI-shaped', async () => {
     const get = await fetch(`${gw.url}/v1/chat/completions`);
     assert.equal(get.status, 405);
@@ -123,8 +145,31 @@ model_list:
   });
 });
 
-/** Writes raw bytes and collects what comes back until the server closes or `waitMs` passes. */
-function rawExchange(port: number, payload: string, waitMs = 1000): Promise<string> {
+test('the client header timeout is checked every tenth of it, at most every second (Node checks every 30 s by default)', async () => {
+  for (const [seconds, interval] of [
+    [30, 1000],
+    [0.5, 50],
+  ] as const) {
+    const gw = await startGateway(`
+server: { timeouts: { client_header: ${seconds} } }
+model_list: [{model_name: m, litellm_params: {model: mock/m}}]
+`);
+    try {
+      // Node stores the option on the server; @types/node does not declare it.
+      const server = gw.listening.server as Server & { connectionsCheckingInterval: number };
+      assert.equal(server.headersTimeout, seconds * 1000);
+      assert.equal(server.connectionsCheckingInterval, interval);
+    } finally {
+      await gw.close();
+    }
+  }
+});
+
+/**
+ * Writes raw bytes and collects what comes back until the server closes or `waitMs` passes; `onContinue` is sent
+ * once a `100 Continue` arrives.
+ */
+function rawExchange(port: number, payload: string, waitMs = 1000, onContinue?: string): Promise<string> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
     let data = '';
@@ -135,6 +180,10 @@ function rawExchange(port: number, payload: string, waitMs = 1000): Promise<stri
     const timer = setTimeout(done, waitMs);
     socket.on('data', (d: Buffer) => {
       data += d.toString();
+      if (onContinue !== undefined && data.startsWith('HTTP/1.1 100 Continue\r\n\r\n')) {
+        socket.write(onContinue);
+        onContinue = undefined;
+      }
     });
     socket.on('close', () => {
       clearTimeout(timer);
@@ -192,4 +241,82 @@ plugins:
   } finally {
     await gw.close();
   }
+});
+
+describe('nesting depth', () => {
+  /** A body whose deepest value sits at `depth` (the body object itself is level 1), spaced oddly on purpose. */
+  const nested = (model: string, depth: number): string =>
+    `{ "model" : "${model}",\n  "messages": [{"role": "user", "content": "caf\\u00e9 \\"[[[[\\" \\\\"}], "temperature": 1.0, "n": 1e0,` +
+    ` "metadata": {"model": "${model}"}, "extra": ${'['.repeat(depth - 1)}${']'.repeat(depth - 1)} }`;
+
+  test('a body nested to the limit reaches the backend byte for byte but for model; one level deeper is a 400 naming the limit', async () => {
+    const sim = await startOpenAISim();
+    const gw = await startGateway(`
+model_list:
+  - model_name: alias
+    litellm_params: { model: openai/upstream-name, api_base: "${sim.url}" }
+`);
+    try {
+      const atLimit = nested('alias', MAX_JSON_DEPTH);
+      JSON.parse(atLimit);
+      const res = await post(`${gw.url}/v1/chat/completions`, atLimit);
+      assert.equal(res.status, 200);
+      // Only the top-level model changed; numbers, escapes, spacing and the nested "model" are the client's.
+      assert.equal(sim.stats.lastRequest?.body, atLimit.replace('"model" : "alias"', '"model" : "upstream-name"'));
+
+      const deeper = await post(`${gw.url}/v1/chat/completions`, nested('alias', MAX_JSON_DEPTH + 1));
+      assert.equal(deeper.status, 400);
+      assert.equal(errorOf(deeper).code, 'invalid_json');
+      assert.match(errorOf(deeper).message, new RegExp(`limit of ${MAX_JSON_DEPTH} levels`));
+      const localized = await post(`${gw.url}/v1/chat/completions`, nested('alias', MAX_JSON_DEPTH + 1), { 'accept-language': 'ja' });
+      assert.equal(localized.headers['content-language'], 'ja');
+      assert.ok(errorOf(localized).message.includes(String(MAX_JSON_DEPTH)), errorOf(localized).message);
+    } finally {
+      await gw.close();
+      await sim.close();
+    }
+  });
+
+  test('brackets inside strings do not count as nesting', async () => {
+    const gw = await startGateway('model_list: [{model_name: mock, litellm_params: {model: mock/mock}}]');
+    try {
+      const content = `\\"${'['.repeat(MAX_JSON_DEPTH * 2)}\\\\`;
+      const res = await post(`${gw.url}/v1/chat/completions`, `{"model":"mock","messages":[{"role":"user","content":"${content}"}]}`);
+      assert.equal(res.status, 200);
+    } finally {
+      await gw.close();
+    }
+  });
+
+  test('a second top-level model key never reaches the backend with a model other than the one authorized', async () => {
+    const sim = await startOpenAISim();
+    const gw = await startGateway(`
+general_settings: { master_key: sk-master-0000 }
+keys: [{ key: sk-only-allowed, models: [allowed] }]
+model_list:
+  - model_name: allowed
+    litellm_params: { model: openai/allowed, api_base: "${sim.url}" }
+`);
+    try {
+      // JSON.parse keeps the last key (checked: "allowed"); a backend reading the first would serve "other".
+      for (const body of [
+        '{"model":"other","messages":[{"role":"user","content":"hi"}],"model":"allowed"}',
+        '{"mod\\u0065l":"other","messages":[{"role":"user","content":"hi"}],"model":"allowed"}',
+      ]) {
+        const res = await post(`${gw.url}/v1/chat/completions`, body, { authorization: 'Bearer sk-only-allowed' });
+        assert.equal(res.status, 200);
+        const sent = sim.stats.lastRequest!.body;
+        assert.ok(!sent.includes('other'), sent);
+      }
+    } finally {
+      await gw.close();
+      await sim.close();
+    }
+  });
+
+  test('replaceModel sets every top-level model, escaped keys included, and nothing nested', () => {
+    const raw = Buffer.from('{"model":"a", "mod\\u0065l" :"b","x":{"model":"c"},"y":["model","a"],"n":1.50}');
+    assert.equal(replaceModel(Buffer.from('{"model":"a","b":["c"],"model":"d"}'), 'm').toString(), '{"model":"m","b":["c"],"model":"m"}');
+    assert.equal(replaceModel(raw, 'up"stream').toString(), '{"model":"up\\"stream", "mod\\u0065l" :"up\\"stream","x":{"model":"c"},"y":["model","a"],"n":1.50}');
+  });
 });

@@ -1,8 +1,11 @@
 // Retries, cooldowns, fallbacks and priority tiers: a dead or failing backend is never seen by clients.
 
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { startOpenAISim, type Sim } from './sim/openai-sim.ts';
 import { chat, errorOf, json, post, sleep, startGateway, type TestGateway } from './helpers.ts';
@@ -293,6 +296,74 @@ ${deployment('g', slow.url, 'slow', ', max_parallel_requests: 1')}${deployment('
     assert.equal(slow.stats.requests, 1);
     assert.equal(other.stats.requests, 5);
     void json;
+  });
+});
+
+describe('a request that breaks the attempt loop fails alone', () => {
+  test('a deeply nested body through a fallback to another upstream model is a 400 naming the limit; the gateway keeps serving', async () => {
+    const backup = await sim({ text: 'from the fallback' });
+    // The first attempt forwards the client's bytes; the fallback's other upstream model used to re-encode them.
+    const gw = await gateway(`
+router_settings: { num_retries: 0, fallbacks: [{ primary: [backup] }] }
+model_list:
+  - model_name: primary
+    litellm_params: { model: openai/primary, api_base: "${DEAD}" }
+  - model_name: backup
+    litellm_params: { model: openai/other, api_base: "${backup.url}" }
+`);
+    const depth = 6000;
+    const deep = `{"model":"primary","messages":[{"role":"user","content":"hi"}],"extra":${'['.repeat(depth)}${']'.repeat(depth)}}`;
+    const res = await post(`${gw.url}/v1/chat/completions`, deep);
+    assert.equal(res.status, 400);
+    assert.equal(errorOf(res).code, 'invalid_json');
+    assert.match(errorOf(res).message, /limit of 128 levels/);
+    assert.notEqual(backup.stats.lastRequest?.method, 'POST', 'refused before any attempt');
+    const next = await post(`${gw.url}/v1/chat/completions`, chat('primary'));
+    assert.equal(next.status, 200);
+    assert.match(next.body.toString(), /from the fallback/);
+  });
+
+  test('a throw in undici\'s error callback or in the backoff timer is a 500 for that request; the next one is served', async () => {
+    // A routing plugin that fails on its second pick of a request: the retry after a refused connection (called
+    // from undici's error callback), or the pick after a backoff (called from a timer).
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-failover-'));
+    const plugin = join(dir, 'second-pick-fails.ts');
+    writeFileSync(
+      plugin,
+      `import { definePlugin } from ${JSON.stringify(join(import.meta.dirname, '..', 'core', 'plugin', 'api.ts'))};
+const picked = new WeakSet<object>();
+export default definePlugin({
+  id: 'test.second_pick_fails',
+  create() {
+    return {
+      route(ctx, candidates) {
+        if (ctx.headers['x-break'] === undefined) return undefined;
+        if (picked.has(ctx)) throw new Error('second pick');
+        picked.add(ctx);
+        return candidates.find((d) => d.id === 'dead' || d.id === 'flaky');
+      },
+    };
+  },
+});
+`,
+    );
+    const good = await sim();
+    const flaky = await scripted([{ status: 500 }]);
+    const gw = await gateway(`
+plugins: [{ path: ${JSON.stringify(plugin)} }]
+router_settings: { num_retries: 1, retry_after: 0 }
+model_list:
+${deployment('g', DEAD, 'dead')}${deployment('g', good.url, 'good')}${deployment('one', flaky.url, 'flaky')}`);
+    const inCallback = await post(`${gw.url}/v1/chat/completions`, chat('g'), { 'x-break': '1' });
+    assert.equal(inCallback.status, 500);
+    assert.equal(errorOf(inCallback).code, 'plugin_error');
+    assert.equal((await post(`${gw.url}/v1/chat/completions`, chat('g'))).status, 200);
+
+    const inTimer = await post(`${gw.url}/v1/chat/completions`, chat('one'), { 'x-break': '1' });
+    assert.equal(flaky.hits.length, 1);
+    assert.equal(inTimer.status, 500);
+    assert.equal(errorOf(inTimer).code, 'plugin_error');
+    assert.equal((await post(`${gw.url}/v1/chat/completions`, chat('one'))).status, 200);
   });
 });
 

@@ -1,6 +1,6 @@
 // Request body: read with a byte limit and a deadline, parse JSON, check the fields each endpoint needs.
 
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { SluiceError } from '../errors.ts';
 import type { Endpoint } from '../config/models.ts';
 
@@ -9,8 +9,7 @@ import type { Endpoint } from '../config/models.ts';
  * Content-Length over the limit is refused before reading a byte), and with 408 when the client is too slow.
  */
 export function readBody(req: IncomingMessage, limit: number, timeoutMs: number): Promise<Buffer> {
-  const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > limit) {
+  if (declaresMoreThan(req.headers, limit)) {
     return Promise.reject(tooLarge(limit));
   }
   return new Promise((resolve, reject) => {
@@ -57,16 +56,43 @@ export function readBody(req: IncomingMessage, limit: number, timeoutMs: number)
   });
 }
 
+/** Whether the request declares a Content-Length over `limit`: such a body is refused before a byte of it is read. */
+export function declaresMoreThan(headers: IncomingHttpHeaders, limit: number): boolean {
+  const declared = headers['content-length'];
+  return declared !== undefined && Number(declared) > limit;
+}
+
 function tooLarge(limit: number): SluiceError {
   return new SluiceError('SLUICE_BODY_TOO_LARGE', `The request body is larger than the limit of ${limit} bytes.`, { details: { limit } });
 }
 
+/**
+ * Deepest nesting of arrays and objects a request body may have. Deeper bodies are refused before they are parsed:
+ * anything that walks a parsed body recursively (JSON.stringify, a plugin) would overflow the stack. Real requests
+ * (tool schemas included) stay far below it.
+ */
+export const MAX_JSON_DEPTH = 128;
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+
 /** Parses a JSON object body. */
 export function parseJsonObject(raw: Buffer): Record<string, unknown> {
   if (raw.length === 0) throw new SluiceError('SLUICE_INVALID_JSON', 'The request body is empty; expected a JSON object.');
+  const text = raw.toString('utf8');
+  if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
+    throw new SluiceError('SLUICE_INVALID_JSON', `The request body nests arrays and objects deeper than the limit of ${MAX_JSON_DEPTH} levels.`, {
+      details: { max_depth: MAX_JSON_DEPTH },
+    });
+  }
   let value: unknown;
   try {
-    value = JSON.parse(raw.toString('utf8'));
+    value = JSON.parse(text);
   } catch (error) {
     throw new SluiceError('SLUICE_INVALID_JSON', `The request body is not valid JSON: ${(error as Error).message}`);
   }
@@ -74,6 +100,116 @@ export function parseJsonObject(raw: Buffer): Record<string, unknown> {
     throw new SluiceError('SLUICE_INVALID_JSON', 'The request body must be a JSON object.');
   }
   return value as Record<string, unknown>;
+}
+
+/**
+ * Whether `text` nests arrays and objects deeper than `limit`, counting brackets outside strings. Most bodies have
+ * fewer brackets in all than the limit, which a few indexOf calls show; only the others are scanned, skipping
+ * strings with indexOf. Malformed JSON is left to JSON.parse.
+ */
+function nestsDeeperThan(text: string, limit: number): boolean {
+  let openers = 0;
+  for (let i = text.indexOf('{'); i !== -1 && openers <= limit; i = text.indexOf('{', i + 1)) openers++;
+  for (let i = text.indexOf('['); i !== -1 && openers <= limit; i = text.indexOf('[', i + 1)) openers++;
+  if (openers <= limit) return false;
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const char = text.charCodeAt(i);
+    if (char === QUOTE) {
+      // To the closing quote: one not escaped by an odd number of backslashes.
+      let backslashes: number;
+      do {
+        i = text.indexOf('"', i + 1);
+        if (i === -1) return false;
+        backslashes = 0;
+        while (text.charCodeAt(i - 1 - backslashes) === BACKSLASH) backslashes++;
+      } while (backslashes % 2 === 1);
+    } else if (char === OPEN_BRACE || char === OPEN_BRACKET) {
+      if (++depth > limit) return true;
+    } else if (char === CLOSE_BRACE || char === CLOSE_BRACKET) {
+      depth--;
+    }
+  }
+  return false;
+}
+
+/** The index of the quote that closes the string opened at `open` in the bytes of a body, or -1 when it is never closed. */
+function stringEnd(raw: Buffer, open: number): number {
+  let i = open;
+  for (;;) {
+    i = raw.indexOf(QUOTE, i + 1);
+    if (i === -1) return -1;
+    // A quote after an odd number of backslashes is escaped.
+    let backslashes = 0;
+    while (raw[i - 1 - backslashes] === BACKSLASH) backslashes++;
+    if (backslashes % 2 === 0) return i;
+  }
+}
+
+const MODEL_KEY = Buffer.from('model');
+const MODEL_KEY_END = Buffer.from('model"');
+const UNICODE_ESCAPE = Buffer.from('\\u');
+
+/**
+ * The body with every top-level string value of `model` set to `model`, and every other byte as the client sent
+ * it. Re-serializing the parsed body instead would cost time and change numbers, escapes and spacing. `raw` must be
+ * a JSON object that parsed; duplicate `model` keys are all replaced, so no backend reads the client's value.
+ */
+export function replaceModel(raw: Buffer, model: string): Buffer {
+  const parts: Buffer[] = [];
+  const value = Buffer.from(JSON.stringify(model));
+  let copied = 0;
+  let depth = 0;
+  // In the top-level object: whether the next string is a key, and whether the current key is `model`.
+  let atKey = false;
+  let inModel = false;
+  for (let i = 0; i < raw.length; i++) {
+    const byte = raw[i]!;
+    if (byte === QUOTE) {
+      const end = stringEnd(raw, i);
+      if (end === -1) break;
+      if (depth === 1) {
+        if (atKey) {
+          inModel = isModelKey(raw, i, end);
+          atKey = false;
+        } else if (inModel) {
+          parts.push(raw.subarray(copied, i), value);
+          copied = end + 1;
+          inModel = false;
+          // Another `model` key needs its name in the rest, spelled out or with a \u escape; usually neither is there.
+          if (raw.indexOf(MODEL_KEY_END, copied) === -1 && raw.indexOf(UNICODE_ESCAPE, copied) === -1) break;
+        }
+      }
+      i = end;
+    } else if (byte === OPEN_BRACE || byte === OPEN_BRACKET) {
+      if (++depth === 1) atKey = true;
+    } else if (byte === CLOSE_BRACE || byte === CLOSE_BRACKET) {
+      depth--;
+    } else if (byte === COMMA && depth === 1) {
+      atKey = true;
+      inModel = false;
+    }
+  }
+  if (parts.length === 0) return raw;
+  parts.push(raw.subarray(copied));
+  return Buffer.concat(parts);
+}
+
+/**
+ * Whether a parsed body's bytes may hold a second top-level `model` key, which JSON.parse hides (the last one
+ * wins) but a backend might read instead: `model"` more than once, or a `\u` escape that could spell it. A cheap
+ * over-estimate; `replaceModel` settles it.
+ */
+export function mayHoldAnotherModel(raw: Buffer): boolean {
+  const first = raw.indexOf(MODEL_KEY_END);
+  return (first !== -1 && raw.indexOf(MODEL_KEY_END, first + 1) !== -1) || raw.indexOf(UNICODE_ESCAPE) !== -1;
+}
+
+/** Whether the string between the quotes at `open` and `close` is the key `model`, escapes (`"mod\u0065l"`) included. */
+function isModelKey(raw: Buffer, open: number, close: number): boolean {
+  const key = raw.subarray(open + 1, close);
+  if (key.equals(MODEL_KEY)) return true;
+  return key.includes(BACKSLASH) && JSON.parse(raw.toString('utf8', open, close + 1)) === 'model';
 }
 
 /**

@@ -9,7 +9,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { Deployment } from '../config/models.ts';
-import { SluiceError } from '../errors.ts';
+import { SluiceError, toSluiceError } from '../errors.ts';
 import { HOP_BY_HOP, headerList, isChunkedOnly } from '../http/headers.ts';
 import { endStarted, errorBody, isReply, writeError, writeHead, writeReply, type Reply } from '../http/reply.ts';
 import type { ResponseBody, UpstreamResponseHead } from '../plugin/api.ts';
@@ -184,7 +184,41 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     if (this.#abortReason !== null) controller.abort(this.#abortReason);
   }
 
+  // undici's callbacks: a throw in one would reach the event loop and end the process, so none may escape.
   onResponseStart(controller: Dispatcher.DispatchController, status: number, headers: Headers): void {
+    try {
+      this.#responseStart(controller, status, headers);
+    } catch (error) {
+      this.#crashed(error);
+    }
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    try {
+      this.#responseData(controller, chunk);
+    } catch (error) {
+      this.#crashed(error);
+    }
+  }
+
+  onResponseEnd(controller: Dispatcher.DispatchController): void {
+    try {
+      this.#responseEnd(controller);
+    } catch (error) {
+      this.#crashed(error);
+    }
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    if (this.#done) return;
+    try {
+      this.#fail(mapUpstreamError(error, this.deployment));
+    } catch (thrown) {
+      this.#crashed(thrown);
+    }
+  }
+
+  #responseStart(controller: Dispatcher.DispatchController, status: number, headers: Headers): void {
     this.#controller = controller;
     if (this.#done) return;
     if (this.#firstByteTimer !== null) {
@@ -227,7 +261,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     this.#held = { status, headers };
   }
 
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+  #responseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.#done) return;
     if (this.firstDataAt === 0) this.firstDataAt = performance.now();
     if (this.#deciding !== null) {
@@ -296,7 +330,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     }
   }
 
-  onResponseEnd(controller: Dispatcher.DispatchController): void {
+  #responseEnd(controller: Dispatcher.DispatchController): void {
     if (this.#done) return;
     if (this.#deciding !== null) {
       this.#deciding.ended = true;
@@ -321,11 +355,6 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     this.#res.end();
     if (this.#usageTail !== null) this.#ctx.usage = this.#usageTail.read();
     this.#end('ok', null);
-  }
-
-  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
-    if (this.#done) return;
-    this.#fail(mapUpstreamError(error, this.deployment));
   }
 
   /** The held body through the `onResponseBody` hooks, then to the client: as sent, or a hook's replacement. */
@@ -353,7 +382,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
       return this.#fail(error as SluiceError, true);
     }
     if (result === undefined || isReply(result)) return send(result);
-    result.then(send, (error: unknown) => this.#fail(error as SluiceError, true));
+    result.then(send, (error: unknown) => this.#fail(error as SluiceError, true)).catch((error: unknown) => this.#crashed(error));
   }
 
   /** `complete`: the whole body came; otherwise ERROR_BODY_LIMIT bytes of it did. */
@@ -451,8 +480,28 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     const error = new SluiceError('SLUICE_UPSTREAM_TIMEOUT', `Upstream for model group "${this.deployment.group}" (deployment ${this.deployment.id}) ${what}.`, {
       details: { model: this.deployment.group, deployment: this.deployment.id },
     });
-    this.#controller?.abort(error);
-    this.#fail(error);
+    try {
+      this.#controller?.abort(error);
+      this.#fail(error);
+    } catch (thrown) {
+      this.#crashed(thrown);
+    }
+  }
+
+  /**
+   * Something threw in an undici callback or a timer (a bug, a plugin): this request ends with the error, and the
+   * process and every other stream go on.
+   */
+  #crashed(thrown: unknown): void {
+    const error = toSluiceError(thrown);
+    try {
+      this.#fail(error, true);
+      this.#controller?.abort(error);
+    } catch {
+      // Not even the error could be sent: drop this client rather than the process.
+      this.#settle();
+      this.#res.destroy();
+    }
   }
 
   /**

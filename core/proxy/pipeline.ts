@@ -59,7 +59,11 @@ export class Pipeline {
       groups: config.groups,
       timeouts: config.server.timeouts,
       localizer: config.localizer,
-      finish: (ctx, outcome, error) => this.finish(ctx, outcome, error),
+      finish: (ctx, outcome, error) => {
+        // The gateway's or a plugin's code failed after dispatch (caught in a callback or a timer): logged as below.
+        if (error !== null) this.#logFailure(ctx, error);
+        this.finish(ctx, outcome, error);
+      },
     };
   }
 
@@ -217,11 +221,16 @@ export class Pipeline {
 
   #fail(res: ServerResponse, ctx: RequestContext, error: unknown): void {
     const failure = toSluiceError(error);
+    this.#logFailure(ctx, failure);
+    this.#sendError(res, ctx, failure, { ...baseHeaders(ctx), ...ctx.responseHeaders });
+    this.finish(ctx, 'error', failure);
+  }
+
+  /** A failure of the gateway's or a plugin's own code is worth a log line; the client's or a backend's is not. */
+  #logFailure(ctx: RequestContext, failure: SluiceError): void {
     if (failure.code === 'SLUICE_PLUGIN_FAILED' || failure.code === 'SLUICE_INTERNAL') {
       this.#config.logger.error(failure.message, { request: ctx.id, cause: failure.cause });
     }
-    this.#sendError(res, ctx, failure, { ...baseHeaders(ctx), ...ctx.responseHeaders });
-    this.finish(ctx, 'error', failure);
   }
 
   /** Every error the pipeline writes goes through here: the message in the caller's language, `Content-Language` set. */

@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Deployment, ModelGroup } from '../config/models.ts';
 import { MAX_FALLBACKS, type ErrorClass, type RouterSettings } from '../config/router-settings.ts';
-import { SluiceError } from '../errors.ts';
+import { SluiceError, toSluiceError } from '../errors.ts';
 import { writeError } from '../http/reply.ts';
 import type { Chain } from '../plugin/chain.ts';
 import type { RequestContext } from '../plugin/context.ts';
@@ -205,15 +205,20 @@ export class RetryLoop implements AttemptOwner {
         this.#backoff = setTimeout(() => {
           this.#backoff = null;
           if (this.#done) return;
-          const again = this.#pick(false) ?? this.#fallBackFor(kind);
-          if (!(again instanceof Promise)) return again === null ? this.#giveUp() : this.#dispatch(again);
-          void again
-            .then((picked) => {
-              if (this.#done) return;
-              if (picked === null) this.#giveUp();
-              else this.#dispatch(picked);
-            })
-            .catch(() => this.#giveUp());
+          try {
+            const again = this.#pick(false) ?? this.#fallBackFor(kind);
+            if (!(again instanceof Promise)) return again === null ? this.#giveUp() : this.#dispatch(again);
+            void again
+              .then((picked) => {
+                if (this.#done) return;
+                if (picked === null) this.#giveUp();
+                else this.#dispatch(picked);
+              })
+              .catch((error: unknown) => this.#giveUp(toSluiceError(error)));
+          } catch (error) {
+            // A throw in a timer would take the process down: this request ends with the error instead.
+            this.#giveUp(toSluiceError(error));
+          }
         }, delay);
         return true;
       }
@@ -368,9 +373,9 @@ export class RetryLoop implements AttemptOwner {
     this.#endWith(error);
   }
 
-  #giveUp(): void {
+  #giveUp(error: SluiceError = this.#noDeployment()): void {
     if (this.#done) return;
-    this.#endWith(this.#noDeployment());
+    this.#endWith(error);
   }
 
   /** Answers with an error while no attempt is running, and closes the books. */

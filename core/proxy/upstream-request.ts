@@ -7,6 +7,7 @@ import type { Deployment, Endpoint } from '../config/models.ts';
 import type { Chain } from '../plugin/chain.ts';
 import type { RequestContext } from '../plugin/context.ts';
 import type { WireFormat } from '../providers/wire-format.ts';
+import { mayHoldAnotherModel, replaceModel } from '../http/body.ts';
 
 /** Client request headers that are not passed upstream: hop-by-hop, recomputed, or the gateway's own credentials. */
 const NOT_FORWARDED = new Set([
@@ -56,9 +57,13 @@ export function buildUpstreamRequest(
   deadlines: UpstreamDeadlines,
 ): Dispatcher.DispatchOptions {
   let body: Buffer | string = ctx.rawBody;
-  if (ctx.bodyChanged || deployment.upstreamModel !== ctx.model) {
+  if (ctx.bodyChanged) {
     ctx.body['model'] = deployment.upstreamModel;
     body = JSON.stringify(ctx.body);
+  } else if (deployment.upstreamModel !== ctx.model || mayHoldAnotherModel(ctx.rawBody)) {
+    // Only the model changes: the client's bytes are kept, nothing parsed is serialized again. A body that may
+    // hold a second top-level `model` key is rewritten too, so no backend reads a model other than the one checked.
+    body = replaceModel(ctx.rawBody, deployment.upstreamModel);
   }
   const headers: string[] = [];
   // A body a plugin reads (stream events, usage, a JSON answer) must arrive as plain text, never compressed.

@@ -5,11 +5,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import { createSecureServer, type Http2SecureServer, type SecureServerOptions, type ServerHttp2Session } from 'node:http2';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { EventEmitter } from 'node:events';
 import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket, TlsOptions } from 'node:tls';
 import type { App } from '../app.ts';
 import { loadServerTls, type CertificateInfo } from '../config/tls-files.ts';
 import { redirectToHttps, refuseUnverifiedPeer, SluiceHttp2Request, SluiceHttp2Response } from './tls.ts';
+import { declaresMoreThan } from '../http/body.ts';
 
 /** What `reloadTls()` did: the new certificate, or why the old one stays. */
 export type TlsReload = { readonly ok: true; readonly certificate: CertificateInfo } | { readonly ok: false; readonly error: string };
@@ -43,6 +45,8 @@ interface Http1Options {
   keepAliveTimeout: number;
   headersTimeout: number;
   requestTimeout: number;
+  /** How often Node checks the two timeouts above: they fire up to this late (Node's default, 30 s, made 30 s act as 60). */
+  connectionsCheckingInterval: number;
   noDelay: boolean;
 }
 
@@ -53,7 +57,9 @@ export async function listen(gateway: App, port = gateway.server.port, host = ga
   const t = gateway.server.timeouts;
   // Node's own whole-request deadline is a backstop behind the body timer, which answers with a proper 408.
   const requestTimeout = t.clientHeader === 0 || t.clientBody === 0 ? 0 : t.clientHeader + t.clientBody + 1000;
-  const http1: Http1Options = { keepAliveTimeout: t.keepAlive, headersTimeout: t.clientHeader, requestTimeout, noDelay: true };
+  // A tenth of the header timeout, at most 1 s: it fires within 10% (or 1 s) of its setting.
+  const connectionsCheckingInterval = t.clientHeader > 0 ? Math.max(10, Math.min(1000, Math.round(t.clientHeader / 10))) : 1000;
+  const http1: Http1Options = { keepAliveTimeout: t.keepAlive, headersTimeout: t.clientHeader, requestTimeout, connectionsCheckingInterval, noDelay: true };
   const tls = gateway.server.tls;
   const handle: Handler = gateway.handle;
   // Shared limits should be shared from the first request; a Redis that stays away is handled by its fail mode.
@@ -103,6 +109,11 @@ export async function listen(gateway: App, port = gateway.server.port, host = ga
   }
   // HTTP/1.1 parse errors (the HTTP/2 server reports them too, for its HTTP/1.1 clients).
   server.on('clientError', onClientError);
+  // Expect: 100-continue. A body the gateway would refuse unread is not asked for: the 413 goes out instead.
+  (server as EventEmitter).on('checkContinue', (req: IncomingMessage | SluiceHttp2Request, res: ServerResponse | SluiceHttp2Response) => {
+    if (!declaresMoreThan(req.headers, gateway.server.bodyLimit)) res.writeContinue();
+    (handle as Http2Handler)(req, res);
+  });
   await listenOn(server, port, host);
   const address = server.address() as AddressInfo;
 
@@ -179,9 +190,18 @@ function closeServer(server: Server | HttpsServer | Http2SecureServer): Promise<
   return new Promise<void>((resolve) => server.close(() => resolve()));
 }
 
-/** Malformed HTTP, oversized headers, header timeouts: answer in the OpenAI error shape and drop the socket. */
+/** Responses answered by onClientError: the parser reports its error again if more bytes arrive. */
+const answered = new WeakSet<ServerResponse>();
+
+/**
+ * Malformed HTTP, oversized headers, header timeouts, bad chunked bodies: answer in the OpenAI error shape and close
+ * the connection.
+ */
 function onClientError(error: NodeJS.ErrnoException, socket: Socket): void {
-  if (!socket.writable || (socket as Socket & { _httpMessage?: unknown })._httpMessage != null) {
+  // The response of a request already handed to the gateway, when the error is in its body (bad chunked encoding).
+  const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage ?? null;
+  if (inFlight !== null && answered.has(inFlight)) return;
+  if (!socket.writable || (inFlight !== null && inFlight.headersSent)) {
     socket.destroy();
     return;
   }
@@ -192,5 +212,13 @@ function onClientError(error: NodeJS.ErrnoException, socket: Socket): void {
         ? [431, 'Request Header Fields Too Large', 'headers_too_large']
         : [400, 'Bad Request', 'malformed_request'];
   const body = JSON.stringify({ error: { message: `${text}: the HTTP request could not be read.`, type: 'invalid_request_error', param: null, code } });
+  if (inFlight !== null) {
+    // Answered on the request's own response so the server's state stays whole; it closes the connection after.
+    answered.add(inFlight);
+    inFlight.shouldKeepAlive = false;
+    inFlight.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    inFlight.end(body);
+    return;
+  }
   socket.end(`HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
 }

@@ -260,6 +260,7 @@ describe('formatMessage', () => {
     allow: 'POST',
     timeout_s: 30,
     content_type: 'text/plain',
+    max_depth: 128,
   };
 
   test('every code in every language fills its values and shows no template syntax', () => {
