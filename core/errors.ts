@@ -63,7 +63,7 @@ export interface SluiceErrorOptions {
 }
 
 /**
- * An error with a stable code. Thrown or returned anywhere in the request path; `core/respond.ts`
+ * An error with a stable code. Thrown or returned anywhere in the request path; `core/http/reply.ts`
  * turns it into `{"error":{"message","type","param","code"}}` with the right status.
  */
 export class SluiceError extends Error {

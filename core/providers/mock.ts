@@ -1,6 +1,6 @@
 // The `mock/` provider: answers chat, completions and embeddings in OpenAI's exact wire format, without a network.
 //
-// It implements undici's dispatch contract, so a mock deployment flows through the same exchange, taps and
+// It implements undici's dispatch contract, so a mock deployment flows through the same attempt, taps and
 // plugins as a real one; the example config and the benchmarks use it to measure the proxy alone.
 
 import { createHash, randomBytes } from 'node:crypto';

@@ -6,7 +6,7 @@ import type { Deployment } from '../config/models.ts';
 import { MockDispatcher } from '../providers/mock.ts';
 import { upstreamConnectOptions } from '../config/tls-files.ts';
 
-/** What the exchange needs from an upstream: undici's low-level `dispatch`. The mock provider implements it too. */
+/** What an attempt needs from an upstream: undici's low-level `dispatch`. The mock provider implements it too. */
 export interface UpstreamDispatcher {
   dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean;
 }
