@@ -58,7 +58,7 @@ model_list:
   - model_name: fixed
     litellm_params: { model: openai/fixed, api_base: ${fixedUrl} }
   - model_name: sim
-    litellm_params: { model: openai/sim-model, api_base: ${sim.url}/v1, stream_timeout: 0.3 }
+    litellm_params: { model: openai/sim-model, api_base: ${sim.url}/v1, stream_timeout: 2 }
   - model_name: sim-status
     litellm_params: { model: openai/sim-model, api_base: ${sim.url}/v1 }
     model_info: { id: sim-status }
