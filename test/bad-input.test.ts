@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Server } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { chat, errorOf, post, sleep, startGateway, type TestGateway } from './helpers.ts';
+import { chat, errorOf, post, sleep, startGateway, until, type TestGateway } from './helpers.ts';
 import { startOpenAISim } from './sim/openai-sim.ts';
 import { MAX_JSON_DEPTH, replaceModel } from '../core/http/body.ts';
 
@@ -223,8 +223,9 @@ plugins:
     const wrongMethod = await post(`${gw.url}/health/liveliness`, '{}', { 'x-request-id': 'wrong-method' });
     assert.equal(wrongMethod.status, 405);
     assert.equal(wrongMethod.headers['x-request-id'], 'wrong-method');
-    await sleep(20);
-    const entries = readFileSync(file, 'utf8')
+    const logged = (): string => readFileSync(file, 'utf8');
+    await until('the access log has all three', () => ['bad-json', 'no-route', 'wrong-method'].every((id) => logged().includes(`"${id}"`)));
+    const entries = logged()
       .split('\n')
       .filter((l) => l !== '')
       .map((l) => JSON.parse(l) as { id: string; status: number; outcome: string; error: string; path: string });

@@ -1,6 +1,7 @@
 // Test helpers: a real gateway on an ephemeral port from inline YAML, and small HTTP clients.
 
-import { request } from 'node:http';
+import { createServer, request, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { parseConfig } from '../core/config/load.ts';
 import { App } from '../core/app.ts';
@@ -75,3 +76,85 @@ export function errorOf(res: RawResponse): { message: string; type: string; para
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Waits for `cond`, polling. The deadline only catches a hang: it is far above anything a busy machine needs, so
+ * no test depends on how fast something happens, only on whether it does.
+ */
+export async function until(what: string, cond: () => boolean, ms = 20_000): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!cond()) {
+    if (performance.now() > deadline) throw new Error(`timed out after ${ms} ms waiting until ${what}`);
+    await sleep(5);
+  }
+}
+
+/**
+ * `promise`, or a failure if it has not settled within `ms` (default 20 s). For "does not wait on X" where waiting
+ * on X would take much longer than `ms` (a minute's latency or command timeout), so only a hang trips it.
+ */
+export async function settles<T>(what: string, promise: Promise<T>, ms = 20_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const hung = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not settled after ${ms} ms`)), ms)));
+  try {
+    return await Promise.race([promise, hung]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export interface HeldBackend {
+  readonly url: string;
+  /** Streams begun and not yet released. */
+  readonly open: number;
+  /** POSTs received, streams or not. */
+  readonly requests: number;
+  /** Ends every open stream normally (last chunk, [DONE]). */
+  release(): void;
+  close(): Promise<void>;
+}
+
+/**
+ * An OpenAI-style backend whose streams stay open until `release()`, so a test holds requests in flight for as
+ * long as it needs instead of guessing how long a paced stream lasts on a busy machine. Other requests get a short
+ * chat answer at once.
+ */
+export async function startHeldBackend(): Promise<HeldBackend> {
+  const held: ServerResponse[] = [];
+  let requests = 0;
+  const chunk = (delta: Record<string, unknown>, finish: string | null): string =>
+    `data: ${JSON.stringify({ id: 'held', object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (data: Buffer) => (body += data));
+    req.on('end', () => {
+      if (req.method !== 'POST') return void res.end('{}');
+      requests++;
+      if ((JSON.parse(body) as { stream?: unknown }).stream === true) {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write(chunk({ role: 'assistant', content: 'held' }, null));
+        held.push(res);
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ id: 'now', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'now' }, finish_reason: 'stop' }] }));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    get open() {
+      return held.length;
+    },
+    get requests() {
+      return requests;
+    },
+    release() {
+      for (const res of held.splice(0)) res.end(chunk({}, 'stop') + 'data: [DONE]\n\n');
+    },
+    close() {
+      server.closeAllConnections();
+      return new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}

@@ -24,6 +24,10 @@ export interface RedisServer {
   stop(): Promise<void>;
   /** Starts the server again on the same port (stopping it first if it runs); data does not survive. */
   restart(): Promise<void>;
+  /** Freezes the server (SIGSTOP): connections stay up, nothing is answered until `resume()`. */
+  pause(): void;
+  /** Lets a paused server run again (SIGCONT); it then answers what queued up meanwhile. */
+  resume(): void;
 }
 
 export interface StartRedisOptions {
@@ -97,6 +101,12 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
       await stop();
       await launch();
     },
+    pause() {
+      child?.kill('SIGSTOP');
+    },
+    resume() {
+      child?.kill('SIGCONT');
+    },
   };
 }
 
@@ -140,7 +150,7 @@ function freePort(): Promise<number> {
 }
 
 /** Sends one command (RESP) and returns the raw reply once it is complete (simple, error, integer or bulk). */
-export function redisCommand(port: number, args: readonly string[], timeoutMs = 1000): Promise<string> {
+export function redisCommand(port: number, args: readonly string[], timeoutMs = 10_000): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1');
     let reply = '';

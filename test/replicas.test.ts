@@ -3,20 +3,23 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { redisCommand, startRedis } from './redis-server.ts';
-import { chat, errorOf, post, sleep, startGateway, type TestGateway } from './helpers.ts';
+import { chat, errorOf, post, settles, sleep, startGateway, startHeldBackend, until, type TestGateway } from './helpers.ts';
 
 type Redis = Awaited<ReturnType<typeof startRedis>>;
 const KEY = 'sk-shared-0123456789';
 const auth = { authorization: `Bearer ${KEY}` };
 
-function config(redisPort: number, failMode: 'fail_open' | 'fail_closed', keyLimits: string, prefix: string): string {
+/** Long, so a busy machine never trips it, and a check that waited on a dead Redis would hang visibly. */
+const COMMAND_TIMEOUT_MS = 60_000;
+
+function config(redisPort: number, failMode: 'fail_open' | 'fail_closed', keyLimits: string, prefix: string, litellmParams = 'model: mock/m, mock_tokens: 20, mock_token_interval_ms: 15'): string {
   return `
-redis: { host: 127.0.0.1, port: ${redisPort}, fail_mode: ${failMode}, key_prefix: "${prefix}:", command_timeout_ms: 100 }
+redis: { host: 127.0.0.1, port: ${redisPort}, fail_mode: ${failMode}, key_prefix: "${prefix}:", command_timeout_ms: ${COMMAND_TIMEOUT_MS} }
 keys: [{ key: ${KEY}, alias: shared, ${keyLimits} }]
 plugins: [auth.api_key, limit.key, route.round_robin]
 model_list:
   - model_name: m
-    litellm_params: { model: mock/m, mock_tokens: 20, mock_token_interval_ms: 15 }
+    litellm_params: { ${litellmParams} }
 `;
 }
 
@@ -50,20 +53,35 @@ describe('limits across replicas (real redis-server)', () => {
   });
 
   test('max_parallel_requests: 2 holds across both instances', async () => {
-    const a = await startGateway(config(redis.port, 'fail_open', 'max_parallel_requests: 2', 'par-test'));
-    const b = await startGateway(config(redis.port, 'fail_open', 'max_parallel_requests: 2', 'par-test'));
+    // The backend holds the admitted streams open until told, so all six are concurrent however slow the machine is.
+    const backend = await startHeldBackend();
+    const upstream = `model: openai/m, api_base: "${backend.url}"`;
+    const a = await startGateway(config(redis.port, 'fail_open', 'max_parallel_requests: 2', 'par-test', upstream));
+    const b = await startGateway(config(redis.port, 'fail_open', 'max_parallel_requests: 2', 'par-test', upstream));
     try {
-      const results = await Promise.all(
-        Array.from({ length: 6 }, (_, i) => post(`${(i % 2 === 0 ? a : b).url}/v1/chat/completions`, chat('m', { stream: true }), auth)),
+      let answered = 0;
+      const pending = Array.from({ length: 6 }, (_, i) =>
+        post(`${(i % 2 === 0 ? a : b).url}/v1/chat/completions`, chat('m', { stream: true }), auth).then((r) => {
+          answered++;
+          return r;
+        }),
       );
+      await until('every request is either running or answered', () => backend.open + answered === 6);
+      backend.release();
+      const results = await Promise.all(pending);
       assert.equal(results.filter((r) => r.status === 200).length, 2);
       assert.equal(results.filter((r) => r.status === 429).length, 4);
-      // Leases are released when the streams end.
-      await sleep(50);
-      assert.equal((await post(`${a.url}/v1/chat/completions`, chat('m'), auth)).status, 200);
+      // Leases are released when the streams end (their ttl is 15 minutes, so only the release can free them).
+      let after = 0;
+      for (let i = 0; i < 400 && after !== 200; i++) {
+        if (i > 0) await sleep(50);
+        after = (await post(`${a.url}/v1/chat/completions`, chat('m'), auth)).status;
+      }
+      assert.equal(after, 200);
     } finally {
       await a.close();
       await b.close();
+      await backend.close();
     }
   });
 
@@ -75,10 +93,11 @@ describe('limits across replicas (real redis-server)', () => {
       assert.equal((await post(`${closed.url}/v1/chat/completions`, chat('m'), auth)).status, 200);
 
       await redis.stop();
-      const started = performance.now();
-      const openRes = await post(`${open.url}/v1/chat/completions`, chat('m'), auth);
-      const closedRes = await post(`${closed.url}/v1/chat/completions`, chat('m'), auth);
-      assert.ok(performance.now() - started < 1000, 'nothing waits long on a dead Redis');
+      // Nothing waits long on a dead Redis: a wait on it would last the minute-long command timeout.
+      const [openRes, closedRes] = await settles('nothing waits long on a dead Redis', (async () => [
+        await post(`${open.url}/v1/chat/completions`, chat('m'), auth),
+        await post(`${closed.url}/v1/chat/completions`, chat('m'), auth),
+      ])());
       assert.equal(openRes.status, 200);
       assert.equal(closedRes.status, 503);
       assert.equal(errorOf(closedRes).code, 'shared_state_unavailable');
@@ -87,7 +106,7 @@ describe('limits across replicas (real redis-server)', () => {
       assert.equal((await fetch(`${closed.url}/health/readiness`)).status, 503);
 
       await redis.restart();
-      for (let i = 0; i < 60; i++) {
+      for (let i = 0; i < 200; i++) {
         const res = await post(`${closed.url}/v1/chat/completions`, chat('m'), auth);
         if (res.status === 200) break;
         await sleep(100);
@@ -102,22 +121,29 @@ describe('limits across replicas (real redis-server)', () => {
   });
 
   test('readiness sees a stalled Redis by itself, before any request times out on it', async () => {
-    const open = await startGateway(config(redis.port, 'fail_open', 'rpm: 1000', 'stall-test'));
-    const closed = await startGateway(config(redis.port, 'fail_closed', 'rpm: 1000', 'stall-test'));
+    // A short command timeout for this test: a frozen Redis must show as soon as one ping goes unanswered.
+    const stalling = (failMode: 'fail_open' | 'fail_closed'): string =>
+      config(redis.port, failMode, 'rpm: 1000', 'stall-test').replace(`command_timeout_ms: ${COMMAND_TIMEOUT_MS}`, 'command_timeout_ms: 1000');
+    const open = await startGateway(stalling('fail_open'));
+    const closed = await startGateway(stalling('fail_closed'));
     try {
-      assert.equal((await post(`${open.url}/v1/chat/completions`, chat('m'), auth)).status, 200);
-      assert.equal((await post(`${closed.url}/v1/chat/completions`, chat('m'), auth)).status, 200);
       const readiness = async (gw: TestGateway): Promise<{ code: number; status: string }> => {
         const res = await fetch(`${gw.url}/health/readiness`);
         return { code: res.status, status: ((await res.json()) as { status: string }).status };
       };
-      assert.deepEqual(await readiness(open), { code: 200, status: 'healthy' });
-      // Redis holds every command for 3 s; no request is sent meanwhile.
-      assert.equal(await redisCommand(redis.port, ['CLIENT', 'PAUSE', '3000']), '+OK\r\n');
-      assert.deepEqual(await readiness(open), { code: 200, status: 'degraded' });
-      assert.deepEqual(await readiness(closed), { code: 503, status: 'unhealthy' });
+      for (const gw of [open, closed]) {
+        for (let polls = 0; (await readiness(gw)).status !== 'healthy'; polls++) assert.ok(polls < 100, 'healthy before the stall');
+      }
+      // Redis is frozen (SIGSTOP); no request is sent meanwhile, so only readiness's own ping can notice.
+      redis.pause();
+      try {
+        assert.deepEqual(await readiness(open), { code: 200, status: 'degraded' });
+        assert.deepEqual(await readiness(closed), { code: 503, status: 'unhealthy' });
+      } finally {
+        redis.resume();
+      }
       for (let polls = 0; (await readiness(open)).status !== 'healthy'; polls++) {
-        assert.ok(polls < 200, 'readiness recovers once Redis answers again');
+        assert.ok(polls < 400, 'readiness recovers once Redis answers again');
         await sleep(50);
       }
     } finally {

@@ -4,13 +4,13 @@
 
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
+import { after, before, beforeEach, describe, test } from 'node:test';
 import { Ajv } from 'ajv';
 import { createLogger, type Logger } from '../core/logger.ts';
 import type { LimitDecision, SharedStore } from '../core/state/store.ts';
 import { createStore, REDIS_CONFIG_SCHEMA, type RedisConfig } from '../core/state/create-store.ts';
 import { MemoryStore } from '../core/state/memory-store.ts';
-import { RedisStore, scriptKeys, STATE_UNAVAILABLE_MESSAGE } from '../core/state/redis-store.ts';
+import { DEFAULT_KEY_PREFIX, RedisStore, scriptKeys, STATE_UNAVAILABLE_MESSAGE } from '../core/state/redis-store.ts';
 import { redisCommand, startRedis, type RedisServer } from './redis-server.ts';
 
 const silent = createLogger('silent');
@@ -18,7 +18,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 /** Fast reconnects and probes, so recovery tests take a fraction of a second. */
 const TUNING = { reconnectMaxDelayMs: 100, probeIntervalMs: 50 };
 /** Behaviour tests are about answers, not timeouts: a loaded CI machine must not push them into fail_open. */
-const PATIENT = 1000;
+const PATIENT = 10_000;
 
 function capture(): { logger: Logger; lines: string[] } {
   const lines: string[] = [];
@@ -43,35 +43,109 @@ function between(value: number, low: number, high: number, what: string): void {
   assert.ok(value >= low && value <= high, `${what}: ${value} not in [${low}, ${high}]`);
 }
 
-/** A call with when it was sent and answered (performance.now()), to bound the time the store saw pass. */
-interface Stamped<T> {
-  value: T;
-  sent: number;
-  received: number;
-}
-async function stamp<T>(fn: () => Promise<T>): Promise<Stamped<T>> {
-  const sent = performance.now();
-  const value = await fn();
-  return { value, sent, received: performance.now() };
-}
-
-/**
- * Asserts a duration the store computed as `nominal` minus the time between calls `a` and `b` (as the store
- * saw it, which lies between `b.sent − a.received` and `b.received − a.sent`), ±2 ms for ms rounding.
- * Keeps timing assertions exact on a fast machine and honest on a loaded one.
- */
-function elapsedFrom(actual: number, nominal: number, a: Stamped<unknown>, b: Stamped<unknown>, what: string): void {
-  between(actual, Math.floor(nominal - (b.received - a.sent) - 2), Math.ceil(nominal - (b.sent - a.received) + 2), what);
+/** Counts the commands a RedisStore sends to Redis from now on (its probes' PINGs aside). */
+function countCommands(store: RedisStore): { readonly sent: number } {
+  const client = (store as unknown as { client: { sendCommand(command: { name: string }, ...rest: unknown[]): unknown } }).client;
+  const send = client.sendCommand.bind(client);
+  const counter = { sent: 0 };
+  client.sendCommand = (command, ...rest) => {
+    if (command.name !== 'ping') counter.sent++;
+    return send(command, ...rest);
+  };
+  return counter;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// The behavioural suite: real time (Redis uses its own clock), unique keys per test.
+// The clock a behaviour test runs on.
+//
+// MemoryStore decides by the `now` it is given: its clock is a number the test moves, and every duration comes out
+// exact. RedisStore ignores `now` and reads the server's TIME (so replicas with skewed clocks agree), so it cannot
+// be handed a fake clock. There, time passing is made by moving the limit key's stored times and TTLs into the
+// past (AGE_LUA), which the scripts cannot tell from time passing; real time only creeps on by what the calls
+// take, and the test measures that creep rather than assuming it is small. The suite's durations are scaled by S
+// (its "second" lasts 1000 s), so that no creep short of a hang changes a count.
 
-function behaviour(name: string, open: (logger: Logger) => SharedStore): void {
+/** The behaviour suite's time scale: durations ×S, rates ÷S. */
+const S = 1000;
+
+interface TestClock {
+  /** The `now` to pass. */
+  now(): number;
+  /** As if `ms` passed for the limit key `key`. */
+  pass(key: string, ms: number): Promise<void>;
+  /** Called as each test begins. */
+  restart(): void;
+  /**
+   * How far apart the store's time and the test's may have drifted since the test began: 0 for a fake clock; for
+   * Redis, the real time the test has taken so far, +2 ms for ms rounding.
+   */
+  creep(): number;
+}
+
+function fakeClock(): TestClock {
+  let now = 1_700_000_000_000;
+  return {
+    now: () => now,
+    pass: async (_key, ms) => {
+      now += ms;
+    },
+    restart: () => undefined,
+    creep: () => 0,
+  };
+}
+
+/** Moves every time stored under KEYS `ARGV[1]` ms into the past, their TTLs with them (a key whose TTL runs out goes). */
+const AGE_LUA = `
+local ms = tonumber(ARGV[1])
+for _, key in ipairs(KEYS) do
+  local ttl = redis.call('PTTL', key)
+  if ttl > 0 and ttl <= ms then
+    redis.call('DEL', key)
+  elseif ttl ~= -2 then
+    local kind = redis.call('TYPE', key)['ok']
+    if kind == 'string' then
+      redis.call('SET', key, string.format('%.3f', tonumber(redis.call('GET', key)) - ms), 'KEEPTTL')
+    elseif kind == 'zset' then
+      local entries = redis.call('ZRANGE', key, 0, -1, 'WITHSCORES')
+      for i = 1, #entries, 2 do redis.call('ZADD', key, string.format('%.3f', tonumber(entries[i + 1]) - ms), entries[i]) end
+    end
+    if ttl > 0 then redis.call('PEXPIRE', key, ttl - ms) end
+  end
+end
+return 0
+`;
+
+function redisClock(port: () => number, prefix: string): TestClock {
+  let began = performance.now();
+  return {
+    now: () => Date.now(),
+    async pass(key, ms) {
+      const { gcra, window, lease } = scriptKeys(prefix, key);
+      const keys = [...gcra, ...window, ...lease];
+      assert.equal(await redisCommand(port(), ['EVAL', AGE_LUA, String(keys.length), ...keys, String(ms)]), ':0\r\n');
+    },
+    restart: () => {
+      began = performance.now();
+    },
+    creep: () => Math.ceil(performance.now() - began) + 2,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The behavioural suite: the store's own clock (see above), unique keys per test.
+
+function behaviour(name: string, open: (logger: Logger) => SharedStore, clock: TestClock): void {
   describe(`${name}: behaviour`, { concurrency: 1 }, () => {
     let store: SharedStore;
     const log = capture();
     const key = (label: string): string => `${label}:${randomUUID()}`;
+    const now = (): number => clock.now();
+    /** A duration the store computed from its clock: `nominal`, give or take the creep (none on a fake clock). */
+    const duration = (actual: number, nominal: number, what: string): void => {
+      const creep = clock.creep();
+      between(actual, nominal - creep, nominal + creep, what);
+    };
+    beforeEach(() => clock.restart());
     before(async () => {
       store = open(log.logger);
       if (store instanceof RedisStore) assert.equal(await store.connected(5000), true, log.lines.join('\n'));
@@ -82,160 +156,154 @@ function behaviour(name: string, open: (logger: Logger) => SharedStore): void {
       assert.deepEqual(log.lines.filter((l) => !l.includes('connected')), []);
     });
 
-    test('GCRA 10 r/s burst 5: six pass at once, then refusal for ~100 ms, then one more', async () => {
+    test('GCRA 10 r/s burst 5 (time ×S): six pass at once, then refusal for ~100 ms, then one more', async () => {
       const k = key('gcra');
-      const passed: Stamped<LimitDecision>[] = [];
-      for (let i = 0; i < 6; i++) passed.push(await stamp(() => store.gcra(k, 10, 5, Date.now())));
+      const passed: LimitDecision[] = [];
+      for (let i = 0; i < 6; i++) passed.push(await store.gcra(k, 10 / S, 5, now()));
       assert.deepEqual(
-        passed.map(({ value: d }) => [d.allowed, d.limit, d.remaining, d.retryAfterMs]),
+        passed.map((d) => [d.allowed, d.limit, d.remaining, d.retryAfterMs]),
         [5, 4, 3, 2, 1, 0].map((r) => [true, 6, r, 0]),
       );
-      const call = await stamp(() => store.gcra(k, 10, 5, Date.now()));
-      const refused = call.value;
+      const refused = await store.gcra(k, 10 / S, 5, now());
       assert.equal(refused.allowed, false);
       assert.equal(refused.remaining, 0);
       // TAT is 600 ms past the first request; the 7th may pass at TAT − 5 × 100 ms.
-      elapsedFrom(refused.retryAfterMs, 100, passed[0]!, call, 'retryAfterMs');
-      elapsedFrom(refused.resetMs, 600, passed[0]!, call, 'resetMs');
-      await sleep(refused.retryAfterMs + 15);
-      const again = await store.gcra(k, 10, 5, Date.now());
+      duration(refused.retryAfterMs, 100 * S, 'retryAfterMs');
+      duration(refused.resetMs, 600 * S, 'resetMs');
+      await clock.pass(k, refused.retryAfterMs);
+      const again = await store.gcra(k, 10 / S, 5, now());
       assert.equal(again.allowed, true);
       assert.equal(again.remaining, 0);
-      assert.equal((await store.gcra(k, 10, 5, Date.now())).allowed, false);
+      assert.equal((await store.gcra(k, 10 / S, 5, now())).allowed, false);
     });
 
     test('GCRA burst 0: one request per emission interval', async () => {
       const k = key('gcra0');
-      const first = await stamp(() => store.gcra(k, 20, 0, Date.now()));
-      assert.deepEqual([first.value.allowed, first.value.limit, first.value.remaining, first.value.resetMs], [true, 1, 0, 50]);
-      const second = await stamp(() => store.gcra(k, 20, 0, Date.now()));
-      assert.equal(second.value.allowed, false);
-      elapsedFrom(second.value.retryAfterMs, 50, first, second, 'retryAfterMs');
+      const first = await store.gcra(k, 20 / S, 0, now());
+      assert.deepEqual([first.allowed, first.limit, first.remaining, first.resetMs], [true, 1, 0, 50 * S]);
+      const second = await store.gcra(k, 20 / S, 0, now());
+      assert.equal(second.allowed, false);
+      duration(second.retryAfterMs, 50 * S, 'retryAfterMs');
     });
 
-    test('sliding window, limit 5 in 1 s: exactly the oldest entry frees exactly one slot', async () => {
+    test('sliding window, limit 5 in 1 s (time ×S): exactly the oldest entry frees exactly one slot', async () => {
       const k = key('win');
-      const first = await stamp(() => store.windowCheck(k, 5, 1000, 1, Date.now()));
-      assert.deepEqual([first.value.allowed, first.value.limit, first.value.remaining, first.value.resetMs], [true, 5, 4, 1000]);
-      await sleep(300);
-      const second = await stamp(() => store.windowCheck(k, 5, 1000, 1, Date.now()));
-      assert.deepEqual([second.value.allowed, second.value.remaining], [true, 3]);
+      const first = await store.windowCheck(k, 5, 1000 * S, 1, now());
+      assert.deepEqual([first.allowed, first.limit, first.remaining, first.resetMs], [true, 5, 4, 1000 * S]);
+      await clock.pass(k, 300 * S);
+      const second = await store.windowCheck(k, 5, 1000 * S, 1, now());
+      assert.deepEqual([second.allowed, second.remaining], [true, 3]);
       for (const remaining of [2, 1, 0]) {
-        const d = await store.windowCheck(k, 5, 1000, 1, Date.now());
+        const d = await store.windowCheck(k, 5, 1000 * S, 1, now());
         assert.deepEqual([d.allowed, d.remaining, d.retryAfterMs], [true, remaining, 0]);
       }
-      const call = await stamp(() => store.windowCheck(k, 5, 1000, 1, Date.now()));
-      const refused = call.value;
+      const refused = await store.windowCheck(k, 5, 1000 * S, 1, now());
       assert.deepEqual([refused.allowed, refused.remaining], [false, 0]);
       // Room comes back when the first entry (300 ms older than the rest) leaves the window.
-      elapsedFrom(refused.retryAfterMs, 1000, first, call, 'retryAfterMs');
-      elapsedFrom(refused.resetMs, 1000, call, call, 'resetMs (the newest entry is the 5th, just before)');
-      await sleep(refused.retryAfterMs + 15);
-      assert.equal((await store.windowCheck(k, 5, 1000, 1, Date.now())).allowed, true);
-      const next = await stamp(() => store.windowCheck(k, 5, 1000, 1, Date.now()));
-      assert.equal(next.value.allowed, false, 'only one entry expired, so only one slot came back');
-      elapsedFrom(next.value.retryAfterMs, 1000, second, next, 'retryAfterMs of the next refusal');
+      duration(refused.retryAfterMs, 700 * S, 'retryAfterMs');
+      duration(refused.resetMs, 1000 * S, 'resetMs (the newest entry is the 5th, just before)');
+      await clock.pass(k, refused.retryAfterMs);
+      assert.equal((await store.windowCheck(k, 5, 1000 * S, 1, now())).allowed, true);
+      const next = await store.windowCheck(k, 5, 1000 * S, 1, now());
+      assert.equal(next.allowed, false, 'only one entry expired, so only one slot came back');
+      duration(next.retryAfterMs, 300 * S, 'retryAfterMs of the next refusal');
     });
 
     test('sliding window: no window of the length ever admits more than the limit (no 2x at an edge)', async () => {
       const k = key('edge');
-      const windowMs = 250;
+      const windowMs = 250 * S;
       const limit = 5;
       const admitted: number[] = [];
-      let slack = 0;
-      const end = performance.now() + 3.2 * windowMs;
-      while (performance.now() < end) {
-        const sent = performance.now();
-        const d = await store.windowCheck(k, limit, windowMs, 1, Date.now());
-        const received = performance.now();
-        slack = Math.max(slack, received - sent);
-        if (d.allowed) admitted.push(sent);
-        await sleep(7);
+      for (let elapsed = 0; elapsed < 3.2 * windowMs; elapsed += 7 * S) {
+        const d = await store.windowCheck(k, limit, windowMs, 1, now());
+        if (d.allowed) admitted.push(elapsed);
+        await clock.pass(k, 7 * S);
       }
       assert.ok(admitted.length >= 2 * limit, `admitted ${admitted.length}: the window must keep admitting`);
-      // Measured at send time; the server decided within `slack` of it.
+      // On the test's time; the store's own may have run ahead of it by up to `creep` meanwhile.
+      const creep = clock.creep();
       for (let i = 0; i < admitted.length; i++) {
-        const inWindow = admitted.filter((t) => t >= admitted[i]! && t < admitted[i]! + windowMs - slack - 1).length;
+        const inWindow = admitted.filter((t) => t >= admitted[i]! && t < admitted[i]! + windowMs - creep).length;
         assert.ok(inWindow <= limit, `${inWindow} admitted within ${windowMs} ms starting at #${i}`);
       }
     });
 
     test('costs (tokens): admit while the sum fits; cost 0 only reports; a cost above the limit never fits', async () => {
       const k = key('cost');
-      const report = await store.windowCheck(k, 100, 1000, 0, Date.now());
+      const report = await store.windowCheck(k, 100, 1000 * S, 0, now());
       assert.deepEqual([report.allowed, report.remaining, report.resetMs], [true, 100, 0]);
-      const a = await stamp(() => store.windowCheck(k, 100, 1000, 60, Date.now()));
-      assert.deepEqual([a.value.allowed, a.value.remaining], [true, 40]);
-      const b = await stamp(() => store.windowCheck(k, 100, 1000, 50, Date.now()));
-      assert.deepEqual([b.value.allowed, b.value.remaining], [false, 0]);
-      elapsedFrom(b.value.retryAfterMs, 1000, a, b, 'retryAfterMs');
+      const a = await store.windowCheck(k, 100, 1000 * S, 60, now());
+      assert.deepEqual([a.allowed, a.remaining], [true, 40]);
+      const b = await store.windowCheck(k, 100, 1000 * S, 50, now());
+      assert.deepEqual([b.allowed, b.remaining], [false, 0]);
+      duration(b.retryAfterMs, 1000 * S, 'retryAfterMs');
       for (let i = 0; i < 3; i++) {
-        const r = await store.windowCheck(k, 100, 1000, 0, Date.now());
+        const r = await store.windowCheck(k, 100, 1000 * S, 0, now());
         assert.deepEqual([r.allowed, r.remaining], [true, 40], 'a report records nothing');
       }
-      const c = await store.windowCheck(k, 100, 1000, 40, Date.now());
+      const c = await store.windowCheck(k, 100, 1000 * S, 40, now());
       assert.deepEqual([c.allowed, c.remaining], [true, 0]);
-      const full = await store.windowCheck(k, 100, 1000, 0, Date.now());
+      const full = await store.windowCheck(k, 100, 1000 * S, 0, now());
       assert.deepEqual([full.allowed, full.remaining], [true, 0]);
-      assert.equal((await store.windowCheck(k, 100, 1000, 1, Date.now())).allowed, false);
-      const huge = await store.windowCheck(key('huge'), 100, 1000, 101, Date.now());
-      assert.deepEqual([huge.allowed, huge.retryAfterMs], [false, 1000]);
+      assert.equal((await store.windowCheck(k, 100, 1000 * S, 1, now())).allowed, false);
+      const huge = await store.windowCheck(key('huge'), 100, 1000 * S, 101, now());
+      assert.deepEqual([huge.allowed, huge.retryAfterMs], [false, 1000 * S]);
     });
 
     test('windowAdd charges without a check, and the charge counts against later checks', async () => {
       const k = key('add');
-      await store.windowAdd(k, 1000, 70, Date.now());
-      assert.equal((await store.windowCheck(k, 100, 1000, 0, Date.now())).remaining, 30);
-      assert.equal((await store.windowCheck(k, 100, 1000, 31, Date.now())).allowed, false);
-      assert.equal((await store.windowCheck(k, 100, 1000, 30, Date.now())).allowed, true);
-      await store.windowAdd(k, 1000, 50, Date.now());
-      await store.windowAdd(k, 1000, 0, Date.now());
-      const over = await store.windowCheck(k, 100, 1000, 0, Date.now());
+      await store.windowAdd(k, 1000 * S, 70, now());
+      assert.equal((await store.windowCheck(k, 100, 1000 * S, 0, now())).remaining, 30);
+      assert.equal((await store.windowCheck(k, 100, 1000 * S, 31, now())).allowed, false);
+      assert.equal((await store.windowCheck(k, 100, 1000 * S, 30, now())).allowed, true);
+      await store.windowAdd(k, 1000 * S, 50, now());
+      await store.windowAdd(k, 1000 * S, 0, now());
+      const over = await store.windowCheck(k, 100, 1000 * S, 0, now());
       assert.deepEqual([over.allowed, over.remaining], [false, 0], '150 charged against 100: even a report is refused');
     });
 
     test('window entries expire: after the window, the full limit is back', async () => {
       const k = key('expire');
-      for (let i = 0; i < 3; i++) assert.equal((await store.windowCheck(k, 3, 300, 1, Date.now())).allowed, true);
-      assert.equal((await store.windowCheck(k, 3, 300, 1, Date.now())).allowed, false);
-      await sleep(320);
-      const back = await store.windowCheck(k, 3, 300, 0, Date.now());
+      for (let i = 0; i < 3; i++) assert.equal((await store.windowCheck(k, 3, 300 * S, 1, now())).allowed, true);
+      assert.equal((await store.windowCheck(k, 3, 300 * S, 1, now())).allowed, false);
+      await clock.pass(k, 320 * S);
+      const back = await store.windowCheck(k, 3, 300 * S, 0, now());
       assert.deepEqual([back.allowed, back.remaining, back.resetMs], [true, 3, 0]);
     });
 
     test('leases, max 2: a third is refused; release frees one; re-acquiring renews; expiry frees them', async () => {
       const k = key('lease');
-      const a = await stamp(() => store.acquireLease(k, 2, 'a', 10_000, Date.now()));
-      assert.deepEqual([a.value.allowed, a.value.limit, a.value.remaining, a.value.resetMs], [true, 2, 1, 10_000]);
-      const b = await store.acquireLease(k, 2, 'b', 10_000, Date.now());
+      const a = await store.acquireLease(k, 2, 'a', 10_000 * S, now());
+      assert.deepEqual([a.allowed, a.limit, a.remaining, a.resetMs], [true, 2, 1, 10_000 * S]);
+      const b = await store.acquireLease(k, 2, 'b', 10_000 * S, now());
       assert.deepEqual([b.allowed, b.remaining], [true, 0]);
-      const c = await stamp(() => store.acquireLease(k, 2, 'c', 10_000, Date.now()));
-      assert.deepEqual([c.value.allowed, c.value.remaining], [false, 0]);
-      elapsedFrom(c.value.retryAfterMs, 10_000, a, c, 'retryAfterMs (the earliest expiry)');
-      assert.equal((await store.acquireLease(k, 2, 'b', 10_000, Date.now())).allowed, true, 'b renews its own lease');
+      const c = await store.acquireLease(k, 2, 'c', 10_000 * S, now());
+      assert.deepEqual([c.allowed, c.remaining], [false, 0]);
+      duration(c.retryAfterMs, 10_000 * S, 'retryAfterMs (the earliest expiry)');
+      assert.equal((await store.acquireLease(k, 2, 'b', 10_000 * S, now())).allowed, true, 'b renews its own lease');
       await store.releaseLease(k, 'a');
       await store.releaseLease(k, 'never-held');
-      assert.equal((await store.acquireLease(k, 2, 'c', 10_000, Date.now())).allowed, true);
-      assert.equal((await store.acquireLease(k, 2, 'd', 10_000, Date.now())).allowed, false);
+      assert.equal((await store.acquireLease(k, 2, 'c', 10_000 * S, now())).allowed, true);
+      assert.equal((await store.acquireLease(k, 2, 'd', 10_000 * S, now())).allowed, false);
 
       const e = key('lease-ttl');
-      const x = await stamp(() => store.acquireLease(e, 2, 'x', 300, Date.now()));
-      assert.equal(x.value.allowed, true);
-      assert.equal((await store.acquireLease(e, 2, 'y', 300, Date.now())).allowed, true);
-      const z = await stamp(() => store.acquireLease(e, 2, 'z', 300, Date.now()));
-      assert.equal(z.value.allowed, false);
-      elapsedFrom(z.value.retryAfterMs, 300, x, z, 'retryAfterMs');
-      await sleep(320);
-      const late = await store.acquireLease(e, 2, 'z', 300, Date.now());
+      const x = await store.acquireLease(e, 2, 'x', 300 * S, now());
+      assert.equal(x.allowed, true);
+      assert.equal((await store.acquireLease(e, 2, 'y', 300 * S, now())).allowed, true);
+      const z = await store.acquireLease(e, 2, 'z', 300 * S, now());
+      assert.equal(z.allowed, false);
+      duration(z.retryAfterMs, 300 * S, 'retryAfterMs');
+      await clock.pass(e, 320 * S);
+      const late = await store.acquireLease(e, 2, 'z', 300 * S, now());
       assert.deepEqual([late.allowed, late.remaining], [true, 1], 'x and y expired (a crashed replica)');
     });
 
     test('bad arguments are configuration bugs: RangeError, never a refusal', async () => {
-      await assert.rejects(store.gcra('k', 0, 1, Date.now()), RangeError);
-      await assert.rejects(store.gcra('k', 1, 1.5, Date.now()), RangeError);
-      await assert.rejects(store.windowCheck('k', 1, 0, 1, Date.now()), RangeError);
-      await assert.rejects(store.windowCheck('k', 1, 1000, -1, Date.now()), RangeError);
-      await assert.rejects(store.acquireLease('k', 0, 'id', 1000, Date.now()), RangeError);
+      await assert.rejects(store.gcra('k', 0, 1, now()), RangeError);
+      await assert.rejects(store.gcra('k', 1, 1.5, now()), RangeError);
+      await assert.rejects(store.windowCheck('k', 1, 0, 1, now()), RangeError);
+      await assert.rejects(store.windowCheck('k', 1, 1000, -1, now()), RangeError);
+      await assert.rejects(store.acquireLease('k', 0, 'id', 1000, now()), RangeError);
       assert.equal(store.health(), 'ok');
     });
   });
@@ -253,9 +321,18 @@ describe('shared-state stores', { concurrency: true }, () => {
     await Promise.all([redis.stop(), cluster.stop()]);
   });
 
-  behaviour('MemoryStore', () => new MemoryStore());
-  behaviour('RedisStore (standalone)', (logger) => new RedisStore({ port: redis.port, key_prefix: `t${randomUUID()}:`, command_timeout_ms: PATIENT }, logger, TUNING));
-  behaviour('RedisStore (one-node cluster)', (logger) => new RedisStore({ cluster: [{ host: '127.0.0.1', port: cluster.port }], command_timeout_ms: PATIENT }, logger, TUNING));
+  const standalonePrefix = `t${randomUUID()}:`;
+  behaviour('MemoryStore', () => new MemoryStore(), fakeClock());
+  behaviour(
+    'RedisStore (standalone)',
+    (logger) => new RedisStore({ port: redis.port, key_prefix: standalonePrefix, command_timeout_ms: PATIENT }, logger, TUNING),
+    redisClock(() => redis.port, standalonePrefix),
+  );
+  behaviour(
+    'RedisStore (one-node cluster)',
+    (logger) => new RedisStore({ cluster: [{ host: '127.0.0.1', port: cluster.port }], command_timeout_ms: PATIENT }, logger, TUNING),
+    redisClock(() => cluster.port, DEFAULT_KEY_PREFIX),
+  );
 
   describe('RedisStore across replicas', { concurrency: 1 }, () => {
     const stores: RedisStore[] = [];
@@ -289,7 +366,7 @@ describe('shared-state stores', { concurrency: true }, () => {
     test('two replicas racing on GCRA, burst 9: exactly 10 pass', async () => {
       const prefix = `gcra-${randomUUID()}:`;
       const [a, b] = [replica(prefix), replica(prefix)];
-      const decisions = await Promise.all(Array.from({ length: 100 }, (_, i) => (i % 2 === 0 ? a : b).gcra('shared', 0.5, 9, Date.now())));
+      const decisions = await Promise.all(Array.from({ length: 100 }, (_, i) => (i % 2 === 0 ? a : b).gcra('shared', 0.05, 9, Date.now())));
       assert.equal(decisions.filter((d) => d.allowed).length, 10);
     });
 
@@ -310,7 +387,8 @@ describe('shared-state stores', { concurrency: true }, () => {
       const keys = [...scriptKeys(prefix, 'w').window, ...scriptKeys(prefix, 'g').gcra, ...scriptKeys(prefix, 'l').lease];
       for (const k of keys) {
         const ttl = Number((await redisCommand(redis.port, ['PTTL', k])).slice(1));
-        between(ttl, 1, 120, `PTTL ${k}`);
+        // -2: gone already (a slow machine got here after 120 ms), which is no longer than its window either.
+        if (ttl !== -2) between(ttl, 1, 120, `PTTL ${k}`);
       }
       await sleep(150);
       for (const k of keys) assert.equal(await redisCommand(redis.port, ['EXISTS', k]), ':0\r\n', `${k} expired`);
@@ -321,11 +399,12 @@ describe('shared-state stores', { concurrency: true }, () => {
       const store = replica(prefix);
       for (let i = 0; i < 5; i++) await store.windowAdd('s', 100, 7, Date.now());
       await sleep(110);
-      for (let i = 0; i < 3; i++) await store.windowAdd('s', 1000, 5, Date.now());
+      // A window of a minute: the three entries stay in it however slow the machine is.
+      for (let i = 0; i < 3; i++) await store.windowAdd('s', 60_000, 5, Date.now());
       const [entries, sum] = scriptKeys(prefix, 's').window;
       assert.equal(await redisCommand(redis.port, ['ZCARD', entries]), ':3\r\n');
       assert.match(await redisCommand(redis.port, ['HGET', sum, 'sum']), /\r\n15\r\n$/);
-      assert.equal((await store.windowCheck('s', 20, 1000, 0, Date.now())).remaining, 5);
+      assert.equal((await store.windowCheck('s', 20, 60_000, 0, Date.now())).remaining, 5);
     });
   });
 });
@@ -492,24 +571,24 @@ describe('Redis unavailable: fail modes', () => {
   test('Redis stopped: fail_open answers on local limits, fail_closed refuses; both come back by themselves', async () => {
     const openLog = capture();
     const closedLog = capture();
-    const open = new RedisStore({ port: redis.port, fail_mode: 'fail_open', key_prefix: 'fo:' }, openLog.logger, TUNING);
-    const closed = new RedisStore({ port: redis.port, fail_mode: 'fail_closed', key_prefix: 'fc:' }, closedLog.logger, TUNING);
+    // Patient commands: a busy machine must not time one out before Redis is stopped (that would be an outage too).
+    const open = new RedisStore({ port: redis.port, fail_mode: 'fail_open', key_prefix: 'fo:', command_timeout_ms: PATIENT }, openLog.logger, TUNING);
+    const closed = new RedisStore({ port: redis.port, fail_mode: 'fail_closed', key_prefix: 'fc:', command_timeout_ms: PATIENT }, closedLog.logger, TUNING);
     try {
       assert.equal((await open.windowCheck('k', 2, 10_000, 1, Date.now())).allowed, true);
       assert.equal((await closed.windowCheck('k', 2, 10_000, 1, Date.now())).allowed, true);
       assert.deepEqual([open.health(), closed.health()], ['ok', 'ok']);
 
       await redis.stop();
-      await until(() => open.health() !== 'ok' && closed.health() !== 'ok', 2000, 'both stores to notice');
+      await until(() => open.health() !== 'ok' && closed.health() !== 'ok', 20_000, 'both stores to notice');
       assert.deepEqual([open.health(), closed.health()], ['degraded', 'down']);
 
-      // fail_open: a fresh local window (limit 2: two pass, the third is refused), each answer at once.
+      // fail_open: a fresh local window (limit 2: two pass, the third is refused), each answer at once: nothing
+      // is even sent to Redis.
+      const openSent = countCommands(open);
+      const closedSent = countCommands(closed);
       const local: boolean[] = [];
-      for (let i = 0; i < 3; i++) {
-        const { value, ms } = await timed(() => open.windowCheck('local', 2, 10_000, 1, Date.now()));
-        assert.ok(ms < 500, `fail_open answered in ${ms.toFixed(1)} ms`);
-        local.push(value.allowed);
-      }
+      for (let i = 0; i < 3; i++) local.push((await open.windowCheck('local', 2, 10_000, 1, Date.now())).allowed);
       assert.deepEqual(local, [true, true, false]);
       assert.equal((await open.gcra('g', 1, 0, Date.now())).allowed, true);
       assert.equal((await open.acquireLease('l', 1, 'a', 1000, Date.now())).allowed, true);
@@ -522,20 +601,19 @@ describe('Redis unavailable: fail modes', () => {
         () => closed.gcra('g', 1, 0, Date.now()),
         () => closed.acquireLease('l', 1, 'a', 1000, Date.now()),
       ]) {
-        const started = performance.now();
         await assert.rejects(check(), (err: Error & { code?: string }) => {
           assert.equal(err.code, 'SLUICE_STATE_UNAVAILABLE');
           assert.equal(err.message, STATE_UNAVAILABLE_MESSAGE);
           return true;
         });
-        assert.ok(performance.now() - started < 500);
       }
       // Writes after the fact have nothing to refuse: they do not throw.
       await closed.windowAdd('k', 10_000, 5, Date.now());
       await closed.releaseLease('l', 'a');
+      assert.deepEqual([openSent.sent, closedSent.sent], [0, 0], 'while Redis is down, no call waits on it: none is sent');
 
       await redis.restart();
-      await until(() => open.health() === 'ok' && closed.health() === 'ok', 5000, 'both stores to reconnect');
+      await until(() => open.health() === 'ok' && closed.health() === 'ok', 20_000, 'both stores to reconnect');
       // Back on Redis (fresh, empty): shared state again, not the local windows.
       assert.equal((await open.windowCheck('local', 2, 10_000, 1, Date.now())).remaining, 1);
       assert.equal((await closed.windowCheck('k', 2, 10_000, 1, Date.now())).allowed, true);
@@ -554,24 +632,32 @@ describe('Redis unavailable: fail modes', () => {
 
   test('Redis stalled (no replies): calls give up after the command timeout; a background probe sees it return', async () => {
     const { logger, lines } = capture();
-    const open = new RedisStore({ port: redis.port, fail_mode: 'fail_open', key_prefix: 'so:' }, logger, TUNING);
-    const closed = new RedisStore({ port: redis.port, fail_mode: 'fail_closed', key_prefix: 'sc:' }, silent, TUNING);
+    // A second: long enough that no call before the stall times out on a busy machine.
+    const commandTimeoutMs = 1000;
+    const open = new RedisStore({ port: redis.port, fail_mode: 'fail_open', key_prefix: 'so:', command_timeout_ms: commandTimeoutMs }, logger, TUNING);
+    const closed = new RedisStore({ port: redis.port, fail_mode: 'fail_closed', key_prefix: 'sc:', command_timeout_ms: commandTimeoutMs }, silent, TUNING);
     try {
+      assert.deepEqual([await open.connected(20_000), await closed.connected(20_000)], [true, true]);
       await open.windowCheck('k', 5, 10_000, 1, Date.now());
       await closed.windowCheck('k', 5, 10_000, 1, Date.now());
-      // The server holds every client's commands for 600 ms; the connection stays up.
-      assert.equal(await redisCommand(redis.port, ['CLIENT', 'PAUSE', '600']), '+OK\r\n');
-      const slow = await timed(() => open.windowCheck('k', 5, 10_000, 1, Date.now()));
-      assert.equal(slow.value.allowed, true);
-      between(slow.ms, 40, 500, 'fail_open answer time (one command timeout)');
-      assert.equal(open.health(), 'degraded');
-      const fast = await timed(() => open.windowCheck('k', 5, 10_000, 1, Date.now()));
-      assert.ok(fast.ms < 40, `once degraded, calls do not wait on Redis (${fast.ms.toFixed(1)} ms)`);
-      const started = performance.now();
-      await assert.rejects(closed.gcra('g', 1, 0, Date.now()), { code: 'SLUICE_STATE_UNAVAILABLE' });
-      assert.ok(performance.now() - started < 500);
-      assert.equal(closed.health(), 'down');
-      await until(() => open.health() === 'ok' && closed.health() === 'ok', 3000, 'the probe to see Redis answer again');
+      // The server is frozen until resumed; the connection stays up.
+      redis.pause();
+      try {
+        // Nothing answers while it is frozen: only the command timeout can have ended the call.
+        const slow = await timed(() => open.windowCheck('k', 5, 10_000, 1, Date.now()));
+        assert.equal(slow.value.allowed, true);
+        // A lower bound only (a busy machine makes it longer): it waited for the timeout, not less.
+        assert.ok(slow.ms >= commandTimeoutMs - 10, `fail_open answered after ${slow.ms.toFixed(1)} ms, before the command timeout`);
+        assert.equal(open.health(), 'degraded');
+        const openSent = countCommands(open);
+        assert.equal((await open.windowCheck('k', 5, 10_000, 1, Date.now())).allowed, true);
+        assert.equal(openSent.sent, 0, 'once degraded, calls do not wait on Redis: nothing is sent to it');
+        await assert.rejects(closed.gcra('g', 1, 0, Date.now()), { code: 'SLUICE_STATE_UNAVAILABLE' });
+        assert.equal(closed.health(), 'down');
+      } finally {
+        redis.resume();
+      }
+      await until(() => open.health() === 'ok' && closed.health() === 'ok', 20_000, 'the probe to see Redis answer again');
       assert.equal((await closed.gcra('g2', 1, 0, Date.now())).allowed, true);
       assert.equal(lines.filter((l) => l.startsWith('warn:')).length, 1, lines.join('\n'));
       assert.match(lines.find((l) => l.startsWith('warn:'))!, /timed out/i);
@@ -591,9 +677,9 @@ describe('Redis unavailable: fail modes', () => {
       // The first release times out; the others find the store degraded. None of them reached Redis.
       for (const id of ['a', 'b', 'c']) await store.releaseLease('k', id);
       assert.equal(store.health(), 'degraded');
-      await until(() => store.health() === 'ok', 10_000, 'Redis to answer again');
+      await until(() => store.health() === 'ok', 20_000, 'Redis to answer again');
       for (let polls = 0; (await held()) > 0; polls++) {
-        assert.ok(polls < 500, `${await held()} slots still held in Redis after the stall`);
+        assert.ok(polls < 1000, `${await held()} slots still held in Redis after the stall`);
         await sleep(20);
       }
     } finally {
@@ -601,18 +687,19 @@ describe('Redis unavailable: fail modes', () => {
     }
   });
 
-  test('Redis never reachable: the store starts degraded, warns once, and serves local limits', async () => {
+  test('Redis never reachable: the store starts degraded, warns once, and serves local limits', { timeout: 20_000 }, async () => {
     const { logger, lines } = capture();
     const dead = await startRedis();
     const port = dead.port;
     await dead.stop();
-    const store = new RedisStore({ port, fail_mode: 'fail_open' }, logger, TUNING);
+    // A minute-long command timeout: the first check may wait for the first connection's verdict (refused, at
+    // once) but never that long, so the test's own timeout only catches a hang.
+    const store = new RedisStore({ port, fail_mode: 'fail_open', command_timeout_ms: 60_000 }, logger, TUNING);
     try {
-      const { value, ms } = await timed(() => store.windowCheck('k', 1, 1000, 1, Date.now()));
+      const value = await store.windowCheck('k', 1, 60_000, 1, Date.now());
       assert.equal(value.allowed, true);
-      assert.ok(ms < 500);
-      assert.equal((await store.windowCheck('k', 1, 1000, 1, Date.now())).allowed, false);
-      await until(() => lines.some((l) => l.startsWith('warn:')), 2000, 'the warning');
+      assert.equal((await store.windowCheck('k', 1, 60_000, 1, Date.now())).allowed, false);
+      await until(() => lines.some((l) => l.startsWith('warn:')), 20_000, 'the warning');
       assert.equal(store.health(), 'degraded');
       await sleep(300);
       assert.equal(lines.filter((l) => l.startsWith('warn:')).length, 1, 'reconnect attempts do not spam the log');

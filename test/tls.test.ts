@@ -483,7 +483,8 @@ describe('TLS listener', { skip }, () => {
       await new Promise<void>((resolve) => stream.once('data', () => resolve()));
       stream.close(h2constants.NGHTTP2_CANCEL);
       await closed;
-      for (let i = 0; i < 40 && gw.gateway.inFlight > 0; i++) await new Promise((r) => setTimeout(r, 25));
+      // Up to 20 s: a deadline for a hang, not a speed limit.
+      for (let i = 0; i < 800 && gw.gateway.inFlight > 0; i++) await new Promise((r) => setTimeout(r, 25));
       assert.equal(gw.gateway.inFlight, 0);
       assert.equal((await h2call(session, '/health/liveliness')).status, 200);
     } finally {
@@ -604,7 +605,8 @@ model_list:
     );
     try {
       let report: { unhealthy_endpoints: { model_name: string; error: string }[]; healthy_endpoints: { model_name: string }[] } | null = null;
-      for (let i = 0; i < 40; i++) {
+      // Up to 20 s: a deadline for a hang, not a speed limit.
+      for (let i = 0; i < 400; i++) {
         await new Promise((r) => setTimeout(r, 50));
         report = (await (await fetch(`http://127.0.0.1:${gw.port}/health`)).json()) as typeof report;
         if (report!.unhealthy_endpoints.length > 0) break;

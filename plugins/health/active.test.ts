@@ -6,7 +6,7 @@ import { buildModelGroups, type ModelGroup, type ModelListEntry } from '../../co
 import type { Plugin } from '../../core/plugin/api.ts';
 import { BUILTIN_PLUGINS, PLUGIN_ALIASES } from '../standard.ts';
 import { MemoryRouterState } from '../../core/state/router-state.ts';
-import { chat, post, startGateway } from '../../test/helpers.ts';
+import { chat, post, settles, startGateway } from '../../test/helpers.ts';
 import { startOllamaSim } from '../../test/sim/ollama-sim.ts';
 import { startOpenAISim, type RecordedRequest, type SimStats } from '../../test/sim/openai-sim.ts';
 import factory, { type HealthActiveOptions } from './active.ts';
@@ -41,8 +41,8 @@ function recordAll(stats: SimStats): { at: number; req: RecordedRequest }[] {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Polls `cond` every 5 ms; fails after `ms`. */
-async function until(what: string, cond: () => boolean, ms = 3000): Promise<void> {
+/** Polls `cond` every 5 ms; fails after `ms` (a deadline for a hang, not a speed limit). */
+async function until(what: string, cond: () => boolean, ms = 20_000): Promise<void> {
   const deadline = performance.now() + ms;
   while (!cond()) {
     if (performance.now() > deadline) assert.fail(`timed out waiting until ${what}`);
@@ -190,7 +190,8 @@ test('a stopped backend goes unhealthy with ECONNREFUSED', async () => {
 });
 
 test('a probe slower than `timeout` fails and is aborted', async () => {
-  const sim = await startOpenAISim({ delayMs: 400 });
+  // A minute's delay: only the probe's timeout can end it.
+  const sim = await startOpenAISim({ delayMs: 60_000 });
   const state = new RecordingState();
   const plugin = await startPlugin(
     { interval: 0.05, timeout: 0.05, fall: 1, jitter: 0 },
@@ -198,9 +199,9 @@ test('a probe slower than `timeout` fails and is aborted', async () => {
     state,
   );
   try {
-    await until('it is unhealthy', () => !state.health('x').healthy, 1000);
+    await until('it is unhealthy', () => !state.health('x').healthy);
     assert.deepEqual(state.of('x')[0], { healthy: false, error: 'probe GET /v1/models: timed out after 0.05 s' });
-    await until('the sim saw the abort', () => sim.stats.aborts > 0, 1000);
+    await until('the sim saw the abort', () => sim.stats.aborts > 0);
   } finally {
     await plugin.close!();
     await sim.close();
@@ -252,12 +253,12 @@ test('mock deployments are never probed', async () => {
 });
 
 test('probes of one deployment never overlap, and a slow one does not hold up the others', async () => {
-  const slow = await startOpenAISim({ delayMs: 150 });
+  // The slow one answers in a minute (and its probe may wait that long): its first probe is in flight all along.
+  const slow = await startOpenAISim({ delayMs: 60_000 });
   const fast = await startOpenAISim();
-  const slowSeen = recordAll(slow.stats);
   const state = new RecordingState();
   const plugin = await startPlugin(
-    FAST,
+    { ...FAST, timeout: 120 },
     groupsOf([
       { model_name: 'g', litellm_params: { model: 'openai/m', api_base: slow.url }, model_info: { id: 'slow' } },
       { model_name: 'g', litellm_params: { model: 'openai/m', api_base: fast.url }, model_info: { id: 'fast' } },
@@ -265,13 +266,13 @@ test('probes of one deployment never overlap, and a slow one does not hold up th
     state,
   );
   try {
-    await until('three slow probes', () => slowSeen.length >= 3);
-    for (let i = 1; i < slowSeen.length; i++) {
-      // The next probe starts only after the previous answer (150 ms), although the interval is 50 ms.
-      assert.ok(slowSeen[i]!.at - slowSeen[i - 1]!.at >= 140, `probe ${i} started ${slowSeen[i]!.at - slowSeen[i - 1]!.at} ms after the previous`);
-    }
+    await until('the slow one is being probed', () => slow.stats.requests === 1);
+    const fastBefore = state.of('fast').length;
+    // Three more probes of the fast one: at least three intervals (50 ms) go by with the slow probe unanswered.
+    await until('three more probes of the fast one', () => state.of('fast').length >= fastBefore + 3);
+    assert.equal(slow.stats.requests, 1, 'no second probe of the slow one while its first is in flight');
+    assert.equal(state.of('slow').length, 0);
     assert.equal(slow.stats.aborts, 0);
-    assert.ok(state.of('fast').length >= 2 * state.of('slow').length, `fast ${state.of('fast').length}, slow ${state.of('slow').length}`);
   } finally {
     await plugin.close!();
     await Promise.all([slow.close(), fast.close()]);
@@ -282,19 +283,18 @@ test('close() stops probing and aborts the probe in flight', async () => {
   const sim = await startOpenAISim();
   const state = new RecordingState();
   const plugin = await startPlugin(
-    { ...FAST, timeout: 10 },
+    // A probe may wait two minutes: a close() that waited for it would not settle within the deadline below.
+    { ...FAST, timeout: 120 },
     groupsOf([{ model_name: 'g', litellm_params: { model: 'openai/m', api_base: sim.url }, model_info: { id: 'x' } }]),
     state,
   );
   try {
     await until('two probes', () => sim.stats.requests >= 2);
-    sim.knobs.delayMs = 5000;
+    sim.knobs.delayMs = 60_000;
     const probes = sim.stats.requests;
     await until('a slow probe is in flight', () => sim.stats.requests > probes);
-    const started = performance.now();
-    await plugin.close!();
-    assert.ok(performance.now() - started < 500, 'close() waited for the slow probe');
-    await until('the sim saw the abort', () => sim.stats.aborts === 1, 1000);
+    await settles('close() did not wait for the slow probe', Promise.resolve(plugin.close!()));
+    await until('the sim saw the abort', () => sim.stats.aborts === 1);
     const requests = sim.stats.requests;
     const calls = state.calls.length;
     await sleep(250);
@@ -320,12 +320,14 @@ test('deployments that join or leave the live group map are picked up at the nex
     groups.set('b', extra.get('b')!);
     await until('the new one is probed', () => state.of('later').length > 0 && later.stats.requests > 0);
     groups.delete('b');
-    // Let the next sync notice, and a probe already in flight settle.
-    await sleep(150);
+    // Let the next sync notice, and a probe already in flight settle. The sync runs every interval and each probe
+    // of the first one starts at least an interval after the previous: three more of them span a sync.
+    const firstRequests = first.stats.requests;
+    await until('the first one is probed three more times', () => first.stats.requests >= firstRequests + 3);
     const requests = later.stats.requests;
     const calls = state.of('later').length;
     const firstCalls = state.of('first').length;
-    await sleep(200);
+    await until('three more probes of the first one', () => state.of('first').length >= firstCalls + 3);
     assert.equal(later.stats.requests, requests);
     assert.equal(state.of('later').length, calls);
     assert.ok(state.of('first').length > firstCalls, 'the remaining deployment is still probed');

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, describe, test } from 'node:test';
-import { chat, errorOf, post, sleep, startGateway, type TestGateway } from '../../test/helpers.ts';
+import { chat, errorOf, post, sleep, startGateway, startHeldBackend, until, type TestGateway } from '../../test/helpers.ts';
 import { formatReset } from './headers.ts';
 
 const open: TestGateway[] = [];
@@ -21,7 +21,10 @@ const KEY = 'sk-limited-0123456789';
 const auth = { authorization: `Bearer ${KEY}` };
 
 describe('limit.key', () => {
-  test('rpm: an exact count, then 429 with Retry-After and the rate-limit headers', async () => {
+  test('rpm: an exact count, then 429 with Retry-After and the rate-limit headers', async (t) => {
+    // The limiter reads Date.now(): held still, so the four requests share one instant however long they take.
+    const clock = Date.now();
+    t.mock.method(Date, 'now', () => clock);
     const gw = await gateway(`
 keys: [{ key: ${KEY}, alias: k, rpm: 3 }]
 model_list: [{ model_name: m, litellm_params: { model: mock/m } }]`);
@@ -35,22 +38,34 @@ model_list: [{ model_name: m, litellm_params: { model: mock/m } }]`);
     assert.equal(refused.status, 429);
     assert.equal(errorOf(refused).code, 'rate_limit_exceeded');
     assert.equal(errorOf(refused).type, 'rate_limit_error');
-    assert.ok(Number(refused.headers['retry-after']) >= 59);
+    assert.equal(refused.headers['retry-after'], '60');
     assert.equal(refused.headers['x-ratelimit-remaining-requests'], '0');
   });
 
   test('max_parallel_requests: the third concurrent stream is refused, and a slot frees when one ends', async () => {
-    const gw = await gateway(`
+    // The backend holds the streams open until told, so they are concurrent however slow the machine is.
+    const backend = await startHeldBackend();
+    try {
+      const gw = await gateway(`
 keys: [{ key: ${KEY}, alias: k, max_parallel_requests: 2 }]
-model_list: [{ model_name: m, litellm_params: { model: mock/m, mock_tokens: 30, mock_token_interval_ms: 20 } }]`);
-    const streams = [post(`${gw.url}/v1/chat/completions`, chat('m', { stream: true }), auth), post(`${gw.url}/v1/chat/completions`, chat('m', { stream: true }), auth)];
-    await sleep(50);
-    const third = await post(`${gw.url}/v1/chat/completions`, chat('m'), auth);
-    assert.equal(third.status, 429);
-    assert.match(errorOf(third).message, /concurrent/);
-    await Promise.all(streams);
-    await sleep(20);
-    assert.equal((await post(`${gw.url}/v1/chat/completions`, chat('m'), auth)).status, 200);
+model_list: [{ model_name: m, litellm_params: { model: openai/m, api_base: "${backend.url}" } }]`);
+      const streams = [post(`${gw.url}/v1/chat/completions`, chat('m', { stream: true }), auth), post(`${gw.url}/v1/chat/completions`, chat('m', { stream: true }), auth)];
+      await until('both streams are running', () => backend.open === 2);
+      const third = await post(`${gw.url}/v1/chat/completions`, chat('m'), auth);
+      assert.equal(third.status, 429);
+      assert.match(errorOf(third).message, /concurrent/);
+      backend.release();
+      assert.deepEqual((await Promise.all(streams)).map((r) => r.status), [200, 200]);
+      // The slots come back as the gateway closes the books on the ended streams.
+      let next = 0;
+      for (let i = 0; i < 400 && next !== 200; i++) {
+        if (i > 0) await sleep(50);
+        next = (await post(`${gw.url}/v1/chat/completions`, chat('m'), auth)).status;
+      }
+      assert.equal(next, 200);
+    } finally {
+      await backend.close();
+    }
   });
 
   test('tpm: tokens are charged from usage, and a request whose estimate does not fit is refused', async () => {
@@ -97,7 +112,10 @@ model_list: [{ model_name: m, litellm_params: { model: mock/m } }, { model_name:
 });
 
 describe('limit.client', () => {
-  test('rate and burst per client address, as nginx limit_req with nodelay', async () => {
+  test('rate and burst per client address, as nginx limit_req with nodelay', async (t) => {
+    // The limiter reads Date.now(): a clock the test moves, so "at once" and "after 1/rate" are exact.
+    let clock = Date.now();
+    t.mock.method(Date, 'now', () => clock);
     const gw = await gateway(`
 plugins:
   - name: limit.client
@@ -108,7 +126,9 @@ model_list: [{ model_name: m, litellm_params: { model: mock/m } }]`);
     for (let i = 0; i < 5; i++) statuses.push((await post(`${gw.url}/v1/chat/completions`, chat('m'))).status);
     // One at the rate plus a burst of two pass at once; the rest are refused.
     assert.deepEqual(statuses, [200, 200, 200, 429, 429]);
-    await sleep(520);
+    clock += 499;
+    assert.equal((await post(`${gw.url}/v1/chat/completions`, chat('m'))).status, 429, 'not before 1/rate');
+    clock += 1;
     assert.equal((await post(`${gw.url}/v1/chat/completions`, chat('m'))).status, 200, 'one more after 1/rate');
   });
 

@@ -100,10 +100,11 @@ describe('detectLanguage', () => {
   });
 
   test('a long message is cut, so detection stays fast', () => {
-    const text = 'Xin chào, tôi cần giúp đỡ với bài tập toán. '.repeat(2000);
-    const start = performance.now();
+    // Vietnamese for the first few thousand characters, then far more Russian: only a detector that looks at the
+    // start alone (its work bounded, however long the message) still says Vietnamese.
+    const text = 'Xin chào, tôi cần giúp đỡ với bài tập toán. '.repeat(100) + 'Привет, мне нужна помощь с домашним заданием. '.repeat(2000);
     assert.equal(detected(text), 'vi');
-    assert.ok(performance.now() - start < 200);
+    assert.equal(detected('Привет, мне нужна помощь с домашним заданием. '.repeat(2000)), 'ru');
   });
 });
 

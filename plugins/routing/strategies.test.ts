@@ -1,6 +1,6 @@
 import { fakeDeps } from '../../core/plugin/testing.ts';
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import type { RequestContext } from '../../core/plugin/context.ts';
 import { buildModelGroups, type Deployment, type LitellmParams, type ModelGroup } from '../../core/config/models.ts';
 import { SluiceError, type PluginFactory } from '../../core/plugin/api.ts';
@@ -266,17 +266,17 @@ describe('route.latency_based', () => {
   });
 });
 
-/** Waits if the clock minute is about to turn, so usage recorded now is still current when read. */
-async function awayFromMinuteEdge(): Promise<void> {
-  const left = 60_000 - (Date.now() % 60_000);
-  if (left < 500) await new Promise((r) => setTimeout(r, left + 20));
+/** The router reads Date.now(): held 20 s into a clock minute, so usage recorded "now" is current when read. */
+const TWENTY_SECONDS_INTO_A_MINUTE = 1_700_000_000_000 - (1_700_000_000_000 % 60_000) + 20_000;
+function holdClock(t: TestContext): number {
+  t.mock.method(Date, 'now', () => TWENTY_SECONDS_INTO_A_MINUTE);
+  return TWENTY_SECONDS_INTO_A_MINUTE;
 }
 
 describe('route.usage_based', () => {
-  test('skips a deployment at its rpm and picks the least used', async () => {
-    await awayFromMinuteEdge();
+  test('skips a deployment at its rpm and picks the least used', async (t) => {
+    const now = holdClock(t);
     const h = await harness(usageBased, {}, { a: { rpm: 2 }, b: { rpm: 10 }, c: { rpm: 100 } });
-    const now = Date.now();
     h.state.addUsage('a', 2, 0, now);
     h.state.addUsage('b', 5, 0, now); // 50% of its rpm
     h.state.addUsage('c', 20, 0, now); // 20%
@@ -285,10 +285,9 @@ describe('route.usage_based', () => {
     assert.equal(h.tally(20, [h.byId('a'), h.byId('b')]).get('b'), 20);
   });
 
-  test('tokens relative to tpm rank first; at tpm a deployment is skipped', async () => {
-    await awayFromMinuteEdge();
+  test('tokens relative to tpm rank first; at tpm a deployment is skipped', async (t) => {
+    const now = holdClock(t);
     const h = await harness(usageBased, {}, { a: { tpm: 1000, rpm: 1000 }, b: { tpm: 10_000 } });
-    const now = Date.now();
     h.state.addUsage('a', 1, 500, now); // 50% of tpm, 0.1% of rpm
     h.state.addUsage('b', 50, 2000, now); // 20% of tpm
     assert.equal(h.pick().id, 'b');
@@ -301,10 +300,9 @@ describe('route.usage_based', () => {
     within(share(h.tally(1000), 'a'), 0.4, 0.6, 'a share');
   });
 
-  test('throws 429 with retry-after when every deployment is at its limit', async () => {
-    await awayFromMinuteEdge();
+  test('throws 429 with retry-after when every deployment is at its limit', async (t) => {
+    const now = holdClock(t);
     const h = await harness(usageBased, {}, { a: { rpm: 1 }, b: { tpm: 100 } });
-    const now = Date.now();
     h.state.addUsage('a', 1, 0, now);
     h.state.addUsage('b', 1, 100, now);
     assert.throws(
@@ -315,10 +313,8 @@ describe('route.usage_based', () => {
         assert.equal(error.status, 429);
         assert.equal(error.message, 'All deployments of model group "g" are at their rpm/tpm limits for this minute.');
         assert.deepEqual(error.details, { model: 'g' });
-        const retryAfter = Number(error.headers?.['retry-after']);
-        const expected = Math.ceil((60_000 - (Date.now() % 60_000)) / 1000);
-        assert.ok(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 60, `retry-after ${retryAfter}`);
-        assert.ok(Math.abs(retryAfter - expected) <= 1, `retry-after ${retryAfter}, expected about ${expected}`);
+        // 20 s into the minute: the next one begins in 40 s.
+        assert.equal(error.headers?.['retry-after'], '40');
         return true;
       },
     );
