@@ -1,13 +1,13 @@
 // The documented command: `node core/main.js --config proxy.yaml`, with --port/--host overrides and --check.
 
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { chat, ROOT } from './helpers.ts';
+import { chat, ROOT, startCli } from './helpers.ts';
 import { startOpenAISim } from './sim/openai-sim.ts';
 
 const MAIN = join(ROOT, 'core', 'main.js');
@@ -75,31 +75,6 @@ test("the plugin guide's example plugin (docs/plugins.md) is the real file, verb
   assert.ok(guide.includes('```ts\n' + source + '```'), 'the example plugin in docs/plugins.md and plugins/examples/token-cap/index.ts differ');
 });
 
-/** The gateway as a child process on an ephemeral port; `waitFor` resolves when its log shows a line. */
-function startCli(config: string): { child: ChildProcessWithoutNullStreams; exited: Promise<number | null>; waitFor(pattern: RegExp): Promise<RegExpExecArray> } {
-  const child = spawn(process.execPath, [MAIN, '--config', config, '--port', '0', '--host', '127.0.0.1']);
-  let log = '';
-  child.stderr.on('data', (d: Buffer) => (log += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code, signal) => {
-    // A child that dies shows why in a failure message instead of a bare timeout.
-    log += `\n[child exited code=${code} signal=${signal}]`;
-    resolve(code);
-  }));
-  const waitFor = (pattern: RegExp): Promise<RegExpExecArray> =>
-    new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no ${pattern} in: ${log}`)), 10_000);
-      const check = (): void => {
-        const match = pattern.exec(log);
-        if (match === null) return;
-        clearTimeout(timer);
-        child.stderr.off('data', check);
-        resolve(match);
-      };
-      child.stderr.on('data', check);
-      check();
-    });
-  return { child, exited, waitFor };
-}
 
 test('SIGHUP without TLS keeps the gateway running and logs that nothing was reloaded', { timeout: 20_000 }, async () => {
   const { child, exited, waitFor } = startCli(EXAMPLE);

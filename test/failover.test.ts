@@ -6,26 +6,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
-import { startOpenAISim, type Sim } from './sim/openai-sim.ts';
-import { chat, errorOf, json, post, sleep, startGateway, startHeldBackend, until, type TestGateway } from './helpers.ts';
+import { describe, test } from 'node:test';
+import { chat, closedAfterFile, errorOf, json, post, sleep, startGateway, startHeldBackend, until } from './helpers.ts';
 
-const started: { close(): Promise<void> }[] = [];
-after(async () => {
-  await Promise.all(started.map((s) => s.close()));
-});
-
-async function sim(knobs: Parameters<typeof startOpenAISim>[0] = {}): Promise<Sim> {
-  const s = await startOpenAISim(knobs);
-  started.push(s);
-  return s;
-}
-
-async function gateway(yaml: string): Promise<TestGateway> {
-  const gw = await startGateway(yaml);
-  started.push(gw);
-  return gw;
-}
+const { sim, gateway, track } = closedAfterFile();
 
 function deployment(name: string, url: string, id: string, extra = ''): string {
   return `  - model_name: ${name}\n    litellm_params: { model: openai/m, api_base: "${url}"${extra} }\n    model_info: { id: ${id} }\n`;
@@ -51,7 +35,7 @@ async function scripted(script: { status: number; headers?: Record<string, strin
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  started.push({ close: () => new Promise<void>((r) => server.close(() => r())) });
+  track({ close: () => new Promise<void>((r) => server.close(() => r())) });
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, hits };
 }
 
@@ -293,7 +277,7 @@ ${deployment('g', DEAD, 'd1')}${deployment('g', 'http://127.0.0.1:2', 'd2')}`);
   test('max_parallel_requests keeps extra requests off a busy deployment', async () => {
     // The slow one holds its streams until released: it stays busy while all the others are routed.
     const slow = await startHeldBackend();
-    started.push(slow);
+    track(slow);
     const other = await sim();
     const gw = await gateway(`
 plugins: [route.round_robin]

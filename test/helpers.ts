@@ -2,7 +2,10 @@
 
 import { createServer, request, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { resolve } from 'node:path';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { after } from 'node:test';
+import { startOpenAISim, type Sim } from './sim/openai-sim.ts';
 import { parseConfig } from '../core/config/load.ts';
 import { App } from '../core/app.ts';
 import { STANDARD_MODULES } from '../plugins/standard.ts';
@@ -157,4 +160,50 @@ export async function startHeldBackend(): Promise<HeldBackend> {
       return new Promise<void>((r) => server.close(() => r()));
     },
   };
+}
+
+/** The gateway as a child process on an ephemeral port; `waitFor` resolves when its log shows a line. */
+export function startCli(config: string): { child: ChildProcessWithoutNullStreams; exited: Promise<number | null>; waitFor(pattern: RegExp): Promise<RegExpExecArray> } {
+  const child = spawn(process.execPath, [join(ROOT, 'core', 'main.js'), '--config', config, '--port', '0', '--host', '127.0.0.1']);
+  let log = '';
+  child.stderr.on('data', (d: Buffer) => (log += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code, signal) => {
+    // A child that dies shows why in a failure message instead of a bare timeout.
+    log += `\n[child exited code=${code} signal=${signal}]`;
+    resolve(code);
+  }));
+  const waitFor = (pattern: RegExp): Promise<RegExpExecArray> =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no ${pattern} in: ${log}`)), 10_000);
+      const check = (): void => {
+        const match = pattern.exec(log);
+        if (match === null) return;
+        clearTimeout(timer);
+        child.stderr.off('data', check);
+        resolve(match);
+      };
+      child.stderr.on('data', check);
+      check();
+    });
+  return { child, exited, waitFor };
+}
+
+/**
+ * Servers a test file starts, closed once its tests are done. Call at module level:
+ * `const { sim, gateway, track } = closedAfterFile();`
+ */
+export function closedAfterFile(): {
+  track<T extends { close(): Promise<void> }>(server: T): T;
+  sim(knobs?: Parameters<typeof startOpenAISim>[0]): Promise<Sim>;
+  gateway(yaml: string): Promise<TestGateway>;
+} {
+  const started: { close(): Promise<void> }[] = [];
+  after(async () => {
+    await Promise.all(started.map((s) => s.close()));
+  });
+  const track = <T extends { close(): Promise<void> }>(server: T): T => {
+    started.push(server);
+    return server;
+  };
+  return { track, sim: async (knobs = {}) => track(await startOpenAISim(knobs)), gateway: async (yaml) => track(await startGateway(yaml)) };
 }

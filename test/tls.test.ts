@@ -5,7 +5,7 @@
 // self-signed "rogue" client certificate) in a temporary directory.
 
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
@@ -19,7 +19,7 @@ import { after, before, describe, test } from 'node:test';
 import { ConfigError, parseConfig } from '../core/config/load.ts';
 import { parseSslVerify } from '../core/config/tls-files.ts';
 import { SluiceHttp2Request, SluiceHttp2Response } from '../core/server/tls.ts';
-import { chat, ROOT, startGateway, type TestGateway } from './helpers.ts';
+import { chat, ROOT, startCli, startGateway, type TestGateway } from './helpers.ts';
 
 // The certificates are made with the openssl CLI (.ci/run installs it); without it these tests fail, never skip.
 const OPENSSL = spawnSync('openssl', ['version'], { encoding: 'utf8' }).status === 0;
@@ -723,24 +723,7 @@ describe('TLS configuration is checked at load', { skip }, () => {
     writeFileSync(join(live, 'key.pem'), certs.server.key);
     const file = join(live, 'proxy.yaml');
     writeFileSync(file, 'server:\n  tls: { cert: cert.pem, key: key.pem }\nplugins: [route.round_robin]\nmodel_list: []\n');
-    const child = spawn(process.execPath, [join(ROOT, 'core', 'main.js'), '--config', file, '--port', '0', '--host', '127.0.0.1'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let log = '';
-    const waitFor = (pattern: RegExp): Promise<RegExpExecArray> =>
-      new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no ${pattern} in: ${log}`)), 10_000);
-        const check = (): void => {
-          const match = pattern.exec(log);
-          if (match === null) return;
-          clearTimeout(timer);
-          child.stderr.off('data', check);
-          resolve(match);
-        };
-        child.stderr.on('data', check);
-        check();
-      });
-    child.stderr.on('data', (d: Buffer) => (log += d.toString()));
-    // A child that dies shows why in the failure message instead of a bare timeout.
-    child.once('exit', (code, signal) => (log += `\n[child exited code=${code} signal=${signal}]`));
+    const { child, waitFor } = startCli(file);
     try {
       const port = Number((await waitFor(/listening on https:\/\/127\.0\.0\.1:(\d+)/))[1]);
       copyFileSync(join(certs.dir, 'server2.pem'), join(live, 'cert.pem'));

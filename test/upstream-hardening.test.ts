@@ -5,32 +5,16 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { gzipSync } from 'node:zlib';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { UsageTail } from '../core/providers/openai.ts';
 import { buildModelGroups } from '../core/config/models.ts';
-import { startOpenAISim, type Sim } from './sim/openai-sim.ts';
-import { chat, errorOf, json, post, startGateway, type RawResponse, type TestGateway } from './helpers.ts';
+import { chat, closedAfterFile, errorOf, json, post, type RawResponse } from './helpers.ts';
 
-const started: { close(): Promise<void> }[] = [];
-after(async () => {
-  await Promise.all(started.map((s) => s.close()));
-});
-
-async function sim(knobs: Parameters<typeof startOpenAISim>[0] = {}): Promise<Sim> {
-  const s = await startOpenAISim(knobs);
-  started.push(s);
-  return s;
-}
-
-async function gateway(yaml: string): Promise<TestGateway> {
-  const gw = await startGateway(yaml);
-  started.push(gw);
-  return gw;
-}
+const { sim, gateway, track } = closedAfterFile();
 
 async function listening(server: Server | ReturnType<typeof createNetServer>): Promise<string> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  started.push({ close: () => new Promise<void>((r) => server.close(() => r())) });
+  track({ close: () => new Promise<void>((r) => server.close(() => r())) });
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
