@@ -14,7 +14,7 @@ import { ENGLISH_ONLY, pluginLocalize, type ErrorLocalizer } from './plugin/loca
 import type { ModuleSet } from './plugin/modules.ts';
 import { OllamaDiscovery } from './providers/ollama-discovery.ts';
 import { Pipeline } from './proxy/pipeline.ts';
-import type { RetryLoop } from './proxy/retry-loop.ts';
+import { RunningLoops } from './proxy/retry-loop.ts';
 import { SluiceError } from './errors.ts';
 import { Upstreams } from './proxy/pools.ts';
 import { RouteTable } from './server/routes.ts';
@@ -70,7 +70,7 @@ export class App {
   /** Requests in flight, across generations, for graceful shutdown. */
   inFlight = 0;
   /** Proxied requests sent upstream and not yet answered in full, with their responses: what shutdown may cut. */
-  readonly #running = new Map<RetryLoop, ServerResponse>();
+  readonly #running = new RunningLoops();
   #generation: Generation | null = null;
 
   private constructor(config: LoadedConfig, modules: ModuleSet, store: SharedStore, logger: Logger) {
@@ -208,7 +208,8 @@ export class App {
   async cutInFlight(flushMs = 1000): Promise<void> {
     const error = new SluiceError('SLUICE_SHUTTING_DOWN', 'The gateway is shutting down and stopped the request before it finished. Try again.');
     const written: Promise<void>[] = [];
-    for (const [run, res] of this.#running) {
+    for (const run of this.#running.list()) {
+      const res = run.response;
       run.cut(error);
       if (res.writableFinished || res.destroyed) continue;
       written.push(

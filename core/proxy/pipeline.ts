@@ -17,7 +17,7 @@ import type { Logger } from '../logger.ts';
 import type { RouterState } from '../state/router-state.ts';
 import type { Upstreams } from './pools.ts';
 import type { WireFormat } from '../providers/wire-format.ts';
-import { RetryLoop, type RunEnv } from './retry-loop.ts';
+import { RetryLoop, type RunEnv, type RunningLoops } from './retry-loop.ts';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -42,7 +42,7 @@ export interface PipelineConfig {
   readonly upstreams: Upstreams;
   readonly logger: Logger;
   /** Requests sent upstream and not yet answered in full, across generations: what shutdown may cut. */
-  readonly running: Map<RetryLoop, ServerResponse>;
+  readonly running: RunningLoops;
 }
 
 export class Pipeline {
@@ -59,6 +59,7 @@ export class Pipeline {
       groups: config.groups,
       timeouts: config.server.timeouts,
       localizer: config.localizer,
+      running: config.running,
       finish: (ctx, outcome, error) => {
         // The gateway's or a plugin's code failed after dispatch (caught in a callback or a timer): logged as below.
         if (error !== null) this.#logFailure(ctx, error);
@@ -97,9 +98,6 @@ export class Pipeline {
         this.finish(ctx, 'aborted', null);
         return;
       }
-      const running = this.#config.running;
-      running.set(next, res);
-      res.once('close', () => running.delete(next));
       next.start();
     } catch (error) {
       this.#fail(res, ctx, error);
