@@ -76,8 +76,8 @@ test('a LiteLLM config.yaml loads unchanged, with a warning for each part not ac
 
   const built = buildModelGroups(config.modelList);
   assert.deepEqual(built.errors, []);
-  assert.deepEqual([...built.groups.keys()], ['gpt-4o', 'llama3', 'vllm-qwen']);
-  assert.ok(built.warnings.some((w) => /anthropic/.test(w)));
+  assert.deepEqual([...built.groups.keys()], ['gpt-4o', 'llama3', 'vllm-qwen', 'claude']);
+  assert.equal(built.groups.get('claude')!.deployments[0]!.kind, 'anthropic', 'anthropic/ is served through Messages');
   const vllm = built.groups.get('vllm-qwen')!.deployments[0]!;
   assert.equal(vllm.upstreamModel, 'Qwen/Qwen2.5-7B-Instruct');
   assert.equal(vllm.basePath, '/v1');

@@ -7,7 +7,7 @@ import { upstreamTlsFor, type UpstreamTls } from './tls-files.ts';
 export type Endpoint = 'chat' | 'completions' | 'embeddings';
 
 /** How a deployment is reached. `openai` covers every OpenAI-compatible server (vLLM, Ollama's /v1, ...). */
-export type ProviderKind = 'openai' | 'mock';
+export type ProviderKind = 'openai' | 'anthropic' | 'mock';
 
 export interface MockSettings {
   /** Answer text; streamed word by word. */
@@ -114,6 +114,7 @@ const DEFAULT_API_BASE: Readonly<Record<string, string>> = {
   ollama_chat: 'http://localhost:11434',
   lm_studio: 'http://localhost:1234',
   llamafile: 'http://localhost:8080',
+  anthropic: 'https://api.anthropic.com',
 };
 
 export interface BuildResult {
@@ -139,7 +140,7 @@ export function buildModelGroups(entries: readonly ModelListEntry[]): BuildResul
     // LiteLLM treats a bare model name as OpenAI's.
     const provider = slash === -1 ? 'openai' : params.model.slice(0, slash);
     const upstreamModel = slash === -1 ? params.model : params.model.slice(slash + 1);
-    if (provider !== 'mock' && !OPENAI_COMPATIBLE.has(provider)) {
+    if (provider !== 'mock' && provider !== 'anthropic' && !OPENAI_COMPATIBLE.has(provider)) {
       warnings.push(`${where}: provider "${provider}/" is not supported yet; this deployment is skipped`);
       return;
     }
@@ -191,7 +192,7 @@ export function buildModelGroups(entries: readonly ModelListEntry[]): BuildResul
       id,
       group: entry.model_name,
       provider,
-      kind: provider === 'mock' ? 'mock' : 'openai',
+      kind: provider === 'mock' ? 'mock' : provider === 'anthropic' ? 'anthropic' : 'openai',
       upstreamModel,
       origin,
       basePath,

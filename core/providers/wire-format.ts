@@ -38,3 +38,34 @@ export interface WireFormat {
   /** The prompt's estimated tokens, for decisions made before a backend has counted. */
   estimateRequestTokens(body: Readonly<Record<string, unknown>>): number;
 }
+
+/**
+ * Turns one backend's answer into the client's wire format as it streams: used when a deployment speaks another
+ * family than the client (an OpenAI client, an Anthropic backend). Called by the upstream handler in order.
+ */
+export interface ResponseTranslator {
+  /** The status and headers to pass on; `deferred` holds them (and the body) until the answer is complete. */
+  start(status: number, headers: Readonly<Record<string, string | string[] | undefined>>): { readonly deferred: boolean; readonly status: number; readonly headers: Record<string, string | string[] | undefined> };
+  /** Bytes to pass on for a chunk of the backend's body (empty when none yet). */
+  data(chunk: Buffer): Buffer;
+  /** The rest at the end; for a deferred answer, its final status and headers too. */
+  end(): { readonly status: number; readonly headers: Record<string, string | string[] | undefined>; readonly body: Buffer };
+}
+
+/** The request a foreign backend gets, built from the client's. */
+export interface ForeignRequest {
+  readonly path: string;
+  readonly body: string;
+  /** Header name/value pairs: credentials and protocol headers. */
+  readonly headers: readonly string[];
+}
+
+/**
+ * A backend that speaks another wire family than the client (an `anthropic/` deployment behind OpenAI's routes):
+ * the request is rebuilt for it, and its answer translated back as it streams.
+ */
+export interface ForeignBackend {
+  /** Throws a SluiceError (400) for an endpoint the backend has no equivalent of. */
+  request(body: Readonly<Record<string, unknown>>, endpoint: Endpoint, model: string, basePath: string, apiKey: string | null): ForeignRequest;
+  translator(requestedModel: string, body: Readonly<Record<string, unknown>>): ResponseTranslator;
+}

@@ -4,6 +4,7 @@
 // other model groups; attempts (one upstream request each) report to it, passive health hears about failures.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
 import type { Deployment, ModelGroup } from '../config/models.ts';
 import { MAX_FALLBACKS, type ErrorClass, type RouterSettings } from '../config/router-settings.ts';
 import { SluiceError, toSluiceError } from '../errors.ts';
@@ -15,6 +16,8 @@ import type { WireFormat } from '../providers/wire-format.ts';
 import type { RouterState } from '../state/router-state.ts';
 import { UpstreamAttempt, type AttemptFailure, type AttemptOwner } from './attempt.ts';
 import { PassiveHealth } from './passive-health.ts';
+import { TranslatingHandler } from './translating-handler.ts';
+import { foreignBackend } from '../providers/index.ts';
 import type { Upstreams } from './pools.ts';
 import { askForStreamUsage, buildUpstreamRequest } from './upstream-request.ts';
 
@@ -372,7 +375,13 @@ export class RetryLoop implements AttemptOwner {
     const totalMs = ctx.stream ? t.upstreamTotal : (deployment.timeoutMs ?? t.upstreamTotal);
     const firstByteMs = ctx.stream ? (deployment.streamTimeoutMs ?? t.upstreamFirstByte) : t.upstreamFirstByte;
     if (!this.#usageInjected) this.#usageInjected = askForStreamUsage(ctx, this.#chain);
-    const request = buildUpstreamRequest(ctx, deployment, this.#req.rawHeaders, this.#chain, this.#wire, { firstByteMs, idleMs: t.upstreamIdle });
+    let request: Dispatcher.DispatchOptions;
+    try {
+      request = buildUpstreamRequest(ctx, deployment, this.#req.rawHeaders, this.#chain, this.#wire, { firstByteMs, idleMs: t.upstreamIdle });
+    } catch (error) {
+      // A request this deployment cannot take (a foreign backend without the endpoint) ends here, with its error.
+      return this.#endWith(toSluiceError(error));
+    }
     const settings = env.settings;
     const attempt = new UpstreamAttempt(this, {
       ctx,
@@ -390,7 +399,10 @@ export class RetryLoop implements AttemptOwner {
     this.#current = attempt;
     env.state.acquire(deployment.id);
     env.state.addUsage(deployment.id, 1, 0, Date.now());
-    env.upstreams.for(deployment).dispatch(request, attempt);
+    // A backend of another wire family answers through a translator; the attempt sees the client's format.
+    const foreign = foreignBackend(deployment);
+    const handler = foreign === null ? attempt : new TranslatingHandler(attempt, foreign.translator(ctx.model, ctx.body));
+    env.upstreams.for(deployment).dispatch(request, handler);
   }
 
   #release(attempt: UpstreamAttempt): void {

@@ -6,6 +6,7 @@ import type { Dispatcher } from 'undici';
 import type { Deployment, Endpoint } from '../config/models.ts';
 import type { Chain } from '../plugin/chain.ts';
 import type { RequestContext } from '../plugin/context.ts';
+import { foreignBackend } from '../providers/index.ts';
 import type { WireFormat } from '../providers/wire-format.ts';
 import { mayHoldAnotherModel, replaceModel } from '../http/body.ts';
 
@@ -56,8 +57,12 @@ export function buildUpstreamRequest(
   wire: WireFormat,
   deadlines: UpstreamDeadlines,
 ): Dispatcher.DispatchOptions {
+  const foreign = foreignBackend(deployment);
+  const rebuilt = foreign === null ? null : foreign.request(ctx.body, ctx.endpoint as Endpoint, deployment.upstreamModel, deployment.basePath, deployment.apiKey);
   let body: Buffer | string = ctx.rawBody;
-  if (ctx.bodyChanged) {
+  if (rebuilt !== null) {
+    body = rebuilt.body;
+  } else if (ctx.bodyChanged) {
     ctx.body['model'] = deployment.upstreamModel;
     body = JSON.stringify(ctx.body);
   } else if (deployment.upstreamModel !== ctx.model || mayHoldAnotherModel(ctx.rawBody)) {
@@ -72,15 +77,18 @@ export function buildUpstreamRequest(
     const name = rawHeaders[i]!.toLowerCase();
     // HTTP/2 pseudo-headers (`:path`, `:authority`...) describe the client's hop only.
     if (name.charCodeAt(0) === 58 || NOT_FORWARDED.has(name) || (readsBody && name === 'accept-encoding')) continue;
+    if (rebuilt !== null && (name === 'content-type' || name === 'accept-encoding')) continue;
     headers.push(rawHeaders[i]!, rawHeaders[i + 1]!);
   }
-  if (readsBody) headers.push('accept-encoding', 'identity');
+  // A translated answer must arrive as plain text too.
+  if (readsBody || rebuilt !== null) headers.push('accept-encoding', 'identity');
   for (const name in ctx.upstreamHeaders) headers.push(name, ctx.upstreamHeaders[name]!);
-  if (deployment.apiKey !== null) headers.push('authorization', `Bearer ${deployment.apiKey}`);
+  if (rebuilt !== null) headers.push(...rebuilt.headers);
+  else if (deployment.apiKey !== null) headers.push('authorization', `Bearer ${deployment.apiKey}`);
   if ((ctx.headers as IncomingHttpHeaders)['x-request-id'] === undefined) headers.push('x-request-id', ctx.id);
   headers.push('content-length', String(Buffer.byteLength(body)));
   return {
-    path: deployment.basePath + wire.upstreamPath(ctx.endpoint as Endpoint),
+    path: rebuilt?.path ?? deployment.basePath + wire.upstreamPath(ctx.endpoint as Endpoint),
     method: 'POST',
     headers,
     body,

@@ -1,0 +1,67 @@
+// An undici handler that translates a backend's answer for the attempt it wraps (undici's decorator-handler
+// pattern): the attempt sees the client's wire format and stays unaware of the backend's.
+
+import type { Dispatcher } from 'undici';
+import { SluiceError } from '../errors.ts';
+import type { ResponseTranslator } from '../providers/wire-format.ts';
+
+type Headers = Record<string, string | string[] | undefined>;
+
+export class TranslatingHandler implements Dispatcher.DispatchHandler {
+  readonly #inner: Dispatcher.DispatchHandler;
+  readonly #translator: ResponseTranslator;
+  #deferred = false;
+  #failed = false;
+
+  constructor(inner: Dispatcher.DispatchHandler, translator: ResponseTranslator) {
+    this.#inner = inner;
+    this.#translator = translator;
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController, context: unknown): void {
+    this.#inner.onRequestStart?.(controller, context);
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, status: number, headers: Headers, statusMessage?: string): void {
+    const head = this.#guard(controller, () => this.#translator.start(status, headers));
+    if (head === undefined) return;
+    this.#deferred = head.deferred;
+    if (!head.deferred) this.#inner.onResponseStart?.(controller, head.status, head.headers, statusMessage);
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#failed) return;
+    const out = this.#guard(controller, () => this.#translator.data(chunk));
+    if (out !== undefined && out.length > 0) this.#inner.onResponseData?.(controller, out);
+  }
+
+  onResponseEnd(controller: Dispatcher.DispatchController, trailers: Headers): void {
+    if (this.#failed) return;
+    const tail = this.#guard(controller, () => this.#translator.end());
+    if (tail === undefined) return;
+    if (this.#deferred) this.#inner.onResponseStart?.(controller, tail.status, tail.headers);
+    if (tail.body.length > 0) this.#inner.onResponseData?.(controller, tail.body);
+    this.#inner.onResponseEnd?.(controller, trailers);
+  }
+
+  onResponseError(controller: Dispatcher.DispatchController, error: Error): void {
+    if (this.#failed) return;
+    this.#inner.onResponseError?.(controller, error);
+  }
+
+  /** A translation that throws fails the attempt as a bad upstream answer, never the process. */
+  #guard<T>(controller: Dispatcher.DispatchController, fn: () => T): T | undefined {
+    try {
+      return fn();
+    } catch (thrown) {
+      this.#failed = true;
+      const error =
+        thrown instanceof SluiceError
+          ? thrown
+          : new SluiceError('SLUICE_UPSTREAM_BAD_RESPONSE', `The backend's answer could not be translated (${(thrown as Error).message}).`, { cause: thrown });
+      this.#inner.onResponseError?.(controller, error);
+      controller.abort(error);
+      return undefined;
+    }
+  }
+}
