@@ -3,8 +3,11 @@
 import { createHash } from 'node:crypto';
 import { upstreamTlsFor, type UpstreamTls } from './tls-files.ts';
 
-/** The OpenAI endpoints Sluice proxies. */
-export type Endpoint = 'chat' | 'completions' | 'embeddings';
+/**
+ * The endpoints Sluice proxies: OpenAI's chat, completions and embeddings, and the other routes with a `model` field
+ * that OpenAI and vLLM serve (rerank, score, moderations, image generation, speech, tokenize, detokenize).
+ */
+export type Endpoint = 'chat' | 'completions' | 'embeddings' | 'rerank' | 'score' | 'moderations' | 'images' | 'speech' | 'tokenize' | 'detokenize';
 
 /** How a deployment is reached. `openai` covers every OpenAI-compatible server (vLLM, Ollama's /v1, ...). */
 export type ProviderKind = 'openai' | 'anthropic' | 'mock';

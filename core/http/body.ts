@@ -231,13 +231,32 @@ export function validateRequest(endpoint: Endpoint, body: Record<string, unknown
       if (typeof prompt !== 'string' && !isNonEmptyArray(prompt)) throw invalid('prompt', 'must be a string or a non-empty array');
       return;
     }
-    case 'embeddings': {
+    case 'embeddings':
+    case 'moderations': {
       const input = body['input'];
       if (input === undefined) throw missing('input');
       if (typeof input !== 'string' && !isNonEmptyArray(input)) throw invalid('input', 'must be a string or a non-empty array');
-      if (stream === true) throw invalid('stream', 'is not supported for embeddings');
+      if (stream === true) throw invalid('stream', `is not supported for ${endpoint}`);
       return;
     }
+    case 'rerank': {
+      if (typeof body['query'] !== 'string') throw body['query'] === undefined ? missing('query') : invalid('query', 'must be a string');
+      if (!isNonEmptyArray(body['documents'])) throw body['documents'] === undefined ? missing('documents') : invalid('documents', 'must be a non-empty array');
+      return;
+    }
+    case 'images':
+      if (typeof body['prompt'] !== 'string') throw body['prompt'] === undefined ? missing('prompt') : invalid('prompt', 'must be a string');
+      return;
+    case 'speech':
+      if (typeof body['input'] !== 'string') throw body['input'] === undefined ? missing('input') : invalid('input', 'must be a string');
+      return;
+    case 'detokenize':
+      if (!Array.isArray(body['tokens'])) throw body['tokens'] === undefined ? missing('tokens') : invalid('tokens', 'must be an array of token ids');
+      return;
+    case 'score':
+    case 'tokenize':
+      // Their inputs take several shapes (text_1/text_2, prompt or messages); the backend checks them.
+      return;
   }
 }
 

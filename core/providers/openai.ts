@@ -16,6 +16,23 @@ export const OPENAI_ROUTES: ReadonlyMap<string, Endpoint> = new Map<string, Endp
   ['/completions', 'completions'],
   ['/v1/embeddings', 'embeddings'],
   ['/embeddings', 'embeddings'],
+  // vLLM's (and Cohere's, Jina's) rerank, and vLLM's score.
+  ['/v1/rerank', 'rerank'],
+  ['/rerank', 'rerank'],
+  ['/v2/rerank', 'rerank'],
+  ['/v1/score', 'score'],
+  ['/score', 'score'],
+  ['/v1/moderations', 'moderations'],
+  ['/moderations', 'moderations'],
+  ['/v1/images/generations', 'images'],
+  ['/images/generations', 'images'],
+  ['/v1/audio/speech', 'speech'],
+  ['/audio/speech', 'speech'],
+  // vLLM serves these at its root, not under /v1.
+  ['/tokenize', 'tokenize'],
+  ['/v1/tokenize', 'tokenize'],
+  ['/detokenize', 'detokenize'],
+  ['/v1/detokenize', 'detokenize'],
 ]);
 
 /** The path under a deployment's base path (`…/v1`) that serves an endpoint. */
@@ -23,7 +40,23 @@ export const UPSTREAM_PATH: Readonly<Record<Endpoint, string>> = {
   chat: '/chat/completions',
   completions: '/completions',
   embeddings: '/embeddings',
+  rerank: '/rerank',
+  score: '/score',
+  moderations: '/moderations',
+  images: '/images/generations',
+  speech: '/audio/speech',
+  tokenize: '/tokenize',
+  detokenize: '/detokenize',
 };
+
+/** Endpoints a server offers beside its `/v1` API rather than under it (vLLM's tokenizer routes). */
+const AT_SERVER_ROOT: ReadonlySet<Endpoint> = new Set<Endpoint>(['tokenize', 'detokenize']);
+
+/** The upstream path of `endpoint` on a deployment whose OpenAI API lives at `basePath` (e.g. `/v1`). */
+export function upstreamPathOf(endpoint: Endpoint, basePath: string): string {
+  const base = AT_SERVER_ROOT.has(endpoint) && basePath.endsWith('/v1') ? basePath.slice(0, -3) : basePath;
+  return base + UPSTREAM_PATH[endpoint];
+}
 
 /** An OpenAI `usage` object as our `Usage`; null when it has no `total_tokens`. */
 export function usageFrom(value: unknown): Usage | null {
@@ -192,7 +225,7 @@ function objectAfterKey(bytes: Buffer, from: number): Buffer | null {
 export const openai: WireFormat = {
   id: 'openai',
   routes: OPENAI_ROUTES,
-  upstreamPath: (endpoint) => UPSTREAM_PATH[endpoint],
+  upstreamPath: upstreamPathOf,
   streamFraming: 'sse',
   usageMark: USAGE_MARK,
   usageOfEvent: (json) => usageFrom((json as { usage?: unknown } | undefined)?.usage),

@@ -17,8 +17,8 @@ export interface WireFormat {
   readonly id: string;
   /** The POST routes its clients call, by path, and which endpoint each is. */
   readonly routes: ReadonlyMap<string, Endpoint>;
-  /** The path under a deployment's base path that serves an endpoint. */
-  upstreamPath(endpoint: Endpoint): string;
+  /** The upstream path that serves an endpoint on a deployment whose API lives at `basePath`. */
+  upstreamPath(endpoint: Endpoint, basePath: string): string;
   /** How a streamed answer is cut into events: SSE (events end at a blank line) or NDJSON (one per line). */
   readonly streamFraming: 'sse' | 'ndjson';
   /** Bytes every stream event carrying usage contains: searched before any JSON is parsed. */

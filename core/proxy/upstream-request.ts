@@ -88,7 +88,7 @@ export function buildUpstreamRequest(
   if ((ctx.headers as IncomingHttpHeaders)['x-request-id'] === undefined) headers.push('x-request-id', ctx.id);
   headers.push('content-length', String(Buffer.byteLength(body)));
   return {
-    path: rebuilt?.path ?? deployment.basePath + wire.upstreamPath(ctx.endpoint as Endpoint),
+    path: rebuilt?.path ?? wire.upstreamPath(ctx.endpoint as Endpoint, deployment.basePath),
     method: 'POST',
     headers,
     body,

@@ -131,7 +131,7 @@ export default definePlugin<LlmGuardApiPluginOptions>({
 
     if (options.output !== false) {
       plugin.onResponseBody = async (ctx: RequestContext, body: ResponseBody) => {
-        if (ctx.endpoint === 'embeddings') return;
+        if (ctx.endpoint !== 'chat' && ctx.endpoint !== 'completions') return;
         const choices = (body.json as { choices?: unknown } | undefined)?.choices;
         if (!Array.isArray(choices)) return;
         const prompt = lastUserText(ctx.body);

@@ -53,8 +53,8 @@ export function choiceText(choice: Choice): string | null {
 }
 
 export function guardBody(ctx: RequestContext, body: ResponseBody, settings: OutputGuardSettings): HookResult {
-  // Embeddings carry no text to judge, and parsing megabytes of vectors would be the whole cost.
-  if (ctx.endpoint === 'embeddings') return;
+  // Only chat and completion answers carry text to judge; parsing megabytes of vectors or images would be the whole cost.
+  if (ctx.endpoint !== 'chat' && ctx.endpoint !== 'completions') return;
   const choices = (body.json as { choices?: unknown } | undefined)?.choices;
   if (!Array.isArray(choices)) return;
   let score = 0;
