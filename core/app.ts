@@ -4,6 +4,7 @@
 // it started on, and swapping generations is one assignment, so a reload never disturbs a request in flight.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { ConfigError, type LoadedConfig, type ServerSettings } from './config/load.ts';
 import { buildModelGroups, type ModelGroup } from './config/models.ts';
 import { resolveRouterSettings, type RouterSettings } from './config/router-settings.ts';
@@ -18,6 +19,7 @@ import { RunningLoops } from './proxy/retry-loop.ts';
 import { SluiceError } from './errors.ts';
 import { Upstreams } from './proxy/pools.ts';
 import { RouteTable } from './server/routes.ts';
+import { passThroughEntries, PassThroughProxy } from './server/pass-through.ts';
 import { createStore, type RedisConfig } from './state/create-store.ts';
 import { MemoryRouterState, type RouterState } from './state/router-state.ts';
 import type { SharedStore } from './state/store.ts';
@@ -33,6 +35,7 @@ export class Generation {
   readonly localizer: ErrorLocalizer;
   readonly routes: RouteTable;
   readonly #discovery: OllamaDiscovery | null;
+  readonly #passThrough: PassThroughProxy | null;
 
   constructor(
     config: LoadedConfig,
@@ -42,6 +45,7 @@ export class Generation {
     localizer: ErrorLocalizer,
     routes: RouteTable,
     discovery: OllamaDiscovery | null,
+    passThrough: PassThroughProxy | null,
   ) {
     this.config = config;
     this.groups = groups;
@@ -50,12 +54,14 @@ export class Generation {
     this.localizer = localizer;
     this.routes = routes;
     this.#discovery = discovery;
+    this.#passThrough = passThrough;
   }
 
   /** Stops what this generation started (discovery, plugin timers). Requests still on it finish first. */
   async close(): Promise<void> {
     await this.#discovery?.close();
     await this.chain.close();
+    this.#passThrough?.close();
   }
 }
 
@@ -142,6 +148,10 @@ export class App {
       for (const warning of expanded.warnings) logger.warn(`config: ${warning}`);
       entries.push(...expanded.entries);
     }
+    const general = (config.sections['general_settings'] ?? {}) as Record<string, unknown>;
+    const passErrors: string[] = [];
+    const passEntries = passThroughEntries(general['pass_through_endpoints'], process.env, passErrors);
+    if (passErrors.length > 0) throw new ConfigError(config.file, passErrors);
     const groups = new Map(built.groups);
     const plugins = await loadPlugins(entries, config.file, this.modules, config.sections, {
       logger,
@@ -163,9 +173,10 @@ export class App {
       logger,
       running: this.#running,
     });
+    const passThrough = passEntries.length === 0 ? null : new PassThroughProxy(passEntries);
     let routes: RouteTable;
     try {
-      routes = new RouteTable(pipeline, plugins, { groups, keysChecked: chain.hooks.authenticate !== null, state: this.state, store: this.store });
+      routes = new RouteTable(pipeline, plugins, { groups, keysChecked: chain.hooks.authenticate !== null, state: this.state, store: this.store }, passThrough);
     } catch (error) {
       await chain.close();
       throw new ConfigError(config.file, [(error as Error).message]);
@@ -175,7 +186,7 @@ export class App {
       discovery = new OllamaDiscovery(built.discovery, groups, logger, config.server.discoveryInterval);
       await discovery.start();
     }
-    return new Generation(config, groups, resolved.settings, chain, localizer, routes, discovery);
+    return new Generation(config, groups, resolved.settings, chain, localizer, routes, discovery, passThrough);
   }
 
   /** Makes `next` live for every request that arrives from now on; returns the one it replaced (null at start). */
@@ -225,7 +236,28 @@ export class App {
     clearTimeout(timer);
   }
 
+  /** Upgraded connections (WebSockets): no longer the HTTP server's, so shutdown closes them itself. */
+  readonly #upgraded = new Set<Socket>();
+
+  /** The `http.Server` upgrade listener: WebSockets for pass-through entries. Never throws. */
+  readonly handleUpgrade = (req: IncomingMessage, socket: Socket, head: Buffer): void => {
+    this.#upgraded.add(socket);
+    socket.once('close', () => this.#upgraded.delete(socket));
+    try {
+      this.#generation!.routes.upgrade(req, socket, head);
+    } catch (error) {
+      this.logger.error('unhandled error in an upgrade', { error });
+      socket.destroy();
+    }
+  };
+
+  /** Ends every upgraded connection (shutdown: a WebSocket has no request to finish). */
+  closeUpgraded(): void {
+    for (const socket of this.#upgraded) socket.destroy();
+  }
+
   async close(): Promise<void> {
+    this.closeUpgraded();
     await this.#generation?.close();
     await this.upstreams.close();
     await this.store.close();

@@ -141,6 +141,54 @@ export class Pipeline {
     }
   }
 
+  /** Whether a WebSocket upgrade may go through: the authenticate phase passes it (always, when `auth` is off). */
+  async authorizeUpgrade(req: IncomingMessage, auth: boolean): Promise<boolean> {
+    const chain = this.#config.chain;
+    if (!auth || chain.hooks.authenticate === null) return true;
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const ctx = newContext(req, q === -1 ? url : url.slice(0, q), 'info', performance.now(), {}, EMPTY);
+    try {
+      return (await chain.runPhase(chain.hooks.authenticate, ctx)) === undefined;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * A pass-through request: authenticated when its entry asks (the body is not read: it goes upstream as it comes),
+   * then handed to `forward`. `onError` and `log` see it as they see any request.
+   */
+  async passThrough(req: IncomingMessage, res: ServerResponse, path: string, auth: boolean, forward: (failed: (error: Error) => void) => void): Promise<void> {
+    const ctx = newContext(req, path, 'info', performance.now(), {}, EMPTY);
+    const chain = this.#config.chain;
+    try {
+      if (auth && chain.hooks.authenticate !== null) {
+        const refused = await chain.runPhase(chain.hooks.authenticate, ctx);
+        if (refused !== undefined) {
+          req.resume();
+          writeReply(res, ctx, refused, { ...baseHeaders(ctx), ...ctx.responseHeaders });
+          this.finish(ctx, 'replied', null);
+          return;
+        }
+      }
+    } catch (error) {
+      req.resume();
+      this.#fail(res, ctx, error);
+      return;
+    }
+    res.once('close', () => {
+      if (ctx.outcome !== 'pending') return;
+      ctx.status = res.statusCode;
+      this.finish(ctx, res.writableFinished ? 'ok' : 'aborted', null);
+    });
+    forward((error) => {
+      const failure = new SluiceError('SLUICE_UPSTREAM_UNREACHABLE', `Pass-through target for ${path} failed (${error.message}).`, { cause: error });
+      this.#sendError(res, ctx, failure, baseHeaders(ctx));
+      this.finish(ctx, 'error', failure);
+    });
+  }
+
   /**
    * The request phases in the order `REQUEST_PHASES` lists them. Between them run the core's own steps: the model
    * group is resolved before `admit`, and the `route` phase is the retry loop's first pick. Returns a plugin's reply,

@@ -109,6 +109,8 @@ export async function listen(gateway: App, port = gateway.server.port, host = ga
   }
   // HTTP/1.1 parse errors (the HTTP/2 server reports them too, for its HTTP/1.1 clients).
   server.on('clientError', onClientError);
+  // WebSocket upgrades: only pass-through endpoints take them.
+  (server as Server).on('upgrade', gateway.handleUpgrade);
   // Expect: 100-continue. A body the gateway would refuse unread is not asked for: the 413 goes out instead.
   (server as EventEmitter).on('checkContinue', (req: IncomingMessage | SluiceHttp2Request, res: ServerResponse | SluiceHttp2Response) => {
     if (!declaresMoreThan(req.headers, gateway.server.bodyLimit)) res.writeContinue();
@@ -170,6 +172,7 @@ export async function listen(gateway: App, port = gateway.server.port, host = ga
       } else {
         (server as Server | HttpsServer).closeAllConnections();
       }
+      gateway.closeUpgraded();
       await Promise.all(closed);
       await gateway.close();
     },

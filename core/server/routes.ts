@@ -2,12 +2,14 @@
 // info routes and the routes plugins register. Built once per generation; a lookup is one Map get.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Endpoint } from '../config/models.ts';
 import type { LoadedPlugin } from '../plugin/chain.ts';
 import { SluiceError } from '../errors.ts';
 import type { LocalRoute, Pipeline } from '../proxy/pipeline.ts';
 import { WIRE_FORMATS, type WireFormat } from '../providers/index.ts';
 import { infoRoutes, MODEL_BY_ID_PREFIX, retrieveModelRoute, type InfoSources } from './info-routes.ts';
+import type { PassThroughProxy } from './pass-through.ts';
 
 type Method = 'GET' | 'POST';
 
@@ -30,10 +32,13 @@ export class RouteTable {
   /** `GET /v1/models/{id}`, matched by prefix. */
   readonly #modelById: readonly Route[];
   readonly #pipeline: Pipeline;
+  /** LiteLLM's pass_through_endpoints: checked first, since a configured path is meant to take over. */
+  readonly #passThrough: PassThroughProxy | null;
 
   /** Throws listing every clash between plugin routes and the others. */
-  constructor(pipeline: Pipeline, plugins: readonly LoadedPlugin[], sources: InfoSources) {
+  constructor(pipeline: Pipeline, plugins: readonly LoadedPlugin[], sources: InfoSources, passThrough: PassThroughProxy | null = null) {
     this.#pipeline = pipeline;
+    this.#passThrough = passThrough;
     const clashes: string[] = [];
     // Plugins first: a plugin may take over a built-in GET path (a richer /health), never a proxied one.
     for (const { id, plugin } of plugins) {
@@ -63,6 +68,14 @@ export class RouteTable {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
+    const passing = this.#passThrough?.match(url) ?? null;
+    if (passing !== null) {
+      const proxy = this.#passThrough!;
+      this.#pipeline
+        .passThrough(req, res, path, passing.entry.auth, (failed) => proxy.web(req, res, passing, failed))
+        .catch((error: unknown) => this.#pipeline.unexpected(req, res, path, error));
+      return;
+    }
     const method = req.method === 'HEAD' ? 'GET' : req.method;
     const routes = this.#routes.get(path) ?? (path.startsWith(MODEL_BY_ID_PREFIX) ? this.#modelById : undefined);
     if (routes === undefined) {
@@ -94,5 +107,22 @@ export class RouteTable {
     const list = this.#routes.get(path);
     if (list === undefined) this.#routes.set(path, [route]);
     else list.push(route);
+  }
+
+  /** A WebSocket upgrade: only pass-through entries take them; anything else is refused with 404. */
+  upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    const passing = this.#passThrough?.match(req.url ?? '/') ?? null;
+    if (passing === null) {
+      socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      return;
+    }
+    const proxy = this.#passThrough!;
+    this.#pipeline.authorizeUpgrade(req, passing.entry.auth).then(
+      (allowed) => {
+        if (allowed) proxy.ws(req, socket, head, passing);
+        else socket.end('HTTP/1.1 401 Unauthorized\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      },
+      () => socket.destroy(),
+    );
   }
 }
