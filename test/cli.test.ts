@@ -136,3 +136,16 @@ test('SIGTERM: past server.timeouts.shutdown, a stream still open gets the SSE e
     await sim.close();
   }
 });
+
+test('--check and a start both refuse a master_key whose environment variable is unset (fail closed, not auth off)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-cli-'));
+  const file = join(dir, 'unset-master-key.yaml');
+  writeFileSync(file, 'general_settings:\n  master_key: os.environ/SLUICE_TEST_UNSET_MASTER_KEY\nmodel_list:\n  - model_name: m\n    litellm_params: { model: mock/m }\n');
+  const env = { ...process.env };
+  delete env['SLUICE_TEST_UNSET_MASTER_KEY'];
+  for (const args of [['--check'], ['--port', '0', '--host', '127.0.0.1']]) {
+    const result = spawnSync(process.execPath, [MAIN, '--config', file, ...args], { encoding: 'utf8', env, timeout: 20_000 });
+    assert.equal(result.status, 1, `${args.join(' ')}: ${result.stderr}`);
+    assert.match(result.stderr, /line 2: general_settings\.master_key: environment variable SLUICE_TEST_UNSET_MASTER_KEY is not set; refusing to start/);
+  }
+});

@@ -165,3 +165,32 @@ keys:
   assert.match(errors, /keys\[2\]\.rpm: must be >= 1/);
   assert.match(errors, /keys\[2\]: unknown key "colour"/);
 });
+
+test('fail closed: a secret that guards access and resolves to nothing refuses the config, naming the variable', () => {
+  const yaml = `general_settings:
+  master_key: os.environ/LITELLM_MASTER_KEY
+keys:
+  - key: "\${TEAM_KEY}"
+redis:
+  url: "redis://:\${REDIS_PASSWORD}@cache:6379"
+  password: os.environ/REDIS_PASSWORD
+plugins:
+  - { name: auth.api_key, options: { master_key: os.environ/PLUGIN_MASTER_KEY } }
+model_list: []
+`;
+  const errors = errorsOf(yaml, { REDIS_PASSWORD: '' });
+  assert.equal(errors.length, 5, errors.join('\n'));
+  assert.match(errors[0]!, /^line 2: general_settings\.master_key: environment variable LITELLM_MASTER_KEY is not set; refusing to start/);
+  assert.match(errors[1]!, /^line 4: keys\[0\]\.key: environment variable TEAM_KEY is not set/);
+  assert.match(errors[2]!, /^line 6: redis\.url: environment variable REDIS_PASSWORD is empty/);
+  assert.match(errors[3]!, /^line 7: redis\.password: environment variable REDIS_PASSWORD is empty/);
+  assert.match(errors[4]!, /^line 9: plugins\[0\]\.options\.master_key: environment variable PLUGIN_MASTER_KEY is not set/);
+  // Set, they load; other unset variables (an upstream api_key) still only warn.
+  const config = parseConfig(yaml, '/tmp/x.yaml', {
+    LITELLM_MASTER_KEY: 'sk-master-1234', TEAM_KEY: 'sk-team-12345', REDIS_PASSWORD: 'pw', PLUGIN_MASTER_KEY: 'sk-plugin-1234',
+  });
+  assert.equal((config.generalSettings as { master_key: string }).master_key, 'sk-master-1234');
+  assert.deepEqual(config.warnings, []);
+  const upstream = parseConfig('model_list:\n  - model_name: m\n    litellm_params: { model: openai/m, api_key: os.environ/OPENAI_API_KEY }\n', '/tmp/x.yaml', {});
+  assert.deepEqual(upstream.warnings, ['model_list[0].litellm_params.api_key: environment variable OPENAI_API_KEY is not set']);
+});

@@ -125,7 +125,21 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
   if (typeof envVars === 'object' && envVars !== null) {
     for (const [key, value] of Object.entries(envVars)) effectiveEnv[key] ??= String(value);
   }
-  const substituted = substituteEnv(data, effectiveEnv, [], warnings) as Record<string, unknown>;
+  const unresolved: UnresolvedVariable[] = [];
+  const substituted = substituteEnv(data, effectiveEnv, [], unresolved) as Record<string, unknown>;
+  const unguarded = unresolved.filter((u) => !guardsAccess(u.path));
+  for (const u of unguarded) warnings.push(`${formatPath(u.path)}: environment variable ${u.name} ${u.empty ? 'is empty' : 'is not set'}`);
+  const failClosed = unresolved.filter((u) => guardsAccess(u.path));
+  if (failClosed.length > 0) {
+    throw new ConfigError(
+      path,
+      failClosed.map((u) => {
+        const line = lineOf(doc, lineCounter, u.path.map(String));
+        const state = u.empty ? 'is empty' : 'is not set';
+        return `${line === null ? '' : `line ${line}: `}${formatPath(u.path)}: environment variable ${u.name} ${state}; refusing to start without this secret (it guards access), set it or remove the key`;
+      }),
+    );
+  }
 
   if (!validateSchema(substituted)) {
     const errors = (validateSchema.errors ?? []).filter(notNoise).map((e) => formatAjvError(e, doc, lineCounter));
@@ -162,27 +176,47 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
 const ENV_WHOLE = /^os\.environ\/([A-Za-z_][A-Za-z0-9_]*)$/;
 const ENV_INLINE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
-/** Replaces `os.environ/NAME` (a whole value) and `${NAME}` (inside a string). Unset variables warn. */
-function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, path: (string | number)[], warnings: string[]): unknown {
+/** A `os.environ/NAME` or `${NAME}` that resolved to nothing (unset, or set to the empty string). */
+interface UnresolvedVariable {
+  readonly path: readonly (string | number)[];
+  readonly name: string;
+  readonly empty: boolean;
+}
+
+/**
+ * Values that guard access: a secret among them that resolves to nothing must not start a gateway with auth off
+ * (or Redis without its password), so such a config is refused instead of warned about.
+ */
+function guardsAccess(path: readonly (string | number)[]): boolean {
+  const [section, index, key, option] = path;
+  if (section === 'general_settings') return index === 'master_key' && path.length === 2;
+  if (section === 'keys') return typeof index === 'number' && (key === 'key' || key === 'key_sha256') && path.length === 3;
+  if (section === 'redis') return (index === 'password' || index === 'url') && path.length === 2;
+  if (section === 'plugins') return typeof index === 'number' && key === 'options' && option === 'master_key' && path.length === 4;
+  return false;
+}
+
+/** Replaces `os.environ/NAME` (a whole value) and `${NAME}` (inside a string), noting variables that are unset or empty. */
+function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, path: (string | number)[], unresolved: UnresolvedVariable[]): unknown {
   if (typeof value === 'string') {
     const whole = ENV_WHOLE.exec(value);
     if (whole !== null) {
       const found = env[whole[1]!];
-      if (found === undefined) warnings.push(`${formatPath(path)}: environment variable ${whole[1]} is not set`);
+      if (found === undefined || found === '') unresolved.push({ path, name: whole[1]!, empty: found === '' });
       return found;
     }
     if (!value.includes('${')) return value;
     return value.replace(ENV_INLINE, (_, name: string) => {
       const found = env[name];
-      if (found === undefined) warnings.push(`${formatPath(path)}: environment variable ${name} is not set`);
+      if (found === undefined || found === '') unresolved.push({ path, name, empty: found === '' });
       return found ?? '';
     });
   }
-  if (Array.isArray(value)) return value.map((item, i) => substituteEnv(item, env, [...path, i], warnings));
+  if (Array.isArray(value)) return value.map((item, i) => substituteEnv(item, env, [...path, i], unresolved));
   if (typeof value === 'object' && value !== null) {
     const out: Record<string, unknown> = {};
     for (const [key, item] of Object.entries(value)) {
-      const next = substituteEnv(item, env, [...path, key], warnings);
+      const next = substituteEnv(item, env, [...path, key], unresolved);
       if (next !== undefined) out[key] = next;
     }
     return out;
