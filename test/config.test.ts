@@ -194,3 +194,41 @@ model_list: []
   const upstream = parseConfig('model_list:\n  - model_name: m\n    litellm_params: { model: openai/m, api_key: os.environ/OPENAI_API_KEY }\n', '/tmp/x.yaml', {});
   assert.deepEqual(upstream.warnings, ['model_list[0].litellm_params.api_key: environment variable OPENAI_API_KEY is not set']);
 });
+
+test('fallbacks under litellm_settings act; messages name the section the key is in', () => {
+  const groups = new Set(['a', 'b']);
+  const underLitellm = resolveRouterSettings(null, { fallbacks: [{ a: ['b'] }], context_window_fallbacks: [{ a: ['b'] }] }, groups);
+  assert.deepEqual(underLitellm.errors, []);
+  assert.deepEqual(underLitellm.warnings, []);
+  assert.deepEqual(underLitellm.settings.fallbacks.get('a'), ['b']);
+  assert.deepEqual(underLitellm.settings.contextWindowFallbacks.get('a'), ['b']);
+  const bad = resolveRouterSettings({ num_retries: -1 }, { fallbacks: 'b', content_policy_fallbacks: [{ a: [1] }], cooldown_time: -1 }, groups);
+  assert.deepEqual(bad.errors, [
+    'router_settings.num_retries: must be a number >= 0',
+    'litellm_settings.cooldown_time: must be a number >= 0',
+    'litellm_settings.fallbacks: must be a list like [{model-a: [model-b]}]',
+    'litellm_settings.content_policy_fallbacks[0].a: must be a list of model group names',
+  ]);
+});
+
+test('retry classes Sluice does not know warn and are ignored; known ones still act', () => {
+  const resolved = resolveRouterSettings(
+    { retry_policy: { ServiceUnavailableErrorRetries: 3, TimeoutErrorRetries: 4 } },
+    { allowed_fails_policy: { BudgetExceededErrorAllowedFails: 1 } },
+    null,
+  );
+  assert.deepEqual(resolved.errors, []);
+  assert.equal(resolved.settings.retries.timeout, 4);
+  assert.equal(resolved.warnings.length, 2);
+  assert.match(resolved.warnings[0]!, /^router_settings\.retry_policy\.ServiceUnavailableErrorRetries: an error class Sluice does not know; ignored/);
+  assert.match(resolved.warnings[1]!, /^litellm_settings\.allowed_fails_policy\.BudgetExceededErrorAllowedFails: an error class Sluice does not know/);
+});
+
+test('timeout / stream_timeout / request_timeout in router_settings or litellm_settings are the deployments\' defaults', () => {
+  assert.equal(resolveRouterSettings({ timeout: 30 }, { timeout: 60, request_timeout: 90 }, null).settings.timeoutMs, 30_000);
+  assert.equal(resolveRouterSettings(null, { request_timeout: 90 }, null).settings.timeoutMs, 90_000);
+  assert.equal(resolveRouterSettings(null, { stream_timeout: 1.5 }, null).settings.streamTimeoutMs, 1500);
+  const none = resolveRouterSettings(null, null, null).settings;
+  assert.deepEqual([none.timeoutMs, none.streamTimeoutMs], [null, null]);
+  assert.deepEqual(resolveRouterSettings(null, { request_timeout: 0 }, null).errors, ['litellm_settings.request_timeout: must be a number of seconds > 0']);
+});

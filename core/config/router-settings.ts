@@ -31,6 +31,10 @@ export interface RouterSettings {
   readonly fallbacks: ReadonlyMap<string, readonly string[]>;
   readonly contextWindowFallbacks: ReadonlyMap<string, readonly string[]>;
   readonly contentPolicyFallbacks: ReadonlyMap<string, readonly string[]>;
+  /** Default `timeout` for deployments without their own (a whole non-streamed call), ms; null = server.timeouts. */
+  readonly timeoutMs: number | null;
+  /** Default `stream_timeout` for deployments without their own (a stream's first byte), ms; null = server.timeouts. */
+  readonly streamTimeoutMs: number | null;
 }
 
 /** Most fallback groups tried for one request. */
@@ -54,6 +58,9 @@ const ACTED_ON = new Set([
   'context_window_fallbacks',
   'content_policy_fallbacks',
   'max_fallbacks',
+  'timeout',
+  'stream_timeout',
+  'request_timeout',
 ]);
 
 /**
@@ -70,6 +77,8 @@ export function resolveRouterSettings(
   const rs = routerSettings ?? {};
   const ls = litellmSettings ?? {};
   const pick = (key: string): unknown => rs[key] ?? ls[key];
+  // Messages name the section the key was read from: a fallback written under litellm_settings is reported there.
+  const at = (key: string): string => `${rs[key] !== undefined && rs[key] !== null ? 'router_settings' : 'litellm_settings'}.${key}`;
 
   for (const key of Object.keys(rs)) {
     if (!ACTED_ON.has(key)) warnings.push(`router_settings.${key}: not acted on yet; ignored`);
@@ -78,7 +87,7 @@ export function resolveRouterSettings(
     if (!ACTED_ON.has(key)) warnings.push(`litellm_settings.${key}: not acted on yet; ignored`);
   }
 
-  const numRetries = nonNegative(pick('num_retries'), 'num_retries', 2, errors);
+  const numRetries = nonNegative(pick('num_retries'), at('num_retries'), 2, errors);
   const retries: Record<ErrorClass, number> = {
     timeout: numRetries,
     rate_limit: numRetries,
@@ -88,9 +97,9 @@ export function resolveRouterSettings(
     auth: 0,
     content_policy: 0,
   };
-  applyPolicy(pick('retry_policy'), 'Retries', 'retry_policy', retries, errors);
+  applyPolicy(pick('retry_policy'), 'Retries', at('retry_policy'), retries, errors, warnings);
 
-  const allowed = nonNegative(pick('allowed_fails'), 'allowed_fails', 3, errors);
+  const allowed = nonNegative(pick('allowed_fails'), at('allowed_fails'), 3, errors);
   const allowedFails: Record<ErrorClass, number> = {
     timeout: allowed,
     rate_limit: allowed,
@@ -100,7 +109,7 @@ export function resolveRouterSettings(
     auth: allowed,
     content_policy: allowed,
   };
-  applyPolicy(pick('allowed_fails_policy'), 'AllowedFails', 'allowed_fails_policy', allowedFails, errors);
+  applyPolicy(pick('allowed_fails_policy'), 'AllowedFails', at('allowed_fails_policy'), allowedFails, errors, warnings);
 
   const strategy = pick('routing_strategy');
   return {
@@ -108,42 +117,56 @@ export function resolveRouterSettings(
       routingStrategy: typeof strategy === 'string' ? strategy : null,
       retries,
       allowedFails,
-      cooldownMs: nonNegative(pick('cooldown_time'), 'cooldown_time', 5, errors) * 1000,
-      retryAfterMs: nonNegative(pick('retry_after'), 'retry_after', 0, errors) * 1000,
+      cooldownMs: nonNegative(pick('cooldown_time'), at('cooldown_time'), 5, errors) * 1000,
+      retryAfterMs: nonNegative(pick('retry_after'), at('retry_after'), 0, errors) * 1000,
       maxBackoffMs: 30_000,
-      fallbacks: fallbackMap(pick('fallbacks'), 'fallbacks', groupNames, errors),
-      contextWindowFallbacks: fallbackMap(pick('context_window_fallbacks'), 'context_window_fallbacks', groupNames, errors),
-      contentPolicyFallbacks: fallbackMap(pick('content_policy_fallbacks'), 'content_policy_fallbacks', groupNames, errors),
+      fallbacks: fallbackMap(pick('fallbacks'), at('fallbacks'), groupNames, errors),
+      contextWindowFallbacks: fallbackMap(pick('context_window_fallbacks'), at('context_window_fallbacks'), groupNames, errors),
+      contentPolicyFallbacks: fallbackMap(pick('content_policy_fallbacks'), at('content_policy_fallbacks'), groupNames, errors),
+      // LiteLLM's Router(timeout=, stream_timeout=) and litellm.request_timeout: defaults for every deployment.
+      timeoutMs: seconds(pick('timeout') ?? pick('request_timeout'), at(pick('timeout') === undefined ? 'request_timeout' : 'timeout'), errors),
+      streamTimeoutMs: seconds(pick('stream_timeout'), at('stream_timeout'), errors),
     },
     errors,
     warnings,
   };
 }
 
+/** A timeout in seconds → ms; null when absent. */
+function seconds(value: unknown, key: string, errors: string[]): number | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    errors.push(`${key}: must be a number of seconds > 0`);
+    return null;
+  }
+  return Math.round(value * 1000);
+}
+
 function nonNegative(value: unknown, key: string, fallback: number, errors: string[]): number {
   if (value === undefined || value === null) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    errors.push(`router_settings.${key}: must be a number >= 0`);
+    errors.push(`${key}: must be a number >= 0`);
     return fallback;
   }
   return value;
 }
 
-function applyPolicy(value: unknown, suffix: string, key: string, into: Record<ErrorClass, number>, errors: string[]): void {
+function applyPolicy(value: unknown, suffix: string, key: string, into: Record<ErrorClass, number>, errors: string[], warnings: string[]): void {
   if (value === undefined || value === null) return;
   if (typeof value !== 'object' || Array.isArray(value)) {
-    errors.push(`router_settings.${key}: must be a mapping such as {TimeoutError${suffix}: 2}`);
+    errors.push(`${key}: must be a mapping such as {TimeoutError${suffix}: 2}`);
     return;
   }
   for (const [name, count] of Object.entries(value)) {
     const cls = name.endsWith(suffix) ? LITELLM_CLASS_NAMES[name.slice(0, -suffix.length)] : undefined;
     if (cls === undefined) {
+      // LiteLLM has classes Sluice does not tell apart (ServiceUnavailableErrorRetries...): not a reason to refuse the file.
       const known = Object.keys(LITELLM_CLASS_NAMES).map((n) => n + suffix).join(', ');
-      errors.push(`router_settings.${key}.${name}: unknown error class; use one of ${known}`);
+      warnings.push(`${key}.${name}: an error class Sluice does not know; ignored (it knows ${known})`);
       continue;
     }
     if (typeof count !== 'number' || !Number.isInteger(count) || count < 0) {
-      errors.push(`router_settings.${key}.${name}: must be an integer >= 0`);
+      errors.push(`${key}.${name}: must be an integer >= 0`);
       continue;
     }
     into[cls] = count;
@@ -155,22 +178,22 @@ function fallbackMap(value: unknown, key: string, groups: ReadonlySet<string> | 
   const map = new Map<string, string[]>();
   if (value === undefined || value === null) return map;
   if (!Array.isArray(value)) {
-    errors.push(`router_settings.${key}: must be a list like [{model-a: [model-b]}]`);
+    errors.push(`${key}: must be a list like [{model-a: [model-b]}]`);
     return map;
   }
   value.forEach((item: unknown, i) => {
     if (typeof item !== 'object' || item === null || Array.isArray(item)) {
-      errors.push(`router_settings.${key}[${i}]: must be a mapping {model: [fallback, ...]}`);
+      errors.push(`${key}[${i}]: must be a mapping {model: [fallback, ...]}`);
       return;
     }
     for (const [from, to] of Object.entries(item)) {
       const list = Array.isArray(to) ? to : [to];
       if (!list.every((name): name is string => typeof name === 'string')) {
-        errors.push(`router_settings.${key}[${i}].${from}: must be a list of model group names`);
+        errors.push(`${key}[${i}].${from}: must be a list of model group names`);
         continue;
       }
       for (const name of [from, ...list]) {
-        if (groups !== null && !groups.has(name) && name !== '*') errors.push(`router_settings.${key}[${i}]: unknown model group "${name}"`);
+        if (groups !== null && !groups.has(name) && name !== '*') errors.push(`${key}[${i}]: unknown model group "${name}"`);
       }
       map.set(from, list.slice(0, MAX_FALLBACKS));
     }
