@@ -165,7 +165,7 @@ export class App {
     });
     let routes: RouteTable;
     try {
-      routes = new RouteTable(pipeline, plugins, { groups, keysChecked: chain.hooks.authenticate !== null, state: this.state, store: this.store });
+      routes = new RouteTable(pipeline, plugins, { groups, keysChecked: chain.hooks.authenticate !== null, state: this.state, store: this.store, aliases: resolved.settings.aliases });
     } catch (error) {
       await chain.close();
       throw new ConfigError(config.file, [(error as Error).message]);

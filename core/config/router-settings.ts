@@ -35,6 +35,13 @@ export interface RouterSettings {
   readonly timeoutMs: number | null;
   /** Default `stream_timeout` for deployments without their own (a stream's first byte), ms; null = server.timeouts. */
   readonly streamTimeoutMs: number | null;
+  /** `model_group_alias`: a requested name served by another group; hidden ones are not listed in /v1/models. */
+  readonly aliases: ReadonlyMap<string, ModelGroupAlias>;
+}
+
+export interface ModelGroupAlias {
+  readonly group: string;
+  readonly hidden: boolean;
 }
 
 /** Most fallback groups tried for one request. */
@@ -61,6 +68,7 @@ const ACTED_ON = new Set([
   'timeout',
   'stream_timeout',
   'request_timeout',
+  'model_group_alias',
 ]);
 
 /**
@@ -126,6 +134,7 @@ export function resolveRouterSettings(
       // LiteLLM's Router(timeout=, stream_timeout=) and litellm.request_timeout: defaults for every deployment.
       timeoutMs: seconds(pick('timeout') ?? pick('request_timeout'), at(pick('timeout') === undefined ? 'request_timeout' : 'timeout'), errors),
       streamTimeoutMs: seconds(pick('stream_timeout'), at('stream_timeout'), errors),
+      aliases: aliasMap(pick('model_group_alias'), at('model_group_alias'), groupNames, errors, warnings),
     },
     errors,
     warnings,
@@ -171,6 +180,36 @@ function applyPolicy(value: unknown, suffix: string, key: string, into: Record<E
     }
     into[cls] = count;
   }
+}
+
+/**
+ * LiteLLM's `model_group_alias: {alias: group}` or `{alias: {model: group, hidden: true}}`. An alias naming a group
+ * with no deployment is dropped with a warning (its provider may be one Sluice skips), never a load error.
+ */
+function aliasMap(value: unknown, key: string, groups: ReadonlySet<string> | null, errors: string[], warnings: string[]): Map<string, ModelGroupAlias> {
+  const map = new Map<string, ModelGroupAlias>();
+  if (value === undefined || value === null) return map;
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    errors.push(`${key}: must be a mapping like {alias: model-group} or {alias: {model: model-group, hidden: true}}`);
+    return map;
+  }
+  for (const [alias, target] of Object.entries(value)) {
+    const entry = typeof target === 'object' && target !== null && !Array.isArray(target) ? (target as Record<string, unknown>) : null;
+    const group = entry === null ? target : entry['model'];
+    const hidden = entry === null ? false : entry['hidden'];
+    if (typeof group !== 'string' || group === '' || (hidden !== undefined && typeof hidden !== 'boolean')) {
+      errors.push(`${key}.${alias}: must be a model group name, or {model: model-group, hidden: true|false}`);
+      continue;
+    }
+    if (groups !== null && !groups.has(group)) {
+      warnings.push(`${key}.${alias}: model group "${group}" has no deployment; alias dropped`);
+      continue;
+    }
+    // As in LiteLLM, an alias is looked up before the groups: it wins over a group of the same name.
+    if (groups !== null && groups.has(alias)) warnings.push(`${key}.${alias}: also a model group; requests for it go to "${group}"`);
+    map.set(alias, { group, hidden: hidden === true });
+  }
+  return map;
 }
 
 /** LiteLLM writes fallbacks as a list of one-key mappings: `[{gpt-4: [gpt-3.5, llama]}]`. `groups` null: not checked. */
