@@ -73,7 +73,7 @@ export class ConfigError extends Error {
 }
 
 /** The `general_settings` keys Sluice reads; every other one gets a warning line. */
-const GENERAL_SETTINGS_ACTED_ON = new Set(['master_key']);
+const GENERAL_SETTINGS_ACTED_ON = new Set(['master_key', 'health_check_interval', 'health_check_timeout']);
 const KNOWN_TOP_LEVEL = new Set([
   'server',
   'plugins',
@@ -151,7 +151,7 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
   for (const key of Object.keys(substituted)) {
     if (!KNOWN_TOP_LEVEL.has(key)) warnings.push(`${key}: not a Sluice or LiteLLM section Sluice knows; ignored`);
   }
-  // master_key is read by auth.api_key; the rest of general_settings is not acted on yet.
+  // master_key is read by auth.api_key, health_check_* by health.active; the rest is not acted on yet.
   const general = substituted['general_settings'];
   if (typeof general === 'object' && general !== null) {
     for (const key of Object.keys(general)) {

@@ -69,6 +69,9 @@ const ACTED_ON = new Set([
   'stream_timeout',
   'request_timeout',
   'model_group_alias',
+  // Read by the health.active plugin (its interval / timeout defaults); checked here.
+  'health_check_interval',
+  'health_check_timeout',
 ]);
 
 /**
@@ -118,6 +121,9 @@ export function resolveRouterSettings(
     content_policy: allowed,
   };
   applyPolicy(pick('allowed_fails_policy'), 'AllowedFails', at('allowed_fails_policy'), allowedFails, errors, warnings);
+
+  seconds(rs['health_check_interval'], 'router_settings.health_check_interval', errors);
+  seconds(rs['health_check_timeout'], 'router_settings.health_check_timeout', errors);
 
   const strategy = pick('routing_strategy');
   return {
