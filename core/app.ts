@@ -120,7 +120,7 @@ export class App {
     const built = buildModelGroups(config.modelList);
     // With discovery, fallbacks may name models that only appear once a server reports them.
     const knownGroups = built.discovery.length > 0 ? null : new Set(built.groups.keys());
-    const resolved = resolveRouterSettings(config.routerSettings, config.litellmSettings, knownGroups);
+    const resolved = resolveRouterSettings(config.routerSettings, config.litellmSettings, knownGroups, config.sections['load_balancing_config']);
     for (const warning of [...built.warnings, ...resolved.warnings]) logger.warn(`config: ${warning}`);
     const errors = [...built.errors, ...resolved.errors];
     if (errors.length > 0) throw new ConfigError(config.file, errors);

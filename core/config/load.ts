@@ -86,6 +86,7 @@ const KNOWN_TOP_LEVEL = new Set([
   'router_settings',
   'litellm_settings',
   'general_settings',
+  'load_balancing_config',
 ]);
 
 const ajv = new Ajv({ allErrors: true, strict: false, coerceTypes: true, useDefaults: false });

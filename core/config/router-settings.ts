@@ -72,6 +72,7 @@ const ACTED_ON = new Set([
   // Read by the health.active plugin (its interval / timeout defaults); checked here.
   'health_check_interval',
   'health_check_timeout',
+  'load_balancing_config',
 ]);
 
 /**
@@ -82,6 +83,8 @@ export function resolveRouterSettings(
   routerSettings: Readonly<Record<string, unknown>> | null,
   litellmSettings: Readonly<Record<string, unknown>> | null,
   groupNames: ReadonlySet<string> | null,
+  /** The top-level `load_balancing_config` section, if any. */
+  loadBalancing: unknown = null,
 ): ResolvedSettings {
   const errors: string[] = [];
   const warnings: string[] = [];
@@ -125,7 +128,9 @@ export function resolveRouterSettings(
   seconds(rs['health_check_interval'], 'router_settings.health_check_interval', errors);
   seconds(rs['health_check_timeout'], 'router_settings.health_check_timeout', errors);
 
-  const strategy = pick('routing_strategy');
+  const balancingKey = rs['load_balancing_config'] === undefined ? 'load_balancing_config' : 'router_settings.load_balancing_config';
+  const balancing = balancingStrategy(rs['load_balancing_config'] ?? loadBalancing, balancingKey, errors, warnings);
+  const strategy = pick('routing_strategy') ?? balancing;
   return {
     settings: {
       routingStrategy: typeof strategy === 'string' ? strategy : null,
@@ -145,6 +150,27 @@ export function resolveRouterSettings(
     errors,
     warnings,
   };
+}
+
+/**
+ * Seed-style `load_balancing_config: {strategy: least_busy}`: the strategy names the routing plugin, as
+ * `routing_strategy` does (which wins when both are set). Other keys of it are not acted on.
+ */
+function balancingStrategy(value: unknown, key: string, errors: string[], warnings: string[]): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    errors.push(`${key}: must be a mapping like {strategy: least_busy}`);
+    return undefined;
+  }
+  const config = value as Record<string, unknown>;
+  for (const other of Object.keys(config)) if (other !== 'strategy') warnings.push(`${key}.${other}: not acted on yet; ignored`);
+  const strategy = config['strategy'];
+  if (strategy === undefined) return undefined;
+  if (typeof strategy !== 'string' || strategy === '') {
+    errors.push(`${key}.strategy: must be a routing strategy name such as least_busy`);
+    return undefined;
+  }
+  return strategy;
 }
 
 /** A timeout in seconds → ms; null when absent. */
