@@ -232,3 +232,22 @@ test('timeout / stream_timeout / request_timeout in router_settings or litellm_s
   assert.deepEqual([none.timeoutMs, none.streamTimeoutMs], [null, null]);
   assert.deepEqual(resolveRouterSettings(null, { request_timeout: 0 }, null).errors, ['litellm_settings.request_timeout: must be a number of seconds > 0']);
 });
+
+test('callbacks: [llmguard_moderations] becomes the llm_guard section: the server at LLM_GUARD_API_BASE, else built-in guards with a warning', () => {
+  const yaml = 'litellm_settings:\n  callbacks: [llmguard_moderations, prometheus]\n';
+  const remote = parseConfig(yaml, '/tmp/x.yaml', { LLM_GUARD_API_BASE: 'http://llm-guard:8192' });
+  assert.deepEqual(remote.sections['llm_guard'], { api_base: 'http://llm-guard:8192', output_scanning: { enabled: false } });
+  assert.deepEqual(remote.warnings, []);
+  // Only the other callback is "not acted on".
+  assert.deepEqual(resolveRouterSettings(null, remote.litellmSettings, null).warnings, ['litellm_settings.callbacks: "prometheus" not acted on yet; ignored']);
+
+  const local = parseConfig(yaml, '/tmp/x.yaml', {});
+  assert.deepEqual(local.sections['llm_guard'], { input_scanning: { scanners: ['PromptInjection', 'Toxicity', 'Secrets'] } });
+  assert.equal(local.warnings.length, 1);
+  assert.match(local.warnings[0]!, /llmguard_moderations without LLM_GUARD_API_BASE .*PromptInjection, Toxicity, Secrets run instead/);
+
+  // A section of its own is kept; the server is added when it names none.
+  const own = parseConfig(`${yaml}llm_guard:\n  input_scanning: { scanners: [Secrets] }\n`, '/tmp/x.yaml', { LLM_GUARD_API_BASE: 'http://llm-guard:8192' });
+  assert.deepEqual(own.sections['llm_guard'], { input_scanning: { scanners: ['Secrets'] }, api_base: 'http://llm-guard:8192' });
+  assert.deepEqual(parseConfig('litellm_settings: { callbacks: [prometheus] }\n', '/tmp/x.yaml', {}).sections['llm_guard'], undefined);
+});

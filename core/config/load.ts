@@ -149,6 +149,8 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
   const tlsErrors = checkTlsFiles(substituted, dirname(path), doc, lineCounter);
   if (tlsErrors.length > 0) throw new ConfigError(path, tlsErrors);
 
+  applyLlmGuardCallback(substituted, effectiveEnv, warnings);
+
   for (const key of Object.keys(substituted)) {
     if (!KNOWN_TOP_LEVEL.has(key)) warnings.push(`${key}: not a Sluice or LiteLLM section Sluice knows; ignored`);
   }
@@ -223,6 +225,38 @@ function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, path: (string | n
     return out;
   }
   return value;
+}
+
+/** LiteLLM's callback name for its LLM Guard integration. */
+export const LLM_GUARD_CALLBACK = 'llmguard_moderations';
+/** The built-in input guards `llmguard_moderations` runs when there is neither an LLM Guard server nor a section. */
+const LLM_GUARD_CALLBACK_SCANNERS = ['PromptInjection', 'Toxicity', 'Secrets'];
+
+/**
+ * `litellm_settings.callbacks: [llmguard_moderations]` is LiteLLM's LLM Guard: it sends each prompt to the LLM Guard
+ * API server at `LLM_GUARD_API_BASE` (input only). Here it becomes (part of) the `llm_guard:` section, which the
+ * module set turns into guard plugins: the server is added to a section that has none, or is the whole section.
+ * Without the variable LiteLLM refuses to start; Sluice runs its built-in input guards instead, and says so.
+ */
+function applyLlmGuardCallback(config: Record<string, unknown>, env: NodeJS.ProcessEnv, warnings: string[]): void {
+  const litellm = config['litellm_settings'] as Record<string, unknown> | null | undefined;
+  const callbacks = litellm?.['callbacks'];
+  const named = Array.isArray(callbacks) ? callbacks.includes(LLM_GUARD_CALLBACK) : callbacks === LLM_GUARD_CALLBACK;
+  if (!named) return;
+  const apiBase = env['LLM_GUARD_API_BASE'] === '' ? undefined : env['LLM_GUARD_API_BASE'];
+  const section = config['llm_guard'] as Record<string, unknown> | null | undefined;
+  if (typeof section === 'object' && section !== null) {
+    if (apiBase !== undefined && section['api_base'] === undefined) section['api_base'] = apiBase;
+    return;
+  }
+  if (apiBase !== undefined) {
+    config['llm_guard'] = { api_base: apiBase, output_scanning: { enabled: false } };
+    return;
+  }
+  config['llm_guard'] = { input_scanning: { scanners: LLM_GUARD_CALLBACK_SCANNERS } };
+  warnings.push(
+    `litellm_settings.callbacks: ${LLM_GUARD_CALLBACK} without LLM_GUARD_API_BASE (LiteLLM would not start): the built-in input guards ${LLM_GUARD_CALLBACK_SCANNERS.join(', ')} run instead; set LLM_GUARD_API_BASE for an LLM Guard API server, or write an llm_guard: section`,
+  );
 }
 
 /** `oneOf` reports each failed branch; the branch errors already say what is wrong. */

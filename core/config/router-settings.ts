@@ -98,7 +98,14 @@ export function resolveRouterSettings(
     if (!ACTED_ON.has(key)) warnings.push(`router_settings.${key}: not acted on yet; ignored`);
   }
   for (const key of Object.keys(ls)) {
+    if (key === 'callbacks') continue;
     if (!ACTED_ON.has(key)) warnings.push(`litellm_settings.${key}: not acted on yet; ignored`);
+  }
+  // callbacks: llmguard_moderations is LLM Guard (the config loader turns it into the llm_guard section); others are not.
+  const callbacks = ls['callbacks'];
+  if (callbacks !== undefined && callbacks !== null) {
+    const others = (Array.isArray(callbacks) ? callbacks : [callbacks]).filter((c) => c !== 'llmguard_moderations');
+    for (const other of others) warnings.push(`litellm_settings.callbacks: ${JSON.stringify(other)} not acted on yet; ignored`);
   }
 
   const numRetries = nonNegative(pick('num_retries'), at('num_retries'), 2, errors);
