@@ -251,3 +251,17 @@ test('callbacks: [llmguard_moderations] becomes the llm_guard section: the serve
   assert.deepEqual(own.sections['llm_guard'], { input_scanning: { scanners: ['Secrets'] }, api_base: 'http://llm-guard:8192' });
   assert.deepEqual(parseConfig('litellm_settings: { callbacks: [prometheus] }\n', '/tmp/x.yaml', {}).sections['llm_guard'], undefined);
 });
+
+test('duplicate YAML keys: the last one wins with a warning naming both lines, as LiteLLM\'s parser does', () => {
+  const config = parseConfig(
+    'server:\n  port: 4001\nmodel_list:\n  - model_name: a\n    litellm_params: { model: mock/a, model: mock/b }\nserver:\n  port: 4002\n',
+    '/tmp/x.yaml',
+    {},
+  );
+  assert.equal(config.server.port, 4002);
+  assert.equal(config.modelList[0]!.litellm_params.model, 'mock/b');
+  assert.deepEqual(config.warnings, [
+    'line 6: duplicate key "server" (first on line 1); the last one wins, as in LiteLLM',
+    'line 5: duplicate key "model" (first on line 5); the last one wins, as in LiteLLM',
+  ]);
+});

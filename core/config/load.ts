@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
-import { LineCounter, parseDocument, type Document } from 'yaml';
+import { isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import type { LogLevel } from '../logger.ts';
 import type { ModelListEntry } from './models.ts';
 import type { PluginEntry } from '../plugin/modules.ts';
@@ -106,7 +106,8 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
 
 export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  // LiteLLM's YAML parser keeps the last of duplicate keys; so does Sluice, with a warning naming both lines.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
   if (doc.errors.length > 0) {
     throw new ConfigError(
       path,
@@ -117,7 +118,7 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new ConfigError(path, ['the file must contain a YAML mapping (key: value) at the top level']);
   }
-  const warnings: string[] = [];
+  const warnings: string[] = duplicateKeys(doc, lineCounter);
   const data = raw as Record<string, unknown>;
 
   // LiteLLM sets these into the environment before reading `os.environ/` values; so do we.
@@ -225,6 +226,25 @@ function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, path: (string | n
     return out;
   }
   return value;
+}
+
+/** One warning per repeated key of a mapping, naming the line of each: the last one is the one kept. */
+function duplicateKeys(doc: Document, lines: LineCounter): string[] {
+  const warnings: string[] = [];
+  visit(doc, {
+    Map(_, map) {
+      const firstLine = new Map<unknown, number>();
+      for (const pair of map.items) {
+        const key = isScalar(pair.key) ? pair.key.value : String(pair.key);
+        const start = (pair.key as { range?: [number, number, number] } | null)?.range?.[0];
+        const line = start === undefined ? 0 : lines.linePos(start).line;
+        const first = firstLine.get(key);
+        if (first === undefined) firstLine.set(key, line);
+        else warnings.push(`line ${line}: duplicate key "${String(key)}" (first on line ${first}); the last one wins, as in LiteLLM`);
+      }
+    },
+  });
+  return warnings;
 }
 
 /** LiteLLM's callback name for its LLM Guard integration. */
