@@ -32,6 +32,8 @@ export class Generation {
   readonly chain: Chain;
   readonly localizer: ErrorLocalizer;
   readonly routes: RouteTable;
+  /** Every warning of this load (the config file's, the model list's, the router settings', the sections'). */
+  readonly warnings: readonly string[];
   readonly #discovery: OllamaDiscovery | null;
 
   constructor(
@@ -42,7 +44,9 @@ export class Generation {
     localizer: ErrorLocalizer,
     routes: RouteTable,
     discovery: OllamaDiscovery | null,
+    warnings: readonly string[] = [],
   ) {
+    this.warnings = warnings;
     this.config = config;
     this.groups = groups;
     this.settings = settings;
@@ -121,6 +125,7 @@ export class App {
     // With discovery, fallbacks may name models that only appear once a server reports them.
     const knownGroups = built.discovery.length > 0 ? null : new Set(built.groups.keys());
     const resolved = resolveRouterSettings(config.routerSettings, config.litellmSettings, knownGroups, config.sections['load_balancing_config']);
+    const warnings = [...config.warnings, ...built.warnings, ...resolved.warnings];
     for (const warning of [...built.warnings, ...resolved.warnings]) logger.warn(`config: ${warning}`);
     const errors = [...built.errors, ...resolved.errors];
     if (errors.length > 0) throw new ConfigError(config.file, errors);
@@ -140,6 +145,7 @@ export class App {
     for (const expander of this.modules.sectionExpanders) {
       const expanded = expander.expand(config.sections[expander.section]);
       for (const warning of expanded.warnings) logger.warn(`config: ${warning}`);
+      warnings.push(...expanded.warnings);
       entries.push(...expanded.entries);
     }
     const groups = new Map(built.groups);
@@ -175,7 +181,7 @@ export class App {
       discovery = new OllamaDiscovery(built.discovery, groups, logger, config.server.discoveryInterval);
       await discovery.start();
     }
-    return new Generation(config, groups, resolved.settings, chain, localizer, routes, discovery);
+    return new Generation(config, groups, resolved.settings, chain, localizer, routes, discovery, warnings);
   }
 
   /** Makes `next` live for every request that arrives from now on; returns the one it replaced (null at start). */
