@@ -47,3 +47,49 @@ model_list:
   assert.deepEqual(resolved.errors, ['router_settings.model_group_alias.c: must be a model group name, or {model: model-group, hidden: true|false}']);
   assert.ok(parseConfig('router_settings: { model_group_alias: { x: y } }\n', '/tmp/x.yaml', {}));
 });
+
+test('litellm_params defaults (temperature, max_tokens, stop, extra_body, extra_headers) are merged into requests; the request\'s values win', async () => {
+  const tuned = await sim();
+  const plain = await sim();
+  const gw = await gateway(`
+plugins: [route.round_robin]
+model_list:
+  - model_name: tuned
+    litellm_params:
+      model: openai/m
+      api_base: "${tuned.url}/v1"
+      api_key: sk-deployment-key
+      temperature: 0.2
+      max_tokens: 64
+      stop: ["###"]
+      extra_body: { top_k: 20, temperature: 0.9 }
+      extra_headers: { X-Tenant: acme, X-Client: deployment }
+  - model_name: plain
+    litellm_params: { model: openai/m, api_base: "${plain.url}/v1" }
+`);
+  const sent = (s: typeof tuned): Record<string, unknown> => JSON.parse(s.stats.lastRequest!.body) as Record<string, unknown>;
+  const res = await post(`${gw.url}/v1/chat/completions`, JSON.stringify({ model: 'tuned', messages: [{ role: 'user', content: 'hi' }], temperature: 1 }), { 'x-client': 'caller' });
+  assert.equal(res.status, 200);
+  const body = sent(tuned);
+  assert.deepEqual(
+    { temperature: body['temperature'], max_tokens: body['max_tokens'], stop: body['stop'], top_k: body['top_k'], model: body['model'] },
+    { temperature: 1, max_tokens: 64, stop: ['###'], top_k: 20, model: 'm' },
+  );
+  const headers = tuned.stats.lastRequest!.headers;
+  assert.equal(headers['x-tenant'], 'acme');
+  assert.equal(headers['x-client'], 'deployment');
+  assert.equal(headers['authorization'], 'Bearer sk-deployment-key');
+
+  // Without the request's temperature, litellm_params' wins over extra_body's.
+  await post(`${gw.url}/v1/chat/completions`, JSON.stringify({ model: 'tuned', messages: [{ role: 'user', content: 'hi' }] }));
+  assert.equal(sent(tuned)['temperature'], 0.2);
+
+  // Embeddings get extra_body as written, never litellm_params' sampling parameters.
+  assert.equal((await post(`${gw.url}/v1/embeddings`, JSON.stringify({ model: 'tuned', input: 'hi' }))).status, 200);
+  assert.deepEqual(sent(tuned), { model: 'm', input: 'hi', top_k: 20, temperature: 0.9 });
+
+  // A deployment without defaults gets the client's bytes.
+  const raw = '{"model":"plain",  "messages":[{"role":"user","content":"hi"}]}';
+  assert.equal((await post(`${gw.url}/v1/chat/completions`, raw)).status, 200);
+  assert.equal(plain.stats.lastRequest!.body, raw.replace('"plain"', '"m"'));
+});

@@ -8,6 +8,7 @@ import type { Chain } from '../plugin/chain.ts';
 import type { RequestContext } from '../plugin/context.ts';
 import type { WireFormat } from '../providers/wire-format.ts';
 import { mayHoldAnotherModel, replaceModel } from '../http/body.ts';
+import { withDefaults } from '../config/request-defaults.ts';
 
 /** Client request headers that are not passed upstream: hop-by-hop, recomputed, or the gateway's own credentials. */
 const NOT_FORWARDED = new Set([
@@ -57,7 +58,12 @@ export function buildUpstreamRequest(
   deadlines: UpstreamDeadlines,
 ): Dispatcher.DispatchOptions {
   let body: Buffer | string = ctx.rawBody;
-  if (ctx.bodyChanged) {
+  // The deployment's litellm_params defaults go into a copy: ctx.body is shared with the next attempt's deployment.
+  const defaulted = deployment.requestDefaults === null ? null : withDefaults(ctx.body, deployment.requestDefaults, ctx.endpoint);
+  if (defaulted !== null) {
+    defaulted['model'] = deployment.upstreamModel;
+    body = JSON.stringify(defaulted);
+  } else if (ctx.bodyChanged) {
     ctx.body['model'] = deployment.upstreamModel;
     body = JSON.stringify(ctx.body);
   } else if (deployment.upstreamModel !== ctx.model || mayHoldAnotherModel(ctx.rawBody)) {
@@ -68,15 +74,19 @@ export function buildUpstreamRequest(
   const headers: string[] = [];
   // A body a plugin reads (stream events, usage, a JSON answer) must arrive as plain text, never compressed.
   const readsBody = chain.eventHooks !== null || chain.hooks.onResponseBody !== null || chain.wantsUsage;
+  // The deployment's extra_headers are its configuration, like its api_key: they replace a client's header.
+  const extraHeaders = deployment.requestDefaults?.headers;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!.toLowerCase();
     // HTTP/2 pseudo-headers (`:path`, `:authority`...) describe the client's hop only.
     if (name.charCodeAt(0) === 58 || NOT_FORWARDED.has(name) || (readsBody && name === 'accept-encoding')) continue;
+    if (extraHeaders?.has(name) === true) continue;
     headers.push(rawHeaders[i]!, rawHeaders[i + 1]!);
   }
   if (readsBody) headers.push('accept-encoding', 'identity');
   for (const name in ctx.upstreamHeaders) headers.push(name, ctx.upstreamHeaders[name]!);
-  if (deployment.apiKey !== null) headers.push('authorization', `Bearer ${deployment.apiKey}`);
+  if (extraHeaders !== undefined) for (const [name, value] of extraHeaders) headers.push(name, value);
+  if (deployment.apiKey !== null && extraHeaders?.has('authorization') !== true) headers.push('authorization', `Bearer ${deployment.apiKey}`);
   if ((ctx.headers as IncomingHttpHeaders)['x-request-id'] === undefined) headers.push('x-request-id', ctx.id);
   headers.push('content-length', String(Buffer.byteLength(body)));
   return {
