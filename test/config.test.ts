@@ -71,7 +71,8 @@ test('a LiteLLM config.yaml loads unchanged, with a warning for each part not ac
   assert.deepEqual(routing.errors, []);
   assert.equal(routing.settings.retries.timeout, 2);
   // Keys Sluice does not use yet are named, one line each.
-  assert.deepEqual(routing.warnings, ['litellm_settings.drop_params: not acted on yet; ignored', 'litellm_settings.success_callback: not acted on yet; ignored']);
+  assert.deepEqual(routing.warnings, ['litellm_settings.success_callback: not acted on yet; ignored']);
+  assert.equal(routing.settings.dropParams, true);
   assert.ok(config.warnings.some((w) => /ANTHROPIC_API_KEY is not set/.test(w)));
 
   const built = buildModelGroups(config.modelList);

@@ -93,3 +93,27 @@ model_list:
   assert.equal((await post(`${gw.url}/v1/chat/completions`, raw)).status, 200);
   assert.equal(plain.stats.lastRequest!.body, raw.replace('"plain"', '"m"'));
 });
+
+test('drop_params: parameters the provider refuses are dropped (litellm_settings, or the deployment\'s own); additional_drop_params always', async () => {
+  const ollama = await sim();
+  const kept = await sim();
+  const openai = await sim();
+  const gw = await gateway(`
+plugins: [route.round_robin]
+litellm_settings: { drop_params: true }
+model_list:
+  - model_name: local
+    litellm_params: { model: ollama_chat/llama3, api_base: "${ollama.url}" }
+  - model_name: local-strict
+    litellm_params: { model: ollama_chat/llama3, api_base: "${kept.url}", drop_params: false }
+  - model_name: cloud
+    litellm_params: { model: openai/gpt, api_base: "${openai.url}/v1", additional_drop_params: [user] }
+`);
+  const request = (model: string): string =>
+    JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }], temperature: 0.5, logit_bias: { '50256': -100 }, n: 1, user: 'u1' });
+  const sent = (s: typeof ollama): Record<string, unknown> => JSON.parse(s.stats.lastRequest!.body) as Record<string, unknown>;
+  for (const model of ['local', 'local-strict', 'cloud']) assert.equal((await post(`${gw.url}/v1/chat/completions`, request(model))).status, 200);
+  assert.deepEqual(Object.keys(sent(ollama)).sort(), ['messages', 'model', 'temperature', 'user']);
+  assert.deepEqual(Object.keys(sent(kept)).sort(), ['logit_bias', 'messages', 'model', 'n', 'temperature', 'user']);
+  assert.deepEqual(Object.keys(sent(openai)).sort(), ['logit_bias', 'messages', 'model', 'n', 'temperature']);
+});

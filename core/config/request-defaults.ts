@@ -16,7 +16,29 @@ const SAMPLING_PARAMS = [
 /** Headers the gateway computes for each hop: never taken from extra_headers. */
 const FRAMING_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'te', 'trailer', 'upgrade', 'expect']);
 
+/**
+ * OpenAI parameters a provider's OpenAI-compatible endpoint refuses (a 400 or 422), dropped under `drop_params`.
+ * Providers not listed take every OpenAI parameter (or ignore the ones they do not know).
+ */
+const UNSUPPORTED_PARAMS: Readonly<Record<string, readonly string[]>> = {
+  groq: ['logprobs', 'top_logprobs', 'logit_bias'],
+  cerebras: ['frequency_penalty', 'presence_penalty', 'logit_bias', 'service_tier', 'parallel_tool_calls'],
+  mistral: ['logit_bias', 'logprobs', 'top_logprobs', 'user', 'service_tier', 'store'],
+  perplexity: ['logit_bias', 'logprobs', 'top_logprobs', 'n', 'tools', 'tool_choice', 'parallel_tool_calls'],
+  ollama: ['logit_bias', 'logprobs', 'top_logprobs', 'n'],
+  ollama_chat: ['logit_bias', 'logprobs', 'top_logprobs', 'n'],
+};
+
+/** What `drop_params` drops for a provider prefix. */
+export function unsupportedParams(provider: string): readonly string[] {
+  return UNSUPPORTED_PARAMS[provider] ?? [];
+}
+
 export interface RequestDefaults {
+  /** `litellm_params.drop_params`: this deployment's own choice; null = litellm_settings.drop_params decides. */
+  readonly dropParams: boolean | null;
+  /** `litellm_params.additional_drop_params`: parameters always removed before the request goes to it. */
+  readonly alwaysDrop: readonly string[];
   /** Chat and completions: body fields added when the request lacks them (sampling params, then extra_body). */
   readonly generation: Readonly<Record<string, unknown>>;
   /** Every other endpoint: `extra_body`'s fields, added when the request lacks them. */
@@ -39,8 +61,35 @@ export function requestDefaultsOf(params: Readonly<Record<string, unknown>>): Re
       if (typeof value === 'string' && !FRAMING_HEADERS.has(lower)) headers.set(lower, value);
     }
   }
-  if (Object.keys(generation).length === 0 && headers.size === 0) return null;
-  return { generation, other: extraBody, headers };
+  const dropParams = typeof params['drop_params'] === 'boolean' ? params['drop_params'] : null;
+  const additional = params['additional_drop_params'];
+  const alwaysDrop = Array.isArray(additional) ? additional.filter((name): name is string => typeof name === 'string') : [];
+  if (Object.keys(generation).length === 0 && headers.size === 0 && dropParams === null && alwaysDrop.length === 0) return null;
+  return { dropParams, alwaysDrop, generation, other: extraBody, headers };
+}
+
+/**
+ * The body without the parameters the deployment must not get: `additional_drop_params` always, and with
+ * `drop_params` (the deployment's, else litellm_settings'), those its provider refuses. Null when none is present.
+ */
+export function withoutDropped(
+  body: Readonly<Record<string, unknown>>,
+  provider: string,
+  defaults: RequestDefaults | null,
+  dropParams: boolean,
+  endpoint: string,
+): Record<string, unknown> | null {
+  if (endpoint !== 'chat' && endpoint !== 'completions') return null;
+  const byProvider = (defaults?.dropParams ?? dropParams) ? unsupportedParams(provider) : [];
+  let out: Record<string, unknown> | null = null;
+  for (const list of [byProvider, defaults?.alwaysDrop ?? []]) {
+    for (const name of list) {
+      if (body[name] === undefined) continue;
+      out ??= { ...body };
+      delete out[name];
+    }
+  }
+  return out;
 }
 
 /**

@@ -35,6 +35,8 @@ export interface RouterSettings {
   readonly timeoutMs: number | null;
   /** Default `stream_timeout` for deployments without their own (a stream's first byte), ms; null = server.timeouts. */
   readonly streamTimeoutMs: number | null;
+  /** `drop_params`: parameters a provider refuses are dropped from requests to it (request-defaults.ts has the lists). */
+  readonly dropParams: boolean;
   /** `model_group_alias`: a requested name served by another group; hidden ones are not listed in /v1/models. */
   readonly aliases: ReadonlyMap<string, ModelGroupAlias>;
 }
@@ -73,6 +75,7 @@ const ACTED_ON = new Set([
   'health_check_interval',
   'health_check_timeout',
   'load_balancing_config',
+  'drop_params',
 ]);
 
 /**
@@ -152,6 +155,7 @@ export function resolveRouterSettings(
       // LiteLLM's Router(timeout=, stream_timeout=) and litellm.request_timeout: defaults for every deployment.
       timeoutMs: seconds(pick('timeout') ?? pick('request_timeout'), at(pick('timeout') === undefined ? 'request_timeout' : 'timeout'), errors),
       streamTimeoutMs: seconds(pick('stream_timeout'), at('stream_timeout'), errors),
+      dropParams: pick('drop_params') === true,
       aliases: aliasMap(pick('model_group_alias'), at('model_group_alias'), groupNames, errors, warnings),
     },
     errors,

@@ -373,7 +373,7 @@ export class RetryLoop implements AttemptOwner {
     const totalMs = ctx.stream ? t.upstreamTotal : (deployment.timeoutMs ?? env.settings.timeoutMs ?? t.upstreamTotal);
     const firstByteMs = ctx.stream ? (deployment.streamTimeoutMs ?? env.settings.streamTimeoutMs ?? t.upstreamFirstByte) : t.upstreamFirstByte;
     if (!this.#usageInjected) this.#usageInjected = askForStreamUsage(ctx, this.#chain);
-    const request = buildUpstreamRequest(ctx, deployment, this.#req.rawHeaders, this.#chain, this.#wire, { firstByteMs, idleMs: t.upstreamIdle });
+    const request = buildUpstreamRequest(ctx, deployment, this.#req.rawHeaders, this.#chain, this.#wire, { firstByteMs, idleMs: t.upstreamIdle }, env.settings.dropParams);
     const settings = env.settings;
     const attempt = new UpstreamAttempt(this, {
       ctx,

@@ -8,7 +8,7 @@ import type { Chain } from '../plugin/chain.ts';
 import type { RequestContext } from '../plugin/context.ts';
 import type { WireFormat } from '../providers/wire-format.ts';
 import { mayHoldAnotherModel, replaceModel } from '../http/body.ts';
-import { withDefaults } from '../config/request-defaults.ts';
+import { withDefaults, withoutDropped } from '../config/request-defaults.ts';
 
 /** Client request headers that are not passed upstream: hop-by-hop, recomputed, or the gateway's own credentials. */
 const NOT_FORWARDED = new Set([
@@ -56,10 +56,15 @@ export function buildUpstreamRequest(
   chain: Chain,
   wire: WireFormat,
   deadlines: UpstreamDeadlines,
+  /** `litellm_settings.drop_params`: drop what the provider refuses (a deployment's own `drop_params` wins). */
+  dropParams = false,
 ): Dispatcher.DispatchOptions {
   let body: Buffer | string = ctx.rawBody;
   // The deployment's litellm_params defaults go into a copy: ctx.body is shared with the next attempt's deployment.
-  const defaulted = deployment.requestDefaults === null ? null : withDefaults(ctx.body, deployment.requestDefaults, ctx.endpoint);
+  const withDefaultsAdded = deployment.requestDefaults === null ? null : withDefaults(ctx.body, deployment.requestDefaults, ctx.endpoint);
+  const defaulted =
+    withoutDropped(withDefaultsAdded ?? ctx.body, deployment.provider, deployment.requestDefaults, dropParams, ctx.endpoint) ??
+    withDefaultsAdded;
   if (defaulted !== null) {
     defaulted['model'] = deployment.upstreamModel;
     body = JSON.stringify(defaulted);
