@@ -212,6 +212,17 @@ test('fallbacks under litellm_settings act; messages name the section the key is
   ]);
 });
 
+test('a fallback naming a group with no deployment is dropped with a warning, never a load error', () => {
+  const resolved = resolveRouterSettings({ fallbacks: [{ a: ['claude', 'b'] }, { claude: ['a'] }, { a2: ['gone'] }] }, null, new Set(['a', 'b', 'a2']));
+  assert.deepEqual(resolved.errors, []);
+  assert.deepEqual([...resolved.settings.fallbacks], [['a', ['b']]]);
+  assert.deepEqual(resolved.warnings, [
+    'router_settings.fallbacks[0].a: model group "claude" has no deployment; dropped from the fallbacks',
+    'router_settings.fallbacks[1]: model group "claude" has no deployment; its fallbacks are dropped',
+    'router_settings.fallbacks[2].a2: model group "gone" has no deployment; dropped from the fallbacks',
+  ]);
+});
+
 test('retry classes Sluice does not know warn and are ignored; known ones still act', () => {
   const resolved = resolveRouterSettings(
     { retry_policy: { ServiceUnavailableErrorRetries: 3, TimeoutErrorRetries: 4 } },

@@ -149,9 +149,9 @@ export function resolveRouterSettings(
       cooldownMs: nonNegative(pick('cooldown_time'), at('cooldown_time'), 5, errors) * 1000,
       retryAfterMs: nonNegative(pick('retry_after'), at('retry_after'), 0, errors) * 1000,
       maxBackoffMs: 30_000,
-      fallbacks: fallbackMap(pick('fallbacks'), at('fallbacks'), groupNames, errors),
-      contextWindowFallbacks: fallbackMap(pick('context_window_fallbacks'), at('context_window_fallbacks'), groupNames, errors),
-      contentPolicyFallbacks: fallbackMap(pick('content_policy_fallbacks'), at('content_policy_fallbacks'), groupNames, errors),
+      fallbacks: fallbackMap(pick('fallbacks'), at('fallbacks'), groupNames, errors, warnings),
+      contextWindowFallbacks: fallbackMap(pick('context_window_fallbacks'), at('context_window_fallbacks'), groupNames, errors, warnings),
+      contentPolicyFallbacks: fallbackMap(pick('content_policy_fallbacks'), at('content_policy_fallbacks'), groupNames, errors, warnings),
       // LiteLLM's Router(timeout=, stream_timeout=) and litellm.request_timeout: defaults for every deployment.
       timeoutMs: seconds(pick('timeout') ?? pick('request_timeout'), at(pick('timeout') === undefined ? 'request_timeout' : 'timeout'), errors),
       streamTimeoutMs: seconds(pick('stream_timeout'), at('stream_timeout'), errors),
@@ -255,8 +255,11 @@ function aliasMap(value: unknown, key: string, groups: ReadonlySet<string> | nul
   return map;
 }
 
-/** LiteLLM writes fallbacks as a list of one-key mappings: `[{gpt-4: [gpt-3.5, llama]}]`. `groups` null: not checked. */
-function fallbackMap(value: unknown, key: string, groups: ReadonlySet<string> | null, errors: string[]): Map<string, string[]> {
+/**
+ * LiteLLM writes fallbacks as a list of one-key mappings: `[{gpt-4: [gpt-3.5, llama]}]`. `groups` null: not checked.
+ * A group with no deployment (its provider skipped, say) is dropped from the fallbacks with a warning, never an error.
+ */
+function fallbackMap(value: unknown, key: string, groups: ReadonlySet<string> | null, errors: string[], warnings: string[]): Map<string, string[]> {
   const map = new Map<string, string[]>();
   if (value === undefined || value === null) return map;
   if (!Array.isArray(value)) {
@@ -274,10 +277,17 @@ function fallbackMap(value: unknown, key: string, groups: ReadonlySet<string> | 
         errors.push(`${key}[${i}].${from}: must be a list of model group names`);
         continue;
       }
-      for (const name of [from, ...list]) {
-        if (groups !== null && !groups.has(name) && name !== '*') errors.push(`${key}[${i}]: unknown model group "${name}"`);
+      const known = (name: string): boolean => groups === null || name === '*' || groups.has(name);
+      if (!known(from)) {
+        warnings.push(`${key}[${i}]: model group "${from}" has no deployment; its fallbacks are dropped`);
+        continue;
       }
-      map.set(from, list.slice(0, MAX_FALLBACKS));
+      const targets = list.filter((name) => {
+        if (known(name)) return true;
+        warnings.push(`${key}[${i}].${from}: model group "${name}" has no deployment; dropped from the fallbacks`);
+        return false;
+      });
+      if (targets.length > 0) map.set(from, targets.slice(0, MAX_FALLBACKS));
     }
   });
   return map;
