@@ -41,7 +41,7 @@ export interface RequestDefaults {
   readonly alwaysDrop: readonly string[];
   /** Chat and completions: body fields added when the request lacks them (sampling params, then extra_body). */
   readonly generation: Readonly<Record<string, unknown>>;
-  /** Every other endpoint: `extra_body`'s fields, added when the request lacks them. */
+  /** Embeddings: `extra_body`'s fields, added when the request lacks them. */
   readonly other: Readonly<Record<string, unknown>>;
   /** `extra_headers`, lower-cased names: sent upstream in place of a client header of the same name. */
   readonly headers: ReadonlyMap<string, string>;
@@ -79,6 +79,8 @@ export function withoutDropped(
   dropParams: boolean,
   endpoint: string,
 ): Record<string, unknown> | null {
+  // The hot path: nothing to drop for most deployments, and no allocation to find that out.
+  if (defaults === null && !dropParams) return null;
   if (endpoint !== 'chat' && endpoint !== 'completions') return null;
   const byProvider = (defaults?.dropParams ?? dropParams) ? unsupportedParams(provider) : [];
   let out: Record<string, unknown> | null = null;
@@ -97,7 +99,9 @@ export function withoutDropped(
  * request already sets them all (its bytes can go as they are).
  */
 export function withDefaults(body: Readonly<Record<string, unknown>>, defaults: RequestDefaults, endpoint: string): Record<string, unknown> | null {
-  const fields = endpoint === 'chat' || endpoint === 'completions' ? defaults.generation : defaults.other;
+  // Only JSON bodies Sluice parses whole get fields: chat and completions all of them, embeddings extra_body's.
+  const fields = endpoint === 'chat' || endpoint === 'completions' ? defaults.generation : endpoint === 'embeddings' ? defaults.other : null;
+  if (fields === null) return null;
   let out: Record<string, unknown> | null = null;
   for (const name in fields) {
     if (body[name] !== undefined) continue;
