@@ -8,6 +8,7 @@ import type { LogLevel } from '../logger.ts';
 import type { ModelListEntry } from './models.ts';
 import type { PluginEntry } from '../plugin/modules.ts';
 import { inspectServerTls, parseSslVerify, type TlsSettings } from './tls-files.ts';
+import { LLM_GUARD_CALLBACK } from './router-settings.ts';
 
 export type { TlsSettings } from './tls-files.ts';
 export type { PluginEntry } from '../plugin/modules.ts';
@@ -247,8 +248,6 @@ function duplicateKeys(doc: Document, lines: LineCounter): string[] {
   return warnings;
 }
 
-/** LiteLLM's callback name for its LLM Guard integration. */
-export const LLM_GUARD_CALLBACK = 'llmguard_moderations';
 /** The built-in input guards `llmguard_moderations` runs when there is neither an LLM Guard server nor a section. */
 const LLM_GUARD_CALLBACK_SCANNERS = ['PromptInjection', 'Toxicity', 'Secrets'];
 

@@ -46,6 +46,9 @@ export interface ModelGroupAlias {
   readonly hidden: boolean;
 }
 
+/** LiteLLM's callback name for its LLM Guard integration (turned into the llm_guard section by the config loader). */
+export const LLM_GUARD_CALLBACK = 'llmguard_moderations';
+
 /** Most fallback groups tried for one request. */
 export const MAX_FALLBACKS = 5;
 
@@ -107,7 +110,7 @@ export function resolveRouterSettings(
   // callbacks: llmguard_moderations is LLM Guard (the config loader turns it into the llm_guard section); others are not.
   const callbacks = ls['callbacks'];
   if (callbacks !== undefined && callbacks !== null) {
-    const others = (Array.isArray(callbacks) ? callbacks : [callbacks]).filter((c) => c !== 'llmguard_moderations');
+    const others = (Array.isArray(callbacks) ? callbacks : [callbacks]).filter((c) => c !== LLM_GUARD_CALLBACK);
     for (const other of others) warnings.push(`litellm_settings.callbacks: ${JSON.stringify(other)} not acted on yet; ignored`);
   }
 
