@@ -34,6 +34,8 @@ export class Generation {
   readonly chain: Chain;
   readonly localizer: ErrorLocalizer;
   readonly routes: RouteTable;
+  /** Every warning of this load (the config file's, the model list's, the router settings', the sections'). */
+  readonly warnings: readonly string[];
   readonly #discovery: OllamaDiscovery | null;
   readonly #passThrough: PassThroughProxy | null;
 
@@ -46,7 +48,9 @@ export class Generation {
     routes: RouteTable,
     discovery: OllamaDiscovery | null,
     passThrough: PassThroughProxy | null,
+    warnings: readonly string[] = [],
   ) {
+    this.warnings = warnings;
     this.config = config;
     this.groups = groups;
     this.settings = settings;
@@ -126,7 +130,8 @@ export class App {
     const built = buildModelGroups(config.modelList);
     // With discovery, fallbacks may name models that only appear once a server reports them.
     const knownGroups = built.discovery.length > 0 ? null : new Set(built.groups.keys());
-    const resolved = resolveRouterSettings(config.routerSettings, config.litellmSettings, knownGroups);
+    const resolved = resolveRouterSettings(config.routerSettings, config.litellmSettings, knownGroups, config.sections['load_balancing_config']);
+    const warnings = [...config.warnings, ...built.warnings, ...resolved.warnings];
     for (const warning of [...built.warnings, ...resolved.warnings]) logger.warn(`config: ${warning}`);
     const errors = [...built.errors, ...resolved.errors];
     if (errors.length > 0) throw new ConfigError(config.file, errors);
@@ -146,6 +151,7 @@ export class App {
     for (const expander of this.modules.sectionExpanders) {
       const expanded = expander.expand(config.sections[expander.section]);
       for (const warning of expanded.warnings) logger.warn(`config: ${warning}`);
+      warnings.push(...expanded.warnings);
       entries.push(...expanded.entries);
     }
     const general = (config.sections['general_settings'] ?? {}) as Record<string, unknown>;
@@ -176,7 +182,7 @@ export class App {
     const passThrough = passEntries.length === 0 ? null : new PassThroughProxy(passEntries);
     let routes: RouteTable;
     try {
-      routes = new RouteTable(pipeline, plugins, { groups, keysChecked: chain.hooks.authenticate !== null, state: this.state, store: this.store }, passThrough);
+      routes = new RouteTable(pipeline, plugins, { groups, keysChecked: chain.hooks.authenticate !== null, state: this.state, store: this.store, aliases: resolved.settings.aliases }, passThrough);
     } catch (error) {
       await chain.close();
       throw new ConfigError(config.file, [(error as Error).message]);
@@ -186,7 +192,7 @@ export class App {
       discovery = new OllamaDiscovery(built.discovery, groups, logger, config.server.discoveryInterval);
       await discovery.start();
     }
-    return new Generation(config, groups, resolved.settings, chain, localizer, routes, discovery, passThrough);
+    return new Generation(config, groups, resolved.settings, chain, localizer, routes, discovery, passThrough, warnings);
   }
 
   /** Makes `next` live for every request that arrives from now on; returns the one it replaced (null at start). */

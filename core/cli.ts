@@ -2,6 +2,7 @@
 
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config/load.ts';
+import { formatNotActing, notActing } from './config/check-summary.ts';
 import { App, VERSION } from './app.ts';
 import { listen, type Listening } from './server/listener.ts';
 import { STANDARD_MODULES } from '../plugins/standard.ts';
@@ -69,6 +70,8 @@ async function main(argv: string[]): Promise<number> {
     gateway = await App.create(config, STANDARD_MODULES, logger);
     if (args.check) {
       process.stdout.write(`${config.file}: ok (${gateway.generation.groups.size} model groups, ${gateway.generation.chain.plugins.length} plugins: ${gateway.generation.chain.plugins.map((p) => p.id).join(', ')})\n`);
+      // The warnings scroll by in the log; the summary names each part that will not act once, at the end.
+      for (const line of formatNotActing(notActing(gateway.generation.warnings))) process.stdout.write(`${line}\n`);
       await gateway.close();
       return 0;
     }

@@ -6,6 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chat, errorOf, json, post, startGateway, type TestGateway } from './helpers.ts';
+import { resolveRouterSettings } from '../core/config/router-settings.ts';
 
 // Custom plugins are loaded from files, exactly as users load theirs.
 const dir = mkdtempSync(join(tmpdir(), 'sluice-chain-'));
@@ -193,6 +194,29 @@ describe('default chain', () => {
     } finally {
       await gw.close();
     }
+  });
+
+  for (const [where, yaml] of [
+    ['top level', 'load_balancing_config: {strategy: least_busy}'],
+    ['router_settings', 'router_settings: {load_balancing_config: {strategy: least_busy}}'],
+  ] as const) {
+    test(`seed-style load_balancing_config at the ${where} picks the router instead of shuffle`, async () => {
+      const gw = await startGateway(`${yaml}\nmodel_list: [{model_name: m, litellm_params: {model: mock/m}}]`);
+      try {
+        assert.deepEqual(gw.gateway.generation.chain.plugins.map((p) => p.id), ['route.least_busy', 'health.active']);
+        assert.equal((await post(`${gw.url}/v1/chat/completions`, chat('m'))).status, 200);
+      } finally {
+        await gw.close();
+      }
+    });
+  }
+
+  test('routing_strategy wins over load_balancing_config; its other keys warn', () => {
+    const resolved = resolveRouterSettings({ routing_strategy: 'latency-based-routing', load_balancing_config: { strategy: 'least_busy', ttl: 5 } }, null, null);
+    assert.equal(resolved.settings.routingStrategy, 'latency-based-routing');
+    assert.deepEqual(resolved.warnings, ['router_settings.load_balancing_config.ttl: not acted on yet; ignored']);
+    assert.equal(resolveRouterSettings(null, null, null, { strategy: 'least_busy' }).settings.routingStrategy, 'least_busy');
+    assert.deepEqual(resolveRouterSettings(null, null, null, 'least_busy').errors, ['load_balancing_config: must be a mapping like {strategy: least_busy}']);
   });
 
   test('router_settings.routing_strategy picks the router by its LiteLLM name', async () => {

@@ -136,3 +136,53 @@ test('SIGTERM: past server.timeouts.shutdown, a stream still open gets the SSE e
     await sim.close();
   }
 });
+
+test('--check and a start both refuse a master_key whose environment variable is unset (fail closed, not auth off)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-cli-'));
+  const file = join(dir, 'unset-master-key.yaml');
+  writeFileSync(file, 'general_settings:\n  master_key: os.environ/SLUICE_TEST_UNSET_MASTER_KEY\nmodel_list:\n  - model_name: m\n    litellm_params: { model: mock/m }\n');
+  const env = { ...process.env };
+  delete env['SLUICE_TEST_UNSET_MASTER_KEY'];
+  for (const args of [['--check'], ['--port', '0', '--host', '127.0.0.1']]) {
+    const result = spawnSync(process.execPath, [MAIN, '--config', file, ...args], { encoding: 'utf8', env, timeout: 20_000 });
+    assert.equal(result.status, 1, `${args.join(' ')}: ${result.stderr}`);
+    assert.match(result.stderr, /line 2: general_settings\.master_key: environment variable SLUICE_TEST_UNSET_MASTER_KEY is not set; refusing to start/);
+  }
+});
+
+test('--check ends with a summary of what will not act: each ignored key once, each skipped provider once', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-cli-'));
+  const file = join(dir, 'partial.yaml');
+  writeFileSync(
+    file,
+    `model_list:
+  - model_name: m
+    litellm_params: { model: mock/m }
+  - model_name: claude
+    litellm_params: { model: bedrock/anthropic.claude-3, aws_region_name: us-east-1 }
+  - model_name: claude
+    litellm_params: { model: bedrock/anthropic.claude-3-haiku }
+  - model_name: gemini
+    litellm_params: { model: vertex_ai/gemini-pro }
+litellm_settings:
+  success_callback: [langfuse]
+  callbacks: [prometheus]
+general_settings:
+  database_url: postgresql://db/litellm
+router_settings:
+  retry_policy: { ServiceUnavailableErrorRetries: 2 }
+telemetry: false
+`,
+  );
+  const result = spawnSync(process.execPath, [MAIN, '--config', file, '--check'], { encoding: 'utf8' });
+  assert.equal(result.status, 0, result.stderr);
+  const lines = result.stdout.trim().split('\n');
+  assert.match(lines[0]!, /ok \(1 model groups/);
+  assert.deepEqual(lines.slice(1), [
+    'will not act:',
+    '  ignored keys (5): telemetry, general_settings.database_url, litellm_settings.success_callback, litellm_settings.callbacks "prometheus", router_settings.retry_policy.ServiceUnavailableErrorRetries',
+    '  skipped providers (2): bedrock/ (2 deployments), vertex_ai/ (1 deployment)',
+  ]);
+  // A config where everything acts has no summary.
+  assert.doesNotMatch(spawnSync(process.execPath, [MAIN, '--config', EXAMPLE, '--check'], { encoding: 'utf8' }).stdout, /will not act/);
+});

@@ -71,7 +71,8 @@ test('a LiteLLM config.yaml loads unchanged, with a warning for each part not ac
   assert.deepEqual(routing.errors, []);
   assert.equal(routing.settings.retries.timeout, 2);
   // Keys Sluice does not use yet are named, one line each.
-  assert.deepEqual(routing.warnings, ['litellm_settings.drop_params: not acted on yet; ignored', 'litellm_settings.success_callback: not acted on yet; ignored']);
+  assert.deepEqual(routing.warnings, ['litellm_settings.success_callback: not acted on yet; ignored']);
+  assert.equal(routing.settings.dropParams, true);
   assert.ok(config.warnings.some((w) => /ANTHROPIC_API_KEY is not set/.test(w)));
 
   const built = buildModelGroups(config.modelList);
@@ -164,4 +165,115 @@ keys:
   assert.match(errors, /keys\[1\]: missing required key "key"/);
   assert.match(errors, /keys\[2\]\.rpm: must be >= 1/);
   assert.match(errors, /keys\[2\]: unknown key "colour"/);
+});
+
+test('fail closed: a secret that guards access and resolves to nothing refuses the config, naming the variable', () => {
+  const yaml = `general_settings:
+  master_key: os.environ/LITELLM_MASTER_KEY
+keys:
+  - key: "\${TEAM_KEY}"
+redis:
+  url: "redis://:\${REDIS_PASSWORD}@cache:6379"
+  password: os.environ/REDIS_PASSWORD
+plugins:
+  - { name: auth.api_key, options: { master_key: os.environ/PLUGIN_MASTER_KEY } }
+model_list: []
+`;
+  const errors = errorsOf(yaml, { REDIS_PASSWORD: '' });
+  assert.equal(errors.length, 5, errors.join('\n'));
+  assert.match(errors[0]!, /^line 2: general_settings\.master_key: environment variable LITELLM_MASTER_KEY is not set; refusing to start/);
+  assert.match(errors[1]!, /^line 4: keys\[0\]\.key: environment variable TEAM_KEY is not set/);
+  assert.match(errors[2]!, /^line 6: redis\.url: environment variable REDIS_PASSWORD is empty/);
+  assert.match(errors[3]!, /^line 7: redis\.password: environment variable REDIS_PASSWORD is empty/);
+  assert.match(errors[4]!, /^line 9: plugins\[0\]\.options\.master_key: environment variable PLUGIN_MASTER_KEY is not set/);
+  // Set, they load; other unset variables (an upstream api_key) still only warn.
+  const config = parseConfig(yaml, '/tmp/x.yaml', {
+    LITELLM_MASTER_KEY: 'sk-master-1234', TEAM_KEY: 'sk-team-12345', REDIS_PASSWORD: 'pw', PLUGIN_MASTER_KEY: 'sk-plugin-1234',
+  });
+  assert.equal((config.generalSettings as { master_key: string }).master_key, 'sk-master-1234');
+  assert.deepEqual(config.warnings, []);
+  const upstream = parseConfig('model_list:\n  - model_name: m\n    litellm_params: { model: openai/m, api_key: os.environ/OPENAI_API_KEY }\n', '/tmp/x.yaml', {});
+  assert.deepEqual(upstream.warnings, ['model_list[0].litellm_params.api_key: environment variable OPENAI_API_KEY is not set']);
+});
+
+test('fallbacks under litellm_settings act; messages name the section the key is in', () => {
+  const groups = new Set(['a', 'b']);
+  const underLitellm = resolveRouterSettings(null, { fallbacks: [{ a: ['b'] }], context_window_fallbacks: [{ a: ['b'] }] }, groups);
+  assert.deepEqual(underLitellm.errors, []);
+  assert.deepEqual(underLitellm.warnings, []);
+  assert.deepEqual(underLitellm.settings.fallbacks.get('a'), ['b']);
+  assert.deepEqual(underLitellm.settings.contextWindowFallbacks.get('a'), ['b']);
+  const bad = resolveRouterSettings({ num_retries: -1 }, { fallbacks: 'b', content_policy_fallbacks: [{ a: [1] }], cooldown_time: -1 }, groups);
+  assert.deepEqual(bad.errors, [
+    'router_settings.num_retries: must be a number >= 0',
+    'litellm_settings.cooldown_time: must be a number >= 0',
+    'litellm_settings.fallbacks: must be a list like [{model-a: [model-b]}]',
+    'litellm_settings.content_policy_fallbacks[0].a: must be a list of model group names',
+  ]);
+});
+
+test('a fallback naming a group with no deployment is dropped with a warning, never a load error', () => {
+  const resolved = resolveRouterSettings({ fallbacks: [{ a: ['claude', 'b'] }, { claude: ['a'] }, { a2: ['gone'] }] }, null, new Set(['a', 'b', 'a2']));
+  assert.deepEqual(resolved.errors, []);
+  assert.deepEqual([...resolved.settings.fallbacks], [['a', ['b']]]);
+  assert.deepEqual(resolved.warnings, [
+    'router_settings.fallbacks[0].a: model group "claude" has no deployment; dropped from the fallbacks',
+    'router_settings.fallbacks[1]: model group "claude" has no deployment; its fallbacks are dropped',
+    'router_settings.fallbacks[2].a2: model group "gone" has no deployment; dropped from the fallbacks',
+  ]);
+});
+
+test('retry classes Sluice does not know warn and are ignored; known ones still act', () => {
+  const resolved = resolveRouterSettings(
+    { retry_policy: { ServiceUnavailableErrorRetries: 3, TimeoutErrorRetries: 4 } },
+    { allowed_fails_policy: { BudgetExceededErrorAllowedFails: 1 } },
+    null,
+  );
+  assert.deepEqual(resolved.errors, []);
+  assert.equal(resolved.settings.retries.timeout, 4);
+  assert.equal(resolved.warnings.length, 2);
+  assert.match(resolved.warnings[0]!, /^router_settings\.retry_policy\.ServiceUnavailableErrorRetries: an error class Sluice does not know; ignored/);
+  assert.match(resolved.warnings[1]!, /^litellm_settings\.allowed_fails_policy\.BudgetExceededErrorAllowedFails: an error class Sluice does not know/);
+});
+
+test('timeout / stream_timeout / request_timeout in router_settings or litellm_settings are the deployments\' defaults', () => {
+  assert.equal(resolveRouterSettings({ timeout: 30 }, { timeout: 60, request_timeout: 90 }, null).settings.timeoutMs, 30_000);
+  assert.equal(resolveRouterSettings(null, { request_timeout: 90 }, null).settings.timeoutMs, 90_000);
+  assert.equal(resolveRouterSettings(null, { stream_timeout: 1.5 }, null).settings.streamTimeoutMs, 1500);
+  const none = resolveRouterSettings(null, null, null).settings;
+  assert.deepEqual([none.timeoutMs, none.streamTimeoutMs], [null, null]);
+  assert.deepEqual(resolveRouterSettings(null, { request_timeout: 0 }, null).errors, ['litellm_settings.request_timeout: must be a number of seconds > 0']);
+});
+
+test('callbacks: [llmguard_moderations] becomes the llm_guard section: the server at LLM_GUARD_API_BASE, else built-in guards with a warning', () => {
+  const yaml = 'litellm_settings:\n  callbacks: [llmguard_moderations, prometheus]\n';
+  const remote = parseConfig(yaml, '/tmp/x.yaml', { LLM_GUARD_API_BASE: 'http://llm-guard:8192' });
+  assert.deepEqual(remote.sections['llm_guard'], { api_base: 'http://llm-guard:8192', output_scanning: { enabled: false } });
+  assert.deepEqual(remote.warnings, []);
+  // Only the other callback is "not acted on".
+  assert.deepEqual(resolveRouterSettings(null, remote.litellmSettings, null).warnings, ['litellm_settings.callbacks: "prometheus" not acted on yet; ignored']);
+
+  const local = parseConfig(yaml, '/tmp/x.yaml', {});
+  assert.deepEqual(local.sections['llm_guard'], { input_scanning: { scanners: ['PromptInjection', 'Toxicity', 'Secrets'] } });
+  assert.equal(local.warnings.length, 1);
+  assert.match(local.warnings[0]!, /llmguard_moderations without LLM_GUARD_API_BASE .*PromptInjection, Toxicity, Secrets run instead/);
+
+  // A section of its own is kept; the server is added when it names none.
+  const own = parseConfig(`${yaml}llm_guard:\n  input_scanning: { scanners: [Secrets] }\n`, '/tmp/x.yaml', { LLM_GUARD_API_BASE: 'http://llm-guard:8192' });
+  assert.deepEqual(own.sections['llm_guard'], { input_scanning: { scanners: ['Secrets'] }, api_base: 'http://llm-guard:8192' });
+  assert.deepEqual(parseConfig('litellm_settings: { callbacks: [prometheus] }\n', '/tmp/x.yaml', {}).sections['llm_guard'], undefined);
+});
+
+test('duplicate YAML keys: the last one wins with a warning naming both lines, as LiteLLM\'s parser does', () => {
+  const config = parseConfig(
+    'server:\n  port: 4001\nmodel_list:\n  - model_name: a\n    litellm_params: { model: mock/a, model: mock/b }\nserver:\n  port: 4002\n',
+    '/tmp/x.yaml',
+    {},
+  );
+  assert.equal(config.server.port, 4002);
+  assert.equal(config.modelList[0]!.litellm_params.model, 'mock/b');
+  assert.deepEqual(config.warnings, [
+    'line 6: duplicate key "server" (first on line 1); the last one wins, as in LiteLLM',
+    'line 5: duplicate key "model" (first on line 5); the last one wins, as in LiteLLM',
+  ]);
 });

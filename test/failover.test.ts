@@ -128,6 +128,37 @@ ${deployment('g', slow.url, 'slow', ', timeout: 0.2')}${deployment('g', good.url
     await until('the slow backend saw its request abandoned', () => slow.stats.aborts === 1);
   });
 
+  for (const [section, key] of [['router_settings', 'timeout'], ['litellm_settings', 'request_timeout'], ['litellm_settings', 'timeout']] as const) {
+    test(`${section}.${key} is the timeout of deployments without their own`, async () => {
+      const slow = await sim({ delayMs: 60_000 });
+      const good = await sim();
+      const gw = await gateway(`
+plugins: [route.round_robin]
+${section}: { ${key}: 0.2 }
+model_list:
+${deployment('g', slow.url, 'slow')}${deployment('g', good.url, 'good')}`);
+      const res = await post(`${gw.url}/v1/chat/completions`, chat('g'));
+      assert.equal(res.status, 200);
+      assert.equal(res.headers['x-litellm-model-id'], 'good');
+      assert.equal(res.headers['x-litellm-attempted-retries'], '1', 'the slow one was tried first');
+      await until('the slow backend saw its request abandoned', () => slow.stats.aborts === 1);
+    });
+  }
+
+  test('router_settings.stream_timeout bounds the first byte of streams of deployments without their own', async () => {
+    const slow = await sim({ delayMs: 60_000 });
+    const good = await sim();
+    const gw = await gateway(`
+plugins: [route.round_robin]
+router_settings: { stream_timeout: 0.2 }
+model_list:
+${deployment('g', slow.url, 'slow')}${deployment('g', good.url, 'good')}`);
+    const res = await post(`${gw.url}/v1/chat/completions`, chat('g', { stream: true }));
+    assert.equal(res.status, 200);
+    assert.equal(res.headers['x-litellm-model-id'], 'good');
+    await until('the slow backend saw its request abandoned', () => slow.stats.aborts === 1);
+  });
+
   test('with no other deployment free, the retry waits with backoff that honours Retry-After', async () => {
     const flaky = await scripted([{ status: 503, headers: { 'retry-after': '1' } }]);
     const gw = await gateway(`

@@ -3,11 +3,12 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
-import { LineCounter, parseDocument, type Document } from 'yaml';
+import { isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import type { LogLevel } from '../logger.ts';
 import type { ModelListEntry } from './models.ts';
 import type { PluginEntry } from '../plugin/modules.ts';
 import { inspectServerTls, parseSslVerify, type TlsSettings } from './tls-files.ts';
+import { LLM_GUARD_CALLBACK } from './router-settings.ts';
 
 export type { TlsSettings } from './tls-files.ts';
 export type { PluginEntry } from '../plugin/modules.ts';
@@ -73,7 +74,7 @@ export class ConfigError extends Error {
 }
 
 /** The `general_settings` keys Sluice reads; every other one gets a warning line. */
-const GENERAL_SETTINGS_ACTED_ON = new Set(['master_key', 'pass_through_endpoints']);
+const GENERAL_SETTINGS_ACTED_ON = new Set(['master_key', 'pass_through_endpoints', 'health_check_interval', 'health_check_timeout']);
 const KNOWN_TOP_LEVEL = new Set([
   'server',
   'plugins',
@@ -86,6 +87,7 @@ const KNOWN_TOP_LEVEL = new Set([
   'router_settings',
   'litellm_settings',
   'general_settings',
+  'load_balancing_config',
 ]);
 
 const ajv = new Ajv({ allErrors: true, strict: false, coerceTypes: true, useDefaults: false });
@@ -105,7 +107,8 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
 
 export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  // LiteLLM's YAML parser keeps the last of duplicate keys; so does Sluice, with a warning naming both lines.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
   if (doc.errors.length > 0) {
     throw new ConfigError(
       path,
@@ -116,7 +119,7 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new ConfigError(path, ['the file must contain a YAML mapping (key: value) at the top level']);
   }
-  const warnings: string[] = [];
+  const warnings: string[] = duplicateKeys(doc, lineCounter);
   const data = raw as Record<string, unknown>;
 
   // LiteLLM sets these into the environment before reading `os.environ/` values; so do we.
@@ -125,7 +128,21 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
   if (typeof envVars === 'object' && envVars !== null) {
     for (const [key, value] of Object.entries(envVars)) effectiveEnv[key] ??= String(value);
   }
-  const substituted = substituteEnv(data, effectiveEnv, [], warnings) as Record<string, unknown>;
+  const unresolved: UnresolvedVariable[] = [];
+  const substituted = substituteEnv(data, effectiveEnv, [], unresolved) as Record<string, unknown>;
+  const unguarded = unresolved.filter((u) => !guardsAccess(u.path));
+  for (const u of unguarded) warnings.push(`${formatPath(u.path)}: environment variable ${u.name} ${u.empty ? 'is empty' : 'is not set'}`);
+  const failClosed = unresolved.filter((u) => guardsAccess(u.path));
+  if (failClosed.length > 0) {
+    throw new ConfigError(
+      path,
+      failClosed.map((u) => {
+        const line = lineOf(doc, lineCounter, u.path.map(String));
+        const state = u.empty ? 'is empty' : 'is not set';
+        return `${line === null ? '' : `line ${line}: `}${formatPath(u.path)}: environment variable ${u.name} ${state}; refusing to start without this secret (it guards access), set it or remove the key`;
+      }),
+    );
+  }
 
   if (!validateSchema(substituted)) {
     const errors = (validateSchema.errors ?? []).filter(notNoise).map((e) => formatAjvError(e, doc, lineCounter));
@@ -134,10 +151,13 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
   const tlsErrors = checkTlsFiles(substituted, dirname(path), doc, lineCounter);
   if (tlsErrors.length > 0) throw new ConfigError(path, tlsErrors);
 
+  applyLlmGuardCallback(substituted, effectiveEnv, warnings);
+
   for (const key of Object.keys(substituted)) {
     if (!KNOWN_TOP_LEVEL.has(key)) warnings.push(`${key}: not a Sluice or LiteLLM section Sluice knows; ignored`);
   }
-  // master_key is read by auth.api_key, pass_through_endpoints by the route table; the rest is not acted on yet.
+  // master_key is read by auth.api_key, pass_through_endpoints by the route table, health_check_* by health.active;
+  // the rest is not acted on yet.
   const general = substituted['general_settings'];
   if (typeof general === 'object' && general !== null) {
     for (const key of Object.keys(general)) {
@@ -162,32 +182,101 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
 const ENV_WHOLE = /^os\.environ\/([A-Za-z_][A-Za-z0-9_]*)$/;
 const ENV_INLINE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
-/** Replaces `os.environ/NAME` (a whole value) and `${NAME}` (inside a string). Unset variables warn. */
-function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, path: (string | number)[], warnings: string[]): unknown {
+/** A `os.environ/NAME` or `${NAME}` that resolved to nothing (unset, or set to the empty string). */
+interface UnresolvedVariable {
+  readonly path: readonly (string | number)[];
+  readonly name: string;
+  readonly empty: boolean;
+}
+
+/**
+ * Values that guard access: a secret among them that resolves to nothing must not start a gateway with auth off
+ * (or Redis without its password), so such a config is refused instead of warned about.
+ */
+function guardsAccess(path: readonly (string | number)[]): boolean {
+  const [section, index, key, option] = path;
+  if (section === 'general_settings') return index === 'master_key' && path.length === 2;
+  if (section === 'keys') return typeof index === 'number' && (key === 'key' || key === 'key_sha256') && path.length === 3;
+  if (section === 'redis') return (index === 'password' || index === 'url') && path.length === 2;
+  if (section === 'plugins') return typeof index === 'number' && key === 'options' && option === 'master_key' && path.length === 4;
+  return false;
+}
+
+/** Replaces `os.environ/NAME` (a whole value) and `${NAME}` (inside a string), noting variables that are unset or empty. */
+function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, path: (string | number)[], unresolved: UnresolvedVariable[]): unknown {
   if (typeof value === 'string') {
     const whole = ENV_WHOLE.exec(value);
     if (whole !== null) {
       const found = env[whole[1]!];
-      if (found === undefined) warnings.push(`${formatPath(path)}: environment variable ${whole[1]} is not set`);
+      if (found === undefined || found === '') unresolved.push({ path, name: whole[1]!, empty: found === '' });
       return found;
     }
     if (!value.includes('${')) return value;
     return value.replace(ENV_INLINE, (_, name: string) => {
       const found = env[name];
-      if (found === undefined) warnings.push(`${formatPath(path)}: environment variable ${name} is not set`);
+      if (found === undefined || found === '') unresolved.push({ path, name, empty: found === '' });
       return found ?? '';
     });
   }
-  if (Array.isArray(value)) return value.map((item, i) => substituteEnv(item, env, [...path, i], warnings));
+  if (Array.isArray(value)) return value.map((item, i) => substituteEnv(item, env, [...path, i], unresolved));
   if (typeof value === 'object' && value !== null) {
     const out: Record<string, unknown> = {};
     for (const [key, item] of Object.entries(value)) {
-      const next = substituteEnv(item, env, [...path, key], warnings);
+      const next = substituteEnv(item, env, [...path, key], unresolved);
       if (next !== undefined) out[key] = next;
     }
     return out;
   }
   return value;
+}
+
+/** One warning per repeated key of a mapping, naming the line of each: the last one is the one kept. */
+function duplicateKeys(doc: Document, lines: LineCounter): string[] {
+  const warnings: string[] = [];
+  visit(doc, {
+    Map(_, map) {
+      const firstLine = new Map<unknown, number>();
+      for (const pair of map.items) {
+        const key = isScalar(pair.key) ? pair.key.value : String(pair.key);
+        const start = (pair.key as { range?: [number, number, number] } | null)?.range?.[0];
+        const line = start === undefined ? 0 : lines.linePos(start).line;
+        const first = firstLine.get(key);
+        if (first === undefined) firstLine.set(key, line);
+        else warnings.push(`line ${line}: duplicate key "${String(key)}" (first on line ${first}); the last one wins, as in LiteLLM`);
+      }
+    },
+  });
+  return warnings;
+}
+
+/** The built-in input guards `llmguard_moderations` runs when there is neither an LLM Guard server nor a section. */
+const LLM_GUARD_CALLBACK_SCANNERS = ['PromptInjection', 'Toxicity', 'Secrets'];
+
+/**
+ * `litellm_settings.callbacks: [llmguard_moderations]` is LiteLLM's LLM Guard: it sends each prompt to the LLM Guard
+ * API server at `LLM_GUARD_API_BASE` (input only). Here it becomes (part of) the `llm_guard:` section, which the
+ * module set turns into guard plugins: the server is added to a section that has none, or is the whole section.
+ * Without the variable LiteLLM refuses to start; Sluice runs its built-in input guards instead, and says so.
+ */
+function applyLlmGuardCallback(config: Record<string, unknown>, env: NodeJS.ProcessEnv, warnings: string[]): void {
+  const litellm = config['litellm_settings'] as Record<string, unknown> | null | undefined;
+  const callbacks = litellm?.['callbacks'];
+  const named = Array.isArray(callbacks) ? callbacks.includes(LLM_GUARD_CALLBACK) : callbacks === LLM_GUARD_CALLBACK;
+  if (!named) return;
+  const apiBase = env['LLM_GUARD_API_BASE'] === '' ? undefined : env['LLM_GUARD_API_BASE'];
+  const section = config['llm_guard'] as Record<string, unknown> | null | undefined;
+  if (typeof section === 'object' && section !== null) {
+    if (apiBase !== undefined && section['api_base'] === undefined) section['api_base'] = apiBase;
+    return;
+  }
+  if (apiBase !== undefined) {
+    config['llm_guard'] = { api_base: apiBase, output_scanning: { enabled: false } };
+    return;
+  }
+  config['llm_guard'] = { input_scanning: { scanners: LLM_GUARD_CALLBACK_SCANNERS } };
+  warnings.push(
+    `litellm_settings.callbacks: ${LLM_GUARD_CALLBACK} without LLM_GUARD_API_BASE (LiteLLM would not start): the built-in input guards ${LLM_GUARD_CALLBACK_SCANNERS.join(', ')} run instead; set LLM_GUARD_API_BASE for an LLM Guard API server, or write an llm_guard: section`,
+  );
 }
 
 /** `oneOf` reports each failed branch; the branch errors already say what is wrong. */

@@ -2,6 +2,7 @@
 
 import { createHash } from 'node:crypto';
 import { upstreamTlsFor, type UpstreamTls } from './tls-files.ts';
+import { requestDefaultsOf, type RequestDefaults } from './request-defaults.ts';
 
 /**
  * The endpoints Sluice proxies: OpenAI's chat, completions and embeddings, and the other routes with a `model` field
@@ -55,6 +56,8 @@ export interface Deployment {
   readonly timeoutMs: number | null;
   /** Time to first byte for a streaming call, ms (`litellm_params.stream_timeout`). */
   readonly streamTimeoutMs: number | null;
+  /** `litellm_params` defaults merged into requests (temperature, max_tokens, stop, extra_body, extra_headers...). */
+  readonly requestDefaults: RequestDefaults | null;
   readonly mock: MockSettings | null;
   /** `model_info` as written. */
   readonly info: Readonly<Record<string, unknown>>;
@@ -210,6 +213,7 @@ export function buildModelGroups(entries: readonly ModelListEntry[]): BuildResul
       maxParallelRequests: params.max_parallel_requests ?? null,
       timeoutMs: params.timeout === undefined ? null : params.timeout * 1000,
       streamTimeoutMs: params.stream_timeout === undefined ? null : params.stream_timeout * 1000,
+      requestDefaults: requestDefaultsOf(params),
       mock:
         provider === 'mock'
           ? {

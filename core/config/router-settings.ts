@@ -31,7 +31,23 @@ export interface RouterSettings {
   readonly fallbacks: ReadonlyMap<string, readonly string[]>;
   readonly contextWindowFallbacks: ReadonlyMap<string, readonly string[]>;
   readonly contentPolicyFallbacks: ReadonlyMap<string, readonly string[]>;
+  /** Default `timeout` for deployments without their own (a whole non-streamed call), ms; null = server.timeouts. */
+  readonly timeoutMs: number | null;
+  /** Default `stream_timeout` for deployments without their own (a stream's first byte), ms; null = server.timeouts. */
+  readonly streamTimeoutMs: number | null;
+  /** `drop_params`: parameters a provider refuses are dropped from requests to it (request-defaults.ts has the lists). */
+  readonly dropParams: boolean;
+  /** `model_group_alias`: a requested name served by another group; hidden ones are not listed in /v1/models. */
+  readonly aliases: ReadonlyMap<string, ModelGroupAlias>;
 }
+
+export interface ModelGroupAlias {
+  readonly group: string;
+  readonly hidden: boolean;
+}
+
+/** LiteLLM's callback name for its LLM Guard integration (turned into the llm_guard section by the config loader). */
+export const LLM_GUARD_CALLBACK = 'llmguard_moderations';
 
 /** Most fallback groups tried for one request. */
 export const MAX_FALLBACKS = 5;
@@ -54,6 +70,15 @@ const ACTED_ON = new Set([
   'context_window_fallbacks',
   'content_policy_fallbacks',
   'max_fallbacks',
+  'timeout',
+  'stream_timeout',
+  'request_timeout',
+  'model_group_alias',
+  // Read by the health.active plugin (its interval / timeout defaults); checked here.
+  'health_check_interval',
+  'health_check_timeout',
+  'load_balancing_config',
+  'drop_params',
 ]);
 
 /**
@@ -64,21 +89,32 @@ export function resolveRouterSettings(
   routerSettings: Readonly<Record<string, unknown>> | null,
   litellmSettings: Readonly<Record<string, unknown>> | null,
   groupNames: ReadonlySet<string> | null,
+  /** The top-level `load_balancing_config` section, if any. */
+  loadBalancing: unknown = null,
 ): ResolvedSettings {
   const errors: string[] = [];
   const warnings: string[] = [];
   const rs = routerSettings ?? {};
   const ls = litellmSettings ?? {};
   const pick = (key: string): unknown => rs[key] ?? ls[key];
+  // Messages name the section the key was read from: a fallback written under litellm_settings is reported there.
+  const at = (key: string): string => `${rs[key] !== undefined && rs[key] !== null ? 'router_settings' : 'litellm_settings'}.${key}`;
 
   for (const key of Object.keys(rs)) {
     if (!ACTED_ON.has(key)) warnings.push(`router_settings.${key}: not acted on yet; ignored`);
   }
   for (const key of Object.keys(ls)) {
+    if (key === 'callbacks') continue;
     if (!ACTED_ON.has(key)) warnings.push(`litellm_settings.${key}: not acted on yet; ignored`);
   }
+  // callbacks: llmguard_moderations is LLM Guard (the config loader turns it into the llm_guard section); others are not.
+  const callbacks = ls['callbacks'];
+  if (callbacks !== undefined && callbacks !== null) {
+    const others = (Array.isArray(callbacks) ? callbacks : [callbacks]).filter((c) => c !== LLM_GUARD_CALLBACK);
+    for (const other of others) warnings.push(`litellm_settings.callbacks: ${JSON.stringify(other)} not acted on yet; ignored`);
+  }
 
-  const numRetries = nonNegative(pick('num_retries'), 'num_retries', 2, errors);
+  const numRetries = nonNegative(pick('num_retries'), at('num_retries'), 2, errors);
   const retries: Record<ErrorClass, number> = {
     timeout: numRetries,
     rate_limit: numRetries,
@@ -88,9 +124,9 @@ export function resolveRouterSettings(
     auth: 0,
     content_policy: 0,
   };
-  applyPolicy(pick('retry_policy'), 'Retries', 'retry_policy', retries, errors);
+  applyPolicy(pick('retry_policy'), 'Retries', at('retry_policy'), retries, errors, warnings);
 
-  const allowed = nonNegative(pick('allowed_fails'), 'allowed_fails', 3, errors);
+  const allowed = nonNegative(pick('allowed_fails'), at('allowed_fails'), 3, errors);
   const allowedFails: Record<ErrorClass, number> = {
     timeout: allowed,
     rate_limit: allowed,
@@ -100,79 +136,161 @@ export function resolveRouterSettings(
     auth: allowed,
     content_policy: allowed,
   };
-  applyPolicy(pick('allowed_fails_policy'), 'AllowedFails', 'allowed_fails_policy', allowedFails, errors);
+  applyPolicy(pick('allowed_fails_policy'), 'AllowedFails', at('allowed_fails_policy'), allowedFails, errors, warnings);
 
-  const strategy = pick('routing_strategy');
+  seconds(rs['health_check_interval'], 'router_settings.health_check_interval', errors);
+  seconds(rs['health_check_timeout'], 'router_settings.health_check_timeout', errors);
+
+  const balancingKey = rs['load_balancing_config'] === undefined ? 'load_balancing_config' : 'router_settings.load_balancing_config';
+  const balancing = balancingStrategy(rs['load_balancing_config'] ?? loadBalancing, balancingKey, errors, warnings);
+  const strategy = pick('routing_strategy') ?? balancing;
   return {
     settings: {
       routingStrategy: typeof strategy === 'string' ? strategy : null,
       retries,
       allowedFails,
-      cooldownMs: nonNegative(pick('cooldown_time'), 'cooldown_time', 5, errors) * 1000,
-      retryAfterMs: nonNegative(pick('retry_after'), 'retry_after', 0, errors) * 1000,
+      cooldownMs: nonNegative(pick('cooldown_time'), at('cooldown_time'), 5, errors) * 1000,
+      retryAfterMs: nonNegative(pick('retry_after'), at('retry_after'), 0, errors) * 1000,
       maxBackoffMs: 30_000,
-      fallbacks: fallbackMap(pick('fallbacks'), 'fallbacks', groupNames, errors),
-      contextWindowFallbacks: fallbackMap(pick('context_window_fallbacks'), 'context_window_fallbacks', groupNames, errors),
-      contentPolicyFallbacks: fallbackMap(pick('content_policy_fallbacks'), 'content_policy_fallbacks', groupNames, errors),
+      fallbacks: fallbackMap(pick('fallbacks'), at('fallbacks'), groupNames, errors, warnings),
+      contextWindowFallbacks: fallbackMap(pick('context_window_fallbacks'), at('context_window_fallbacks'), groupNames, errors, warnings),
+      contentPolicyFallbacks: fallbackMap(pick('content_policy_fallbacks'), at('content_policy_fallbacks'), groupNames, errors, warnings),
+      // LiteLLM's Router(timeout=, stream_timeout=) and litellm.request_timeout: defaults for every deployment.
+      timeoutMs: seconds(pick('timeout') ?? pick('request_timeout'), at(pick('timeout') === undefined ? 'request_timeout' : 'timeout'), errors),
+      streamTimeoutMs: seconds(pick('stream_timeout'), at('stream_timeout'), errors),
+      dropParams: pick('drop_params') === true,
+      aliases: aliasMap(pick('model_group_alias'), at('model_group_alias'), groupNames, errors, warnings),
     },
     errors,
     warnings,
   };
 }
 
+/**
+ * Seed-style `load_balancing_config: {strategy: least_busy}`: the strategy names the routing plugin, as
+ * `routing_strategy` does (which wins when both are set). Other keys of it are not acted on.
+ */
+function balancingStrategy(value: unknown, key: string, errors: string[], warnings: string[]): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    errors.push(`${key}: must be a mapping like {strategy: least_busy}`);
+    return undefined;
+  }
+  const config = value as Record<string, unknown>;
+  for (const other of Object.keys(config)) if (other !== 'strategy') warnings.push(`${key}.${other}: not acted on yet; ignored`);
+  const strategy = config['strategy'];
+  if (strategy === undefined) return undefined;
+  if (typeof strategy !== 'string' || strategy === '') {
+    errors.push(`${key}.strategy: must be a routing strategy name such as least_busy`);
+    return undefined;
+  }
+  return strategy;
+}
+
+/** A timeout in seconds → ms; null when absent. */
+function seconds(value: unknown, key: string, errors: string[]): number | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    errors.push(`${key}: must be a number of seconds > 0`);
+    return null;
+  }
+  return Math.round(value * 1000);
+}
+
 function nonNegative(value: unknown, key: string, fallback: number, errors: string[]): number {
   if (value === undefined || value === null) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    errors.push(`router_settings.${key}: must be a number >= 0`);
+    errors.push(`${key}: must be a number >= 0`);
     return fallback;
   }
   return value;
 }
 
-function applyPolicy(value: unknown, suffix: string, key: string, into: Record<ErrorClass, number>, errors: string[]): void {
+function applyPolicy(value: unknown, suffix: string, key: string, into: Record<ErrorClass, number>, errors: string[], warnings: string[]): void {
   if (value === undefined || value === null) return;
   if (typeof value !== 'object' || Array.isArray(value)) {
-    errors.push(`router_settings.${key}: must be a mapping such as {TimeoutError${suffix}: 2}`);
+    errors.push(`${key}: must be a mapping such as {TimeoutError${suffix}: 2}`);
     return;
   }
   for (const [name, count] of Object.entries(value)) {
     const cls = name.endsWith(suffix) ? LITELLM_CLASS_NAMES[name.slice(0, -suffix.length)] : undefined;
     if (cls === undefined) {
+      // LiteLLM has classes Sluice does not tell apart (ServiceUnavailableErrorRetries...): not a reason to refuse the file.
       const known = Object.keys(LITELLM_CLASS_NAMES).map((n) => n + suffix).join(', ');
-      errors.push(`router_settings.${key}.${name}: unknown error class; use one of ${known}`);
+      warnings.push(`${key}.${name}: an error class Sluice does not know; ignored (it knows ${known})`);
       continue;
     }
     if (typeof count !== 'number' || !Number.isInteger(count) || count < 0) {
-      errors.push(`router_settings.${key}.${name}: must be an integer >= 0`);
+      errors.push(`${key}.${name}: must be an integer >= 0`);
       continue;
     }
     into[cls] = count;
   }
 }
 
-/** LiteLLM writes fallbacks as a list of one-key mappings: `[{gpt-4: [gpt-3.5, llama]}]`. `groups` null: not checked. */
-function fallbackMap(value: unknown, key: string, groups: ReadonlySet<string> | null, errors: string[]): Map<string, string[]> {
+/**
+ * LiteLLM's `model_group_alias: {alias: group}` or `{alias: {model: group, hidden: true}}`. An alias naming a group
+ * with no deployment is dropped with a warning (its provider may be one Sluice skips), never a load error.
+ */
+function aliasMap(value: unknown, key: string, groups: ReadonlySet<string> | null, errors: string[], warnings: string[]): Map<string, ModelGroupAlias> {
+  const map = new Map<string, ModelGroupAlias>();
+  if (value === undefined || value === null) return map;
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    errors.push(`${key}: must be a mapping like {alias: model-group} or {alias: {model: model-group, hidden: true}}`);
+    return map;
+  }
+  for (const [alias, target] of Object.entries(value)) {
+    const entry = typeof target === 'object' && target !== null && !Array.isArray(target) ? (target as Record<string, unknown>) : null;
+    const group = entry === null ? target : entry['model'];
+    const hidden = entry === null ? false : entry['hidden'];
+    if (typeof group !== 'string' || group === '' || (hidden !== undefined && typeof hidden !== 'boolean')) {
+      errors.push(`${key}.${alias}: must be a model group name, or {model: model-group, hidden: true|false}`);
+      continue;
+    }
+    if (groups !== null && !groups.has(group)) {
+      warnings.push(`${key}.${alias}: model group "${group}" has no deployment; alias dropped`);
+      continue;
+    }
+    // As in LiteLLM, an alias is looked up before the groups: it wins over a group of the same name.
+    if (groups !== null && groups.has(alias)) warnings.push(`${key}.${alias}: also a model group; requests for it go to "${group}"`);
+    map.set(alias, { group, hidden: hidden === true });
+  }
+  return map;
+}
+
+/**
+ * LiteLLM writes fallbacks as a list of one-key mappings: `[{gpt-4: [gpt-3.5, llama]}]`. `groups` null: not checked.
+ * A group with no deployment (its provider skipped, say) is dropped from the fallbacks with a warning, never an error.
+ */
+function fallbackMap(value: unknown, key: string, groups: ReadonlySet<string> | null, errors: string[], warnings: string[]): Map<string, string[]> {
   const map = new Map<string, string[]>();
   if (value === undefined || value === null) return map;
   if (!Array.isArray(value)) {
-    errors.push(`router_settings.${key}: must be a list like [{model-a: [model-b]}]`);
+    errors.push(`${key}: must be a list like [{model-a: [model-b]}]`);
     return map;
   }
   value.forEach((item: unknown, i) => {
     if (typeof item !== 'object' || item === null || Array.isArray(item)) {
-      errors.push(`router_settings.${key}[${i}]: must be a mapping {model: [fallback, ...]}`);
+      errors.push(`${key}[${i}]: must be a mapping {model: [fallback, ...]}`);
       return;
     }
     for (const [from, to] of Object.entries(item)) {
       const list = Array.isArray(to) ? to : [to];
       if (!list.every((name): name is string => typeof name === 'string')) {
-        errors.push(`router_settings.${key}[${i}].${from}: must be a list of model group names`);
+        errors.push(`${key}[${i}].${from}: must be a list of model group names`);
         continue;
       }
-      for (const name of [from, ...list]) {
-        if (groups !== null && !groups.has(name) && name !== '*') errors.push(`router_settings.${key}[${i}]: unknown model group "${name}"`);
+      const known = (name: string): boolean => groups === null || name === '*' || groups.has(name);
+      if (!known(from)) {
+        warnings.push(`${key}[${i}]: model group "${from}" has no deployment; its fallbacks are dropped`);
+        continue;
       }
-      map.set(from, list.slice(0, MAX_FALLBACKS));
+      const targets = list.filter((name) => {
+        if (known(name)) return true;
+        warnings.push(`${key}[${i}].${from}: model group "${name}" has no deployment; dropped from the fallbacks`);
+        return false;
+      });
+      if (targets.length > 0) map.set(from, targets.slice(0, MAX_FALLBACKS));
     }
   });
   return map;

@@ -214,7 +214,8 @@ export class Pipeline {
   }
 
   #resolveGroup(ctx: RequestContext): ModelGroup {
-    const group = this.#config.groups.get(ctx.model);
+    // A model_group_alias is looked up first, as LiteLLM's router does.
+    const group = this.#config.groups.get(this.#config.settings.aliases.get(ctx.model)?.group ?? ctx.model);
     if (group === undefined) {
       throw new SluiceError('SLUICE_MODEL_NOT_FOUND', `The model \`${ctx.model}\` does not exist or you do not have access to it.`, {
         param: 'model',

@@ -371,13 +371,14 @@ export class RetryLoop implements AttemptOwner {
     ctx.deployment = deployment;
     this.#tried.add(deployment.id);
     const t = env.timeouts;
-    // LiteLLM's per-deployment timeouts: `timeout` bounds a whole call, `stream_timeout` a stream's first byte.
-    const totalMs = ctx.stream ? t.upstreamTotal : (deployment.timeoutMs ?? t.upstreamTotal);
-    const firstByteMs = ctx.stream ? (deployment.streamTimeoutMs ?? t.upstreamFirstByte) : t.upstreamFirstByte;
+    // LiteLLM's per-deployment timeouts: `timeout` bounds a whole call, `stream_timeout` a stream's first byte; the
+    // router's (router_settings / litellm_settings) apply to deployments without their own.
+    const totalMs = ctx.stream ? t.upstreamTotal : (deployment.timeoutMs ?? env.settings.timeoutMs ?? t.upstreamTotal);
+    const firstByteMs = ctx.stream ? (deployment.streamTimeoutMs ?? env.settings.streamTimeoutMs ?? t.upstreamFirstByte) : t.upstreamFirstByte;
     if (!this.#usageInjected) this.#usageInjected = askForStreamUsage(ctx, this.#chain);
     let request: Dispatcher.DispatchOptions;
     try {
-      request = buildUpstreamRequest(ctx, deployment, this.#req.rawHeaders, this.#chain, this.#wire, { firstByteMs, idleMs: t.upstreamIdle });
+      request = buildUpstreamRequest(ctx, deployment, this.#req.rawHeaders, this.#chain, this.#wire, { firstByteMs, idleMs: t.upstreamIdle }, env.settings.dropParams);
     } catch (error) {
       // A request this deployment cannot take (a foreign backend without the endpoint) ends here, with its error.
       return this.#endWith(toSluiceError(error));

@@ -9,6 +9,7 @@ import type { RequestContext } from '../plugin/context.ts';
 import { foreignBackend } from '../providers/index.ts';
 import type { WireFormat } from '../providers/wire-format.ts';
 import { mayHoldAnotherModel, replaceModel } from '../http/body.ts';
+import { withDefaults, withoutDropped } from '../config/request-defaults.ts';
 
 /** Client request headers that are not passed upstream: hop-by-hop, recomputed, or the gateway's own credentials. */
 const NOT_FORWARDED = new Set([
@@ -56,12 +57,23 @@ export function buildUpstreamRequest(
   chain: Chain,
   wire: WireFormat,
   deadlines: UpstreamDeadlines,
+  /** `litellm_settings.drop_params`: drop what the provider refuses (a deployment's own `drop_params` wins). */
+  dropParams = false,
 ): Dispatcher.DispatchOptions {
-  const foreign = foreignBackend(deployment);
-  const rebuilt = foreign === null ? null : foreign.request(ctx.body, ctx.endpoint as Endpoint, deployment.upstreamModel, deployment.basePath, deployment.apiKey);
   let body: Buffer | string = ctx.rawBody;
+  // The deployment's litellm_params defaults go into a copy: ctx.body is shared with the next attempt's deployment.
+  const withDefaultsAdded = deployment.requestDefaults === null ? null : withDefaults(ctx.body, deployment.requestDefaults, ctx.endpoint);
+  const defaulted =
+    withoutDropped(withDefaultsAdded ?? ctx.body, deployment.provider, deployment.requestDefaults, dropParams, ctx.endpoint) ??
+    withDefaultsAdded;
+  // A backend of another wire family gets the request rebuilt in its own format (defaults included).
+  const foreign = foreignBackend(deployment);
+  const rebuilt = foreign === null ? null : foreign.request(defaulted ?? ctx.body, ctx.endpoint as Endpoint, deployment.upstreamModel, deployment.basePath, deployment.apiKey);
   if (rebuilt !== null) {
     body = rebuilt.body;
+  } else if (defaulted !== null) {
+    defaulted['model'] = deployment.upstreamModel;
+    body = JSON.stringify(defaulted);
   } else if (ctx.bodyChanged) {
     ctx.body['model'] = deployment.upstreamModel;
     body = JSON.stringify(ctx.body);
@@ -73,18 +85,22 @@ export function buildUpstreamRequest(
   const headers: string[] = [];
   // A body a plugin reads (stream events, usage, a JSON answer) must arrive as plain text, never compressed.
   const readsBody = chain.eventHooks !== null || chain.hooks.onResponseBody !== null || chain.wantsUsage;
+  // The deployment's extra_headers are its configuration, like its api_key: they replace a client's header.
+  const extraHeaders = deployment.requestDefaults?.headers;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!.toLowerCase();
     // HTTP/2 pseudo-headers (`:path`, `:authority`...) describe the client's hop only.
     if (name.charCodeAt(0) === 58 || NOT_FORWARDED.has(name) || (readsBody && name === 'accept-encoding')) continue;
     if (rebuilt !== null && (name === 'content-type' || name === 'accept-encoding')) continue;
+    if (extraHeaders?.has(name) === true) continue;
     headers.push(rawHeaders[i]!, rawHeaders[i + 1]!);
   }
   // A translated answer must arrive as plain text too.
   if (readsBody || rebuilt !== null) headers.push('accept-encoding', 'identity');
   for (const name in ctx.upstreamHeaders) headers.push(name, ctx.upstreamHeaders[name]!);
+  if (extraHeaders !== undefined) for (const [name, value] of extraHeaders) headers.push(name, value);
   if (rebuilt !== null) headers.push(...rebuilt.headers);
-  else if (deployment.apiKey !== null) headers.push('authorization', `Bearer ${deployment.apiKey}`);
+  else if (deployment.apiKey !== null && extraHeaders?.has('authorization') !== true) headers.push('authorization', `Bearer ${deployment.apiKey}`);
   if ((ctx.headers as IncomingHttpHeaders)['x-request-id'] === undefined) headers.push('x-request-id', ctx.id);
   headers.push('content-length', String(Buffer.byteLength(body)));
   return {

@@ -6,6 +6,7 @@ import type { RequestContext } from '../plugin/context.ts';
 import { SluiceError } from '../errors.ts';
 import type { RouterState } from '../state/router-state.ts';
 import type { SharedStore } from '../state/store.ts';
+import type { ModelGroupAlias } from '../config/router-settings.ts';
 import type { LocalRoute } from '../proxy/pipeline.ts';
 
 export const VERSION = '0.1.0';
@@ -17,6 +18,8 @@ export interface InfoSources {
   readonly keysChecked: boolean;
   readonly state: RouterState;
   readonly store: SharedStore;
+  /** `model_group_alias`: listed in /v1/models unless hidden, while their group exists. */
+  readonly aliases?: ReadonlyMap<string, ModelGroupAlias>;
 }
 
 /** The routes by exact path; `/v1/models/{id}` is matched by prefix (see `MODEL_BY_ID_PREFIX`). */
@@ -30,8 +33,20 @@ export function infoRoutes(sources: InfoSources): Map<string, LocalRoute> {
     return allowed === null ? all : all.filter((group) => allowed.has(group.name));
   };
   const get = (handle: (ctx: RequestContext) => Reply): LocalRoute => ({ auth: true, readsBody: false, handle });
+  // Aliases are checked against the key's models by their own name, as a request for them is.
+  const visibleAliases = (ctx: RequestContext): string[] => {
+    const allowed = ctx.auth?.models ?? null;
+    const names: string[] = [];
+    for (const [alias, { group, hidden }] of sources.aliases ?? []) {
+      if (!hidden && sources.groups.has(group) && !sources.groups.has(alias) && (allowed === null || allowed.has(alias))) names.push(alias);
+    }
+    return names;
+  };
   const listModels = get((ctx) =>
-    respond(200, { object: 'list', data: visible(ctx).map((group) => ({ id: group.name, object: 'model', created, owned_by: 'sluice' })) }),
+    respond(200, {
+      object: 'list',
+      data: [...visible(ctx).map((group) => group.name), ...visibleAliases(ctx)].map((id) => ({ id, object: 'model', created, owned_by: 'sluice' })),
+    }),
   );
   const modelInfo = get((ctx) =>
     respond(200, {
@@ -84,7 +99,8 @@ export function retrieveModelRoute(sources: InfoSources): LocalRoute {
         id = '';
       }
       const allowed = ctx.auth?.models ?? null;
-      if (!sources.groups.has(id) || (allowed !== null && !allowed.has(id))) {
+      const exists = sources.groups.has(sources.aliases?.get(id)?.group ?? id);
+      if (!exists || (allowed !== null && !allowed.has(id))) {
         throw new SluiceError('SLUICE_MODEL_NOT_FOUND', `The model \`${id}\` does not exist or you do not have access to it.`, { param: 'model', details: { model: id } });
       }
       return respond(200, { id, object: 'model', created: 0, owned_by: 'sluice' });

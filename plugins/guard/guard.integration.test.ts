@@ -395,6 +395,45 @@ llm_guard:
   });
 });
 
+describe("LiteLLM's callbacks: [llmguard_moderations]", () => {
+  test('with LLM_GUARD_API_BASE: prompts go to that LLM Guard API server (input only, as LiteLLM does)', async () => {
+    const guard = await startLlmGuardSim();
+    const sim = await startOpenAISim();
+    const gw = await startGateway(`${modelList(sim.url)}
+litellm_settings: { callbacks: [llmguard_moderations] }
+environment_variables: { LLM_GUARD_API_BASE: "${guard.url}" }
+`);
+    try {
+      assert.ok(gw.gateway.generation.chain.plugins.some((p) => p.id === 'guard.llm_guard_api'));
+      const res = await post(`${gw.url}/v1/chat/completions`, user('please INJECT this'));
+      assert.equal(res.status, 400);
+      assert.match(errorOf(res).message, /llm_guard_api:PromptInjection/);
+      // Only the default chain's health probes (GET) reached the backend.
+      assert.notEqual(sim.stats.lastRequest?.method, 'POST');
+      assert.equal((await post(`${gw.url}/v1/chat/completions`, user('Hello there'))).status, 200);
+      assert.deepEqual(guard.requests.map((r) => r.path), ['/analyze/prompt', '/analyze/prompt'], 'no output analysis');
+    } finally {
+      await gw.close();
+      await Promise.all([guard.close(), sim.close()]);
+    }
+  });
+
+  test('without it and without an llm_guard section: the built-in input guards run, with a warning', async () => {
+    const sim = await startOpenAISim();
+    const gw = await startGateway(`${modelList(sim.url)}\nlitellm_settings: { callbacks: [llmguard_moderations] }\n`);
+    try {
+      const ids = gw.gateway.generation.chain.plugins.map((p) => p.id);
+      for (const id of ['guard.input.prompt_injection', 'guard.input.toxicity', 'guard.input.secrets']) assert.ok(ids.includes(id), ids.join(', '));
+      const res = await post(`${gw.url}/v1/chat/completions`, user(INJECTION));
+      assert.equal(res.status, 400);
+      assert.notEqual(sim.stats.lastRequest?.method, 'POST');
+    } finally {
+      await gw.close();
+      await sim.close();
+    }
+  });
+});
+
 describe('input guards past max_scan_chars', () => {
   let sim: Sim;
   before(async () => {

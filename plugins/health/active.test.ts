@@ -9,7 +9,7 @@ import { MemoryRouterState } from '../../core/state/router-state.ts';
 import { chat, post, settles, startGateway } from '../../test/helpers.ts';
 import { startOllamaSim } from '../../test/sim/ollama-sim.ts';
 import { startOpenAISim, type RecordedRequest, type SimStats } from '../../test/sim/openai-sim.ts';
-import factory, { type HealthActiveOptions } from './active.ts';
+import factory, { probeTiming, type HealthActiveOptions } from './active.ts';
 
 /** A real MemoryRouterState that also keeps every setHealthy call, in order. */
 class RecordingState extends MemoryRouterState {
@@ -66,7 +66,8 @@ test('the schema fills in the defaults and refuses unknown keys', () => {
   const validate = new Ajv({ useDefaults: true, strict: false }).compile(factory.schema!);
   const options: Record<string, unknown> = {};
   assert.equal(validate(options), true);
-  assert.deepEqual(options, { interval: 10, timeout: 2, rise: 2, fall: 2, jitter: 0.1 });
+  // interval and timeout have none: absent, they come from LiteLLM's health_check_interval / _timeout.
+  assert.deepEqual(options, { rise: 2, fall: 2, jitter: 0.1 });
   assert.equal(validate({ intervall: 1 }), false);
   assert.equal(validate({ interval: 0.01 }), false);
   assert.equal(validate({ path: 'health' }), false);
@@ -397,4 +398,29 @@ model_list:
       await ollama.close();
     }
   });
+});
+
+test('router_settings.health_check_interval / health_check_timeout are the defaults of interval / timeout', async () => {
+  assert.deepEqual(probeTiming({}, {}), { interval: 10, timeout: 2 });
+  assert.deepEqual(probeTiming({}, { router_settings: { health_check_interval: 300, health_check_timeout: 5 } }), { interval: 300, timeout: 5 });
+  assert.deepEqual(probeTiming({}, { general_settings: { health_check_interval: 60 } }), { interval: 60, timeout: 2 });
+  assert.deepEqual(probeTiming({ interval: 1, timeout: 0.5 }, { router_settings: { health_check_interval: 300, health_check_timeout: 5 } }), { interval: 1, timeout: 0.5 });
+  assert.deepEqual(factory.sections, ['router_settings', 'litellm_settings', 'general_settings']);
+
+  // The default chain's health.active, configured by router_settings alone: probes every 50 ms (not every 10 s).
+  const backend = await startOpenAISim();
+  const seen = recordAll(backend.stats);
+  const gw = await startGateway(`
+router_settings: { health_check_interval: 0.05, health_check_timeout: 1 }
+model_list:
+  - model_name: g
+    litellm_params: { model: openai/m, api_base: "${backend.url}/v1" }
+`);
+  try {
+    // Ten probes at the default 10 s interval would take 90 s: this deadline (a hang guard) is far shorter.
+    await until('ten probes arrived', () => seen.filter((r) => r.req.method === 'GET').length >= 10, 15_000);
+  } finally {
+    await gw.close();
+    await backend.close();
+  }
 });

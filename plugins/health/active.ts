@@ -8,9 +8,9 @@ import { Agent } from 'undici';
 import { definePlugin, errorCode, upstreamConnectOptions, type Deployment, type Logger, type Plugin, type RouterState } from '../../core/plugin/api.ts';
 
 export interface HealthActiveOptions {
-  /** Seconds between the starts of two probes of one deployment. Default 10. */
+  /** Seconds between the starts of two probes of one deployment. Default: LiteLLM's `health_check_interval`, else 10. */
   interval?: number;
-  /** Seconds a probe may take, connect to last body byte. Default 2. */
+  /** Seconds a probe may take, connect to last body byte. Default: LiteLLM's `health_check_timeout`, else 2. */
   timeout?: number;
   /** Consecutive good probes that bring an unhealthy deployment back. Default 2. */
   rise?: number;
@@ -20,6 +20,24 @@ export interface HealthActiveOptions {
   path?: string;
   /** Fraction of `interval` by which each wait is randomly lengthened or shortened. Default 0.1. */
   jitter?: number;
+}
+
+/**
+ * The probe interval and timeout, in seconds: the plugin's options, else LiteLLM's `health_check_interval` /
+ * `health_check_timeout` (router_settings, then litellm_settings, then general_settings), else 10 and 2.
+ */
+export function probeTiming(options: HealthActiveOptions, sections: Readonly<Record<string, unknown>>): { interval: number; timeout: number } {
+  const fromLiteLLM = (key: string): number | undefined => {
+    for (const section of ['router_settings', 'litellm_settings', 'general_settings']) {
+      const value = (sections[section] as Record<string, unknown> | null | undefined)?.[key];
+      if (typeof value === 'number' && Number.isFinite(value) && value > 0) return value;
+    }
+    return undefined;
+  };
+  return {
+    interval: options.interval ?? fromLiteLLM('health_check_interval') ?? 10,
+    timeout: options.timeout ?? fromLiteLLM('health_check_timeout') ?? 2,
+  };
 }
 
 /** Bodies larger than this are not read to the end: the connection is closed instead. */
@@ -62,7 +80,8 @@ interface Target {
  * Active health checks. Every non-mock deployment is probed with a GET, by provider: `ollama/` and
  * `ollama_chat/` at `/api/tags`, `hosted_vllm/` and `vllm/` at `/health`, anything else at `{api_base}/models`
  * (or at `path` for all). Any 2xx within `timeout` passes. A deployment goes unhealthy after `fall` failed
- * probes in a row and comes back after `rise` good ones; routing skips it meanwhile.
+ * probes in a row and comes back after `rise` good ones; routing skips it meanwhile. Without `interval` /
+ * `timeout`, LiteLLM's `router_settings.health_check_interval` / `health_check_timeout` apply (seconds).
  *
  * ```yaml
  * plugins:
@@ -74,12 +93,15 @@ interface Target {
 export default definePlugin<HealthActiveOptions>({
   id: 'health.active',
   description: 'Probes every deployment on an interval and takes failing ones out of rotation.',
+  // LiteLLM's health_check_interval / health_check_timeout are the defaults of interval / timeout.
+  sections: ['router_settings', 'litellm_settings', 'general_settings'],
   schema: {
     type: 'object',
     additionalProperties: false,
     properties: {
-      interval: { type: 'number', minimum: 0.05, default: 10 },
-      timeout: { type: 'number', minimum: 0.01, default: 2 },
+      // No schema defaults: an absent interval / timeout falls back to the LiteLLM settings (see probeTiming).
+      interval: { type: 'number', minimum: 0.05 },
+      timeout: { type: 'number', minimum: 0.01 },
       rise: { type: 'integer', minimum: 1, default: 2 },
       fall: { type: 'integer', minimum: 1, default: 2 },
       path: { type: 'string', pattern: '^/[^\\s?#]*$' },
@@ -89,8 +111,9 @@ export default definePlugin<HealthActiveOptions>({
 
   create(options, deps): Plugin {
     // Defaults again here: a factory may be created directly, without the loader's validation.
-    const intervalMs = (options.interval ?? 10) * 1000;
-    const timeoutSec = options.timeout ?? 2;
+    const timing = probeTiming(options, deps.sections);
+    const intervalMs = timing.interval * 1000;
+    const timeoutSec = timing.timeout;
     const timeoutMs = timeoutSec * 1000;
     const rise = options.rise ?? 2;
     const fall = options.fall ?? 2;
