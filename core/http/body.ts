@@ -1,6 +1,6 @@
 // Request body: read with a byte limit and a deadline, parse JSON, check the fields each endpoint needs.
 
-import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { SluiceError } from '../errors.ts';
 import type { Endpoint } from '../config/models.ts';
 
@@ -60,6 +60,44 @@ export function readBody(req: IncomingMessage, limit: number, timeoutMs: number)
 export function declaresMoreThan(headers: IncomingHttpHeaders, limit: number): boolean {
   const declared = headers['content-length'];
   return declared !== undefined && Number(declared) > limit;
+}
+
+/** The most of a refused body that is still read and thrown away before the connection is cut (see `discardBody`). */
+export const DISCARD_LIMIT = 64 * 1024 ** 2;
+
+/**
+ * After an answer to a request whose body was not read to the end (413, a body that could not be decoded): reads
+ * and discards the rest, so a client that sends its whole request before reading (Python's httpx, most clients on a
+ * real network) finds the answer instead of a reset connection, and the connection stays usable. Closing at once
+ * would reset it under the upload. Past `maxBytes` or `timeoutMs` (0 = no deadline) the connection is cut once the
+ * answer is out, as nginx's lingering close does.
+ */
+export function discardBody(req: IncomingMessage, res: ServerResponse, maxBytes: number, timeoutMs: number): void {
+  if (req.complete || req.destroyed) return;
+  let discarded = 0;
+  let timer: NodeJS.Timeout | null = null;
+  const cleanup = (): void => {
+    if (timer !== null) clearTimeout(timer);
+    req.off('data', onData);
+    req.off('end', cleanup);
+    req.off('close', cleanup);
+  };
+  const cut = (): void => {
+    cleanup();
+    // Still reading meanwhile, so the answer is not reset under the client before it leaves.
+    req.resume();
+    if (res.writableFinished || res.destroyed) req.destroy();
+    else res.once('finish', () => req.destroy());
+  };
+  const onData = (chunk: Buffer): void => {
+    discarded += chunk.length;
+    if (discarded > maxBytes) cut();
+  };
+  if (timeoutMs > 0) timer = setTimeout(cut, timeoutMs);
+  req.on('data', onData);
+  req.on('end', cleanup);
+  req.on('close', cleanup);
+  req.resume();
 }
 
 function tooLarge(limit: number): SluiceError {

@@ -3,7 +3,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { parseJsonObject, readBody, validateRequest } from '../http/body.ts';
+import { DISCARD_LIMIT, discardBody, parseJsonObject, readBody, validateRequest } from '../http/body.ts';
 import { isReply, writeError, writeReply, type Reply } from '../http/reply.ts';
 import type { Chain } from '../plugin/chain.ts';
 import { RequestContext, type Outcome, type RouteKind } from '../plugin/context.ts';
@@ -80,10 +80,7 @@ export class Pipeline {
       body = parseJsonObject(raw);
       validateRequest(endpoint, body);
     } catch (error) {
-      const failure = toSluiceError(error);
-      // The rest of an oversized or stalled body is never read: close the connection after the answer.
-      if (failure.status === 413 || failure.status === 408) res.shouldKeepAlive = false;
-      this.refuse(req, res, path, endpoint, startedAt, body, failure, {});
+      this.#refuseBody(req, res, path, endpoint, startedAt, body, toSluiceError(error));
       return;
     }
     const ctx = newContext(req, path, endpoint, startedAt, body, raw);
@@ -114,9 +111,7 @@ export class Pipeline {
         raw = await readBody(req, this.#config.server.bodyLimit, this.#config.server.timeouts.clientBody);
         if (raw.length > 0) body = parseJsonObject(raw);
       } catch (error) {
-        const failure = toSluiceError(error);
-        if (failure.status === 413 || failure.status === 408) res.shouldKeepAlive = false;
-        this.refuse(req, res, path, 'info', startedAt, null, failure, {});
+        this.#refuseBody(req, res, path, 'info', startedAt, null, toSluiceError(error));
         return;
       }
     } else {
@@ -208,6 +203,20 @@ export class Pipeline {
     const ctx = newContext(req, path, endpoint, startedAt, body ?? {}, EMPTY);
     this.#sendError(res, ctx, error, { ...baseHeaders(ctx), ...headers });
     this.finish(ctx, 'error', error);
+  }
+
+  /**
+   * A request whose body was refused (too large, stalled, not JSON). A stalled body ends the connection (HTTP/2: the
+   * stream) after the answer. Over HTTP/2 a stream reset with NO_ERROR stops an unwanted upload and leaves the answer
+   * readable; over HTTP/1.1 closing would reset the connection under a client still sending, so the rest of the
+   * body is discarded instead, within bounds.
+   */
+  #refuseBody(req: IncomingMessage, res: ServerResponse, path: string, endpoint: RouteKind, startedAt: number, body: Record<string, unknown> | null, failure: SluiceError): void {
+    const unread = !req.complete;
+    const ends = failure.status === 408 || (unread && req.httpVersionMajor === 2);
+    if (ends) res.shouldKeepAlive = false;
+    this.refuse(req, res, path, endpoint, startedAt, body, failure, {});
+    if (unread && !ends) discardBody(req, res, DISCARD_LIMIT, this.#config.server.timeouts.clientBody);
   }
 
   /** The last resort for a throw that escaped a request's own handling: answer it if nothing was sent yet. */

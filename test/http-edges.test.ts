@@ -1,0 +1,99 @@
+// HTTP edges real client libraries hit: an oversized upload still reads its 413, every response carries a request
+// id, compressed request bodies, CORS, and one model's `created`.
+
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import OpenAI, { APIConnectionError, APIError } from 'openai';
+import { startGateway, type TestGateway } from './helpers.ts';
+import { DISCARD_LIMIT } from '../core/http/body.ts';
+
+/**
+ * Sends `head` and `body` the way a client that writes its whole request before reading does (Python's httpx,
+ * requests): reading is paused until the last byte is written. Resolves with what the server answered, or with the
+ * write error when the connection was reset under the upload.
+ */
+function uploadThenRead(port: number, head: string, body: Buffer): Promise<{ reply: string; writeError: string | null }> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.pause();
+    let reply = '';
+    let writeError: string | null = null;
+    socket.on('data', (d: Buffer) => (reply += d.toString('latin1')));
+    socket.on('error', (error: NodeJS.ErrnoException) => (writeError ??= error.code ?? error.message));
+    socket.on('close', () => resolve({ reply, writeError }));
+    socket.write(head);
+    socket.write(body, (error) => {
+      if (error) return;
+      socket.resume();
+      // The server closes after its answer; a client that is done sending closes its side too.
+      socket.end();
+    });
+  });
+}
+
+describe('a body over server.body_limit', () => {
+  let gw: TestGateway;
+  before(async () => {
+    gw = await startGateway('model_list: [{model_name: m, litellm_params: {model: mock/m}}]');
+  });
+  after(() => gw.close());
+
+  const big = (mb = 11): Buffer => Buffer.from(JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'x'.repeat(mb * 1024 * 1024) }] }));
+
+  test('declared in Content-Length: a client that uploads it all before reading still reads the 413', async () => {
+    const body = big();
+    for (let i = 0; i < 3; i++) {
+      const { reply, writeError } = await uploadThenRead(gw.port, `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`, body);
+      assert.equal(writeError, null);
+      assert.match(reply, /^HTTP\/1.1 413/);
+      assert.match(reply, /"code":"request_too_large"/);
+    }
+  });
+
+  test('chunked, found over the limit while reading: the client still reads the 413', async () => {
+    const body = big(40);
+    const chunked = Buffer.concat([Buffer.from(`${body.length.toString(16)}\r\n`), body, Buffer.from('\r\n0\r\n\r\n')]);
+    const { reply, writeError } = await uploadThenRead(gw.port, 'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n', chunked);
+    assert.equal(writeError, null);
+    assert.match(reply, /^HTTP\/1.1 413/);
+  });
+
+  test('a body that goes on and on is read only up to a bound after the 413, then the connection is cut', async () => {
+    const socket = connect(gw.port, '127.0.0.1');
+    let reply = '';
+    socket.on('data', (d: Buffer) => (reply += d.toString('latin1')));
+    socket.on('error', () => undefined);
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    const declared = 1024 ** 3;
+    socket.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: ${declared}\r\n\r\n`);
+    const chunk = Buffer.alloc(1024 * 1024, 0x20);
+    let sent = 0;
+    const pump = (): void => {
+      while (!socket.destroyed && sent < declared) {
+        sent += chunk.length;
+        if (!socket.write(chunk)) return void socket.once('drain', pump);
+      }
+    };
+    pump();
+    await closed;
+    assert.match(reply, /^HTTP\/1.1 413/);
+    assert.ok(sent >= DISCARD_LIMIT, `sent ${sent}`);
+    assert.ok(sent < declared, `sent ${sent}`);
+  });
+
+  test('the official openai SDK gets APIError 413, never a connection error, in 10 of 10 tries', async () => {
+    const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'sk-client', maxRetries: 0 });
+    const content = 'x'.repeat(11 * 1024 * 1024);
+    const outcomes: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      try {
+        await client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content }] });
+        outcomes.push('ok');
+      } catch (error) {
+        outcomes.push(error instanceof APIConnectionError ? 'connection error' : error instanceof APIError ? String(error.status) : String(error));
+      }
+    }
+    assert.deepEqual(outcomes, Array(10).fill('413'));
+  });
+});
