@@ -5,8 +5,9 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import OpenAI, { APIConnectionError, APIError } from 'openai';
-import { startGateway, type TestGateway } from './helpers.ts';
+import { chat, startGateway, type TestGateway } from './helpers.ts';
 import { DISCARD_LIMIT } from '../core/http/body.ts';
+import { infoRoutes } from '../core/server/info-routes.ts';
 
 /**
  * Sends `head` and `body` the way a client that writes its whole request before reading does (Python's httpx,
@@ -97,3 +98,68 @@ describe('a body over server.body_limit', () => {
     assert.deepEqual(outcomes, Array(10).fill('413'));
   });
 });
+
+describe('x-request-id', () => {
+  let gw: TestGateway;
+  before(async () => {
+    gw = await startGateway(`
+server: { timeouts: { client_header: 0.5 } }
+general_settings: { master_key: sk-master-0000 }
+model_list: [{model_name: m, litellm_params: {model: mock/m}}]
+`);
+  });
+  after(() => gw.close());
+
+  const master = { authorization: 'Bearer sk-master-0000' };
+  const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+  test('every info route, with and without a key, and its errors carry one: generated, or the client\'s own', async () => {
+    const paths = [...infoRoutes({ groups: new Map(), keysChecked: false, state: gw.gateway.state, store: gw.gateway.store }).keys(), '/v1/models/m', '/v1/models/nope'];
+    const seen: string[] = [];
+    for (const path of paths) {
+      for (const headers of [master, {}]) {
+        const res = await fetch(`${gw.url}${path}`, { headers });
+        await res.arrayBuffer();
+        seen.push(`${path} ${res.status} ${UUID.test(res.headers.get('x-request-id') ?? '') ? 'id' : 'none'}`);
+        const own = await fetch(`${gw.url}${path}`, { headers: { ...headers, 'x-request-id': 'mine-1' } });
+        await own.arrayBuffer();
+        assert.equal(own.headers.get('x-request-id'), 'mine-1', path);
+      }
+    }
+    assert.ok(seen.every((line) => line.endsWith(' id')), seen.join('\n'));
+    // Errors among them: 401 without a key, 404 for an unknown model.
+    assert.ok(seen.includes('/v1/models 401 id') && seen.includes('/v1/models/nope 404 id'), seen.join('\n'));
+    for (const [method, path, status] of [['GET', '/nowhere', 404], ['DELETE', '/v1/models', 405], ['POST', '/v1/chat/completions', 401]] as const) {
+      const res = await fetch(`${gw.url}${path}`, { method, headers: { 'content-type': 'application/json' }, ...(method === 'POST' ? { body: chat('m') } : {}) });
+      await res.arrayBuffer();
+      assert.equal(res.status, status, path);
+      assert.match(res.headers.get('x-request-id') ?? '', UUID, path);
+    }
+  });
+
+  test("the listener's own 400, 431 and 408 for unreadable requests carry one", async () => {
+    const replies = [
+      await rawReply(gw.port, 'THIS IS NOT HTTP\r\n\r\n'),
+      await rawReply(gw.port, `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`),
+      // Headers that never end: the header timeout answers.
+      await rawReply(gw.port, 'GET /health HTTP/1.1\r\nHost: x\r\n'),
+      // A bad chunked body, on a request already handed to the gateway (the client's id is kept).
+      await rawReply(gw.port, 'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nX-Request-Id: chunky\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{"mod\r\nZZ\r\n'),
+    ];
+    assert.deepEqual(replies.map((r) => r.slice(0, 12)), ['HTTP/1.1 400', 'HTTP/1.1 431', 'HTTP/1.1 408', 'HTTP/1.1 400']);
+    for (const reply of replies.slice(0, 3)) assert.match(reply, /\r\nx-request-id: [0-9a-f-]{36}\r\n/i);
+    assert.match(replies[3]!, /\r\nx-request-id: chunky\r\n/i);
+  });
+});
+
+/** Writes raw bytes and collects the answer until the server closes the connection. */
+function rawReply(port: number, payload: string): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    let data = '';
+    socket.on('data', (d: Buffer) => (data += d.toString('latin1')));
+    socket.on('error', () => undefined);
+    socket.on('close', () => resolve(data));
+    socket.write(payload);
+  });
+}

@@ -1,8 +1,8 @@
 // The request phases: read the body, run the chain's request phases, hand the request to the retry loop, and close
 // the books on it (onResponseEnd / onError / onAbort, then log). Also runs the routes that are not proxied.
 
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { requestId } from '../http/headers.ts';
 import { DISCARD_LIMIT, discardBody, parseJsonObject, readBody, validateRequest } from '../http/body.ts';
 import { isReply, writeError, writeReply, type Reply } from '../http/reply.ts';
 import type { Chain } from '../plugin/chain.ts';
@@ -258,9 +258,4 @@ function newContext(req: IncomingMessage, path: string, endpoint: RouteKind, sta
 
 function baseHeaders(ctx: RequestContext): Record<string, string> {
   return { 'x-request-id': ctx.id };
-}
-
-function requestId(req: IncomingMessage): string {
-  const given = req.headers['x-request-id'];
-  return typeof given === 'string' && given.length > 0 && given.length <= 200 ? given : randomUUID();
 }
