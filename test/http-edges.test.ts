@@ -114,7 +114,7 @@ model_list: [{model_name: m, litellm_params: {model: mock/m}}]
   const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
   test('every info route, with and without a key, and its errors carry one: generated, or the client\'s own', async () => {
-    const paths = [...infoRoutes({ groups: new Map(), keysChecked: false, state: gw.gateway.state, store: gw.gateway.store }).keys(), '/v1/models/m', '/v1/models/nope'];
+    const paths = [...infoRoutes({ groups: new Map(), keysChecked: false, state: gw.gateway.state, store: gw.gateway.store }, 0).keys(), '/v1/models/m', '/v1/models/nope'];
     const seen: string[] = [];
     for (const path of paths) {
       for (const headers of [master, {}]) {
@@ -163,3 +163,19 @@ function rawReply(port: number, payload: string): Promise<string> {
     socket.write(payload);
   });
 }
+
+test('GET /v1/models/{id} reports the same created as the list', async () => {
+  const gw = await startGateway('model_list: [{model_name: m, litellm_params: {model: mock/m}}, {model_name: n, litellm_params: {model: mock/n}}]');
+  try {
+    const list = (await (await fetch(`${gw.url}/v1/models`)).json()) as { data: { id: string; created: number }[] };
+    for (const listed of list.data) {
+      const one = (await (await fetch(`${gw.url}/v1/models/${listed.id}`)).json()) as { id: string; created: number };
+      assert.equal(one.id, listed.id);
+      assert.ok(one.created > 0);
+      assert.equal(one.created, listed.created);
+    }
+    assert.equal(list.data.length, 2);
+  } finally {
+    await gw.close();
+  }
+});

@@ -51,10 +51,12 @@ export class RouteTable {
         else this.#add(path, { kind: 'proxy', endpoint, wire });
       }
     }
-    for (const [path, route] of infoRoutes(sources)) {
+    // One `created` for every model this generation lists, in the lists and one by one.
+    const created = Math.floor(Date.now() / 1000);
+    for (const [path, route] of infoRoutes(sources, created)) {
       if (this.#find(path, 'GET') === undefined) this.#add(path, { kind: 'local', method: 'GET', route });
     }
-    this.#modelById = [{ kind: 'local', method: 'GET', route: retrieveModelRoute(sources) }];
+    this.#modelById = [{ kind: 'local', method: 'GET', route: retrieveModelRoute(sources, created) }];
     if (clashes.length > 0) throw new Error(`routes: ${clashes.join('; ')}`);
   }
 
