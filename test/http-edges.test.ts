@@ -10,6 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { brotliCompressSync, createGzip, deflateSync, gzipSync, zstdCompressSync } from 'node:zlib';
 import { chat, errorOf, post, startGateway, type TestGateway } from './helpers.ts';
 import { startOpenAISim, type Sim } from './sim/openai-sim.ts';
+import { parseConfig } from '../core/config/load.ts';
 import { DISCARD_LIMIT } from '../core/http/body.ts';
 import { infoRoutes } from '../core/server/info-routes.ts';
 
@@ -274,3 +275,103 @@ async function gzipZeros(size: number): Promise<Buffer> {
   await pipeline(Readable.from(zeros()), gzip);
   return Buffer.concat(out);
 }
+
+describe('CORS', () => {
+  let sim: Sim;
+  let gw: TestGateway;
+  const origin = 'https://app.example';
+  before(async () => {
+    sim = await startOpenAISim();
+    gw = await startGateway(`
+server:
+  cors: { origins: ["${origin}"], credentials: true, max_age: 300 }
+general_settings: { master_key: sk-master-0000 }
+model_list:
+  - model_name: alias
+    litellm_params: { model: openai/upstream-name, api_base: "${sim.url}" }
+`);
+  });
+  after(async () => {
+    await gw.close();
+    await sim.close();
+  });
+  const auth = { authorization: 'Bearer sk-master-0000' };
+
+  test('a preflight from an allowed origin gets 204 with the Access-Control-Allow-* headers, before any key check', async () => {
+    const res = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' },
+    });
+    assert.equal(res.status, 204);
+    assert.equal(res.headers.get('access-control-allow-origin'), origin);
+    assert.equal(res.headers.get('access-control-allow-credentials'), 'true');
+    assert.equal(res.headers.get('access-control-allow-methods'), 'GET, POST, OPTIONS');
+    assert.equal(res.headers.get('access-control-allow-headers'), 'authorization, content-type');
+    assert.equal(res.headers.get('access-control-max-age'), '300');
+    assert.equal(res.headers.get('vary'), 'Origin');
+    assert.equal(res.headers.get('content-length'), null);
+    assert.ok(res.headers.get('x-request-id'));
+  });
+
+  test('a preflight from another origin gets no CORS headers, and neither does its actual request', async () => {
+    const other = 'https://evil.example';
+    const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'OPTIONS', headers: { origin: other, 'access-control-request-method': 'POST' } });
+    assert.equal(res.status, 204);
+    assert.deepEqual([...res.headers.keys()].filter((name) => name.startsWith('access-control-')), []);
+    const actual = await post(`${gw.url}/v1/chat/completions`, chat('alias'), { ...auth, origin: other });
+    assert.equal(actual.status, 200);
+    assert.equal(actual.headers['access-control-allow-origin'], undefined);
+  });
+
+  test('proxied JSON and SSE responses, local replies and errors carry Access-Control-Allow-Origin', async () => {
+    const json = await post(`${gw.url}/v1/chat/completions`, chat('alias'), { ...auth, origin });
+    const stream = await post(`${gw.url}/v1/chat/completions`, chat('alias', { stream: true }), { ...auth, origin });
+    assert.match(String(stream.headers['content-type']), /^text\/event-stream/);
+    const models = await fetch(`${gw.url}/v1/models`, { headers: { ...auth, origin } });
+    const unauthorized = await fetch(`${gw.url}/v1/models`, { headers: { origin } });
+    const missing = await fetch(`${gw.url}/nowhere`, { headers: { origin } });
+    assert.deepEqual([json.status, stream.status, models.status, unauthorized.status, missing.status], [200, 200, 200, 401, 404]);
+    for (const headers of [json.headers, stream.headers, Object.fromEntries(models.headers), Object.fromEntries(unauthorized.headers), Object.fromEntries(missing.headers)]) {
+      assert.equal(headers['access-control-allow-origin'], origin);
+      assert.equal(headers['access-control-allow-credentials'], 'true');
+      assert.match(String(headers['vary']), /Origin/);
+      assert.match(String(headers['access-control-expose-headers']), /x-request-id/);
+    }
+  });
+
+  test('origins "*" answers * without credentials', async () => {
+    const star = await startGateway(`
+server: { cors: { origins: "*" } }
+model_list: [{model_name: m, litellm_params: {model: mock/m}}]
+`);
+    try {
+      const preflight = await fetch(`${star.url}/v1/models`, { method: 'OPTIONS', headers: { origin: 'https://any.example', 'access-control-request-method': 'GET' } });
+      assert.equal(preflight.status, 204);
+      assert.equal(preflight.headers.get('access-control-allow-origin'), '*');
+      assert.equal(preflight.headers.get('access-control-allow-credentials'), null);
+      const res = await post(`${star.url}/v1/chat/completions`, chat('m', { stream: true }), { origin: 'https://any.example' });
+      assert.equal(res.status, 200);
+      assert.equal(res.headers['access-control-allow-origin'], '*');
+    } finally {
+      await star.close();
+    }
+  });
+
+  test('off by default: OPTIONS is a 405, and responses carry no CORS headers', async () => {
+    const plain = await startGateway('model_list: [{model_name: m, litellm_params: {model: mock/m}}]');
+    try {
+      const preflight = await fetch(`${plain.url}/v1/chat/completions`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST' } });
+      assert.equal(preflight.status, 405);
+      assert.equal(preflight.headers.get('access-control-allow-origin'), null);
+      const res = await post(`${plain.url}/v1/chat/completions`, chat('m'), { origin });
+      assert.equal(res.headers['access-control-allow-origin'], undefined);
+    } finally {
+      await plain.close();
+    }
+  });
+
+  test('the schema refuses unknown keys and a missing origins list', () => {
+    assert.throws(() => parseConfig('server: { cors: { origins: "*", allow_all: true } }\nmodel_list: []', '/tmp/x.yaml', {}), /cors/);
+    assert.throws(() => parseConfig('server: { cors: { credentials: true } }\nmodel_list: []', '/tmp/x.yaml', {}), /origins/);
+  });
+});

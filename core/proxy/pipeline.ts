@@ -11,7 +11,8 @@ import { localizeFor, type ErrorLocalizer } from '../plugin/localize.ts';
 import { REQUEST_PHASES } from '../plugin/phases.ts';
 import type { Endpoint, ModelGroup } from '../config/models.ts';
 import type { RouterSettings } from '../config/router-settings.ts';
-import type { ServerSettings } from '../config/load.ts';
+import type { CorsSettings, ServerSettings } from '../config/load.ts';
+import { setPreflightHeaders } from '../http/cors.ts';
 import { SluiceError, toSluiceError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { RouterState } from '../state/router-state.ts';
@@ -99,6 +100,18 @@ export class Pipeline {
     } catch (error) {
       this.#fail(res, ctx, error);
     }
+  }
+
+  /** `server.cors`, for the route table; null when off. */
+  get cors(): CorsSettings | null {
+    return this.#config.server.cors;
+  }
+
+  /** A CORS preflight for a path the gateway serves: 204, with the Access-Control-Allow-* headers for an allowed origin. */
+  preflight(req: IncomingMessage, res: ServerResponse, path: string, cors: CorsSettings): Promise<void> {
+    setPreflightHeaders(cors, req, res);
+    // Before any key check: a browser sends no credentials with a preflight.
+    return this.local(req, res, path, { auth: false, readsBody: false, handle: () => ({ kind: 'reply', status: 204, body: '', headers: {} }) });
   }
 
   /** A local route (the gateway's own, or a plugin's): authenticate when it asks, then its handler. */

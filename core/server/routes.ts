@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Endpoint } from '../config/models.ts';
 import type { LoadedPlugin } from '../plugin/chain.ts';
 import { SluiceError } from '../errors.ts';
+import { applyCors, isPreflight } from '../http/cors.ts';
 import type { LocalRoute, Pipeline } from '../proxy/pipeline.ts';
 import { WIRE_FORMATS, type WireFormat } from '../providers/index.ts';
 import { infoRoutes, MODEL_BY_ID_PREFIX, retrieveModelRoute, type InfoSources } from './info-routes.ts';
@@ -67,6 +68,15 @@ export class RouteTable {
     const path = q === -1 ? url : url.slice(0, q);
     const method = req.method === 'HEAD' ? 'GET' : req.method;
     const routes = this.#routes.get(path) ?? (path.startsWith(MODEL_BY_ID_PREFIX) ? this.#modelById : undefined);
+    const cors = this.#pipeline.cors;
+    if (cors !== null) {
+      // Set here, once, for every answer: errors, local replies and proxied responses (streams included).
+      applyCors(cors, req, res);
+      if (routes !== undefined && isPreflight(req)) {
+        this.#pipeline.preflight(req, res, path, cors).catch((error: unknown) => this.#pipeline.unexpected(req, res, path, error));
+        return;
+      }
+    }
     if (routes === undefined) {
       req.resume();
       const error = new SluiceError('SLUICE_ROUTE_NOT_FOUND', `Unknown request URL: ${req.method} ${path}.`, { details: { method: req.method ?? '', path } });
