@@ -2,7 +2,8 @@
 // id, compressed request bodies, CORS, and one model's `created`.
 
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
+import { createServer } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import OpenAI, { APIConnectionError, APIError } from 'openai';
 import { Readable } from 'node:stream';
@@ -374,4 +375,31 @@ model_list: [{model_name: m, litellm_params: {model: mock/m}}]
     assert.throws(() => parseConfig('server: { cors: { origins: "*", allow_all: true } }\nmodel_list: []', '/tmp/x.yaml', {}), /cors/);
     assert.throws(() => parseConfig('server: { cors: { credentials: true } }\nmodel_list: []', '/tmp/x.yaml', {}), /origins/);
   });
+});
+
+test("with CORS on, a backend's own Access-Control-* headers give way to the gateway's, and its Vary is kept", async () => {
+  const backend = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const body = JSON.stringify({ id: 'x', object: 'chat.completion', choices: [] });
+      res.writeHead(200, { 'content-type': 'application/json', 'access-control-allow-origin': '*', vary: 'Accept-Encoding', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
+  const gw = await startGateway(`
+server: { cors: { origins: [https://app.example] } }
+model_list: [{model_name: m, litellm_params: {model: openai/m, api_base: "http://127.0.0.1:${(backend.address() as AddressInfo).port}"}}]
+`);
+  try {
+    const allowed = await post(`${gw.url}/v1/chat/completions`, chat('m'), { origin: 'https://app.example' });
+    assert.equal(allowed.status, 200);
+    assert.equal(allowed.headers['access-control-allow-origin'], 'https://app.example');
+    assert.equal(allowed.headers['vary'], 'Accept-Encoding, Origin');
+    const other = await post(`${gw.url}/v1/chat/completions`, chat('m'), { origin: 'https://evil.example' });
+    assert.equal(other.headers['access-control-allow-origin'], undefined);
+  } finally {
+    await gw.close();
+    await new Promise<void>((resolve) => backend.close(() => resolve()));
+  }
 });
