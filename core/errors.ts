@@ -30,6 +30,7 @@ export const ERROR_CATALOGUE = {
   SLUICE_CLIENT_TIMEOUT: { status: 408, type: 'invalid_request_error', wire: 'request_timeout' },
   SLUICE_BODY_TOO_LARGE: { status: 413, type: 'invalid_request_error', wire: 'request_too_large' },
   SLUICE_UNSUPPORTED_MEDIA_TYPE: { status: 415, type: 'invalid_request_error', wire: 'unsupported_media_type' },
+  SLUICE_UNSUPPORTED_CONTENT_ENCODING: { status: 415, type: 'invalid_request_error', wire: 'unsupported_content_encoding' },
   SLUICE_UNAUTHORIZED: { status: 401, type: 'authentication_error', wire: 'invalid_api_key' },
   SLUICE_FORBIDDEN: { status: 403, type: 'permission_error', wire: 'model_not_allowed' },
   SLUICE_RATE_LIMITED: { status: 429, type: 'rate_limit_error', wire: 'rate_limit_exceeded' },

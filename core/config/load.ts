@@ -22,6 +22,20 @@ export interface RedirectSettings {
   host: string | null;
 }
 
+/** `server.cors`: which browser origins may call the gateway. */
+export interface CorsSettings {
+  /** '*' for any origin, or exact origins. */
+  origins: '*' | ReadonlySet<string>;
+  /** Upper-case. */
+  methods: readonly string[];
+  /** null = allow the headers a preflight asks for. */
+  headers: readonly string[] | null;
+  exposeHeaders: readonly string[];
+  credentials: boolean;
+  /** Seconds. */
+  maxAge: number;
+}
+
 export interface ServerSettings {
   host: string;
   port: number;
@@ -34,6 +48,8 @@ export interface ServerSettings {
   /** null = plain HTTP. */
   tls: TlsSettings | null;
   redirectHttp: RedirectSettings | null;
+  /** null = no CORS (OPTIONS is a 405, as any other method a route does not take). */
+  cors: CorsSettings | null;
   /** All in ms; 0 disables. */
   timeouts: {
     clientHeader: number;
@@ -341,6 +357,36 @@ function resolveRedirect(redirect: Record<string, unknown> | undefined): Redirec
   return { port: redirect['port'] as number, host: (redirect['host'] as string | undefined) ?? null };
 }
 
+/** Response headers a page may read by default: the ones the gateway itself sets. */
+const DEFAULT_EXPOSED = [
+  'x-request-id',
+  'x-ratelimit-limit-requests',
+  'x-ratelimit-remaining-requests',
+  'x-ratelimit-reset-requests',
+  'x-ratelimit-limit-tokens',
+  'x-ratelimit-remaining-tokens',
+  'x-ratelimit-reset-tokens',
+  'x-litellm-model-id',
+  'x-litellm-model-group',
+  'x-litellm-attempted-retries',
+  'x-litellm-attempted-fallbacks',
+  'x-litellm-response-duration-ms',
+  'retry-after',
+];
+
+function resolveCors(cors: Record<string, unknown> | undefined): CorsSettings | null {
+  if (cors === undefined) return null;
+  const origins = cors['origins'] as '*' | string[];
+  return {
+    origins: origins === '*' ? '*' : new Set(origins),
+    methods: ((cors['methods'] as string[] | undefined) ?? ['GET', 'POST', 'OPTIONS']).map((m) => m.toUpperCase()),
+    headers: (cors['headers'] as string[] | undefined) ?? null,
+    exposeHeaders: (cors['expose_headers'] as string[] | undefined) ?? DEFAULT_EXPOSED,
+    credentials: (cors['credentials'] as boolean | undefined) ?? false,
+    maxAge: (cors['max_age'] as number | undefined) ?? 600,
+  };
+}
+
 /**
  * Checks TLS files at load, so `--check` reports a missing or unusable certificate with its path: `server.tls`'s
  * certificate, key and CA (each parses, the key matches), and model_list's `ssl_verify` / `tls_ca` CA files. Those
@@ -394,6 +440,7 @@ function resolveServer(server: Record<string, unknown>, dir: string): ServerSett
     discoveryInterval: Math.round(((server['discovery_interval'] as number | undefined) ?? 10) * 1000),
     tls: resolveTls(server['tls'] as Record<string, unknown> | undefined, dir),
     redirectHttp: resolveRedirect(server['redirect_http'] as Record<string, unknown> | undefined),
+    cors: resolveCors(server['cors'] as Record<string, unknown> | undefined),
     timeouts: {
       clientHeader: ms(t['client_header'], 30),
       clientBody: ms(t['client_body'], 30),

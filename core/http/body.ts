@@ -1,52 +1,108 @@
-// Request body: read with a byte limit and a deadline, parse JSON, check the fields each endpoint needs.
+// Request body: read (and decode) with a byte limit and a deadline, parse JSON, check the fields each endpoint needs.
 
-import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { Transform } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate, createZstdDecompress } from 'node:zlib';
 import { SluiceError } from '../errors.ts';
 import type { Endpoint } from '../config/models.ts';
+import { headerList } from './headers.ts';
+
+/** `Content-Encoding` tokens a request body may carry, and the stream that decodes each. */
+const DECODERS: Readonly<Record<string, () => Transform>> = {
+  gzip: () => createGunzip(),
+  'x-gzip': () => createGunzip(),
+  deflate: () => createInflate(),
+  br: () => createBrotliDecompress(),
+  zstd: () => createZstdDecompress(),
+};
 
 /**
- * Reads the whole body. Rejects with 413 as soon as the declared or received size passes `limit` (a declared
- * Content-Length over the limit is refused before reading a byte), and with 408 when the client is too slow.
+ * Reads the whole body, decoded when it has a `Content-Encoding` (gzip, deflate, br, zstd, in any sequence). Rejects
+ * with 413 as soon as the declared, received or decoded size passes `limit` (a declared Content-Length over the
+ * limit is refused before reading a byte; a decompression bomb is stopped at the limit, never held whole), with 415
+ * for an encoding it cannot decode, and with 408 when the client is too slow.
  */
 export function readBody(req: IncomingMessage, limit: number, timeoutMs: number): Promise<Buffer> {
   if (declaresMoreThan(req.headers, limit)) {
     return Promise.reject(tooLarge(limit));
   }
+  let decoders: Transform[] = [];
+  const encoding = req.headers['content-encoding'];
+  if (encoding !== undefined) {
+    const codings = headerList(encoding).filter((coding) => coding !== 'identity');
+    const unknown = codings.find((coding) => !Object.hasOwn(DECODERS, coding));
+    if (unknown !== undefined) {
+      return Promise.reject(
+        new SluiceError('SLUICE_UNSUPPORTED_CONTENT_ENCODING', `The Content-Encoding of the request body '${unknown}' is not supported; send it uncompressed, or as gzip, deflate, br or zstd.`, {
+          details: { encoding: unknown },
+        }),
+      );
+    }
+    // The last coding listed was applied last: it is undone first.
+    decoders = codings.reverse().map((coding) => DECODERS[coding]!());
+  }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
+    let received = 0;
     let size = 0;
+    let settled = false;
     let timer: NodeJS.Timeout | null = null;
+    const first = decoders[0];
+    const last = decoders.at(-1);
     const cleanup = (): void => {
+      settled = true;
       if (timer !== null) clearTimeout(timer);
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);
       req.off('aborted', onAborted);
+      for (const decoder of decoders) decoder.destroy();
     };
-    const onData = (chunk: Buffer): void => {
+    const fail = (error: SluiceError): void => {
+      if (settled) return;
+      cleanup();
+      req.pause();
+      reject(error);
+    };
+    const keep = (chunk: Buffer): void => {
+      if (settled) return;
       size += chunk.length;
-      if (size > limit) {
-        cleanup();
-        req.pause();
-        reject(tooLarge(limit));
-        return;
-      }
+      if (size > limit) return fail(tooLarge(limit));
       chunks.push(chunk);
     };
-    const onEnd = (): void => {
+    const done = (): void => {
+      if (settled) return;
       cleanup();
       resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     };
-    const onError = (error: Error): void => {
-      cleanup();
-      reject(new SluiceError('SLUICE_INVALID_PARAM', 'The request body could not be read.', { cause: error }));
+    const onData = (chunk: Buffer): void => {
+      received += chunk.length;
+      if (received > limit) return fail(tooLarge(limit));
+      if (first === undefined) return keep(chunk);
+      // Decoding runs off the main thread: the socket waits while the decoder is behind.
+      if (!first.write(chunk)) {
+        req.pause();
+        first.once('drain', () => settled || req.resume());
+      }
     };
+    const onEnd = (): void => (first === undefined ? done() : void first.end());
+    const onError = (error: Error): void => fail(new SluiceError('SLUICE_INVALID_PARAM', 'The request body could not be read.', { cause: error }));
     const onAborted = (): void => onError(new Error('client aborted'));
+    for (let i = 0; i < decoders.length; i++) {
+      const decoder = decoders[i]!;
+      const next = decoders[i + 1];
+      decoder.on('error', (error: Error) =>
+        fail(new SluiceError('SLUICE_INVALID_PARAM', `The request body could not be decoded (Content-Encoding: ${String(encoding)}).`, { cause: error })),
+      );
+      if (next !== undefined) decoder.pipe(next);
+    }
+    if (last !== undefined) {
+      last.on('data', keep);
+      last.on('end', done);
+    }
     if (timeoutMs > 0) {
       timer = setTimeout(() => {
-        cleanup();
-        req.pause();
-        reject(new SluiceError('SLUICE_CLIENT_TIMEOUT', `The request body was not received within ${timeoutMs / 1000} s.`, { details: { timeout_s: timeoutMs / 1000 } }));
+        fail(new SluiceError('SLUICE_CLIENT_TIMEOUT', `The request body was not received within ${timeoutMs / 1000} s.`, { details: { timeout_s: timeoutMs / 1000 } }));
       }, timeoutMs);
     }
     req.on('data', onData);
@@ -60,6 +116,44 @@ export function readBody(req: IncomingMessage, limit: number, timeoutMs: number)
 export function declaresMoreThan(headers: IncomingHttpHeaders, limit: number): boolean {
   const declared = headers['content-length'];
   return declared !== undefined && Number(declared) > limit;
+}
+
+/** The most of a refused body that is still read and thrown away before the connection is cut (see `discardBody`). */
+export const DISCARD_LIMIT = 64 * 1024 ** 2;
+
+/**
+ * After an answer to a request whose body was not read to the end (413, a body that could not be decoded): reads
+ * and discards the rest, so a client that sends its whole request before reading (Python's httpx, most clients on a
+ * real network) finds the answer instead of a reset connection, and the connection stays usable. Closing at once
+ * would reset it under the upload. Past `maxBytes` or `timeoutMs` (0 = no deadline) the connection is cut once the
+ * answer is out, as nginx's lingering close does.
+ */
+export function discardBody(req: IncomingMessage, res: ServerResponse, maxBytes: number, timeoutMs: number): void {
+  if (req.complete || req.destroyed) return;
+  let discarded = 0;
+  let timer: NodeJS.Timeout | null = null;
+  const cleanup = (): void => {
+    if (timer !== null) clearTimeout(timer);
+    req.off('data', onData);
+    req.off('end', cleanup);
+    req.off('close', cleanup);
+  };
+  const cut = (): void => {
+    cleanup();
+    // Still reading meanwhile, so the answer is not reset under the client before it leaves.
+    req.resume();
+    if (res.writableFinished || res.destroyed) req.destroy();
+    else res.once('finish', () => req.destroy());
+  };
+  const onData = (chunk: Buffer): void => {
+    discarded += chunk.length;
+    if (discarded > maxBytes) cut();
+  };
+  if (timeoutMs > 0) timer = setTimeout(cut, timeoutMs);
+  req.on('data', onData);
+  req.on('end', cleanup);
+  req.on('close', cleanup);
+  req.resume();
 }
 
 function tooLarge(limit: number): SluiceError {
@@ -81,6 +175,10 @@ const CLOSE_BRACE = 0x7d;
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
 
+/** Bytes that are not UTF-8 (decoded as U+FFFD) or control characters JSON text never has outside strings. */
+// eslint-disable-next-line no-control-regex
+const BINARY = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\ufffd]/;
+
 /** Parses a JSON object body. */
 export function parseJsonObject(raw: Buffer): Record<string, unknown> {
   if (raw.length === 0) throw new SluiceError('SLUICE_INVALID_JSON', 'The request body is empty; expected a JSON object.');
@@ -94,6 +192,11 @@ export function parseJsonObject(raw: Buffer): Record<string, unknown> {
   try {
     value = JSON.parse(text);
   } catch (error) {
+    // JSON.parse's message quotes the body; bytes that are not text (a compressed body without its
+    // Content-Encoding, say) are not echoed back.
+    if (BINARY.test(text)) {
+      throw new SluiceError('SLUICE_INVALID_JSON', 'The request body is not valid JSON: it holds bytes that are not text (a compressed body needs its Content-Encoding header).');
+    }
     throw new SluiceError('SLUICE_INVALID_JSON', `The request body is not valid JSON: ${(error as Error).message}`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {

@@ -1,5 +1,8 @@
 // HTTP header facts the proxy applies in both directions.
 
+import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+
 /** Response headers that describe one hop, never forwarded (RFC 9110 §7.6.1). */
 export const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authenticate', 'proxy-connection']);
 
@@ -16,4 +19,10 @@ export function headerList(value: string | string[]): string[] {
 export function isChunkedOnly(codings: string | string[]): boolean {
   const list = headerList(codings);
   return list.length === 1 && list[0] === 'chunked';
+}
+
+/** A request's id: the client's own `x-request-id` when it sent a usable one, otherwise a fresh UUID. */
+export function requestId(req: { readonly headers: IncomingHttpHeaders }): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && given.length > 0 && given.length <= 200 ? given : randomUUID();
 }

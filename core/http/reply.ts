@@ -1,6 +1,7 @@
 // Local replies: the only place that writes a response the gateway made itself (errors, plugin answers, lists).
 
 import type { ServerResponse } from 'node:http';
+import { keepGatewayCors } from './cors.ts';
 import type { SluiceError } from '../errors.ts';
 import type { LocalizedMessage } from '../plugin/localize.ts';
 import type { RequestContext } from '../plugin/context.ts';
@@ -45,6 +46,7 @@ export function writeHead(res: ServerResponse, ctx: RequestContext, status: numb
   if (res.headersSent || res.destroyed) return false;
   ctx.status = status;
   if (ctx.firstByteAt === 0) ctx.firstByteAt = performance.now();
+  keepGatewayCors(res, headers);
   res.writeHead(status, headers);
   return true;
 }
@@ -52,8 +54,9 @@ export function writeHead(res: ServerResponse, ctx: RequestContext, status: numb
 /** A whole local reply for a request (a plugin's answer, a route's answer), through `writeHead`. */
 export function writeReply(res: ServerResponse, ctx: RequestContext, reply: Reply, extra?: Readonly<Record<string, string>>): void {
   const headers: Record<string, string | number> = { ...extra, ...reply.headers };
-  headers['content-length'] = Buffer.byteLength(reply.body);
-  if (writeHead(res, ctx, reply.status, headers)) res.end(reply.body);
+  // A 204 has no body and may not carry Content-Length (RFC 9110 §8.6).
+  if (reply.status !== 204) headers['content-length'] = Buffer.byteLength(reply.body);
+  if (writeHead(res, ctx, reply.status, headers)) res.end(reply.status === 204 ? undefined : reply.body);
 }
 
 /** An error for a request, in the OpenAI shape and the caller's language (see `sendError`), through `writeHead`. */

@@ -1,9 +1,9 @@
 // The request phases: read the body, run the chain's request phases, hand the request to the retry loop, and close
 // the books on it (onResponseEnd / onError / onAbort, then log). Also runs the routes that are not proxied.
 
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { parseJsonObject, readBody, validateRequest } from '../http/body.ts';
+import { requestId } from '../http/headers.ts';
+import { DISCARD_LIMIT, discardBody, parseJsonObject, readBody, validateRequest } from '../http/body.ts';
 import { isReply, writeError, writeReply, type Reply } from '../http/reply.ts';
 import type { Chain } from '../plugin/chain.ts';
 import { RequestContext, type Outcome, type RouteKind } from '../plugin/context.ts';
@@ -11,7 +11,8 @@ import { localizeFor, type ErrorLocalizer } from '../plugin/localize.ts';
 import { REQUEST_PHASES } from '../plugin/phases.ts';
 import type { Endpoint, ModelGroup } from '../config/models.ts';
 import type { RouterSettings } from '../config/router-settings.ts';
-import type { ServerSettings } from '../config/load.ts';
+import type { CorsSettings, ServerSettings } from '../config/load.ts';
+import { setPreflightHeaders } from '../http/cors.ts';
 import { SluiceError, toSluiceError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { RouterState } from '../state/router-state.ts';
@@ -80,10 +81,7 @@ export class Pipeline {
       body = parseJsonObject(raw);
       validateRequest(endpoint, body);
     } catch (error) {
-      const failure = toSluiceError(error);
-      // The rest of an oversized or stalled body is never read: close the connection after the answer.
-      if (failure.status === 413 || failure.status === 408) res.shouldKeepAlive = false;
-      this.refuse(req, res, path, endpoint, startedAt, body, failure, {});
+      this.#refuseBody(req, res, path, endpoint, startedAt, body, toSluiceError(error));
       return;
     }
     const ctx = newContext(req, path, endpoint, startedAt, body, raw);
@@ -104,6 +102,18 @@ export class Pipeline {
     }
   }
 
+  /** `server.cors`, for the route table; null when off. */
+  get cors(): CorsSettings | null {
+    return this.#config.server.cors;
+  }
+
+  /** A CORS preflight for a path the gateway serves: 204, with the Access-Control-Allow-* headers for an allowed origin. */
+  preflight(req: IncomingMessage, res: ServerResponse, path: string, cors: CorsSettings): Promise<void> {
+    setPreflightHeaders(cors, req, res);
+    // Before any key check: a browser sends no credentials with a preflight.
+    return this.local(req, res, path, { auth: false, readsBody: false, handle: () => ({ kind: 'reply', status: 204, body: '', headers: {} }) });
+  }
+
   /** A local route (the gateway's own, or a plugin's): authenticate when it asks, then its handler. */
   async local(req: IncomingMessage, res: ServerResponse, path: string, route: LocalRoute): Promise<void> {
     const startedAt = performance.now();
@@ -114,9 +124,7 @@ export class Pipeline {
         raw = await readBody(req, this.#config.server.bodyLimit, this.#config.server.timeouts.clientBody);
         if (raw.length > 0) body = parseJsonObject(raw);
       } catch (error) {
-        const failure = toSluiceError(error);
-        if (failure.status === 413 || failure.status === 408) res.shouldKeepAlive = false;
-        this.refuse(req, res, path, 'info', startedAt, null, failure, {});
+        this.#refuseBody(req, res, path, 'info', startedAt, null, toSluiceError(error));
         return;
       }
     } else {
@@ -259,6 +267,20 @@ export class Pipeline {
     this.finish(ctx, 'error', error);
   }
 
+  /**
+   * A request whose body was refused (too large, stalled, not JSON). A stalled body ends the connection (HTTP/2: the
+   * stream) after the answer. Over HTTP/2 a stream reset with NO_ERROR stops an unwanted upload and leaves the answer
+   * readable; over HTTP/1.1 closing would reset the connection under a client still sending, so the rest of the
+   * body is discarded instead, within bounds.
+   */
+  #refuseBody(req: IncomingMessage, res: ServerResponse, path: string, endpoint: RouteKind, startedAt: number, body: Record<string, unknown> | null, failure: SluiceError): void {
+    const unread = !req.complete;
+    const ends = failure.status === 408 || (unread && req.httpVersionMajor === 2);
+    if (ends) res.shouldKeepAlive = false;
+    this.refuse(req, res, path, endpoint, startedAt, body, failure, {});
+    if (unread && !ends) discardBody(req, res, DISCARD_LIMIT, this.#config.server.timeouts.clientBody);
+  }
+
   /** The last resort for a throw that escaped a request's own handling: answer it if nothing was sent yet. */
   unexpected(req: IncomingMessage, res: ServerResponse, path: string, error: unknown): void {
     this.#config.logger.error('unhandled error in request path', { error });
@@ -298,9 +320,4 @@ function newContext(req: IncomingMessage, path: string, endpoint: RouteKind, sta
 
 function baseHeaders(ctx: RequestContext): Record<string, string> {
   return { 'x-request-id': ctx.id };
-}
-
-function requestId(req: IncomingMessage): string {
-  const given = req.headers['x-request-id'];
-  return typeof given === 'string' && given.length > 0 && given.length <= 200 ? given : randomUUID();
 }

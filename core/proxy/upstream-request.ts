@@ -23,6 +23,8 @@ const NOT_FORWARDED = new Set([
   'upgrade',
   'expect',
   'content-length',
+  // The body goes upstream decoded (see readBody).
+  'content-encoding',
   'authorization',
   'proxy-authorization',
   'x-api-key',

@@ -22,9 +22,11 @@ export interface InfoSources {
   readonly aliases?: ReadonlyMap<string, ModelGroupAlias>;
 }
 
-/** The routes by exact path; `/v1/models/{id}` is matched by prefix (see `MODEL_BY_ID_PREFIX`). */
-export function infoRoutes(sources: InfoSources): Map<string, LocalRoute> {
-  const created = Math.floor(Date.now() / 1000);
+/**
+ * The routes by exact path; `/v1/models/{id}` is matched by prefix (see `MODEL_BY_ID_PREFIX`). `created` (Unix
+ * seconds) is what the model lists report for every group, as `retrieveModelRoute` does.
+ */
+export function infoRoutes(sources: InfoSources, created: number): Map<string, LocalRoute> {
   // Computed per call: discovery adds and removes groups while the gateway runs.
   // A caller whose key is limited to some models sees only those.
   const visible = (ctx: RequestContext): ModelGroup[] => {
@@ -86,8 +88,8 @@ export function infoRoutes(sources: InfoSources): Map<string, LocalRoute> {
 
 export const MODEL_BY_ID_PREFIX = '/v1/models/';
 
-/** `GET /v1/models/{id}`: one model group, if it exists and the caller may use it. */
-export function retrieveModelRoute(sources: InfoSources): LocalRoute {
+/** `GET /v1/models/{id}`: one model group, if it exists and the caller may use it, with the lists' `created`. */
+export function retrieveModelRoute(sources: InfoSources, created: number): LocalRoute {
   return {
     auth: true,
     readsBody: false,
@@ -103,7 +105,7 @@ export function retrieveModelRoute(sources: InfoSources): LocalRoute {
       if (!exists || (allowed !== null && !allowed.has(id))) {
         throw new SluiceError('SLUICE_MODEL_NOT_FOUND', `The model \`${id}\` does not exist or you do not have access to it.`, { param: 'model', details: { model: id } });
       }
-      return respond(200, { id, object: 'model', created: 0, owned_by: 'sluice' });
+      return respond(200, { id, object: 'model', created, owned_by: 'sluice' });
     },
   };
 }

@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import { createSecureServer, type Http2SecureServer, type SecureServerOptions, type ServerHttp2Session } from 'node:http2';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { randomUUID } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import type { AddressInfo, Socket } from 'node:net';
 import type { TLSSocket, TlsOptions } from 'node:tls';
@@ -12,6 +13,7 @@ import type { App } from '../app.ts';
 import { loadServerTls, type CertificateInfo } from '../config/tls-files.ts';
 import { redirectToHttps, refuseUnverifiedPeer, SluiceHttp2Request, SluiceHttp2Response } from './tls.ts';
 import { declaresMoreThan } from '../http/body.ts';
+import { requestId } from '../http/headers.ts';
 
 /** What `reloadTls()` did: the new certificate, or why the old one stays. */
 export type TlsReload = { readonly ok: true; readonly certificate: CertificateInfo } | { readonly ok: false; readonly error: string };
@@ -219,9 +221,13 @@ function onClientError(error: NodeJS.ErrnoException, socket: Socket): void {
     // Answered on the request's own response so the server's state stays whole; it closes the connection after.
     answered.add(inFlight);
     inFlight.shouldKeepAlive = false;
-    inFlight.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    // The gateway may have set its headers on it already (the request id, CORS): those stay.
+    inFlight.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-request-id': requestId(inFlight.req) });
     inFlight.end(body);
     return;
   }
-  socket.end(`HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  // No request was parsed, so no id of the client's own: a fresh one, for the client to quote.
+  socket.end(
+    `HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${randomUUID()}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }

@@ -6,6 +6,7 @@ import type { Socket } from 'node:net';
 import type { Endpoint } from '../config/models.ts';
 import type { LoadedPlugin } from '../plugin/chain.ts';
 import { SluiceError } from '../errors.ts';
+import { applyCors, isPreflight } from '../http/cors.ts';
 import type { LocalRoute, Pipeline } from '../proxy/pipeline.ts';
 import { WIRE_FORMATS, type WireFormat } from '../providers/index.ts';
 import { infoRoutes, MODEL_BY_ID_PREFIX, retrieveModelRoute, type InfoSources } from './info-routes.ts';
@@ -56,10 +57,12 @@ export class RouteTable {
         else this.#add(path, { kind: 'proxy', endpoint, wire });
       }
     }
-    for (const [path, route] of infoRoutes(sources)) {
+    // One `created` for every model this generation lists, in the lists and one by one.
+    const created = Math.floor(Date.now() / 1000);
+    for (const [path, route] of infoRoutes(sources, created)) {
       if (this.#find(path, 'GET') === undefined) this.#add(path, { kind: 'local', method: 'GET', route });
     }
-    this.#modelById = [{ kind: 'local', method: 'GET', route: retrieveModelRoute(sources) }];
+    this.#modelById = [{ kind: 'local', method: 'GET', route: retrieveModelRoute(sources, created) }];
     if (clashes.length > 0) throw new Error(`routes: ${clashes.join('; ')}`);
   }
 
@@ -78,6 +81,15 @@ export class RouteTable {
     }
     const method = req.method === 'HEAD' ? 'GET' : req.method;
     const routes = this.#routes.get(path) ?? (path.startsWith(MODEL_BY_ID_PREFIX) ? this.#modelById : undefined);
+    const cors = this.#pipeline.cors;
+    if (cors !== null) {
+      // Set here, once, for every answer: errors, local replies and proxied responses (streams included).
+      applyCors(cors, req, res);
+      if (routes !== undefined && isPreflight(req)) {
+        this.#pipeline.preflight(req, res, path, cors).catch((error: unknown) => this.#pipeline.unexpected(req, res, path, error));
+        return;
+      }
+    }
     if (routes === undefined) {
       req.resume();
       const error = new SluiceError('SLUICE_ROUTE_NOT_FOUND', `Unknown request URL: ${req.method} ${path}.`, { details: { method: req.method ?? '', path } });

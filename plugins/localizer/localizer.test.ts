@@ -261,6 +261,7 @@ describe('formatMessage', () => {
     allow: 'POST',
     timeout_s: 30,
     content_type: 'text/plain',
+    encoding: 'compress',
     max_depth: 128,
   };
 
