@@ -117,7 +117,7 @@ export class App {
    */
   async load(config: LoadedConfig): Promise<Generation> {
     const logger = this.logger;
-    const built = buildModelGroups(config.modelList);
+    const built = buildModelGroups(config.modelList, config.env);
     // With discovery, fallbacks may name models that only appear once a server reports them.
     const knownGroups = built.discovery.length > 0 ? null : new Set(built.groups.keys());
     const resolved = resolveRouterSettings(config.routerSettings, config.litellmSettings, knownGroups);
@@ -155,6 +155,7 @@ export class App {
     const pipeline = new Pipeline({
       chain,
       groups,
+      wildcards: built.wildcards.size > 0 ? built.wildcards : null,
       settings: resolved.settings,
       server: config.server,
       localizer,

@@ -60,6 +60,8 @@ export interface LoadedConfig {
   readonly generalSettings: Readonly<Record<string, unknown>> | null;
   /** Every section as loaded (after environment substitution), for plugins that read shared sections. */
   readonly sections: Readonly<Record<string, unknown>>;
+  /** The environment the config was read with (plus `environment_variables`): where provider keys are read from. */
+  readonly env: NodeJS.ProcessEnv;
   readonly warnings: readonly string[];
 }
 
@@ -155,6 +157,7 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
     litellmSettings: (substituted['litellm_settings'] as Record<string, unknown> | undefined) ?? null,
     generalSettings: (substituted['general_settings'] as Record<string, unknown> | undefined) ?? null,
     sections: substituted,
+    env: effectiveEnv,
     warnings,
   };
 }

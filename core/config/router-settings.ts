@@ -111,9 +111,9 @@ export function resolveRouterSettings(
       cooldownMs: nonNegative(pick('cooldown_time'), 'cooldown_time', 5, errors) * 1000,
       retryAfterMs: nonNegative(pick('retry_after'), 'retry_after', 0, errors) * 1000,
       maxBackoffMs: 30_000,
-      fallbacks: fallbackMap(pick('fallbacks'), 'fallbacks', groupNames, errors),
-      contextWindowFallbacks: fallbackMap(pick('context_window_fallbacks'), 'context_window_fallbacks', groupNames, errors),
-      contentPolicyFallbacks: fallbackMap(pick('content_policy_fallbacks'), 'content_policy_fallbacks', groupNames, errors),
+      fallbacks: fallbackMap(pick('fallbacks'), 'fallbacks', groupNames, errors, warnings),
+      contextWindowFallbacks: fallbackMap(pick('context_window_fallbacks'), 'context_window_fallbacks', groupNames, errors, warnings),
+      contentPolicyFallbacks: fallbackMap(pick('content_policy_fallbacks'), 'content_policy_fallbacks', groupNames, errors, warnings),
     },
     errors,
     warnings,
@@ -150,8 +150,11 @@ function applyPolicy(value: unknown, suffix: string, key: string, into: Record<E
   }
 }
 
-/** LiteLLM writes fallbacks as a list of one-key mappings: `[{gpt-4: [gpt-3.5, llama]}]`. `groups` null: not checked. */
-function fallbackMap(value: unknown, key: string, groups: ReadonlySet<string> | null, errors: string[]): Map<string, string[]> {
+/**
+ * LiteLLM writes fallbacks as a list of one-key mappings: `[{gpt-4: [gpt-3.5, llama]}]`. `groups` null: not checked.
+ * A group with no deployment (a typo, or every deployment skipped) is dropped with a warning, as LiteLLM loads it.
+ */
+function fallbackMap(value: unknown, key: string, groups: ReadonlySet<string> | null, errors: string[], warnings: string[]): Map<string, string[]> {
   const map = new Map<string, string[]>();
   if (value === undefined || value === null) return map;
   if (!Array.isArray(value)) {
@@ -169,10 +172,16 @@ function fallbackMap(value: unknown, key: string, groups: ReadonlySet<string> | 
         errors.push(`router_settings.${key}[${i}].${from}: must be a list of model group names`);
         continue;
       }
-      for (const name of [from, ...list]) {
-        if (groups !== null && !groups.has(name) && name !== '*') errors.push(`router_settings.${key}[${i}]: unknown model group "${name}"`);
+      const known = (name: string): boolean => groups === null || groups.has(name) || name === '*';
+      if (!known(from)) {
+        warnings.push(`router_settings.${key}[${i}]: model group "${from}" has no deployment; its fallbacks are dropped`);
+        continue;
       }
-      map.set(from, list.slice(0, MAX_FALLBACKS));
+      const kept = list.filter((name) => known(name));
+      for (const name of list) {
+        if (!known(name)) warnings.push(`router_settings.${key}[${i}].${from}: model group "${name}" has no deployment; dropped from the fallbacks`);
+      }
+      if (kept.length > 0) map.set(from, kept.slice(0, MAX_FALLBACKS));
     }
   });
   return map;

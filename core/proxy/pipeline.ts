@@ -9,7 +9,7 @@ import type { Chain } from '../plugin/chain.ts';
 import { RequestContext, type Outcome, type RouteKind } from '../plugin/context.ts';
 import { localizeFor, type ErrorLocalizer } from '../plugin/localize.ts';
 import { REQUEST_PHASES } from '../plugin/phases.ts';
-import type { Endpoint, ModelGroup } from '../config/models.ts';
+import type { Endpoint, ModelGroup, WildcardGroups } from '../config/models.ts';
 import type { RouterSettings } from '../config/router-settings.ts';
 import type { ServerSettings } from '../config/load.ts';
 import { SluiceError, toSluiceError } from '../errors.ts';
@@ -34,6 +34,8 @@ export interface LocalRoute {
 export interface PipelineConfig {
   readonly chain: Chain;
   readonly groups: ReadonlyMap<string, ModelGroup>;
+  /** `model_name` patterns (`*`, `groq/*`) for models no explicit group has; null: none. */
+  readonly wildcards: WildcardGroups | null;
   readonly settings: RouterSettings;
   readonly server: ServerSettings;
   readonly localizer: ErrorLocalizer;
@@ -166,7 +168,8 @@ export class Pipeline {
   }
 
   #resolveGroup(ctx: RequestContext): ModelGroup {
-    const group = this.#config.groups.get(ctx.model);
+    // An explicit group wins over any pattern, as in LiteLLM.
+    const group = this.#config.groups.get(ctx.model) ?? this.#config.wildcards?.groupFor(ctx.model) ?? undefined;
     if (group === undefined) {
       throw new SluiceError('SLUICE_MODEL_NOT_FOUND', `The model \`${ctx.model}\` does not exist or you do not have access to it.`, {
         param: 'model',

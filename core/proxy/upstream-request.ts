@@ -76,11 +76,13 @@ export function buildUpstreamRequest(
   }
   if (readsBody) headers.push('accept-encoding', 'identity');
   for (const name in ctx.upstreamHeaders) headers.push(name, ctx.upstreamHeaders[name]!);
-  if (deployment.apiKey !== null) headers.push('authorization', `Bearer ${deployment.apiKey}`);
+  if (deployment.apiKey !== null) {
+    headers.push(deployment.apiKeyHeader, deployment.apiKeyHeader === 'authorization' ? `Bearer ${deployment.apiKey}` : deployment.apiKey);
+  }
   if ((ctx.headers as IncomingHttpHeaders)['x-request-id'] === undefined) headers.push('x-request-id', ctx.id);
   headers.push('content-length', String(Buffer.byteLength(body)));
   return {
-    path: deployment.basePath + wire.upstreamPath(ctx.endpoint as Endpoint),
+    path: deployment.basePath + wire.upstreamPath(ctx.endpoint as Endpoint) + deployment.pathQuery,
     method: 'POST',
     headers,
     body,
