@@ -12,7 +12,7 @@ import type { Logger } from './logger.ts';
 import { Chain } from './plugin/chain.ts';
 import { loadPlugins } from './plugin/loader.ts';
 import { ENGLISH_ONLY, pluginLocalize, type ErrorLocalizer } from './plugin/localize.ts';
-import type { ModuleSet } from './plugin/modules.ts';
+import type { ModuleSet } from './plugin/api.ts';
 import { OllamaDiscovery } from './providers/ollama-discovery.ts';
 import { Pipeline } from './proxy/pipeline.ts';
 import { RunningLoops } from './proxy/retry-loop.ts';
@@ -127,7 +127,7 @@ export class App {
    */
   async load(config: LoadedConfig): Promise<Generation> {
     const logger = this.logger;
-    const built = buildModelGroups(config.modelList);
+    const built = buildModelGroups(config.modelList, config.env);
     // With discovery, fallbacks may name models that only appear once a server reports them.
     const knownGroups = built.discovery.length > 0 ? null : new Set(built.groups.keys());
     const resolved = resolveRouterSettings(config.routerSettings, config.litellmSettings, knownGroups, config.sections['load_balancing_config']);
@@ -171,6 +171,7 @@ export class App {
     const pipeline = new Pipeline({
       chain,
       groups,
+      wildcards: built.wildcards.size > 0 ? built.wildcards : null,
       settings: resolved.settings,
       server: config.server,
       localizer,

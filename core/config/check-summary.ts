@@ -10,7 +10,8 @@ export interface NotActing {
 const IGNORED = /^(.+?): (?:("[^"]*") )?not acted on yet; ignored$/;
 const UNKNOWN_SECTION = /^(.+?): not a Sluice or LiteLLM section Sluice knows; ignored$/;
 const UNKNOWN_CLASS = /^(.+?): an error class Sluice does not know; ignored/;
-const SKIPPED_PROVIDER = /provider "([^"]+?)\/?" .*skipped/;
+/** models.ts's warning: one per provider, with how many deployments it skips. */
+const SKIPPED_PROVIDER = /provider "([^"]+?)\/?" is not supported yet; its (\d+) deployments? (?:is|are) skipped/;
 
 export function notActing(warnings: readonly string[]): NotActing {
   const ignored = new Set<string>();
@@ -18,7 +19,7 @@ export function notActing(warnings: readonly string[]): NotActing {
   for (const warning of warnings) {
     const provider = SKIPPED_PROVIDER.exec(warning);
     if (provider !== null) {
-      providers.set(`${provider[1]}/`, (providers.get(`${provider[1]}/`) ?? 0) + 1);
+      providers.set(`${provider[1]}/`, (providers.get(`${provider[1]}/`) ?? 0) + Number(provider[2]));
       continue;
     }
     const key = IGNORED.exec(warning);

@@ -6,12 +6,16 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import type { LogLevel } from '../logger.ts';
 import type { ModelListEntry } from './models.ts';
-import type { PluginEntry } from '../plugin/modules.ts';
 import { inspectServerTls, parseSslVerify, type TlsSettings } from './tls-files.ts';
 import { LLM_GUARD_CALLBACK } from './router-settings.ts';
 
 export type { TlsSettings } from './tls-files.ts';
-export type { PluginEntry } from '../plugin/modules.ts';
+
+/** One entry of `plugins:` as written: a built-in id, a built-in with options, or a module of your own by path. */
+export type PluginEntry =
+  | string
+  | { name: string; enabled?: boolean; options?: Record<string, unknown> }
+  | { path: string; enabled?: boolean; options?: Record<string, unknown> };
 
 const SCHEMA_PATH = new URL('../../config/schema.json', import.meta.url);
 
@@ -77,6 +81,8 @@ export interface LoadedConfig {
   readonly generalSettings: Readonly<Record<string, unknown>> | null;
   /** Every section as loaded (after environment substitution), for plugins that read shared sections. */
   readonly sections: Readonly<Record<string, unknown>>;
+  /** The environment the config was read with (plus `environment_variables`): where provider keys are read from. */
+  readonly env: NodeJS.ProcessEnv;
   readonly warnings: readonly string[];
 }
 
@@ -191,6 +197,7 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
     litellmSettings: (substituted['litellm_settings'] as Record<string, unknown> | undefined) ?? null,
     generalSettings: (substituted['general_settings'] as Record<string, unknown> | undefined) ?? null,
     sections: substituted,
+    env: effectiveEnv,
     warnings,
   };
 }

@@ -1,6 +1,7 @@
 // Model groups and deployments: LiteLLM's `model_list` turned into what the request path looks up.
 
 import { createHash } from 'node:crypto';
+import { AZURE_DEFAULT_API_VERSION, CLOUDFLARE_ACCOUNT_ENV, firstEnv, PROVIDERS } from '../providers/catalogue.ts';
 import { upstreamTlsFor, type UpstreamTls } from './tls-files.ts';
 import { requestDefaultsOf, type RequestDefaults } from './request-defaults.ts';
 
@@ -37,8 +38,12 @@ export interface Deployment {
   readonly upstreamModel: string;
   /** Origin of the backend, e.g. `http://127.0.0.1:11434`; empty for mock. */
   readonly origin: string;
-  /** Path prefix up to and including `/v1`, e.g. `/v1` or `/openai/v1`. */
+  /** Path prefix the endpoint path (`/chat/completions`) goes under: `/v1`, `/v1beta/openai`, `/openai/deployments/x`. */
   readonly basePath: string;
+  /** Query string after the endpoint path (Azure's `?api-version=…`), or empty. */
+  readonly pathQuery: string;
+  /** The header the API key goes in: `authorization` (as `Bearer <key>`) or Azure's `api-key`. */
+  readonly apiKeyHeader: 'authorization' | 'api-key';
   /** Safe to show: origin + base path, never credentials. */
   readonly apiBase: string;
   /** TLS settings for an https:// origin (`ssl_verify`, `tls_ca`); null = verify against Node's CA store. */
@@ -100,81 +105,60 @@ export interface ModelListEntry {
   [key: string]: unknown;
 }
 
-const OPENAI_COMPATIBLE = new Set([
-  'openai',
-  'hosted_vllm',
-  'vllm',
-  'ollama',
-  'ollama_chat',
-  'openai_like',
-  'custom_openai',
-  'text-completion-openai',
-  'lm_studio',
-  'llamafile',
-]);
-
-const DEFAULT_API_BASE: Readonly<Record<string, string>> = {
-  openai: 'https://api.openai.com',
-  'text-completion-openai': 'https://api.openai.com',
-  ollama: 'http://localhost:11434',
-  ollama_chat: 'http://localhost:11434',
-  lm_studio: 'http://localhost:1234',
-  llamafile: 'http://localhost:8080',
-  anthropic: 'https://api.anthropic.com',
-};
-
 export interface BuildResult {
   readonly groups: ReadonlyMap<string, ModelGroup>;
   /** Ollama servers whose models are discovered at run time (`model: ollama/*` or `models: auto`). */
   readonly discovery: readonly Deployment[];
+  /** `model_name` patterns (`*`, `groq/*`) that serve requested models no explicit group has. */
+  readonly wildcards: WildcardGroups;
   readonly errors: string[];
   readonly warnings: string[];
 }
 
-/** Builds the model groups from `model_list`. Unsupported providers are skipped with a warning. */
-export function buildModelGroups(entries: readonly ModelListEntry[]): BuildResult {
+/** Where a deployment's requests go: origin, path prefix, query and key header. */
+interface Address {
+  readonly origin: string;
+  readonly basePath: string;
+  readonly pathQuery: string;
+  readonly apiKeyHeader: 'authorization' | 'api-key';
+}
+
+/**
+ * Builds the model groups from `model_list`. `env` is where provider API keys and bases are read from (LiteLLM's
+ * `GROQ_API_KEY`...). Unsupported providers are skipped with one warning per provider.
+ */
+export function buildModelGroups(entries: readonly ModelListEntry[], env: NodeJS.ProcessEnv = {}): BuildResult {
   const errors: string[] = [];
   const warnings: string[] = [];
   const byGroup = new Map<string, Deployment[]>();
+  const byPattern = new Map<string, Deployment[]>();
   const discovery: Deployment[] = [];
   const seenIds = new Map<string, number>();
+  /** Skipped deployments' groups, by unsupported provider: warned once each. */
+  const unsupported = new Map<string, { groups: Set<string>; deployments: number }>();
 
   entries.forEach((entry, index) => {
     const where = `model_list[${index}] (${entry.model_name})`;
     const params = entry.litellm_params;
-    const slash = params.model.indexOf('/');
-    // LiteLLM treats a bare model name as OpenAI's.
-    const provider = slash === -1 ? 'openai' : params.model.slice(0, slash);
-    const upstreamModel = slash === -1 ? params.model : params.model.slice(slash + 1);
-    if (provider !== 'mock' && provider !== 'anthropic' && !OPENAI_COMPATIBLE.has(provider)) {
-      warnings.push(`${where}: provider "${provider}/" is not supported yet; this deployment is skipped`);
+    const { provider, upstreamModel } = providerOf(params);
+    const facts = PROVIDERS.get(provider);
+    if (provider !== 'mock' && facts === undefined) {
+      let skipped = unsupported.get(provider);
+      if (skipped === undefined) unsupported.set(provider, (skipped = { groups: new Set(), deployments: 0 }));
+      skipped.groups.add(entry.model_name);
+      skipped.deployments++;
       return;
     }
-    let origin = '';
-    let basePath = '';
+    let address: Address = { origin: '', basePath: '', pathQuery: '', apiKeyHeader: 'authorization' };
     let upstreamTls: UpstreamTls | null = null;
-    if (provider !== 'mock') {
-      const base = params.api_base ?? DEFAULT_API_BASE[provider];
-      if (base === undefined) {
-        errors.push(`${where}: litellm_params.api_base is required for provider "${provider}/"`);
-        return;
-      }
-      let url: URL;
-      try {
-        url = new URL(base);
-      } catch {
-        errors.push(`${where}: litellm_params.api_base is not a URL: "${base}"`);
-        return;
-      }
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-        errors.push(`${where}: litellm_params.api_base must be http:// or https://`);
-        return;
-      }
-      origin = url.origin;
-      const path = url.pathname.replace(/\/+$/, '');
-      basePath = path.endsWith('/v1') ? path : `${path}/v1`;
+    let apiKey = params.api_key ?? null;
+    if (facts !== undefined) {
+      apiKey ??= firstEnv(env, facts.apiKeyEnv);
+      const found = addressOf(provider, upstreamModel, params, env, where, errors);
+      if (found === null) return;
+      address = found;
       const failures = errors.length;
-      upstreamTls = upstreamTlsFor(origin, params, where, errors, warnings);
+      upstreamTls = upstreamTlsFor(address.origin, params, where, errors, warnings);
       if (errors.length > failures) return;
     }
     const info = entry.model_info ?? {};
@@ -200,12 +184,11 @@ export function buildModelGroups(entries: readonly ModelListEntry[]): BuildResul
       provider,
       kind: provider === 'mock' ? 'mock' : provider === 'anthropic' ? 'anthropic' : 'openai',
       upstreamModel,
-      origin,
-      basePath,
-      apiBase: provider === 'mock' ? 'mock://' : origin + basePath,
+      ...address,
+      apiBase: provider === 'mock' ? 'mock://' : address.origin + address.basePath,
       upstreamTls,
-      apiKey: params.api_key ?? null,
-      secrets: secretsOf(params),
+      apiKey,
+      secrets: secretsOf(params, apiKey),
       rpm: params.rpm ?? null,
       tpm: params.tpm ?? null,
       weight: params.weight ?? 1,
@@ -226,12 +209,23 @@ export function buildModelGroups(entries: readonly ModelListEntry[]): BuildResul
       info,
       publicParams,
     };
-    if (upstreamModel === '*' || params['models'] === 'auto') {
-      if (provider !== 'ollama' && provider !== 'ollama_chat') {
-        errors.push(`${where}: model discovery ("*" or models: auto) works with ollama/ and ollama_chat/ servers only`);
-        return;
-      }
+    const ollama = provider === 'ollama' || provider === 'ollama_chat';
+    if (ollama && (upstreamModel === '*' || params['models'] === 'auto')) {
       discovery.push(deployment);
+      return;
+    }
+    if (params['models'] === 'auto') {
+      errors.push(`${where}: model discovery (models: auto) works with ollama/ and ollama_chat/ servers only`);
+      return;
+    }
+    if (entry.model_name.includes('*')) {
+      let list = byPattern.get(entry.model_name);
+      if (list === undefined) byPattern.set(entry.model_name, (list = []));
+      list.push(deployment);
+      return;
+    }
+    if (upstreamModel.includes('*')) {
+      errors.push(`${where}: a wildcard model ("${params.model}") needs a wildcard model_name, such as "*" or "${provider}/*"`);
       return;
     }
     let list = byGroup.get(entry.model_name);
@@ -239,9 +233,126 @@ export function buildModelGroups(entries: readonly ModelListEntry[]): BuildResul
     list.push(deployment);
   });
 
+  for (const [provider, { groups, deployments }] of unsupported) {
+    const names = [...groups].map((g) => `"${g}"`).join(', ');
+    warnings.push(`provider "${provider}/" is not supported yet; its ${deployments} deployment${deployments === 1 ? ' is' : 's are'} skipped (model_name ${names})`);
+  }
   const groups = new Map<string, ModelGroup>();
   for (const [name, deployments] of byGroup) groups.set(name, { name, deployments });
-  return { groups, discovery, errors, warnings };
+  return { groups, discovery, wildcards: new WildcardGroups(byPattern), errors, warnings };
+}
+
+/**
+ * The provider and the upstream model name of `litellm_params`, as LiteLLM reads them: the prefix before the first
+ * `/` (a bare name is OpenAI's), unless `custom_llm_provider` names the provider, when the model is sent whole
+ * (less that provider's own prefix).
+ */
+function providerOf(params: LitellmParams): { provider: string; upstreamModel: string } {
+  const custom = params['custom_llm_provider'];
+  if (typeof custom === 'string' && custom !== '') {
+    const prefix = `${custom}/`;
+    return { provider: custom, upstreamModel: params.model.startsWith(prefix) ? params.model.slice(prefix.length) : params.model };
+  }
+  const slash = params.model.indexOf('/');
+  if (slash === -1) return { provider: 'openai', upstreamModel: params.model };
+  return { provider: params.model.slice(0, slash), upstreamModel: params.model.slice(slash + 1) };
+}
+
+/** Where a provider's deployment is reached (see docs/configuration.md, "api_base"). Null after an error. */
+function addressOf(provider: string, upstreamModel: string, params: LitellmParams, env: NodeJS.ProcessEnv, where: string, errors: string[]): Address | null {
+  const facts = PROVIDERS.get(provider)!;
+  let base = params.api_base ?? firstEnv(env, facts.apiBaseEnv) ?? facts.defaultApiBase;
+  if (base === null) {
+    const from = facts.apiBaseEnv.length > 0 ? ` (or ${facts.apiBaseEnv.join(' / ')} in the environment)` : '';
+    errors.push(`${where}: litellm_params.api_base is required for provider "${provider}/"${from}`);
+    return null;
+  }
+  if (base.includes('{account_id}')) {
+    const account = typeof params['account_id'] === 'string' && params['account_id'] !== '' ? params['account_id'] : firstEnv(env, [CLOUDFLARE_ACCOUNT_ENV]);
+    if (account === null) {
+      errors.push(`${where}: provider "${provider}/" needs litellm_params.account_id or ${CLOUDFLARE_ACCOUNT_ENV} (or an api_base)`);
+      return null;
+    }
+    base = base.replace('{account_id}', encodeURIComponent(account));
+  }
+  let url: URL;
+  try {
+    url = new URL(base);
+  } catch {
+    errors.push(`${where}: litellm_params.api_base is not a URL: "${base}"`);
+    return null;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    errors.push(`${where}: litellm_params.api_base must be http:// or https://`);
+    return null;
+  }
+  const path = url.pathname.replace(/\/+$/, '');
+  if (facts.azure === true) {
+    const version = params['api_version'];
+    const apiVersion = typeof version === 'string' && version !== '' ? version : (firstEnv(env, ['AZURE_API_VERSION']) ?? AZURE_DEFAULT_API_VERSION);
+    return {
+      origin: url.origin,
+      basePath: `${path}/openai/deployments/${encodeURIComponent(upstreamModel)}`,
+      pathQuery: `?api-version=${encodeURIComponent(apiVersion)}`,
+      apiKeyHeader: 'api-key',
+    };
+  }
+  // A self-hosted server's origin alone means its OpenAI API under /v1; any other api_base is used as given.
+  const basePath = facts.selfHosted && path === '' ? '/v1' : path;
+  return { origin: url.origin, basePath, pathQuery: '', apiKeyHeader: 'authorization' };
+}
+
+/** Most wildcard-served groups kept built at once; past this the cache starts over. */
+const WILDCARD_CACHE_LIMIT = 1024;
+
+/**
+ * The groups `model_name` patterns serve: `*` serves any model, `groq/*` any model starting with `groq/`. The part
+ * the `*` matched replaces the `*` of the deployment's model (`model: groq/*`), as LiteLLM's pattern router does.
+ * The most specific pattern (the most literal characters) wins; explicit groups are looked up before any pattern.
+ */
+export class WildcardGroups {
+  readonly #patterns: readonly { readonly name: string; readonly regex: RegExp; readonly deployments: readonly Deployment[] }[];
+  readonly #built = new Map<string, ModelGroup | null>();
+
+  constructor(byPattern: ReadonlyMap<string, readonly Deployment[]>) {
+    this.#patterns = [...byPattern]
+      .map(([name, deployments]) => ({ name, regex: patternRegex(name), deployments }))
+      .sort((a, b) => b.name.replaceAll('*', '').length - a.name.replaceAll('*', '').length);
+  }
+
+  get size(): number {
+    return this.#patterns.length;
+  }
+
+  /** The `model_name` patterns, for listing. */
+  get patterns(): readonly string[] {
+    return this.#patterns.map((p) => p.name);
+  }
+
+  /** The group serving `model` through a pattern, or null when no pattern matches. */
+  groupFor(model: string): ModelGroup | null {
+    if (this.#patterns.length === 0) return null;
+    const cached = this.#built.get(model);
+    if (cached !== undefined) return cached;
+    let group: ModelGroup | null = null;
+    for (const pattern of this.#patterns) {
+      const match = pattern.regex.exec(model);
+      if (match === null) continue;
+      const matched = match[1] ?? '';
+      // Same ids as the pattern's deployments: cooldowns and load are per backend, not per requested name.
+      const deployments = pattern.deployments.map((d) => ({ ...d, group: model, upstreamModel: d.upstreamModel.replace('*', matched) }));
+      group = { name: model, deployments };
+      break;
+    }
+    if (this.#built.size >= WILDCARD_CACHE_LIMIT) this.#built.clear();
+    this.#built.set(model, group);
+    return group;
+  }
+}
+
+function patternRegex(pattern: string): RegExp {
+  const parts = pattern.split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  return new RegExp(`^${parts.join('(.+)')}$`, 's');
 }
 
 /**
@@ -297,8 +408,8 @@ export function redactSecrets(value: unknown, depth = 0): unknown {
 const MIN_SECRET_LENGTH = 8;
 
 /** The credential values of a deployment entry (the fields `redactSecrets` masks), as a backend may quote them. */
-function secretsOf(params: LitellmParams): string[] {
-  const values: string[] = [];
+function secretsOf(params: LitellmParams, apiKey: string | null): string[] {
+  const values: string[] = apiKey === null ? [] : [apiKey];
   for (const [name, value] of Object.entries(params)) {
     if (typeof value === 'string' && isSecretField(name)) values.push(value);
     else if (HEADER_FIELDS.has(name.toLowerCase()) && typeof value === 'object' && value !== null) {

@@ -11,7 +11,8 @@ import type { SluiceError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { RouterState } from '../state/router-state.ts';
 import type { SharedStore } from '../state/store.ts';
-import type { PluginLocalize } from './localize.ts';
+import type { ErrorLocalizer, PluginLocalize } from './localize.ts';
+import type { PluginEntry } from '../config/load.ts';
 
 export type { RequestContext } from './context.ts';
 export { SseEvent, endStream, type StreamStop } from './stream-event.ts';
@@ -30,7 +31,7 @@ export { errorCode } from '../proxy/pools.ts';
 export { upstreamConnectOptions, type UpstreamTls } from '../config/tls-files.ts';
 export { SluiceError } from '../errors.ts';
 export { createSlot } from './context.ts';
-export type { ModuleSet, PluginEntry, PluginModule, SectionExpander } from './modules.ts';
+export type { PluginEntry } from '../config/load.ts';
 export { ENGLISH_ONLY, type ErrorLocalizer, type LocaleSource } from './localize.ts';
 export type { Slot } from './context.ts';
 
@@ -197,4 +198,36 @@ export interface PluginFactory<Options = Record<string, never>> {
 /** Identity helper that gives a plugin module full type inference. */
 export function definePlugin<Options>(factory: PluginFactory<Options>): PluginFactory<Options> {
   return factory;
+}
+
+// The module set an entry point hands the engine, as Caddy's standard modules are: the engine itself imports nothing
+// from plugins/. `plugins/standard.ts` is Sluice's set; an embedder may hand in a larger or smaller one.
+
+/** A module whose default export is a plugin factory. */
+export interface PluginModule {
+  readonly default: PluginFactory<never>;
+}
+
+/** A config section that adds plugins to the chain (LiteLLM's `llm_guard:` adds guard plugins). */
+export interface SectionExpander {
+  /** The top-level section it reads. */
+  readonly section: string;
+  /** The entries to append to the chain, and warnings about keys it does not act on. */
+  expand(value: unknown): { readonly entries: readonly PluginEntry[]; readonly warnings: readonly string[] };
+}
+
+export interface ModuleSet {
+  /** Plugin factories by dotted id; a module is imported only when a config names it. */
+  readonly plugins: Readonly<Record<string, () => Promise<PluginModule>>>;
+  /** Other names for the same plugins (LiteLLM's routing strategy names). */
+  readonly aliases: Readonly<Record<string, string>>;
+  /**
+   * The chain for a config without a `plugins:` section, from LiteLLM's `routing_strategy` (null when unset) and the
+   * config's sections.
+   */
+  defaultChain(routingStrategy: string | null, sections: Readonly<Record<string, unknown>>): PluginEntry[];
+  /** Sections that expand into chain entries, appended after the chain in this order. */
+  readonly sectionExpanders: readonly SectionExpander[];
+  /** Puts the gateway's own error messages in the caller's language; built from its section (null when absent). */
+  readonly localizer: { readonly section: string; create(value: unknown): ErrorLocalizer | Promise<ErrorLocalizer> } | null;
 }

@@ -6,7 +6,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import type { LoadedPlugin } from './chain.ts';
 import { ConfigError } from '../config/load.ts';
 import type { PluginDeps, PluginFactory } from './api.ts';
-import type { ModuleSet, PluginEntry } from './modules.ts';
+import type { ModuleSet, PluginEntry } from './api.ts';
 
 const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: true, coerceTypes: true });
 

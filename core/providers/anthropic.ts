@@ -384,7 +384,10 @@ export const anthropicBackend: ForeignBackend = {
     const headers = ['anthropic-version', ANTHROPIC_VERSION, 'content-type', 'application/json'];
     // (The client's own content-type is not forwarded to a rebuilt request.)
     if (apiKey !== null) headers.push('x-api-key', apiKey);
-    return { path: `${basePath}/messages`, body: JSON.stringify(toMessagesRequest(body, model)), headers };
+    // LiteLLM's rule: an api_base is completed to …/v1/messages.
+    const base = basePath.replace(/\/+$/, '');
+    const path = base.endsWith('/v1/messages') ? base : base.endsWith('/v1') ? `${base}/messages` : `${base}/v1/messages`;
+    return { path, body: JSON.stringify(toMessagesRequest(body, model)), headers };
   },
   translator(requestedModel: string, body: Readonly<Json>): ResponseTranslator {
     const options = body['stream_options'] as { include_usage?: unknown } | undefined;

@@ -9,7 +9,7 @@ import type { Chain } from '../plugin/chain.ts';
 import { RequestContext, type Outcome, type RouteKind } from '../plugin/context.ts';
 import { localizeFor, type ErrorLocalizer } from '../plugin/localize.ts';
 import { REQUEST_PHASES } from '../plugin/phases.ts';
-import type { Endpoint, ModelGroup } from '../config/models.ts';
+import type { Endpoint, ModelGroup, WildcardGroups } from '../config/models.ts';
 import type { RouterSettings } from '../config/router-settings.ts';
 import type { CorsSettings, ServerSettings } from '../config/load.ts';
 import { setPreflightHeaders } from '../http/cors.ts';
@@ -35,6 +35,8 @@ export interface LocalRoute {
 export interface PipelineConfig {
   readonly chain: Chain;
   readonly groups: ReadonlyMap<string, ModelGroup>;
+  /** `model_name` patterns (`*`, `groq/*`) for models no explicit group has; null: none. */
+  readonly wildcards: WildcardGroups | null;
   readonly settings: RouterSettings;
   readonly server: ServerSettings;
   readonly localizer: ErrorLocalizer;
@@ -222,8 +224,10 @@ export class Pipeline {
   }
 
   #resolveGroup(ctx: RequestContext): ModelGroup {
-    // A model_group_alias is looked up first, as LiteLLM's router does.
-    const group = this.#config.groups.get(this.#config.settings.aliases.get(ctx.model)?.group ?? ctx.model);
+    // A model_group_alias is looked up first, as LiteLLM's router does; then an explicit group, which wins over any
+    // wildcard pattern.
+    const name = this.#config.settings.aliases.get(ctx.model)?.group ?? ctx.model;
+    const group = this.#config.groups.get(name) ?? this.#config.wildcards?.groupFor(name) ?? undefined;
     if (group === undefined) {
       throw new SluiceError('SLUICE_MODEL_NOT_FOUND', `The model \`${ctx.model}\` does not exist or you do not have access to it.`, {
         param: 'model',

@@ -102,11 +102,13 @@ export function buildUpstreamRequest(
   for (const name in ctx.upstreamHeaders) headers.push(name, ctx.upstreamHeaders[name]!);
   if (extraHeaders !== undefined) for (const [name, value] of extraHeaders) headers.push(name, value);
   if (rebuilt !== null) headers.push(...rebuilt.headers);
-  else if (deployment.apiKey !== null && extraHeaders?.has('authorization') !== true) headers.push('authorization', `Bearer ${deployment.apiKey}`);
+  else if (deployment.apiKey !== null && extraHeaders?.has(deployment.apiKeyHeader) !== true) {
+    headers.push(deployment.apiKeyHeader, deployment.apiKeyHeader === 'authorization' ? `Bearer ${deployment.apiKey}` : deployment.apiKey);
+  }
   if ((ctx.headers as IncomingHttpHeaders)['x-request-id'] === undefined) headers.push('x-request-id', ctx.id);
   headers.push('content-length', String(Buffer.byteLength(body)));
   return {
-    path: rebuilt?.path ?? wire.upstreamPath(ctx.endpoint as Endpoint, deployment.basePath),
+    path: rebuilt?.path ?? wire.upstreamPath(ctx.endpoint as Endpoint, deployment.basePath) + deployment.pathQuery,
     method: 'POST',
     headers,
     body,

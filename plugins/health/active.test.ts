@@ -94,7 +94,7 @@ test('each provider is probed at its own path, with GET', async () => {
     groupsOf([
       { model_name: 'a', litellm_params: { model: 'openai/gpt', api_base: openai.url }, model_info: { id: 'openai' } },
       { model_name: 'a', litellm_params: { model: 'hosted_vllm/llama', api_base: `${vllm.url}/v1` }, model_info: { id: 'vllm' } },
-      { model_name: 'b', litellm_params: { model: 'openai_like/m', api_base: `${prefixed.url}/openai` }, model_info: { id: 'prefixed' } },
+      { model_name: 'b', litellm_params: { model: 'openai_like/m', api_base: `${prefixed.url}/openai/v1` }, model_info: { id: 'prefixed' } },
       { model_name: 'c', litellm_params: { model: 'ollama_chat/llama3.2', api_base: ollama.url }, model_info: { id: 'ollama' } },
     ]),
     state,

@@ -46,6 +46,13 @@ export interface SimKnobs {
   gzip: boolean;
   /** Error bodies (`status`) quote the request's Authorization header, as some servers do. */
   echoAuthorization: boolean;
+  /** Where the OpenAI routes are served: `/v1`, or e.g. Gemini's `/v1beta/openai`. */
+  basePath: string;
+  /**
+   * Azure OpenAI's shape instead: `/openai/deployments/{deployment}/chat/completions?api-version=…`, the key in an
+   * `api-key` header (401 without one, or with an Authorization header instead). The deployment is the model.
+   */
+  azure: boolean;
 }
 
 export interface Sim {
@@ -69,7 +76,11 @@ export const DEFAULT_KNOBS: Readonly<SimKnobs> = {
   padBytes: 0,
   gzip: false,
   echoAuthorization: false,
+  basePath: '/v1',
+  azure: false,
 };
+
+const AZURE_PATH = /^\/openai\/deployments\/([^/]+)\/(chat\/completions|completions|embeddings)$/;
 
 const JSON_TYPE = 'application/json';
 const PAD = Buffer.alloc(64 * 1024, 'x');
@@ -138,6 +149,8 @@ export async function startOpenAISim(options: Partial<SimKnobs> & { port?: numbe
     const padBytes = knobs.padBytes;
     const gzip = knobs.gzip;
     const echoAuthorization = knobs.echoAuthorization;
+    const basePath = knobs.basePath;
+    const azure = knobs.azure;
     const ans = answer(knobs.text, knobs.tokens);
     after(ex, delayMs, () => {
       const res = ex.res;
@@ -164,7 +177,20 @@ export async function startOpenAISim(options: Partial<SimKnobs> & { port?: numbe
         }
         if (path === '/v1/models') return sendBody(res, 200, JSON_TYPE, modelsBody());
       } else if (method === 'POST') {
-        const kind = path === '/v1/chat/completions' ? 'chat' : path === '/v1/completions' ? 'text' : path === '/v1/embeddings' ? 'embed' : null;
+        let route = path.startsWith(basePath + '/') ? path.slice(basePath.length) : null;
+        let azureDeployment: string | null = null;
+        if (azure) {
+          const match = AZURE_PATH.exec(path);
+          route = null;
+          if (match !== null && /(^|&)api-version=[^&]+/.test(ex.query)) {
+            route = `/${match[2]!}`;
+            azureDeployment = decodeURIComponent(match[1]!);
+          }
+          if (route !== null && (ex.req.headers['api-key'] === undefined || ex.req.headers.authorization !== undefined)) {
+            return sendBody(res, 401, JSON_TYPE, errorBody('Access denied due to invalid subscription key or wrong API endpoint.', 'invalid_request_error', '401'));
+          }
+        }
+        const kind = route === '/chat/completions' ? 'chat' : route === '/completions' ? 'text' : route === '/embeddings' ? 'embed' : null;
         if (kind !== null) {
           const body = parseObject(ex.body);
           if (body === null) {
@@ -179,7 +205,7 @@ export async function startOpenAISim(options: Partial<SimKnobs> & { port?: numbe
               ),
             );
           }
-          const model = typeof body['model'] === 'string' ? body['model'] : DEFAULT_MODEL;
+          const model = azureDeployment ?? (typeof body['model'] === 'string' ? body['model'] : DEFAULT_MODEL);
           if (!seenModels.has(model)) seenModels.add(model);
           if (kind === 'embed') return embeddings(ex, body, model, dropAfter);
           const stream = body['stream'] === true;

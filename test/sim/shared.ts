@@ -9,6 +9,8 @@ import { createHash } from 'node:crypto';
 export interface RecordedRequest {
   method: string;
   path: string;
+  /** The query string without its `?`, or empty. */
+  query: string;
   headers: Record<string, string | string[] | undefined>;
   body: string;
 }
@@ -25,6 +27,8 @@ export interface Exchange {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   path: string;
+  /** The query string without its `?`, or empty. */
+  query: string;
   body: string;
   /** The pending delay or stream timer; cleared when the connection closes. */
   timer: NodeJS.Timeout | null;
@@ -60,7 +64,7 @@ export async function startSimServer(
     stats.requests++;
     const url = req.url ?? '/';
     const q = url.indexOf('?');
-    const ex: Exchange = { req, res, path: q < 0 ? url : url.slice(0, q), body: '', timer: null, dropped: false };
+    const ex: Exchange = { req, res, path: q < 0 ? url : url.slice(0, q), query: q < 0 ? '' : url.slice(q + 1), body: '', timer: null, dropped: false };
     res.on('close', () => {
       if (ex.timer !== null) {
         clearTimeout(ex.timer);
@@ -76,7 +80,7 @@ export async function startSimServer(
       ex.body += chunk;
     });
     req.on('end', () => {
-      stats.lastRequest = { method: req.method ?? 'GET', path: ex.path, headers: req.headers, body: ex.body };
+      stats.lastRequest = { method: req.method ?? 'GET', path: ex.path, query: ex.query, headers: req.headers, body: ex.body };
       if (!res.destroyed) handle(ex);
     });
   });
