@@ -45,11 +45,12 @@ test('each hosted provider gets its default api_base and its key from its enviro
   assert.ok(only('groq').secrets.includes('gsk-from-env'));
 });
 
-test('cloudflare without an account id, and hosted_vllm without an api_base, are named errors', () => {
-  const built = buildModelGroups([entry('cf', { model: 'cloudflare/@cf/x' }), entry('v', { model: 'hosted_vllm/q' })], {});
-  assert.equal(built.errors.length, 2);
-  assert.match(built.errors[0]!, /CLOUDFLARE_ACCOUNT_ID/);
-  assert.match(built.errors[1]!, /api_base is required.*HOSTED_VLLM_API_BASE/);
+test('cloudflare without an account id, and hosted_vllm without an api_base, are skipped with warnings naming what is missing', () => {
+  const built = buildModelGroups([entry('cf', { model: 'cloudflare/@cf/x' }), entry('v', { model: 'hosted_vllm/q' }), entry('ok', { model: 'mock/m' })], {});
+  assert.deepEqual(built.errors, [], 'the rest of the config still loads');
+  assert.deepEqual([...built.groups.keys()], ['ok']);
+  assert.ok(built.warnings.some((w) => /cf.*CLOUDFLARE_ACCOUNT_ID.*skipped/.test(w)), built.warnings.join('\n'));
+  assert.ok(built.warnings.some((w) => /no api_base.*HOSTED_VLLM_API_BASE.*skipped/.test(w)), built.warnings.join('\n'));
   const fromEnv = buildModelGroups([entry('v', { model: 'hosted_vllm/q' })], { HOSTED_VLLM_API_BASE: 'http://10.0.0.5:8000/v1' });
   assert.equal(fromEnv.groups.get('v')!.deployments[0]!.apiBase, 'http://10.0.0.5:8000/v1');
 });

@@ -154,7 +154,7 @@ export function buildModelGroups(entries: readonly ModelListEntry[], env: NodeJS
     let apiKey = params.api_key ?? null;
     if (facts !== undefined) {
       apiKey ??= firstEnv(env, facts.apiKeyEnv);
-      const found = addressOf(provider, upstreamModel, params, env, where, errors);
+      const found = addressOf(provider, upstreamModel, params, env, where, errors, warnings);
       if (found === null) return;
       address = found;
       const failures = errors.length;
@@ -258,19 +258,31 @@ function providerOf(params: LitellmParams): { provider: string; upstreamModel: s
   return { provider: params.model.slice(0, slash), upstreamModel: params.model.slice(slash + 1) };
 }
 
-/** Where a provider's deployment is reached (see docs/configuration.md, "api_base"). Null after an error. */
-function addressOf(provider: string, upstreamModel: string, params: LitellmParams, env: NodeJS.ProcessEnv, where: string, errors: string[]): Address | null {
+/**
+ * Where a provider's deployment is reached (see docs/configuration.md, "api_base"). Null when it cannot be: an
+ * unusable api_base is an error; a missing one skips the deployment with a warning, so the rest of a LiteLLM config
+ * still loads (LiteLLM itself would only fail on the first request).
+ */
+function addressOf(
+  provider: string,
+  upstreamModel: string,
+  params: LitellmParams,
+  env: NodeJS.ProcessEnv,
+  where: string,
+  errors: string[],
+  warnings: string[],
+): Address | null {
   const facts = PROVIDERS.get(provider)!;
   let base = params.api_base ?? firstEnv(env, facts.apiBaseEnv) ?? facts.defaultApiBase;
   if (base === null) {
     const from = facts.apiBaseEnv.length > 0 ? ` (or ${facts.apiBaseEnv.join(' / ')} in the environment)` : '';
-    errors.push(`${where}: litellm_params.api_base is required for provider "${provider}/"${from}`);
+    warnings.push(`${where}: provider "${provider}/" has no api_base (set litellm_params.api_base${from}); this deployment is skipped`);
     return null;
   }
   if (base.includes('{account_id}')) {
     const account = typeof params['account_id'] === 'string' && params['account_id'] !== '' ? params['account_id'] : firstEnv(env, [CLOUDFLARE_ACCOUNT_ENV]);
     if (account === null) {
-      errors.push(`${where}: provider "${provider}/" needs litellm_params.account_id or ${CLOUDFLARE_ACCOUNT_ENV} (or an api_base)`);
+      warnings.push(`${where}: provider "${provider}/" needs litellm_params.account_id or ${CLOUDFLARE_ACCOUNT_ENV} (or an api_base); this deployment is skipped`);
       return null;
     }
     base = base.replace('{account_id}', encodeURIComponent(account));
