@@ -128,8 +128,10 @@ export class App {
   async load(config: LoadedConfig): Promise<Generation> {
     const logger = this.logger;
     const built = buildModelGroups(config.modelList, config.env);
-    // With discovery, fallbacks may name models that only appear once a server reports them.
-    const knownGroups = built.discovery.length > 0 ? null : new Set(built.groups.keys());
+    // With discovery, fallbacks may name models that only appear once a server reports them; a wildcard group
+    // serves the names it matches.
+    const knownGroups =
+      built.discovery.length > 0 ? null : { has: (name: string) => built.groups.has(name) || (built.wildcards.size > 0 && built.wildcards.groupFor(name) !== null) };
     const resolved = resolveRouterSettings(config.routerSettings, config.litellmSettings, knownGroups, config.sections['load_balancing_config']);
     const warnings = [...config.warnings, ...built.warnings, ...resolved.warnings];
     for (const warning of [...built.warnings, ...resolved.warnings]) logger.warn(`config: ${warning}`);
@@ -183,7 +185,7 @@ export class App {
     const passThrough = passEntries.length === 0 ? null : new PassThroughProxy(passEntries);
     let routes: RouteTable;
     try {
-      routes = new RouteTable(pipeline, plugins, { groups, keysChecked: chain.hooks.authenticate !== null, state: this.state, store: this.store, aliases: resolved.settings.aliases }, passThrough);
+      routes = new RouteTable(pipeline, plugins, { groups, keysChecked: chain.hooks.authenticate !== null, state: this.state, store: this.store, aliases: resolved.settings.aliases, lookup: pipeline.lookup }, passThrough);
     } catch (error) {
       await chain.close();
       throw new ConfigError(config.file, [(error as Error).message]);

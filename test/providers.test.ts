@@ -252,6 +252,33 @@ keys:
     assert.equal((await post(`${gw.url}/v1/chat/completions`, chat('explicit'), auth('sk-limited-models'))).status, 200);
   });
 
+  test('wildcard: /v1/models/{id} finds a name only a pattern serves; an unmatched one stays 404', async () => {
+    const found = await fetch(`${gw.url}/v1/models/groq%2Fllama-3.1-8b`, { headers: auth('sk-all-models') });
+    assert.equal(found.status, 200);
+    assert.equal(((await found.json()) as { id: string }).id, 'groq/llama-3.1-8b');
+    assert.equal((await fetch(`${gw.url}/v1/models/groq%2Fx`, { headers: auth('sk-limited-models') })).status, 404, 'not for a key limited to other models');
+  });
+
+  test('wildcard: a fallback may name a model only a pattern serves', async () => {
+    const fallback = await startGateway(`router_settings:
+  num_retries: 0
+  fallbacks: [{ down: [groq/llama-3.1-8b] }]
+model_list:
+  - model_name: down
+    litellm_params: { model: openai/m, api_base: "http://127.0.0.1:1" }
+  - model_name: "groq/*"
+    litellm_params: { model: "groq/*", api_base: "${simA.url}/v1", api_key: gsk-wild }
+`);
+    try {
+      const res = await post(`${fallback.url}/v1/chat/completions`, chat('down'));
+      assert.equal(res.status, 200, res.body.toString());
+      assert.equal(res.headers['x-litellm-attempted-fallbacks'], '1');
+      assert.equal(JSON.parse(simA.stats.lastRequest!.body).model, 'llama-3.1-8b');
+    } finally {
+      await fallback.close();
+    }
+  });
+
   test('wildcard: /v1/models lists the explicit groups, not the patterns', async () => {
     const res = await fetch(`${gw.url}/v1/models`, { headers: auth('sk-all-models') });
     const ids = ((await res.json()) as { data: { id: string }[] }).data.map((m) => m.id);

@@ -15,6 +15,11 @@ const LITELLM_CLASS_NAMES: Readonly<Record<string, ErrorClass>> = {
   ContentPolicyViolationError: 'content_policy',
 };
 
+/** The model names a config serves: its groups, and any name a wildcard group answers for. */
+export interface KnownGroups {
+  has(name: string): boolean;
+}
+
 export interface RouterSettings {
   /** `routing_strategy` as written, or null. */
   readonly routingStrategy: string | null;
@@ -88,7 +93,7 @@ const ACTED_ON = new Set([
 export function resolveRouterSettings(
   routerSettings: Readonly<Record<string, unknown>> | null,
   litellmSettings: Readonly<Record<string, unknown>> | null,
-  groupNames: ReadonlySet<string> | null,
+  groupNames: KnownGroups | null,
   /** The top-level `load_balancing_config` section, if any. */
   loadBalancing: unknown = null,
 ): ResolvedSettings {
@@ -232,7 +237,7 @@ function applyPolicy(value: unknown, suffix: string, key: string, into: Record<E
  * LiteLLM's `model_group_alias: {alias: group}` or `{alias: {model: group, hidden: true}}`. An alias naming a group
  * with no deployment is dropped with a warning (its provider may be one Sluice skips), never a load error.
  */
-function aliasMap(value: unknown, key: string, groups: ReadonlySet<string> | null, errors: string[], warnings: string[]): Map<string, ModelGroupAlias> {
+function aliasMap(value: unknown, key: string, groups: KnownGroups | null, errors: string[], warnings: string[]): Map<string, ModelGroupAlias> {
   const map = new Map<string, ModelGroupAlias>();
   if (value === undefined || value === null) return map;
   if (typeof value !== 'object' || Array.isArray(value)) {
@@ -262,7 +267,7 @@ function aliasMap(value: unknown, key: string, groups: ReadonlySet<string> | nul
  * LiteLLM writes fallbacks as a list of one-key mappings: `[{gpt-4: [gpt-3.5, llama]}]`. `groups` null: not checked.
  * A group with no deployment (its provider skipped, say) is dropped from the fallbacks with a warning, never an error.
  */
-function fallbackMap(value: unknown, key: string, groups: ReadonlySet<string> | null, errors: string[], warnings: string[]): Map<string, string[]> {
+function fallbackMap(value: unknown, key: string, groups: KnownGroups | null, errors: string[], warnings: string[]): Map<string, string[]> {
   const map = new Map<string, string[]>();
   if (value === undefined || value === null) return map;
   if (!Array.isArray(value)) {

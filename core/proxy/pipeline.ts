@@ -59,7 +59,7 @@ export class Pipeline {
       state: config.state,
       settings: config.settings,
       upstreams: config.upstreams,
-      groups: config.groups,
+      lookup: (model) => this.lookup(model),
       timeouts: config.server.timeouts,
       localizer: config.localizer,
       running: config.running,
@@ -223,11 +223,17 @@ export class Pipeline {
     return run!;
   }
 
+  /**
+   * The group serving a model name, for a request or a fallback: a model_group_alias first, as LiteLLM's router
+   * does; then an explicit group, which wins over any wildcard pattern.
+   */
+  readonly lookup = (model: string): ModelGroup | undefined => {
+    const name = this.#config.settings.aliases.get(model)?.group ?? model;
+    return this.#config.groups.get(name) ?? this.#config.wildcards?.groupFor(name) ?? undefined;
+  };
+
   #resolveGroup(ctx: RequestContext): ModelGroup {
-    // A model_group_alias is looked up first, as LiteLLM's router does; then an explicit group, which wins over any
-    // wildcard pattern.
-    const name = this.#config.settings.aliases.get(ctx.model)?.group ?? ctx.model;
-    const group = this.#config.groups.get(name) ?? this.#config.wildcards?.groupFor(name) ?? undefined;
+    const group = this.lookup(ctx.model);
     if (group === undefined) {
       throw new SluiceError('SLUICE_MODEL_NOT_FOUND', `The model \`${ctx.model}\` does not exist or you do not have access to it.`, {
         param: 'model',

@@ -27,7 +27,8 @@ export interface RunEnv {
   readonly state: RouterState;
   readonly settings: RouterSettings;
   readonly upstreams: Upstreams;
-  readonly groups: ReadonlyMap<string, ModelGroup>;
+  /** The group serving a model name (aliases and wildcards included), for fallbacks. */
+  readonly lookup: (model: string) => ModelGroup | undefined;
   readonly timeouts: { readonly upstreamFirstByte: number; readonly upstreamIdle: number; readonly upstreamTotal: number };
   readonly localizer: ErrorLocalizer;
   /** Loops sent upstream and not yet finished, across generations: what shutdown may cut. */
@@ -319,7 +320,7 @@ export class RetryLoop implements AttemptOwner {
     if (list === undefined) return null;
     // Fallbacks of the requested group, in order; one already used (or the group itself) is skipped.
     while (this.#fallbacks < list.length) {
-      const group = this.#env.groups.get(list[this.#fallbacks]!);
+      const group = this.#env.lookup(list[this.#fallbacks]!);
       this.#fallbacks++;
       if (group !== undefined && group !== this.#group && (kind !== 'context_window' || this.#fitsContext(group))) return group;
     }
