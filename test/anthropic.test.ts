@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import OpenAI, { BadRequestError, RateLimitError } from 'openai';
 import { MessagesResponseTranslator } from '../core/providers/anthropic.ts';
+import { healthProbe } from '../core/providers/probe.ts';
+import { modelGroups } from '../core/plugin/testing.ts';
 import { startAnthropicSim, type AnthropicSim } from './sim/anthropic-sim.ts';
 import { errorOf, post, startGateway, type TestGateway } from './helpers.ts';
 
@@ -233,5 +235,35 @@ describe('MessagesResponseTranslator', () => {
     const endless = new MessagesResponseTranslator('claude', false);
     endless.start(200, { 'content-type': 'text/event-stream' });
     assert.throws(() => endless.data(Buffer.alloc(9 * 1024 * 1024, 'a')), { code: 'SLUICE_UPSTREAM_BAD_RESPONSE' });
+  });
+});
+
+describe('health probes speak each provider', () => {
+  test("anthropic/ is probed at its model list with x-api-key, which the Messages simulator answers 200", async () => {
+    const sim = await startAnthropicSim({ apiKey: 'sk-ant-probe' });
+    try {
+      const groups = modelGroups([{ model_name: 'c', litellm_params: { model: 'anthropic/claude-sonnet-4', api_base: sim.url, api_key: 'sk-ant-probe' } }]);
+      const probe = healthProbe(groups.get('c')!.deployments[0]!);
+      assert.equal(probe.path, '/v1/models');
+      assert.equal(probe.headers['authorization'], undefined);
+      const res = await fetch(`${sim.url}${probe.path}`, { headers: probe.headers });
+      assert.equal(res.status, 200);
+    } finally {
+      await sim.close();
+    }
+  });
+
+  test('azure/ is probed beside its deployments with api-version and api-key; openai-compatible ones with a bearer key', () => {
+    const groups = modelGroups([
+      { model_name: 'az', litellm_params: { model: 'azure/gpt4o', api_base: 'https://res.openai.azure.com', api_key: 'az-key', api_version: '2024-10-21' } },
+      { model_name: 'oa', litellm_params: { model: 'openai/m', api_base: 'http://127.0.0.1:9/v1', api_key: 'sk-x' } },
+    ]);
+    const azure = healthProbe(groups.get('az')!.deployments[0]!);
+    assert.equal(azure.path, '/openai/models?api-version=2024-10-21');
+    assert.equal(azure.headers['api-key'], 'az-key');
+    assert.equal(azure.headers['authorization'], undefined);
+    const openai = healthProbe(groups.get('oa')!.deployments[0]!);
+    assert.equal(openai.path, '/v1/models');
+    assert.equal(openai.headers['authorization'], 'Bearer sk-x');
   });
 });

@@ -29,6 +29,7 @@ export { estimateRequestTokens } from '../providers/openai.ts';
 // For plugins that call backends themselves (health probes, a remote guard engine).
 export { errorCode } from '../proxy/pools.ts';
 export { upstreamConnectOptions, type UpstreamTls } from '../config/tls-files.ts';
+export { healthProbe, type HealthProbe } from '../providers/probe.ts';
 export { SluiceError } from '../errors.ts';
 export { createSlot } from './context.ts';
 export type { PluginEntry } from '../config/load.ts';

@@ -373,6 +373,12 @@ function tooLarge(): SluiceError {
   return new SluiceError('SLUICE_UPSTREAM_BAD_RESPONSE', `Anthropic sent more than ${MAX_HELD_BYTES} bytes without completing an answer or event.`);
 }
 
+/** The API root under an api_base's path, as LiteLLM completes it: `…/v1` (so `/v1/messages`, `/v1/models`). */
+export function messagesRoot(basePath: string): string {
+  const base = basePath.replace(/\/+$/, '').replace(/\/messages$/, '');
+  return base.endsWith('/v1') ? base : `${base}/v1`;
+}
+
 /** `anthropic/` deployments: OpenAI chat in, Messages out and back. */
 export const anthropicBackend: ForeignBackend = {
   request(body: Readonly<Json>, endpoint: Endpoint, model: string, basePath: string, apiKey: string | null) {
@@ -384,10 +390,7 @@ export const anthropicBackend: ForeignBackend = {
     const headers = ['anthropic-version', ANTHROPIC_VERSION, 'content-type', 'application/json'];
     // (The client's own content-type is not forwarded to a rebuilt request.)
     if (apiKey !== null) headers.push('x-api-key', apiKey);
-    // LiteLLM's rule: an api_base is completed to …/v1/messages.
-    const base = basePath.replace(/\/+$/, '');
-    const path = base.endsWith('/v1/messages') ? base : base.endsWith('/v1') ? `${base}/messages` : `${base}/v1/messages`;
-    return { path, body: JSON.stringify(toMessagesRequest(body, model)), headers };
+    return { path: `${messagesRoot(basePath)}/messages`, body: JSON.stringify(toMessagesRequest(body, model)), headers };
   },
   translator(requestedModel: string, body: Readonly<Json>): ResponseTranslator {
     const options = body['stream_options'] as { include_usage?: unknown } | undefined;

@@ -5,7 +5,7 @@
 // deployment, and a slow or dead backend never delays the probes of the others.
 
 import { Agent } from 'undici';
-import { definePlugin, errorCode, upstreamConnectOptions, type Deployment, type Logger, type Plugin, type RouterState } from '../../core/plugin/api.ts';
+import { definePlugin, errorCode, healthProbe, upstreamConnectOptions, type Deployment, type Logger, type Plugin, type RouterState } from '../../core/plugin/api.ts';
 
 export interface HealthActiveOptions {
   /** Seconds between the starts of two probes of one deployment. Default: LiteLLM's `health_check_interval`, else 10. */
@@ -42,21 +42,6 @@ export function probeTiming(options: HealthActiveOptions, sections: Readonly<Rec
 
 /** Bodies larger than this are not read to the end: the connection is closed instead. */
 const DRAIN_LIMIT = 1024 * 1024;
-
-/** The probe path for a deployment: Ollama's and vLLM's own endpoints, else the OpenAI model list. */
-export function probePath(deployment: Deployment, override?: string): string {
-  if (override !== undefined) return override;
-  switch (deployment.provider) {
-    case 'ollama':
-    case 'ollama_chat':
-      return '/api/tags';
-    case 'hosted_vllm':
-    case 'vllm':
-      return '/health';
-    default:
-      return `${deployment.basePath}/models`;
-  }
-}
 
 /** One deployment's probe loop: its rise/fall counters and what is pending. */
 interface Target {
@@ -224,9 +209,10 @@ export default definePlugin<HealthActiveOptions>({
         controller.abort();
       }, timeoutMs);
       const { origin, apiKey } = target.deployment;
-      const path = probePath(target.deployment, options.path);
-      const headers: Record<string, string> = { accept: 'application/json' };
-      if (apiKey !== null) headers['authorization'] = `Bearer ${apiKey}`;
+      // The provider's probe (its path and credentials header), unless the options name a path.
+      const probe = healthProbe(target.deployment);
+      const path = options.path ?? probe.path;
+      const headers = probe.headers;
       const what = `probe GET ${path}`;
       try {
         const res = await agentFor(target.deployment).request({ origin, path, method: 'GET', headers, signal: controller.signal });

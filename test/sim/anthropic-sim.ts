@@ -49,8 +49,13 @@ function error(ex: Exchange, status: number, type: string, message: string): voi
 }
 
 function handle(ex: Exchange, knobs: AnthropicSimKnobs, id: string): void {
-  if (ex.req.method !== 'POST' || ex.path !== '/v1/messages') return error(ex, 404, 'not_found_error', `Not found: ${ex.path}`);
+  const listing = ex.req.method === 'GET' && ex.path === '/v1/models';
+  if (!listing && (ex.req.method !== 'POST' || ex.path !== '/v1/messages')) return error(ex, 404, 'not_found_error', `Not found: ${ex.path}`);
   if (knobs.apiKey !== null && ex.req.headers['x-api-key'] !== knobs.apiKey) return error(ex, 401, 'authentication_error', 'invalid x-api-key');
+  if (listing) {
+    const models = { data: [{ type: 'model', id: 'claude-sonnet-4', display_name: 'Claude Sonnet 4', created_at: '2025-05-22T00:00:00Z' }], has_more: false, first_id: 'claude-sonnet-4', last_id: 'claude-sonnet-4' };
+    return sendBody(ex.res, 200, 'application/json', JSON.stringify(models));
+  }
   if (typeof ex.req.headers['anthropic-version'] !== 'string') return error(ex, 400, 'invalid_request_error', 'anthropic-version: header is required');
   let body: Json;
   try {
