@@ -120,7 +120,7 @@ model_list: [{model_name: m, litellm_params: {model: mock/m}}]
   const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
   test('every info route, with and without a key, and its errors carry one: generated, or the client\'s own', async () => {
-    const paths = [...infoRoutes({ groups: new Map(), keysChecked: false, state: gw.gateway.state, store: gw.gateway.store }, 0).keys(), '/v1/models/m', '/v1/models/nope'];
+    const paths = [...infoRoutes({ groups: new Map(), keysChecked: false, state: gw.gateway.state, store: gw.gateway.store, lookup: () => undefined }, 0).keys(), '/v1/models/m', '/v1/models/nope'];
     const seen: string[] = [];
     for (const path of paths) {
       for (const headers of [master, {}]) {

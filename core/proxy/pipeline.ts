@@ -59,7 +59,7 @@ export class Pipeline {
       state: config.state,
       settings: config.settings,
       upstreams: config.upstreams,
-      lookup: (model) => this.lookup(model),
+      lookup: this.lookup,
       timeouts: config.server.timeouts,
       localizer: config.localizer,
       running: config.running,

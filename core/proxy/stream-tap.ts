@@ -141,16 +141,17 @@ export class SseTap {
     if (from === n) return -1;
     let i = from;
     let state = this.#state;
-    // A terminator that started in earlier bytes is finished byte by byte (at most three steps).
-    while (state !== MID_LINE && i < n) {
-      state = step(state, buf[i++]);
-      this.scannedBytes++;
-      if (state === ENDS) {
-        this.#state = MID_LINE;
-        return i;
+    for (;;) {
+      // A terminator under way (begun in earlier bytes, or a line end just found) is finished byte by byte.
+      while (state !== MID_LINE && i < n) {
+        state = step(state, buf[i++]);
+        this.scannedBytes++;
+        if (state === ENDS) {
+          this.#state = MID_LINE;
+          return i;
+        }
       }
-    }
-    while (i < n) {
+      if (i >= n) break;
       const lf = i >= this.#noLfFrom ? -1 : buf.indexOf(LF, i);
       if (lf === -1) {
         this.#noLfFrom = i;
@@ -176,14 +177,6 @@ export class SseTap {
       this.scannedBytes += lf + 1 - i;
       i = lf + 1;
       state = AFTER_LF;
-      while (state !== MID_LINE && i < n) {
-        state = step(state, buf[i++]);
-        this.scannedBytes++;
-        if (state === ENDS) {
-          this.#state = MID_LINE;
-          return i;
-        }
-      }
     }
     this.#state = state;
     return -1;

@@ -1,7 +1,6 @@
 // Building one upstream request: which client headers go on, the deployment's credentials, and the body, with the
 // model name the deployment knows. The client's bytes are forwarded as they came unless a plugin changed the body.
 
-import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { Deployment, Endpoint } from '../config/models.ts';
 import type { Chain } from '../plugin/chain.ts';
@@ -85,27 +84,26 @@ export function buildUpstreamRequest(
     body = replaceModel(ctx.rawBody, deployment.upstreamModel);
   }
   const headers: string[] = [];
-  // A body a plugin reads (stream events, usage, a JSON answer) must arrive as plain text, never compressed.
-  const readsBody = chain.eventHooks !== null || chain.hooks.onResponseBody !== null || chain.wantsUsage;
+  // An answer a plugin reads (stream events, usage, a JSON body) or that is translated must arrive as plain text.
+  const plainAnswer = rebuilt !== null || chain.eventHooks !== null || chain.hooks.onResponseBody !== null || chain.wantsUsage;
   // The deployment's extra_headers are its configuration, like its api_key: they replace a client's header.
   const extraHeaders = deployment.requestDefaults?.headers;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!.toLowerCase();
     // HTTP/2 pseudo-headers (`:path`, `:authority`...) describe the client's hop only.
-    if (name.charCodeAt(0) === 58 || NOT_FORWARDED.has(name) || (readsBody && name === 'accept-encoding')) continue;
-    if (rebuilt !== null && (name === 'content-type' || name === 'accept-encoding')) continue;
-    if (extraHeaders?.has(name) === true) continue;
+    if (name.charCodeAt(0) === 58 || NOT_FORWARDED.has(name) || (plainAnswer && name === 'accept-encoding')) continue;
+    // A rebuilt request states its own content type; the deployment's extra_headers replace the client's.
+    if ((rebuilt !== null && name === 'content-type') || extraHeaders?.has(name) === true) continue;
     headers.push(rawHeaders[i]!, rawHeaders[i + 1]!);
   }
-  // A translated answer must arrive as plain text too.
-  if (readsBody || rebuilt !== null) headers.push('accept-encoding', 'identity');
+  if (plainAnswer) headers.push('accept-encoding', 'identity');
   for (const name in ctx.upstreamHeaders) headers.push(name, ctx.upstreamHeaders[name]!);
   if (extraHeaders !== undefined) for (const [name, value] of extraHeaders) headers.push(name, value);
   if (rebuilt !== null) headers.push(...rebuilt.headers);
   else if (deployment.apiKey !== null && extraHeaders?.has(deployment.apiKeyHeader) !== true) {
     headers.push(deployment.apiKeyHeader, deployment.apiKeyHeader === 'authorization' ? `Bearer ${deployment.apiKey}` : deployment.apiKey);
   }
-  if ((ctx.headers as IncomingHttpHeaders)['x-request-id'] === undefined) headers.push('x-request-id', ctx.id);
+  if (ctx.headers['x-request-id'] === undefined) headers.push('x-request-id', ctx.id);
   headers.push('content-length', String(Buffer.byteLength(body)));
   return {
     path: rebuilt?.path ?? wire.upstreamPath(ctx.endpoint as Endpoint, deployment.basePath) + deployment.pathQuery,

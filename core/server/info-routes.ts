@@ -20,8 +20,8 @@ export interface InfoSources {
   readonly store: SharedStore;
   /** `model_group_alias`: listed in /v1/models unless hidden, while their group exists. */
   readonly aliases?: ReadonlyMap<string, ModelGroupAlias>;
-  /** The group serving a name (aliases and wildcards included); without it, explicit groups and aliases only. */
-  readonly lookup?: (model: string) => ModelGroup | undefined;
+  /** The group serving a name, aliases and wildcards included. */
+  readonly lookup: (model: string) => ModelGroup | undefined;
 }
 
 /**
@@ -103,7 +103,7 @@ export function retrieveModelRoute(sources: InfoSources, created: number): Local
         id = '';
       }
       const allowed = ctx.auth?.models ?? null;
-      const exists = sources.lookup === undefined ? sources.groups.has(sources.aliases?.get(id)?.group ?? id) : sources.lookup(id) !== undefined;
+      const exists = sources.lookup(id) !== undefined;
       if (!exists || (allowed !== null && !allowed.has(id))) {
         throw new SluiceError('SLUICE_MODEL_NOT_FOUND', `The model \`${id}\` does not exist or you do not have access to it.`, { param: 'model', details: { model: id } });
       }
