@@ -69,3 +69,20 @@ export interface ForeignBackend {
   request(body: Readonly<Record<string, unknown>>, endpoint: Endpoint, model: string, basePath: string, apiKey: string | null): ForeignRequest;
   translator(requestedModel: string, body: Readonly<Record<string, unknown>>): ResponseTranslator;
 }
+
+/**
+ * How a client API other than OpenAI's (Ollama's native API, Anthropic's Messages, OpenAI's Responses) reaches a
+ * deployment that does not serve it natively: the request becomes an OpenAI request (chat, completions or
+ * embeddings), and the OpenAI answer (JSON, SSE events or an OpenAI error body) is translated back as it streams.
+ * OpenAI is the pivot: a bridge composes with a ForeignBackend (an Ollama client on an `anthropic/` deployment).
+ */
+export interface ClientBridge {
+  /**
+   * The OpenAI request for a client request on `endpoint` (the client API's own endpoint). The model is set later.
+   * A streamed request asks for `stream_options.include_usage`, so the translated stream can report usage.
+   * Throws a SluiceError (400, param named) for what has no OpenAI equivalent.
+   */
+  toOpenAI(body: Readonly<Record<string, unknown>>, endpoint: Endpoint): { readonly endpoint: Endpoint; readonly body: Record<string, unknown> };
+  /** Translates the OpenAI answer into the client's API; `body` is the client's own request. */
+  fromOpenAI(requestedModel: string, body: Readonly<Record<string, unknown>>, endpoint: Endpoint): ResponseTranslator;
+}
