@@ -143,15 +143,8 @@ export const SYSTEM_CLOCK: OllamaClock = { now: () => performance.now(), timesta
 /** `think` values passed on as `reasoning_effort`. */
 const REASONING_EFFORT: Readonly<Record<string, string>> = { low: 'low', medium: 'medium', high: 'high', max: 'high' };
 
-/** Ollama `options` with an OpenAI field: name there and the type the value must have. */
-const SAMPLING_OPTIONS: readonly (readonly [string, string])[] = [
-  ['temperature', 'temperature'],
-  ['top_p', 'top_p'],
-  ['top_k', 'top_k'],
-  ['seed', 'seed'],
-  ['presence_penalty', 'presence_penalty'],
-  ['frequency_penalty', 'frequency_penalty'],
-];
+/** Numeric Ollama `options` an OpenAI request has a field of the same name for. */
+const SAMPLING_OPTIONS: readonly string[] = ['temperature', 'top_p', 'top_k', 'seed', 'presence_penalty', 'frequency_penalty'];
 
 /** The OpenAI chat request for an /api/chat request. */
 export function ollamaChatToOpenAI(body: Readonly<Json>): Json {
@@ -335,11 +328,11 @@ function samplingOf(body: Readonly<Json>, out: Json, chat: boolean): void {
   if (options !== undefined && options !== null) {
     if (typeof options !== 'object' || Array.isArray(options)) throw invalid('options', 'expected an object');
     const o = options as Json;
-    for (const [from, to] of SAMPLING_OPTIONS) {
-      const value = o[from];
+    for (const name of SAMPLING_OPTIONS) {
+      const value = o[name];
       if (value === undefined || value === null) continue;
-      if (typeof value !== 'number' || !Number.isFinite(value)) throw invalid(`options.${from}`, 'expected a number');
-      out[to] = value;
+      if (typeof value !== 'number' || !Number.isFinite(value)) throw invalid(`options.${name}`, 'expected a number');
+      out[name] = value;
     }
     const predict = o['num_predict'];
     if (predict !== undefined && predict !== null) {
