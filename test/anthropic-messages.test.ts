@@ -263,13 +263,28 @@ describe('Messages request -> OpenAI chat request', () => {
     });
   });
 
+  test('max_tokens 0 (cache warming) asks for one token, and the answer leaves it out', () => {
+    const client = { ...base, max_tokens: 0, messages: [{ role: 'user', content: 'long prompt' }] };
+    assert.equal(toChatRequest(client)['max_tokens'], 1);
+    const message = jsonAnswer(client, completion({ content: 'The' }, 'length'));
+    assert.deepEqual([message['content'], message['stop_reason']], [[], 'max_tokens']);
+    const stream = chunk({ content: 'The' }) + chunk({}, 'length') + 'data: [DONE]\n\n';
+    const events = parseEvents(translate({ ...client, stream: true }, 200, 'text/event-stream', [Buffer.from(stream)]).body);
+    assert.deepEqual(
+      events.map((e) => e.event),
+      ['message_start', 'ping', 'message_delta', 'message_stop'],
+    );
+  });
+
   test('invalid requests are refused as Anthropic would, naming the field', () => {
     const ok = { role: 'user', content: 'hi' };
     refused({ model: 'm', messages: [ok] }, 'max_tokens');
-    refused({ ...base, max_tokens: 0, messages: [ok] }, 'max_tokens');
+    refused({ ...base, max_tokens: -1, messages: [ok] }, 'max_tokens');
+    refused({ ...base, max_tokens: 1.5, messages: [ok] }, 'max_tokens');
     refused({ ...base, max_tokens: '10', messages: [ok] }, 'max_tokens');
     refused({ ...base }, 'messages');
     refused({ ...base, messages: { role: 'user' } }, 'messages');
+    refused({ ...base, messages: [] }, 'messages');
     refused({ ...base, messages: ['hi'] }, 'messages.0');
     refused({ ...base, messages: [{ role: 'tool', content: 'x' }] }, 'messages.0.role');
     refused({ ...base, messages: [{ role: 'user', content: 5 }] }, 'messages.0.content');

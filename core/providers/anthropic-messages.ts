@@ -51,19 +51,22 @@ export function messagesIsStream(body: Readonly<Json>): boolean {
 export function toChatRequest(body: Readonly<Json>): Json {
   const maxTokens = body['max_tokens'];
   if (maxTokens === undefined || maxTokens === null) throw missing('max_tokens');
-  if (typeof maxTokens !== 'number' || !Number.isInteger(maxTokens) || maxTokens < 1) {
-    throw invalid('max_tokens', 'Input should be an integer of at least 1.');
+  if (typeof maxTokens !== 'number' || !Number.isInteger(maxTokens) || maxTokens < 0) {
+    throw invalid('max_tokens', 'Input should be a non-negative integer.');
   }
   const messages: Json[] = [];
   const system = systemText(body['system'], 'system');
   if (system !== '') messages.push({ role: 'system', content: system });
   const input = messagesOf(body);
+  if (input.length === 0) throw invalid('messages', 'At least one message is required.');
   for (let i = 0; i < input.length; i++) appendMessage(messages, input[i], `messages.${i}`);
 
   const request: Json = {};
   if (typeof body['model'] === 'string') request['model'] = body['model'];
   request['messages'] = messages;
-  request['max_tokens'] = maxTokens;
+  // 0 warms Anthropic's prompt cache without an answer: one token warms a backend's prefix cache the same way,
+  // and the translated answer leaves that token out (AnswerContext.silent).
+  request['max_tokens'] = maxTokens === 0 ? 1 : maxTokens;
   for (const key of ['temperature', 'top_p', 'top_k'] as const) {
     const value = body[key];
     if (value === undefined || value === null) continue;
@@ -424,6 +427,8 @@ export interface AnswerContext {
   readonly thinking: boolean;
   /** The client's stop sequences, to tell a stop-sequence stop from an end of turn. */
   readonly stopSequences: readonly string[];
+  /** The client asked for `max_tokens: 0` (cache warming): the answer has no content. */
+  readonly silent: boolean;
 }
 
 export function answerContext(requestedModel: string, body: Readonly<Json>): AnswerContext {
@@ -433,6 +438,7 @@ export function answerContext(requestedModel: string, body: Readonly<Json>): Ans
     model: requestedModel,
     thinking: (thinking['type'] === 'enabled' || thinking['type'] === 'adaptive') && thinking['display'] !== 'omitted',
     stopSequences: Array.isArray(stop) ? stop.filter((s): s is string => typeof s === 'string') : [],
+    silent: body['max_tokens'] === 0,
   };
 }
 
@@ -496,31 +502,34 @@ export function toMessage(completion: Readonly<Json>, context: AnswerContext): J
   const choices = Array.isArray(completion['choices']) ? completion['choices'] : [];
   const choice = isObject(choices[0]) ? choices[0] : NO_FIELDS;
   const message = isObject(choice['message']) ? choice['message'] : NO_FIELDS;
-  const content: Json[] = [];
-  const reasoning = reasoningOf(message);
-  if (context.thinking && typeof reasoning === 'string' && reasoning !== '') content.push({ type: 'thinking', thinking: reasoning, signature: '' });
-  const text = textOfContent(message['content']);
-  if (text !== '') content.push({ type: 'text', text });
-  const refusal = message['refusal'];
-  if (typeof refusal === 'string' && refusal !== '') content.push({ type: 'text', text: refusal });
+  const refusal = typeof message['refusal'] === 'string' && message['refusal'] !== '' ? message['refusal'] : null;
   const calls = Array.isArray(message['tool_calls']) ? message['tool_calls'] : [];
-  for (const call of calls) {
-    if (!isObject(call)) continue;
-    const fn = isObject(call['function']) ? call['function'] : NO_FIELDS;
-    content.push({ type: 'tool_use', id: toolUseId(call['id']), name: typeof fn['name'] === 'string' ? fn['name'] : '', input: parseInput(fn['arguments']) });
-  }
-  const stop =
-    typeof refusal === 'string' && refusal !== '' ? { reason: 'refusal', sequence: null } : stopReasonOf(choice['finish_reason'], choice['stop_reason'], calls.length > 0, context);
+  const stop = refusal !== null ? { reason: 'refusal', sequence: null } : stopReasonOf(choice['finish_reason'], choice['stop_reason'], calls.length > 0, context);
   return {
     id: messageId(completion['id']),
     type: 'message',
     role: 'assistant',
     model: context.model,
-    content,
+    content: context.silent ? [] : contentBlocks(message, refusal, calls, context),
     stop_reason: stop.reason,
     stop_sequence: stop.sequence,
     usage: messagesUsage(completion['usage']),
   };
+}
+
+function contentBlocks(message: Json, refusal: string | null, calls: unknown[], context: AnswerContext): Json[] {
+  const content: Json[] = [];
+  const reasoning = reasoningOf(message);
+  if (context.thinking && typeof reasoning === 'string' && reasoning !== '') content.push({ type: 'thinking', thinking: reasoning, signature: '' });
+  const text = textOfContent(message['content']);
+  if (text !== '') content.push({ type: 'text', text });
+  if (refusal !== null) content.push({ type: 'text', text: refusal });
+  for (const call of calls) {
+    if (!isObject(call)) continue;
+    const fn = isObject(call['function']) ? call['function'] : NO_FIELDS;
+    content.push({ type: 'tool_use', id: toolUseId(call['id']), name: typeof fn['name'] === 'string' ? fn['name'] : '', input: parseInput(fn['arguments']) });
+  }
+  return content;
 }
 
 function event(name: string, data: string): string {
@@ -630,7 +639,7 @@ export class ChatChunkTranslator {
     // Only the first choice is answered: Messages has no `n`.
     if (!isObject(choice) || (choice['index'] !== undefined && choice['index'] !== 0)) return out;
     const delta = choice['delta'];
-    if (isObject(delta)) {
+    if (isObject(delta) && !this.#context.silent) {
       if (this.#context.thinking) {
         const reasoning = reasoningOf(delta);
         if (typeof reasoning === 'string' && reasoning !== '') out += this.#thinking(reasoning);
