@@ -18,7 +18,13 @@
 // OpenAI-compatible APIs take it; only OpenAI's own reasoning models insist on the other); text blocks of one
 // message become one string, joined by a newline (as vLLM joins content parts), so backends that take only string
 // content work; system blocks are joined by a blank line; an `is_error` tool result is sent as "Error: <content>";
-// images inside a tool result (OpenAI tool messages carry only text) follow as a user message.
+// images inside a tool result (OpenAI tool messages carry only text) follow as a user message; `top_k` and every
+// stop sequence pass as they are (vLLM and Ollama take them; OpenAI's own API refuses top_k and more than 4 stops).
+//
+// Answers: reasoning (`reasoning_content` or `reasoning`) becomes thinking blocks only when the client asked for
+// thinking, with an empty signature and no signature_delta (a backend has none to give; a client sending such a
+// block to Anthropic itself later is refused). message_start reports 0 input tokens; the real counts come in
+// message_delta, which waits for OpenAI's usage chunk. `stop_sequence` is known only from vLLM's `stop_reason`.
 
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
@@ -101,9 +107,11 @@ function messagesOf(body: Readonly<Json>): unknown[] {
 
 function appendMessage(out: Json[], message: unknown, at: string): void {
   if (!isObject(message)) throw invalid(at, 'Input should be an object.');
+  const role = message['role'];
+  if (role !== 'user' && role !== 'assistant' && role !== 'system') throw invalid(`${at}.role`, "Input should be 'user', 'assistant' or 'system'.");
   const content = message['content'];
   if (typeof content !== 'string' && !Array.isArray(content)) throw invalid(`${at}.content`, 'Input should be a string or a list of content blocks.');
-  switch (message['role']) {
+  switch (role) {
     case 'user':
       appendUser(out, content, at);
       return;
@@ -115,8 +123,6 @@ function appendMessage(out: Json[], message: unknown, at: string): void {
       if (text !== '') out.push({ role: 'system', content: text });
       return;
     }
-    default:
-      throw invalid(`${at}.role`, "Input should be 'user', 'assistant' or 'system'.");
   }
 }
 
