@@ -1,5 +1,6 @@
 // Model groups and deployments: LiteLLM's `model_list` turned into what the request path looks up.
 
+import type { ClientApi } from '../plugin/context.ts';
 import { createHash } from 'node:crypto';
 import { AZURE_DEFAULT_API_VERSION, CLOUDFLARE_ACCOUNT_ENV, firstEnv, PROVIDERS } from '../providers/catalogue.ts';
 import { upstreamTlsFor, type UpstreamTls } from './tls-files.ts';
@@ -64,6 +65,11 @@ export interface Deployment {
   /** `litellm_params` defaults merged into requests (temperature, max_tokens, stop, extra_body, extra_headers...). */
   readonly requestDefaults: RequestDefaults | null;
   readonly mock: MockSettings | null;
+  /**
+   * Client APIs besides OpenAI's that the deployment serves itself (`litellm_params.native_apis`): requests in them
+   * go as they came. Defaults: Ollama's for `ollama/` servers, Messages for `anthropic/`, Responses for OpenAI and Azure.
+   */
+  readonly nativeApis: ReadonlySet<ClientApi>;
   /** `model_info` as written. */
   readonly info: Readonly<Record<string, unknown>>;
   /** `litellm_params` for /model/info: without `api_key`, every other secret masked (`redactSecrets`). */
@@ -197,6 +203,7 @@ export function buildModelGroups(entries: readonly ModelListEntry[], env: NodeJS
       timeoutMs: params.timeout === undefined ? null : params.timeout * 1000,
       streamTimeoutMs: params.stream_timeout === undefined ? null : params.stream_timeout * 1000,
       requestDefaults: requestDefaultsOf(params),
+      nativeApis: nativeApisOf(params['native_apis'], provider, address.origin, where, errors),
       mock:
         provider === 'mock'
           ? {
@@ -445,4 +452,20 @@ function secretsOf(params: LitellmParams, apiKey: string | null): string[] {
   }
   // Longest first, so a secret that contains another is masked whole.
   return [...secrets].sort((a, b) => b.length - a.length);
+}
+
+const NATIVE_API_NAMES: ReadonlySet<string> = new Set(['ollama', 'anthropic', 'responses']);
+
+/** `litellm_params.native_apis`, or the provider's default: what a server of that kind is known to serve. */
+function nativeApisOf(value: unknown, provider: string, origin: string, where: string, errors: string[]): ReadonlySet<ClientApi> {
+  if (value !== undefined) {
+    const names = Array.isArray(value) ? value : [value];
+    const bad = names.filter((name) => typeof name !== 'string' || !NATIVE_API_NAMES.has(name));
+    if (bad.length > 0) errors.push(`${where}: native_apis takes ${[...NATIVE_API_NAMES].join(', ')}; got ${bad.map((b) => JSON.stringify(b)).join(', ')}`);
+    return new Set(names.filter((name): name is ClientApi => typeof name === 'string' && NATIVE_API_NAMES.has(name)));
+  }
+  if (provider === 'ollama' || provider === 'ollama_chat') return new Set<ClientApi>(['ollama']);
+  if (provider === 'anthropic') return new Set<ClientApi>(['anthropic']);
+  if (provider === 'azure' || (provider === 'openai' && origin === 'https://api.openai.com')) return new Set<ClientApi>(['responses']);
+  return new Set<ClientApi>();
 }

@@ -319,12 +319,21 @@ function isModelKey(raw: Buffer, open: number, close: number): boolean {
  * Checks the fields Sluice itself relies on (everything else is the backend's business and passes through).
  * Errors name the offending `param`, as OpenAI's do.
  */
-export function validateRequest(endpoint: Endpoint, body: Record<string, unknown>): void {
+/**
+ * What every client API asks of a body: a non-empty string `model` and, if given, a boolean `stream`. The rest of
+ * a non-OpenAI body is checked by its translation, or by the backend that serves the API natively.
+ */
+export function validateModelAndStream(body: Readonly<Record<string, unknown>>): void {
   const model = body['model'];
   if (model === undefined) throw missing('model');
   if (typeof model !== 'string' || model === '') throw invalid('model', 'must be a non-empty string');
   const stream = body['stream'];
   if (stream !== undefined && stream !== null && typeof stream !== 'boolean') throw invalid('stream', 'must be a boolean');
+}
+
+export function validateRequest(endpoint: Endpoint, body: Record<string, unknown>): void {
+  validateModelAndStream(body);
+  const stream = body['stream'];
   switch (endpoint) {
     case 'chat':
       return validateMessages(body['messages']);

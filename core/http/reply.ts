@@ -59,10 +59,25 @@ export function writeReply(res: ServerResponse, ctx: RequestContext, reply: Repl
   if (writeHead(res, ctx, reply.status, headers)) res.end(reply.status === 204 ? undefined : reply.body);
 }
 
-/** An error for a request, in the OpenAI shape and the caller's language (see `sendError`), through `writeHead`. */
-export function writeError(res: ServerResponse, ctx: RequestContext, error: SluiceError, extra: Readonly<Record<string, string>> | undefined, localized: LocalizedMessage): void {
+/** Builds an error body in one client API's shape (OpenAI's, Ollama's, Anthropic's) around a localized message. */
+export type ErrorShape = (error: SluiceError, message: string) => unknown;
+
+const OPENAI_SHAPE: ErrorShape = (error, message) => errorBody(error, { message, lang: 'en' });
+
+/**
+ * An error for a request, in the shape of the API called (OpenAI's unless `shape` says otherwise) and the caller's
+ * language (see `sendError`), through `writeHead`.
+ */
+export function writeError(
+  res: ServerResponse,
+  ctx: RequestContext,
+  error: SluiceError,
+  extra: Readonly<Record<string, string>> | undefined,
+  localized: LocalizedMessage,
+  shape: ErrorShape = OPENAI_SHAPE,
+): void {
   const headers: Record<string, string> = { ...extra, ...error.headers, 'content-language': localized.lang };
-  writeReply(res, ctx, respond(error.status, errorBody(error, localized)), headers);
+  writeReply(res, ctx, respond(error.status, shape(error, localized.message)), headers);
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, extra?: Readonly<Record<string, string>>): void {
@@ -87,17 +102,15 @@ export function errorBody(error: SluiceError, localized?: LocalizedMessage): Ret
 }
 
 /**
- * Ends a response whose headers are already out. An event stream gets one final `data:` event (and
- * `data: [DONE]` when `done`); any other body is cut short by destroying the socket, so the client sees a
- * truncated response instead of a body that looks complete.
+ * Ends a response whose headers are already out. A stream (SSE or NDJSON) gets `tail`, its final events in the
+ * API's shape; any other body is cut short by destroying the socket, so the client sees a truncated response
+ * instead of a body that looks complete.
  */
-export function endStarted(res: ServerResponse, isEventStream: boolean, finalEvent: unknown, done: boolean): void {
+export function endStarted(res: ServerResponse, isStream: boolean, tail: string): void {
   if (res.destroyed || res.writableEnded) return;
-  if (!isEventStream) {
+  if (!isStream) {
     res.destroy();
     return;
   }
-  let tail = finalEvent === null ? '' : `data: ${JSON.stringify(finalEvent)}\n\n`;
-  if (done) tail += 'data: [DONE]\n\n';
   res.end(tail);
 }

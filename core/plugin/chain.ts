@@ -205,7 +205,7 @@ function guardEventHook(hook: Hook<(ctx: RequestContext, event: SseEvent) => voi
     try {
       return fn(ctx, event);
     } catch (error) {
-      return { kind: 'stop', finalEvent: null, error: pluginFailure(id, error) };
+      return { kind: 'stop', finalEvent: null, error: pluginFailure(id, error), notice: null };
     }
   };
 }

@@ -37,6 +37,12 @@ export interface AuthInfo {
   readonly admin?: boolean;
 }
 
+/**
+ * The API a client called: OpenAI's (chat, completions, embeddings and the rest), Ollama's native `/api/*`,
+ * Anthropic's Messages or OpenAI's Responses. Bodies, streams and errors are in that API's shape.
+ */
+export type ClientApi = 'openai' | 'ollama' | 'anthropic' | 'responses';
+
 /** What a request is for: a proxied endpoint, or `info` for the gateway's own GET routes (models, health). */
 export type RouteKind = Endpoint | 'info';
 
@@ -65,8 +71,10 @@ export class RequestContext {
   readonly rawBody: Buffer;
   /** The model group the client asked for (`body.model`). */
   readonly model: string;
-  /** `body.stream === true`. */
+  /** The answer streams: `body.stream === true` (Ollama's API streams unless `stream` is false). */
   readonly stream: boolean;
+  /** The API the client called; errors and streams are in its shape. */
+  readonly api: ClientApi;
 
   group: ModelGroup | null = null;
   deployment: Deployment | null = null;
@@ -103,7 +111,10 @@ export class RequestContext {
     body: Record<string, unknown>,
     rawBody: Buffer,
     query = '',
+    api: ClientApi = 'openai',
+    stream: boolean = body['stream'] === true,
   ) {
+    this.api = api;
     this.id = id;
     this.method = method;
     this.path = path;
@@ -115,7 +126,7 @@ export class RequestContext {
     this.body = body;
     this.rawBody = rawBody;
     this.model = typeof body['model'] === 'string' ? body['model'] : '';
-    this.stream = body['stream'] === true;
+    this.stream = stream;
   }
 
   /** Replaces (or, passing `ctx.body` after editing it, confirms changes to) the body sent upstream. */

@@ -10,6 +10,11 @@ export interface StreamStop {
   readonly finalEvent: Readonly<Record<string, unknown>> | null;
   /** Why the stream was ended; passed to `onError`. */
   readonly error: SluiceError;
+  /**
+   * Text the client is shown instead of the rest of the answer. In OpenAI's API `finalEvent` carries it; the
+   * other APIs (Ollama's, Anthropic's Messages, Responses) get a final event in their own shape built around it.
+   */
+  readonly notice: string | null;
 }
 
 /**
@@ -17,25 +22,31 @@ export interface StreamStop {
  * current event and everything after it are not forwarded. The core writes `finalEvent` (if any), then
  * `data: [DONE]`, ends the response and aborts the upstream request.
  */
-export function endStream(error: SluiceError, finalEvent: Readonly<Record<string, unknown>> | null = null): StreamStop {
-  return { kind: 'stop', finalEvent, error };
+export function endStream(error: SluiceError, finalEvent: Readonly<Record<string, unknown>> | null = null, notice: string | null = null): StreamStop {
+  return { kind: 'stop', finalEvent, error, notice };
 }
 
 const NOT_PARSED = Symbol('not parsed');
 
-/** One server-sent event, as the upstream sent it. */
+/**
+ * One event of a streamed answer, as the upstream sent it: a server-sent event, or (Ollama's API) one NDJSON line,
+ * whose `data` is the line itself.
+ */
 export class SseEvent {
-  /** The event's exact bytes, including the blank line that ends it. */
+  /** The event's exact bytes, including the blank line (or the newline) that ends it. */
   readonly raw: Buffer;
   /** 0-based position of this event in the stream. */
   readonly index: number;
+  /** True for one line of an NDJSON stream. */
+  readonly ndjson: boolean;
   #data: string | null = null;
   #name: string | null = null;
   #json: unknown = NOT_PARSED;
 
-  constructor(raw: Buffer, index: number) {
+  constructor(raw: Buffer, index: number, ndjson = false) {
     this.raw = raw;
     this.index = index;
+    this.ndjson = ndjson;
   }
 
   /** The `data:` lines joined with `\n` (SSE rules: one optional space after the colon is dropped). */
@@ -52,7 +63,7 @@ export class SseEvent {
 
   /** True for OpenAI's `data: [DONE]` terminator. */
   get done(): boolean {
-    return this.data === '[DONE]';
+    return !this.ndjson && this.data === '[DONE]';
   }
 
   /** `data` parsed as JSON once, shared by all plugins; `undefined` when it is not JSON. Do not mutate. */
@@ -68,6 +79,10 @@ export class SseEvent {
   }
 
   #parseFields(): void {
+    if (this.ndjson) {
+      this.#data = this.raw.toString('utf8').trimEnd();
+      return;
+    }
     const lines = this.raw.toString('utf8').split(/\r\n|\r|\n/);
     const data: string[] = [];
     for (const line of lines) {

@@ -32,7 +32,10 @@ import { StringDecoder } from 'node:string_decoder';
 import type { Endpoint } from '../config/models.ts';
 import { SluiceError } from '../errors.ts';
 import type { Usage } from '../plugin/context.ts';
-import type { ClientBridge, ResponseTranslator } from './wire-format.ts';
+import { validateModelAndStream } from '../http/body.ts';
+import { classifyStatus, estimateRequestTokens, isContextWindowError } from './openai.ts';
+import { messagesRoot } from './anthropic.ts';
+import { HeldBodyUsage, type ClientBridge, type ResponseTranslator, type WireFormat } from './wire-format.ts';
 
 type Json = Record<string, unknown>;
 type Headers = Record<string, string | string[] | undefined>;
@@ -1132,3 +1135,30 @@ export function countTokens(body: Readonly<Json>): { input_tokens: number } {
 function numberOr(value: unknown, fallback: number): number {
   return typeof value === 'number' && Number.isFinite(value) ? value : fallback;
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// The client API as the engine sees it.
+
+/** Anthropic's Messages API: `/v1/messages`, named SSE events, `{"type":"error","error":{...}}`. */
+export const messagesWire: WireFormat = {
+  id: 'anthropic',
+  routes: MESSAGES_ROUTES,
+  validate: (_endpoint, body) => validateModelAndStream(body),
+  isStream: (_endpoint, body) => messagesIsStream(body),
+  servesNatively: (deployment) => deployment.nativeApis.has('anthropic'),
+  upstreamPath: (_endpoint, basePath) => `${messagesRoot(basePath)}/messages`,
+  bridge: messagesBridge,
+  errorBody: (error, message) => anthropicErrorBody(error.status, message),
+  streamErrorTail: (error, message) => messagesErrorEvent(error.status, message),
+  streamStopTail: (stop) => messagesStopEvents(stop.notice),
+  eventText: (event) => messagesEventText(event.event, event.json),
+  streamFraming: 'sse',
+  usageMark: MESSAGES_USAGE_MARK,
+  usageOfEvent: messagesUsageOfEvent,
+  isUsageOnlyEvent: () => false,
+  usageOfBody: messagesUsageOfBody,
+  bodyUsageReader: () => new HeldBodyUsage(messagesUsageOfBody),
+  classifyStatus,
+  isContextWindowError,
+  estimateRequestTokens,
+};

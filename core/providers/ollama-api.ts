@@ -30,7 +30,9 @@ import { StringDecoder } from 'node:string_decoder';
 import type { Endpoint } from '../config/models.ts';
 import { SluiceError } from '../errors.ts';
 import type { Usage } from '../plugin/context.ts';
-import type { ClientBridge, ResponseTranslator } from './wire-format.ts';
+import { validateModelAndStream } from '../http/body.ts';
+import { classifyStatus, estimateRequestTokens, isContextWindowError } from './openai.ts';
+import { HeldBodyUsage, type ClientBridge, type ResponseTranslator, type WireFormat } from './wire-format.ts';
 
 type Json = Record<string, unknown>;
 type Headers = Record<string, string | string[] | undefined>;
@@ -969,3 +971,39 @@ export function ollamaShow(name: string, info: OllamaShowInfo = {}): Json {
   out['modified_at'] = info.modifiedAt ?? STARTED_AT;
   return out;
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// The client API as the engine sees it.
+
+/** Ollama's server root, from a deployment's OpenAI base path (`http://host:11434/v1` serves /api/* at its root). */
+function ollamaRoot(basePath: string): string {
+  const base = basePath.replace(/\/+$/, '');
+  return base.endsWith('/v1') ? base.slice(0, -3) : base;
+}
+
+const NATIVE_PATH: Readonly<Partial<Record<Endpoint, string>>> = { chat: '/api/chat', completions: '/api/generate', embeddings: '/api/embed' };
+
+/** Ollama's native API: `/api/chat`, `/api/generate`, `/api/embed(dings)`, NDJSON streams, `{"error": "..."}`. */
+export const ollamaWire: WireFormat = {
+  id: 'ollama',
+  routes: OLLAMA_ROUTES,
+  validate: (_endpoint, body) => validateModelAndStream(body),
+  isStream: (endpoint, body) => ollamaIsStream(body, endpoint),
+  servesNatively: (deployment) => deployment.nativeApis.has('ollama'),
+  // The legacy /api/embeddings takes `prompt` where /api/embed takes `input`: the client's path is kept.
+  upstreamPath: (endpoint, basePath, clientPath) => ollamaRoot(basePath) + (clientPath === '/api/embeddings' ? clientPath : (NATIVE_PATH[endpoint] ?? clientPath)),
+  bridge: ollamaBridge,
+  errorBody: (_error, message) => ollamaErrorBody(message),
+  streamErrorTail: (_error, message) => ollamaErrorLine(message),
+  streamStopTail: (stop, ctx) => ollamaStopLine(ctx.model, stop.notice, 'content_filter', ctx.endpoint === 'completions' ? 'completions' : 'chat'),
+  eventText: (event) => ollamaLineText(event.json),
+  streamFraming: 'ndjson',
+  usageMark: OLLAMA_USAGE_MARK,
+  usageOfEvent: ollamaUsageOfLine,
+  isUsageOnlyEvent: () => false,
+  usageOfBody: ollamaUsageOfLine,
+  bodyUsageReader: () => new HeldBodyUsage(ollamaUsageOfLine),
+  classifyStatus,
+  isContextWindowError,
+  estimateRequestTokens,
+};

@@ -7,6 +7,8 @@ import type { Endpoint } from '../config/models.ts';
 import type { ErrorClass } from '../config/router-settings.ts';
 import type { Usage } from '../plugin/context.ts';
 import type { BodyUsageReader, WireFormat } from './wire-format.ts';
+import type { SluiceError } from '../errors.ts';
+import { validateRequest } from '../http/body.ts';
 
 /** The POST routes clients call, by path. */
 export const OPENAI_ROUTES: ReadonlyMap<string, Endpoint> = new Map<string, Endpoint>([
@@ -221,11 +223,31 @@ function objectAfterKey(bytes: Buffer, from: number): Buffer | null {
   return null;
 }
 
+/** OpenAI's error object, with the message in the caller's language. */
+export function openaiErrorBody(error: SluiceError, message: string): { error: { message: string; type: string; param: string | null; code: string } } {
+  const body = error.toJSON();
+  body.error.message = message;
+  return body;
+}
+
 /** OpenAI's wire family: chat, completions and embeddings, streamed as SSE. */
 export const openai: WireFormat = {
   id: 'openai',
   routes: OPENAI_ROUTES,
+  validate: validateRequest,
+  isStream: (_endpoint, body) => body['stream'] === true,
+  // Every OpenAI-compatible deployment; an `anthropic/` one is reached through its ForeignBackend.
+  servesNatively: (deployment) => deployment.kind !== 'anthropic',
   upstreamPath: upstreamPathOf,
+  bridge: null,
+  errorBody: openaiErrorBody,
+  streamErrorTail: (error, message) => `data: ${JSON.stringify(openaiErrorBody(error, message))}\n\n`,
+  streamStopTail: (stop) => (stop.finalEvent === null ? '' : `data: ${JSON.stringify(stop.finalEvent)}\n\n`) + 'data: [DONE]\n\n',
+  eventText: (event) => {
+    const choice = (event.json as { choices?: { delta?: { content?: unknown }; text?: unknown }[] } | undefined)?.choices?.[0];
+    const text = choice?.delta?.content ?? choice?.text;
+    return typeof text === 'string' ? text : '';
+  },
   streamFraming: 'sse',
   usageMark: USAGE_MARK,
   usageOfEvent: (json) => usageFrom((json as { usage?: unknown } | undefined)?.usage),

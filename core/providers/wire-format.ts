@@ -2,9 +2,11 @@
 // Anthropic's Messages). A new family is one file implementing this, listed in providers/index.ts; the stream
 // tap splits its streams by `streamFraming`.
 
-import type { Endpoint } from '../config/models.ts';
+import type { Deployment, Endpoint } from '../config/models.ts';
 import type { ErrorClass } from '../config/router-settings.ts';
-import type { Usage } from '../plugin/context.ts';
+import type { SluiceError } from '../errors.ts';
+import type { ClientApi, RequestContext, Usage } from '../plugin/context.ts';
+import type { SseEvent, StreamStop } from '../plugin/stream-event.ts';
 
 /** Reads a JSON body's usage as the body streams past, without holding the body. */
 export interface BodyUsageReader {
@@ -14,11 +16,31 @@ export interface BodyUsageReader {
 }
 
 export interface WireFormat {
-  readonly id: string;
+  /** The client API this is (`ctx.api` of its requests). */
+  readonly id: ClientApi;
   /** The POST routes its clients call, by path, and which endpoint each is. */
   readonly routes: ReadonlyMap<string, Endpoint>;
-  /** The upstream path that serves an endpoint on a deployment whose API lives at `basePath`. */
-  upstreamPath(endpoint: Endpoint, basePath: string): string;
+  /** Throws a SluiceError (400, param named) for a body this API refuses; `model` is always required. */
+  validate(endpoint: Endpoint, body: Readonly<Record<string, unknown>>): void;
+  /** Whether the answer to `body` streams (each API has its own default). */
+  isStream(endpoint: Endpoint, body: Readonly<Record<string, unknown>>): boolean;
+  /** Whether `deployment` serves this API itself: the request then goes as it came, and the answer comes back as is. */
+  servesNatively(deployment: Deployment): boolean;
+  /**
+   * The upstream path that serves an endpoint natively on a deployment whose API lives at `basePath`; `clientPath`
+   * is the path the client called (Ollama's two embeddings routes share an endpoint).
+   */
+  upstreamPath(endpoint: Endpoint, basePath: string, clientPath: string): string;
+  /** How the API reaches a deployment that does not serve it, by way of OpenAI's routes; null for OpenAI's own. */
+  readonly bridge: ClientBridge | null;
+  /** The body of an error the gateway answers with, in this API's shape, with `message` in the caller's language. */
+  errorBody(error: SluiceError, message: string): unknown;
+  /** The bytes that end a started stream with an error (an error event, or an error line). */
+  streamErrorTail(error: SluiceError, message: string): string;
+  /** The bytes that end a stream a plugin stopped (`endStream`): its final event, in this API's shape. */
+  streamStopTail(stop: StreamStop, ctx: RequestContext): string;
+  /** The answer text one stream event adds (what output guards read). */
+  eventText(event: SseEvent): string;
   /** How a streamed answer is cut into events: SSE (events end at a blank line) or NDJSON (one per line). */
   readonly streamFraming: 'sse' | 'ndjson';
   /** Bytes every stream event carrying usage contains: searched before any JSON is parsed. */
@@ -85,4 +107,36 @@ export interface ClientBridge {
   toOpenAI(body: Readonly<Record<string, unknown>>, endpoint: Endpoint): { readonly endpoint: Endpoint; readonly body: Record<string, unknown> };
   /** Translates the OpenAI answer into the client's API; `body` is the client's own request. */
   fromOpenAI(requestedModel: string, body: Readonly<Record<string, unknown>>, endpoint: Endpoint): ResponseTranslator;
+}
+
+/**
+ * A BodyUsageReader for APIs whose JSON answers are small: the body is held up to `limit` bytes and parsed once
+ * at the end; a larger one reports no usage rather than holding more.
+ */
+export class HeldBodyUsage implements BodyUsageReader {
+  readonly #usageOfBody: (json: unknown) => Usage | null;
+  readonly #limit: number;
+  #chunks: Buffer[] | null = [];
+  #size = 0;
+
+  constructor(usageOfBody: (json: unknown) => Usage | null, limit = 1024 * 1024) {
+    this.#usageOfBody = usageOfBody;
+    this.#limit = limit;
+  }
+
+  push(chunk: Buffer): void {
+    if (this.#chunks === null) return;
+    this.#size += chunk.length;
+    if (this.#size > this.#limit) this.#chunks = null;
+    else this.#chunks.push(chunk);
+  }
+
+  read(): Usage | null {
+    if (this.#chunks === null || this.#size === 0) return null;
+    try {
+      return this.#usageOfBody(JSON.parse(Buffer.concat(this.#chunks, this.#size).toString('utf8')));
+    } catch {
+      return null;
+    }
+  }
 }

@@ -11,7 +11,7 @@ import type { Dispatcher } from 'undici';
 import type { Deployment } from '../config/models.ts';
 import { SluiceError, toSluiceError } from '../errors.ts';
 import { HOP_BY_HOP, headerList, isChunkedOnly } from '../http/headers.ts';
-import { endStarted, errorBody, isReply, writeError, writeHead, writeReply, type Reply } from '../http/reply.ts';
+import { endStarted, isReply, writeError, writeHead, writeReply, type Reply } from '../http/reply.ts';
 import type { ResponseBody, UpstreamResponseHead } from '../plugin/api.ts';
 import type { Chain } from '../plugin/chain.ts';
 import type { RequestContext } from '../plugin/context.ts';
@@ -61,6 +61,14 @@ class HeldBody implements ResponseBody {
     }
     return this.#json;
   }
+}
+
+/** How a streamed answer is framed, by its content type: SSE, NDJSON (Ollama's API), or null for a whole body. */
+function streamFramingOf(headers: Headers): 'sse' | 'ndjson' | null {
+  const type = headers['content-type'];
+  if (typeof type !== 'string') return null;
+  if (type.startsWith('text/event-stream')) return 'sse';
+  return type.startsWith('application/x-ndjson') ? 'ndjson' : null;
 }
 
 /** What one attempt is for, fixed when it is created. */
@@ -253,8 +261,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
       this.#writeHead(status, headers);
       return;
     }
-    const contentType = headers['content-type'];
-    if (this.#chain.hooks.onResponseBody !== null && !(typeof contentType === 'string' && contentType.startsWith('text/event-stream'))) {
+    if (this.#chain.hooks.onResponseBody !== null && streamFramingOf(headers) === null) {
       this.#wholeBody = { status, headers, chunks: [], size: 0 };
       return;
     }
@@ -302,7 +309,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
       if (tap.stopped !== null) {
         if (bytes !== null) this.#res.write(bytes);
         const stop = tap.stopped;
-        endStarted(this.#res, true, stop.finalEvent, true);
+        endStarted(this.#res, true, this.#setup.wire.streamStopTail(stop, this.#ctx));
         this.#end('error', stop.error);
         // After #end: undici may report the abort synchronously, and this attempt must already be over by then.
         controller.abort(stop.error);
@@ -440,8 +447,8 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
   /** Writes the client's status line and headers. False if a plugin failed the request instead. */
   #writeHead(status: number, headers: Headers): boolean {
     const ctx = this.#ctx;
-    const contentType = headers['content-type'];
-    this.#eventStream = typeof contentType === 'string' && contentType.startsWith('text/event-stream');
+    const framing = streamFramingOf(headers);
+    this.#eventStream = framing !== null;
     const head: UpstreamResponseHead = { status, headers, isEventStream: this.#eventStream };
     try {
       this.#chain.runHeaders(ctx, head);
@@ -465,7 +472,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
       out['x-accel-buffering'] = 'no';
       if (chain.eventHooks !== null || chain.wantsUsage) {
         const usage = chain.wantsUsage && status < 400 ? { wire: this.#setup.wire, read: true, dropInjected: this.#setup.usageInjected } : null;
-        this.#tap = new SseTap(ctx, chain.eventHooks ?? [], usage);
+        this.#tap = new SseTap(ctx, chain.eventHooks ?? [], usage, MAX_EVENT_BYTES, framing!);
         // A plugin may end the stream early, so the upstream's length would no longer hold.
         delete out['content-length'];
       }
@@ -531,9 +538,9 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
   /** Sends `error` (or ends a started response with it) and tells the owner this attempt is over. */
   #report(error: SluiceError): void {
     if (!this.#res.headersSent) {
-      writeError(this.#res, this.#ctx, error, { ...this.#owner.clientHeaders(this), ...this.#ctx.responseHeaders }, this.#localize(error));
+      writeError(this.#res, this.#ctx, error, { ...this.#owner.clientHeaders(this), ...this.#ctx.responseHeaders }, this.#localize(error), this.#setup.wire.errorBody);
     } else {
-      endStarted(this.#res, this.#eventStream, errorBody(error, this.#localize(error)), false);
+      endStarted(this.#res, this.#eventStream, this.#setup.wire.streamErrorTail(error, this.#localize(error).message));
     }
     this.#owner.ended(this, 'error', error);
   }

@@ -3,10 +3,10 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { requestId } from '../http/headers.ts';
-import { DISCARD_LIMIT, discardBody, parseJsonObject, readBody, validateRequest } from '../http/body.ts';
+import { DISCARD_LIMIT, discardBody, parseJsonObject, readBody } from '../http/body.ts';
 import { isReply, writeError, writeReply, type Reply } from '../http/reply.ts';
 import type { Chain } from '../plugin/chain.ts';
-import { RequestContext, type Outcome, type RouteKind } from '../plugin/context.ts';
+import { RequestContext, type ClientApi, type Outcome, type RouteKind } from '../plugin/context.ts';
 import { localizeFor, type ErrorLocalizer } from '../plugin/localize.ts';
 import { REQUEST_PHASES } from '../plugin/phases.ts';
 import type { Endpoint, ModelGroup, WildcardGroups } from '../config/models.ts';
@@ -18,6 +18,7 @@ import type { Logger } from '../logger.ts';
 import type { RouterState } from '../state/router-state.ts';
 import type { Upstreams } from './pools.ts';
 import type { WireFormat } from '../providers/wire-format.ts';
+import { apiOfPath, wireOf } from '../providers/index.ts';
 import { RetryLoop, type RunEnv, type RunningLoops } from './retry-loop.ts';
 
 const EMPTY = Buffer.alloc(0);
@@ -81,12 +82,12 @@ export class Pipeline {
     try {
       raw = await readBody(req, server.bodyLimit, server.timeouts.clientBody);
       body = parseJsonObject(raw);
-      validateRequest(endpoint, body);
+      wire.validate(endpoint, body);
     } catch (error) {
       this.#refuseBody(req, res, path, endpoint, startedAt, body, toSluiceError(error));
       return;
     }
-    const ctx = newContext(req, path, endpoint, startedAt, body, raw);
+    const ctx = newContext(req, path, endpoint, startedAt, body, raw, wire.id, wire.isStream(endpoint, body));
     try {
       const next = await this.#runRequestPhases(ctx, req, res, wire);
       if (isReply(next)) {
@@ -318,14 +319,23 @@ export class Pipeline {
       ctx.status = error.status;
       return;
     }
-    writeError(res, ctx, error, extra, localizeFor(this.#config.localizer, error, ctx));
+    writeError(res, ctx, error, extra, localizeFor(this.#config.localizer, error, ctx), wireOf(ctx.api).errorBody);
   }
 }
 
-function newContext(req: IncomingMessage, path: string, endpoint: RouteKind, startedAt: number, body: Record<string, unknown>, raw: Buffer): RequestContext {
+function newContext(
+  req: IncomingMessage,
+  path: string,
+  endpoint: RouteKind,
+  startedAt: number,
+  body: Record<string, unknown>,
+  raw: Buffer,
+  api: ClientApi = apiOfPath(path),
+  stream?: boolean,
+): RequestContext {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
-  return new RequestContext(requestId(req), req.method ?? '', path, req.headers, req.socket.remoteAddress ?? '', endpoint, startedAt, body, raw, q === -1 ? '' : url.slice(q + 1));
+  return new RequestContext(requestId(req), req.method ?? '', path, req.headers, req.socket.remoteAddress ?? '', endpoint, startedAt, body, raw, q === -1 ? '' : url.slice(q + 1), api, stream);
 }
 
 function baseHeaders(ctx: RequestContext): Record<string, string> {

@@ -17,9 +17,8 @@ import type { RouterState } from '../state/router-state.ts';
 import { UpstreamAttempt, type AttemptFailure, type AttemptOwner } from './attempt.ts';
 import { PassiveHealth } from './passive-health.ts';
 import { TranslatingHandler } from './translating-handler.ts';
-import { foreignBackend } from '../providers/index.ts';
 import type { Upstreams } from './pools.ts';
-import { askForStreamUsage, buildUpstreamRequest } from './upstream-request.ts';
+import { askForStreamUsage, buildUpstreamRequest, type UpstreamRequest } from './upstream-request.ts';
 
 /** What every loop of one generation shares. */
 export interface RunEnv {
@@ -377,7 +376,7 @@ export class RetryLoop implements AttemptOwner {
     const totalMs = ctx.stream ? t.upstreamTotal : (deployment.timeoutMs ?? env.settings.timeoutMs ?? t.upstreamTotal);
     const firstByteMs = ctx.stream ? (deployment.streamTimeoutMs ?? env.settings.streamTimeoutMs ?? t.upstreamFirstByte) : t.upstreamFirstByte;
     if (!this.#usageInjected) this.#usageInjected = askForStreamUsage(ctx, this.#chain);
-    let request: Dispatcher.DispatchOptions;
+    let request: UpstreamRequest;
     try {
       request = buildUpstreamRequest(ctx, deployment, this.#req.rawHeaders, this.#chain, this.#wire, { firstByteMs, idleMs: t.upstreamIdle }, env.settings.dropParams);
     } catch (error) {
@@ -401,10 +400,9 @@ export class RetryLoop implements AttemptOwner {
     this.#current = attempt;
     env.state.acquire(deployment.id);
     env.state.addUsage(deployment.id, 1, 0, Date.now());
-    // A backend of another wire family answers through a translator; the attempt sees the client's format.
-    const foreign = foreignBackend(deployment);
-    const handler = foreign === null ? attempt : new TranslatingHandler(attempt, foreign.translator(ctx.model, ctx.body));
-    env.upstreams.for(deployment).dispatch(request, handler);
+    // A backend of another API answers through a translator; the attempt sees the client's API.
+    const handler = request.translator === null ? attempt : new TranslatingHandler(attempt, request.translator);
+    env.upstreams.for(deployment).dispatch(request.options, handler);
   }
 
   #release(attempt: UpstreamAttempt): void {
@@ -442,7 +440,7 @@ export class RetryLoop implements AttemptOwner {
   #endWith(error: SluiceError): void {
     this.#done = true;
     this.#res.off('close', this.#onClientClose);
-    writeError(this.#res, this.#ctx, error, { 'x-request-id': this.#ctx.id, ...this.#ctx.responseHeaders }, localizeFor(this.#env.localizer, error, this.#ctx));
+    writeError(this.#res, this.#ctx, error, { 'x-request-id': this.#ctx.id, ...this.#ctx.responseHeaders }, localizeFor(this.#env.localizer, error, this.#ctx), this.#wire.errorBody);
     this.#finish('error', error);
   }
 

@@ -70,12 +70,15 @@ export class SseTap {
   readonly #hooks: readonly EventHook[];
   readonly #usage: UsageReading | null;
   readonly #maxEventBytes: number;
+  /** Ollama's streams: one JSON object per line instead of server-sent events. */
+  readonly #ndjson: boolean;
 
-  constructor(ctx: RequestContext, hooks: readonly EventHook[], usage: UsageReading | null = null, maxEventBytes = MAX_EVENT_BYTES) {
+  constructor(ctx: RequestContext, hooks: readonly EventHook[], usage: UsageReading | null = null, maxEventBytes = MAX_EVENT_BYTES, framing: 'sse' | 'ndjson' = 'sse') {
     this.#ctx = ctx;
     this.#hooks = hooks;
     this.#usage = usage;
     this.#maxEventBytes = maxEventBytes;
+    this.#ndjson = framing === 'ndjson';
   }
 
   push(chunk: Buffer): Buffer | null {
@@ -101,7 +104,7 @@ export class SseTap {
     let from = 0;
     let kept: Buffer[] | null = null;
     for (;;) {
-      const event = new SseEvent(buf.subarray(start, end), this.#count++);
+      const event = new SseEvent(buf.subarray(start, end), this.#count++, this.#ndjson);
       if (this.#usage !== null && this.#readUsage(event)) {
         (kept ??= []).push(buf.subarray(from, start));
         from = end;
@@ -137,6 +140,12 @@ export class SseTap {
    * `#state`), or -1, leaving in `#state` where the buffer's end stands. Only bytes at or after `from` are read.
    */
   #findEventEnd(buf: Buffer, from: number): number {
+    if (this.#ndjson) {
+      // A line ends at its newline; only the bytes not yet searched are read.
+      const lf = buf.indexOf(LF, from);
+      this.scannedBytes += (lf === -1 ? buf.length : lf + 1) - from;
+      return lf === -1 ? -1 : lf + 1;
+    }
     const n = buf.length;
     if (from === n) return -1;
     let i = from;
@@ -189,7 +198,14 @@ export class SseTap {
     if (event.raw.indexOf(reading.wire.usageMark) === -1) return false;
     const usage = reading.wire.usageOfEvent(event.json);
     if (usage === null) return false;
-    if (reading.read) this.#ctx.usage = usage;
+    if (reading.read) {
+      // An event may count only the output (Anthropic's message_delta): the prompt counted before it stays.
+      const before = this.#ctx.usage;
+      this.#ctx.usage =
+        before !== null && usage.promptTokens === 0 && before.promptTokens > 0
+          ? { promptTokens: before.promptTokens, completionTokens: usage.completionTokens, totalTokens: before.promptTokens + usage.completionTokens }
+          : usage;
+    }
     return reading.dropInjected && reading.wire.isUsageOnlyEvent(event.json);
   }
 

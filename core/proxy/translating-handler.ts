@@ -39,7 +39,11 @@ export class TranslatingHandler implements Dispatcher.DispatchHandler {
     if (this.#failed) return;
     const tail = this.#guard(controller, () => this.#translator.end());
     if (tail === undefined) return;
-    if (this.#deferred) this.#inner.onResponseStart?.(controller, tail.status, tail.headers);
+    if (this.#deferred) {
+      // The whole answer is known now: its length is that of the translated body.
+      const headers = { ...tail.headers, 'content-length': String(tail.body.length) };
+      this.#inner.onResponseStart?.(controller, tail.status, headers);
+    }
     if (tail.body.length > 0) this.#inner.onResponseData?.(controller, tail.body);
     this.#inner.onResponseEnd?.(controller, trailers);
   }
@@ -65,3 +69,53 @@ export class TranslatingHandler implements Dispatcher.DispatchHandler {
     }
   }
 }
+
+type Head = { readonly deferred: boolean; readonly status: number; readonly headers: Headers };
+
+/**
+ * Two translations in a row, for a client API bridged to a backend of a third (an Ollama client on an `anthropic/`
+ * deployment): the backend's answer becomes OpenAI's in `first`, then the client's in `second`.
+ */
+export class ChainedTranslator implements ResponseTranslator {
+  readonly #first: ResponseTranslator;
+  readonly #second: ResponseTranslator;
+  /** `first` holds the answer whole: `second` starts only at the end. */
+  #firstDeferred = false;
+
+  constructor(first: ResponseTranslator, second: ResponseTranslator) {
+    this.#first = first;
+    this.#second = second;
+  }
+
+  start(status: number, headers: Readonly<Headers>): Head {
+    const head = this.#first.start(status, headers);
+    this.#firstDeferred = head.deferred;
+    if (head.deferred) return head;
+    return this.#second.start(head.status, head.headers);
+  }
+
+  data(chunk: Buffer): Buffer {
+    if (this.#firstDeferred) {
+      this.#first.data(chunk);
+      return EMPTY;
+    }
+    const middle = this.#first.data(chunk);
+    return middle.length === 0 ? EMPTY : this.#second.data(middle);
+  }
+
+  end(): { readonly status: number; readonly headers: Headers; readonly body: Buffer } {
+    const tail = this.#first.end();
+    if (this.#firstDeferred) {
+      const head = this.#second.start(tail.status, tail.headers);
+      const body = this.#second.data(tail.body);
+      const last = this.#second.end();
+      const whole = body.length === 0 ? last.body : Buffer.concat([body, last.body]);
+      return head.deferred ? { status: last.status, headers: last.headers, body: whole } : { status: head.status, headers: head.headers, body: whole };
+    }
+    const body = tail.body.length === 0 ? EMPTY : this.#second.data(tail.body);
+    const last = this.#second.end();
+    return { status: last.status, headers: last.headers, body: body.length === 0 ? last.body : last.body.length === 0 ? body : Buffer.concat([body, last.body]) };
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
