@@ -23,6 +23,7 @@ import {
   responsesUsageOfEvent,
   toChatRequest,
 } from '../core/providers/openai-responses.ts';
+import { startOpenAISim, type Sim } from './sim/openai-sim.ts';
 
 type Json = Record<string, unknown>;
 
@@ -770,5 +771,57 @@ describe('the openai SDK reads the translation', () => {
     });
     const sent = received.at(-1)!;
     assert.equal(sent['store'], undefined, 'the SDK sends no store unless asked');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// The simulator's native /v1/responses (a knob, for pass-through tests)
+
+describe('the OpenAI simulator serves /v1/responses when asked', () => {
+  let sim: Sim;
+  let client: OpenAI;
+
+  before(async () => {
+    sim = await startOpenAISim({ text: 'Native answer here.', responses: true });
+    client = new OpenAI({ baseURL: `${sim.url}/v1`, apiKey: 'sk-test', maxRetries: 0 });
+  });
+  after(() => sim.close());
+
+  test('JSON and the event stream, as the SDK reads them; usage on response.completed', async () => {
+    const response = await client.responses.create({ model: 'sim-model', input: 'Hello there', instructions: 'Be brief.' });
+    assert.equal(response.output_text, 'Native answer here.');
+    assert.equal(response.status, 'completed');
+    assert.equal(response.usage!.output_tokens, 3);
+    assert.ok(response.usage!.input_tokens > 0);
+    assert.equal(sim.stats.lastRequest!.path, '/v1/responses');
+
+    const stream = client.responses.stream({ model: 'sim-model', input: 'Hello there' });
+    const deltas: string[] = [];
+    stream.on('response.output_text.delta', (event) => deltas.push(event.delta));
+    const final = await stream.finalResponse();
+    assert.deepEqual(deltas, ['Native ', 'answer ', 'here.']);
+    assert.equal(final.output_text, 'Native answer here.');
+
+    const raw = await fetch(`${sim.url}/v1/responses`, { method: 'POST', body: JSON.stringify({ model: 'sim-model', input: 'Hi', stream: true }) });
+    const events = parseEvents(await raw.text());
+    assert.deepEqual(events.map((e) => e.data['sequence_number']), events.map((_, i) => i));
+    assert.equal(events.at(-1)!.event, 'response.completed');
+    assert.deepEqual(responsesUsageOfEvent(events.at(-1)!.data), { promptTokens: 1, completionTokens: 3, totalTokens: 4 });
+  });
+
+  test('off by default: a chat-only server answers 404 there', async () => {
+    sim.knobs.responses = false;
+    try {
+      await assert.rejects(client.responses.create({ model: 'sim-model', input: 'Hi' }), (error: unknown) => error instanceof APIError && error.status === 404);
+    } finally {
+      sim.knobs.responses = true;
+    }
+    const plain = await startOpenAISim();
+    try {
+      assert.equal(plain.knobs.responses, false);
+      assert.equal((await fetch(`${plain.url}/v1/responses`, { method: 'POST', body: '{"input":"Hi"}' })).status, 404);
+    } finally {
+      await plain.close();
+    }
   });
 });
