@@ -60,6 +60,8 @@ export function toChatRequest(body: Readonly<Json>): Json {
   else if (input !== undefined && input !== null) throw invalid('input', '`input` must be a string or an array of input items.');
   if (messages.length === 0) throw new SluiceError('SLUICE_MISSING_PARAM', 'Missing required parameter: `input`.', { param: 'input' });
 
+  // Not sent: metadata (echoed in the answer; OpenAI's chat refuses it without store), include, truncation,
+  // top_logprobs and reasoning.summary, which a chat backend has no use for.
   const out: Json = { model: body['model'], messages };
   for (const key of ['temperature', 'top_p'] as const) if (typeof body[key] === 'number') out[key] = body[key];
   // max_tokens rather than max_completion_tokens: every OpenAI-compatible server (vLLM, Ollama, llama.cpp, TGI)
