@@ -7,6 +7,7 @@ import { gzipSync } from 'node:zlib';
 import {
   after,
   answerCache,
+  drop,
   createStats,
   embed,
   embeddingBase64,
@@ -53,6 +54,11 @@ export interface SimKnobs {
    * `api-key` header (401 without one, or with an Authorization header instead). The deployment is the model.
    */
   azure: boolean;
+  /**
+   * Serve OpenAI's Responses API natively at `{basePath}/responses`: a response object, or the `response.*` event
+   * stream (`event:` lines, `sequence_number`, no `[DONE]`). Off: that path is a 404, as on a chat-only server.
+   */
+  responses: boolean;
 }
 
 export interface Sim {
@@ -78,6 +84,7 @@ export const DEFAULT_KNOBS: Readonly<SimKnobs> = {
   echoAuthorization: false,
   basePath: '/v1',
   azure: false,
+  responses: false,
 };
 
 const AZURE_PATH = /^\/openai\/deployments\/([^/]+)\/(chat\/completions|completions|embeddings)$/;
@@ -151,6 +158,7 @@ export async function startOpenAISim(options: Partial<SimKnobs> & { port?: numbe
     const echoAuthorization = knobs.echoAuthorization;
     const basePath = knobs.basePath;
     const azure = knobs.azure;
+    const responses = knobs.responses;
     const ans = answer(knobs.text, knobs.tokens);
     after(ex, delayMs, () => {
       const res = ex.res;
@@ -190,7 +198,16 @@ export async function startOpenAISim(options: Partial<SimKnobs> & { port?: numbe
             return sendBody(res, 401, JSON_TYPE, errorBody('Access denied due to invalid subscription key or wrong API endpoint.', 'invalid_request_error', '401'));
           }
         }
-        const kind = route === '/chat/completions' ? 'chat' : route === '/completions' ? 'text' : route === '/embeddings' ? 'embed' : null;
+        const kind =
+          route === '/chat/completions'
+            ? 'chat'
+            : route === '/completions'
+              ? 'text'
+              : route === '/embeddings'
+                ? 'embed'
+                : route === '/responses' && responses && azureDeployment === null
+                  ? 'responses'
+                  : null;
         if (kind !== null) {
           const body = parseObject(ex.body);
           if (body === null) {
@@ -208,6 +225,7 @@ export async function startOpenAISim(options: Partial<SimKnobs> & { port?: numbe
           const model = azureDeployment ?? (typeof body['model'] === 'string' ? body['model'] : DEFAULT_MODEL);
           if (!seenModels.has(model)) seenModels.add(model);
           if (kind === 'embed') return embeddings(ex, body, model, dropAfter);
+          if (kind === 'responses') return responsesAnswer(ex, model, body, ans, intervalMs, dropAfter);
           const stream = body['stream'] === true;
           const includeUsage = stream && (body['stream_options'] as { include_usage?: unknown } | null | undefined)?.include_usage === true;
           if (stream) return streamCompletion(ex, kind === 'chat', model, body, ans, includeUsage, intervalMs, dropAfter, stamp);
@@ -329,6 +347,104 @@ export async function startOpenAISim(options: Partial<SimKnobs> & { port?: numbe
     // and the finish/usage chunks and [DONE] go together one interval after the last token.
     const tailFrom = events.length - (includeUsage ? 2 : 1);
     pumpStream(ex, { events, tailFrom, sse: true, stamp, intervalMs, dropAfter });
+  };
+
+  /** A Responses answer: the response object, or its event stream paced like the chat stream. */
+  const responsesAnswer = (
+    ex: Exchange,
+    model: string,
+    body: Record<string, unknown>,
+    ans: ReturnType<typeof answer>,
+    intervalMs: number,
+    dropAfter: number | null,
+  ): void => {
+    const createdAt = Math.floor(Date.now() / 1000);
+    const input = promptTokens({ messages: body['input'], prompt: body['instructions'] });
+    const output = ans.pieces.length;
+    const usage = { input_tokens: input, input_tokens_details: { cached_tokens: 0 }, output_tokens: output, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: input + output };
+    const id = nextId('resp_');
+    const itemId = nextId('msg_');
+    const part = { type: 'output_text', annotations: [], logprobs: [], text: ans.text };
+    const item = { id: itemId, type: 'message', status: 'completed', content: [part], role: 'assistant' };
+    const response = (status: string, done: boolean): Record<string, unknown> => ({
+      id,
+      object: 'response',
+      created_at: createdAt,
+      status,
+      background: false,
+      error: null,
+      incomplete_details: null,
+      instructions: typeof body['instructions'] === 'string' ? body['instructions'] : null,
+      max_output_tokens: typeof body['max_output_tokens'] === 'number' ? body['max_output_tokens'] : null,
+      metadata: body['metadata'] ?? {},
+      model,
+      output: done ? [item] : [],
+      parallel_tool_calls: true,
+      previous_response_id: typeof body['previous_response_id'] === 'string' ? body['previous_response_id'] : null,
+      reasoning: { effort: null, summary: null },
+      store: body['store'] !== false,
+      temperature: 1,
+      text: { format: { type: 'text' } },
+      tool_choice: 'auto',
+      tools: [],
+      top_p: 1,
+      truncation: 'disabled',
+      usage: done ? usage : null,
+      user: null,
+    });
+    if (body['stream'] !== true) {
+      const text = JSON.stringify(response('completed', true));
+      if (dropAfter !== null) return sendHalfAndDrop(ex, text, JSON_TYPE);
+      return sendBody(ex.res, 200, JSON_TYPE, text);
+    }
+    let seq = 0;
+    const event = (fields: Record<string, unknown>): string => {
+      fields['sequence_number'] = seq++;
+      return `event: ${String(fields['type'])}\ndata: ${JSON.stringify(fields)}\n\n`;
+    };
+    const at = { item_id: itemId, output_index: 0, content_index: 0 };
+    // Groups written together: the opening events with the first token, each further token one interval later,
+    // then the closing events together one interval after the last token.
+    const groups: string[][] = [
+      [
+        event({ type: 'response.created', response: response('in_progress', false) }),
+        event({ type: 'response.in_progress', response: response('in_progress', false) }),
+        event({ type: 'response.output_item.added', output_index: 0, item: { ...item, status: 'in_progress', content: [] } }),
+        event({ type: 'response.content_part.added', ...at, part: { ...part, text: '' } }),
+      ],
+    ];
+    ans.pieces.forEach((delta, i) => {
+      const text = event({ type: 'response.output_text.delta', ...at, delta, logprobs: [] });
+      if (i === 0) groups[0]!.push(text);
+      else groups.push([text]);
+    });
+    groups.push([
+      event({ type: 'response.output_text.done', ...at, text: ans.text, logprobs: [] }),
+      event({ type: 'response.content_part.done', ...at, part }),
+      event({ type: 'response.output_item.done', output_index: 0, item }),
+      event({ type: 'response.completed', response: response('completed', true) }),
+    ]);
+    const res = ex.res;
+    res.writeHead(200, SSE_HEADERS);
+    let group = 0;
+    let sent = 0;
+    const pump = (): void => {
+      ex.timer = null;
+      if (res.destroyed) return;
+      while (group < groups.length) {
+        for (const text of groups[group++]!) {
+          if (sent++ === dropAfter) return drop(ex);
+          res.write(text);
+        }
+        if (group < groups.length && intervalMs > 0) {
+          ex.timer = setTimeout(pump, intervalMs);
+          return;
+        }
+      }
+      if (sent === dropAfter) return drop(ex);
+      res.end();
+    };
+    pump();
   };
 
   const embeddings = (ex: Exchange, body: Record<string, unknown>, model: string, dropAfter: number | null): void => {
