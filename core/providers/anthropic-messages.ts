@@ -35,7 +35,8 @@ import type { Usage } from '../plugin/context.ts';
 import { validateModelAndStream } from '../http/body.ts';
 import { classifyStatus, estimateRequestTokens, isContextWindowError } from './openai.ts';
 import { messagesRoot } from './anthropic.ts';
-import { HeldBodyUsage, type ClientBridge, type ResponseTranslator, type WireFormat } from './wire-format.ts';
+import { HeldBodyUsage, type ClientBridge, type ResponseTranslator, type StreamState, type WireFormat } from './wire-format.ts';
+import type { SseEvent } from '../plugin/stream-event.ts';
 
 type Json = Record<string, unknown>;
 type Headers = Record<string, string | string[] | undefined>;
@@ -1139,6 +1140,15 @@ function numberOr(value: unknown, fallback: number): number {
 // ---------------------------------------------------------------------------------------------------------------
 // The client API as the engine sees it.
 
+/** The tap's view of a Messages stream, so a stop closes the open block and numbers its own exactly. */
+class MessagesStreamState implements StreamState {
+  readonly position = new MessagesStreamPosition();
+
+  observe(event: SseEvent): void {
+    this.position.observe(event.event, event.json);
+  }
+}
+
 /** Anthropic's Messages API: `/v1/messages`, named SSE events, `{"type":"error","error":{...}}`. */
 export const messagesWire: WireFormat = {
   id: 'anthropic',
@@ -1149,8 +1159,9 @@ export const messagesWire: WireFormat = {
   upstreamPath: (_endpoint, basePath) => `${messagesRoot(basePath)}/messages`,
   bridge: messagesBridge,
   errorBody: (error, message) => anthropicErrorBody(error.status, message),
+  streamState: () => new MessagesStreamState(),
   streamErrorTail: (error, message) => messagesErrorEvent(error.status, message),
-  streamStopTail: (stop) => messagesStopEvents(stop.notice),
+  streamStopTail: (stop, _ctx, state) => messagesStopEvents(stop.notice, state instanceof MessagesStreamState ? state.position : undefined),
   eventText: (event) => messagesEventText(event.event, event.json),
   streamFraming: 'sse',
   usageMark: MESSAGES_USAGE_MARK,

@@ -9,11 +9,12 @@ import { ANTHROPIC_VERSION, anthropicBackend } from './anthropic.ts';
 import type { ForeignBackend, WireFormat } from './wire-format.ts';
 import { ollamaWire } from './ollama-api.ts';
 import { messagesWire } from './anthropic-messages.ts';
+import { responsesWire } from './openai-responses.ts';
 
 export type { WireFormat } from './wire-format.ts';
 
 /** Every client API, in route-table order. */
-export const WIRE_FORMATS: readonly WireFormat[] = [openai, ollamaWire, messagesWire];
+export const WIRE_FORMATS: readonly WireFormat[] = [openai, ollamaWire, messagesWire, responsesWire];
 
 const BY_API = new Map<ClientApi, WireFormat>(WIRE_FORMATS.map((wire) => [wire.id, wire]));
 

@@ -9,7 +9,10 @@ import { StringDecoder } from 'node:string_decoder';
 import type { Endpoint } from '../config/models.ts';
 import { SluiceError } from '../errors.ts';
 import type { Usage } from '../plugin/context.ts';
-import type { ClientBridge, ResponseTranslator } from './wire-format.ts';
+import { validateModelAndStream } from '../http/body.ts';
+import type { SseEvent } from '../plugin/stream-event.ts';
+import { classifyStatus, estimateRequestTokens, isContextWindowError, openaiErrorBody } from './openai.ts';
+import { HeldBodyUsage, type ClientBridge, type ResponseTranslator, type StreamState, type WireFormat } from './wire-format.ts';
 
 type Json = Record<string, unknown>;
 type Headers = Record<string, string | string[] | undefined>;
@@ -1024,3 +1027,42 @@ export function responsesStopEvents(notice: string | null, model: string, positi
 export function responsesErrorEvent(message: string, code: string, position?: ResponsesStreamPosition): string {
   return sse('error', { type: 'error', code, message, param: null, sequence_number: position?.nextSequence ?? 0 });
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// The client API as the engine sees it.
+
+/** The tap's view of a Responses stream: closing events continue its response id and sequence numbers. */
+class ResponsesStreamState implements StreamState {
+  readonly position = new ResponsesStreamPosition();
+
+  observe(event: SseEvent): void {
+    this.position.observe(event.json);
+  }
+}
+
+const positionOf = (state: StreamState | null): ResponsesStreamPosition | undefined => (state instanceof ResponsesStreamState ? state.position : undefined);
+
+/** OpenAI's Responses API: `/v1/responses`, `response.*` events, OpenAI's error shape. */
+export const responsesWire: WireFormat = {
+  id: 'responses',
+  routes: RESPONSES_ROUTES,
+  validate: (_endpoint, body) => validateModelAndStream(body),
+  isStream: (_endpoint, body) => responsesIsStream(body),
+  servesNatively: (deployment) => deployment.nativeApis.has('responses'),
+  upstreamPath: (_endpoint, basePath) => `${basePath}/responses`,
+  bridge: responsesBridge,
+  errorBody: openaiErrorBody,
+  streamState: () => new ResponsesStreamState(),
+  streamErrorTail: (error, message, state) => responsesErrorEvent(message, error.wireCode, positionOf(state)),
+  streamStopTail: (stop, ctx, state) => responsesStopEvents(stop.notice, ctx.model, positionOf(state)),
+  eventText: (event) => responsesEventText(event.json),
+  streamFraming: 'sse',
+  usageMark: RESPONSES_USAGE_MARK,
+  usageOfEvent: responsesUsageOfEvent,
+  isUsageOnlyEvent: () => false,
+  usageOfBody: responsesUsageOfBody,
+  bodyUsageReader: () => new HeldBodyUsage(responsesUsageOfBody),
+  classifyStatus,
+  isContextWindowError,
+  estimateRequestTokens,
+};

@@ -15,6 +15,11 @@ export interface BodyUsageReader {
   read(): Usage | null;
 }
 
+/** Where a stream stands, from the events forwarded so far (see WireFormat.streamState). */
+export interface StreamState {
+  observe(event: SseEvent): void;
+}
+
 export interface WireFormat {
   /** The client API this is (`ctx.api` of its requests). */
   readonly id: ClientApi;
@@ -35,10 +40,15 @@ export interface WireFormat {
   readonly bridge: ClientBridge | null;
   /** The body of an error the gateway answers with, in this API's shape, with `message` in the caller's language. */
   errorBody(error: SluiceError, message: string): unknown;
+  /**
+   * What a stream's closing events must know of the events before them (Responses' sequence numbers, Messages'
+   * open block), fed each forwarded event by the stream tap; absent when the closing events stand alone.
+   */
+  streamState?(): StreamState;
   /** The bytes that end a started stream with an error (an error event, or an error line). */
-  streamErrorTail(error: SluiceError, message: string): string;
+  streamErrorTail(error: SluiceError, message: string, state: StreamState | null): string;
   /** The bytes that end a stream a plugin stopped (`endStream`): its final event, in this API's shape. */
-  streamStopTail(stop: StreamStop, ctx: RequestContext): string;
+  streamStopTail(stop: StreamStop, ctx: RequestContext, state: StreamState | null): string;
   /** The answer text one stream event adds (what output guards read). */
   eventText(event: SseEvent): string;
   /** How a streamed answer is cut into events: SSE (events end at a blank line) or NDJSON (one per line). */

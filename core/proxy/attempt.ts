@@ -309,7 +309,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
       if (tap.stopped !== null) {
         if (bytes !== null) this.#res.write(bytes);
         const stop = tap.stopped;
-        endStarted(this.#res, true, this.#setup.wire.streamStopTail(stop, this.#ctx));
+        endStarted(this.#res, true, this.#setup.wire.streamStopTail(stop, this.#ctx, tap.state));
         this.#end('error', stop.error);
         // After #end: undici may report the abort synchronously, and this attempt must already be over by then.
         controller.abort(stop.error);
@@ -472,7 +472,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
       out['x-accel-buffering'] = 'no';
       if (chain.eventHooks !== null || chain.wantsUsage) {
         const usage = chain.wantsUsage && status < 400 ? { wire: this.#setup.wire, read: true, dropInjected: this.#setup.usageInjected } : null;
-        this.#tap = new SseTap(ctx, chain.eventHooks ?? [], usage, MAX_EVENT_BYTES, framing!);
+        this.#tap = new SseTap(ctx, chain.eventHooks ?? [], usage, MAX_EVENT_BYTES, framing!, this.#setup.wire.streamState?.() ?? null);
         // A plugin may end the stream early, so the upstream's length would no longer hold.
         delete out['content-length'];
       }
@@ -540,7 +540,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     if (!this.#res.headersSent) {
       writeError(this.#res, this.#ctx, error, { ...this.#owner.clientHeaders(this), ...this.#ctx.responseHeaders }, this.#localize(error), this.#setup.wire.errorBody);
     } else {
-      endStarted(this.#res, this.#eventStream, this.#setup.wire.streamErrorTail(error, this.#localize(error).message));
+      endStarted(this.#res, this.#eventStream, this.#setup.wire.streamErrorTail(error, this.#localize(error).message, this.#tap?.state ?? null));
     }
     this.#owner.ended(this, 'error', error);
   }

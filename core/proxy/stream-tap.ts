@@ -9,7 +9,7 @@
 
 import type { RequestContext } from '../plugin/context.ts';
 import { SseEvent, type EventHook, type StreamStop } from '../plugin/stream-event.ts';
-import type { WireFormat } from '../providers/wire-format.ts';
+import type { StreamState, WireFormat } from '../providers/wire-format.ts';
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -73,7 +73,18 @@ export class SseTap {
   /** Ollama's streams: one JSON object per line instead of server-sent events. */
   readonly #ndjson: boolean;
 
-  constructor(ctx: RequestContext, hooks: readonly EventHook[], usage: UsageReading | null = null, maxEventBytes = MAX_EVENT_BYTES, framing: 'sse' | 'ndjson' = 'sse') {
+  /** Where the stream stands for its closing events (see WireFormat.streamState), fed every forwarded event. */
+  readonly state: StreamState | null;
+
+  constructor(
+    ctx: RequestContext,
+    hooks: readonly EventHook[],
+    usage: UsageReading | null = null,
+    maxEventBytes = MAX_EVENT_BYTES,
+    framing: 'sse' | 'ndjson' = 'sse',
+    state: StreamState | null = null,
+  ) {
+    this.state = state;
     this.#ctx = ctx;
     this.#hooks = hooks;
     this.#usage = usage;
@@ -116,6 +127,7 @@ export class SseTap {
           return join(kept, buf.subarray(from, Math.max(from, start)));
         }
       }
+      this.state?.observe(event);
       start = end;
       end = this.#findEventEnd(buf, start);
       if (end === -1) break;

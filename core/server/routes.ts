@@ -11,6 +11,7 @@ import type { LocalRoute, Pipeline } from '../proxy/pipeline.ts';
 import { WIRE_FORMATS, type WireFormat } from '../providers/index.ts';
 import { infoRoutes, MODEL_BY_ID_PREFIX, retrieveModelRoute, type InfoSources } from './info-routes.ts';
 import type { PassThroughProxy } from './pass-through.ts';
+import { clientApiRoutes } from './client-api-routes.ts';
 
 type Method = 'GET' | 'POST';
 
@@ -61,6 +62,9 @@ export class RouteTable {
     const created = Math.floor(Date.now() / 1000);
     for (const [path, route] of infoRoutes(sources, created)) {
       if (this.#find(path, 'GET') === undefined) this.#add(path, { kind: 'local', method: 'GET', route });
+    }
+    for (const { method, path, route } of clientApiRoutes(sources)) {
+      if (this.#find(path, method) === undefined) this.#add(path, { kind: 'local', method, route });
     }
     this.#modelById = [{ kind: 'local', method: 'GET', route: retrieveModelRoute(sources, created) }];
     if (clashes.length > 0) throw new Error(`routes: ${clashes.join('; ')}`);
