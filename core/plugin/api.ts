@@ -21,7 +21,8 @@ export type { Deployment, ModelGroup, Endpoint } from '../config/models.ts';
 export { escapeLogText, type Logger } from '../logger.ts';
 export type { RouterState, DeploymentHealth } from '../state/router-state.ts';
 export type { SharedStore, LimitDecision } from '../state/store.ts';
-export type { AuthInfo, Usage } from './context.ts';
+export type { AuthInfo, ClientApi, Usage } from './context.ts';
+export { answerText, answerTextOfBody } from './answer-text.ts';
 export type { LocalizedMessage, PluginLocalize } from './localize.ts';
 export { requestText, lastUserText, type MessageSelection, type TextPart } from './request-text.ts';
 export { respond } from '../http/reply.ts';
@@ -44,7 +45,7 @@ export interface UpstreamResponseHead {
   readonly status: number;
   /** Lower-cased header names. */
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
-  /** True when the body is `text/event-stream`. */
+  /** True when the body streams: `text/event-stream`, or NDJSON (`application/x-ndjson`, Ollama's API). */
   readonly isEventStream: boolean;
 }
 

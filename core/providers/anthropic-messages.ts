@@ -1163,6 +1163,11 @@ export const messagesWire: WireFormat = {
   streamErrorTail: (error, message) => messagesErrorEvent(error.status, message),
   streamStopTail: (stop, _ctx, state) => messagesStopEvents(stop.notice, state instanceof MessagesStreamState ? state.position : undefined),
   eventText: (event) => messagesEventText(event.event, event.json),
+  bodyText: (json) => {
+    const content = (json as { content?: { type?: unknown; text?: unknown }[] } | null)?.content;
+    if (!Array.isArray(content)) return '';
+    return content.map((block) => (block.type === 'text' && typeof block.text === 'string' ? block.text : '')).join('');
+  },
   streamFraming: 'sse',
   usageMark: MESSAGES_USAGE_MARK,
   usageOfEvent: messagesUsageOfEvent,

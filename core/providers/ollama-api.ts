@@ -997,6 +997,7 @@ export const ollamaWire: WireFormat = {
   streamErrorTail: (_error, message) => ollamaErrorLine(message),
   streamStopTail: (stop, ctx) => ollamaStopLine(ctx.model, stop.notice, 'content_filter', ctx.endpoint === 'completions' ? 'completions' : 'chat'),
   eventText: (event) => ollamaLineText(event.json),
+  bodyText: ollamaLineText,
   streamFraming: 'ndjson',
   usageMark: OLLAMA_USAGE_MARK,
   usageOfEvent: ollamaUsageOfLine,

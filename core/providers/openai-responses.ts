@@ -1056,6 +1056,16 @@ export const responsesWire: WireFormat = {
   streamErrorTail: (error, message, state) => responsesErrorEvent(message, error.wireCode, positionOf(state)),
   streamStopTail: (stop, ctx, state) => responsesStopEvents(stop.notice, ctx.model, positionOf(state)),
   eventText: (event) => responsesEventText(event.json),
+  bodyText: (json) => {
+    const output = (json as { output?: { type?: unknown; content?: { type?: unknown; text?: unknown }[] }[] } | null)?.output;
+    if (!Array.isArray(output)) return '';
+    let text = '';
+    for (const item of output) {
+      if (item.type !== 'message' || !Array.isArray(item.content)) continue;
+      for (const part of item.content) if (part.type === 'output_text' && typeof part.text === 'string') text += part.text;
+    }
+    return text;
+  },
   streamFraming: 'sse',
   usageMark: RESPONSES_USAGE_MARK,
   usageOfEvent: responsesUsageOfEvent,

@@ -248,6 +248,11 @@ export const openai: WireFormat = {
     const text = choice?.delta?.content ?? choice?.text;
     return typeof text === 'string' ? text : '';
   },
+  bodyText: (json) => {
+    const choice = (json as { choices?: { message?: { content?: unknown }; text?: unknown }[] } | undefined)?.choices?.[0];
+    const text = choice?.message?.content ?? choice?.text;
+    return typeof text === 'string' ? text : '';
+  },
   streamFraming: 'sse',
   usageMark: USAGE_MARK,
   usageOfEvent: (json) => usageFrom((json as { usage?: unknown } | undefined)?.usage),

@@ -51,6 +51,8 @@ export interface WireFormat {
   streamStopTail(stop: StreamStop, ctx: RequestContext, state: StreamState | null): string;
   /** The answer text one stream event adds (what output guards read). */
   eventText(event: SseEvent): string;
+  /** The answer text of a whole JSON answer (its first choice, where there are several). */
+  bodyText(json: unknown): string;
   /** How a streamed answer is cut into events: SSE (events end at a blank line) or NDJSON (one per line). */
   readonly streamFraming: 'sse' | 'ndjson';
   /** Bytes every stream event carrying usage contains: searched before any JSON is parsed. */

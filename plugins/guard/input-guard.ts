@@ -133,7 +133,8 @@ function tooLongToScan(scanner: string, limit: number, param: string | null): Sl
 
 /** Where the text is in the body, as OpenAI's `error.param` names it: `messages[2].content`, `prompt`. */
 export function paramOf(part: TextPart): string | null {
-  if (part.message >= 0) return part.part >= 0 ? `messages[${part.message}].content[${part.part}].text` : `messages[${part.message}].content`;
+  const list = part.list ?? 'messages';
+  if (part.message >= 0) return part.part >= 0 ? `${list}[${part.message}].content[${part.part}].text` : `${list}[${part.message}].content`;
   return part.part >= 0 ? `${part.role}[${part.part}]` : part.role;
 }
 
@@ -149,12 +150,16 @@ function redacted(body: Readonly<Record<string, unknown>>, hits: readonly Hit[])
 /** Puts `text` where `part` was read from. */
 export function replaceText(body: Record<string, unknown>, part: TextPart, text: string): void {
   if (part.message >= 0) {
-    const message = (body['messages'] as Record<string, unknown>[])[part.message]!;
+    const message = (body[part.list ?? 'messages'] as Record<string, unknown>[])[part.message]!;
     if (part.part < 0) message['content'] = text;
     else ((message['content'] as Record<string, unknown>[])[part.part]!)['text'] = text;
   } else if (part.part < 0) {
     body[part.role] = text;
   } else {
-    (body[part.role] as unknown[])[part.part] = text;
+    // A list of strings (`prompt`, `input`), or of text blocks (Anthropic's `system`).
+    const items = body[part.role] as unknown[];
+    const item = items[part.part];
+    if (typeof item === 'object' && item !== null) (item as Record<string, unknown>)['text'] = text;
+    else items[part.part] = text;
   }
 }

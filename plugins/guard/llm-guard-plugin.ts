@@ -14,7 +14,7 @@
 // Streams: the answer is analysed when it ends and a failed verdict is logged; the bytes have been sent by then,
 // so the built-in output guards are what stops a stream.
 
-import { createSlot, definePlugin, lastUserText, requestText, SluiceError, type MessageSelection, type Plugin, type RequestContext, type ResponseBody, type SseEvent } from '../../core/plugin/api.ts';
+import { answerTextOfBody, createSlot, definePlugin, lastUserText, requestText, SluiceError, type MessageSelection, type Plugin, type RequestContext, type ResponseBody, type SseEvent } from '../../core/plugin/api.ts';
 import { blockedRequest, paramOf, replaceText } from './input-guard.ts';
 import { choiceText, deltasOf, noticeReply, type Choice } from './output-guard.ts';
 import { LlmGuardApiClient, LlmGuardApiError, type LlmGuardVerdict } from './llm-guard-api.ts';
@@ -132,7 +132,9 @@ export default definePlugin<LlmGuardApiPluginOptions>({
     if (options.output !== false) {
       plugin.onResponseBody = async (ctx: RequestContext, body: ResponseBody) => {
         if (ctx.endpoint !== 'chat' && ctx.endpoint !== 'completions') return;
-        const choices = (body.json as { choices?: unknown } | undefined)?.choices;
+        // Ollama's, Anthropic's and the Responses API carry one answer: judged as a one-choice list.
+        const choices: unknown =
+          ctx.api === 'openai' ? (body.json as { choices?: unknown } | undefined)?.choices : [{ message: { content: answerTextOfBody(ctx, body.json) } }];
         if (!Array.isArray(choices)) return;
         const prompt = lastUserText(ctx.body);
         let verdicts: (LlmGuardVerdict | null)[];
@@ -152,7 +154,8 @@ export default definePlugin<LlmGuardApiPluginOptions>({
         if (blocked.length === 0 || action === 'log') return;
         const scanner = failedScanners(verdicts[blocked[0]!]!);
         const english = `The response was stopped by the content policy (scanner: ${scanner}).`;
-        if (options.on_block === 'error') throw new SluiceError('SLUICE_OUTPUT_BLOCKED', english, { details: { scanner } });
+        // The other APIs get their own error shape rather than a notice written into their answer (see output-guard.ts).
+        if (options.on_block === 'error' || ctx.api !== 'openai') throw new SluiceError('SLUICE_OUTPUT_BLOCKED', english, { details: { scanner } });
         return noticeReply(body, blocked, deps.localize(ctx, 'SLUICE_OUTPUT_BLOCKED', { scanner }, english));
       };
       plugin.onResponseEvent = (ctx: RequestContext, event: SseEvent) => {

@@ -4,7 +4,7 @@
 // stream ends with one event carrying the localized notice and finish_reason "content_filter", then [DONE]; the
 // core aborts the upstream. Bytes already forwarded are untouched, and nothing after the cut is sent.
 
-import { createSlot, endStream, respond, SluiceError, type HookResult, type LocalizedMessage, type PluginLocalize, type Reply, type RequestContext, type ResponseBody, type SseEvent, type StreamStop } from '../../core/plugin/api.ts';
+import { answerText, answerTextOfBody, createSlot, endStream, respond, SluiceError, type HookResult, type LocalizedMessage, type PluginLocalize, type Reply, type RequestContext, type ResponseBody, type SseEvent, type StreamStop } from '../../core/plugin/api.ts';
 import type { GuardAction, ScannerSpec } from './specs.ts';
 import type { Scanner } from './types.ts';
 import { recordVerdict } from './verdicts.ts';
@@ -55,6 +55,7 @@ export function choiceText(choice: Choice): string | null {
 export function guardBody(ctx: RequestContext, body: ResponseBody, settings: OutputGuardSettings): HookResult {
   // Only chat and completion answers carry text to judge; parsing megabytes of vectors or images would be the whole cost.
   if (ctx.endpoint !== 'chat' && ctx.endpoint !== 'completions') return;
+  if (ctx.api !== 'openai') return guardOtherApiBody(ctx, body, settings);
   const choices = (body.json as { choices?: unknown } | undefined)?.choices;
   if (!Array.isArray(choices)) return;
   let score = 0;
@@ -71,6 +72,19 @@ export function guardBody(ctx: RequestContext, body: ResponseBody, settings: Out
   if (!flagged || settings.action === 'log') return;
   if (settings.onBlock === 'error') throw blockedAnswer(settings.spec.name);
   return noticeReply(body, blocked, noticeFor(ctx, settings));
+}
+
+/**
+ * An answer in Ollama's, Anthropic's or the Responses API: one text to judge. A blocked one becomes the API's own
+ * content_filter error, whatever `on_block` says: a notice written into three more answer shapes would be three
+ * more ways to get an answer subtly wrong.
+ */
+function guardOtherApiBody(ctx: RequestContext, body: ResponseBody, settings: OutputGuardSettings): HookResult {
+  const text = answerTextOfBody(ctx, body.json);
+  if (text === '') return;
+  const result = settings.scanner.scan(text);
+  recordVerdict(ctx, { scanner: settings.spec.name, direction: 'output', score: result.score, flagged: result.flagged, action: settings.action });
+  if (result.flagged && settings.action !== 'log') throw blockedAnswer(settings.spec.name);
 }
 
 /** The answer with each blocked choice's text replaced by the notice and `finish_reason: "content_filter"`. */
@@ -117,6 +131,12 @@ export function deltasOf(ctx: RequestContext, event: SseEvent): readonly Delta[]
   shared.event = event;
   shared.deltas = NO_DELTAS;
   if (event.done) return NO_DELTAS;
+  if (ctx.api !== 'openai') {
+    // One answer per request in the other APIs: its text, as the API carries it.
+    const text = answerText(ctx, event);
+    if (text !== '') shared.deltas = [{ choice: 0, text }];
+    return shared.deltas;
+  }
   const json = event.json as { id?: unknown; created?: unknown; model?: unknown; object?: unknown; choices?: unknown } | undefined;
   if (json === undefined || json === null || !Array.isArray(json.choices)) return NO_DELTAS;
   if (shared.id === undefined) {
@@ -180,6 +200,7 @@ export class StreamGuard {
       state.fired = true;
       recordVerdict(ctx, { scanner: spec.name, direction: 'output', score: result.score, flagged: true, action: this.#settings.action });
       if (this.#settings.action === 'log') return;
+      if (ctx.api !== 'openai') return endStream(blockedAnswer(spec.name), null, noticeFor(ctx, this.#settings).message);
       return endStream(blockedAnswer(spec.name), this.#finalEvent(ctx, choice));
     }
   }
