@@ -10,7 +10,7 @@ import { requestDefaultsOf, type RequestDefaults } from './request-defaults.ts';
  * The endpoints Sluice proxies: OpenAI's chat, completions and embeddings, and the other routes with a `model` field
  * that OpenAI and vLLM serve (rerank, score, moderations, image generation, speech, tokenize, detokenize).
  */
-export type Endpoint = 'chat' | 'completions' | 'embeddings' | 'rerank' | 'score' | 'moderations' | 'images' | 'speech' | 'tokenize' | 'detokenize';
+export type Endpoint = 'chat' | 'completions' | 'embeddings' | 'rerank' | 'score' | 'moderations' | 'images' | 'speech' | 'tokenize' | 'detokenize' | 'transcriptions' | 'translations';
 
 /** How a deployment is reached. `openai` covers every OpenAI-compatible server (vLLM, Ollama's /v1, ...). */
 export type ProviderKind = 'openai' | 'anthropic' | 'mock';

@@ -156,7 +156,7 @@ export function discardBody(req: IncomingMessage, res: ServerResponse, maxBytes:
   req.resume();
 }
 
-function tooLarge(limit: number): SluiceError {
+export function tooLarge(limit: number): SluiceError {
   return new SluiceError('SLUICE_BODY_TOO_LARGE', `The request body is larger than the limit of ${limit} bytes.`, { details: { limit } });
 }
 

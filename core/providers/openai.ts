@@ -30,6 +30,11 @@ export const OPENAI_ROUTES: ReadonlyMap<string, Endpoint> = new Map<string, Endp
   ['/images/generations', 'images'],
   ['/v1/audio/speech', 'speech'],
   ['/audio/speech', 'speech'],
+  // Multipart uploads: spooled, then sent on (core/http/multipart.ts).
+  ['/v1/audio/transcriptions', 'transcriptions'],
+  ['/audio/transcriptions', 'transcriptions'],
+  ['/v1/audio/translations', 'translations'],
+  ['/audio/translations', 'translations'],
   // vLLM serves these at its root, not under /v1.
   ['/tokenize', 'tokenize'],
   ['/v1/tokenize', 'tokenize'],
@@ -49,6 +54,8 @@ export const UPSTREAM_PATH: Readonly<Record<Endpoint, string>> = {
   speech: '/audio/speech',
   tokenize: '/tokenize',
   detokenize: '/detokenize',
+  transcriptions: '/audio/transcriptions',
+  translations: '/audio/translations',
 };
 
 /** Endpoints a server offers beside its `/v1` API rather than under it (vLLM's tokenizer routes). */

@@ -4,6 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { requestId } from '../http/headers.ts';
 import { DISCARD_LIMIT, discardBody, parseJsonObject, readBody } from '../http/body.ts';
+import { FORM_ENDPOINTS, formOf, SPOOLED_FORM, spoolForm, type SpooledForm } from '../http/multipart.ts';
 import { isReply, writeError, writeReply, type Reply } from '../http/reply.ts';
 import type { Chain } from '../plugin/chain.ts';
 import { RequestContext, type ClientApi, type Outcome, type RouteKind } from '../plugin/context.ts';
@@ -77,17 +78,28 @@ export class Pipeline {
     const { endpoint, wire } = route;
     const startedAt = performance.now();
     const server = this.#config.server;
-    let raw: Buffer;
+    let raw: Buffer = EMPTY;
     let body: Record<string, unknown> | null = null;
+    let form: SpooledForm | null = null;
     try {
-      raw = await readBody(req, server.bodyLimit, server.timeouts.clientBody);
-      body = parseJsonObject(raw);
-      wire.validate(endpoint, body);
+      if (FORM_ENDPOINTS.has(endpoint)) {
+        form = await spoolForm(req, server.bodyLimit, server.timeouts.clientBody);
+        body = { ...form.fields };
+        validateForm(form);
+      } else {
+        raw = await readBody(req, server.bodyLimit, server.timeouts.clientBody);
+        body = parseJsonObject(raw);
+        wire.validate(endpoint, body);
+      }
     } catch (error) {
+      form?.dispose();
       this.#refuseBody(req, res, path, endpoint, startedAt, body, toSluiceError(error));
       return;
     }
-    const ctx = newContext(req, path, endpoint, startedAt, body, raw, wire.id, wire.isStream(endpoint, body));
+    // A form's fields are strings: `stream` is "true" there.
+    const stream = form === null ? wire.isStream(endpoint, body) : body['stream'] === 'true';
+    const ctx = newContext(req, path, endpoint, startedAt, body, raw, wire.id, stream);
+    if (form !== null) ctx.set(SPOOLED_FORM, form);
     try {
       const next = await this.#runRequestPhases(ctx, req, res, wire);
       if (isReply(next)) {
@@ -247,6 +259,7 @@ export class Pipeline {
   /** Closes the books on a request: exactly one of onResponseEnd, onError or onAbort, then log. */
   finish(ctx: RequestContext, outcome: Outcome, error: SluiceError | null): void {
     ctx.settle(outcome, performance.now());
+    formOf(ctx)?.dispose();
     const chain = this.#config.chain;
     if (error !== null) {
       ctx.error = error;
@@ -340,4 +353,11 @@ function newContext(
 
 function baseHeaders(ctx: RequestContext): Record<string, string> {
   return { 'x-request-id': ctx.id };
+}
+
+/** An upload form needs a non-empty `model` and a `file`, as OpenAI's audio routes do. */
+function validateForm(form: SpooledForm): void {
+  const model = form.fields['model'];
+  if (model === undefined || model === '') throw new SluiceError('SLUICE_MISSING_PARAM', "The form needs a 'model' field.", { param: 'model' });
+  if (!form.hasFile('file')) throw new SluiceError('SLUICE_MISSING_PARAM', "The form needs a 'file' part (the audio to transcribe).", { param: 'file' });
 }

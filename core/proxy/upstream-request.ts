@@ -2,6 +2,7 @@
 // model name the deployment knows. The client's bytes are forwarded as they came unless a plugin changed the body.
 
 import type { Dispatcher } from 'undici';
+import { SluiceError } from '../errors.ts';
 import type { Deployment, Endpoint } from '../config/models.ts';
 import type { Chain } from '../plugin/chain.ts';
 import type { RequestContext } from '../plugin/context.ts';
@@ -9,6 +10,7 @@ import { foreignBackend, nativeCredentials } from '../providers/index.ts';
 import { openai } from '../providers/openai.ts';
 import type { ForeignRequest, ResponseTranslator, WireFormat } from '../providers/wire-format.ts';
 import { ChainedTranslator } from './translating-handler.ts';
+import { formOf, type EncodedForm } from '../http/multipart.ts';
 import { mayHoldAnotherModel, replaceModel } from '../http/body.ts';
 import { withDefaults, withoutDropped } from '../config/request-defaults.ts';
 
@@ -78,7 +80,15 @@ export function buildUpstreamRequest(
   /** Credential headers in the deployment's own style; null: the deployment's API key, as configured. */
   let credentials: readonly string[] | null = null;
   const native = wire.servesNatively(deployment);
-  if (native && wire.id !== 'openai') {
+  const form = formOf(ctx);
+  /** An upload: re-encoded from the spool, its fields from ctx.body (plugins' edits) and the deployment's model. */
+  let encodedForm: EncodedForm | null = null;
+  if (form !== undefined) {
+    if (!native) {
+      throw new SluiceError('SLUICE_INVALID_PARAM', `Model \`${ctx.model}\` is served by a backend without an equivalent of ${ctx.path}.`, { param: 'model' });
+    }
+    encodedForm = form.encode({ ...ctx.body, model: deployment.upstreamModel });
+  } else if (native && wire.id !== 'openai') {
     // Another API spoken by the deployment itself (Ollama's, Messages, Responses): its bytes go as they came.
     if (ctx.bodyChanged) {
       ctx.body['model'] = deployment.upstreamModel;
@@ -132,8 +142,8 @@ export function buildUpstreamRequest(
     const name = rawHeaders[i]!.toLowerCase();
     // HTTP/2 pseudo-headers (`:path`, `:authority`...) describe the client's hop only.
     if (name.charCodeAt(0) === 58 || NOT_FORWARDED.has(name) || (plainAnswer && name === 'accept-encoding')) continue;
-    // A rebuilt request states its own content type; the deployment's extra_headers replace the client's.
-    if ((rebuilt !== null && name === 'content-type') || extraHeaders?.has(name) === true) continue;
+    // A rebuilt request (or form) states its own content type; the deployment's extra_headers replace the client's.
+    if (((rebuilt !== null || encodedForm !== null) && name === 'content-type') || extraHeaders?.has(name) === true) continue;
     headers.push(rawHeaders[i]!, rawHeaders[i + 1]!);
   }
   if (plainAnswer) headers.push('accept-encoding', 'identity');
@@ -144,12 +154,13 @@ export function buildUpstreamRequest(
     headers.push(deployment.apiKeyHeader, deployment.apiKeyHeader === 'authorization' ? `Bearer ${deployment.apiKey}` : deployment.apiKey);
   }
   if (ctx.headers['x-request-id'] === undefined) headers.push('x-request-id', ctx.id);
-  headers.push('content-length', String(Buffer.byteLength(body)));
+  if (encodedForm !== null) headers.push('content-type', encodedForm.contentType, 'content-length', String(encodedForm.length));
+  else headers.push('content-length', String(Buffer.byteLength(body)));
   const options: Dispatcher.DispatchOptions = {
     path: path ?? (native || wire.bridge === null ? wire : openai).upstreamPath(endpoint, deployment.basePath, ctx.path) + deployment.pathQuery,
     method: 'POST',
     headers,
-    body,
+    body: encodedForm === null ? body : encodedForm.stream(),
     // undici's own deadline is only a backstop behind the attempt's precise one.
     headersTimeout: deadlines.firstByteMs === 0 ? 0 : deadlines.firstByteMs + 2000,
     bodyTimeout: deadlines.idleMs,
