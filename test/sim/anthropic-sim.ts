@@ -1,9 +1,9 @@
 // A stand-in for api.anthropic.com's Messages API (POST /v1/messages), in its exact wire format: the JSON message,
 // the SSE event types (message_start, content_block_start/delta/stop, ping, message_delta, message_stop), and
 // `{"type":"error","error":{...}}` bodies. It checks requests as the real API does (x-api-key, anthropic-version,
-// max_tokens, alternating turns starting with a user turn) and has knobs for errors and tool calls.
+// max_tokens, alternating turns starting with a user turn) and has knobs for errors, tool calls, held and cut streams.
 
-import { createStats, sendBody, startSimServer, type Exchange, type SimStats } from './shared.ts';
+import { createStats, drop, sendBody, startSimServer, type Exchange, type SimStats } from './shared.ts';
 
 export interface AnthropicSimKnobs {
   /** The key requests must carry in `x-api-key`; null accepts any. */
@@ -16,12 +16,18 @@ export interface AnthropicSimKnobs {
   /** Answer every request with this error status and type (429 rate_limit_error, 529 overloaded_error...). */
   errorStatus: number;
   errorType: string;
+  /** Streams: after the text (or tool input) deltas, send nothing more and keep the connection open until the client goes. */
+  holdAfterText: boolean;
+  /** Streams: cut the connection after this many events, never sending message_stop. */
+  dropAfterEvents: number | null;
 }
 
 export interface AnthropicSim {
   readonly url: string;
   readonly stats: SimStats;
   readonly knobs: AnthropicSimKnobs;
+  /** The bytes of the last answer body written (a Message, an error, or the events of a stream so far). */
+  readonly lastAnswer: string;
   close(): Promise<void>;
 }
 
@@ -32,6 +38,8 @@ const DEFAULTS: AnthropicSimKnobs = {
   toolInput: {},
   errorStatus: 0,
   errorType: 'api_error',
+  holdAfterText: false,
+  dropAfterEvents: null,
 };
 
 type Json = Record<string, unknown>;
@@ -40,32 +48,47 @@ export async function startAnthropicSim(knobs: Partial<AnthropicSimKnobs> = {}):
   const stats = createStats();
   const settings: AnthropicSimKnobs = { ...DEFAULTS, ...knobs };
   let counter = 0;
-  const server = await startSimServer(stats, (ex) => handle(ex, settings, `msg_sim${++counter}`));
-  return { url: server.url, stats, knobs: settings, close: () => server.close() };
+  const answer = { last: '' };
+  const server = await startSimServer(stats, (ex) => {
+    answer.last = '';
+    handle(ex, settings, `msg_sim${++counter}`, answer);
+  });
+  return {
+    url: server.url,
+    stats,
+    knobs: settings,
+    get lastAnswer() {
+      return answer.last;
+    },
+    close: () => server.close(),
+  };
 }
 
-function error(ex: Exchange, status: number, type: string, message: string): void {
-  sendBody(ex.res, status, 'application/json', JSON.stringify({ type: 'error', error: { type, message } }), { 'request-id': 'req_sim' });
+function send(ex: Exchange, answer: { last: string }, status: number, body: string): void {
+  answer.last = body;
+  sendBody(ex.res, status, 'application/json', body, { 'request-id': 'req_sim' });
 }
 
-function handle(ex: Exchange, knobs: AnthropicSimKnobs, id: string): void {
+function handle(ex: Exchange, knobs: AnthropicSimKnobs, id: string, answer: { last: string }): void {
+  const error = (status: number, type: string, message: string): void =>
+    send(ex, answer, status, JSON.stringify({ type: 'error', error: { type, message } }));
   const listing = ex.req.method === 'GET' && ex.path === '/v1/models';
-  if (!listing && (ex.req.method !== 'POST' || ex.path !== '/v1/messages')) return error(ex, 404, 'not_found_error', `Not found: ${ex.path}`);
-  if (knobs.apiKey !== null && ex.req.headers['x-api-key'] !== knobs.apiKey) return error(ex, 401, 'authentication_error', 'invalid x-api-key');
+  if (!listing && (ex.req.method !== 'POST' || ex.path !== '/v1/messages')) return error(404, 'not_found_error', `Not found: ${ex.path}`);
+  if (knobs.apiKey !== null && ex.req.headers['x-api-key'] !== knobs.apiKey) return error(401, 'authentication_error', 'invalid x-api-key');
   if (listing) {
     const models = { data: [{ type: 'model', id: 'claude-sonnet-4', display_name: 'Claude Sonnet 4', created_at: '2025-05-22T00:00:00Z' }], has_more: false, first_id: 'claude-sonnet-4', last_id: 'claude-sonnet-4' };
     return sendBody(ex.res, 200, 'application/json', JSON.stringify(models));
   }
-  if (typeof ex.req.headers['anthropic-version'] !== 'string') return error(ex, 400, 'invalid_request_error', 'anthropic-version: header is required');
+  if (typeof ex.req.headers['anthropic-version'] !== 'string') return error(400, 'invalid_request_error', 'anthropic-version: header is required');
   let body: Json;
   try {
     body = JSON.parse(ex.body) as Json;
   } catch {
-    return error(ex, 400, 'invalid_request_error', 'The request body is not valid JSON.');
+    return error(400, 'invalid_request_error', 'The request body is not valid JSON.');
   }
   const problem = validate(body);
-  if (problem !== null) return error(ex, 400, 'invalid_request_error', problem);
-  if (knobs.errorStatus > 0) return error(ex, knobs.errorStatus, knobs.errorType, `Simulated ${knobs.errorType}.`);
+  if (problem !== null) return error(400, 'invalid_request_error', problem);
+  if (knobs.errorStatus > 0) return error(knobs.errorStatus, knobs.errorType, `Simulated ${knobs.errorType}.`);
 
   const messages = body['messages'] as { role: string; content: unknown }[];
   const lastContent = messages.at(-1)!.content;
@@ -91,10 +114,22 @@ function handle(ex: Exchange, knobs: AnthropicSimKnobs, id: string): void {
   if (body['stream'] !== true) {
     const content = callTool ? [toolUse] : [{ type: 'text', text }];
     const message = { id, type: 'message', role: 'assistant', model, content, stop_reason: stopReason, stop_sequence: stopSequence, usage: { input_tokens: inputTokens, output_tokens: outputTokens } };
-    return sendBody(ex.res, 200, 'application/json', JSON.stringify(message), { 'request-id': 'req_sim' });
+    return send(ex, answer, 200, JSON.stringify(message));
   }
   ex.res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'request-id': 'req_sim' });
-  const event = (type: string, data: Json): void => void ex.res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
+  // Once cut or held, later events are not written (the connection is gone or waits on the client).
+  let written = 0;
+  let stopped = false;
+  const event = (type: string, data: Json): void => {
+    if (stopped) return;
+    if (written++ === knobs.dropAfterEvents) {
+      stopped = true;
+      return drop(ex);
+    }
+    const text = `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+    answer.last += text;
+    ex.res.write(text);
+  };
   event('message_start', { message: { id, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: inputTokens, output_tokens: 1 } } });
   if (callTool) {
     event('content_block_start', { index: 0, content_block: { ...toolUse, input: {} } });
@@ -106,10 +141,11 @@ function handle(ex: Exchange, knobs: AnthropicSimKnobs, id: string): void {
     event('ping', {});
     for (const word of words) event('content_block_delta', { index: 0, delta: { type: 'text_delta', text: word } });
   }
+  if (knobs.holdAfterText) stopped = true;
   event('content_block_stop', { index: 0 });
   event('message_delta', { delta: { stop_reason: stopReason, stop_sequence: stopSequence }, usage: { output_tokens: outputTokens } });
   event('message_stop', {});
-  ex.res.end();
+  if (!stopped) ex.res.end();
 }
 
 /** What the real API refuses with 400 invalid_request_error. */
