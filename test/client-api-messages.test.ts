@@ -516,3 +516,33 @@ describe('failover and aborts', () => {
     }
   });
 });
+
+describe('Messages: request ids', () => {
+  test('answers and errors carry request-id, which the SDK reads; a native backend keeps its own', async () => {
+    const sim = await startAnthropicSim();
+    const oa = await startOpenAISim();
+    const gw = await startGateway(`
+model_list:
+  - model_name: native
+    litellm_params: { model: anthropic/claude-x, api_base: ${sim.url}, api_key: k }
+  - model_name: bridged
+    litellm_params: { model: hosted_vllm/m, api_base: ${oa.url}/v1 }
+`);
+    try {
+      const client = new Anthropic({ baseURL: gw.url, apiKey: 'unused', maxRetries: 0 });
+      const bridged = await client.messages.create({ model: 'bridged', max_tokens: 20, messages: [{ role: 'user', content: 'hi' }] });
+      assert.match(String(bridged._request_id), /\S/);
+      const native = await client.messages.create({ model: 'native', max_tokens: 20, messages: [{ role: 'user', content: 'hi' }] });
+      assert.equal(native._request_id, 'req_sim');
+      await assert.rejects(client.messages.create({ model: 'nope', max_tokens: 20, messages: [{ role: 'user', content: 'hi' }] }), (error: unknown) => {
+        assert.ok(error instanceof Anthropic.NotFoundError);
+        assert.match(String(error.requestID), /\S/);
+        return true;
+      });
+    } finally {
+      await gw.close();
+      await sim.close();
+      await oa.close();
+    }
+  });
+});

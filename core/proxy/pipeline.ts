@@ -352,7 +352,8 @@ function newContext(
 }
 
 function baseHeaders(ctx: RequestContext): Record<string, string> {
-  return { 'x-request-id': ctx.id };
+  // Anthropic's SDKs read the request id from `request-id`.
+  return ctx.api === 'anthropic' ? { 'x-request-id': ctx.id, 'request-id': ctx.id } : { 'x-request-id': ctx.id };
 }
 
 /** An upload form needs a non-empty `model` and a `file`, as OpenAI's audio routes do. */

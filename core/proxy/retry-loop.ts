@@ -191,7 +191,7 @@ export class RetryLoop implements AttemptOwner {
 
   clientHeaders(attempt: UpstreamAttempt): Record<string, string> {
     const now = performance.now();
-    return {
+    const headers: Record<string, string> = {
       'x-request-id': this.#ctx.id,
       'x-litellm-model-id': attempt.deployment.id,
       'x-litellm-model-api-base': attempt.deployment.apiBase,
@@ -201,6 +201,9 @@ export class RetryLoop implements AttemptOwner {
       'x-litellm-response-duration-ms': (now - this.#ctx.startedAt).toFixed(3),
       'x-litellm-overhead-duration-ms': (this.#firstDispatchAt - this.#ctx.startedAt + (now - (attempt.firstDataAt || now))).toFixed(3),
     };
+    // Anthropic's SDKs read `request-id`; a native backend's own replaces it (upstream headers are set after these).
+    if (this.#ctx.api === 'anthropic') headers['request-id'] = this.#ctx.id;
+    return headers;
   }
 
   ended(attempt: UpstreamAttempt, outcome: 'ok' | 'error', error: SluiceError | null): void {
@@ -440,7 +443,8 @@ export class RetryLoop implements AttemptOwner {
   #endWith(error: SluiceError): void {
     this.#done = true;
     this.#res.off('close', this.#onClientClose);
-    writeError(this.#res, this.#ctx, error, { 'x-request-id': this.#ctx.id, ...this.#ctx.responseHeaders }, localizeFor(this.#env.localizer, error, this.#ctx), this.#wire.errorBody);
+    const ids: Record<string, string> = this.#ctx.api === 'anthropic' ? { 'x-request-id': this.#ctx.id, 'request-id': this.#ctx.id } : { 'x-request-id': this.#ctx.id };
+    writeError(this.#res, this.#ctx, error, { ...ids, ...this.#ctx.responseHeaders }, localizeFor(this.#env.localizer, error, this.#ctx), this.#wire.errorBody);
     this.#finish('error', error);
   }
 
