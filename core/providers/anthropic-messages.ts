@@ -1140,11 +1140,18 @@ function numberOr(value: unknown, fallback: number): number {
 // ---------------------------------------------------------------------------------------------------------------
 // The client API as the engine sees it.
 
+const MESSAGE_START = Buffer.from('message_start');
+const BLOCK_START = Buffer.from('content_block_start');
+const BLOCK_STOP = Buffer.from('content_block_stop');
+
 /** The tap's view of a Messages stream, so a stop closes the open block and numbers its own exactly. */
 class MessagesStreamState implements StreamState {
   readonly position = new MessagesStreamPosition();
 
   observe(event: SseEvent): void {
+    // Only message_start and block starts and stops move the position: text deltas, the bulk, are not parsed.
+    const raw = event.raw;
+    if (raw.indexOf(MESSAGE_START) === -1 && raw.indexOf(BLOCK_START) === -1 && raw.indexOf(BLOCK_STOP) === -1) return;
     this.position.observe(event.event, event.json);
   }
 }

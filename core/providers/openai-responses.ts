@@ -1031,12 +1031,26 @@ export function responsesErrorEvent(message: string, code: string, position?: Re
 // ---------------------------------------------------------------------------------------------------------------
 // The client API as the engine sees it.
 
+const ITEM_ADDED = Buffer.from('response.output_item.added');
+const CREATED = Buffer.from('response.created');
+const SEQUENCE_KEY = Buffer.from('"sequence_number":');
+
 /** The tap's view of a Responses stream: closing events continue its response id and sequence numbers. */
 class ResponsesStreamState implements StreamState {
   readonly position = new ResponsesStreamPosition();
 
   observe(event: SseEvent): void {
-    this.position.observe(event.json);
+    const raw = event.raw;
+    // Deltas, the bulk, only move the sequence number: read from the bytes. Item and response starts are parsed.
+    if (raw.indexOf(ITEM_ADDED) !== -1 || raw.indexOf(CREATED) !== -1) return this.position.observe(event.json);
+    const at = raw.indexOf(SEQUENCE_KEY);
+    if (at === -1) return;
+    let n = 0;
+    let i = at + SEQUENCE_KEY.length;
+    while (raw[i] === 0x20) i++;
+    const first = i;
+    for (; i < raw.length && raw[i]! >= 0x30 && raw[i]! <= 0x39; i++) n = n * 10 + raw[i]! - 0x30;
+    if (i > first && n >= this.position.nextSequence) this.position.nextSequence = n + 1;
   }
 }
 

@@ -470,9 +470,12 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     if (this.#eventStream) {
       out['cache-control'] = 'no-cache';
       out['x-accel-buffering'] = 'no';
-      if (chain.eventHooks !== null || chain.wantsUsage) {
+      // An API whose closing events continue the stream (Responses' sequence numbers, Messages' open block) has
+      // the tap follow it, so an error or a stop ends it as that API's clients expect.
+      const state = this.#setup.wire.streamState?.() ?? null;
+      if (chain.eventHooks !== null || chain.wantsUsage || state !== null) {
         const usage = chain.wantsUsage && status < 400 ? { wire: this.#setup.wire, read: true, dropInjected: this.#setup.usageInjected } : null;
-        this.#tap = new SseTap(ctx, chain.eventHooks ?? [], usage, MAX_EVENT_BYTES, framing!, this.#setup.wire.streamState?.() ?? null);
+        this.#tap = new SseTap(ctx, chain.eventHooks ?? [], usage, MAX_EVENT_BYTES, framing!, state);
         // A plugin may end the stream early, so the upstream's length would no longer hold.
         delete out['content-length'];
       }
