@@ -3,6 +3,7 @@
 // usage:null, no logprobs).
 
 import { createHash } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import {
   after,
   answerCache,
@@ -15,6 +16,7 @@ import {
   promptTokens,
   pumpStream,
   sendBody,
+  sendHalfAndDrop,
   startSimServer,
 } from './shared.ts';
 import type { Exchange, SimStats } from './shared.ts';
@@ -25,6 +27,16 @@ export interface OllamaKnobs {
   delayMs: number;
   chunkIntervalMs: number;
   tokens: number;
+  /** Answer text, split on spaces into tokens; null gives "tok0 tok1 ...". */
+  text: string | null;
+  /** When set, every POST answers this status with Ollama's error body (native) or OpenAI's (/v1). */
+  status: number | null;
+  /** Native streams: cut the socket after N lines (no done line); JSON: cut after half the body. */
+  dropAfterLines: number | null;
+  /** Native streams: write N lines, then wait for `release()` (held streams count in `held`). */
+  holdAfterLines: number | null;
+  /** Keep the bytes of each native answer in `lastAnswer`, for byte-exact pass-through checks. */
+  record: boolean;
 }
 
 export interface OllamaSimOptions {
@@ -37,6 +49,8 @@ export interface OllamaSimOptions {
   delayMs?: number;
   chunkIntervalMs?: number;
   tokens?: number;
+  text?: string | null;
+  record?: boolean;
 }
 
 export interface OllamaSim {
@@ -49,6 +63,12 @@ export interface OllamaSim {
   /** Mutable: read at the start of each request. */
   knobs: OllamaKnobs;
   stats: SimStats;
+  /** The bytes of the last native answer, as written (with `knobs.record`). */
+  lastAnswer: string;
+  /** Native streams waiting for `release()`. */
+  readonly held: number;
+  /** Lets each held stream write `lines` more lines (all by default), then hold again or end. */
+  release(lines?: number): void;
   close(): Promise<void>;
 }
 
@@ -103,10 +123,28 @@ export async function startOllamaSim(options: OllamaSimOptions = {}): Promise<Ol
     port: 0,
     models: [...(options.models ?? ['llama3.2:latest', 'nomic-embed-text:latest'])],
     loaded: [...(options.loaded ?? [])],
-    knobs: { delayMs: options.delayMs ?? 0, chunkIntervalMs: options.chunkIntervalMs ?? 0, tokens: options.tokens ?? 5 },
+    knobs: {
+      delayMs: options.delayMs ?? 0,
+      chunkIntervalMs: options.chunkIntervalMs ?? 0,
+      tokens: options.tokens ?? 5,
+      text: options.text ?? null,
+      status: null,
+      dropAfterLines: null,
+      holdAfterLines: null,
+      record: options.record ?? false,
+    },
     stats,
+    lastAnswer: '',
+    get held() {
+      return waiting.size;
+    },
+    release(lines = Infinity) {
+      for (const more of [...waiting]) more(lines);
+    },
     close: () => Promise.resolve(),
   };
+  /** Held streams, each as the function that lets it write more lines. */
+  const waiting = new Set<(lines: number) => void>();
 
   const installed = (model: string): boolean => {
     const tagged = withTag(model);
@@ -120,8 +158,8 @@ export async function startOllamaSim(options: OllamaSimOptions = {}): Promise<Ol
   };
 
   const handle = (ex: Exchange): void => {
-    const { delayMs, chunkIntervalMs, tokens } = sim.knobs;
-    const ans = answer(null, tokens);
+    const { delayMs, chunkIntervalMs, tokens, status, dropAfterLines, holdAfterLines, record } = sim.knobs;
+    const ans = answer(sim.knobs.text, tokens);
     const started = process.hrtime.bigint();
     after(ex, delayMs, () => {
       const res = ex.res;
@@ -150,11 +188,13 @@ export async function startOllamaSim(options: OllamaSimOptions = {}): Promise<Ol
           }
         }
       } else if (method === 'POST') {
-        const native = path === '/api/chat' || path === '/api/generate' || path === '/api/embed';
+        const native = path === '/api/chat' || path === '/api/generate' || path === '/api/embed' || path === '/api/embeddings';
         const compat = path === '/v1/chat/completions' || path === '/v1/completions' || path === '/v1/embeddings';
         if (native || compat) {
           const fail = (status: number, message: string): void =>
             sendBody(res, status, JSON_TYPE, native ? nativeError(message) : openaiError(status, message));
+          if (native && record) recordAnswer(ex);
+          if (status !== null) return fail(status, `simulated error ${status}`);
           const body = parseObject(ex.body);
           if (body === null) return fail(400, 'invalid character in request body: not a JSON object');
           const model = body['model'];
@@ -163,9 +203,11 @@ export async function startOllamaSim(options: OllamaSimOptions = {}): Promise<Ol
           switch (path) {
             case '/api/chat':
             case '/api/generate':
-              return nativeGenerate(ex, path === '/api/chat', model, body, ans, chunkIntervalMs, started);
+              return nativeGenerate(ex, path === '/api/chat', model, body, ans, { intervalMs: chunkIntervalMs, dropAfter: dropAfterLines, holdAfter: holdAfterLines }, started);
             case '/api/embed':
               return nativeEmbed(ex, model, body, started);
+            case '/api/embeddings':
+              return legacyEmbed(ex, body);
             case '/v1/embeddings':
               return compatEmbed(ex, model, body);
             default:
@@ -199,7 +241,7 @@ export async function startOllamaSim(options: OllamaSimOptions = {}): Promise<Ol
     model: string,
     body: Record<string, unknown>,
     ans: ReturnType<typeof answer>,
-    intervalMs: number,
+    pacing: { intervalMs: number; dropAfter: number | null; holdAfter: number | null },
     started: bigint,
   ): void => {
     const stream = body['stream'] !== false; // the native API streams unless told not to
@@ -220,7 +262,10 @@ export async function startOllamaSim(options: OllamaSimOptions = {}): Promise<Ol
       }
       return out;
     };
-    if (!stream || loadOnly) return sendBody(ex.res, 200, JSON_TYPE, JSON.stringify(final(loadOnly ? '' : ans.text)));
+    if (!stream || loadOnly) {
+      const text = JSON.stringify(final(loadOnly ? '' : ans.text));
+      return pacing.dropAfter !== null ? sendHalfAndDrop(ex, text, JSON_TYPE) : sendBody(ex.res, 200, JSON_TYPE, text);
+    }
     const events: (string | (() => string))[] = [];
     const createdAt = new Date().toISOString();
     for (const p of ans.piecesJson) {
@@ -233,7 +278,55 @@ export async function startOllamaSim(options: OllamaSimOptions = {}): Promise<Ol
     // The final line carries the timings, so it is rendered when it is sent.
     events.push(() => JSON.stringify(final('')).slice(0, -1));
     ex.res.writeHead(200, NDJSON_HEADERS);
-    pumpStream(ex, { events, tailFrom: events.length - 1, sse: false, stamp: false, intervalMs, dropAfter: null });
+    if (pacing.holdAfter !== null) return heldStream(ex, events, pacing.holdAfter);
+    pumpStream(ex, { events, tailFrom: events.length - 1, sse: false, stamp: false, intervalMs: pacing.intervalMs, dropAfter: pacing.dropAfter });
+  };
+
+  /** Writes `holdAfter` lines, then waits in `waiting` until released; ends after the last line. */
+  const heldStream = (ex: Exchange, events: (string | (() => string))[], holdAfter: number): void => {
+    const res = ex.res;
+    let next = 0;
+    let allowed = holdAfter;
+    const more = (lines: number): void => {
+      waiting.delete(more);
+      allowed += lines;
+      pump();
+    };
+    const pump = (): void => {
+      while (next < events.length && allowed > 0) {
+        if (res.destroyed) return;
+        const event = events[next++]!;
+        allowed--;
+        res.write((typeof event === 'string' ? event : event()) + '}\n');
+      }
+      if (next < events.length) waiting.add(more);
+      else res.end();
+    };
+    res.on('close', () => waiting.delete(more));
+    pump();
+  };
+
+  /** Keeps what the exchange writes in `sim.lastAnswer`. */
+  const recordAnswer = (ex: Exchange): void => {
+    const res = ex.res;
+    const write = res.write.bind(res) as (chunk: string | Buffer) => boolean;
+    const end = res.end.bind(res) as (chunk?: string | Buffer) => ServerResponse;
+    sim.lastAnswer = '';
+    res.write = ((chunk: string | Buffer) => {
+      sim.lastAnswer += String(chunk);
+      return write(chunk);
+    }) as typeof res.write;
+    res.end = ((chunk?: string | Buffer) => {
+      if (chunk !== undefined && typeof chunk !== 'function') sim.lastAnswer += String(chunk);
+      return end(chunk);
+    }) as typeof res.end;
+  };
+
+  /** The legacy /api/embeddings: one `prompt`, one `embedding`. */
+  const legacyEmbed = (ex: Exchange, body: Record<string, unknown>): void => {
+    const prompt = body['prompt'];
+    if (typeof prompt !== 'string') return sendBody(ex.res, 400, JSON_TYPE, nativeError('prompt is required'));
+    sendBody(ex.res, 200, JSON_TYPE, JSON.stringify({ embedding: prompt === '' ? [] : embed(prompt) }));
   };
 
   const nativeEmbed = (ex: Exchange, model: string, body: Record<string, unknown>, started: bigint): void => {
