@@ -31,6 +31,7 @@ import { createRequire } from 'node:module';
 import { StringDecoder } from 'node:string_decoder';
 import type { Endpoint } from '../config/models.ts';
 import { SluiceError } from '../errors.ts';
+import { HeldAnswer, heldTooLarge, MAX_HELD_BYTES } from './held-answer.ts';
 import type { Usage } from '../plugin/context.ts';
 import { validateModelAndStream } from '../http/body.ts';
 import { classifyStatus, estimateRequestTokens, isContextWindowError } from './openai.ts';
@@ -44,8 +45,6 @@ type Headers = Record<string, string | string[] | undefined>;
 /** The POST routes Messages clients call; `/v1/messages/count_tokens` is answered by the gateway (countTokens). */
 export const MESSAGES_ROUTES: ReadonlyMap<string, Endpoint> = new Map<string, Endpoint>([['/v1/messages', 'chat']]);
 
-/** Largest non-streamed answer or error body held to translate, and largest incomplete stream line. */
-const MAX_HELD_BYTES = 8 * 1024 * 1024;
 const EMPTY = Buffer.alloc(0);
 const NO_FIELDS: Json = {};
 
@@ -752,8 +751,7 @@ export class MessagesAnswerTranslator implements ResponseTranslator {
   #stream: ChatChunkTranslator | null = null;
   #status = 0;
   #headers: Headers = {};
-  readonly #held: Buffer[] = [];
-  #heldBytes = 0;
+  readonly #held = new HeldAnswer();
   readonly #decoder = new StringDecoder('utf8');
   /** The incomplete last line (no LF in it). */
   #pending = '';
@@ -788,12 +786,10 @@ export class MessagesAnswerTranslator implements ResponseTranslator {
   data(chunk: Buffer): Buffer {
     if (this.#stream === null) {
       this.#held.push(chunk);
-      this.#heldBytes += chunk.length;
-      if (this.#heldBytes > MAX_HELD_BYTES) throw tooLarge();
       return EMPTY;
     }
     const out = this.#lines(this.#decoder.write(chunk));
-    if (this.#pending.length > MAX_HELD_BYTES) throw tooLarge();
+    if (this.#pending.length > MAX_HELD_BYTES) throw heldTooLarge();
     return out === '' ? EMPTY : Buffer.from(out);
   }
 
@@ -806,7 +802,7 @@ export class MessagesAnswerTranslator implements ResponseTranslator {
       out += this.#stream.finish(false);
       return { status: 200, headers: {}, body: out === '' ? EMPTY : Buffer.from(out) };
     }
-    const raw = Buffer.concat(this.#held, this.#heldBytes).toString('utf8');
+    const raw = this.#held.text();
     let json: unknown;
     try {
       json = JSON.parse(raw);
@@ -886,9 +882,6 @@ export class MessagesAnswerTranslator implements ResponseTranslator {
   }
 }
 
-function tooLarge(): SluiceError {
-  return new SluiceError('SLUICE_UPSTREAM_BAD_RESPONSE', `The model backend sent more than ${MAX_HELD_BYTES} bytes without completing an answer or event.`);
-}
 
 /** Messages clients (the Anthropic SDK, Claude Code) on OpenAI chat backends. */
 export const messagesBridge: ClientBridge = {

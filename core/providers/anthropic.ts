@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
 import type { Endpoint } from '../config/models.ts';
 import { SluiceError } from '../errors.ts';
+import { HeldAnswer, heldTooLarge, MAX_HELD_BYTES } from './held-answer.ts';
 import type { ForeignBackend, ResponseTranslator } from './wire-format.ts';
 
 /** The API version every request names (`anthropic-version`). */
@@ -14,8 +15,6 @@ export const ANTHROPIC_VERSION = '2023-06-01';
 /** Messages requires `max_tokens`; LiteLLM sends this when the client gave none. */
 export const DEFAULT_MAX_TOKENS = 4096;
 
-/** Largest non-streamed answer or error body held to translate, and largest incomplete stream event. */
-const MAX_HELD_BYTES = 8 * 1024 * 1024;
 const EMPTY = Buffer.alloc(0);
 
 type Json = Record<string, unknown>;
@@ -279,8 +278,7 @@ export class MessagesResponseTranslator implements ResponseTranslator {
   #stream: MessagesStreamTranslator | null = null;
   #status = 0;
   #headers: Headers = {};
-  readonly #held: Buffer[] = [];
-  #heldBytes = 0;
+  readonly #held = new HeldAnswer();
   readonly #decoder = new StringDecoder('utf8');
   #pending = '';
 
@@ -307,8 +305,6 @@ export class MessagesResponseTranslator implements ResponseTranslator {
   data(chunk: Buffer): Buffer {
     if (this.#stream === null) {
       this.#held.push(chunk);
-      this.#heldBytes += chunk.length;
-      if (this.#heldBytes > MAX_HELD_BYTES) throw tooLarge();
       return EMPTY;
     }
     this.#pending += this.#decoder.write(chunk);
@@ -320,7 +316,7 @@ export class MessagesResponseTranslator implements ResponseTranslator {
       this.#pending += this.#decoder.end();
       return { status: 200, headers: {}, body: this.#events(true) };
     }
-    const raw = Buffer.concat(this.#held, this.#heldBytes).toString('utf8');
+    const raw = this.#held.text();
     let json: unknown;
     try {
       json = JSON.parse(raw);
@@ -346,7 +342,7 @@ export class MessagesResponseTranslator implements ResponseTranslator {
       text = end === -1 ? '' : text.slice(end + 2);
       out += this.#event(block);
     }
-    if (text.length > MAX_HELD_BYTES) throw tooLarge();
+    if (text.length > MAX_HELD_BYTES) throw heldTooLarge();
     this.#pending = text;
     return out === '' ? EMPTY : Buffer.from(out);
   }
@@ -369,9 +365,6 @@ export class MessagesResponseTranslator implements ResponseTranslator {
   }
 }
 
-function tooLarge(): SluiceError {
-  return new SluiceError('SLUICE_UPSTREAM_BAD_RESPONSE', `Anthropic sent more than ${MAX_HELD_BYTES} bytes without completing an answer or event.`);
-}
 
 /** The API root under an api_base's path, as LiteLLM completes it: `…/v1` (so `/v1/messages`, `/v1/models`). */
 export function messagesRoot(basePath: string): string {

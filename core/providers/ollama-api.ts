@@ -29,6 +29,7 @@ import { createHash } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
 import type { Endpoint } from '../config/models.ts';
 import { SluiceError } from '../errors.ts';
+import { HeldAnswer, heldTooLarge, MAX_HELD_BYTES } from './held-answer.ts';
 import type { Usage } from '../plugin/context.ts';
 import { validateModelAndStream } from '../http/body.ts';
 import { classifyStatus, estimateRequestTokens, isContextWindowError } from './openai.ts';
@@ -55,8 +56,6 @@ export const OLLAMA_VERSION_BODY: Readonly<{ version: string }> = Object.freeze(
 export const NDJSON_TYPE = 'application/x-ndjson';
 export const JSON_TYPE = 'application/json; charset=utf-8';
 
-/** Largest JSON answer or error held to translate, and largest incomplete stream event or tool call. */
-const MAX_HELD_BYTES = 8 * 1024 * 1024;
 /** Embedding answers are larger (thousands of floats an input) and are always held whole. */
 const MAX_HELD_EMBEDDING_BYTES = 64 * 1024 * 1024;
 /** Longest non-JSON error text passed on as the message. */
@@ -605,7 +604,7 @@ export class OllamaStreamTranslator {
       if (typeof args === 'string') {
         call.arguments += args;
         this.#toolBytes += args.length;
-        if (this.#toolBytes > MAX_HELD_BYTES) throw tooLarge();
+        if (this.#toolBytes > MAX_HELD_BYTES) throw heldTooLarge();
       } else if (typeof args === 'object' && args !== null) {
         // Some backends send the arguments whole, as an object.
         call.arguments = JSON.stringify(args);
@@ -718,8 +717,8 @@ export class OllamaResponseTranslator implements ResponseTranslator {
   #stream: OllamaStreamTranslator | null = null;
   #status = 0;
   #headers: Headers = {};
-  readonly #held: Buffer[] = [];
-  #heldBytes = 0;
+  /** Vectors of a large embeddings batch are bulkier than any chat answer: they get a larger bound. */
+  readonly #held: HeldAnswer;
   readonly #decoder = new StringDecoder('utf8');
   #pending = '';
   /** Where the search for the next line end resumes: the text before it holds none. */
@@ -734,6 +733,7 @@ export class OllamaResponseTranslator implements ResponseTranslator {
     this.#streamRequested = ollamaIsStream(body, endpoint);
     this.#showThinking = body['think'] !== false;
     this.#legacyEmbedding = endpoint === 'embeddings' && isLegacyEmbedding(body);
+    this.#held = new HeldAnswer(endpoint === 'embeddings' ? MAX_HELD_EMBEDDING_BYTES : MAX_HELD_BYTES);
     this.#clock = options.clock ?? SYSTEM_CLOCK;
     this.#startedAt = this.#clock.now();
   }
@@ -758,8 +758,6 @@ export class OllamaResponseTranslator implements ResponseTranslator {
   data(chunk: Buffer): Buffer {
     if (this.#stream === null) {
       this.#held.push(chunk);
-      this.#heldBytes += chunk.length;
-      if (this.#heldBytes > (this.#endpoint === 'embeddings' ? MAX_HELD_EMBEDDING_BYTES : MAX_HELD_BYTES)) throw tooLarge();
       return EMPTY;
     }
     if (this.#stream.done) return EMPTY;
@@ -777,7 +775,7 @@ export class OllamaResponseTranslator implements ResponseTranslator {
       }
       return { status: this.#status, headers: {}, body: out === '' ? EMPTY : Buffer.from(out) };
     }
-    const text = Buffer.concat(this.#held, this.#heldBytes).toString('utf8');
+    const text = this.#held.text();
     const endedAt = this.#clock.now();
     let translated: Json;
     if (this.#status >= 400) translated = ollamaErrorBody(openAIErrorMessage(this.#status, text));
@@ -822,7 +820,7 @@ export class OllamaResponseTranslator implements ResponseTranslator {
     }
     this.#pending = start === 0 ? text : text.slice(start);
     this.#scanFrom = this.#pending.length;
-    if (this.#pending.length > MAX_HELD_BYTES) throw tooLarge();
+    if (this.#pending.length > MAX_HELD_BYTES) throw heldTooLarge();
     return out;
   }
 
@@ -855,9 +853,6 @@ export class OllamaResponseTranslator implements ResponseTranslator {
   }
 }
 
-function tooLarge(): SluiceError {
-  return new SluiceError('SLUICE_UPSTREAM_BAD_RESPONSE', `The backend sent more than ${MAX_HELD_BYTES} bytes without completing an answer or event.`);
-}
 
 /** Ollama's native API on an OpenAI-compatible deployment. */
 export const ollamaBridge: ClientBridge = {

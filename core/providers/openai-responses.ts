@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
 import type { Endpoint } from '../config/models.ts';
 import { SluiceError } from '../errors.ts';
+import { HeldAnswer, heldTooLarge, MAX_HELD_BYTES } from './held-answer.ts';
 import type { Usage } from '../plugin/context.ts';
 import { validateModelAndStream } from '../http/body.ts';
 import type { SseEvent } from '../plugin/stream-event.ts';
@@ -28,8 +29,6 @@ export function responsesIsStream(body: Readonly<Json>): boolean {
   return body['stream'] === true;
 }
 
-/** Largest non-streamed answer held to translate, and largest incomplete stream line. */
-const MAX_HELD_BYTES = 8 * 1024 * 1024;
 const EMPTY = Buffer.alloc(0);
 /** Shared, never mutated: the `logprobs` and `annotations` of every text part and delta. */
 const NONE: readonly never[] = [];
@@ -773,8 +772,7 @@ export class ResponsesResponseTranslator implements ResponseTranslator {
   #stream: ResponsesStreamTranslator | null = null;
   #status = 0;
   #headers: Headers = {};
-  readonly #held: Buffer[] = [];
-  #heldBytes = 0;
+  readonly #held = new HeldAnswer();
   readonly #decoder = new StringDecoder('utf8');
   /** The current line, not yet ended. */
   #line = '';
@@ -816,8 +814,6 @@ export class ResponsesResponseTranslator implements ResponseTranslator {
     if (this.#mode === MODE_PASS) return chunk;
     if (this.#mode === MODE_JSON) {
       this.#held.push(chunk);
-      this.#heldBytes += chunk.length;
-      if (this.#heldBytes > MAX_HELD_BYTES) throw tooLarge();
       return EMPTY;
     }
     const out = this.#lines(this.#decoder.write(chunk));
@@ -839,7 +835,7 @@ export class ResponsesResponseTranslator implements ResponseTranslator {
     }
     let json: unknown;
     try {
-      json = JSON.parse(Buffer.concat(this.#held, this.#heldBytes).toString('utf8'));
+      json = JSON.parse(this.#held.text());
     } catch {
       throw new SluiceError('SLUICE_UPSTREAM_BAD_RESPONSE', `The backend answered ${this.#status} with a body that is not JSON.`);
     }
@@ -879,7 +875,7 @@ export class ResponsesResponseTranslator implements ResponseTranslator {
     }
     if (from < n) {
       this.#line += text.slice(from);
-      if (this.#line.length > MAX_HELD_BYTES) throw tooLarge();
+      if (this.#line.length > MAX_HELD_BYTES) throw heldTooLarge();
     }
     return out;
   }
@@ -907,9 +903,6 @@ export class ResponsesResponseTranslator implements ResponseTranslator {
   }
 }
 
-function tooLarge(): SluiceError {
-  return new SluiceError('SLUICE_UPSTREAM_BAD_RESPONSE', `The backend sent more than ${MAX_HELD_BYTES} bytes without completing an answer or event.`);
-}
 
 /** Responses clients on a backend that serves only chat completions. */
 export const responsesBridge: ClientBridge = {
