@@ -135,3 +135,25 @@ test('an event over the size limit stops the tap: the complete events before it 
   assert.equal(tap.push(Buffer.from('\n\ndata: later\n\n')), null);
   assert.equal(tap.flush(), null);
 });
+
+test("NDJSON framing (Ollama's streams): a line split across chunks is seen whole; a stop forwards the lines before it", () => {
+  const lines = ['{"message":{"content":"a"},"done":false}\n', '{"message":{"content":"bad"},"done":false}\n', '{"done":true,"eval_count":3}\n'];
+  const bytes = Buffer.from(lines.join(''));
+  const seen: unknown[] = [];
+  const stopAt = (_ctx: RequestContext, event: SseEvent) => {
+    seen.push(event.json);
+    assert.equal(event.ndjson, true);
+    assert.equal(event.done, false);
+    if (event.data.includes('bad')) return endStream(new SluiceError('SLUICE_OUTPUT_BLOCKED', 'blocked'), null, 'notice');
+  };
+  // Every split point, one byte at a time included: the same events, the same forwarded bytes.
+  for (const size of [1, 3, 7, bytes.length]) {
+    seen.length = 0;
+    const tap = new SseTap(fakeCtx(), [stopAt], null, 1024 * 1024, 'ndjson');
+    let forwarded = '';
+    for (let at = 0; at < bytes.length && tap.stopped === null; at += size) forwarded += tap.push(bytes.subarray(at, at + size))?.toString() ?? '';
+    assert.equal(forwarded, lines[0], `chunks of ${size}`);
+    assert.equal(tap.stopped?.notice, 'notice');
+    assert.deepEqual(seen, [{ message: { content: 'a' }, done: false }, { message: { content: 'bad' }, done: false }]);
+  }
+});
