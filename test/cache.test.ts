@@ -19,8 +19,8 @@ function models(sim: Sim): string {
 model_list:
   - model_name: m
     litellm_params: { model: openai/sim-model, api_base: ${sim.url}, api_key: sk-backend }
-  - model_name: alias-free
-    litellm_params: { model: openai/sim-model, api_base: ${sim.url}, api_key: sk-backend }
+  - model_name: embed
+    litellm_params: { model: openai/sim-embed, api_base: ${sim.url}, api_key: sk-backend }
 router_settings: { num_retries: 0 }
 `;
 }
@@ -330,3 +330,182 @@ litellm_settings: { cache: true }
     }
   });
 });
+
+describe('response cache shared through Redis (real redis-server, two instances)', () => {
+  let redis: RedisServer;
+  let sim: Sim;
+  let a: TestGateway;
+  let b: TestGateway;
+  let clientA: OpenAI;
+  let clientB: OpenAI;
+
+  const config = (): string => `${models(sim)}
+litellm_settings:
+  cache: true
+cache_params: { type: redis, host: 127.0.0.1, port: ${redis.port}, ttl: 36000, namespace: shared }
+`;
+
+  /** Until the instance's cache store answers: before that a request would simply go upstream unstored. */
+  const ready = (gw: TestGateway): Promise<void> => untilAsync('cache store ready', async () => (await fetch(`${gw.url}/cache/ping`)).status === 200);
+
+  before(async () => {
+    redis = await startRedis();
+    sim = await startOpenAISim({ text: 'Shared answer' });
+    a = await startGateway(config());
+    b = await startGateway(config());
+    await ready(a);
+    await ready(b);
+    clientA = new OpenAI({ baseURL: `${a.url}/v1`, apiKey: 'sk-client', maxRetries: 0 });
+    clientB = new OpenAI({ baseURL: `${b.url}/v1`, apiKey: 'sk-client', maxRetries: 0 });
+  });
+  after(async () => {
+    await a?.close();
+    await b?.close();
+    await sim?.close();
+    await redis?.stop();
+  });
+
+  test('a JSON answer stored by one instance is a hit on the other', async () => {
+    const messages = fresh();
+    const before = sim.stats.requests;
+    const first = await clientA.chat.completions.create({ model: 'm', messages });
+    const second = await clientB.chat.completions.create({ model: 'm', messages }).withResponse();
+    assert.equal(second.response.headers.get('x-sluice-cache'), 'hit');
+    assert.match(second.response.headers.get('x-litellm-cache-key')!, /^shared:[0-9a-f]{64}$/);
+    assert.equal(second.data.id, first.id);
+    assert.equal(sim.stats.requests - before, 1);
+  });
+
+  test('a stream stored by one instance is replayed by the other', async () => {
+    const messages = fresh();
+    const before = sim.stats.requests;
+    const first = await streamText(clientA, { model: 'm', messages, stream: true });
+    const second = await streamText(clientB, { model: 'm', messages, stream: true });
+    assert.equal(second.headers.get('x-sluice-cache'), 'hit');
+    assert.equal(second.headers.get('content-type'), 'text/event-stream; charset=utf-8');
+    assert.equal(second.text, first.text);
+    assert.deepEqual([...second.ids], [...first.ids]);
+    assert.equal(sim.stats.requests - before, 1);
+  });
+
+  test('embeddings stored by one instance are a hit on the other', async () => {
+    const input = `embed me ${prompt++}`;
+    const before = sim.stats.requests;
+    const first = await clientA.embeddings.create({ model: 'embed', input, encoding_format: 'float' });
+    const second = await clientB.embeddings.create({ model: 'embed', input, encoding_format: 'float' }).withResponse();
+    assert.equal(second.response.headers.get('x-sluice-cache'), 'hit');
+    assert.deepEqual(second.data.data[0]!.embedding, first.data[0]!.embedding);
+    assert.equal(sim.stats.requests - before, 1);
+  });
+
+  test('an entry expires with its ttl (Redis PEXPIRE)', async () => {
+    const messages = fresh();
+    const before = sim.stats.requests;
+    await clientA.chat.completions.create({ model: 'm', messages, cache: { ttl: 2 } } as OpenAI.ChatCompletionCreateParamsNonStreaming);
+    const hit = await clientB.chat.completions.create({ model: 'm', messages }).withResponse();
+    const key = hit.response.headers.get('x-litellm-cache-key');
+    assert.ok(key !== null, 'a hit before the ttl ran out');
+    const ttl = Number((await redisCommand(redis.port, ['PTTL', key])).slice(1));
+    assert.ok(ttl > 0 && ttl <= 2000, `PTTL ${ttl}`);
+    await untilAsync('the entry expired', async () => (await redisCommand(redis.port, ['EXISTS', key])).startsWith(':0'));
+    const after = await clientB.chat.completions.create({ model: 'm', messages }).withResponse();
+    assert.equal(after.response.headers.get('x-sluice-cache'), 'miss');
+    assert.equal(sim.stats.requests - before, 2);
+  });
+
+  test('an entry that does not decode is a miss and is replaced, never a 500', async () => {
+    const messages = fresh();
+    await clientA.chat.completions.create({ model: 'm', messages });
+    const hit = await clientB.chat.completions.create({ model: 'm', messages }).withResponse();
+    const key = hit.response.headers.get('x-litellm-cache-key')!;
+    await redisCommand(redis.port, ['SET', key, 'not an entry']);
+    const broken = await clientA.chat.completions.create({ model: 'm', messages }).withResponse();
+    assert.equal(broken.response.headers.get('x-sluice-cache'), 'miss');
+    const again = await clientB.chat.completions.create({ model: 'm', messages }).withResponse();
+    assert.equal(again.response.headers.get('x-sluice-cache'), 'hit');
+    assert.equal(again.data.id, broken.data.id);
+  });
+
+  test('20 identical requests across both instances reach the backend once', async () => {
+    const messages = fresh();
+    sim.knobs.delayMs = 300;
+    try {
+      const before = sim.stats.requests;
+      const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? clientA : clientB).chat.completions.create({ model: 'm', messages })));
+      assert.equal(sim.stats.requests - before, 1);
+      assert.equal(new Set(answers.map((x) => x.id)).size, 1);
+    } finally {
+      sim.knobs.delayMs = 0;
+    }
+  });
+
+  test('when the leading instance fails, the other takes over', async () => {
+    const messages = fresh();
+    sim.knobs.status = 500;
+    sim.knobs.delayMs = 200;
+    const before = sim.stats.requests;
+    try {
+      const leader = clientA.chat.completions.create({ model: 'm', messages }).then(
+        () => 'ok',
+        (error: unknown) => (error instanceof InternalServerError ? 'failed' : String(error)),
+      );
+      await until('the leader reached the backend', () => sim.stats.requests - before === 1);
+      sim.knobs.status = null;
+      const followers = await Promise.all(Array.from({ length: 5 }, () => clientB.chat.completions.create({ model: 'm', messages })));
+      assert.equal(await leader, 'failed');
+      assert.equal(sim.stats.requests - before, 2);
+      assert.equal(new Set(followers.map((x) => x.id)).size, 1);
+    } finally {
+      sim.knobs.status = null;
+      sim.knobs.delayMs = 0;
+    }
+  });
+
+  test('while Redis is frozen requests are served from the backend; once it answers, hits resume', async () => {
+    redis.pause();
+    try {
+      const before = sim.stats.requests;
+      for (let i = 0; i < 5; i++) {
+        const messages = fresh();
+        const answer = await clientA.chat.completions.create({ model: 'm', messages });
+        assert.equal(answer.choices[0]!.message.content, 'Shared answer');
+      }
+      assert.equal(sim.stats.requests - before, 5);
+    } finally {
+      redis.resume();
+    }
+    const messages = fresh();
+    await untilAsync('hits again after Redis answers', async () => {
+      await clientA.chat.completions.create({ model: 'm', messages });
+      const second = await clientB.chat.completions.create({ model: 'm', messages }).withResponse();
+      return second.response.headers.get('x-sluice-cache') === 'hit';
+    });
+  });
+
+  test('while Redis is down requests are served; after a restart the cache works again', async () => {
+    await redis.stop();
+    try {
+      const answer = await clientA.chat.completions.create({ model: 'm', messages: fresh() }).withResponse();
+      assert.equal(answer.response.status, 200);
+      const ping = await fetch(`${a.url}/cache/ping`);
+      assert.equal(ping.status, 503);
+    } finally {
+      await redis.restart();
+    }
+    const messages = fresh();
+    await untilAsync('hits again after the restart', async () => {
+      await clientA.chat.completions.create({ model: 'm', messages });
+      const second = await clientB.chat.completions.create({ model: 'm', messages }).withResponse();
+      return second.response.headers.get('x-sluice-cache') === 'hit';
+    });
+  });
+});
+
+/** `until` for a condition that needs I/O to check. */
+async function untilAsync(what: string, cond: () => Promise<boolean>, ms = 20_000): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!(await cond())) {
+    if (performance.now() > deadline) throw new Error(`${what}: not true after ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
