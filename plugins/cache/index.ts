@@ -168,8 +168,9 @@ export async function createCache(options: CacheOptions, deps: PluginDeps, runti
     const land = (): void => {
       if (flight !== null) flights.land(key, flight);
     };
-    const stored = pending.storing ?? Promise.resolve();
-    void stored
+    // Followers wake once the entry is readable, and other instances once the lock is gone.
+    if (pending.storing === null && token === null) return land();
+    void (pending.storing ?? Promise.resolve())
       .then(() => (token !== null ? redis?.unlock(key, token) : undefined))
       .catch(() => undefined)
       .then(land);
