@@ -85,27 +85,21 @@ export async function createCache(options: CacheOptions, deps: PluginDeps, runti
   const maxEntryBytes = Math.min(MAX_ENTRY_BYTES, store.kind === 'memory' ? maxBytes : MAX_ENTRY_BYTES);
   const flights = new Flights();
 
-  /** The entry for `key` if there is a usable one; an old one (s-maxage) or one of the other kind is a miss. */
-  const read = (key: string, controls: CacheControls, stream: boolean): CacheEntry | null | Promise<CacheEntry | null> => {
-    const got = store.get(key);
-    const usable = (entry: CacheEntry | null): CacheEntry | null => {
-      if (entry === null || entry.kind !== (stream ? 'sse' : 'json')) return null;
-      if (controls.sMaxAge !== null && now() - entry.storedAt > controls.sMaxAge * 1000) return null;
-      return entry;
-    };
-    return got instanceof Promise ? got.then(usable) : usable(got);
+  /** An entry this request may use: of its kind (JSON or stream), and young enough for its `s-maxage`. */
+  const usable = (entry: CacheEntry | null, controls: CacheControls, stream: boolean): CacheEntry | null => {
+    if (entry === null || entry.kind !== (stream ? 'sse' : 'json')) return null;
+    if (controls.sMaxAge !== null && now() - entry.storedAt > controls.sMaxAge * 1000) return null;
+    return entry;
   };
 
-  /** Another instance leads `key`: wait for its entry, or take over when its lock goes. Null: go upstream. */
+  const read = (key: string, controls: CacheControls, stream: boolean): CacheEntry | null | Promise<CacheEntry | null> => {
+    const got = store.get(key);
+    return got instanceof Promise ? got.then((entry) => usable(entry, controls, stream)) : usable(got, controls, stream);
+  };
+
+  /** Another instance leads `key` (it holds the lock): wait for its entry, or take over when its lock goes. */
   const followAcross = async (key: string, pending: Pending, stream: boolean, deadline: number): Promise<CacheEntry | null> => {
     for (;;) {
-      const token = randomBytes(12).toString('base64url');
-      const won = await redis!.tryLock(key, token, lockTtlMs);
-      // Redis unreachable (null) decides nothing: this instance goes upstream.
-      if (won !== false) {
-        if (won === true) pending.lockToken = token;
-        return null;
-      }
       for (;;) {
         if (performance.now() >= deadline) return null;
         await sleep(POLL_MS);
@@ -115,26 +109,45 @@ export async function createCache(options: CacheOptions, deps: PluginDeps, runti
         if (locked === null) return null;
         if (!locked) break;
       }
+      const token = randomBytes(12).toString('base64url');
+      const won = await redis!.tryLock(key, token, lockTtlMs);
+      // Redis unreachable (null) decides nothing: this instance goes upstream.
+      if (won !== false) {
+        if (won === true) pending.lockToken = token;
+        return null;
+      }
     }
+  };
+
+  /** This request leads `key` in this process: one round trip reads the entry or takes the lock across instances. */
+  const leadAcross = async (key: string, pending: Pending, stream: boolean, deadline: number): Promise<CacheEntry | null> => {
+    const token = randomBytes(12).toString('base64url');
+    const found = await redis!.getOrLock(key, token, lockTtlMs);
+    if (found.entry !== null) return usable(found.entry, pending.controls, stream);
+    if (found.locked === true) pending.lockToken = token;
+    if (found.locked !== false) return null;
+    return followAcross(key, pending, stream, deadline);
   };
 
   /** A hit, or null after arranging for this request to lead (or to go upstream unled). */
   const lookup = async (key: string, pending: Pending, stream: boolean): Promise<CacheEntry | null> => {
+    if (pending.controls.noCache) return null;
     const deadline = performance.now() + waitMs;
+    // With Redis, a request that has not waited reads and takes the lock in one round trip (leadAcross); one that
+    // woke from a flight reads first, so the followers of one flight read at once instead of one after another.
+    let woke = false;
     for (;;) {
-      if (!pending.controls.noCache) {
+      if (redis === null || pending.controls.noStore || woke) {
         const got = read(key, pending.controls, stream);
         const entry = got instanceof Promise ? await got : got;
         if (entry !== null) return entry;
-      } else {
-        return null;
       }
       // A request that will not store its answer follows a flight but never leads one.
       const flight = pending.controls.noStore ? null : flights.lead(key);
       if (flight !== null) {
         pending.flight = flight;
         if (redis === null) return null;
-        const entry = await followAcross(key, pending, stream, deadline);
+        const entry = await leadAcross(key, pending, stream, deadline);
         if (entry !== null) {
           pending.flight = null;
           flights.land(key, flight);
@@ -144,6 +157,7 @@ export async function createCache(options: CacheOptions, deps: PluginDeps, runti
       const other = flights.get(key);
       if (other === undefined) return null;
       if (!(await waitFor(other, deadline - performance.now()))) return null;
+      woke = true;
     }
   };
 

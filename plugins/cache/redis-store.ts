@@ -13,7 +13,23 @@ import type { RedisTarget } from './settings.ts';
 
 /** Deletes the lock only if it is still ours (another instance may hold it after ours expired). */
 const UNLOCK_LUA = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+/**
+ * A miss in one round trip: the entry if there is one ({1, entry}); else the single-flight lock, taken ({2}) or held
+ * by another instance ({3}).
+ */
+const GET_OR_LOCK_LUA = `local v = redis.call('GET', KEYS[1])
+if v then return {1, v} end
+if redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2], 'NX') then return {2} end
+return {3}`;
 const PROBE_INTERVAL_MS = 250;
+
+/** What `getOrLock` found: an entry, or who leads the key across instances (null: Redis cannot say). */
+export interface GetOrLock {
+  readonly entry: CacheEntry | null;
+  readonly locked: boolean | null;
+}
+
+const UNREACHABLE: GetOrLock = { entry: null, locked: null };
 
 export interface RedisCacheTuning {
   readonly commandTimeoutMs: number;
@@ -47,6 +63,7 @@ export class RedisCacheStore implements CacheStore {
     if (target.tls === true) options.tls = {};
     this.#client = target.url !== undefined ? new Redis(target.url, options) : new Redis({ ...options, host: target.host ?? '127.0.0.1', port: target.port ?? 6379 });
     this.#client.defineCommand('sluiceCacheUnlock', { numberOfKeys: 1, lua: UNLOCK_LUA });
+    this.#client.defineCommand('sluiceCacheGetOrLock', { numberOfKeys: 2, lua: GET_OR_LOCK_LUA });
     // Without an 'error' listener an unreachable Redis would take the process down.
     this.#client.on('error', (error: Error) => this.#logger.debug('cache: Redis error', { error: error.message }));
     this.#client.on('ready', () => {
@@ -84,6 +101,24 @@ export class RedisCacheStore implements CacheStore {
     } catch (error) {
       this.#failed(error);
     }
+  }
+
+  /** The entry under `key`, or else its single-flight lock taken for `ttlMs` with `token`: one round trip. */
+  async getOrLock(key: string, token: string, ttlMs: number): Promise<GetOrLock> {
+    if (!this.usable) return UNREACHABLE;
+    let reply: [number, Buffer?];
+    try {
+      const client = this.#client as unknown as { sluiceCacheGetOrLockBuffer(key: string, lock: string, token: string, ttl: number): Promise<[number, Buffer?]> };
+      reply = await client.sluiceCacheGetOrLockBuffer(key, lockKey(key), token, Math.max(1, Math.round(ttlMs)));
+    } catch (error) {
+      this.#failed(error);
+      return UNREACHABLE;
+    }
+    if (reply[0] === 2) return { entry: null, locked: true };
+    if (reply[0] === 3) return { entry: null, locked: false };
+    const entry = reply[1] === undefined ? null : decodeEntry(reply[1]);
+    if (entry === null) this.#client.del(key).catch((error: unknown) => this.#failed(error));
+    return { entry, locked: null };
   }
 
   /** Takes the single-flight lock of `key` for `ttlMs`: true when taken, false when another holds it, null when Redis cannot say. */
