@@ -398,6 +398,32 @@ cache_params: { type: redis, host: 127.0.0.1, port: ${redis.port}, ttl: 36000, n
     assert.equal(sim.stats.requests - before, 1);
   });
 
+  test('an input guard runs before the lookup: a blocked prompt never reads the cache', async () => {
+    const guarded = await startGateway(`${config()}
+plugins:
+  - route.round_robin
+  - name: guard.input.ban_substrings
+    options: { substrings: ["project nightingale"], action: block }
+`);
+    try {
+      await ready(guarded);
+      const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: `tell me about project nightingale ${prompt++}` }];
+      // An instance without the guard stored the answer.
+      await clientA.chat.completions.create({ model: 'm', messages });
+      const hit = await clientB.chat.completions.create({ model: 'm', messages }).withResponse();
+      assert.equal(hit.response.headers.get('x-sluice-cache'), 'hit');
+      const guardedClient = new OpenAI({ baseURL: `${guarded.url}/v1`, apiKey: 'sk-client', maxRetries: 0 });
+      await assert.rejects(guardedClient.chat.completions.create({ model: 'm', messages }), BadRequestError);
+      // The guarded instance still answers other prompts from the shared cache.
+      const other = fresh();
+      await clientA.chat.completions.create({ model: 'm', messages: other });
+      const otherHit = await guardedClient.chat.completions.create({ model: 'm', messages: other }).withResponse();
+      assert.equal(otherHit.response.headers.get('x-sluice-cache'), 'hit');
+    } finally {
+      await guarded.close();
+    }
+  });
+
   test('an entry expires with its ttl (Redis PEXPIRE)', async () => {
     const messages = fresh();
     const before = sim.stats.requests;

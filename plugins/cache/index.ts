@@ -195,14 +195,15 @@ export async function createCache(options: CacheOptions, deps: PluginDeps, runti
     flights,
 
     async upstreamRequest(ctx) {
-      if (ctx.api !== 'openai' || !endpoints.has(ctx.endpoint) || ctx.group === null) return undefined;
+      if (ctx.api !== 'openai') return undefined;
       const body = ctx.body;
       const controls = parseControls(body['cache']);
-      // The controls are the gateway's: a backend would refuse the unknown parameter.
+      // The controls are the gateway's, on every route: a backend would refuse the unknown parameter.
       if (body['cache'] !== undefined) {
         const { cache: _controls, ...rest } = body;
         ctx.setBody(rest);
       }
+      if (!endpoints.has(ctx.endpoint) || ctx.group === null) return undefined;
       if (defaultOff ? controls.useCache !== true : controls.useCache === false) {
         ctx.logFields['cache'] = 'off';
         return undefined;
