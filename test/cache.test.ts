@@ -211,6 +211,43 @@ litellm_settings:
     }
   });
 
+  test('a stream cut by the client or by the backend is not stored', async () => {
+    sim.knobs.chunkIntervalMs = 30;
+    sim.knobs.tokens = 10;
+    try {
+      const messages = fresh();
+      const before = sim.stats.requests;
+      const controller = new AbortController();
+      const stream = await client.chat.completions.create({ model: 'm', messages, stream: true }, { signal: controller.signal });
+      let chunks = 0;
+      try {
+        for await (const _chunk of stream) {
+          chunks++;
+          controller.abort();
+        }
+      } catch {
+        // The SDK may end the iteration or throw its abort error.
+      }
+      assert.equal(chunks, 1);
+      await until('the backend saw the abort', () => sim.stats.aborts > 0);
+      const whole = await streamText(client, { model: 'm', messages, stream: true });
+      assert.equal(whole.headers.get('x-sluice-cache'), 'miss');
+      assert.equal(whole.text.trim(), 'The answer is forty two');
+
+      const dropped = fresh();
+      sim.knobs.dropAfterChunks = 2;
+      await streamText(client, { model: 'm', messages: dropped, stream: true }).catch(() => undefined);
+      sim.knobs.dropAfterChunks = null;
+      const after = await streamText(client, { model: 'm', messages: dropped, stream: true });
+      assert.equal(after.headers.get('x-sluice-cache'), 'miss');
+      assert.equal(sim.stats.requests - before, 4);
+    } finally {
+      sim.knobs.chunkIntervalMs = 0;
+      sim.knobs.tokens = 5;
+      sim.knobs.dropAfterChunks = null;
+    }
+  });
+
   test('an error answer is not stored', async () => {
     const messages = fresh();
     sim.knobs.status = 500;

@@ -237,7 +237,10 @@ export async function createCache(options: CacheOptions, deps: PluginDeps, runti
     onResponseHeaders(ctx, head) {
       const pending = ctx.get(pendingSlot);
       if (pending === undefined) return;
-      if (head.status !== 200 || head.isEventStream !== ctx.stream) pending.storable = false;
+      const encoding = head.headers['content-encoding'];
+      // Replayed without the backend's headers, the bytes must be plain (the core asks for identity; not every backend obliges).
+      const encoded = encoding !== undefined && encoding !== 'identity';
+      if (head.status !== 200 || head.isEventStream !== ctx.stream || encoded) pending.storable = false;
       const type = head.headers['content-type'];
       if (typeof type === 'string') pending.contentType = type;
     },
