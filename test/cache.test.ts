@@ -572,3 +572,33 @@ async function untilAsync(what: string, cond: () => Promise<boolean>, ms = 20_00
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+describe('response cache configuration', () => {
+  test("LiteLLM's cache settings load without 'ignored' warnings; a semantic type says what runs instead", async () => {
+    const sim = await startOpenAISim();
+    const gw = await startGateway(`${models(sim)}
+litellm_settings:
+  cache: True
+  cache_type: qdrant-semantic
+cache_params: { ttl: 36000, namespace: seed, supported_call_types: [acompletion, arerank] }
+`);
+    try {
+      const warnings = gw.gateway.generation.warnings;
+      assert.ok(!warnings.some((w) => /^(cache_params|litellm_settings\.cache)[^:]*: not (a Sluice|acted on)/.test(w)), warnings.join('\n'));
+      assert.ok(warnings.some((w) => w.includes('qdrant-semantic is a semantic cache') && w.includes('in memory')), warnings.join('\n'));
+      assert.ok(warnings.some((w) => w.includes('arerank not cached yet')), warnings.join('\n'));
+      assert.ok(gw.gateway.generation.chain.plugins.some((p) => p.id === 'cache'));
+      const first = await post(`${gw.url}/v1/chat/completions`, chat('m'));
+      const second = await post(`${gw.url}/v1/chat/completions`, chat('m'));
+      assert.equal(first.headers['x-sluice-cache'], 'miss');
+      assert.match(String(second.headers['x-litellm-cache-key']), /^seed:[0-9a-f]{64}$/);
+      // Embeddings are not among the supported call types here.
+      const embed = await post(`${gw.url}/v1/embeddings`, JSON.stringify({ model: 'embed', input: 'x' }));
+      assert.equal(embed.status, 200);
+      assert.equal(embed.headers['x-sluice-cache'], undefined);
+    } finally {
+      await gw.close();
+      await sim.close();
+    }
+  });
+});

@@ -199,6 +199,9 @@ describe("LiteLLM's settings", () => {
     assert.deepEqual(off.entries, []);
     assert.match(off.warnings[0]!, /^cache_params: litellm_settings\.cache is not true/);
     assert.deepEqual(cacheEntries({ cache: true }, { plugins: ['route.round_robin', { name: 'cache', options: {} }] }).entries, []);
+    const both = cacheEntries({ cache: true, cache_params: { ttl: 5 } }, { plugins: ['cache'] });
+    assert.deepEqual(both.entries, []);
+    assert.match(both.warnings[0]!, /^litellm_settings\.cache_params: plugins: lists cache/);
   });
 });
 

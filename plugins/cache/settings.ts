@@ -107,7 +107,10 @@ export function cacheEntries(litellmSettings: unknown, sections: Readonly<Record
     if (sources.length > 0) warnings.push(`${sources[0]![0]}: litellm_settings.cache is not true, so no answers are cached; set it to true to switch the cache on`);
     return { entries: [], warnings };
   }
-  if (listsCache(sections['plugins'])) return { entries: [], warnings };
+  if (listsCache(sections['plugins'])) {
+    if (sources.length > 0) warnings.push(`${sources[0]![0]}: plugins: lists cache, whose options there apply; these parameters are ignored`);
+    return { entries: [], warnings };
+  }
 
   // Later sources win: litellm_settings.cache_params is where LiteLLM itself reads them.
   const params: Record<string, unknown> = {};
