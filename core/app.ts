@@ -151,7 +151,7 @@ export class App {
     // `llm_guard:` append the plugins they name.
     const entries = [...(config.plugins ?? this.modules.defaultChain(resolved.settings.routingStrategy, config.sections))];
     for (const expander of this.modules.sectionExpanders) {
-      const expanded = expander.expand(config.sections[expander.section]);
+      const expanded = expander.expand(config.sections[expander.section], config.sections);
       for (const warning of expanded.warnings) logger.warn(`config: ${warning}`);
       warnings.push(...expanded.warnings);
       entries.push(...expanded.entries);

@@ -4,6 +4,7 @@
 
 import type { ModuleSet, PluginEntry, PluginFactory, PluginModule } from '../core/plugin/api.ts';
 import { llmGuardEntries } from './guard/llm-guard-config.ts';
+import { cacheEntries } from './cache/settings.ts';
 
 type FactoryModule = PluginModule;
 
@@ -36,6 +37,7 @@ export const BUILTIN_PLUGINS: Readonly<Record<string, () => Promise<FactoryModul
   'guard.output.no_refusal': guard('guard.output.no_refusal'),
   'guard.output.no_code': guard('guard.output.no_code'),
   'guard.llm_guard_api': () => import('./guard/llm-guard-plugin.ts'),
+  cache: () => import('./cache/index.ts'),
 };
 
 /** Other spellings that mean the same plugin (LiteLLM's strategy names). */
@@ -83,7 +85,12 @@ export const STANDARD_MODULES: ModuleSet = {
   plugins: BUILTIN_PLUGINS,
   aliases: PLUGIN_ALIASES,
   defaultChain,
-  sectionExpanders: [{ section: 'llm_guard', expand: llmGuardEntries }],
+  // The cache goes last, after the guards: it looks up only prompts the input guards let through, and stores only
+  // answers the output guards passed.
+  sectionExpanders: [
+    { section: 'llm_guard', expand: llmGuardEntries },
+    { section: 'litellm_settings', expand: cacheEntries },
+  ],
   localizer: {
     section: 'localizer',
     // Imported on first use: language detection carries large tables.

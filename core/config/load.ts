@@ -110,6 +110,8 @@ const KNOWN_TOP_LEVEL = new Set([
   'litellm_settings',
   'general_settings',
   'load_balancing_config',
+  // LiteLLM's response cache parameters, where the seed deployments write them (read by the cache plugin).
+  'cache_params',
 ]);
 
 const ajv = new Ajv({ allErrors: true, strict: false, coerceTypes: true, useDefaults: false });

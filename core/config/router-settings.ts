@@ -63,6 +63,9 @@ export interface ResolvedSettings {
   readonly warnings: string[];
 }
 
+/** litellm_settings keys a module set reads (the response cache's switch and parameters), not the router. */
+const LITELLM_READ_BY_PLUGINS = new Set(['cache', 'cache_params', 'cache_type', 'cache_kwargs']);
+
 const ACTED_ON = new Set([
   'routing_strategy',
   'num_retries',
@@ -109,7 +112,7 @@ export function resolveRouterSettings(
     if (!ACTED_ON.has(key)) warnings.push(`router_settings.${key}: not acted on yet; ignored`);
   }
   for (const key of Object.keys(ls)) {
-    if (key === 'callbacks') continue;
+    if (key === 'callbacks' || LITELLM_READ_BY_PLUGINS.has(key)) continue;
     if (!ACTED_ON.has(key)) warnings.push(`litellm_settings.${key}: not acted on yet; ignored`);
   }
   // callbacks: llmguard_moderations is LLM Guard (the config loader turns it into the llm_guard section); others are not.

@@ -214,8 +214,11 @@ export interface PluginModule {
 export interface SectionExpander {
   /** The top-level section it reads. */
   readonly section: string;
-  /** The entries to append to the chain, and warnings about keys it does not act on. */
-  expand(value: unknown): { readonly entries: readonly PluginEntry[]; readonly warnings: readonly string[] };
+  /**
+   * The entries to append to the chain, and warnings about keys it does not act on. `sections` is the whole config,
+   * for a section whose settings are spread over others (LiteLLM's `cache_params`).
+   */
+  expand(value: unknown, sections: Readonly<Record<string, unknown>>): { readonly entries: readonly PluginEntry[]; readonly warnings: readonly string[] };
 }
 
 export interface ModuleSet {
