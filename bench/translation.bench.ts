@@ -4,7 +4,8 @@
 //
 // Each task starts a translator and feeds it BATCH events, one network chunk each (the worst case: nothing is
 // amortized over several events per chunk), so the per-op figure is the cost of one event, JSON parse and output
-// included. Budget: 5 µs per event.
+// included. Budget: 5 µs per event on average. The p99 is of batch means: about one batch in a hundred holds a
+// young-generation scavenge (1 to 2 ms spread over its 200 events), which is what the 15 µs p99 budget allows for.
 
 import { Bench } from 'tinybench';
 import { budgetRows, type Budget } from './budget.ts';
@@ -47,10 +48,10 @@ function run(make: () => ResponseTranslator, events: readonly Buffer[]): void {
 }
 
 const budgets: (Budget & { fn: () => void })[] = [
-  { name: 'OpenAI chunk → Ollama NDJSON line', meanUs: 5, p99Us: 10, fn: () => run(() => ollamaBridge.fromOpenAI('m', { ...chatBody }, 'chat'), openai) },
-  { name: 'OpenAI chunk → Messages events', meanUs: 5, p99Us: 10, fn: () => run(() => messagesBridge.fromOpenAI('m', { ...chatBody, max_tokens: 100 }, 'chat'), openai) },
-  { name: 'OpenAI chunk → Responses events', meanUs: 5, p99Us: 10, fn: () => run(() => responsesBridge.fromOpenAI('m', { model: 'm', input: 'hi', stream: true }, 'chat'), openai) },
-  { name: 'Messages event → OpenAI chunk (anthropic/ backend)', meanUs: 5, p99Us: 10, fn: () => run(() => anthropicBackend.translator('m', chatBody), messages) },
+  { name: 'OpenAI chunk → Ollama NDJSON line', meanUs: 5, p99Us: 15, fn: () => run(() => ollamaBridge.fromOpenAI('m', { ...chatBody }, 'chat'), openai) },
+  { name: 'OpenAI chunk → Messages events', meanUs: 5, p99Us: 15, fn: () => run(() => messagesBridge.fromOpenAI('m', { ...chatBody, max_tokens: 100 }, 'chat'), openai) },
+  { name: 'OpenAI chunk → Responses events', meanUs: 5, p99Us: 15, fn: () => run(() => responsesBridge.fromOpenAI('m', { model: 'm', input: 'hi', stream: true }, 'chat'), openai) },
+  { name: 'Messages event → OpenAI chunk (anthropic/ backend)', meanUs: 5, p99Us: 15, fn: () => run(() => anthropicBackend.translator('m', chatBody), messages) },
 ];
 
 const bench = new Bench({ time: 1500, warmup: true, warmupTime: 300 });
