@@ -281,6 +281,8 @@ type Connection = 'connecting' | 'up' | 'down';
 export class RedisStore implements SharedStore {
   readonly kind = 'redis' as const;
   readonly failMode: 'fail_open' | 'fail_closed';
+  /** fail_open keeps a local copy of what Redis admitted for this replica (fail_closed never answers locally). */
+  private readonly mirrors: boolean;
   readonly keyPrefix: string;
   private readonly client: Client;
   private readonly scripts: Scripts;
@@ -325,6 +327,7 @@ export class RedisStore implements SharedStore {
   constructor(config: RedisConfig, logger: Logger, tuning: RedisStoreTuning = {}) {
     this.logger = logger;
     this.failMode = config.fail_mode ?? 'fail_open';
+    this.mirrors = this.failMode === 'fail_open';
     this.keyPrefix = config.key_prefix ?? DEFAULT_KEY_PREFIX;
     if (/[{}]/.test(this.keyPrefix)) throw new RangeError('redis.key_prefix must not contain "{" or "}" (they mark the cluster hash tag)');
     this.commandTimeoutMs = config.command_timeout_ms ?? DEFAULT_COMMAND_TIMEOUT_MS;
@@ -414,7 +417,7 @@ export class RedisStore implements SharedStore {
     const localGcra = (): LimitDecision =>
       this.local.gcraSync(key, ratePerSecond / Math.max(1, this.replicaCount), this.share(limit) - 1, now);
     const [decision, remote] = await this.run(async () => toDecision(await this.scripts.sluiceGcra(tat, interval, burst * interval, limit), limit), localGcra);
-    if (decision.allowed && remote) localGcra();
+    if (decision.allowed && remote && this.mirrors) localGcra();
     return decision;
   }
 
@@ -425,7 +428,7 @@ export class RedisStore implements SharedStore {
       async () => toDecision(await this.scripts.sluiceWindow(entries, sum, limit, windowMs, cost, 0), limit),
       () => this.local.windowCheckSync(key, this.share(limit), windowMs, cost, now),
     );
-    if (decision.allowed && cost > 0 && remote) this.local.windowAddSync(key, windowMs, cost, now);
+    if (decision.allowed && cost > 0 && remote && this.mirrors) this.local.windowAddSync(key, windowMs, cost, now);
     return decision;
   }
 
@@ -435,7 +438,7 @@ export class RedisStore implements SharedStore {
     if (cost === 0) return;
     const [entries, sum] = scriptKeys(this.keyPrefix, key).window;
     // Recorded here either way: the local share counts what this replica used, should Redis go away.
-    this.local.windowAddSync(key, windowMs, cost, now);
+    if (this.mirrors) this.local.windowAddSync(key, windowMs, cost, now);
     await this.run(
       async () => void (await this.scripts.sluiceWindow(entries, sum, 0, windowMs, cost, 1)),
       () => undefined,
@@ -460,7 +463,7 @@ export class RedisStore implements SharedStore {
     );
     answered = decision;
     // Held here too, so the local share counts it should Redis go away while it runs.
-    if (decision.allowed && remote) this.local.acquireLeaseSync(key, Number.MAX_SAFE_INTEGER, leaseId, ttlMs, now);
+    if (decision.allowed && remote && this.mirrors) this.local.acquireLeaseSync(key, Number.MAX_SAFE_INTEGER, leaseId, ttlMs, now);
     return decision;
   }
 
