@@ -671,6 +671,28 @@ describe('Redis unavailable: fail modes', () => {
     }
   });
 
+  test('a reply that arrived while the event loop was blocked past the timeout is still used: no failure counted', async () => {
+    const { logger, lines } = capture();
+    const prefix = `lag-${randomUUID()}:`;
+    const store = new RedisStore({ port: redis.port, key_prefix: prefix, command_timeout_ms: 100 }, logger, { ...TUNING, heartbeatIntervalMs: 60_000 });
+    try {
+      assert.equal(await store.connected(20_000), true);
+      for (let i = 0; i < 3; i++) {
+        const pending = store.windowCheck('k', 10, 60_000, 1, Date.now());
+        // Blocked for three timeouts: Redis replies meanwhile, and the timer is due before that reply is read.
+        const blockedUntil = performance.now() + 300;
+        while (performance.now() < blockedUntil) {
+          // busy
+        }
+        assert.equal((await pending).remaining, 9 - i);
+      }
+      assert.equal(store.health(), 'ok');
+      assert.deepEqual(lines.filter((l) => /did not answer|unreachable/.test(l)), []);
+    } finally {
+      await store.close();
+    }
+  });
+
   test('without Redis, each replica admits its share: the limit divided by the replicas seen, counting what Redis admitted it', async () => {
     const prefix = `share-${randomUUID()}:`;
     const tuning = { ...TUNING, heartbeatIntervalMs: 50 };
@@ -701,6 +723,18 @@ describe('Redis unavailable: fail modes', () => {
       } finally {
         redis.resume();
       }
+      // The timed-out acquires still ran once Redis woke; slots it granted to requests answered "no" are given back,
+      // so Redis ends up holding only leases that really run (a-0 before the stall, b-1 granted locally).
+      const [leaseKey] = scriptKeys(prefix, 'conc').lease;
+      const stray = async (): Promise<string[]> =>
+        [...(await redisCommand(redis.port, ['ZRANGE', leaseKey, '0', '-1'])).matchAll(/\r\n([ab]-\d)(?=\r\n)/g)]
+          .map((m) => m[1]!)
+          .filter((id) => id !== 'a-0' && id !== 'b-1');
+      for (let polls = 0; (await stray()).length > 0; polls++) {
+        assert.ok(polls < 1000, `leases still held in Redis for refused requests: ${(await stray()).join(', ')}`);
+        await sleep(20);
+      }
+      assert.match(await redisCommand(redis.port, ['ZRANGE', leaseKey, '0', '-1']), /\r\na-0\r\n/);
     } finally {
       await Promise.all([a.close(), b.close(), c.close()]);
     }
