@@ -10,7 +10,7 @@ import { createLogger, type Logger } from '../core/logger.ts';
 import type { LimitDecision, SharedStore } from '../core/state/store.ts';
 import { createStore, REDIS_CONFIG_SCHEMA, type RedisConfig } from '../core/state/create-store.ts';
 import { MemoryStore } from '../core/state/memory-store.ts';
-import { DEFAULT_KEY_PREFIX, RedisStore, scriptKeys, STATE_UNAVAILABLE_MESSAGE } from '../core/state/redis-store.ts';
+import { DEFAULT_KEY_PREFIX, FAILURES_BEFORE_DEGRADED, RedisStore, scriptKeys, STATE_UNAVAILABLE_MESSAGE } from '../core/state/redis-store.ts';
 import { redisCommand, startRedis, type RedisServer } from './redis-server.ts';
 
 const silent = createLogger('silent');
@@ -630,10 +630,10 @@ describe('Redis unavailable: fail modes', () => {
     }
   });
 
-  test('Redis stalled (no replies): calls give up after the command timeout; a background probe sees it return', async () => {
+  test('Redis stalled (no replies): one timeout decides only its request; failures in a row degrade the store; a probe sees it return', async () => {
     const { logger, lines } = capture();
-    // A second: long enough that no call before the stall times out on a busy machine.
-    const commandTimeoutMs = 1000;
+    // Half a second (the default): long enough that no call before the stall times out on a busy machine.
+    const commandTimeoutMs = 500;
     const open = new RedisStore({ port: redis.port, fail_mode: 'fail_open', key_prefix: 'so:', command_timeout_ms: commandTimeoutMs }, logger, TUNING);
     const closed = new RedisStore({ port: redis.port, fail_mode: 'fail_closed', key_prefix: 'sc:', command_timeout_ms: commandTimeoutMs }, silent, TUNING);
     try {
@@ -643,14 +643,22 @@ describe('Redis unavailable: fail modes', () => {
       // The server is frozen until resumed; the connection stays up.
       redis.pause();
       try {
-        // Nothing answers while it is frozen: only the command timeout can have ended the call.
+        // Nothing answers while it is frozen: only the command timeout can have ended the call. One slow reply
+        // is decided for its request alone (local share, or refused); the store stays up.
         assert.equal((await open.windowCheck('k', 5, 10_000, 1, Date.now())).allowed, true);
-        assert.equal(open.health(), 'degraded');
-        const openSent = countCommands(open);
-        assert.equal((await open.windowCheck('k', 5, 10_000, 1, Date.now())).allowed, true);
-        assert.equal(openSent.sent, 0, 'once degraded, calls do not wait on Redis: nothing is sent to it');
         await assert.rejects(closed.gcra('g', 1, 0, Date.now()), { code: 'SLUICE_STATE_UNAVAILABLE' });
-        assert.equal(closed.health(), 'down');
+        assert.deepEqual([open.health(), closed.health()], ['ok', 'ok']);
+        // FAILURES_BEFORE_DEGRADED in a row, over more than two timeouts: a stall, and the store degrades.
+        for (let i = 1; i < FAILURES_BEFORE_DEGRADED; i++) {
+          assert.equal((await open.windowCheck('k', 5, 10_000, 1, Date.now())).allowed, true);
+          await assert.rejects(closed.gcra('g', 1, 0, Date.now()), { code: 'SLUICE_STATE_UNAVAILABLE' });
+        }
+        assert.deepEqual([open.health(), closed.health()], ['degraded', 'down']);
+        const openSent = countCommands(open);
+        // The local window holds the one admitted through Redis and the three answered locally: one slot left.
+        assert.equal((await open.windowCheck('k', 5, 10_000, 1, Date.now())).allowed, true);
+        assert.equal((await open.windowCheck('k', 5, 10_000, 1, Date.now())).allowed, false);
+        assert.equal(openSent.sent, 0, 'once degraded, calls do not wait on Redis: nothing is sent to it');
       } finally {
         redis.resume();
       }
@@ -660,6 +668,75 @@ describe('Redis unavailable: fail modes', () => {
       assert.match(lines.find((l) => l.startsWith('warn:'))!, /timed out/i);
     } finally {
       await Promise.all([open.close(), closed.close()]);
+    }
+  });
+
+  test('a reply that arrived while the event loop was blocked past the timeout is still used: no failure counted', async () => {
+    const { logger, lines } = capture();
+    const prefix = `lag-${randomUUID()}:`;
+    const store = new RedisStore({ port: redis.port, key_prefix: prefix, command_timeout_ms: 100 }, logger, { ...TUNING, heartbeatIntervalMs: 60_000 });
+    try {
+      assert.equal(await store.connected(20_000), true);
+      for (let i = 0; i < 3; i++) {
+        const pending = store.windowCheck('k', 10, 60_000, 1, Date.now());
+        // Blocked for three timeouts: Redis replies meanwhile, and the timer is due before that reply is read.
+        const blockedUntil = performance.now() + 300;
+        while (performance.now() < blockedUntil) {
+          // busy
+        }
+        assert.equal((await pending).remaining, 9 - i);
+      }
+      assert.equal(store.health(), 'ok');
+      assert.deepEqual(lines.filter((l) => /did not answer|unreachable/.test(l)), []);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('without Redis, each replica admits its share: the limit divided by the replicas seen, counting what Redis admitted it', async () => {
+    const prefix = `share-${randomUUID()}:`;
+    const tuning = { ...TUNING, heartbeatIntervalMs: 50 };
+    const options = { port: redis.port, fail_mode: 'fail_open', key_prefix: prefix, command_timeout_ms: 300 } as const;
+    const [a, b, c] = [new RedisStore(options, silent, tuning), new RedisStore(options, silent, tuning), new RedisStore(options, silent, tuning)];
+    try {
+      await until(() => [a, b, c].every((s) => s.replicas() === 3), 20_000, 'the three replicas to see each other');
+      await c.close();
+      await until(() => a.replicas() === 2 && b.replicas() === 2, 20_000, 'a closed replica to leave the count');
+      // Before the stall, a took 3 of 10 through Redis and holds one of 3 leases.
+      for (let i = 0; i < 3; i++) assert.equal((await a.windowCheck('rpm', 10, 60_000, 1, Date.now())).allowed, true);
+      assert.equal((await a.acquireLease('conc', 3, 'a-0', 60_000, Date.now())).allowed, true);
+      redis.pause();
+      try {
+        const admitted = async (store: RedisStore): Promise<number> => {
+          const decisions = await Promise.all(Array.from({ length: 10 }, () => store.windowCheck('rpm', 10, 60_000, 1, Date.now())));
+          return decisions.filter((d) => d.allowed).length;
+        };
+        // Share 10 ÷ 2 = 5: a has used 3 of it, b none.
+        assert.deepEqual([await admitted(a), await admitted(b)], [2, 5]);
+        const leases = async (store: RedisStore, tag: string): Promise<number> => {
+          const decisions = await Promise.all(Array.from({ length: 4 }, (_, i) => store.acquireLease('conc', 3, `${tag}-${i + 1}`, 60_000, Date.now())));
+          return decisions.filter((d) => d.allowed).length;
+        };
+        // Share floor(3 ÷ 2) = 1: a holds it already.
+        assert.deepEqual([await leases(a, 'a'), await leases(b, 'b')], [0, 1]);
+        assert.deepEqual([a.replicas(), b.replicas()], [2, 2], 'the last count is kept while Redis is away');
+      } finally {
+        redis.resume();
+      }
+      // The timed-out acquires still ran once Redis woke; slots it granted to requests answered "no" are given back,
+      // so Redis ends up holding only leases that really run (a-0 before the stall, b-1 granted locally).
+      const [leaseKey] = scriptKeys(prefix, 'conc').lease;
+      const stray = async (): Promise<string[]> =>
+        [...(await redisCommand(redis.port, ['ZRANGE', leaseKey, '0', '-1'])).matchAll(/\r\n([ab]-\d)(?=\r\n)/g)]
+          .map((m) => m[1]!)
+          .filter((id) => id !== 'a-0' && id !== 'b-1');
+      for (let polls = 0; (await stray()).length > 0; polls++) {
+        assert.ok(polls < 1000, `leases still held in Redis for refused requests: ${(await stray()).join(', ')}`);
+        await sleep(20);
+      }
+      assert.match(await redisCommand(redis.port, ['ZRANGE', leaseKey, '0', '-1']), /\r\na-0\r\n/);
+    } finally {
+      await Promise.all([a.close(), b.close(), c.close()]);
     }
   });
 

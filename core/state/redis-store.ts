@@ -5,12 +5,20 @@
 // agree. All keys of one limit key share a cluster hash tag, `<prefix>{<key>}:<suffix>`, so a script's keys
 // always live in one slot.
 //
-// While Redis is unreachable (disconnected, timed out), `fail_open` answers from a local MemoryStore and
-// `fail_closed` throws SLUICE_STATE_UNAVAILABLE. Commands never queue: with the offline queue off they fail at
-// once while disconnected, and within `command_timeout_ms` otherwise. ioredis reconnects by itself (capped
-// backoff); on its `ready` the store uses Redis again. A connection that stays up but times out (a stalled or
-// overloaded server) is probed in the background with a PING per `probeIntervalMs` until it answers.
+// A slow reply is not an outage. A command without a reply within `command_timeout_ms` is decided for that request
+// alone: `fail_open` answers it from a local MemoryStore, `fail_closed` throws SLUICE_STATE_UNAVAILABLE. The store
+// as a whole degrades only when the connection is gone, or after FAILURES_BEFORE_DEGRADED failures in a row that
+// span at least two timeouts (one slow script that holds up a burst of commands is not a stall); any reply, even a
+// late one, ends the streak. While degraded, nothing is sent to Redis: with the offline queue off, commands fail at
+// once while disconnected; ioredis reconnects by itself (capped backoff) and its `ready` brings Redis back; a
+// connection that stays up but stalled is probed with a PING per `probeIntervalMs` until it answers.
+//
+// Local answers must not over-admit across replicas: each replica takes its share, the limit divided by the
+// replicas it has seen recently (each writes a heartbeat into a ZSET of ids scored by Redis time; the last count
+// is kept while Redis is away), and what Redis admitted for this replica is mirrored locally, so the share counts
+// it too when Redis goes away mid-window.
 
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Cluster, Redis } from 'ioredis';
 import type { ClusterOptions, RedisOptions } from 'ioredis';
@@ -36,12 +44,18 @@ export interface RedisConfig {
   key_prefix?: string;
   /** What a check does while Redis is unreachable: answer from local limits (default) or refuse. */
   fail_mode?: 'fail_open' | 'fail_closed';
-  /** Per-command timeout (default 50 ms). */
+  /** How long a command may take before its request is answered without Redis (default 500 ms). */
   command_timeout_ms?: number;
 }
 
 export const DEFAULT_KEY_PREFIX = 'sluice:';
-export const DEFAULT_COMMAND_TIMEOUT_MS = 50;
+/**
+ * Redis answers in well under a millisecond; 500 ms is far beyond any healthy reply, even on a machine whose cores
+ * are saturated, and is what a request waits at most while a stall is being recognised (LLM calls take seconds).
+ */
+export const DEFAULT_COMMAND_TIMEOUT_MS = 500;
+/** Failures in a row (spanning at least two command timeouts) before the whole store degrades. */
+export const FAILURES_BEFORE_DEGRADED = 3;
 /** Most releases kept for retrying at once; past it, a lease again ends only by its ttl. */
 const MAX_UNRELEASED = 100_000;
 /** Cap of the backoff between retries of unconfirmed releases (100 ms doubling). */
@@ -65,6 +79,10 @@ export interface RedisStoreTuning {
   probeIntervalMs?: number;
   /** TCP connect timeout. Default 2000 ms. */
   connectTimeoutMs?: number;
+  /** How often this replica writes its heartbeat and counts the live replicas. Default 1000 ms. */
+  heartbeatIntervalMs?: number;
+  /** A replica whose heartbeat is older than this no longer counts. Default 5 × the heartbeat interval. */
+  replicaTtlMs?: number;
 }
 
 /** The keys each script touches for one limit key, in KEYS order. All carry the hash tag `{<escaped key>}`. */
@@ -220,6 +238,23 @@ local first = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
 return {0, 0, math.max(1, math.ceil(tonumber(first[2]) - now - eps)), reset}
 `;
 
+/**
+ * KEYS: replicas (ZSET replica id → last heartbeat, server ms). ARGV: this replica's id, ttl ms.
+ * Records the heartbeat, drops replicas not heard from within the ttl, returns how many are left.
+ */
+const HEARTBEAT_LUA = `${NOW}
+local ttl = tonumber(ARGV[2])
+redis.call('ZADD', KEYS[1], string.format('%.3f', now), ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.3f', now - ttl))
+redis.call('PEXPIRE', KEYS[1], math.ceil(ttl))
+return redis.call('ZCARD', KEYS[1])
+`;
+
+/** The ZSET of live replicas for a key prefix: every replica sharing the prefix shares the limits. */
+export function replicasKey(prefix: string): string {
+  return `${prefix}replicas`;
+}
+
 type ScriptCall = (...keysThenArgs: (string | number)[]) => Promise<unknown>;
 
 /** What the store uses of ioredis' Redis and Cluster, plus the commands defineCommand adds. */
@@ -238,6 +273,7 @@ interface Scripts {
   sluiceGcra: ScriptCall;
   sluiceWindow: ScriptCall;
   sluiceLease: ScriptCall;
+  sluiceHeartbeat: ScriptCall;
 }
 
 type Connection = 'connecting' | 'up' | 'down';
@@ -245,6 +281,8 @@ type Connection = 'connecting' | 'up' | 'down';
 export class RedisStore implements SharedStore {
   readonly kind = 'redis' as const;
   readonly failMode: 'fail_open' | 'fail_closed';
+  /** fail_open keeps a local copy of what Redis admitted for this replica (fail_closed never answers locally). */
+  private readonly mirrors: boolean;
   readonly keyPrefix: string;
   private readonly client: Client;
   private readonly scripts: Scripts;
@@ -254,6 +292,17 @@ export class RedisStore implements SharedStore {
   private readonly probeIntervalMs: number;
   private readonly isCluster: boolean;
   private connection: Connection = 'connecting';
+  /** Commands in a row that failed while the connection was up, and when the first of them was sent. */
+  private failures = 0;
+  private failingSince = 0;
+  /** This store's id in the replicas ZSET: random per store, so replicas in one process count apart. */
+  readonly replicaId = randomBytes(9).toString('base64url');
+  private readonly replicasKey: string;
+  private readonly replicaTtlMs: number;
+  /** Live replicas at the last heartbeat Redis answered (at least 1: this one); kept while Redis is away. */
+  private replicaCount = 1;
+  private heartbeatTimer: ReturnType<typeof setInterval> | null = null;
+  private beating = false;
   private probeTimer: ReturnType<typeof setInterval> | null = null;
   private probing = false;
   /**
@@ -278,18 +327,23 @@ export class RedisStore implements SharedStore {
   constructor(config: RedisConfig, logger: Logger, tuning: RedisStoreTuning = {}) {
     this.logger = logger;
     this.failMode = config.fail_mode ?? 'fail_open';
+    this.mirrors = this.failMode === 'fail_open';
     this.keyPrefix = config.key_prefix ?? DEFAULT_KEY_PREFIX;
     if (/[{}]/.test(this.keyPrefix)) throw new RangeError('redis.key_prefix must not contain "{" or "}" (they mark the cluster hash tag)');
     this.commandTimeoutMs = config.command_timeout_ms ?? DEFAULT_COMMAND_TIMEOUT_MS;
     this.probeIntervalMs = tuning.probeIntervalMs ?? 1000;
+    this.replicasKey = replicasKey(this.keyPrefix);
+    const heartbeatIntervalMs = tuning.heartbeatIntervalMs ?? 1000;
+    this.replicaTtlMs = tuning.replicaTtlMs ?? 5 * heartbeatIntervalMs;
     this.firstVerdict = new Promise((resolve) => (this.settleFirstVerdict = resolve));
     const cap = tuning.reconnectMaxDelayMs ?? 2000;
     const retryStrategy = (times: number): number => {
       const delay = Math.min(cap, 50 * 2 ** Math.min(times - 1, 16));
       return Math.round(delay * (1 + Math.random() * 0.2));
     };
+    // No ioredis commandTimeout: its timer rejects a reply that arrived while the event loop was busy (timers run
+    // before I/O). `bounded` gives up only when the reply is really missing.
     const connection: RedisOptions = {
-      commandTimeout: this.commandTimeoutMs,
       connectTimeout: tuning.connectTimeoutMs ?? 2000,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
@@ -328,6 +382,7 @@ export class RedisStore implements SharedStore {
     client.defineCommand('sluiceGcra', { numberOfKeys: 1, lua: GCRA_LUA });
     client.defineCommand('sluiceWindow', { numberOfKeys: 2, lua: WINDOW_LUA });
     client.defineCommand('sluiceLease', { numberOfKeys: 1, lua: LEASE_LUA });
+    client.defineCommand('sluiceHeartbeat', { numberOfKeys: 1, lua: HEARTBEAT_LUA });
     this.scripts = client as unknown as Scripts;
 
     client.on('ready', () => this.markUp());
@@ -338,6 +393,19 @@ export class RedisStore implements SharedStore {
     client.on('node error', (err) => this.logger.debug('Redis cluster node error', { error: errorMessage(err) }));
     client.on('close', () => this.markDown(null));
     client.on('end', () => this.markDown(null));
+    this.heartbeatTimer = setInterval(() => void this.heartbeat(), heartbeatIntervalMs);
+    this.heartbeatTimer.unref();
+  }
+
+  /** Live replicas sharing this key prefix, as last counted in Redis (this one included). */
+  replicas(): number {
+    return this.replicaCount;
+  }
+
+  /** This replica's part of a limit while answering without Redis: limit ÷ replicas, rounded down, at least 1. */
+  private share(limit: number): number {
+    if (this.replicaCount <= 1 || limit <= 0) return limit;
+    return Math.max(1, Math.floor(limit / this.replicaCount));
   }
 
   async gcra(key: string, ratePerSecond: number, burst: number, now: number): Promise<LimitDecision> {
@@ -345,19 +413,23 @@ export class RedisStore implements SharedStore {
     const interval = 1000 / ratePerSecond;
     const limit = burst + 1;
     const [tat] = scriptKeys(this.keyPrefix, key).gcra;
-    return this.run(
-      async () => toDecision(await this.scripts.sluiceGcra(tat, interval, burst * interval, limit), limit),
-      () => this.local.gcraSync(key, ratePerSecond, burst, now),
-    );
+    // The share: rate ÷ replicas, and of the burst + 1 requests absorbed at once, the share of those.
+    const localGcra = (): LimitDecision =>
+      this.local.gcraSync(key, ratePerSecond / Math.max(1, this.replicaCount), this.share(limit) - 1, now);
+    const [decision, remote] = await this.run(async () => toDecision(await this.scripts.sluiceGcra(tat, interval, burst * interval, limit), limit), localGcra);
+    if (decision.allowed && remote && this.mirrors) localGcra();
+    return decision;
   }
 
   async windowCheck(key: string, limit: number, windowMs: number, cost: number, now: number): Promise<LimitDecision> {
     validateWindow(limit, windowMs, cost);
     const [entries, sum] = scriptKeys(this.keyPrefix, key).window;
-    return this.run(
+    const [decision, remote] = await this.run(
       async () => toDecision(await this.scripts.sluiceWindow(entries, sum, limit, windowMs, cost, 0), limit),
-      () => this.local.windowCheckSync(key, limit, windowMs, cost, now),
+      () => this.local.windowCheckSync(key, this.share(limit), windowMs, cost, now),
     );
+    if (decision.allowed && cost > 0 && remote && this.mirrors) this.local.windowAddSync(key, windowMs, cost, now);
+    return decision;
   }
 
   /** Records usage after the fact; never throws for an unreachable Redis (fail_closed drops it: nothing to refuse). */
@@ -365,9 +437,11 @@ export class RedisStore implements SharedStore {
     validateWindow(0, windowMs, cost);
     if (cost === 0) return;
     const [entries, sum] = scriptKeys(this.keyPrefix, key).window;
+    // Recorded here either way: the local share counts what this replica used, should Redis go away.
+    if (this.mirrors) this.local.windowAddSync(key, windowMs, cost, now);
     await this.run(
       async () => void (await this.scripts.sluiceWindow(entries, sum, 0, windowMs, cost, 1)),
-      () => this.local.windowAddSync(key, windowMs, cost, now),
+      () => undefined,
       () => undefined,
     );
   }
@@ -376,23 +450,31 @@ export class RedisStore implements SharedStore {
     validateLease(max, leaseId, ttlMs);
     if (ttlMs > this.longestLeaseTtlMs) this.longestLeaseTtlMs = ttlMs;
     const [leases] = scriptKeys(this.keyPrefix, key).lease;
-    return this.run(
+    let answered: LimitDecision | null = null;
+    const [decision, remote] = await this.run(
       async () => toDecision(await this.scripts.sluiceLease(leases, max, leaseId, ttlMs), max),
-      () => this.local.acquireLeaseSync(key, max, leaseId, ttlMs, now),
+      () => this.local.acquireLeaseSync(key, this.share(max), leaseId, ttlMs, now),
+      undefined,
+      // Redis granted it after the request was answered without it: unless that answer took the slot too, give
+      // the Redis slot back rather than leave it taken for the lease's ttl.
+      (late) => {
+        if (late.allowed && answered?.allowed !== true) this.retryRelease(leases, leaseId);
+      },
     );
+    answered = decision;
+    // Held here too, so the local share counts it should Redis go away while it runs.
+    if (decision.allowed && remote && this.mirrors) this.local.acquireLeaseSync(key, Number.MAX_SAFE_INTEGER, leaseId, ttlMs, now);
+    return decision;
   }
 
   /** Releases here and in Redis; never throws for an unreachable Redis (the release is retried once it answers). */
   async releaseLease(key: string, leaseId: string): Promise<void> {
     this.local.releaseLeaseSync(key, leaseId);
     const [leases] = scriptKeys(this.keyPrefix, key).lease;
-    const confirmed = await this.run(
-      async () => {
-        await this.client.zrem(leases, leaseId);
-        return true;
-      },
-      () => false,
-      () => false,
+    const [, confirmed] = await this.run(
+      async () => void (await this.client.zrem(leases, leaseId)),
+      () => undefined,
+      () => undefined,
     );
     if (!confirmed) this.retryRelease(leases, leaseId);
   }
@@ -440,11 +522,13 @@ export class RedisStore implements SharedStore {
         }
         if (ids.size > 0 && this.connection === 'up') {
           const members = [...ids.keys()];
+          const sentAt = performance.now();
           try {
             await this.bounded(this.client.zrem(redisKey, ...members));
+            this.answered();
             for (const id of members) if (ids.delete(id)) this.unreleasedCount--;
           } catch (err) {
-            this.markDown(err);
+            this.failed(err, sentAt);
           }
         }
         if (ids.size === 0) this.unreleased.delete(redisKey);
@@ -461,13 +545,19 @@ export class RedisStore implements SharedStore {
     return this.healthCheck;
   }
 
-  /** A PING while the connection looks up: an unanswered one means Redis stalls, and the store says so at once. */
+  /**
+   * A PING while the connection looks up. An unanswered one is reported at once (the check asked about now), and
+   * counts as one failure towards degrading the store, like any command.
+   */
   private async pingNow(): Promise<StoreHealth> {
     if (!this.closing && this.connection === 'up') {
+      const sentAt = performance.now();
       try {
         await this.bounded(this.client.ping());
+        this.answered();
       } catch (err) {
-        this.markDown(err);
+        this.failed(err, sentAt);
+        return this.failMode === 'fail_open' ? 'degraded' : 'down';
       }
     }
     return this.health();
@@ -484,11 +574,21 @@ export class RedisStore implements SharedStore {
     this.settleFirstVerdict();
     if (this.probeTimer !== null) clearInterval(this.probeTimer);
     this.probeTimer = null;
+    if (this.heartbeatTimer !== null) clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = null;
     if (this.releaseTimer !== null) clearTimeout(this.releaseTimer);
     this.releaseTimer = null;
     await this.local.close();
     const client = this.client;
     if (client.status === 'end') return;
+    // Leaving: the other replicas' shares grow at their next heartbeat instead of after this one's ttl.
+    if (client.status === 'ready' && this.connection === 'up') {
+      try {
+        await this.bounded(client.zrem(this.replicasKey, this.replicaId));
+      } catch {
+        // it ages out of the set by itself
+      }
+    }
     const ended = new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, 1000);
       client.once('end', () => {
@@ -509,19 +609,78 @@ export class RedisStore implements SharedStore {
   }
 
   /**
-   * Runs one Redis operation, or answers without Redis while it is unavailable: fail_open from `local` (this
-   * replica's own limits); fail_closed from `closed` if given (writes after the fact have nothing to refuse),
-   * else by throwing SLUICE_STATE_UNAVAILABLE.
+   * Runs one Redis operation and returns [its answer, true]; or, while Redis is unavailable or when this command
+   * got no reply in time, [an answer without Redis, false]: fail_open from `local` (this replica's share);
+   * fail_closed from `closed` if given (writes after the fact have nothing to refuse), else by throwing
+   * SLUICE_STATE_UNAVAILABLE. `late` gets the reply of a command that timed out, should it still come.
    */
-  private async run<T>(op: () => Promise<T>, local: () => T, closed?: () => T): Promise<T> {
+  private async run<T>(op: () => Promise<T>, local: () => T, closed?: () => T, late?: (value: T) => void): Promise<[T, boolean]> {
     if (this.closing) throw new Error('the shared-state store is closed');
     if (this.connection === 'connecting') await this.awaitFirstReady();
-    if (this.connection !== 'up') return this.unavailable(local, closed, null);
+    if (this.connection !== 'up') return [this.unavailable(local, closed, null), false];
+    const sentAt = performance.now();
+    const pending = op();
     try {
-      return await this.bounded(op());
+      const value = await this.bounded(pending);
+      this.answered();
+      return [value, true];
     } catch (err) {
+      if (err instanceof CommandTimeoutError) {
+        pending.then(
+          (value) => {
+            this.answered();
+            late?.(value);
+          },
+          () => undefined,
+        );
+      }
+      this.failed(err, sentAt);
+      return [this.unavailable(local, closed, err), false];
+    }
+  }
+
+  /** Redis replied: whatever failed before was slowness, not an outage. */
+  private answered(): void {
+    this.failures = 0;
+  }
+
+  /**
+   * A command failed. A connection that is gone is an outage at once; otherwise the store degrades only after
+   * FAILURES_BEFORE_DEGRADED failures in a row, the first sent at least two timeouts ago: commands that pile up
+   * behind one slow script and time out together do not count as a stall.
+   */
+  private failed(err: unknown, sentAt: number): void {
+    if (this.closing || this.connection !== 'up') return;
+    if (this.client.status !== 'ready') return this.markDown(err);
+    if (this.failures === 0) this.failingSince = sentAt;
+    this.failures++;
+    if (this.failures >= FAILURES_BEFORE_DEGRADED && performance.now() - this.failingSince >= 2 * this.commandTimeoutMs) {
       this.markDown(err);
-      return this.unavailable(local, closed, err);
+      return;
+    }
+    this.logger.debug('Shared state (Redis) did not answer one command in time; its request was decided without Redis.', {
+      fail_mode: this.failMode,
+      failures: this.failures,
+      error: errorMessage(err),
+    });
+  }
+
+  /** Records this replica's heartbeat and counts the live replicas; in the background, while Redis is up. */
+  private async heartbeat(): Promise<void> {
+    if (this.beating || this.closing || this.connection !== 'up') return;
+    this.beating = true;
+    const sentAt = performance.now();
+    try {
+      const count = Number(await this.bounded(this.scripts.sluiceHeartbeat(this.replicasKey, this.replicaId, this.replicaTtlMs)));
+      this.answered();
+      if (Number.isInteger(count) && count >= 1 && count !== this.replicaCount) {
+        this.logger.debug('Replicas sharing limits through Redis.', { replicas: count });
+        this.replicaCount = count;
+      }
+    } catch (err) {
+      this.failed(err, sentAt);
+    } finally {
+      this.beating = false;
     }
   }
 
@@ -531,9 +690,8 @@ export class RedisStore implements SharedStore {
     throw new StateUnavailableError(cause ?? undefined);
   }
 
-  /** ioredis' commandTimeout bounds standalone commands; a cluster may also retry, so it gets a timer of its own. */
   private bounded<T>(promise: Promise<T>): Promise<T> {
-    return this.isCluster ? withTimeout(promise, this.commandTimeoutMs) : promise;
+    return withTimeout(promise, this.commandTimeoutMs);
   }
 
   /** While down on a connection that still looks up (timeouts), a PING now and then tells when Redis answers again. */
@@ -542,6 +700,7 @@ export class RedisStore implements SharedStore {
     this.probing = true;
     try {
       await this.bounded(this.client.ping());
+      this.answered();
       this.markUp();
     } catch {
       // still unavailable; the next tick tries again
@@ -564,6 +723,8 @@ export class RedisStore implements SharedStore {
     this.probeTimer = null;
     const was = this.connection;
     this.connection = 'up';
+    this.failures = 0;
+    void this.heartbeat();
     if (was === 'down') this.logger.info('Shared state (Redis) is reachable again; limits are shared across replicas again.');
     else this.logger.info('Shared state (Redis) connected.', { cluster: this.isCluster, fail_mode: this.failMode });
     // Releases that did not get through while it was away go now.
@@ -603,12 +764,44 @@ function tlsOptions(tls: RedisConfig['tls']): ConnectionOptions | undefined {
   return options;
 }
 
+/** A command that got no reply within the command timeout (Redis may still run it and reply later). */
+class CommandTimeoutError extends Error {
+  constructor(ms: number) {
+    super(`Redis command timed out after ${ms} ms`);
+    this.name = 'CommandTimeoutError';
+  }
+}
+
+/**
+ * `promise`, or a CommandTimeoutError once `ms` passed without it settling. A timer that fires late because the
+ * event loop was busy would otherwise run before the I/O that carries the reply (timers come first in the loop);
+ * so it waits one setImmediate, which runs after the poll phase has read whatever arrived.
+ */
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Redis command timed out after ${ms} ms`)), ms);
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    const timer = setTimeout(() => {
+      setImmediate(() => {
+        if (settled) return;
+        settled = true;
+        reject(new CommandTimeoutError(ms));
+      });
+    }, ms);
+    promise.then(
+      (value) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
   });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 function errorMessage(err: unknown): string {
