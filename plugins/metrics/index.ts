@@ -23,8 +23,6 @@ export interface Tracked {
   dispatchAt: number;
   /** Times admit ran: 1 for the requested group, one more per fallback group admitted. */
   admits: number;
-  /** The group admit first saw: the one the client asked for. */
-  requestedGroup: string;
   streaming: boolean;
 }
 
@@ -157,13 +155,12 @@ export default definePlugin<MetricsOptions>({
 
       onRequest(ctx) {
         metrics.requestsInFlight.inc();
-        ctx.set(trackedSlot, { dispatchAt: 0, admits: 0, requestedGroup: '', streaming: false });
+        ctx.set(trackedSlot, { dispatchAt: 0, admits: 0, streaming: false });
       },
 
       admit(ctx) {
         const tracked = ctx.get(trackedSlot);
-        if (tracked === undefined) return;
-        if (tracked.admits++ === 0) tracked.requestedGroup = ctx.group?.name ?? '';
+        if (tracked !== undefined) tracked.admits++;
       },
 
       upstreamRequest(ctx) {
