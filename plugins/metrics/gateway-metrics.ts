@@ -4,8 +4,12 @@
 //
 // Counters are named with `_total`, as Python's prometheus_client exposes them (`litellm_proxy_total_requests_metric`
 // is scraped as `litellm_proxy_total_requests_metric_total`), so LiteLLM's dashboards find the same series.
+//
+// The request families are counted on the hot path into plain numbers held by each distinct label set (a Series),
+// and handed to prom-client only when scraped: prom-client hashes the label object on every update, which would
+// cost a microsecond per family per request. Rare updates (guards, cooldowns) use prom-client's own metrics.
 
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client';
 import type { Deployment, ModelGroup, RouterState, SharedStore } from '../../core/plugin/api.ts';
 
 /** LiteLLM's LATENCY_BUCKETS, in seconds (+Inf is implied). */
@@ -67,16 +71,33 @@ type Labels = Record<string, string>;
 
 const DEPLOYMENT_LABELS = ['litellm_model_name', 'model_id', 'api_base', 'api_provider'] as const;
 
+/** One histogram's observations for one label set: per-bucket (not cumulative) counts, the last for +Inf. */
+interface HistogramCell {
+  readonly counts: Float64Array;
+  sum: number;
+  count: number;
+}
+
 /**
- * One distinct request label set, with the label object of each family built once, so a request counted again
- * under the same labels allocates nothing.
+ * One distinct request label set, with its counts, and the label object of each family built once, so a request
+ * counted again under the same labels allocates nothing.
  */
 export class Series {
   readonly labels: RequestLabels;
+  /** Counter totals, by CounterFamily slot. */
+  readonly counters: Float64Array;
+  /** Histograms, by HistogramFamily slot; created on first observation. */
+  readonly histograms: (HistogramCell | undefined)[] = [];
+  /** Last gauge values and when they were set (a sequence number), by GaugeFamily slot. */
+  readonly gauges: Float64Array;
+  readonly gaugeSeq: Float64Array;
   readonly #projected: Partial<Record<Shape, Labels>> = {};
 
-  constructor(labels: RequestLabels) {
+  constructor(labels: RequestLabels, counters: number, gauges: number) {
     this.labels = labels;
+    this.counters = new Float64Array(counters);
+    this.gauges = new Float64Array(gauges);
+    this.gaugeSeq = new Float64Array(gauges);
   }
 
   of(shape: Shape): Labels {
@@ -88,6 +109,181 @@ export class Series {
     }
     return out;
   }
+}
+
+interface MetricValue {
+  readonly labels: Labels;
+  readonly value: number;
+  readonly metricName?: string;
+}
+
+interface MetricData {
+  readonly name: string;
+  readonly help: string;
+  readonly type: 'counter' | 'gauge' | 'histogram';
+  readonly values: MetricValue[];
+  readonly aggregator: 'sum';
+}
+
+/** Label sets of one family merged across series: several series may share a family's (smaller) label set. */
+function merged<T>(series: Iterable<Series>, shape: Shape, pick: (s: Series) => T | undefined, merge: (into: T | undefined, next: T) => T): Map<string, { labels: Labels; value: T }> {
+  const out = new Map<string, { labels: Labels; value: T }>();
+  for (const s of series) {
+    const value = pick(s);
+    if (value === undefined) continue;
+    const labels = s.of(shape);
+    const key = Object.values(labels).join('\u0001');
+    const known = out.get(key);
+    out.set(key, { labels, value: merge(known?.value, value) });
+  }
+  return out;
+}
+
+/** A counter family counted into Series cells; a prom-client metric object when scraped. */
+class CounterFamily {
+  readonly type = 'counter';
+  readonly aggregator = 'sum';
+  readonly name: string;
+  readonly help: string;
+  readonly #shape: Shape;
+  readonly #slot: number;
+  readonly #series: () => Iterable<Series>;
+
+  constructor(name: string, help: string, shape: Shape, slot: number, series: () => Iterable<Series>) {
+    this.name = name;
+    this.help = help;
+    this.#shape = shape;
+    this.#slot = slot;
+    this.#series = series;
+  }
+
+  add(series: Series, value: number): void {
+    series.counters[this.#slot]! += value;
+  }
+
+  get(): MetricData {
+    const slot = this.#slot;
+    const rows = merged(this.#series(), this.#shape, (s) => (s.counters[slot] === 0 ? undefined : s.counters[slot]), (a, b) => (a ?? 0) + b);
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values: [...rows.values()].map(({ labels, value }) => ({ labels, value })) };
+  }
+
+  reset(): void {}
+}
+
+/** A gauge family whose label sets keep the value set last (across series). */
+class GaugeFamily {
+  readonly type = 'gauge';
+  readonly aggregator = 'sum';
+  readonly name: string;
+  readonly help: string;
+  readonly #shape: Shape;
+  readonly #slot: number;
+  readonly #series: () => Iterable<Series>;
+  #seq = 0;
+
+  constructor(name: string, help: string, shape: Shape, slot: number, series: () => Iterable<Series>) {
+    this.name = name;
+    this.help = help;
+    this.#shape = shape;
+    this.#slot = slot;
+    this.#series = series;
+  }
+
+  set(series: Series, value: number): void {
+    series.gauges[this.#slot] = value;
+    series.gaugeSeq[this.#slot] = ++this.#seq;
+  }
+
+  get(): MetricData {
+    const slot = this.#slot;
+    const rows = merged(
+      this.#series(),
+      this.#shape,
+      (s) => (s.gaugeSeq[slot] === 0 ? undefined : { seq: s.gaugeSeq[slot]!, value: s.gauges[slot]! }),
+      (a, b) => (a === undefined || b.seq > a.seq ? b : a),
+    );
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values: [...rows.values()].map(({ labels, value }) => ({ labels, value: value.value })) };
+  }
+
+  reset(): void {}
+}
+
+/** `le` as Python's prometheus_client writes it (`1.0`, `0.005`, `+Inf`), so a dashboard's `le="1.0"` matches. */
+function goFloat(n: number): string {
+  if (n === Infinity) return '+Inf';
+  return Number.isInteger(n) ? `${n}.0` : String(n);
+}
+
+class HistogramFamily {
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  readonly name: string;
+  readonly help: string;
+  readonly #buckets: Float64Array;
+  readonly #le: string[];
+  readonly #shape: Shape;
+  readonly #slot: number;
+  readonly #series: () => Iterable<Series>;
+
+  constructor(name: string, help: string, shape: Shape, slot: number, buckets: readonly number[], series: () => Iterable<Series>) {
+    this.name = name;
+    this.help = help;
+    this.#buckets = Float64Array.from([...buckets].sort((a, b) => a - b));
+    this.#le = [...this.#buckets].map(goFloat).concat('+Inf');
+    this.#shape = shape;
+    this.#slot = slot;
+    this.#series = series;
+  }
+
+  observe(series: Series, seconds: number): void {
+    let cell = series.histograms[this.#slot];
+    if (cell === undefined) {
+      cell = { counts: new Float64Array(this.#buckets.length + 1), sum: 0, count: 0 };
+      series.histograms[this.#slot] = cell;
+    }
+    // The first bound >= the value (binary search); past the last, +Inf.
+    const bounds = this.#buckets;
+    let lo = 0;
+    let hi = bounds.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (bounds[mid]! < seconds) lo = mid + 1;
+      else hi = mid;
+    }
+    cell.counts[lo]!++;
+    cell.sum += seconds;
+    cell.count++;
+  }
+
+  get(): MetricData {
+    const slot = this.#slot;
+    const rows = merged(
+      this.#series(),
+      this.#shape,
+      (s) => s.histograms[slot],
+      (a, b) => {
+        if (a === undefined) return { counts: Float64Array.from(b.counts), sum: b.sum, count: b.count };
+        for (let i = 0; i < a.counts.length; i++) a.counts[i]! += b.counts[i]!;
+        a.sum += b.sum;
+        a.count += b.count;
+        return a;
+      },
+    );
+    const values: MetricValue[] = [];
+    const bucketName = `${this.name}_bucket`;
+    for (const { labels, value } of rows.values()) {
+      let cumulative = 0;
+      for (let i = 0; i < value.counts.length; i++) {
+        cumulative += value.counts[i]!;
+        values.push({ labels: { ...labels, le: this.#le[i]! }, value: cumulative, metricName: bucketName });
+      }
+      values.push({ labels, value: value.sum, metricName: `${this.name}_sum` });
+      values.push({ labels, value: value.count, metricName: `${this.name}_count` });
+    }
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+
+  reset(): void {}
 }
 
 export interface GatewayMetricsOptions {
@@ -108,73 +304,77 @@ export class GatewayMetrics {
   readonly options: GatewayMetricsOptions;
   readonly sources: LiveSources;
 
-  // LiteLLM's families.
-  readonly proxyTotal: Counter;
-  readonly proxyFailed: Counter;
-  readonly totalLatency: Histogram;
-  readonly apiLatency: Histogram;
-  readonly timeToFirstToken: Histogram;
-  readonly overheadLatency: Histogram;
-  readonly inputTokens: Counter;
-  readonly outputTokens: Counter;
-  readonly totalTokens: Counter;
-  readonly remainingRequests: Gauge;
-  readonly remainingTokens: Gauge;
-  readonly deploymentState: Gauge;
-  readonly deploymentSuccess: Counter;
-  readonly deploymentFailure: Counter;
-  readonly deploymentTotal: Counter;
+  // LiteLLM's request families, counted into Series.
+  readonly proxyTotal: CounterFamily;
+  readonly proxyFailed: CounterFamily;
+  readonly totalLatency: HistogramFamily;
+  readonly apiLatency: HistogramFamily;
+  readonly timeToFirstToken: HistogramFamily;
+  readonly overheadLatency: HistogramFamily;
+  readonly inputTokens: CounterFamily;
+  readonly outputTokens: CounterFamily;
+  readonly totalTokens: CounterFamily;
+  readonly remainingRequests: GaugeFamily;
+  readonly remainingTokens: GaugeFamily;
+  readonly deploymentSuccess: CounterFamily;
+  readonly deploymentFailure: CounterFamily;
+  readonly deploymentTotal: CounterFamily;
+  readonly successfulFallbacks: CounterFamily;
+  readonly failedFallbacks: CounterFamily;
+  readonly cacheHits: CounterFamily;
+  readonly cacheMisses: CounterFamily;
+  // Rare, or not per label set: prom-client's own.
   readonly deploymentCooledDown: Counter;
-  readonly successfulFallbacks: Counter;
-  readonly failedFallbacks: Counter;
-  readonly cacheHits: Counter;
-  readonly cacheMisses: Counter;
-
-  // Sluice's own.
-  readonly requestsInFlight: Gauge;
-  readonly streamsInFlight: Gauge;
-  readonly requestBytes: Counter;
   readonly guardVerdicts: Counter;
   readonly guardErrors: Counter;
   readonly configLoads: Counter;
   readonly seriesDropped: Counter;
+
+  /** Plain numbers on the hot path; the gauges and counter below read them when scraped. */
+  requestsInFlight = 0;
+  streamsInFlight = 0;
+  requestBytes = 0;
 
   /** Request label sets by key, up to `maxSeries`; overflowed sets are kept apart (their labels are bounded). */
   readonly #series = new Map<string, Series>();
   readonly #overflow = new Map<string, Series>();
   /** Per deployment: the cooldown end last seen, to count each new cooldown once. */
   readonly #coolingSeen = new Map<string, number>();
+  #counterSlots = 0;
+  #gaugeSlots = 0;
+  #histogramSlots = 0;
 
   constructor(options: GatewayMetricsOptions, sources: LiveSources) {
     this.options = options;
     this.sources = sources;
     const registers = [this.registry];
-    const buckets = [...options.buckets];
-    const counter = (name: string, help: string, labelNames: readonly string[]): Counter => new Counter({ name, help, labelNames, registers });
-    const histogram = (name: string, help: string, labelNames: readonly string[]): Histogram => new Histogram({ name, help, labelNames, buckets, registers });
+    const all = (): Iterable<Series> => this.#allSeries();
+    const register = <F extends CounterFamily | GaugeFamily | HistogramFamily>(family: F): F => {
+      // A family is a prom-client metric in all the registry reads: name, help, type, get(), reset().
+      this.registry.registerMetric(family as unknown as Metric);
+      return family;
+    };
+    const counter = (name: string, help: string, shape: Shape): CounterFamily => register(new CounterFamily(name, help, shape, this.#counterSlots++, all));
+    const histogram = (name: string, help: string, shape: Shape): HistogramFamily => register(new HistogramFamily(name, help, shape, this.#histogramSlots++, options.buckets, all));
+    const gauge = (name: string, help: string, shape: Shape): GaugeFamily => register(new GaugeFamily(name, help, shape, this.#gaugeSlots++, all));
 
     this.proxyFailed = counter(
       'litellm_proxy_failed_requests_metric_total',
       'Total number of failed responses from proxy - the client did not get a success response from litellm proxy',
-      LABELS.proxyFailed,
+      'proxyFailed',
     );
-    this.proxyTotal = counter('litellm_proxy_total_requests_metric_total', 'Total number of requests made to the proxy server - track number of client side requests', LABELS.proxyTotal);
-    this.totalLatency = histogram('litellm_request_total_latency_metric', 'Total latency (seconds) for a request to LiteLLM', LABELS.totalLatency);
-    this.apiLatency = histogram('litellm_llm_api_latency_metric', 'Total latency (seconds) for a models LLM API call', LABELS.apiLatency);
-    this.timeToFirstToken = histogram('litellm_llm_api_time_to_first_token_metric', 'Time to first token for a models LLM API call', LABELS.apiLatency);
-    this.overheadLatency = histogram('litellm_overhead_latency_metric', 'Latency overhead (seconds) added by the gateway before the LLM API call', LABELS.perDeployment);
-    this.totalTokens = counter('litellm_total_tokens_metric_total', 'Total number of input + output tokens from LLM requests', LABELS.tokens);
-    this.inputTokens = counter('litellm_input_tokens_metric_total', 'Total number of input tokens from LLM requests', LABELS.tokens);
-    this.outputTokens = counter('litellm_output_tokens_metric_total', 'Total number of output tokens from LLM requests', LABELS.tokens);
-    this.remainingRequests = new Gauge({
-      name: 'litellm_remaining_requests_metric',
-      help: 'LLM Deployment Analytics - remaining requests for model, returned from LLM API Provider',
-      labelNames: LABELS.perDeployment,
-      registers,
-    });
-    this.remainingTokens = new Gauge({ name: 'litellm_remaining_tokens_metric', help: 'remaining tokens for model, returned from LLM API Provider', labelNames: LABELS.perDeployment, registers });
+    this.proxyTotal = counter('litellm_proxy_total_requests_metric_total', 'Total number of requests made to the proxy server - track number of client side requests', 'proxyTotal');
+    this.totalLatency = histogram('litellm_request_total_latency_metric', 'Total latency (seconds) for a request to LiteLLM', 'totalLatency');
+    this.apiLatency = histogram('litellm_llm_api_latency_metric', 'Total latency (seconds) for a models LLM API call', 'apiLatency');
+    this.timeToFirstToken = histogram('litellm_llm_api_time_to_first_token_metric', 'Time to first token for a models LLM API call', 'apiLatency');
+    this.overheadLatency = histogram('litellm_overhead_latency_metric', 'Latency overhead (seconds) added by the gateway before the LLM API call', 'perDeployment');
+    this.totalTokens = counter('litellm_total_tokens_metric_total', 'Total number of input + output tokens from LLM requests', 'tokens');
+    this.inputTokens = counter('litellm_input_tokens_metric_total', 'Total number of input tokens from LLM requests', 'tokens');
+    this.outputTokens = counter('litellm_output_tokens_metric_total', 'Total number of output tokens from LLM requests', 'tokens');
+    this.remainingRequests = gauge('litellm_remaining_requests_metric', 'LLM Deployment Analytics - remaining requests for model, returned from LLM API Provider', 'perDeployment');
+    this.remainingTokens = gauge('litellm_remaining_tokens_metric', 'remaining tokens for model, returned from LLM API Provider', 'perDeployment');
     const metrics = this;
-    this.deploymentState = new Gauge({
+    new Gauge({
       name: 'litellm_deployment_state',
       help: 'LLM Deployment Analytics - The state of the deployment: 0 = healthy, 1 = partial outage, 2 = complete outage',
       labelNames: DEPLOYMENT_LABELS,
@@ -183,21 +383,36 @@ export class GatewayMetrics {
         metrics.#collectDeployments(this);
       },
     });
-    this.deploymentSuccess = counter('litellm_deployment_success_responses_total', 'LLM Deployment Analytics - Total number of successful LLM API calls via litellm', LABELS.deploymentRequests);
-    this.deploymentFailure = counter('litellm_deployment_failure_responses_total', 'LLM Deployment Analytics - Total number of failed LLM API calls for a specific LLM deploymeny', LABELS.deploymentFailures);
-    this.deploymentTotal = counter('litellm_deployment_total_requests_total', 'LLM Deployment Analytics - Total number of LLM API calls via litellm - success + failure', LABELS.deploymentRequests);
-    this.deploymentCooledDown = counter(
-      'litellm_deployment_cooled_down_total',
-      'LLM Deployment Analytics - Number of times a deployment has been cooled down by LiteLLM load balancing logic. exception_status is the status of the exception that caused the deployment to be cooled down',
-      [...DEPLOYMENT_LABELS, 'exception_status'],
-    );
-    this.successfulFallbacks = counter('litellm_deployment_successful_fallbacks_total', 'LLM Deployment Analytics - Number of successful fallback requests from primary model -> fallback model', LABELS.fallbacks);
-    this.failedFallbacks = counter('litellm_deployment_failed_fallbacks_total', 'LLM Deployment Analytics - Number of failed fallback requests from primary model -> fallback model', LABELS.fallbacks);
-    this.cacheHits = counter('litellm_cache_hits_metric_total', 'Total number of LiteLLM cache hits', LABELS.cache);
-    this.cacheMisses = counter('litellm_cache_misses_metric_total', 'Total number of LiteLLM cache misses', LABELS.cache);
+    this.deploymentSuccess = counter('litellm_deployment_success_responses_total', 'LLM Deployment Analytics - Total number of successful LLM API calls via litellm', 'deploymentRequests');
+    this.deploymentFailure = counter('litellm_deployment_failure_responses_total', 'LLM Deployment Analytics - Total number of failed LLM API calls for a specific LLM deploymeny', 'deploymentFailures');
+    this.deploymentTotal = counter('litellm_deployment_total_requests_total', 'LLM Deployment Analytics - Total number of LLM API calls via litellm - success + failure', 'deploymentRequests');
+    this.deploymentCooledDown = new Counter({
+      name: 'litellm_deployment_cooled_down_total',
+      help: 'LLM Deployment Analytics - Number of times a deployment has been cooled down by LiteLLM load balancing logic. exception_status is the status of the exception that caused the deployment to be cooled down',
+      labelNames: [...DEPLOYMENT_LABELS, 'exception_status'],
+      registers,
+    });
+    this.successfulFallbacks = counter('litellm_deployment_successful_fallbacks_total', 'LLM Deployment Analytics - Number of successful fallback requests from primary model -> fallback model', 'fallbacks');
+    this.failedFallbacks = counter('litellm_deployment_failed_fallbacks_total', 'LLM Deployment Analytics - Number of failed fallback requests from primary model -> fallback model', 'fallbacks');
+    this.cacheHits = counter('litellm_cache_hits_metric_total', 'Total number of LiteLLM cache hits', 'cache');
+    this.cacheMisses = counter('litellm_cache_misses_metric_total', 'Total number of LiteLLM cache misses', 'cache');
 
-    this.requestsInFlight = new Gauge({ name: 'sluice_requests_in_flight', help: 'Proxied requests being served now (this process)', registers });
-    this.streamsInFlight = new Gauge({ name: 'sluice_streams_in_flight', help: 'Event streams being sent to clients now (this process)', registers });
+    new Gauge({
+      name: 'sluice_requests_in_flight',
+      help: 'Proxied requests being served now (this process)',
+      registers,
+      collect() {
+        this.set(metrics.requestsInFlight);
+      },
+    });
+    new Gauge({
+      name: 'sluice_streams_in_flight',
+      help: 'Event streams being sent to clients now (this process)',
+      registers,
+      collect() {
+        this.set(metrics.streamsInFlight);
+      },
+    });
     new Gauge({
       name: 'sluice_deployment_in_flight',
       help: 'Requests in flight to each deployment (this process)',
@@ -210,11 +425,20 @@ export class GatewayMetrics {
         }
       },
     });
-    this.requestBytes = counter('sluice_request_body_bytes_total', 'Bytes of proxied request bodies received from clients', []);
-    this.guardVerdicts = counter('sluice_guard_verdicts_total', 'Guard scanner verdicts: pass, or the action taken (block, redact, log)', ['scanner', 'verdict']);
-    this.guardErrors = counter('sluice_guard_errors_total', 'Requests a guard could not check (its engine unreachable or failing)', ['scanner']);
-    this.configLoads = counter('sluice_config_loads_total', 'Configurations loaded by this process (the first, then each reload)', []);
-    this.seriesDropped = counter('sluice_metrics_series_overflow_total', 'Requests counted with client-chosen labels collapsed to _other_ because max_series was reached', []);
+    new Counter({
+      name: 'sluice_request_body_bytes_total',
+      help: 'Bytes of proxied request bodies received from clients',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(metrics.requestBytes);
+      },
+    });
+    const plain = (name: string, help: string, labelNames: readonly string[]): Counter => new Counter({ name, help, labelNames, registers });
+    this.guardVerdicts = plain('sluice_guard_verdicts_total', 'Guard scanner verdicts: pass, or the action taken (block, redact, log)', ['scanner', 'verdict']);
+    this.guardErrors = plain('sluice_guard_errors_total', 'Requests a guard could not check (its engine unreachable or failing)', ['scanner']);
+    this.configLoads = plain('sluice_config_loads_total', 'Configurations loaded by this process (the first, then each reload)', []);
+    this.seriesDropped = plain('sluice_metrics_series_overflow_total', 'Requests counted with client-chosen labels collapsed to _other_ because max_series was reached', []);
     new Gauge({
       name: 'sluice_store_health',
       help: 'The shared store (memory, or Redis across replicas): 1 for its current state (ok, degraded: Redis unreachable and local limits stand in, down)',
@@ -229,13 +453,22 @@ export class GatewayMetrics {
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry });
   }
 
+  *#allSeries(): Iterable<Series> {
+    yield* this.#series.values();
+    yield* this.#overflow.values();
+  }
+
+  #newSeries(labels: RequestLabels): Series {
+    return new Series(labels, this.#counterSlots, this.#gaugeSlots);
+  }
+
   /** The series for a request's labels: a cached one, or a new one while fewer than `maxSeries` exist. */
   series(labels: RequestLabels): Series {
     const key = seriesKey(labels);
     const known = this.#series.get(key);
     if (known !== undefined) return known;
     if (this.#series.size < this.options.maxSeries) {
-      const series = new Series(labels);
+      const series = this.#newSeries(labels);
       this.#series.set(key, series);
       return series;
     }
@@ -248,7 +481,7 @@ export class GatewayMetrics {
     const overflowKey = seriesKey(labels);
     let series = this.#overflow.get(overflowKey);
     if (series === undefined) {
-      series = new Series(labels);
+      series = this.#newSeries(labels);
       this.#overflow.set(overflowKey, series);
     }
     return series;

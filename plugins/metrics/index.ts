@@ -24,6 +24,9 @@ export interface Tracked {
   /** Times admit ran: 1 for the requested group, one more per fallback group admitted. */
   admits: number;
   streaming: boolean;
+  /** The backend's x-ratelimit-remaining-requests / -tokens; NaN when absent or not a number. */
+  remainingRequests: number;
+  remainingTokens: number;
 }
 
 const trackedSlot = createSlot<Tracked>('metrics.tracked');
@@ -154,8 +157,8 @@ export default definePlugin<MetricsOptions>({
       ],
 
       onRequest(ctx) {
-        metrics.requestsInFlight.inc();
-        ctx.set(trackedSlot, { dispatchAt: 0, admits: 0, streaming: false });
+        metrics.requestsInFlight++;
+        ctx.set(trackedSlot, { dispatchAt: 0, admits: 0, streaming: false, remainingRequests: NaN, remainingTokens: NaN });
       },
 
       admit(ctx) {
@@ -172,27 +175,22 @@ export default definePlugin<MetricsOptions>({
         const tracked = ctx.get(trackedSlot);
         if (head.isEventStream && tracked !== undefined && !tracked.streaming) {
           tracked.streaming = true;
-          metrics.streamsInFlight.inc();
+          metrics.streamsInFlight++;
         }
-        const d = ctx.deployment;
-        if (d === null) return;
+        if (tracked === undefined) return;
+        // Kept for log, which knows the request's label set.
         const requests = head.headers['x-ratelimit-remaining-requests'];
         const tokens = head.headers['x-ratelimit-remaining-tokens'];
-        if (requests === undefined && tokens === undefined) return;
-        const key = ctx.auth?.keyId ?? '';
-        const labels = { model_group: d.group, api_provider: d.provider, api_base: d.apiBase, litellm_model_name: litellmModelName(d), hashed_api_key: key, api_key_alias: key, model_id: d.id };
-        const r = Number(requests);
-        if (typeof requests === 'string' && Number.isFinite(r)) metrics.remainingRequests.set(labels, r);
-        const t = Number(tokens);
-        if (typeof tokens === 'string' && Number.isFinite(t)) metrics.remainingTokens.set(labels, t);
+        if (typeof requests === 'string') tracked.remainingRequests = Number(requests);
+        if (typeof tokens === 'string') tracked.remainingTokens = Number(tokens);
       },
 
       log(ctx) {
         if (ctx.endpoint === 'info') return;
         const tracked = ctx.get(trackedSlot);
         if (tracked !== undefined) {
-          metrics.requestsInFlight.dec();
-          if (tracked.streaming) metrics.streamsInFlight.dec();
+          metrics.requestsInFlight--;
+          if (tracked.streaming) metrics.streamsInFlight--;
         }
         recordRequest(metrics, ctx, tracked);
       },
@@ -209,37 +207,38 @@ export function recordRequest(metrics: GatewayMetrics, ctx: RequestContext, trac
   const fellBack = tracked !== undefined && tracked.admits > 1 && ctx.group !== null;
   const series = metrics.series(requestLabels(ctx, status, failed, fellBack ? ctx.group!.name : ''));
 
-  metrics.proxyTotal.inc(series.of('proxyTotal'));
-  if (failed) metrics.proxyFailed.inc(series.of('proxyFailed'));
-  metrics.totalLatency.observe(series.of('totalLatency'), (ctx.endedAt - ctx.startedAt) / 1000);
-  metrics.requestBytes.inc(ctx.rawBody.length);
+  metrics.proxyTotal.add(series, 1);
+  if (failed) metrics.proxyFailed.add(series, 1);
+  metrics.totalLatency.observe(series, (ctx.endedAt - ctx.startedAt) / 1000);
+  metrics.requestBytes += ctx.rawBody.length;
 
   const cache = ctx.logFields['cache'];
-  if (cache === 'hit') metrics.cacheHits.inc(series.of('cache'));
-  else if (cache === 'miss') metrics.cacheMisses.inc(series.of('cache'));
+  if (cache === 'hit') metrics.cacheHits.add(series, 1);
+  else if (cache === 'miss') metrics.cacheMisses.add(series, 1);
 
   // The LLM was called: upstreamRequest ran (it runs after a cache lookup only when the cache missed).
   const dispatchAt = tracked?.dispatchAt ?? 0;
   if (dispatchAt > 0 && cache !== 'hit' && ctx.deployment !== null) {
-    metrics.overheadLatency.observe(series.of('perDeployment'), (dispatchAt - ctx.startedAt) / 1000);
-    if (!failed) metrics.apiLatency.observe(series.of('apiLatency'), (ctx.endedAt - dispatchAt) / 1000);
-    if (ctx.stream && ctx.firstByteAt > 0 && !failed) metrics.timeToFirstToken.observe(series.of('apiLatency'), (ctx.firstByteAt - dispatchAt) / 1000);
-    metrics.deploymentTotal.inc(series.of('deploymentRequests'));
-    if (failed) metrics.deploymentFailure.inc(series.of('deploymentFailures'));
-    else metrics.deploymentSuccess.inc(series.of('deploymentRequests'));
+    metrics.overheadLatency.observe(series, (dispatchAt - ctx.startedAt) / 1000);
+    if (!failed) metrics.apiLatency.observe(series, (ctx.endedAt - dispatchAt) / 1000);
+    if (ctx.stream && ctx.firstByteAt > 0 && !failed) metrics.timeToFirstToken.observe(series, (ctx.firstByteAt - dispatchAt) / 1000);
+    metrics.deploymentTotal.add(series, 1);
+    if (failed) metrics.deploymentFailure.add(series, 1);
+    else metrics.deploymentSuccess.add(series, 1);
+    if (Number.isFinite(tracked!.remainingRequests)) metrics.remainingRequests.set(series, tracked!.remainingRequests);
+    if (Number.isFinite(tracked!.remainingTokens)) metrics.remainingTokens.set(series, tracked!.remainingTokens);
   }
 
   const usage = ctx.usage;
   if (usage !== null) {
-    const labels = series.of('tokens');
-    if (usage.promptTokens > 0) metrics.inputTokens.inc(labels, usage.promptTokens);
-    if (usage.completionTokens > 0) metrics.outputTokens.inc(labels, usage.completionTokens);
-    if (usage.totalTokens > 0) metrics.totalTokens.inc(labels, usage.totalTokens);
+    if (usage.promptTokens > 0) metrics.inputTokens.add(series, usage.promptTokens);
+    if (usage.completionTokens > 0) metrics.outputTokens.add(series, usage.completionTokens);
+    if (usage.totalTokens > 0) metrics.totalTokens.add(series, usage.totalTokens);
   }
 
   if (tracked !== undefined && tracked.admits > 1) {
-    if (failed) metrics.failedFallbacks.inc(series.of('fallbacks'));
-    else metrics.successfulFallbacks.inc(series.of('fallbacks'));
+    if (failed) metrics.failedFallbacks.add(series, 1);
+    else metrics.successfulFallbacks.add(series, 1);
   }
   if (failed && ctx.group !== null) metrics.noteCooldowns(ctx.group.deployments);
 

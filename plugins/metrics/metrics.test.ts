@@ -118,6 +118,28 @@ test('a successful request: the request, latency, token and deployment families,
   assert.ok(m.sum('sluice_request_body_bytes_total') > 0);
 });
 
+test("histograms: LiteLLM's buckets, cumulative, with `le` written as Python's client writes it", async () => {
+  const plugin = await factory.create({}, deps());
+  for (const ms of [3, 300, 300, 1000, 400_000]) {
+    const ctx = fakeContext({ group: G });
+    plugin.onRequest!(ctx);
+    ctx.status = 200;
+    ctx.settle('ok', ctx.startedAt + ms);
+    plugin.log!(ctx);
+  }
+  const m = await scrape(plugin);
+  const bucket = (le: string): number => m.sum('litellm_request_total_latency_metric_bucket', { le });
+  assert.deepEqual(['0.005', '0.1', '0.5', '1.0', '300.0', '+Inf'].map(bucket), [1, 1, 3, 4, 4, 5]);
+  assert.equal(m.sum('litellm_request_total_latency_metric_count'), 5);
+  assert.equal(Math.round(m.sum('litellm_request_total_latency_metric_sum') * 1000), 3 + 300 + 300 + 1000 + 400_000);
+  const custom = await factory.create({ latency_buckets: [0.25, 2] }, fakeDeps({ groups, state: new MemoryRouterState() }));
+  const ctx = fakeContext({ group: G });
+  custom.onRequest!(ctx);
+  ctx.settle('ok', ctx.startedAt + 300);
+  custom.log!(ctx);
+  assert.deepEqual((await scrape(custom)).find('litellm_request_total_latency_metric_bucket').map((s) => [s.labels['le'], s.value]), [['0.25', 0], ['2.0', 1], ['+Inf', 1]]);
+});
+
 test('requests and streams in flight count up in their hooks and down in log', async () => {
   const plugin = await factory.create({}, deps());
   const ctx = fakeContext({ body: { model: 'g', messages: [], stream: true }, group: G });
