@@ -1,8 +1,10 @@
 // What the metrics plugin adds to a request: its hooks as the pipeline calls them (onRequest, admit,
-// upstreamRequest, onResponseHeaders, log) on real RequestContexts, timed without building the contexts. And what a
-// scrape costs with many label sets. With the plugin off nothing here runs: the chain has no such hooks.
+// upstreamRequest, onResponseHeaders, log) on real RequestContexts, timed without building the contexts. What a
+// scrape costs with many label sets. And end to end, through real sockets: a gateway in front of the OpenAI
+// simulator with and without the plugin (which also has the core read `usage` from every answer), interleaved.
+// With the plugin off nothing here runs: the chain has no such hooks.
 //
-//   node bench/metrics.bench.ts        exit 1 if counting a request is over its budget
+//   npm run bench:metrics        exit 1 if counting a request is over its budget
 
 import { Bench } from 'tinybench';
 import { fakeContext, fakeDeps, modelGroups } from '../core/plugin/testing.ts';
@@ -10,6 +12,8 @@ import type { AuthInfo, Plugin, RequestContext } from '../core/plugin/api.ts';
 import { MemoryRouterState } from '../core/state/router-state.ts';
 import factory from '../plugins/metrics/index.ts';
 import { budgetRows, type Budget } from './budget.ts';
+import { startOpenAISim } from '../test/sim/openai-sim.ts';
+import { chat, post, startGateway } from '../test/helpers.ts';
 
 const BATCH = 200;
 const groups = modelGroups([
@@ -75,7 +79,39 @@ async function main(): Promise<number> {
   await scrapes.run();
   const s = scrapes.tasks[0]!.result;
   if (s.state === 'completed') console.log(`scrape /metrics: mean ${(s.latency.mean * 1000).toFixed(0)} µs, p99 ${(s.latency.p99 * 1000).toFixed(0)} µs`);
+  await endToEnd();
   return failed === 0 ? 0 : 1;
+}
+
+/** Mean time of sequential requests (JSON and streams), with and without the plugin, in alternating rounds. */
+async function endToEnd(): Promise<void> {
+  const sim = await startOpenAISim();
+  const models = `model_list:\n  - model_name: g\n    litellm_params: { model: openai/sim-model, api_base: ${sim.url}/v1, api_key: sk-x }\n`;
+  const off = await startGateway(models);
+  const on = await startGateway(`${models}litellm_settings: { callbacks: [prometheus] }\n`);
+  const json = chat('g');
+  const stream = chat('g', { stream: true });
+  const round = async (url: string, n: number): Promise<number> => {
+    const start = performance.now();
+    for (let i = 0; i < n; i++) {
+      const res = await post(`${url}/v1/chat/completions`, i % 4 === 0 ? stream : json);
+      if (res.status !== 200) throw new Error(`status ${res.status}`);
+    }
+    return ((performance.now() - start) * 1000) / n;
+  };
+  await round(off.url, 300);
+  await round(on.url, 300);
+  const times = { off: [] as number[], on: [] as number[] };
+  for (let r = 0; r < 6; r++) {
+    times.off.push(await round(off.url, 500));
+    times.on.push(await round(on.url, 500));
+  }
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+  const [a, b] = [median(times.off), median(times.on)];
+  console.log(`end to end, sequential, 1 in 4 a stream: without metrics ${a.toFixed(0)} µs/request, with ${b.toFixed(0)} µs/request (${(b - a).toFixed(0)} µs, median of 6 rounds of 500)`);
+  await on.close();
+  await off.close();
+  await sim.close();
 }
 
 process.exitCode = await main();

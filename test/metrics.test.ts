@@ -6,7 +6,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfig } from '../core/config/load.ts';
 import { chat, post, ROOT, startGateway, type TestGateway } from './helpers.ts';
-import { parsePrometheusText, type Exposition } from './prom-text.ts';
+import { execFileSync } from 'node:child_process';
+import { lintMetrics, parsePrometheusText, type Exposition } from './prom-text.ts';
 import { startOpenAISim, type Sim } from './sim/openai-sim.ts';
 
 const MASTER = 'sk-master-1234';
@@ -116,6 +117,18 @@ describe('metrics on a gateway', () => {
     // Only the key's id reaches the labels, never a key.
     const text = await (await fetch(`${gw.url}/metrics`, { headers: { authorization: `Bearer ${MASTER}` } })).text();
     assert.doesNotMatch(text, new RegExp(`${TEAM}|${MASTER}|sk-up|Say hello`));
+  });
+
+  test("every family passes promtool's lint rules (and promtool itself, when installed)", async () => {
+    const text = await (await fetch(`${gw.url}/metrics`, { headers: { authorization: `Bearer ${MASTER}` } })).text();
+    assert.deepEqual(lintMetrics(text), []);
+    let promtool = true;
+    try {
+      execFileSync('promtool', ['--version'], { stdio: 'ignore' });
+    } catch {
+      promtool = false;
+    }
+    if (promtool) execFileSync('promtool', ['check', 'metrics'], { input: text });
   });
 
   test('the scrape itself and other gateway routes are not counted as proxy requests', async () => {

@@ -56,3 +56,34 @@ export function parsePrometheusText(text: string): Exposition {
     samples.filter((s) => s.name === name && Object.entries(match).every(([k, v]) => s.labels[k] === v));
   return { types, samples, find, sum: (name, match) => find(name, match).reduce((n, s) => n + s.value, 0) };
 }
+
+/** Non-base units and abbreviations that `promtool check metrics` (promlint) reports in a metric name. */
+const NON_BASE_UNITS = ['milliseconds', 'microseconds', 'nanoseconds', 'minutes', 'hours', 'days', 'kilobytes', 'megabytes', 'gigabytes', 'percent'];
+const ABBREVIATIONS = ['s', 'ms', 'us', 'ns', 'sec', 'b', 'kb', 'mb', 'gb', 'tb', 'pb', 'm', 'h', 'd'];
+
+/**
+ * The problems `promtool check metrics` would report, by its lint rules: a missing HELP, a counter without
+ * `_total`, `_bucket`/`_count`/`_sum` on what is not a histogram, camelCase or colons in a name, the metric type
+ * in a name, units that are not base units, unit abbreviations, a label named `le` outside a histogram.
+ */
+export function lintMetrics(text: string): string[] {
+  const problems: string[] = [];
+  const help = new Set<string>();
+  const exposition = parsePrometheusText(text);
+  for (const line of text.split('\n')) if (line.startsWith('# HELP ')) help.add(line.slice(7).split(' ')[0]!);
+  for (const [name, type] of exposition.types) {
+    const words = name.split('_');
+    if (!help.has(name)) problems.push(`${name}: no help text`);
+    if (type === 'counter' && !name.endsWith('_total')) problems.push(`${name}: counter metrics should have "_total" suffix`);
+    if (type !== 'histogram' && type !== 'summary' && /_(bucket|count|sum)$/.test(name)) problems.push(`${name}: non-histogram and non-summary metrics should not have a reserved suffix`);
+    if (/[A-Z]/.test(name) || name.includes(':')) problems.push(`${name}: metric names should be snake_case without colons`);
+    if (words.includes(type)) problems.push(`${name}: metric name should not include type '${type}'`);
+    for (const unit of NON_BASE_UNITS) if (words.includes(unit)) problems.push(`${name}: use base unit instead of ${unit}`);
+    for (const abbr of ABBREVIATIONS) if (words.includes(abbr)) problems.push(`${name}: metric names should not contain abbreviated units (${abbr})`);
+  }
+  for (const sample of exposition.samples) {
+    if ('le' in sample.labels && !sample.name.endsWith('_bucket')) problems.push(`${sample.name}: le is a reserved label`);
+    for (const label of Object.keys(sample.labels)) if (!/^[a-z_][a-z0-9_]*$/.test(label)) problems.push(`${sample.name}: label ${label} is not snake_case`);
+  }
+  return [...new Set(problems)];
+}

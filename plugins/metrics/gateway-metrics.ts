@@ -6,10 +6,11 @@
 // is scraped as `litellm_proxy_total_requests_metric_total`), so LiteLLM's dashboards find the same series.
 //
 // The request families are counted on the hot path into plain numbers held by each distinct label set (a Series),
-// and handed to prom-client only when scraped: prom-client hashes the label object on every update, which would
-// cost a microsecond per family per request. Rare updates (guards, cooldowns) use prom-client's own metrics.
+// and written out in the text format by this module when scraped: prom-client hashes the label object on every
+// update (a microsecond per family per request) and formats each line's labels again on every scrape. The rest
+// (deployment state, store health, guards, cooldowns, Node's process metrics) are prom-client's, in its registry.
 
-import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { Deployment, ModelGroup, RouterState, SharedStore } from '../../core/plugin/api.ts';
 
 /** LiteLLM's LATENCY_BUCKETS, in seconds (+Inf is implied). */
@@ -92,6 +93,7 @@ export class Series {
   readonly gauges: Float64Array;
   readonly gaugeSeq: Float64Array;
   readonly #projected: Partial<Record<Shape, Labels>> = {};
+  readonly #text: Partial<Record<Shape, string>> = {};
 
   constructor(labels: RequestLabels, counters: number, gauges: number) {
     this.labels = labels;
@@ -109,103 +111,100 @@ export class Series {
     }
     return out;
   }
+
+  /** The family's labels in the text format (`a="x",b="y"`), escaped once. */
+  labelText(shape: Shape): string {
+    let text = this.#text[shape];
+    if (text === undefined) {
+      text = LABELS[shape].map((name) => `${name}="${escapeLabel(this.labels[name])}"`).join(',');
+      this.#text[shape] = text;
+    }
+    return text;
+  }
 }
 
-interface MetricValue {
-  readonly labels: Labels;
-  readonly value: number;
-  readonly metricName?: string;
+/** A label value escaped for the text format: backslash, double quote and newline. */
+function escapeLabel(value: string): string {
+  return value.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`));
 }
 
-interface MetricData {
-  readonly name: string;
-  readonly help: string;
-  readonly type: 'counter' | 'gauge' | 'histogram';
-  readonly values: MetricValue[];
-  readonly aggregator: 'sum';
+function escapeHelp(help: string): string {
+  return help.replace(/[\\\n]/g, (c) => (c === '\n' ? '\\n' : '\\\\'));
 }
 
-/** Label sets of one family merged across series: several series may share a family's (smaller) label set. */
-function merged<T>(series: Iterable<Series>, shape: Shape, pick: (s: Series) => T | undefined, merge: (into: T | undefined, next: T) => T): Map<string, { labels: Labels; value: T }> {
-  const out = new Map<string, { labels: Labels; value: T }>();
+/** Label sets of one family merged across series (several series may share a family's smaller label set). */
+function merged<T>(series: Iterable<Series>, shape: Shape, pick: (s: Series) => T | undefined, merge: (into: T | undefined, next: T) => T): Map<string, T> {
+  const out = new Map<string, T>();
   for (const s of series) {
     const value = pick(s);
     if (value === undefined) continue;
-    const labels = s.of(shape);
-    const key = Object.values(labels).join('\u0001');
-    const known = out.get(key);
-    out.set(key, { labels, value: merge(known?.value, value) });
+    const text = s.labelText(shape);
+    out.set(text, merge(out.get(text), value));
   }
   return out;
 }
 
-/** A counter family counted into Series cells; a prom-client metric object when scraped. */
-class CounterFamily {
-  readonly type = 'counter';
-  readonly aggregator = 'sum';
+/** What every request family has: a name, a help text, a label shape, a slot in the Series' cells. */
+abstract class Family {
   readonly name: string;
   readonly help: string;
-  readonly #shape: Shape;
-  readonly #slot: number;
-  readonly #series: () => Iterable<Series>;
+  protected readonly shape: Shape;
+  protected readonly slot: number;
+  protected readonly series: () => Iterable<Series>;
+  abstract readonly type: 'counter' | 'gauge' | 'histogram';
 
   constructor(name: string, help: string, shape: Shape, slot: number, series: () => Iterable<Series>) {
     this.name = name;
     this.help = help;
-    this.#shape = shape;
-    this.#slot = slot;
-    this.#series = series;
+    this.shape = shape;
+    this.slot = slot;
+    this.series = series;
   }
 
-  add(series: Series, value: number): void {
-    series.counters[this.#slot]! += value;
+  /** The family in the text format, appended to `out`, one line per entry. */
+  render(out: string[]): void {
+    out.push(`# HELP ${this.name} ${escapeHelp(this.help)}`, `# TYPE ${this.name} ${this.type}`);
+    this.samples(out);
   }
 
-  get(): MetricData {
-    const slot = this.#slot;
-    const rows = merged(this.#series(), this.#shape, (s) => (s.counters[slot] === 0 ? undefined : s.counters[slot]), (a, b) => (a ?? 0) + b);
-    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values: [...rows.values()].map(({ labels, value }) => ({ labels, value })) };
-  }
-
-  reset(): void {}
+  protected abstract samples(out: string[]): void;
 }
 
-/** A gauge family whose label sets keep the value set last (across series). */
-class GaugeFamily {
+/** A counter counted into Series cells. */
+class CounterFamily extends Family {
+  readonly type = 'counter';
+
+  add(series: Series, value: number): void {
+    series.counters[this.slot]! += value;
+  }
+
+  protected samples(out: string[]): void {
+    const slot = this.slot;
+    const rows = merged(this.series(), this.shape, (s) => (s.counters[slot] === 0 ? undefined : s.counters[slot]), (a, b) => (a ?? 0) + b);
+    for (const [labels, value] of rows) out.push(`${this.name}{${labels}} ${value}`);
+  }
+}
+
+/** A gauge whose label sets keep the value set last (across series). */
+class GaugeFamily extends Family {
   readonly type = 'gauge';
-  readonly aggregator = 'sum';
-  readonly name: string;
-  readonly help: string;
-  readonly #shape: Shape;
-  readonly #slot: number;
-  readonly #series: () => Iterable<Series>;
   #seq = 0;
 
-  constructor(name: string, help: string, shape: Shape, slot: number, series: () => Iterable<Series>) {
-    this.name = name;
-    this.help = help;
-    this.#shape = shape;
-    this.#slot = slot;
-    this.#series = series;
-  }
-
   set(series: Series, value: number): void {
-    series.gauges[this.#slot] = value;
-    series.gaugeSeq[this.#slot] = ++this.#seq;
+    series.gauges[this.slot] = value;
+    series.gaugeSeq[this.slot] = ++this.#seq;
   }
 
-  get(): MetricData {
-    const slot = this.#slot;
+  protected samples(out: string[]): void {
+    const slot = this.slot;
     const rows = merged(
-      this.#series(),
-      this.#shape,
+      this.series(),
+      this.shape,
       (s) => (s.gaugeSeq[slot] === 0 ? undefined : { seq: s.gaugeSeq[slot]!, value: s.gauges[slot]! }),
       (a, b) => (a === undefined || b.seq > a.seq ? b : a),
     );
-    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values: [...rows.values()].map(({ labels, value }) => ({ labels, value: value.value })) };
+    for (const [labels, { value }] of rows) out.push(`${this.name}{${labels}} ${value}`);
   }
-
-  reset(): void {}
 }
 
 /** `le` as Python's prometheus_client writes it (`1.0`, `0.005`, `+Inf`), so a dashboard's `le="1.0"` matches. */
@@ -214,32 +213,22 @@ function goFloat(n: number): string {
   return Number.isInteger(n) ? `${n}.0` : String(n);
 }
 
-class HistogramFamily {
+class HistogramFamily extends Family {
   readonly type = 'histogram';
-  readonly aggregator = 'sum';
-  readonly name: string;
-  readonly help: string;
   readonly #buckets: Float64Array;
   readonly #le: string[];
-  readonly #shape: Shape;
-  readonly #slot: number;
-  readonly #series: () => Iterable<Series>;
 
   constructor(name: string, help: string, shape: Shape, slot: number, buckets: readonly number[], series: () => Iterable<Series>) {
-    this.name = name;
-    this.help = help;
+    super(name, help, shape, slot, series);
     this.#buckets = Float64Array.from([...buckets].sort((a, b) => a - b));
     this.#le = [...this.#buckets].map(goFloat).concat('+Inf');
-    this.#shape = shape;
-    this.#slot = slot;
-    this.#series = series;
   }
 
   observe(series: Series, seconds: number): void {
-    let cell = series.histograms[this.#slot];
+    let cell = series.histograms[this.slot];
     if (cell === undefined) {
       cell = { counts: new Float64Array(this.#buckets.length + 1), sum: 0, count: 0 };
-      series.histograms[this.#slot] = cell;
+      series.histograms[this.slot] = cell;
     }
     // The first bound >= the value (binary search); past the last, +Inf.
     const bounds = this.#buckets;
@@ -255,11 +244,11 @@ class HistogramFamily {
     cell.count++;
   }
 
-  get(): MetricData {
-    const slot = this.#slot;
+  protected samples(out: string[]): void {
+    const slot = this.slot;
     const rows = merged(
-      this.#series(),
-      this.#shape,
+      this.series(),
+      this.shape,
       (s) => s.histograms[slot],
       (a, b) => {
         if (a === undefined) return { counts: Float64Array.from(b.counts), sum: b.sum, count: b.count };
@@ -269,21 +258,16 @@ class HistogramFamily {
         return a;
       },
     );
-    const values: MetricValue[] = [];
-    const bucketName = `${this.name}_bucket`;
-    for (const { labels, value } of rows.values()) {
+    const name = this.name;
+    for (const [labels, cell] of rows) {
       let cumulative = 0;
-      for (let i = 0; i < value.counts.length; i++) {
-        cumulative += value.counts[i]!;
-        values.push({ labels: { ...labels, le: this.#le[i]! }, value: cumulative, metricName: bucketName });
+      for (let i = 0; i < cell.counts.length; i++) {
+        cumulative += cell.counts[i]!;
+        out.push(`${name}_bucket{${labels},le="${this.#le[i]}"} ${cumulative}`);
       }
-      values.push({ labels, value: value.sum, metricName: `${this.name}_sum` });
-      values.push({ labels, value: value.count, metricName: `${this.name}_count` });
+      out.push(`${name}_sum{${labels}} ${cell.sum}`, `${name}_count{${labels}} ${cell.count}`);
     }
-    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
   }
-
-  reset(): void {}
 }
 
 export interface GatewayMetricsOptions {
@@ -340,6 +324,8 @@ export class GatewayMetrics {
   readonly #overflow = new Map<string, Series>();
   /** Per deployment: the cooldown end last seen, to count each new cooldown once. */
   readonly #coolingSeen = new Map<string, number>();
+  /** The request families, rendered by this class; the registry renders the rest. */
+  readonly #families: Family[] = [];
   #counterSlots = 0;
   #gaugeSlots = 0;
   #histogramSlots = 0;
@@ -349,9 +335,8 @@ export class GatewayMetrics {
     this.sources = sources;
     const registers = [this.registry];
     const all = (): Iterable<Series> => this.#allSeries();
-    const register = <F extends CounterFamily | GaugeFamily | HistogramFamily>(family: F): F => {
-      // A family is a prom-client metric in all the registry reads: name, help, type, get(), reset().
-      this.registry.registerMetric(family as unknown as Metric);
+    const register = <F extends Family>(family: F): F => {
+      this.#families.push(family);
       return family;
     };
     const counter = (name: string, help: string, shape: Shape): CounterFamily => register(new CounterFamily(name, help, shape, this.#counterSlots++, all));
@@ -505,9 +490,14 @@ export class GatewayMetrics {
     }
   }
 
-  /** The Prometheus text exposition. */
+  /** The Prometheus text exposition (0.0.4): the request families, then the registry's metrics. */
   async scrape(): Promise<string> {
-    return this.registry.metrics();
+    const out: string[] = [];
+    for (const family of this.#families) {
+      family.render(out);
+      out.push('');
+    }
+    return out.join('\n') + (await this.registry.metrics());
   }
 
   #collectDeployments(gauge: Gauge): void {

@@ -39,7 +39,7 @@ export function metricsFor(deps: PluginDeps, options: MetricsOptions = {}): Gate
   let metrics = perApp.get(deps.state);
   if (metrics === undefined) {
     metrics = new GatewayMetrics(
-      { maxSeries: options.max_series ?? 10_000, buckets: options.latency_buckets ?? LITELLM_LATENCY_BUCKETS, defaultMetrics: options.default_metrics ?? true },
+      { maxSeries: options.max_series ?? 2000, buckets: options.latency_buckets ?? LITELLM_LATENCY_BUCKETS, defaultMetrics: options.default_metrics ?? true },
       { groups: deps.groups, state: deps.state, store: deps.store },
     );
     perApp.set(deps.state, metrics);

@@ -9,7 +9,7 @@ export interface MetricsOptions {
   open?: boolean;
   /** The route's path. Default `/metrics`. */
   path?: string;
-  /** Distinct label sets kept per request metric before client-chosen labels collapse to `_other_`. Default 10000. */
+  /** Distinct request label sets kept before client-chosen labels collapse to `_other_`. Default 2000 (a scrape then writes ~120 lines, ~30 KB, per set). */
   max_series?: number;
   /** Histogram buckets in seconds (LiteLLM's `prometheus_latency_buckets`). Default LiteLLM's. */
   latency_buckets?: number[];
