@@ -88,6 +88,8 @@ function text(value: unknown): string {
 
 /** The request's labels. No prompt, no key: the caller is its key id (an alias, or 8 hex digits of its hash). */
 export function requestLabels(ctx: RequestContext, status: number, failed: boolean, fallbackModel: string): RequestLabels {
+  // A stream that failed after its 200 went out: the error's status says what went wrong.
+  const failedWith = ctx.error !== null && ctx.outcome !== 'aborted' ? ctx.error.status : status;
   const auth = ctx.auth;
   const meta = auth?.metadata ?? {};
   const key = auth?.keyId ?? '';
@@ -108,8 +110,8 @@ export function requestLabels(ctx: RequestContext, status: number, failed: boole
     api_base: d?.apiBase ?? '',
     api_provider: d?.provider ?? '',
     status_code: String(status),
-    exception_status: failed ? String(status) : '',
-    exception_class: failed ? exceptionClass(status, ctx.error) : '',
+    exception_status: failed ? String(failedWith) : '',
+    exception_class: failed ? exceptionClass(failedWith, ctx.error) : '',
     route: text(ctx.path),
     client_ip: '',
     user_agent: '',

@@ -163,19 +163,23 @@ test('failures: exception_status and exception_class on the proxy and deployment
   run(plugin, { status: 503, error: new SluiceError('SLUICE_NO_DEPLOYMENT', 'none left'), notDispatched: true });
   run(plugin, { status: 504, error: new SluiceError('SLUICE_UPSTREAM_TIMEOUT', 'slow') });
   run(plugin, { status: 400, error: new SluiceError('SLUICE_CONTENT_BLOCKED', 'no'), notDispatched: true });
+  // A stream cut after its 200 went out: failed, with the error's status.
+  run(plugin, { status: 200, stream: true, error: new SluiceError('SLUICE_UPSTREAM_RESET', 'cut') });
   const m = await scrape(plugin);
-  assert.equal(m.sum('litellm_proxy_total_requests_metric_total'), 4);
-  assert.equal(m.sum('litellm_proxy_failed_requests_metric_total'), 4);
+  assert.equal(m.sum('litellm_proxy_total_requests_metric_total'), 5);
+  assert.equal(m.sum('litellm_proxy_failed_requests_metric_total'), 5);
+  assert.equal(m.sum('litellm_proxy_failed_requests_metric_total', { exception_status: '502', exception_class: 'APIConnectionError' }), 1);
+  assert.equal(m.sum('litellm_proxy_total_requests_metric_total', { status_code: '200' }), 1);
   assert.equal(m.sum('litellm_proxy_failed_requests_metric_total', { exception_status: '429', exception_class: 'RateLimitError' }), 1);
   assert.equal(m.sum('litellm_proxy_failed_requests_metric_total', { exception_status: '503', exception_class: 'ServiceUnavailableError' }), 1);
   assert.equal(m.sum('litellm_proxy_failed_requests_metric_total', { exception_status: '504', exception_class: 'Timeout' }), 1);
   assert.equal(m.sum('litellm_proxy_failed_requests_metric_total', { exception_status: '400', exception_class: 'ContentPolicyViolationError' }), 1);
-  // Only the two that reached the backend count against the deployment; failures have no API latency.
-  assert.equal(m.sum('litellm_deployment_total_requests_total'), 2);
+  // Only the three that reached the backend count against the deployment; failures have no API latency.
+  assert.equal(m.sum('litellm_deployment_total_requests_total'), 3);
   assert.equal(m.sum('litellm_deployment_failure_responses_total', { model_id: 'a', exception_status: '429', exception_class: 'RateLimitError' }), 1);
   assert.equal(m.sum('litellm_deployment_success_responses_total'), 0);
   assert.equal(m.sum('litellm_llm_api_latency_metric_count'), 0);
-  assert.equal(m.sum('litellm_request_total_latency_metric_count'), 4);
+  assert.equal(m.sum('litellm_request_total_latency_metric_count'), 5);
 });
 
 test('fallbacks: a second admit means the request fell back; fallback_model is the group that served it', async () => {
