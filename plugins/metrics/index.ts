@@ -18,7 +18,7 @@ export { GatewayMetrics } from './gateway-metrics.ts';
 export type { MetricsOptions } from './settings.ts';
 
 /** What the plugin keeps for one proxied request. */
-export interface Tracked {
+interface Tracked {
   /** `performance.now()` when upstreamRequest ran: the LLM call is about to start. 0 if it never did. */
   dispatchAt: number;
   /** Times admit ran: 1 for the requested group, one more per fallback group admitted. */
@@ -200,8 +200,8 @@ export default definePlugin<MetricsOptions>({
   },
 });
 
-/** Counts one finished proxied request. Exported for the bench. */
-export function recordRequest(metrics: GatewayMetrics, ctx: RequestContext, tracked: Tracked | undefined): void {
+/** Counts one finished proxied request. */
+function recordRequest(metrics: GatewayMetrics, ctx: RequestContext, tracked: Tracked | undefined): void {
   const aborted = ctx.outcome === 'aborted';
   // A client that left got nothing whole: counted as nginx logs it, 499.
   const status = aborted ? 499 : ctx.status;
