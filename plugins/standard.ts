@@ -5,6 +5,7 @@
 import type { ModuleSet, PluginEntry, PluginFactory, PluginModule } from '../core/plugin/api.ts';
 import { llmGuardEntries } from './guard/llm-guard-config.ts';
 import { cacheEntries } from './cache/settings.ts';
+import { metricsEntries } from './metrics/settings.ts';
 
 type FactoryModule = PluginModule;
 
@@ -38,6 +39,7 @@ export const BUILTIN_PLUGINS: Readonly<Record<string, () => Promise<FactoryModul
   'guard.output.no_code': guard('guard.output.no_code'),
   'guard.llm_guard_api': () => import('./guard/llm-guard-plugin.ts'),
   cache: () => import('./cache/index.ts'),
+  metrics: () => import('./metrics/index.ts'),
 };
 
 /** Other spellings that mean the same plugin (LiteLLM's strategy names). */
@@ -60,6 +62,8 @@ export const PLUGIN_ALIASES: Readonly<Record<string, string>> = {
   usage_based_routing_v2: 'route.usage_based',
   least_loaded: 'route.least_loaded',
   prefix_affinity: 'route.prefix_affinity',
+  // LiteLLM's callback name.
+  prometheus: 'metrics',
   access_log: 'log.access',
   health_check: 'health.active',
   api_key: 'auth.api_key',
@@ -90,6 +94,8 @@ export const STANDARD_MODULES: ModuleSet = {
   sectionExpanders: [
     { section: 'llm_guard', expand: llmGuardEntries },
     { section: 'litellm_settings', expand: cacheEntries },
+    // `callbacks: [prometheus]`; it warns about the callbacks Sluice does not run.
+    { section: 'litellm_settings', expand: metricsEntries },
   ],
   localizer: {
     section: 'localizer',

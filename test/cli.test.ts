@@ -180,7 +180,8 @@ telemetry: false
   assert.match(lines[0]!, /ok \(1 model groups/);
   assert.deepEqual(lines.slice(1), [
     'will not act:',
-    '  ignored keys (5): telemetry, general_settings.database_url, litellm_settings.success_callback, litellm_settings.callbacks "prometheus", router_settings.retry_policy.ServiceUnavailableErrorRetries',
+    // callbacks: [prometheus] acts (the metrics plugin); langfuse does not.
+    '  ignored keys (4): telemetry, general_settings.database_url, router_settings.retry_policy.ServiceUnavailableErrorRetries, litellm_settings.success_callback "langfuse"',
     '  skipped providers (2): bedrock/ (2 deployments), vertex_ai/ (1 deployment)',
   ]);
   // A config where everything acts has no summary.

@@ -70,8 +70,8 @@ test('a LiteLLM config.yaml loads unchanged, with a warning for each part not ac
   const routing = resolveRouterSettings(config.routerSettings, config.litellmSettings, new Set(['gpt-4o']));
   assert.deepEqual(routing.errors, []);
   assert.equal(routing.settings.retries.timeout, 2);
-  // Keys Sluice does not use yet are named, one line each.
-  assert.deepEqual(routing.warnings, ['litellm_settings.success_callback: not acted on yet; ignored']);
+  // success_callback is the module set's (prometheus switches the metrics plugin on), not the router's.
+  assert.deepEqual(routing.warnings, []);
   assert.equal(routing.settings.dropParams, true);
   assert.ok(config.warnings.some((w) => /ANTHROPIC_API_KEY is not set/.test(w)));
 
@@ -250,8 +250,8 @@ test('callbacks: [llmguard_moderations] becomes the llm_guard section: the serve
   const remote = parseConfig(yaml, '/tmp/x.yaml', { LLM_GUARD_API_BASE: 'http://llm-guard:8192' });
   assert.deepEqual(remote.sections['llm_guard'], { api_base: 'http://llm-guard:8192', output_scanning: { enabled: false } });
   assert.deepEqual(remote.warnings, []);
-  // Only the other callback is "not acted on".
-  assert.deepEqual(resolveRouterSettings(null, remote.litellmSettings, null).warnings, ['litellm_settings.callbacks: "prometheus" not acted on yet; ignored']);
+  // The router leaves callbacks to the module set: prometheus is the metrics plugin (plugins/metrics/settings.ts).
+  assert.deepEqual(resolveRouterSettings(null, remote.litellmSettings, null).warnings, []);
 
   const local = parseConfig(yaml, '/tmp/x.yaml', {});
   assert.deepEqual(local.sections['llm_guard'], { input_scanning: { scanners: ['PromptInjection', 'Toxicity', 'Secrets'] } });

@@ -63,8 +63,11 @@ export interface ResolvedSettings {
   readonly warnings: string[];
 }
 
-/** litellm_settings keys a module set reads (the response cache's switch and parameters), not the router. */
-const LITELLM_READ_BY_PLUGINS = new Set(['cache', 'cache_params', 'cache_type', 'cache_kwargs']);
+/**
+ * litellm_settings keys a module set reads, not the router: the response cache's switch and parameters, and the
+ * callbacks (`prometheus` switches metrics on; the module set warns about the others).
+ */
+const LITELLM_READ_BY_PLUGINS = new Set(['cache', 'cache_params', 'cache_type', 'cache_kwargs', 'callbacks', 'success_callback', 'failure_callback', 'require_auth_for_metrics_endpoint']);
 
 const ACTED_ON = new Set([
   'routing_strategy',
@@ -112,14 +115,8 @@ export function resolveRouterSettings(
     if (!ACTED_ON.has(key)) warnings.push(`router_settings.${key}: not acted on yet; ignored`);
   }
   for (const key of Object.keys(ls)) {
-    if (key === 'callbacks' || LITELLM_READ_BY_PLUGINS.has(key)) continue;
+    if (LITELLM_READ_BY_PLUGINS.has(key)) continue;
     if (!ACTED_ON.has(key)) warnings.push(`litellm_settings.${key}: not acted on yet; ignored`);
-  }
-  // callbacks: llmguard_moderations is LLM Guard (the config loader turns it into the llm_guard section); others are not.
-  const callbacks = ls['callbacks'];
-  if (callbacks !== undefined && callbacks !== null) {
-    const others = (Array.isArray(callbacks) ? callbacks : [callbacks]).filter((c) => c !== LLM_GUARD_CALLBACK);
-    for (const other of others) warnings.push(`litellm_settings.callbacks: ${JSON.stringify(other)} not acted on yet; ignored`);
   }
 
   const numRetries = nonNegative(pick('num_retries'), at('num_retries'), 2, errors);
