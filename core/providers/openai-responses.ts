@@ -236,49 +236,44 @@ function userContent(content: unknown, at: string): string | Json[] {
   return parts;
 }
 
-/** Text-only content (system and developer messages): parts joined. */
-function plainText(content: unknown, at: string): string {
+/**
+ * The text of content that is a string or a list of parts: each part read by `read` (which throws for a part it
+ * refuses), joined by `separator`.
+ */
+function textOfParts(content: unknown, at: string, separator: string, read: (part: unknown, partAt: string) => string): string {
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) throw invalid(at, `\`${at}\` must be a string or an array of content parts.`);
-  let text = '';
-  for (let j = 0; j < content.length; j++) {
-    const part: unknown = content[j];
-    if (!isObject(part) || (part['type'] !== 'input_text' && part['type'] !== 'output_text')) {
-      throw invalid(`${at}[${j}]`, `\`${at}[${j}]\` must be a text part here.`);
-    }
-    text += (text === '' ? '' : '\n') + String(part['text'] ?? '');
-  }
-  return text;
+  const texts: string[] = [];
+  for (let j = 0; j < content.length; j++) texts.push(read(content[j], `${at}[${j}]`));
+  return texts.join(separator);
+}
+
+const isTextPart = (part: unknown): part is Json => isObject(part) && (part['type'] === 'input_text' || part['type'] === 'output_text');
+
+/** Text-only content (system and developer messages): parts joined. */
+function plainText(content: unknown, at: string): string {
+  return textOfParts(content, at, '\n', (part, partAt) => {
+    if (!isTextPart(part)) throw invalid(partAt, `\`${partAt}\` must be a text part here.`);
+    return String(part['text'] ?? '');
+  });
 }
 
 /** An assistant message's earlier output: its text (a refusal counts as text). */
 function assistantText(content: unknown, at: string): string {
-  if (typeof content === 'string') return content;
-  if (!Array.isArray(content)) throw invalid(at, `\`${at}\` must be a string or an array of content parts.`);
-  let text = '';
-  for (let j = 0; j < content.length; j++) {
-    const part: unknown = content[j];
-    if (!isObject(part)) throw invalid(`${at}[${j}]`, `\`${at}[${j}]\` must be an object.`);
-    if (part['type'] === 'output_text' || part['type'] === 'input_text') text += String(part['text'] ?? '');
-    else if (part['type'] === 'refusal') text += String(part['refusal'] ?? '');
-    else throw invalid(`${at}[${j}].type`, `Assistant content of type \`${String(part['type'])}\` is not supported on this backend.`);
-  }
-  return text;
+  return textOfParts(content, at, '', (part, partAt) => {
+    if (!isObject(part)) throw invalid(partAt, `\`${partAt}\` must be an object.`);
+    if (isTextPart(part)) return String(part['text'] ?? '');
+    if (part['type'] === 'refusal') return String(part['refusal'] ?? '');
+    throw invalid(`${partAt}.type`, `Assistant content of type \`${String(part['type'])}\` is not supported on this backend.`);
+  });
 }
 
 /** A function's output as a tool message's text: chat tool messages carry text only. */
 function toolOutput(output: unknown, at: string): string {
-  if (typeof output === 'string') return output;
-  if (!Array.isArray(output)) throw invalid(at, `\`${at}\` must be a string or an array of content parts.`);
-  let text = '';
-  for (let j = 0; j < output.length; j++) {
-    const part: unknown = output[j];
-    if (!isObject(part) || (part['type'] !== 'input_text' && part['type'] !== 'output_text')) {
-      throw invalid(`${at}[${j}]`, `Function outputs with images or files are not supported on this backend (chat tool messages carry text only).`);
-    }
-    text += String(part['text'] ?? '');
-  }
-  return text;
+  return textOfParts(output, at, '', (part, partAt) => {
+    if (!isTextPart(part)) throw invalid(partAt, `Function outputs with images or files are not supported on this backend (chat tool messages carry text only).`);
+    return String(part['text'] ?? '');
+  });
 }
 
 /** Function tools in chat's nested shape; any built-in tool (web_search, file_search, ...) is refused by type. */
