@@ -9,6 +9,7 @@ export type OpenAIErrorType =
   | 'permission_error'
   | 'not_found_error'
   | 'rate_limit_error'
+  | 'budget_exceeded'
   | 'api_error'
   | 'timeout_error'
   | 'service_unavailable_error';
@@ -34,6 +35,8 @@ export const ERROR_CATALOGUE = {
   SLUICE_UNAUTHORIZED: { status: 401, type: 'authentication_error', wire: 'invalid_api_key' },
   SLUICE_FORBIDDEN: { status: 403, type: 'permission_error', wire: 'model_not_allowed' },
   SLUICE_RATE_LIMITED: { status: 429, type: 'rate_limit_error', wire: 'rate_limit_exceeded' },
+  // LiteLLM's key budget error: 400 with type `budget_exceeded`.
+  SLUICE_BUDGET_EXCEEDED: { status: 400, type: 'budget_exceeded', wire: 'budget_exceeded' },
   SLUICE_UPSTREAM_UNREACHABLE: { status: 502, type: 'api_error', wire: 'upstream_unreachable' },
   SLUICE_UPSTREAM_RESET: { status: 502, type: 'api_error', wire: 'upstream_connection_reset' },
   SLUICE_UPSTREAM_BAD_RESPONSE: { status: 502, type: 'api_error', wire: 'upstream_bad_response' },

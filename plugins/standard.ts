@@ -40,6 +40,7 @@ export const BUILTIN_PLUGINS: Readonly<Record<string, () => Promise<FactoryModul
   'guard.llm_guard_api': () => import('./guard/llm-guard-plugin.ts'),
   cache: () => import('./cache/index.ts'),
   metrics: () => import('./metrics/index.ts'),
+  spend: () => import('./spend/index.ts'),
 };
 
 /** Other spellings that mean the same plugin (LiteLLM's strategy names). */
@@ -82,7 +83,9 @@ export function defaultChain(routingStrategy: string | null, sections: Readonly<
   const general = sections['general_settings'] as { master_key?: unknown } | null | undefined;
   const keys = sections['keys'];
   const hasKeys = typeof general?.master_key === 'string' || (Array.isArray(keys) && keys.length > 0);
-  return [...(hasKeys ? ['auth.api_key', 'limit.key'] : []), routingStrategy ?? DEFAULT_ROUTER, 'health.active'];
+  // A key with a budget needs its spend counted and checked.
+  const budgets = Array.isArray(keys) && keys.some((k: unknown) => typeof k === 'object' && k !== null && ('max_budget' in k || 'soft_budget' in k));
+  return [...(hasKeys ? ['auth.api_key', 'limit.key'] : []), ...(budgets ? ['spend'] : []), routingStrategy ?? DEFAULT_ROUTER, 'health.active'];
 }
 
 export const STANDARD_MODULES: ModuleSet = {

@@ -298,6 +298,21 @@ function behaviour(name: string, open: (logger: Logger) => SharedStore, clock: T
       assert.deepEqual([late.allowed, late.remaining], [true, 1], 'x and y expired (a crashed replica)');
     });
 
+    test('float counters (spend): additions sum exactly enough for money; a period past its end reads 0', async () => {
+      const k = key('ctr');
+      assert.equal(await store.counterGet(k, now()), 0);
+      assert.ok(Math.abs((await store.counterAdd(k, 0.000125, now() + 60_000, now())) - 0.000125) < 1e-12);
+      assert.ok(Math.abs((await store.counterAdd(k, 1.5, now() + 60_000, now())) - 1.500125) < 1e-12);
+      assert.ok(Math.abs((await store.counterGet(k, now())) - 1.500125) < 1e-12);
+      const never = key('ctr-forever');
+      assert.equal(await store.counterAdd(never, 2, null, now()), 2);
+      assert.equal(await store.counterGet(never, now()), 2);
+      const ended = key('ctr-ended');
+      await store.counterAdd(ended, 3, now() - 1, now());
+      assert.equal(await store.counterGet(ended, now()), 0);
+      await assert.rejects(store.counterAdd(k, Number.NaN, null, now()), RangeError);
+    });
+
     test('bad arguments are configuration bugs: RangeError, never a refusal', async () => {
       await assert.rejects(store.gcra('k', 0, 1, now()), RangeError);
       await assert.rejects(store.gcra('k', 1, 1.5, now()), RangeError);
@@ -506,7 +521,7 @@ describe('Redis keys and config', () => {
     for (const prefix of ['sluice:', '', 'p:']) {
       for (const key of nasty) {
         const keys = scriptKeys(prefix, key);
-        const all = [...keys.gcra, ...keys.window, ...keys.lease];
+        const all = [...keys.gcra, ...keys.window, ...keys.lease, ...keys.counter];
         const tag = hashTag(all[0]!);
         assert.ok(tag !== null && tag.length > 0, `${JSON.stringify(key)} has a hash tag`);
         for (const k of all) assert.equal(hashTag(k), tag, `${k} shares the tag of ${all[0]}`);

@@ -24,6 +24,13 @@ export interface Usage {
   totalTokens: number;
 }
 
+/** A key's budget in USD; null where unset. `duration` is LiteLLM's (`30s`, `1h`, `30d`, `1mo`): null never resets. */
+export interface KeyBudget {
+  readonly max: number | null;
+  readonly soft: number | null;
+  readonly duration: string | null;
+}
+
 /** Who the caller is, set by an `authenticate` plugin. */
 export interface AuthInfo {
   /** An alias or hash, never the key itself. */
@@ -33,6 +40,8 @@ export interface AuthInfo {
   /** The key's own limits, enforced by the `limit.key` plugin; null where unset. */
   readonly limits: { readonly rpm: number | null; readonly tpm: number | null; readonly maxParallelRequests: number | null };
   readonly metadata: Readonly<Record<string, unknown>>;
+  /** The key's spend budget (LiteLLM's `max_budget`, `soft_budget`, `budget_duration`), enforced by `spend`. */
+  readonly budget?: KeyBudget;
   /** The master key: sees operator details (backend addresses and errors in /health). */
   readonly admin?: boolean;
 }

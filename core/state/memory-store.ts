@@ -34,6 +34,8 @@ export class MemoryStore implements SharedStore {
   private readonly windows = new Map<string, WindowLog>();
   /** key → (leaseId → expiry). */
   private readonly leases = new Map<string, Map<string, number>>();
+  /** Float counters (spend); `expiresAt` Infinity when the counter never expires. */
+  private readonly counters = new Map<string, { value: number; expiresAt: number }>();
   private latestNow = Number.NEGATIVE_INFINITY;
   private timer: ReturnType<typeof setInterval> | null = null;
 
@@ -84,6 +86,43 @@ export class MemoryStore implements SharedStore {
   releaseLease(key: string, leaseId: string): Promise<void> {
     this.releaseLeaseSync(key, leaseId);
     return Promise.resolve();
+  }
+
+  counterAdd(key: string, amount: number, expiresAt: number | null, now: number): Promise<number> {
+    try {
+      return Promise.resolve(this.counterAddSync(key, amount, expiresAt, now));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  counterGet(key: string, now: number): Promise<number> {
+    return Promise.resolve(this.counterGetSync(key, now));
+  }
+
+  counterAddSync(key: string, amount: number, expiresAt: number | null, now: number): number {
+    if (!Number.isFinite(amount)) throw new RangeError(`counter amount must be a finite number, got ${amount}`);
+    this.seen(now);
+    const until = expiresAt ?? Number.POSITIVE_INFINITY;
+    let counter = this.counters.get(key);
+    if (counter === undefined || counter.expiresAt <= now) {
+      counter = { value: 0, expiresAt: until };
+      this.counters.set(key, counter);
+    }
+    counter.value += amount;
+    counter.expiresAt = until;
+    if (until <= now) this.counters.delete(key);
+    return counter.value;
+  }
+
+  counterGetSync(key: string, now: number): number {
+    const counter = this.counters.get(key);
+    if (counter === undefined) return 0;
+    if (counter.expiresAt <= now) {
+      this.counters.delete(key);
+      return 0;
+    }
+    return counter.value;
   }
 
   health(): StoreHealth {
@@ -216,6 +255,7 @@ export class MemoryStore implements SharedStore {
       purgeLeases(held, now);
       if (held.size === 0) this.leases.delete(key);
     }
+    for (const [key, counter] of this.counters) if (counter.expiresAt <= now) this.counters.delete(key);
   }
 
   /** How many keys each kind of limit holds (for tests and metrics). */

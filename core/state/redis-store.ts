@@ -90,6 +90,7 @@ export interface ScriptKeys {
   gcra: [tat: string];
   window: [entries: string, sum: string];
   lease: [leases: string];
+  counter: [counter: string];
 }
 
 /**
@@ -98,7 +99,7 @@ export interface ScriptKeys {
  */
 export function scriptKeys(prefix: string, key: string): ScriptKeys {
   const base = `${prefix}{${escapeTag(key)}}:`;
-  return { gcra: [`${base}tat`], window: [`${base}win`, `${base}winsum`], lease: [`${base}lease`] };
+  return { gcra: [`${base}tat`], window: [`${base}win`, `${base}winsum`], lease: [`${base}lease`], counter: [`${base}ctr`] };
 }
 
 function escapeTag(key: string): string {
@@ -113,6 +114,14 @@ if redis.replicate_commands then redis.replicate_commands() end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local eps = 0.001
+`;
+
+/** KEYS: counter. ARGV: amount, expiry (epoch ms; 0 = none). Returns the new total as a string. */
+const COUNTER_LUA = `
+local total = redis.call('INCRBYFLOAT', KEYS[1], ARGV[1])
+local at = tonumber(ARGV[2])
+if at > 0 then redis.call('PEXPIREAT', KEYS[1], at) end
+return total
 `;
 
 /** KEYS: tat. ARGV: emission interval ms, tolerance ms, limit. Returns {allowed, remaining, retryAfterMs, resetMs}. */
@@ -265,6 +274,7 @@ interface Client {
   off(event: string, listener: (...args: unknown[]) => void): unknown;
   defineCommand(name: string, definition: { lua: string; numberOfKeys?: number }): void;
   zrem(key: string, ...members: string[]): Promise<number>;
+  get(key: string): Promise<string | null>;
   quit(): Promise<unknown>;
   ping(): Promise<unknown>;
   disconnect(): void;
@@ -274,6 +284,7 @@ interface Scripts {
   sluiceWindow: ScriptCall;
   sluiceLease: ScriptCall;
   sluiceHeartbeat: ScriptCall;
+  sluiceCounter: ScriptCall;
 }
 
 type Connection = 'connecting' | 'up' | 'down';
@@ -383,6 +394,7 @@ export class RedisStore implements SharedStore {
     client.defineCommand('sluiceWindow', { numberOfKeys: 2, lua: WINDOW_LUA });
     client.defineCommand('sluiceLease', { numberOfKeys: 1, lua: LEASE_LUA });
     client.defineCommand('sluiceHeartbeat', { numberOfKeys: 1, lua: HEARTBEAT_LUA });
+    client.defineCommand('sluiceCounter', { numberOfKeys: 1, lua: COUNTER_LUA });
     this.scripts = client as unknown as Scripts;
 
     client.on('ready', () => this.markUp());
@@ -465,6 +477,32 @@ export class RedisStore implements SharedStore {
     // Held here too, so the local share counts it should Redis go away while it runs.
     if (decision.allowed && remote && this.mirrors) this.local.acquireLeaseSync(key, Number.MAX_SAFE_INTEGER, leaseId, ttlMs, now);
     return decision;
+  }
+
+  /**
+   * Adds to a float counter in Redis. While Redis is unavailable the addition counts only here (fail_open) or is
+   * dropped (fail_closed); the local copy also keeps what this replica added, for answers without Redis.
+   */
+  async counterAdd(key: string, amount: number, expiresAt: number | null, now: number): Promise<number> {
+    if (!Number.isFinite(amount)) throw new RangeError(`counter amount must be a finite number, got ${amount}`);
+    const [counter] = scriptKeys(this.keyPrefix, key).counter;
+    const local = this.mirrors ? this.local.counterAddSync(key, amount, expiresAt, now) : 0;
+    const [total] = await this.run(
+      async () => Number(await this.scripts.sluiceCounter(counter, amount, expiresAt ?? 0)),
+      () => local,
+      () => local,
+    );
+    return total;
+  }
+
+  /** A counter's total from Redis; without Redis, what this replica added (fail_open) or SLUICE_STATE_UNAVAILABLE. */
+  async counterGet(key: string, now: number): Promise<number> {
+    const [counter] = scriptKeys(this.keyPrefix, key).counter;
+    const [total] = await this.run(
+      async () => Number((await this.client.get(counter)) ?? 0),
+      () => this.local.counterGetSync(key, now),
+    );
+    return total;
   }
 
   /** Releases here and in Redis; never throws for an unreachable Redis (the release is retried once it answers). */

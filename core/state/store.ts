@@ -35,6 +35,13 @@ export interface SharedStore {
   /** Takes one of `max` concurrent leases; a lease not released within `ttlMs` expires (a crashed replica). */
   acquireLease(key: string, max: number, leaseId: string, ttlMs: number, now: number): Promise<LimitDecision>;
   releaseLease(key: string, leaseId: string): Promise<void>;
+  /**
+   * Adds `amount` (a float: spend in USD) to a counter and returns its new total. The counter is dropped at
+   * `expiresAt` (epoch ms, the end of a budget period; null keeps it), so name each period's counter apart.
+   */
+  counterAdd(key: string, amount: number, expiresAt: number | null, now: number): Promise<number>;
+  /** A counter's total (0 when absent or expired). */
+  counterGet(key: string, now: number): Promise<number>;
   health(): StoreHealth;
   /**
    * Asks a remote store now (within its command timeout) and returns its health, so a stall shows before a

@@ -21,6 +21,9 @@ interface KeyConfig {
   rpm?: number;
   tpm?: number;
   max_parallel_requests?: number;
+  max_budget?: number;
+  soft_budget?: number;
+  budget_duration?: string;
   metadata?: Record<string, unknown>;
 }
 
@@ -77,6 +80,7 @@ export default definePlugin<Options>({
         models: entry.models === undefined ? null : new Set(entry.models),
         limits: { rpm: entry.rpm ?? null, tpm: entry.tpm ?? null, maxParallelRequests: entry.max_parallel_requests ?? null },
         metadata: entry.metadata ?? {},
+        budget: { max: entry.max_budget ?? null, soft: entry.soft_budget ?? null, duration: entry.budget_duration ?? null },
       });
     }
     if (master === null && table.size === 0) {

@@ -260,6 +260,8 @@ describe('formatMessage', () => {
     path: '/v1/nope',
     allow: 'POST',
     timeout_s: 30,
+    spend: '0.0123',
+    max_budget: '0.01',
     content_type: 'text/plain',
     encoding: 'compress',
     max_depth: 128,

@@ -244,6 +244,16 @@ function recordRequest(metrics: GatewayMetrics, ctx: RequestContext, tracked: Tr
   }
   if (failed && ctx.group !== null) metrics.noteCooldowns(ctx.group.deployments);
 
+  // The spend plugin's figures, when it runs.
+  const spend = ctx.logFields['spend'];
+  if (typeof spend === 'number' && spend > 0) metrics.spend.add(series, spend);
+  const maxBudget = ctx.logFields['key_max_budget'];
+  if (typeof maxBudget === 'number') {
+    metrics.keyMaxBudget.set(series, maxBudget);
+    const remaining = ctx.logFields['key_budget_remaining'];
+    if (typeof remaining === 'number') metrics.keyRemainingBudget.set(series, remaining);
+  }
+
   const scores = ctx.logFields['guard_scores'];
   if (typeof scores === 'object' && scores !== null) recordGuards(metrics, scores as Record<string, number>, ctx.logFields['guard_fired']);
   const guardError = ctx.logFields['guard_error'];
