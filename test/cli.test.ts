@@ -41,7 +41,7 @@ test('the gateway starts on the example config; --port and --host override it; S
   try {
     const port = await new Promise<number>((resolve, reject) => {
       let seen = '';
-      const timer = setTimeout(() => reject(new Error(`no listening line: ${seen}`)), 10_000);
+      const timer = setTimeout(() => reject(new Error(`no listening line: ${seen}`)), 60_000);
       child.stderr.on('data', (d: Buffer) => {
         seen += d.toString();
         const match = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(seen);

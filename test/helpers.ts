@@ -174,7 +174,8 @@ export function startCli(config: string): { child: ChildProcessWithoutNullStream
   }));
   const waitFor = (pattern: RegExp): Promise<RegExpExecArray> =>
     new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no ${pattern} in: ${log}`)), 10_000);
+      // A guard against a hang, not a speed check: a gateway starting on a loaded machine may take many seconds.
+      const timer = setTimeout(() => reject(new Error(`no ${pattern} in: ${log}`)), 60_000);
       const check = (): void => {
         const match = pattern.exec(log);
         if (match === null) return;
