@@ -220,7 +220,7 @@ export class App {
     const passThrough = passEntries.length === 0 ? null : new PassThroughProxy(passEntries);
     let routes: RouteTable;
     try {
-      routes = new RouteTable(pipeline, plugins, { groups, keysChecked: chain.hooks.authenticate !== null, state: this.state, store: this.store, aliases: resolved.settings.aliases, lookup: pipeline.lookup }, passThrough);
+      routes = new RouteTable(pipeline, plugins, { groups, keysChecked: chain.hooks.authenticate !== null, state: this.state, store: this.store, aliases: resolved.settings.aliases, lookup: pipeline.lookup, config }, passThrough);
     } catch (error) {
       await chain.close();
       throw new ConfigError(config.file, [(error as Error).message]);
