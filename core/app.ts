@@ -89,7 +89,8 @@ export class Generation {
     this.#retired ??= new Promise<void>((resolve) => {
       this.#closeWhenIdle = () => {
         this.#closeWhenIdle = null;
-        this.close().then(resolve, resolve);
+        // A turn later: the request's own 'close' listeners (its log phase) run on an open chain first.
+        setImmediate(() => void this.close().then(resolve, resolve));
       };
       if (this.#active === 0) this.#closeWhenIdle();
     });
