@@ -4,18 +4,19 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config/load.ts';
 import { formatNotActing, notActing } from './config/check-summary.ts';
 import { App, VERSION } from './app.ts';
-import { reload } from './reload.ts';
+import { reload, watchConfig } from './reload.ts';
 import { listen, type Listening } from './server/listener.ts';
 import { STANDARD_MODULES } from '../plugins/standard.ts';
 import { createLogger } from './logger.ts';
 
 const USAGE = `Sluice ${VERSION}: an LLM gateway (OpenAI-compatible) on raw Node streams.
 
-Usage: node core/main.js --config <file.yaml> [--port N] [--host ADDR] [--check]
+Usage: node core/main.js --config <file.yaml> [--port N] [--host ADDR] [--watch] [--check]
 
   -c, --config   config file (Sluice's sections plus LiteLLM's model_list); default ./proxy.yaml
   -p, --port     listen port; overrides server.port (default 4000)
       --host     listen address; overrides server.host (default 0.0.0.0)
+  -w, --watch    reload the config when its file changes, as SIGHUP does
   -t, --check    validate the config and plugins, print every problem, exit 1 if any (like nginx -t)
   -h, --help     this text
   -v, --version  print the version
@@ -35,6 +36,7 @@ async function main(argv: string[]): Promise<number> {
         port: { type: 'string', short: 'p' },
         host: { type: 'string' },
         check: { type: 'boolean', short: 't', default: false },
+        watch: { type: 'boolean', short: 'w', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
       },
@@ -68,14 +70,18 @@ async function main(argv: string[]): Promise<number> {
     let listening: Listening | null = null;
     let reloads: Promise<unknown> | null = null;
     if (!args.check) {
-      process.on('SIGHUP', () => {
+      const reloadFor = (reason: string): void => {
         if (listening === null) {
-          logger.warn('SIGHUP: nothing reloaded: the gateway is still starting');
+          logger.warn(`${reason}: nothing reloaded: the gateway is still starting`);
           return;
         }
-        // One reload at a time: a second SIGHUP waits for the first, then reads the file as it is then.
-        reloads = (reloads ?? Promise.resolve()).then(() => reload(gateway, config, listening, logger, 'SIGHUP'));
-      });
+        // One reload at a time: a second one waits for the first, then reads the file as it is then.
+        reloads = (reloads ?? Promise.resolve())
+          .then(() => reload(gateway, config, listening, logger, reason))
+          .catch((error: unknown) => logger.error(`${reason}: reload failed, the running config keeps serving`, { error }));
+      };
+      process.on('SIGHUP', () => reloadFor('SIGHUP'));
+      if (args.watch) watchConfig(config.file, () => reloadFor('config file changed'));
     }
     gateway = await App.create(config, STANDARD_MODULES, logger);
     if (args.check) {

@@ -2,6 +2,8 @@
 // App's long-lived parts and swapped in for new requests. Requests in flight finish on the generation they started
 // on, which closes once they have. A config that fails anywhere is refused whole, and the running one keeps serving.
 
+import { readFileSync, watch } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { App, Generation } from './app.ts';
 import { ConfigError, loadConfig, type LoadedConfig, type ServerSettings } from './config/load.ts';
@@ -130,4 +132,41 @@ export async function reload(app: App, started: LoadedConfig, listening: Listeni
     () => {},
   );
   return { ok: true, changes, needsRestart: restart };
+}
+
+/**
+ * `--watch`: calls `onChange` once the config file has changed and then stayed unchanged for `debounceMs` (an
+ * editor's save is often several writes, or a rename over the old file). The directory is watched, not the file,
+ * so a file replaced by rename (editors, `kubectl` ConfigMap updates) is still seen. A write that leaves the text as
+ * it was (a touch, a chmod) is no change. Returns a function that stops watching.
+ */
+export function watchConfig(file: string, onChange: () => void, debounceMs = 250): () => void {
+  const name = basename(file);
+  let lastText = readText(file);
+  let timer: NodeJS.Timeout | null = null;
+  const settled = (): void => {
+    timer = null;
+    const text = readText(file);
+    // A file mid-replacement may be missing for a moment: the rename that completes it fires another event.
+    if (text === null || text === lastText) return;
+    lastText = text;
+    onChange();
+  };
+  const watcher = watch(dirname(file), (_event, changed) => {
+    if (changed !== null && changed !== name) return;
+    if (timer !== null) clearTimeout(timer);
+    timer = setTimeout(settled, debounceMs);
+  });
+  return () => {
+    if (timer !== null) clearTimeout(timer);
+    watcher.close();
+  };
+}
+
+function readText(file: string): string | null {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
 }

@@ -2,7 +2,7 @@
 // on theirs, refuses a broken config, and keeps the router state of the deployments the reload did not change.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -64,6 +64,37 @@ describe('SIGHUP reload of a running gateway', () => {
         assert.match(res.body.toString(), /"content":"held"[\s\S]*data: \[DONE\]\n\n$/, `stream ${i} ran to its end`);
       }
       await waitFor(/SIGHUP: previous config closed \(its last request ended\)/);
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0);
+    } finally {
+      child.kill('SIGKILL');
+      await backend.close();
+    }
+  });
+});
+
+describe('--watch', () => {
+  test('a saved edit reloads the config; an edit replaced by rename too; a broken one is refused', { timeout: 60_000 }, async () => {
+    const backend = await startHeldBackend();
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-watch-'));
+    const file = join(dir, 'proxy.yaml');
+    writeFileSync(file, configWith(backend.url, ['old']));
+    const { child, exited, waitFor } = startCli(file, ['--watch']);
+    try {
+      const url = `http://127.0.0.1:${(await waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)/))[1]}`;
+      writeFileSync(file, configWith(backend.url, ['fresh']));
+      await waitFor(/config file changed: config reloaded.* models_added=fresh models_removed=old /);
+      assert.equal((await post(`${url}/v1/chat/completions`, chat('fresh'))).status, 200);
+
+      // As editors and ConfigMap updates save: a new file renamed over the old one.
+      writeFileSync(join(dir, 'proxy.yaml.tmp'), configWith(backend.url, ['renamed']));
+      renameSync(join(dir, 'proxy.yaml.tmp'), file);
+      await waitFor(/config file changed: config reloaded.* models_added=renamed models_removed=fresh /);
+
+      writeFileSync(file, 'plugins: [route.round_robin]\nmodel_list: [ oops\n');
+      await waitFor(/config file changed: config refused, the running config keeps serving/);
+      await waitFor(/config file changed: line \d+: YAML syntax/);
+      assert.equal((await post(`${url}/v1/chat/completions`, chat('renamed'))).status, 200, 'the last good config still serves');
       child.kill('SIGTERM');
       assert.equal(await exited, 0);
     } finally {
