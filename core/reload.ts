@@ -82,9 +82,9 @@ export type ReloadOutcome =
   | { readonly ok: false; readonly errors: readonly string[] };
 
 /**
- * Reloads the config file `started` was read from into `app`: validates it (and, with `server.tls`, reads the certificate files again), builds the
- * new generation, then swaps both in. Logs the outcome; never throws. `reason` names the trigger in the log
- * (`SIGHUP`, `config file changed`).
+ * Reloads the config file `started` was read from into `app`: validates it, builds the new generation and, with
+ * `server.tls`, reads the certificate files again, then swaps both in. Logs the outcome; never throws. `reason`
+ * names the trigger in the log (`SIGHUP`, `config file changed`).
  */
 export async function reload(app: App, started: LoadedConfig, listening: Listening | null, logger: Logger, reason: string): Promise<ReloadOutcome> {
   const file = started.file;
