@@ -38,6 +38,11 @@ export class Generation {
   readonly warnings: readonly string[];
   readonly #discovery: OllamaDiscovery | null;
   readonly #passThrough: PassThroughProxy | null;
+  /** Requests and upgraded connections that started on this generation and have not closed yet. */
+  #active = 0;
+  /** Swapped out: closed as soon as its last request closes. */
+  #retired: Promise<void> | null = null;
+  #closeWhenIdle: (() => void) | null = null;
 
   constructor(
     config: LoadedConfig,
@@ -59,6 +64,37 @@ export class Generation {
     this.routes = routes;
     this.#discovery = discovery;
     this.#passThrough = passThrough;
+  }
+
+  /** Requests (and upgraded connections) still running on this generation. */
+  get active(): number {
+    return this.#active;
+  }
+
+  /** A request starts on this generation; `leave` once it closes. */
+  enter(): void {
+    this.#active++;
+  }
+
+  leave(): void {
+    this.#active--;
+    if (this.#active === 0) this.#closeWhenIdle?.();
+  }
+
+  /**
+   * After a swap: closes this generation once the requests still on it have closed (at once if none). Resolves
+   * when it is closed. Idempotent.
+   */
+  retire(): Promise<void> {
+    this.#retired ??= new Promise<void>((resolve) => {
+      this.#closeWhenIdle = () => {
+        this.#closeWhenIdle = null;
+        // A turn later: the request's own 'close' listeners (its log phase) run on an open chain first.
+        setImmediate(() => void this.close().then(resolve, resolve));
+      };
+      if (this.#active === 0) this.#closeWhenIdle();
+    });
+    return this.#retired;
   }
 
   /** Stops what this generation started (discovery, plugin timers). Requests still on it finish first. */
@@ -185,7 +221,7 @@ export class App {
     const passThrough = passEntries.length === 0 ? null : new PassThroughProxy(passEntries);
     let routes: RouteTable;
     try {
-      routes = new RouteTable(pipeline, plugins, { groups, keysChecked: chain.hooks.authenticate !== null, state: this.state, store: this.store, aliases: resolved.settings.aliases, lookup: pipeline.lookup }, passThrough);
+      routes = new RouteTable(pipeline, plugins, { groups, keysChecked: chain.hooks.authenticate !== null, state: this.state, store: this.store, aliases: resolved.settings.aliases, lookup: pipeline.lookup, config }, passThrough);
     } catch (error) {
       await chain.close();
       throw new ConfigError(config.file, [(error as Error).message]);
@@ -208,9 +244,13 @@ export class App {
   /** The `http.Server` request listener. Never throws. */
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
     this.inFlight++;
-    res.once('close', () => this.inFlight--);
     // Read once: the whole request runs on this generation even if another is swapped in meanwhile.
     const generation = this.#generation!;
+    generation.enter();
+    res.once('close', () => {
+      this.inFlight--;
+      generation.leave();
+    });
     try {
       generation.routes.dispatch(req, res);
     } catch (error) {
@@ -251,9 +291,14 @@ export class App {
   /** The `http.Server` upgrade listener: WebSockets for pass-through entries. Never throws. */
   readonly handleUpgrade = (req: IncomingMessage, socket: Socket, head: Buffer): void => {
     this.#upgraded.add(socket);
-    socket.once('close', () => this.#upgraded.delete(socket));
+    const generation = this.#generation!;
+    generation.enter();
+    socket.once('close', () => {
+      this.#upgraded.delete(socket);
+      generation.leave();
+    });
     try {
-      this.#generation!.routes.upgrade(req, socket, head);
+      generation.routes.upgrade(req, socket, head);
     } catch (error) {
       this.logger.error('unhandled error in an upgrade', { error });
       socket.destroy();

@@ -4,26 +4,27 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config/load.ts';
 import { formatNotActing, notActing } from './config/check-summary.ts';
 import { App, VERSION } from './app.ts';
+import { reload, watchConfig } from './reload.ts';
 import { listen, type Listening } from './server/listener.ts';
 import { STANDARD_MODULES } from '../plugins/standard.ts';
-import { createLogger, type Logger } from './logger.ts';
+import { createLogger } from './logger.ts';
 
 const USAGE = `Sluice ${VERSION}: an LLM gateway (OpenAI-compatible) on raw Node streams.
 
-Usage: node core/main.js --config <file.yaml> [--port N] [--host ADDR] [--check]
+Usage: node core/main.js --config <file.yaml> [--port N] [--host ADDR] [--watch] [--check]
 
   -c, --config   config file (Sluice's sections plus LiteLLM's model_list); default ./proxy.yaml
   -p, --port     listen port; overrides server.port (default 4000)
       --host     listen address; overrides server.host (default 0.0.0.0)
+  -w, --watch    reload the config when its file changes, as SIGHUP does
   -t, --check    validate the config and plugins, print every problem, exit 1 if any (like nginx -t)
   -h, --help     this text
   -v, --version  print the version
 
-Signals: SIGTERM and SIGINT stop gracefully (server.timeouts.shutdown); with server.tls, SIGHUP reloads the
-certificate, key and CA. SIGHUP reloads nothing else: restart to apply other config changes.`;
-
-/** Said on every SIGHUP until the config itself can be reloaded, so nobody takes an ignored edit for applied. */
-const NOT_RELOADED = 'model_list, plugins and other settings are NOT reloaded (restart to apply)';
+Signals: SIGTERM and SIGINT stop gracefully (server.timeouts.shutdown). SIGHUP reloads the config file (and
+with server.tls the certificate, key and CA): new requests use it, requests in flight finish on the old one; a
+config with errors is refused and the running one keeps serving. The listener's address, TLS file paths, log
+settings, upstream pool settings and redis need a restart (the log names any that changed).`;
 
 async function main(argv: string[]): Promise<number> {
   let args;
@@ -35,6 +36,7 @@ async function main(argv: string[]): Promise<number> {
         port: { type: 'string', short: 'p' },
         host: { type: 'string' },
         check: { type: 'boolean', short: 't', default: false },
+        watch: { type: 'boolean', short: 'w', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
       },
@@ -66,7 +68,21 @@ async function main(argv: string[]): Promise<number> {
     for (const warning of config.warnings) logger.warn(`config: ${warning}`);
     // SIGHUP's default action is to exit, cutting every stream: from here on it never is, even while starting.
     let listening: Listening | null = null;
-    if (!args.check) process.on('SIGHUP', () => onSighup(listening, logger));
+    let reloads: Promise<unknown> | null = null;
+    if (!args.check) {
+      const reloadFor = (reason: string): void => {
+        if (listening === null) {
+          logger.warn(`${reason}: nothing reloaded: the gateway is still starting`);
+          return;
+        }
+        // One reload at a time: a second one waits for the first, then reads the file as it is then.
+        reloads = (reloads ?? Promise.resolve())
+          .then(() => reload(gateway, config, listening, logger, reason))
+          .catch((error: unknown) => logger.error(`${reason}: reload failed, the running config keeps serving`, { error }));
+      };
+      process.on('SIGHUP', () => reloadFor('SIGHUP'));
+      if (args.watch) watchConfig(config.file, () => reloadFor('config file changed'));
+    }
     gateway = await App.create(config, STANDARD_MODULES, logger);
     if (args.check) {
       process.stdout.write(`${config.file}: ok (${gateway.generation.groups.size} model groups, ${gateway.generation.chain.plugins.length} plugins: ${gateway.generation.chain.plugins.map((p) => p.id).join(', ')})\n`);
@@ -104,31 +120,6 @@ async function main(argv: string[]): Promise<number> {
     }
     bootLogger.error('failed to start', { error: (error as Error).stack ?? String(error) });
     return 1;
-  }
-}
-
-/**
- * SIGHUP: with server.tls, certificate renewal (certbot, cert-manager...): new connections get the new files, open
- * ones keep theirs. Nothing else is reloaded yet, and the log says so every time.
- */
-function onSighup(listening: Listening | null, logger: Logger): void {
-  if (listening === null) {
-    logger.warn(`SIGHUP: nothing reloaded: the gateway is still starting; ${NOT_RELOADED}`);
-    return;
-  }
-  if (listening.certificate === null) {
-    logger.warn(`SIGHUP: nothing reloaded: only the TLS certificate is reloaded on SIGHUP, and server.tls is not set; ${NOT_RELOADED}`);
-    return;
-  }
-  const reload = listening.reloadTls();
-  if (reload.ok) {
-    logger.info(`SIGHUP: reloaded TLS certificate; ${NOT_RELOADED}`, {
-      certificate: reload.certificate.subject,
-      expires: reload.certificate.validTo,
-      sha256: reload.certificate.fingerprint256,
-    });
-  } else {
-    logger.error(`SIGHUP: TLS certificate not reloaded, the current one stays in use; ${NOT_RELOADED}`, { error: reload.error });
   }
 }
 

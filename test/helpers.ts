@@ -163,8 +163,8 @@ export async function startHeldBackend(): Promise<HeldBackend> {
 }
 
 /** The gateway as a child process on an ephemeral port; `waitFor` resolves when its log shows a line. */
-export function startCli(config: string): { child: ChildProcessWithoutNullStreams; exited: Promise<number | null>; waitFor(pattern: RegExp): Promise<RegExpExecArray> } {
-  const child = spawn(process.execPath, [join(ROOT, 'core', 'main.js'), '--config', config, '--port', '0', '--host', '127.0.0.1']);
+export function startCli(config: string, extraArgs: readonly string[] = []): { child: ChildProcessWithoutNullStreams; exited: Promise<number | null>; waitFor(pattern: RegExp): Promise<RegExpExecArray> } {
+  const child = spawn(process.execPath, [join(ROOT, 'core', 'main.js'), '--config', config, '--port', '0', '--host', '127.0.0.1', ...extraArgs]);
   let log = '';
   child.stderr.on('data', (d: Buffer) => (log += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code, signal) => {

@@ -1,6 +1,8 @@
 // The gateway's own GET routes: model lists in OpenAI's and LiteLLM's shapes, health, liveness and readiness.
 
 import { redactSecrets, type ModelGroup } from '../config/models.ts';
+import type { LoadedConfig } from '../config/load.ts';
+import { redactConfig } from '../config/redact-config.ts';
 import { respond, type Reply } from '../http/reply.ts';
 import type { RequestContext } from '../plugin/context.ts';
 import { SluiceError } from '../errors.ts';
@@ -22,6 +24,8 @@ export interface InfoSources {
   readonly aliases?: ReadonlyMap<string, ModelGroupAlias>;
   /** The group serving a name, aliases and wildcards included. */
   readonly lookup: (model: string) => ModelGroup | undefined;
+  /** The generation's config, for `GET /config` (the route is absent without it). */
+  readonly config?: LoadedConfig;
 }
 
 /**
@@ -76,7 +80,7 @@ export function infoRoutes(sources: InfoSources, created: number): Map<string, L
       });
     },
   };
-  return new Map([
+  const routes = new Map([
     ['/health', get((ctx) => respond(200, healthReport(sources, ctx)))],
     ['/v1/models', listModels],
     ['/models', listModels],
@@ -86,6 +90,19 @@ export function infoRoutes(sources: InfoSources, created: number): Map<string, L
     ['/health/liveness', alive],
     ['/health/readiness', ready],
   ]);
+  const config = sources.config;
+  if (config !== undefined) {
+    // Only for the master key: even redacted, the config names every backend, key alias and limit. Without key
+    // checking there is no master key, so nobody gets it.
+    routes.set(
+      '/config',
+      get((ctx) => {
+        if (ctx.auth?.admin !== true) throw new SluiceError('SLUICE_FORBIDDEN', 'GET /config needs the master key.');
+        return respond(200, { file: config.file, config: redactConfig(config, sources.groups) });
+      }),
+    );
+  }
+  return routes;
 }
 
 export const MODEL_BY_ID_PREFIX = '/v1/models/';
