@@ -31,7 +31,7 @@ import { createRequire } from 'node:module';
 import { StringDecoder } from 'node:string_decoder';
 import type { Endpoint } from '../config/models.ts';
 import { SluiceError } from '../errors.ts';
-import { HeldAnswer, heldTooLarge, MAX_HELD_BYTES } from './held-answer.ts';
+import { HeldAnswer, heldTooLarge, isEventStreamAnswer, MAX_HELD_BYTES, translatedHeaders } from './held-answer.ts';
 import type { Usage } from '../plugin/context.ts';
 import { validateModelAndStream } from '../http/body.ts';
 import { classifyStatus, estimateRequestTokens, isContextWindowError } from './openai.ts';
@@ -766,15 +766,11 @@ export class MessagesAnswerTranslator implements ResponseTranslator {
   }
 
   start(status: number, headers: Readonly<Headers>): { deferred: boolean; status: number; headers: Headers } {
-    const out: Headers = { ...headers };
-    // The translated body has its own length and encoding.
-    delete out['content-length'];
-    delete out['content-encoding'];
+    const out = translatedHeaders(headers);
     // The SDK reports `request-id` as the error's and stream's requestID.
     const requestId = headers['x-request-id'];
     if (out['request-id'] === undefined && typeof requestId === 'string') out['request-id'] = requestId;
-    const type = headers['content-type'];
-    if (status < 400 && typeof type === 'string' && type.startsWith('text/event-stream')) {
+    if (isEventStreamAnswer(status, headers)) {
       this.#stream = new ChatChunkTranslator(this.#context);
       return { deferred: false, status, headers: { ...out, 'content-type': 'text/event-stream; charset=utf-8' } };
     }

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
 import type { Endpoint } from '../config/models.ts';
 import { SluiceError } from '../errors.ts';
-import { HeldAnswer, heldTooLarge, MAX_HELD_BYTES } from './held-answer.ts';
+import { HeldAnswer, heldTooLarge, isEventStreamAnswer, MAX_HELD_BYTES, translatedHeaders } from './held-answer.ts';
 import type { ForeignBackend, ResponseTranslator } from './wire-format.ts';
 
 /** The API version every request names (`anthropic-version`). */
@@ -288,12 +288,9 @@ export class MessagesResponseTranslator implements ResponseTranslator {
   }
 
   start(status: number, headers: Readonly<Headers>): { deferred: boolean; status: number; headers: Headers } {
-    const out: Headers = { ...headers };
-    // The translated body has its own length; Anthropic's own ids and limits headers pass on.
-    delete out['content-length'];
-    delete out['content-encoding'];
-    const type = headers['content-type'];
-    if (status < 400 && typeof type === 'string' && type.startsWith('text/event-stream')) {
+    // Anthropic's own ids and limits headers pass on.
+    const out = translatedHeaders(headers);
+    if (isEventStreamAnswer(status, headers)) {
       this.#stream = new MessagesStreamTranslator(this.#model, this.#includeUsage);
       return { deferred: false, status, headers: { ...out, 'content-type': 'text/event-stream; charset=utf-8' } };
     }

@@ -32,3 +32,19 @@ export class HeldAnswer {
     return Buffer.concat(this.#chunks, this.#size).toString('utf8');
   }
 }
+
+type Headers = Record<string, string | string[] | undefined>;
+
+/** The backend's headers for a translated answer: its length and content coding no longer hold; the rest passes on. */
+export function translatedHeaders(headers: Readonly<Headers>): Headers {
+  const out: Headers = { ...headers };
+  delete out['content-length'];
+  delete out['content-encoding'];
+  return out;
+}
+
+/** A successful answer streamed as server-sent events: translated event by event rather than held whole. */
+export function isEventStreamAnswer(status: number, headers: Readonly<Headers>): boolean {
+  const type = headers['content-type'];
+  return status < 400 && typeof type === 'string' && type.startsWith('text/event-stream');
+}

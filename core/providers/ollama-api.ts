@@ -29,7 +29,7 @@ import { createHash } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
 import type { Endpoint } from '../config/models.ts';
 import { SluiceError } from '../errors.ts';
-import { HeldAnswer, heldTooLarge, MAX_HELD_BYTES } from './held-answer.ts';
+import { HeldAnswer, heldTooLarge, isEventStreamAnswer, MAX_HELD_BYTES, translatedHeaders } from './held-answer.ts';
 import type { Usage } from '../plugin/context.ts';
 import { validateModelAndStream } from '../http/body.ts';
 import { classifyStatus, estimateRequestTokens, isContextWindowError } from './openai.ts';
@@ -739,13 +739,10 @@ export class OllamaResponseTranslator implements ResponseTranslator {
   }
 
   start(status: number, headers: Readonly<Headers>): { deferred: boolean; status: number; headers: Headers } {
-    const out: Headers = { ...headers };
-    // The translated body has its own length and type.
-    delete out['content-length'];
-    delete out['content-encoding'];
+    // The translated body has its own type too.
+    const out = translatedHeaders(headers);
     delete out['content-type'];
-    const type = headers['content-type'];
-    if (status < 400 && this.#endpoint !== 'embeddings' && typeof type === 'string' && type.startsWith('text/event-stream')) {
+    if (this.#endpoint !== 'embeddings' && isEventStreamAnswer(status, headers)) {
       this.#stream = new OllamaStreamTranslator(this.#model, this.#endpoint, this.#showThinking, this.#clock, this.#startedAt);
       this.#status = status;
       return { deferred: false, status, headers: { ...out, 'content-type': NDJSON_TYPE } };

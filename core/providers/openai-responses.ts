@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
 import type { Endpoint } from '../config/models.ts';
 import { SluiceError } from '../errors.ts';
-import { HeldAnswer, heldTooLarge, MAX_HELD_BYTES } from './held-answer.ts';
+import { HeldAnswer, heldTooLarge, isEventStreamAnswer, MAX_HELD_BYTES, translatedHeaders } from './held-answer.ts';
 import type { Usage } from '../plugin/context.ts';
 import { validateModelAndStream } from '../http/body.ts';
 import type { SseEvent } from '../plugin/stream-event.ts';
@@ -784,17 +784,14 @@ export class ResponsesResponseTranslator implements ResponseTranslator {
   }
 
   start(status: number, headers: Readonly<Headers>): { deferred: boolean; status: number; headers: Headers } {
-    const type = headers['content-type'];
     if (status >= 400) {
       this.#mode = MODE_PASS;
       this.#status = status;
       return { deferred: false, status, headers: { ...headers } };
     }
-    const out: Headers = { ...headers };
-    // The translated body has its own length; the backend's request ids and rate-limit headers pass on.
-    delete out['content-length'];
-    delete out['content-encoding'];
-    if (typeof type === 'string' && type.startsWith('text/event-stream')) {
+    // The backend's request ids and rate-limit headers pass on.
+    const out = translatedHeaders(headers);
+    if (isEventStreamAnswer(status, headers)) {
       this.#mode = MODE_STREAM;
       this.#stream = new ResponsesStreamTranslator(this.#model, this.#body, this.#stem);
       return { deferred: false, status, headers: { ...out, 'content-type': 'text/event-stream; charset=utf-8' } };
