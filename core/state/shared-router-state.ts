@@ -32,6 +32,8 @@ const MIN_ENTRY_TTL_MS = 2000;
 const SNAPSHOT_VERSION = 1;
 const EWMA_ALPHA = 0.3;
 const MINUTE_MS = 60_000;
+/** How long the first exchange waits for a remote store to connect before it counts as unreachable. */
+const FIRST_CONNECTION_WAIT_MS = 10_000;
 
 export interface SharedRouterStateOptions {
   /** How often the replica publishes its part and pulls the others'; 0: only when `sync()` is called (tests). */
@@ -95,6 +97,8 @@ export class SharedRouterState implements RouterState {
   readonly #clock: () => number;
   readonly #ttlMs: number;
   readonly #entries = new Map<string, Entry>();
+  /** Exchanges on a timer and on cooldowns (false: only when `sync()` is called). */
+  readonly #automatic: boolean;
   #timer: ReturnType<typeof setInterval> | null = null;
   /** The exchange under way (with any rounds asked for meanwhile), or null. */
   #running: Promise<void> | null = null;
@@ -116,10 +120,16 @@ export class SharedRouterState implements RouterState {
     this.#ttlMs = options.entryTtlMs ?? Math.max(MIN_ENTRY_TTL_MS, TTL_SYNCS * interval);
     this.replicaId = options.replicaId ?? randomBytes(9).toString('base64url');
     this.#lastExchange = this.#clock();
-    if (interval > 0) {
-      this.#timer = setInterval(() => void this.sync(), interval);
-      this.#timer.unref();
-      void this.sync();
+    this.#automatic = interval > 0;
+    if (this.#automatic) {
+      // The exchanges start once a remote store has connected (or failed to), so a start is not taken for an outage.
+      const connected = store.connected?.(FIRST_CONNECTION_WAIT_MS) ?? Promise.resolve(true);
+      void connected.then(() => {
+        if (this.#closed) return;
+        this.#timer = setInterval(() => void this.sync(), interval);
+        this.#timer.unref();
+        void this.sync();
+      });
     }
   }
 
@@ -284,7 +294,7 @@ export class SharedRouterState implements RouterState {
 
   /** One exchange after the current turn: a burst of cooldowns (one failing request per deployment) goes as one. */
   #publishSoon(): void {
-    if (this.#timer === null || this.#pushSoon !== null || this.#closed) return;
+    if (!this.#automatic || this.#pushSoon !== null || this.#closed) return;
     this.#pushSoon = setImmediate(() => {
       this.#pushSoon = null;
       void this.sync();
@@ -320,9 +330,11 @@ export class SharedRouterState implements RouterState {
     if (this.#store.health() === 'ok' && this.#clock() - this.#lastExchange < this.#ttlMs) return;
     this.#alone = true;
     this.#merge({}, this.#clock());
-    this.#logger.warn('Router state is not shared while the shared store is unreachable: each replica routes on what it sees itself until it is back.', {
-      error: error instanceof Error ? error.message : String(error),
-    });
+    const health = this.#store.health();
+    const fields: Record<string, unknown> = { store: health };
+    // The store logs its own outage; other errors are news.
+    if (health === 'ok') fields.error = error instanceof Error ? error.message : String(error);
+    this.#logger.warn('Router state is not shared while the shared store is unreachable: each replica routes on what it sees itself until it is back.', fields);
   }
 
   /** This replica's part: every deployment it has something to say about. */
