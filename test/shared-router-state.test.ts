@@ -10,7 +10,7 @@ import { createRouterState, ROUTER_TABLE_KEY, SharedRouterState } from '../core/
 import type { SharedStore, StoreHealth } from '../core/state/store.ts';
 import { redisFromRouterSettings } from '../core/config/router-settings.ts';
 import { createLogger } from '../core/logger.ts';
-import { memoryLogger, until } from './helpers.ts';
+import { memoryLogger, startGateway, until } from './helpers.ts';
 import { startRedis, type RedisServer } from './redis-server.ts';
 
 const silent = createLogger('silent');
@@ -373,6 +373,50 @@ describe('SharedRouterState over a real redis-server', () => {
     assert.equal(lines.filter((l) => l.startsWith('info: Router state is shared across replicas again')).length, 1);
     await a.close();
     await b.close();
+  });
+});
+
+describe('the App picks the store and router state', () => {
+  let redis: RedisServer;
+  before(async () => {
+    redis = await startRedis();
+  });
+  after(async () => {
+    await redis.stop();
+  });
+  const models = 'model_list:\n  - model_name: m\n    litellm_params: { model: mock/m }\n';
+
+  test("LiteLLM's router_settings.redis_host/redis_port: a Redis store and shared router state", async () => {
+    const gateway = await startGateway(`router_settings: { redis_host: 127.0.0.1, redis_port: "${redis.port}" }\n${models}`);
+    try {
+      assert.equal(gateway.gateway.store.kind, 'redis');
+      assert.ok(gateway.gateway.state instanceof SharedRouterState);
+      assert.ok(await gateway.gateway.store.connected!(20_000));
+    } finally {
+      await gateway.close();
+    }
+  });
+
+  test('a redis: section wins over router_settings.redis_*, with a warning', async () => {
+    const { logger, lines } = memoryLogger();
+    const gateway = await startGateway(`redis: { host: 127.0.0.1, port: ${redis.port} }\nrouter_settings: { redis_host: 192.0.2.1, redis_port: 1 }\n${models}`, { logger });
+    try {
+      assert.ok(await gateway.gateway.store.connected!(20_000), 'connected to the redis: section, not router_settings');
+      assert.equal(lines.filter((l) => l.includes('router_settings.redis_*: ignored')).length, 1);
+      assert.equal(lines.filter((l) => l.includes('not acted on')).length, 0);
+    } finally {
+      await gateway.close();
+    }
+  });
+
+  test('no Redis anywhere: the per-process state', async () => {
+    const gateway = await startGateway(models);
+    try {
+      assert.equal(gateway.gateway.store.kind, 'memory');
+      assert.ok(gateway.gateway.state instanceof MemoryRouterState);
+    } finally {
+      await gateway.close();
+    }
   });
 });
 

@@ -57,6 +57,11 @@ interface Snapshot {
   d: Record<string, Part>;
 }
 
+interface ParsedEntry {
+  readonly text: string;
+  readonly parts: Record<string, unknown> | null;
+}
+
 interface Entry {
   // This replica's own part: what it publishes.
   inFlight: number;
@@ -97,6 +102,8 @@ export class SharedRouterState implements RouterState {
   readonly #clock: () => number;
   readonly #ttlMs: number;
   readonly #entries = new Map<string, Entry>();
+  /** The other members' entries as last parsed, by member. */
+  #parsed = new Map<string, ParsedEntry>();
   /** Exchanges on a timer and on cooldowns (false: only when `sync()` is called). */
   readonly #automatic: boolean;
   #timer: ReturnType<typeof setInterval> | null = null;
@@ -367,9 +374,13 @@ export class SharedRouterState implements RouterState {
   #merge(table: Record<string, string>, now: number): void {
     for (const entry of this.#entries.values()) clearRemote(entry);
     const minute = Math.floor(now / MINUTE_MS);
+    const parsed = new Map<string, ParsedEntry>();
     for (const [member, text] of Object.entries(table)) {
       if (member === this.replicaId) continue;
-      const parts = parseSnapshot(text);
+      // An idle replica publishes the same text every time: parse it once.
+      const known = this.#parsed.get(member);
+      const parts = known !== undefined && known.text === text ? known.parts : parseSnapshot(text);
+      parsed.set(member, { text, parts });
       if (parts === null) continue;
       for (const [id, part] of Object.entries(parts)) {
         if (!isPart(part)) continue;
@@ -394,6 +405,7 @@ export class SharedRouterState implements RouterState {
         }
       }
     }
+    this.#parsed = parsed;
     for (const entry of this.#entries.values()) {
       entry.totalInFlight = entry.inFlight + entry.remoteInFlight;
       combineLatency(entry);
