@@ -327,6 +327,30 @@ describe('SharedRouterState over a real redis-server', () => {
     await b.close();
   });
 
+  test('on a Redis Cluster too (the table is one key, under one hash tag)', async () => {
+    const cluster = await startRedis({ cluster: true });
+    const onCluster = (): RedisStore => new RedisStore({ cluster: [{ host: '127.0.0.1', port: cluster.port }], command_timeout_ms: 60_000 }, silent, { reconnectMaxDelayMs: 100 });
+    const storeA = onCluster();
+    const storeB = onCluster();
+    try {
+      assert.ok(await storeA.connected(20_000));
+      assert.ok(await storeB.connected(20_000));
+      const a = new SharedRouterState(storeA, silent, { syncIntervalMs: 0, replicaId: 'a' });
+      const b = new SharedRouterState(storeB, silent, { syncIntervalMs: 0, replicaId: 'b' });
+      a.acquire('x');
+      a.coolDown('y', Date.now() + 600_000, 'answered 429', Date.now());
+      await syncAll(a, b);
+      assert.equal(b.inFlight('x'), 1);
+      assert.equal(b.unavailable('y', Date.now()), 'cooldown');
+      await a.close();
+      await b.close();
+    } finally {
+      await storeA.close();
+      await storeB.close();
+      await cluster.stop();
+    }
+  });
+
   test("a crashed replica's entry expires by Redis's clock", async () => {
     const storeA = open('rs2:');
     const storeB = open('rs2:');
