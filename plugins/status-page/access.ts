@@ -107,12 +107,12 @@ export function sessionCookie(token: string, maxAgeS: number, secure: boolean, p
 }
 
 /**
- * A form POST from another site's page: its `Origin` names another host (or is `null`), or the browser says
- * `Sec-Fetch-Site: cross-site`. A request without either (curl, an old browser) is not refused for it.
+ * A form POST from another site's page. Browsers say so in `Sec-Fetch-Site`; one that does not send it is judged by
+ * `Origin` (another host, or `null`, is refused). A request with neither (curl) is not refused for it.
  */
 export function crossSite(ctx: RequestContext): boolean {
   const site = ctx.headers['sec-fetch-site'];
-  if (site === 'cross-site' || site === 'same-site') return true;
+  if (typeof site === 'string') return site !== 'same-origin' && site !== 'none';
   const origin = ctx.headers['origin'];
   if (typeof origin !== 'string') return false;
   try {

@@ -35,6 +35,7 @@ const PAGE_HTML = asset('page.html');
 const LOGIN_HTML = asset('login.html');
 const APP_JS = asset('app.js');
 const STYLE_CSS = asset('style.css');
+const FAVICON_SVG = asset('favicon.svg');
 
 /**
  * Everything the page loads comes from Sluice itself: no inline script or style, no other origin, no frames.
@@ -48,7 +49,8 @@ const PAGE_HEADERS: Readonly<Record<string, string>> = {
   'content-security-policy': CONTENT_SECURITY_POLICY,
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
-  'referrer-policy': 'no-referrer',
+  // Not no-referrer: with it, browsers send `Origin: null` on the sign-in POST, which the cross-site check refuses.
+  'referrer-policy': 'same-origin',
   'cache-control': 'no-store',
 };
 
@@ -134,7 +136,7 @@ export default definePlugin<StatusPageOptions>({
       method: 'GET' as const,
       path,
       auth: false,
-      // Code and style only, the same for everyone: nothing in them needs a key.
+      // Code, style and the icon, the same for everyone: nothing in them needs a key.
       handle: () => respond(200, body, { 'content-type': type, 'x-content-type-options': 'nosniff', 'cache-control': 'no-cache' }),
     });
 
@@ -184,6 +186,7 @@ export default definePlugin<StatusPageOptions>({
         },
         staticAsset(`${UI_PATH}/app.js`, APP_JS, 'text/javascript; charset=utf-8'),
         staticAsset(`${UI_PATH}/style.css`, STYLE_CSS, 'text/css; charset=utf-8'),
+        staticAsset(`${UI_PATH}/favicon.svg`, FAVICON_SVG, 'image/svg+xml'),
       ],
 
       log(ctx) {
