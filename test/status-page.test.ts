@@ -219,11 +219,14 @@ model_list:
     );
   });
 
-  test('its assets are served by Sluice with their types', async () => {
+  test('its assets are served by Sluice with their types; /ui/ leads to /ui', async () => {
     const js = await get(gw, '/ui/app.js');
     assert.equal(js.status, 200);
     assert.match(js.headers.get('content-type')!, /^text\/javascript/);
     assert.match(js.text, /\/ui\/api\/status/);
+    const slash = await get(gw, '/ui/');
+    assert.equal(slash.status, 308);
+    assert.equal(slash.headers.get('location'), '/ui');
     const css = await get(gw, '/ui/style.css');
     assert.equal(css.status, 200);
     assert.match(css.headers.get('content-type')!, /^text\/css/);

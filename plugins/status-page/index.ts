@@ -148,6 +148,8 @@ export default definePlugin<StatusPageOptions>({
           auth: false,
           handle: (ctx) => (signedIn(ctx) ? respond(200, PAGE_HTML, PAGE_HEADERS) : loginPage(null)),
         },
+        // LiteLLM's UI lives at /ui/: old bookmarks land on the page.
+        { method: 'GET', path: `${UI_PATH}/`, auth: false, handle: () => respond(308, '', { location: UI_PATH }) },
         {
           method: 'POST',
           path: `${UI_PATH}/login`,

@@ -49,9 +49,11 @@
       ['Errors', number(t.errors)],
     ];
     $('summary').replaceChildren(
-      ...tiles.map(([name, value]) => {
+      ...tiles.map(([name, value], i) => {
         const div = el('div');
         div.append(el('dt', name), el('dd', value));
+        // The first tile turns red while any deployment is out of rotation.
+        if (i === 0 && t.healthy < t.deployments) div.className = 'alert';
         return div;
       }),
     );
