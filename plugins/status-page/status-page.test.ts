@@ -202,6 +202,24 @@ describe('status JSON', () => {
   });
 });
 
+describe('status JSON: cooldown', () => {
+  test('a deployment cooling down shows the seconds left and why', () => {
+    const groups = modelGroups([{ model_name: 'chat', litellm_params: { model: 'openai/m', api_base: 'http://127.0.0.1:9/v1' }, model_info: { id: 'alpha' } }]);
+    const deps = fakeDeps({ groups });
+    deps.state.coolDown('alpha', T0 + 5000, '3 failures in a minute', T0);
+    const at = (now: number) => buildStatus({ groups, state: deps.state, activity: new Activity(T0, 1), keys: [], config: undefined, refreshMs: 1000 }, now);
+    const cooling = at(T0 + 1000);
+    assert.equal(cooling.deployments[0]!.status, 'cooldown');
+    assert.equal(cooling.deployments[0]!.cooldown_remaining_s, 4);
+    assert.equal(cooling.deployments[0]!.last_error, '3 failures in a minute');
+    assert.equal(cooling.totals.healthy, 0);
+    assert.equal(cooling.config, null);
+    const over = at(T0 + 5000);
+    assert.equal(over.deployments[0]!.status, 'healthy');
+    assert.equal(over.deployments[0]!.cooldown_remaining_s, 0);
+  });
+});
+
 describe('status_page plugin', () => {
   test('refuses to load without a master key to sign in with', async () => {
     await assert.rejects(async () => statusPage.create({}, fakeDeps()), /needs a master key/);
