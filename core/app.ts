@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { ConfigError, type LoadedConfig, type ServerSettings } from './config/load.ts';
 import { buildModelGroups, type ModelGroup } from './config/models.ts';
+import { redactConfig } from './config/redact-config.ts';
 import { redisFromRouterSettings, resolveRouterSettings, type RouterSettings } from './config/router-settings.ts';
 import type { Logger } from './logger.ts';
 import { Chain } from './plugin/chain.ts';
@@ -213,6 +214,7 @@ export class App {
       state: this.state,
       store: this.store,
       localize: pluginLocalize(localizer),
+      config: { file: config.file, redacted: () => redactConfig(config, groups) },
     });
     const chain = new Chain(plugins, logger);
     const pipeline = new Pipeline({

@@ -148,6 +148,11 @@ export interface PluginRoute {
   /** An exact path, e.g. `/metrics`. Two routes with one method and path are a config error. */
   readonly path: string;
   readonly auth?: boolean;
+  /**
+   * A POST route's body: `json` (the default) as described above; `raw` leaves `ctx.body` as `{}` and hands the bytes
+   * over unparsed in `ctx.rawBody`, for bodies that are not JSON (an HTML form's urlencoded fields).
+   */
+  readonly body?: 'json' | 'raw';
   /** Answers the request: return `respond(...)`, or throw a `SluiceError`. HEAD is answered by a GET route. */
   handle(ctx: RequestContext): Reply | Promise<Reply>;
 }
@@ -173,6 +178,22 @@ export interface PluginDeps {
    * language: `localize(ctx, 'SLUICE_OUTPUT_BLOCKED', { scanner }, englishText)`. Returns `{ message, lang }`.
    */
   readonly localize: PluginLocalize;
+  /**
+   * The running config as an operator may see it (what `GET /config` shows the master key). Absent when a plugin is
+   * created outside an App (unit tests, benchmarks).
+   */
+  readonly config?: RunningConfig;
+}
+
+/** The config a generation runs on, safe to show to an operator. */
+export interface RunningConfig {
+  /** The config file's path. */
+  readonly file: string;
+  /**
+   * Every section as loaded (after environment substitution) with every credential masked as `********`: the same
+   * redaction as `GET /config`. Built on each call, so it includes groups that discovery added since.
+   */
+  redacted(): Record<string, unknown>;
 }
 
 /** A JSON Schema object (draft 2020-12 subset understood by ajv). */

@@ -30,6 +30,8 @@ export interface LocalRoute {
   readonly auth: boolean;
   /** Read and parse the request body first (POST routes). */
   readonly readsBody: boolean;
+  /** With `readsBody`: keep the bytes in `ctx.rawBody` unparsed (`ctx.body` stays `{}`) instead of reading JSON. */
+  readonly rawBody?: boolean;
   handle(ctx: RequestContext): Reply | Promise<Reply>;
 }
 
@@ -137,7 +139,7 @@ export class Pipeline {
     if (route.readsBody) {
       try {
         raw = await readBody(req, this.#config.server.bodyLimit, this.#config.server.timeouts.clientBody);
-        if (raw.length > 0) body = parseJsonObject(raw);
+        if (raw.length > 0 && route.rawBody !== true) body = parseJsonObject(raw);
       } catch (error) {
         this.#refuseBody(req, res, path, 'info', startedAt, null, toSluiceError(error));
         return;
