@@ -40,7 +40,7 @@ export function metricsFor(deps: PluginDeps, options: MetricsOptions = {}): Gate
   if (metrics === undefined) {
     metrics = new GatewayMetrics(
       { maxSeries: options.max_series ?? 2000, buckets: options.latency_buckets ?? LITELLM_LATENCY_BUCKETS, defaultMetrics: options.default_metrics ?? true },
-      { groups: deps.groups, state: deps.state, store: deps.store },
+      { groups: deps.groups, state: deps.state, store: deps.store, traffic: deps.traffic ?? null },
     );
     perApp.set(deps.state, metrics);
   } else if (options.latency_buckets !== undefined && options.latency_buckets.join() !== metrics.options.buckets.join()) {
@@ -243,6 +243,9 @@ function recordRequest(metrics: GatewayMetrics, ctx: RequestContext, tracked: Tr
     else metrics.successfulFallbacks.add(series, 1);
   }
   if (failed && ctx.group !== null) metrics.noteCooldowns(ctx.group.deployments);
+  // Rare, so prom-client's labelled counters are cheap enough here.
+  if (ctx.retries > 0) metrics.retries.inc({ model_group: ctx.group?.name ?? '' }, ctx.retries);
+  if (ctx.fallbacks > 0) metrics.fallbacks.inc({ model_group: ctx.group?.name ?? '' }, ctx.fallbacks);
 
   // The spend plugin's figures, when it runs.
   const spend = ctx.logFields['spend'];
