@@ -67,6 +67,7 @@ const LABELS = {
   cache: ['model', 'hashed_api_key', 'api_key_alias', 'team', 'team_alias', 'end_user', 'user', 'model_id'],
   spend: [...KEY_LABELS, 'model'],
   keyBudget: ['hashed_api_key', 'api_key_alias'],
+  teamBudget: ['team', 'team_alias'],
 } as const satisfies Record<string, readonly LabelName[]>;
 
 type Shape = keyof typeof LABELS;
@@ -314,6 +315,8 @@ export class GatewayMetrics {
   readonly spend: CounterFamily;
   readonly keyMaxBudget: GaugeFamily;
   readonly keyRemainingBudget: GaugeFamily;
+  readonly teamMaxBudget: GaugeFamily;
+  readonly teamRemainingBudget: GaugeFamily;
   // Rare, or not per label set: prom-client's own.
   readonly deploymentCooledDown: Counter;
   readonly guardVerdicts: Counter;
@@ -390,10 +393,12 @@ export class GatewayMetrics {
     this.failedFallbacks = counter('litellm_deployment_failed_fallbacks_total', 'LLM Deployment Analytics - Number of failed fallback requests from primary model -> fallback model', 'fallbacks');
     this.cacheHits = counter('litellm_cache_hits_metric_total', 'Total number of LiteLLM cache hits', 'cache');
     this.cacheMisses = counter('litellm_cache_misses_metric_total', 'Total number of LiteLLM cache misses', 'cache');
-    // Filled from the spend plugin's access-log fields (`spend`, `key_max_budget`, `key_budget_remaining`).
+    // Filled from the spend plugin's access-log fields (`spend`, `key_max_budget`, `key_budget_remaining`, `team_max_budget`, `team_budget_remaining`).
     this.spend = counter('litellm_spend_metric_total', 'Total spend on LLM requests', 'spend');
     this.keyMaxBudget = gauge('litellm_api_key_max_budget_metric', 'Maximum budget set for api key', 'keyBudget');
     this.keyRemainingBudget = gauge('litellm_remaining_api_key_budget_metric', 'Remaining budget for api key', 'keyBudget');
+    this.teamMaxBudget = gauge('litellm_team_max_budget_metric', 'Maximum budget set for team', 'teamBudget');
+    this.teamRemainingBudget = gauge('litellm_remaining_team_budget_metric', 'Remaining budget for team', 'teamBudget');
 
     new Gauge({
       name: 'sluice_requests_in_flight',
