@@ -7,7 +7,12 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
-import { chat, post, startGateway, startHeldBackend, until, type HeldBackend, type TestGateway } from './helpers.ts';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect as h2connect } from 'node:http2';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chat, post, sleep, startGateway, startHeldBackend, until, type HeldBackend, type TestGateway } from './helpers.ts';
 import { parsePrometheusText, type Exposition } from './prom-text.ts';
 import { startRedis, type RedisServer } from './redis-server.ts';
 import { startOpenAISim, type Sim } from './sim/openai-sim.ts';
@@ -345,3 +350,85 @@ litellm_settings:
     await poll('ok');
   });
 });
+
+describe('connections over HTTP/2', () => {
+  let dir: string;
+  let sim: Sim;
+  let gw: TestGateway;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sluice-h2-metrics-'));
+    // A self-signed certificate for 127.0.0.1, made with the openssl CLI (.ci/run installs it).
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'key.pem', '-out', 'cert.pem', '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { cwd: dir, stdio: 'ignore' });
+    sim = await startOpenAISim();
+    gw = await startGateway(
+      `server:
+  tls: { cert: cert.pem, key: key.pem }
+model_list:
+  - model_name: g
+    litellm_params: { model: openai/sim-model, api_base: ${sim.url}/v1, api_key: sk-up }
+plugins:
+  - route.simple_shuffle
+  - name: metrics
+    options: { open: true, default_metrics: false }
+`,
+      { dir },
+    );
+  });
+  after(async () => {
+    await gw.close();
+    await sim.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('one HTTP/2 connection is one open connection, whatever its streams; it is gone once closed', async () => {
+    const ca = readFileSync(join(dir, 'cert.pem'));
+    const session = h2connect(`https://127.0.0.1:${gw.port}`, { ca });
+    await new Promise<void>((resolve, reject) => {
+      session.once('connect', () => resolve());
+      session.once('error', reject);
+    });
+    const call = (path: string, body?: string): Promise<{ status: number; body: string }> =>
+      new Promise((resolve, reject) => {
+        const stream = session.request({ ':method': body === undefined ? 'GET' : 'POST', ':path': path, 'content-type': 'application/json' });
+        let status = 0;
+        let text = '';
+        stream.on('response', (h) => (status = Number(h[':status'])));
+        stream.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+        stream.on('end', () => resolve({ status, body: text }));
+        stream.on('error', reject);
+        stream.end(body);
+      });
+    const answers = await Promise.all([call('/v1/chat/completions', chat('g')), call('/v1/chat/completions', chat('g', { stream: true })), call('/v1/chat/completions', chat('g'))]);
+    assert.deepEqual(answers.map((a) => a.status), [200, 200, 200]);
+    const during = parsePrometheusText((await call('/metrics')).body);
+    assert.equal(during.sum('sluice_open_connections'), 1);
+    // HTTP/2's bytes are not counted: Node's native session writes the socket past its counters (docs/metrics.md).
+    assert.equal(during.sum('sluice_client_bytes_sent_total'), 0);
+    assert.equal(during.sum('sluice_client_bytes_received_total'), 0);
+    await new Promise<void>((resolve) => session.close(() => resolve()));
+    // The scrape below comes on a connection of its own (HTTP/1.1 over TLS); the HTTP/2 one must be gone.
+    let after: Exposition | null = null;
+    for (let polls = 0; after === null; polls++) {
+      assert.ok(polls < 2000, 'the HTTP/2 connection is counted as closed');
+      const m = parsePrometheusText(await httpsGet(gw.port, '/metrics', ca));
+      if (m.sum('sluice_open_connections') === 1) after = m;
+      else await sleep(10);
+    }
+    // HTTP/1.1 over TLS is counted: at least this scrape's request was read.
+    assert.ok(after.sum('sluice_client_bytes_received_total') > 0);
+  });
+});
+
+/** A GET over HTTPS/1.1 on a new connection, closed after it. */
+function httpsGet(port: number, path: string, ca: Buffer): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest({ host: '127.0.0.1', port, path, ca, agent: false, headers: { connection: 'close' } }, (res) => {
+      let text = '';
+      res.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+      res.on('end', () => resolve(text));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
