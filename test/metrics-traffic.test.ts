@@ -188,7 +188,8 @@ plugins:
     const first = await a.request('POST', '/v1/chat/completions', auth, chat('g'), false);
     assert.equal(first.status, 200);
     const scrapes: RawExchange[] = [];
-    for (;;) {
+    for (let polls = 0; ; polls++) {
+      assert.ok(polls < 2000, 'connection A and the scrape are the open connections');
       const s = await rawScrape(port);
       scrapes.push(s);
       // Earlier scrapes' connections may still be closing on the gateway's side.
@@ -200,7 +201,8 @@ plugins:
     assert.match(second.body, /\[DONE\]/);
 
     let last: (RawExchange & { metrics: Exposition }) | null = null;
-    while (last === null) {
+    for (let polls = 0; last === null; polls++) {
+      assert.ok(polls < 2000, "the scrapes' connections closed");
       const s = await rawScrape(port);
       if (s.metrics.sum('sluice_open_connections') === 1) last = s;
       else scrapes.push(s);
