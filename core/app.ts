@@ -20,6 +20,7 @@ import { RunningLoops } from './proxy/retry-loop.ts';
 import { SluiceError } from './errors.ts';
 import { Upstreams } from './proxy/pools.ts';
 import { RouteTable } from './server/routes.ts';
+import { ClientConnections } from './server/client-traffic.ts';
 import { passThroughEntries, PassThroughProxy } from './server/pass-through.ts';
 import { createStore, type RedisConfig } from './state/create-store.ts';
 import type { RouterState } from './state/router-state.ts';
@@ -117,6 +118,8 @@ export class App {
   readonly store: SharedStore;
   /** Requests in flight, across generations, for graceful shutdown. */
   inFlight = 0;
+  /** Client connections and their bytes, for the metrics (plugins read it as `deps.traffic`). */
+  readonly connections = new ClientConnections();
   /** Proxied requests sent upstream and not yet answered in full, with their responses: what shutdown may cut. */
   readonly #running = new RunningLoops();
   #generation: Generation | null = null;
@@ -215,6 +218,7 @@ export class App {
       store: this.store,
       localize: pluginLocalize(localizer),
       config: { file: config.file, redacted: () => redactConfig(config, groups) },
+      traffic: this.connections,
     });
     const chain = new Chain(plugins, logger);
     const pipeline = new Pipeline({
@@ -255,6 +259,7 @@ export class App {
   /** The `http.Server` request listener. Never throws. */
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
     this.inFlight++;
+    this.connections.track(req);
     // Read once: the whole request runs on this generation even if another is swapped in meanwhile.
     const generation = this.#generation!;
     generation.enter();

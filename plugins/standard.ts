@@ -85,8 +85,9 @@ export function defaultChain(routingStrategy: string | null, sections: Readonly<
   const general = sections['general_settings'] as { master_key?: unknown } | null | undefined;
   const keys = sections['keys'];
   const hasKeys = typeof general?.master_key === 'string' || (Array.isArray(keys) && keys.length > 0);
-  // A key with a budget needs its spend counted and checked.
-  const budgets = Array.isArray(keys) && keys.some((k: unknown) => typeof k === 'object' && k !== null && ('max_budget' in k || 'soft_budget' in k));
+  // A key or team with a budget needs its spend counted and checked.
+  const withBudget = (list: unknown): boolean => Array.isArray(list) && list.some((e: unknown) => typeof e === 'object' && e !== null && ('max_budget' in e || 'soft_budget' in e));
+  const budgets = withBudget(keys) || withBudget(sections['teams']);
   const master = typeof general?.master_key === 'string' && general.master_key !== '';
   return [
     ...(hasKeys ? ['auth.api_key', 'limit.key'] : []),

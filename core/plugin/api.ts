@@ -13,6 +13,7 @@ import type { RouterState } from '../state/router-state.ts';
 import type { SharedStore } from '../state/store.ts';
 import type { ErrorLocalizer, PluginLocalize } from './localize.ts';
 import type { PluginEntry } from '../config/load.ts';
+import type { ClientTraffic } from '../server/client-traffic.ts';
 
 export type { RequestContext } from './context.ts';
 export { SseEvent, endStream, type StreamStop } from './stream-event.ts';
@@ -34,6 +35,7 @@ export { healthProbe, type HealthProbe } from '../providers/probe.ts';
 export { SluiceError } from '../errors.ts';
 export { createSlot } from './context.ts';
 export type { PluginEntry } from '../config/load.ts';
+export type { ClientTraffic } from '../server/client-traffic.ts';
 export { ENGLISH_ONLY, type ErrorLocalizer, type LocaleSource } from './localize.ts';
 export type { Slot } from './context.ts';
 
@@ -178,6 +180,11 @@ export interface PluginDeps {
    * language: `localize(ctx, 'SLUICE_OUTPUT_BLOCKED', { scanner }, englishText)`. Returns `{ message, lang }`.
    */
   readonly localize: PluginLocalize;
+  /**
+   * The gateway's client connections and the bytes on them, across reloads (for metrics). Absent when a plugin is
+   * created outside a running gateway (unit tests, benches).
+   */
+  readonly traffic?: ClientTraffic;
   /**
    * The running config as an operator may see it (what `GET /config` shows the master key). Absent when a plugin is
    * created outside an App (unit tests, benchmarks).
