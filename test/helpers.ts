@@ -84,7 +84,7 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
  * Waits for `cond`, polling. The deadline only catches a hang: it is far above anything a busy machine needs, so
  * no test depends on how fast something happens, only on whether it does.
  */
-export async function until(what: string, cond: () => boolean, ms = 20_000): Promise<void> {
+export async function until(what: string, cond: () => boolean, ms = 60_000): Promise<void> {
   const deadline = performance.now() + ms;
   while (!cond()) {
     if (performance.now() > deadline) throw new Error(`timed out after ${ms} ms waiting until ${what}`);
