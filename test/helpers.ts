@@ -96,7 +96,7 @@ export async function until(what: string, cond: () => boolean, ms = 60_000): Pro
  * `promise`, or a failure if it has not settled within `ms` (default 20 s). For "does not wait on X" where waiting
  * on X would take much longer than `ms` (a minute's latency or command timeout), so only a hang trips it.
  */
-export async function settles<T>(what: string, promise: Promise<T>, ms = 20_000): Promise<T> {
+export async function settles<T>(what: string, promise: Promise<T>, ms = 60_000): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const hung = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not settled after ${ms} ms`)), ms)));
   try {
