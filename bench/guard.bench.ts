@@ -371,7 +371,7 @@ function quality(dir: string): void {
     },
     { set: 'benign look-alikes (XSTest safe; in-sample)', rows: benign.length, precision: '', recall: '', F1: '', 'FPR on its benign rows': pct(piBenign), 'tp/fp/fn/tn': '' },
     { set: 'XSTest unsafe requests (not injections)', rows: unsafe.length, precision: '', recall: '', F1: '', 'FPR on its benign rows': `flagged ${pct(flaggedShare(unsafe, pi))}`, 'tp/fp/fn/tn': '' },
-    { set: 'other benign text: toxicity sets (all rows), model completions', rows: toxEn.length + toxVi.length + refusals.length, precision: '', recall: '', F1: '', 'FPR on its benign rows': `flagged ${pct(flaggedShare([...toxEn, ...toxVi, ...refusals], pi))}`, 'tp/fp/fn/tn': '' },
+    { set: 'other benign text: toxicity sets (all rows; a third in-sample), model completions', rows: toxEn.length + toxVi.length + refusals.length, precision: '', recall: '', F1: '', 'FPR on its benign rows': `flagged ${pct(flaggedShare([...toxEn, ...toxVi, ...refusals], pi))}`, 'tp/fp/fn/tn': '' },
   ]);
   target(`prompt_injection recall on attacks ≥ ${TARGETS.piAttackRecall} (filled; in-sample)`, recallFilled, recallFilled >= TARGETS.piAttackRecall, f3);
   target(`prompt_injection recall on train injections ≥ ${TARGETS.piTrainRecall} (in-sample)`, recall(trainCounts), recall(trainCounts) >= TARGETS.piTrainRecall, f3);

@@ -95,8 +95,11 @@ export function modelLoads(): number {
   return loads;
 }
 
-/** Per bucket, the window that last counted it: presence without clearing a 2^18 array per window. */
-let SEEN: Uint32Array | undefined;
+/**
+ * Per bucket, the window that last counted it (mod 255): presence without clearing 2^18 entries per window. One
+ * byte each keeps it, with the weights, small enough to stay in cache.
+ */
+let SEEN: Uint8Array | undefined;
 let generation = 0;
 
 /**
@@ -108,7 +111,7 @@ export function scoreText(model: InjectionModel, text: string, ruleGroups: Array
   let dense = header.bias;
   for (let g = 0; g < RULE_GROUPS.length; g++) dense += header.ruleWeights[g]! * ruleGroups[g]!;
   const f = hashFeatures(text, header.wordGrams);
-  const seen = (SEEN ??= new Uint32Array(weights.length));
+  const seen = (SEEN ??= new Uint8Array(weights.length));
   const len = f.length;
   let best = -Infinity;
   let bestStart = 0;
@@ -118,7 +121,7 @@ export function scoreText(model: InjectionModel, text: string, ruleGroups: Array
   let wordFrom = f.charCount;
   for (let start = 0; ; start += STRIDE) {
     const end = Math.min(len, start + WINDOW);
-    if (++generation === 0xffffffff) {
+    if (++generation === 256) {
       seen.fill(0);
       generation = 1;
     }

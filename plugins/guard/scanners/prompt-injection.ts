@@ -1,9 +1,12 @@
-// prompt_injection: a heuristic detector, no model. Weighted phrase rules in en, de, zh, vi, ja, ko, ru, ar (and
-// the override phrase in es, fr, it, pt, hr, nl) over the normalised text, a letters-only pass for words split
-// by spaces or dots, and fake chat-template delimiters over the original text. See lexicons/injection.ts for the
-// rules and their groups.
+// prompt_injection: by default a learned classifier (plugins/guard/model/: hashed character and word n-grams plus
+// the rule groups below, logistic regression, weights shipped in the repository and read when the first guard is
+// configured). The phrase rules run either way: they are the model's features and the explanation of a verdict.
+// `engine: rules` uses them alone.
 //
-// Score: each group (override, role, jailbreak, leak, …) counts with its strongest match, and groups combine as
+// The rules: weighted phrase rules in en, de, zh, vi, ja, ko, ru, ar (and the override phrase in es, fr, it, pt,
+// hr, nl) over the normalised text, a letters-only pass for words split by spaces or dots, and fake chat-template
+// delimiters over the original text. See lexicons/injection.ts for the rules and their groups. Their own score:
+// each group (override, role, jailbreak, leak, …) counts with its strongest match, and groups combine as
 // independent evidence: score = 1 − Π(1 − w). One strong cue ("ignore all previous instructions", 0.9) flags by
 // itself; a suspicious one ("you are now", 0.6) does too at the default threshold; weak ones ("act as", "now
 // write") flag only together.
@@ -17,7 +20,7 @@ import { loadInjectionModel, RULE_GROUPS, scoreText } from '../model/classifier.
 export type PromptInjectionEngine = 'model' | 'rules';
 
 export interface PromptInjectionOptions {
-  /** Flag at this score. Default: the engine's, chosen on the validation split (see docs/guards.md). */
+  /** Flag at this score. Default: the engine's (docs/guards.md has the figures behind each). */
   threshold?: number;
   /** `model` (default): the learned classifier, rules as its features; `rules`: the phrase rules alone. */
   engine?: PromptInjectionEngine;
@@ -25,7 +28,7 @@ export interface PromptInjectionOptions {
 
 /** The rules engine's default, chosen on the training set and the benign look-alikes (bench/guard.bench.ts). */
 export const PROMPT_INJECTION_RULES_THRESHOLD = 0.5;
-/** The model's default: see plugins/guard/model/README.md for the figures behind it. */
+/** The model's default: the lowest with ≤ 5% benign blocked in every language of the dev sets (plugins/guard/model/README.md). */
 export const PROMPT_INJECTION_MODEL_THRESHOLD = 0.5;
 /** Kept for callers of the rules engine. */
 export const PROMPT_INJECTION_DEFAULT_THRESHOLD = PROMPT_INJECTION_RULES_THRESHOLD;
