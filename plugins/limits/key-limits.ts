@@ -1,7 +1,7 @@
 // limit.key: requests, tokens and concurrency per API key and per model group, shared across replicas.
 
 import { randomBytes } from 'node:crypto';
-import { createSlot, definePlugin, estimateRequestTokens, type LimitDecision, type Plugin, type RequestContext, type SharedStore, type SluiceError } from '../../core/plugin/api.ts';
+import { createSlot, definePlugin, estimateRequestTokens, type LimitDecision, type AuthInfo, type Plugin, type RequestContext, type SharedStore, type SluiceError } from '../../core/plugin/api.ts';
 import { rateLimited, rateLimitHeaders } from './headers.ts';
 
 interface Limits {
@@ -105,18 +105,21 @@ export default definePlugin<Options>({
     for (const [group, limits] of Object.entries(options.models ?? {})) {
       groupScopes.set(group, scopeOf(`model:${group}`, limits.rpm ?? null, limits.tpm ?? null, limits.max_parallel_requests ?? null));
     }
-    /** One scope per key, built once per key id (its limits come from the config, fixed for this plugin's life). */
-    const keyScopes = new Map<string, Scope>();
+    /**
+     * Each caller's scope, built on its first request: keyed by the AuthInfo object (auth.api_key keeps one per
+     * configured key), so a plugin that makes one per request costs a miss, never a growing map.
+     */
+    const keyScopes = new WeakMap<AuthInfo, Scope>();
 
     /** The key's scope (counted once per request) and the scope of the group the request is admitted to. */
     function scopesOf(ctx: RequestContext, withKey: boolean): Scope[] {
       const scopes: Scope[] = [];
       const auth = ctx.auth;
       if (withKey && auth !== null && (auth.limits.rpm !== null || auth.limits.tpm !== null || auth.limits.maxParallelRequests !== null)) {
-        let scope = keyScopes.get(auth.keyId);
-        if (scope === undefined || scope.rpm !== auth.limits.rpm || scope.tpm !== auth.limits.tpm || scope.parallel !== auth.limits.maxParallelRequests) {
+        let scope = keyScopes.get(auth);
+        if (scope === undefined) {
           scope = scopeOf(`key:${auth.keyId}`, auth.limits.rpm, auth.limits.tpm, auth.limits.maxParallelRequests);
-          keyScopes.set(auth.keyId, scope);
+          keyScopes.set(auth, scope);
         }
         scopes.push(scope);
       }
