@@ -4,7 +4,7 @@
 // Times are whatever clock the callers pass as `now` (epoch ms in Sluice); the store never reads a clock itself,
 // not even for its periodic sweep, which uses the latest `now` it has seen.
 
-import type { LimitDecision, SharedStore, StoreHealth } from './store.ts';
+import type { LimitDecision, SharedStore, StoreHealth, SyncLimits } from './store.ts';
 
 /** Slack (ms) for float comparisons of theoretical arrival times; far below anything a header can show. */
 export const TIME_EPSILON_MS = 0.001;
@@ -29,6 +29,8 @@ const COMPACT_AT = 256;
 
 export class MemoryStore implements SharedStore {
   readonly kind = 'memory' as const;
+  /** Every check answers at once: callers on the request path skip the promise. */
+  readonly sync: SyncLimits = this;
   /** GCRA: key → theoretical arrival time. */
   private readonly tats = new Map<string, number>();
   private readonly windows = new Map<string, WindowLog>();

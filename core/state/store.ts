@@ -21,8 +21,21 @@ export interface LimitDecision {
 /** How the store is doing; `degraded` means Redis is unreachable and local limits stand in (fail_open). */
 export type StoreHealth = 'ok' | 'degraded' | 'down';
 
+/**
+ * The checks a store can answer on the spot, without a promise: the memory store's. A caller on the request path
+ * uses them when present, so a limit check in memory costs no microtask (and its admit phase stays synchronous).
+ */
+export interface SyncLimits {
+  windowCheckSync(key: string, limit: number, windowMs: number, cost: number, now: number): LimitDecision;
+  windowAddSync(key: string, windowMs: number, cost: number, now: number): void;
+  acquireLeaseSync(key: string, max: number, leaseId: string, ttlMs: number, now: number): LimitDecision;
+  releaseLeaseSync(key: string, leaseId: string): void;
+}
+
 export interface SharedStore {
   readonly kind: 'memory' | 'redis';
+  /** The same checks answered synchronously; only on a store that never waits (memory). Throws where the async form rejects. */
+  readonly sync?: SyncLimits;
   /**
    * GCRA, as nginx's `limit_req`: `ratePerSecond` sustained, `burst` extra requests absorbed at once.
    * `limit` in the decision is the burst size + 1; `remaining` how many more would pass right now.
