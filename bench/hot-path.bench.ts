@@ -301,6 +301,8 @@ async function redisKeyLimits(): Promise<BudgetResult | null> {
       releaseLease: (...args) => track(pending, store.releaseLease(...args)),
       counterAdd: (...args) => store.counterAdd(...args),
       counterGet: (...args) => store.counterGet(...args),
+      exchangeEntry: (...args) => store.exchangeEntry(...args),
+      withdrawEntry: (...args) => store.withdrawEntry(...args),
       health: () => store.health(),
       close: () => store.close(),
     };
