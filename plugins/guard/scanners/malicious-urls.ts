@@ -50,7 +50,13 @@ const W = {
   obfuscated_ip: 0.85,
   ip_host: 0.55,
   mixed_script: 0.85,
-  punycode: 0.5,
+  homograph: 0.9,
+  lookalike: 0.8,
+  punycode: 0.2,
+  tld_in_subdomain: 0.45,
+  credential_host: 0.6,
+  harvest_path: 0.3,
+  lure: 0.35,
   brand: 0.6,
   brand_login: 0.8,
   brand_lookalike: 0.35,
@@ -62,7 +68,7 @@ const W = {
   executable: 0.45,
   executable_weak: 0.2,
   double_extension: 0.85,
-  shortener: 0.35,
+  shortener: 0.55,
   encoded: 0.35,
   long: 0.2,
   deep_subdomain: 0.2,
@@ -72,9 +78,10 @@ type Feature = keyof typeof W;
 
 // ---------------------------------------------------------------------------------------------------- tables
 
-const ABUSED_TLDS = new Set(['tk', 'ml', 'ga', 'cf', 'gq']);
+/** Free or much abused TLDs, and those that pass for file names ("update.zip", "clip.mov"). */
+const ABUSED_TLDS = new Set(['tk', 'ml', 'ga', 'cf', 'gq', 'zip', 'mov']);
 const RISKY_TLDS = new Set(
-  'zip mov xyz top click country kim work men loan download racing review stream gdn icu cyou rest sbs cfd buzz monster quest bar bid win date party science trade accountant faith cricket webcam su lol mom beauty hair skin boats yachts autos makeup bond ooo'.split(' '),
+  'xyz top click country kim work men loan download racing review stream gdn icu cyou rest sbs cfd buzz monster quest bar bid win date party science trade accountant faith cricket webcam su lol mom beauty hair skin boats yachts autos makeup bond ooo'.split(' '),
 );
 /** TLDs accepted for a host written without scheme or "www." (others are too often file names or code). */
 const BARE_TLDS = new Set(
@@ -130,6 +137,36 @@ const BRANDS = new Map<string, readonly string[]>([
   ['walmart', []],
   ['venmo', []],
   ['zelle', ['zellepay.com']],
+  // Brands phished in the other languages Sluice serves (zh, ja, ko, ru, vi, ar).
+  ['alipay', ['alipayobjects.com', 'alibaba.com']],
+  ['taobao', ['alicdn.com', 'tmall.com']],
+  ['wechat', ['qq.com', 'weixin.qq.com']],
+  ['baidu', ['bdstatic.com']],
+  ['rakuten', ['rakuten.co.jp']],
+  ['naver', ['pstatic.net']],
+  ['kakao', ['kakaocorp.com', 'daum.net']],
+  ['yandex', ['ya.ru', 'yandex.net']],
+  ['sberbank', ['sber.ru']],
+  ['gosuslugi', []],
+  ['vietcombank', []],
+  ['alrajhi', ['alrajhibank.com.sa']],
+  ['telegram', ['t.me', 'telegram.org']],
+]);
+/** Brand names that are also ordinary words one letter from another ("binance" / "finance"): compared exactly. */
+const NEAR_WORDS = new Set(['finance', 'amazing', 'goggle', 'googly', 'chaise', 'ample', 'maple']);
+/** Words of a phishing host's own name ("secure-account-verify.com"): two of them in the registrable name. */
+const HARVEST_WORDS = new Set(
+  'login logon signin signon verify verification validate account accounts secure security update auth authentication password unlock confirm recovery restore webscr billing wallet suspended alert session check online banking bank customer refund payment payments invoice helpdesk support service services id myaccount'.split(' '),
+);
+/** Lures in a host name: prizes, gifts, free downloads, urgent notices. */
+const LURE_WORDS = new Set('free gift gifts prize prizes winner win claim reward rewards bonus airdrop giveaway lucky promo crack keygen cheap urgent refund crypto nft'.split(' '));
+/** Labels that are TLDs or TLD-like: in a subdomain ("paypal.com.evil.io") they make another host's name look real. */
+const TLD_LABELS = new Set('com net org gov edu co ru de uk jp cn kr vn fr br in io'.split(' '));
+/** Latin look-alikes of Cyrillic and Greek letters, and digits and letter pairs read as letters, for skeletons. */
+const SKELETON_MAP = new Map<string, string>([
+  ...[...'аеорсухкмнтвіјѕԁһӏԛԝ'].map((c, i): [string, string] => [c, 'aeopcyxkmhtbljsdhlqw'[i]!]),
+  ...[...'αεορτυνικχγω'].map((c, i): [string, string] => [c, 'aeoptuvlkxyw'[i]!]),
+  ['0', 'o'], ['1', 'l'], ['3', 'e'], ['4', 'a'], ['5', 's'], ['7', 't'], ['8', 'b'], ['i', 'l'], ['|', 'l'],
 ]);
 /** Words that, next to a brand in a host, make a credential-phishing page likely. */
 const LOGIN_WORDS = new Set('login logon signin sign verify verification account accounts secure security update auth authentication password unlock confirm recovery webscr billing wallet support service id appleid myaccount suspended alert'.split(' '));
@@ -166,6 +203,47 @@ const OTHER_LETTER = /[^\u0000-\u024f\u0370-\u03ff\u0400-\u052f\d-]/u;
 const LOOKALIKE_ONLY = /^[\u0430\u0441\u0435\u043e\u0440\u0445\u0443\u0456\u0458\u0455\u0501\u04bb\u04cf\u051b\u051d\u043a\u0432\u043c\u043d\u0442\u03bf\u03b1\u03b5\u03b9\u03ba\u03bd\u03c1\u03c4\u03c5\u03c7\u03b3\u03c9\d-]+$/;
 
 // ---------------------------------------------------------------------------------------------------- helpers
+
+/**
+ * What a host label looks like to a reader: accents dropped, Cyrillic/Greek look-alikes and digits as the Latin
+ * letters they pass for, "rn" as "m", "vv" as "w", and "i" and "1" as "l" (so "paypa1", "rnicrosoft", "аpple" and
+ * "netfIix" read as their brands).
+ */
+function skeleton(label: string): string {
+  let out = '';
+  for (const c of label.normalize('NFKD')) {
+    const code = c.charCodeAt(0);
+    if (code >= 0x300 && code <= 0x36f) continue;
+    out += SKELETON_MAP.get(c) ?? c;
+  }
+  return out.replace(/rn/g, 'm').replace(/vv/g, 'w');
+}
+
+const BRAND_SKELETONS = new Map<string, string>();
+for (const brand of BRANDS.keys()) if (brand.length >= 4) BRAND_SKELETONS.set(skeleton(brand), brand);
+
+/** `a` and `b` differ by one edit: a letter added, dropped, changed, or two neighbours swapped. */
+function oneEditApart(a: string, b: string): boolean {
+  if (a === b || Math.abs(a.length - b.length) > 1) return false;
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  if (a.length === b.length) {
+    if (a.slice(i + 1) === b.slice(i + 1)) return true;
+    return a[i] === b[i + 1] && a[i + 1] === b[i] && a.slice(i + 2) === b.slice(i + 2);
+  }
+  return a.length > b.length ? a.slice(i + 1) === b.slice(i) : a.slice(i) === b.slice(i + 1);
+}
+
+/** The brand a token imitates without being it ("paypa1", "arnazon", "steamcommunnity"), if any. */
+function imitatedBrand(token: string): string | undefined {
+  if (token.length < 4 || BRANDS.has(token) || NEAR_WORDS.has(token)) return undefined;
+  const sk = skeleton(token);
+  const bySkeleton = BRAND_SKELETONS.get(sk);
+  if (bySkeleton !== undefined) return bySkeleton;
+  if (token.length < 6) return undefined;
+  for (const brand of BRANDS.keys()) if (brand.length >= 6 && oneEditApart(sk, skeleton(brand))) return brand;
+  return undefined;
+}
 
 /** A character of a host label: ASCII letter or digit, or a letter of another script (punctuation excluded). */
 function isHostChar(c: number): boolean {
@@ -288,19 +366,50 @@ function analyseHost(e: Evidence, hostRaw: string, allow: readonly string[], den
       if (labelScriptTrouble(label, latinTld)) add(e, 'mixed_script');
     }
   }
+  // Labels as a reader sees them: punycode decoded. One that reads as a brand without being it is a homograph.
+  let shown = labels;
   if (punycode) {
+    // Alone, an "xn--" label is just a name in another script (яндекс.рф); what it decodes to is the evidence.
     add(e, 'punycode');
     const decoded = domainToUnicode(host);
     if (decoded.length > 0) {
-      const dl = decoded.split('.');
-      const dTld = dl[dl.length - 1]!;
+      shown = decoded.split('.');
+      const dTld = shown[shown.length - 1]!;
       const dLatinTld = !CYRILLIC_GREEK.test(dTld) && !OTHER_LETTER.test(dTld);
-      for (const label of dl) if (labelScriptTrouble(label, dLatinTld)) add(e, 'mixed_script');
+      for (const label of shown) if (labelScriptTrouble(label, dLatinTld)) add(e, 'mixed_script');
+    }
+  }
+  for (const label of shown) {
+    if (!/[^\x00-\x7f]/.test(label)) continue;
+    for (const token of label.split('-')) {
+      const sk = skeleton(token);
+      if (BRANDS.has(sk) || imitatedBrand(sk) !== undefined) add(e, 'homograph');
     }
   }
 
   const reg = registrable(labels);
   if (SHORTENERS.has(reg) || SHORTENERS.has(host)) add(e, 'shortener');
+  const firstReg = labels.length - reg.split('.').length;
+  // "paypal.com.evil.io": a TLD as a subdomain label makes the start of the host read like a whole one. Not "www".
+  for (let k = 1; k < firstReg; k++) {
+    if (TLD_LABELS.has(labels[k]!)) {
+      add(e, 'tld_in_subdomain');
+      break;
+    }
+  }
+  // The registrable name itself: a brand imitated ("paypa1-secure"), a phishing page's own vocabulary
+  // ("secure-account-update"), lures ("free-gift-card").
+  let harvest = 0;
+  for (const token of reg.split('.')[0]!.split('-')) {
+    if (HARVEST_WORDS.has(token)) harvest++;
+    if (LURE_WORDS.has(token)) add(e, 'lure');
+  }
+  if (harvest >= 2) add(e, 'credential_host');
+  for (let k = 0; k < labels.length - 1; k++) {
+    for (const token of labels[k]!.split('-')) {
+      if (/^[a-z0-9]+$/.test(token) && imitatedBrand(token) !== undefined) add(e, 'lookalike');
+    }
+  }
 
   // Brands anywhere in the host but in their own registrable name. In a subdomain of another name
   // ("paypal.com.evil.io") or next to a login word it is phishing's signature; in the registrable name alone
