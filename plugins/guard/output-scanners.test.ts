@@ -330,9 +330,10 @@ describe('no_code', () => {
   test('threshold option moves the flag', () => {
     assert.equal(scanner.scan('SELECT * FROM users;').flagged, true);
     assert.equal(createNoCodeScanner({ threshold: 0.9 }).scan('SELECT * FROM users;').flagged, false);
-    // One line with two weak signals is not enough by default.
-    assert.equal(scanner.scan('x = compute(y);').flagged, false);
-    assert.equal(createNoCodeScanner({ threshold: 0.2 }).scan('x = compute(y);').flagged, true);
+    // One line with two weak signals (an assignment, dense operators) is not enough by default; three are.
+    assert.equal(scanner.scan('total = price * qty').flagged, false);
+    assert.equal(createNoCodeScanner({ threshold: 0.2 }).scan('total = price * qty').flagged, true);
+    assert.equal(scanner.scan('x = compute(y);').flagged, true);
   });
 
   test('invalid options throw', () => {

@@ -107,6 +107,15 @@ function strong(keys: string, pattern: string, lang?: string, caseInsensitive = 
   }
 }
 
+/** Programs a command line starts with (after an optional sudo). */
+const SHELL_COMMANDS =
+  'apt apt-get yum dnf pacman snap brew npm npx pnpm yarn pip pip3 pipx git docker podman kubectl curl wget cd mkdir chmod chown chgrp cargo rustup rustc go python python3 node deno bun javac java gcc g++ clang make cmake ssh scp rsync tar unzip zip gzip export source conda poetry uv helm terraform systemctl journalctl ls rm cp mv ln cat grep egrep rg echo awk sed xargs find sort uniq head tail wc tee jq touch kill pkill killall nohup crontab openssl dig nslookup iptables ufw dd mount gem bundle composer mvn gradle dotnet tsc pytest psql mysql redis-cli sqlite3 mongosh aws gcloud az gh heroku powershell pwsh winget choco certutil mshta rundll32 regsvr32 bitsadmin wmic';
+const CSS_ELEMENTS = 'html body div span a p ul ol li h1 h2 h3 h4 h5 h6 table tr td th img button input form nav header footer main section article label select textarea code pre';
+/** One argument that only a command line has. */
+const SHELL_ARG = String.raw`(?:-{1,2}[A-Za-z][\w-]*(?:=\S*)?|\+[a-z]+|[^\s'"]*[/~*$=@\\][^\s]*|\.{1,2}(?:/\S*)?|[\w-]+\.[a-z0-9]{1,5}(?=\s|$)|'[^'\n]*'|"[^"\n]*"|\||&&|>>?)`;
+const POWERSHELL_VERBS =
+  'Get Set New Remove Add Invoke Start Stop Restart Test Import Export Write Read Out Select Where ForEach Sort Measure Copy Move Rename Enable Disable Install Uninstall Update Clear ConvertTo ConvertFrom Format Wait Register Unregister Expand Compress Resolve Split Join Send Receive Push Pop';
+
 // Python
 strong('def', String.raw`def\s+\w+\s*\([^\n]*\)\s*(?:->\s*[^\n:]+)?:`, 'python');
 strong('class', String.raw`class\s+\w+\s*(?:\([^\n]*\))?\s*:\s*$`, 'python');
@@ -165,16 +174,25 @@ strong('create alter drop', String.raw`(?:create|alter|drop)\s+(?:table|index|vi
 // Shell
 strong('#', String.raw`#!\s*/`, 'shell');
 strong('$', String.raw`\$\s+(?:sudo\s+)?[a-z][\w.-]*(?:\s+[-\w./~"'=:@]+)*\s*(?<![a-z][.!?:,])$`, 'shell');
-strong(
-  'sudo apt apt-get yum dnf brew npm npx pnpm yarn pip pip3 git docker kubectl curl wget cd mkdir chmod chown cargo rustup go python python3 node deno bun javac gcc g++ make cmake ssh scp tar unzip export source conda poetry helm terraform systemctl ls rm cp mv cat grep echo',
-  String.raw`(?:sudo\s+)?[a-z][\w+.-]*\s+(?:-{1,2}[\w-]+|[\w.-]*[/=~.][\w./=~:@-]*|install|uninstall|run|clone|build|init|add|commit|push|pull|checkout|apply|get|create|exec|start|stop|up|down|test|update|upgrade|remove|rm|logs|ps|-)(?:\s+[^\s.!?][^\s]*)*\s*$`,
-  'shell',
-);
+// A command line: a known program, an optional subcommand word, then an argument shaped like one (a flag, a path,
+// a glob, a variable, a quoted string, a pipe or a redirect), so that "find the file" or "make sure" is prose.
+strong(`sudo ${SHELL_COMMANDS}`, String.raw`(?:sudo\s+)?[a-z][\w+.-]*(?:\s+[a-z][\w-]*)?(?:\s+[0-7]{3,4})?\s+${SHELL_ARG}(?:\s+\S+)*\s*(?<![a-z][.!?])$`, 'shell');
+strong('for', String.raw`for\s+\w+\s+in\s+[^;\n]+;\s*do\b`, 'shell');
+strong('while until', String.raw`(?:while|until)\s+[^;\n]+;\s*do\b`, 'shell');
+strong('if', String.raw`if\s+\[\[?\s[^\n]*\]\]?\s*;\s*then\b`, 'shell');
+// PowerShell: Verb-Noun cmdlets ("Get-ChildItem -Path", "Where-Object {"), iex, New-Object.
+strong(POWERSHELL_VERBS.toLowerCase(), String.raw`(?:${POWERSHELL_VERBS.replaceAll(' ', '|')})-[A-Z][A-Za-z]+(?:\s*$|\s+(?:-[A-Za-z]|\||\{|\$|[A-Z][\w.]*\s*(?:-|$)))`, 'powershell');
+strong('iex', String.raw`iex\s*[($]`, 'powershell');
+strong('$', String.raw`\$(?:env:\w+|\w+)\s*=\s*(?:Get|New|Invoke|Read)-\w+`, 'powershell');
 strong('ps', String.raw`PS\s+[A-Z]:\\[^>\n]*>`, 'powershell');
 // HTML / CSS
 strong('<', String.raw`<(?:!doctype|html|head|body|div|script|style|span|p|a|ul|ol|li|table|tr|td|form|input|button|meta|link|img|section|template|svg)\b[^>\n]*>`, 'html', true);
 strong('. # @', String.raw`(?:[.#][\w-]+|@media|@import|@keyframes)[^\n{};]*\{\s*$`, 'css');
 strong('@', String.raw`@[A-Za-z_][\w.]*(?:\([^\n]*\))?\s*$`);
+// A whole CSS rule on one line: selector { property: value; … }
+strong(`. # * ${CSS_ELEMENTS}`, String.raw`[\w.#*:>+~()\[\]="' ,-]*\{\s*-{0,2}[a-z][\w-]*\s*:\s*[^;{}\n]+;[^{}\n]*\}?\s*$`, 'css', true);
+// Ruby and Perl printing a string ("puts 'big' if x > 3").
+strong('puts say', String.raw`(?:puts|say)\s+["'][^\n]*$`, 'ruby');
 strong('return', String.raw`return\b[^\n]*;\s*$`);
 strong('while for', String.raw`(?:while|for)\s*\([^\n]*\)\s*\{?\s*$`);
 strong('if', String.raw`if\s*\([^\n]*\)\s*\{?\s*$`);
@@ -190,7 +208,7 @@ for (const c of '{}()[]') CHAR[c.charCodeAt(0)] = C_BRACKET;
 for (const c of '=<>&|!+*/%^~') CHAR[c.charCodeAt(0)] = C_OP;
 CHAR[59] = C_SEMI;
 
-const CALL = /[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*\([^()\n]*\)/y;
+const CALL = /[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*\((?:[^()\n]|\([^()\n]*\))*\)/y;
 const ASSIGN = /[A-Za-z_$][\w$.[\]'"]*\s*(?:[+\-*/|&]?=)(?!=)\s*\S/y;
 
 // ---------------------------------------------------------------------------------------------------- line analysis
@@ -225,7 +243,13 @@ function classify(text: string, start: number, end: number): number {
   if (isWordStart(first)) {
     let w = s + 1;
     while (w < e && (isWordStart(text.charCodeAt(w)) || text.charCodeAt(w) === 45 || (text.charCodeAt(w) >= 48 && text.charCodeAt(w) <= 57) || text.charCodeAt(w) === 43)) w++;
-    if (w - s <= 16) candidates = BY_WORD.get(text.slice(s, w).toLowerCase());
+    if (w - s <= 24) {
+      const word = text.slice(s, w).toLowerCase();
+      candidates = BY_WORD.get(word);
+      // "Get-ChildItem": PowerShell's patterns are filed under the verb.
+      const dash = word.indexOf('-');
+      if (candidates === undefined && dash > 0) candidates = BY_WORD.get(word.slice(0, dash));
+    }
   } else candidates = BY_CHAR.get(first);
   if (candidates !== undefined) {
     for (const c of candidates) {
@@ -290,7 +314,9 @@ function classify(text: string, start: number, end: number): number {
   // Prose: several words, sentence punctuation at the end, little code punctuation.
   const words = spaces + 1;
   if (words >= 6 && letters >= length * 0.6 && (last === 46 || last === 33 || last === 63 || last === 58) && dense <= 3) weak -= 2;
-  return weak >= 2 ? CODE : weak === 1 ? MAYBE : NONE;
+  // Three signals in one line (a call, an assignment, a statement end, dense brackets) is code on its own:
+  // "x = [i * i for i in range(10)]", 'printf("%d\n", count);'.
+  return weak >= 3 ? STRONG : weak === 2 ? CODE : weak === 1 ? MAYBE : NONE;
 }
 
 /** A two-character operator in text[s, e): => -> :: := == != && || += -= ++ <= >= << >>. */
@@ -312,7 +338,7 @@ function isWordChar(c: number): boolean {
 // ---------------------------------------------------------------------------------------------------- scanner
 
 interface Span {
-  kind: 'fenced' | 'indented' | 'lines';
+  kind: 'fenced' | 'indented' | 'lines' | 'inline';
   start: number;
   end: number;
   weight: number;
@@ -321,6 +347,59 @@ interface Span {
 
 const LIST_ITEM = /^[ \t]*(?:[-*+]|\d+[.)])\s/;
 const FENCE = /[ ]{0,3}(`{3,}|~{3,})[ \t]*([^\s`]*)[^\n`]*$/my;
+
+/** Programs that are not English words, so that one followed by an argument is a command even inside a sentence. */
+const EMBEDDED_COMMAND = new RegExp(
+  String.raw`(?<![\w./-])(?:sudo\s+)?(?:git|npm|npx|pnpm|yarn|pip3?|pipx|curl|wget|docker|kubectl|chmod|chown|apt-get|apt|brew|cargo|rustup|ssh|scp|rsync|tar|systemctl|journalctl|rm|mkdir|python3?|node|conda|helm|terraform|powershell|pwsh|grep|awk|sed|iex)(?:\s+[a-z][\w-]*){0,2}\s+${SHELL_ARG}(?:\s+(?:${SHELL_ARG}|[\w.:@~/-]+))*`,
+  'g',
+);
+/** A `code span` in a line of prose. */
+const CODE_SPAN = /`([^`\n]{3,})`/g;
+
+/** A command or a code span inside the prose line text[start, end), as a span of its own. */
+function inlineCode(text: string, start: number, end: number): Span | undefined {
+  const line = text.slice(start, end);
+  EMBEDDED_COMMAND.lastIndex = 0;
+  const command = EMBEDDED_COMMAND.exec(line);
+  if (command !== null) return { kind: 'inline', start: start + command.index, end: start + command.index + command[0].length, weight: 0.55, lang: 'shell' };
+  if (!line.includes('`')) return undefined;
+  CODE_SPAN.lastIndex = 0;
+  let m: RegExpExecArray | null;
+  while ((m = CODE_SPAN.exec(line)) !== null) {
+    const s = start + m.index + 1;
+    const k = classify(text, s, s + m[1]!.length);
+    if (k >= CODE) return { kind: 'inline', start: s, end: s + m[1]!.length, weight: 0.55, lang: lineLang };
+  }
+  return undefined;
+}
+
+/**
+ * Where the JSON document that opens at `at` ends (just past its closing bracket, which must end a line), or −1.
+ * Tries the lines that end with a closing bracket, nearest first, a few at most.
+ */
+function jsonEnd(text: string, at: number): number {
+  const close = text.charCodeAt(at) === 123 ? '}' : ']';
+  let from = at;
+  let tries = 0;
+  while (tries < 6) {
+    let nl = text.indexOf('\n', from);
+    if (nl < 0) nl = text.length;
+    let e = nl;
+    while (e > from && isSpace(text.charCodeAt(e - 1))) e--;
+    if (e > at && text[e - 1] === close) {
+      tries++;
+      try {
+        JSON.parse(text.slice(at, e));
+        return e;
+      } catch {
+        // not yet the end, or not JSON
+      }
+    }
+    if (nl >= text.length) return -1;
+    from = nl + 1;
+  }
+  return -1;
+}
 
 /** The most frequent language among the strong lines of a run (undefined when none said). */
 class LangVote {
@@ -464,7 +543,23 @@ function findSpans(text: string): Span[] {
       prevBlank = true;
       continue;
     }
+    // A JSON document is data (a structured answer), not code: its lines are skipped whole.
+    const c = text.charCodeAt(i);
+    if ((c === 123 || c === 91) && runStart < 0) {
+      const end = jsonEnd(text, i);
+      if (end > 0) {
+        const next = text.indexOf('\n', end);
+        pos = next < 0 ? len + 1 : next + 1;
+        prevBlank = false;
+        continue;
+      }
+    }
     let k = classify(text, lineStart, lineEnd);
+    // Prose with a command or a code span inside it: "Undo it with git reset --hard HEAD~1", "run `ls -la`".
+    if (k < CODE) {
+      const inline = inlineCode(text, lineStart, lineEnd);
+      if (inline !== undefined) spans.push(inline);
+    }
     const indentedBlock = indent >= 4 && (prevBlank || (runStart >= 0 && runIndented));
     // In an indented block a line with one weak signal is code; a list item ("- x", "1. x") never is.
     // In an indented block, or indented under a code line (a block's body), a line with one weak signal is code;
