@@ -59,10 +59,13 @@ const ILLEGAL = ` (?:highly |strictly |completely |both |generally |considered |
 const PREMISE_NOT_BE = list("should not be|shouldn't be|must not be|should never be");
 const PREMISE_TREATED = ` (?:discriminated against|denied|excluded|barred|banned|prevented|judged|treated differently|stereotyped|singled out|targeted)${E}`;
 
+/** Not the idiom "I can't recommend it enough" / "I can't thank you enough". */
+const NOT_ENOUGH = `(?!(?: [^ .!?;,]+){0,4} enough${E})`;
+
 const en: PhraseRule[] = [
   // refuse
   // Not the idiom "I can't help but notice" / "I can't help thinking".
-  rule('refuse.cannot.en', 'refuse', 0.85, EN_CANNOT, `(?: ${EN_HEDGE}){0,2} ${EN_HELP_VERBS}${E}(?! (?:but|feeling|thinking|wondering|noticing|laughing|smiling)${E})`),
+  rule('refuse.cannot.en', 'refuse', 0.85, EN_CANNOT, `(?: ${EN_HEDGE}){0,2} ${EN_HELP_VERBS}${E}(?! (?:but|feeling|thinking|wondering|noticing|laughing|smiling)${E})${NOT_ENOUGH}`),
   rule('refuse.not_something.en', 'refuse', 0.85, list("that's not something i|that is not something i|this is not something i|this isn't something i|that isn't something i|it's not something i|it is not something i"), ` (?:can|could|will|am able to|'m able to|am willing to|'m willing to|feel comfortable) ${EN_HELP_VERBS}${E}`),
   rule('refuse.decline.en', 'refuse', 0.85, list("i must|i have to|i need to|i will|i'll|i would|i'd|i'm going to|i am going to|i respectfully|i politely|i'm compelled to|i am compelled to"), ` (?:respectfully |politely |kindly )?(?:decline|refuse|refrain from|pass on)${E}`),
   rule('refuse.refuse.en', 'refuse', 0.8, list('i refuse to|i decline to|i will have to decline|i have to decline|i must decline|i must refuse'), `${E}`),
@@ -119,7 +122,7 @@ const en: PhraseRule[] = [
   ),
   rule('lecture.condemn.en', 'lecture', 0.6, list('i strongly|i firmly|i completely|i must|i'), ` (?:condemn|disagree with)${E}`),
   rule('lecture.oppose.en', 'lecture', 0.6, list('i strongly|i firmly|i completely'), ` (?:oppose|object to|reject|disagree)${E}`),
-  rule('lecture.not_support.en', 'lecture', 0.55, list("i do not|i don't|i cannot|i can't|i can not|i will not|i won't|i would not|i wouldn't"), ` (?:support|condone|endorse|promote|encourage|advocate|agree with|approve of|recommend) (?:the idea|the notion|that|this|such|any|violence|discrimination|harm|illegal|the use|the view|the statement|the sentiment|these|those)${E}`),
+  rule('lecture.not_support.en', 'lecture', 0.55, list("i do not|i don't|i cannot|i can't|i can not|i will not|i won't|i would not|i wouldn't"), ` (?:support|condone|endorse|promote|encourage|advocate|agree with|approve of|recommend) (?:the idea|the notion|that|this|such|any|violence|discrimination|harm|illegal|the use|the view|the statement|the sentiment|these|those)${E}${NOT_ENOUGH}`),
   rule('lecture.not_advocating.en', 'lecture', 0.55, list("i'm not|i am not"), ` (?:advocating|condoning|endorsing|promoting|encouraging|suggesting|supporting) (?:for )?(?:violence|harm|illegal|any|that|this|such|the)${E}`),
   rule('lecture.not_something.en', 'lecture', 0.45, list('not something'), ` (?:to be|that should be|that can be|you should|anyone should|i would) (?:emulated|encouraged|taken lightly|replicated|glorified|celebrated|done|attempted|recreated|condoned|recommend)${E}`),
   rule('lecture.clarify.en', 'lecture', 0.35, list('i must|i need to|i have to|i want to|i would like to|let me|i should'), ` (?:first )?(?:clarify|emphasize|emphasise|stress|point out|remind you|make it clear|be clear) that${E}`),
@@ -260,4 +263,76 @@ const ko: PhraseRule[] = [
   cjk('policy.ko', 'policy', 0.8, list('정책|가이드라인|지침|윤리'), `(?:에|을|를)? ?(?:위반|어긋|반하)`),
 ];
 
-export const REFUSAL_RULES: readonly PhraseRule[] = [...en, ...romance, ...vi, ...ru, ...ar, ...zh, ...ja, ...ko];
+// ----------------------------------------------------------------------------------------------------- Structure, any verb
+//
+// The rules above name the verbs of a refusal ("I can't help / provide / write…"); answers refuse with any verb.
+// These rules read the structure instead, per language: a first-person (or, in CJK, subject-less humble) negation
+// of ability, permission or will before or after an infinitive; the request put outside the assistant's scope;
+// and "I can do A, but not B" (a partial refusal). Idioms that share the structure are excluded by name
+// ("I can't recommend it enough", "не могу не согласиться", "không thể tin được", "لا يمكنني أن أنسى").
+
+/** A Russian infinitive ("писать", "помочь", "найти", "заниматься"). */
+const RU_INFINITIVE = '\\p{L}+(?:ть|ти|чь)(?:ся|сь)?';
+/** Verbs that after "не могу" make a hedge or an idiom, not a refusal. */
+const RU_NOT_REFUSAL = '(?!(?:не|точно|наверняка|гарантировать|знать|предсказать|видеть|вспомнить|поверить|дождаться|представить|сказать точно|сказать наверняка|согласиться)(?![\\p{L}\\p{N}]))';
+/** Chinese verbs that after "我无法 / 我不能" make a hedge about the assistant's reach, not a refusal. */
+const ZH_NOT_REFUSAL = '(?!保证|保證|确定|確定|确认|確認|肯定|预测|預測|访问|訪問|浏览|瀏覽|即时|即時|实时|實時|上网|上網|联网|聯網|看到|看見|查看|记住|記住|同意|想象|想像|相信|否认|否認)';
+const EN_ING = alt(...list('providing|helping|assisting|writing|creating|generating|sharing|giving|producing|drafting|doing|making|offering|engaging|participating|answering|responding to|supporting|facilitating|disclosing|revealing|composing|continuing|going'));
+
+const structure: PhraseRule[] = [
+  // English
+  rule('refuse.progressive.en', 'refuse', 0.85, list("i won't be|i will not be|i'm not going to be|i am not going to be|i'll not be"), ` ${EN_ING}${E}`),
+  rule('refuse.not_something_any.en', 'refuse', 0.85, list("isn't something i|is not something i|isn't a request i|is not a request i|not something i|not a request i|not one i"), ` (?:can|could|will|am able to|'m able to|am willing to|'m willing to|feel comfortable|am comfortable|'m comfortable)${E}`),
+  rule('refuse.something_cannot.en', 'refuse', 0.85, list('something i|a request i|one thing i|a task i'), ` (?:can't|cannot|can not|won't|will not|am unable to|'m unable to|am not able to|'m not able to)(?: ${EN_HEDGE})? (?:do|help with|assist with|fulfil+|comply with|provide|support|take on|help you with|assist you with)${E}`),
+  rule('refuse.scope.en', 'refuse', 0.8, list('beyond|outside|falls outside|fall outside'), ` (?:of )?(?:the (?:scope|bounds|limits) of )?(?:what i(?:'m| am)? (?:can|could|able|allowed|permitted|comfortable|willing)|my (?:abilities|capabilities|scope|role|guidelines|programming|purpose|remit|limits|boundaries))${E}`),
+  rule('refuse.pass.en', 'refuse', 0.8, list("i'll have to pass|i will have to pass|i'm going to pass|i'll pass|i'm going to have to say no|i have to say no|i must say no|i'll have to say no"), `${E}`),
+  rule('refuse.rather_not_first.en', 'refuse', 0.7, list("i'd rather not|i would rather not|i'd prefer not to|i would prefer not to"), `${E}`, FIRST),
+
+  // Chinese (Simplified and Traditional): 我 + a negated modal, then any verb but a hedge's
+  cjk('refuse.cannot_any.zh', 'refuse', 0.85, list('我无法|我無法|我不能|我不能够|我不能夠|我没法|我沒法|我没办法|我沒辦法|我没有办法|我沒有辦法|我不便|我不方便|我难以|我難以|我们无法|我們無法|我们不能|我們不能|恕我无法|恕我無法|恕我不能|恕我不便|恕不'), ZH_NOT_REFUSAL),
+  cjk('refuse.cant_help.zh', 'refuse', 0.8, list('帮不了|幫不了|帮不上|幫不上|办不到|辦不到|爱莫能助|愛莫能助|无法帮你|無法幫你|无法帮您|無法幫您|不能帮你|不能幫你|不能帮您|不能幫您|没法帮你|沒法幫你|无法替你|無法替你|没办法替你|沒辦法替你'), ``),
+  cjk('refuse.scope.zh', 'refuse', 0.8, list('超出了我|超出我|超过了我|超過了我|超出了我们|超出了我們|不在我的|已超出我|已经超出我|已經超出我'), `[^。！？.!?]{0,12}?(?:范围|範圍|能力|职责|職責|权限|權限)`),
+
+  // Vietnamese: first person + không thể / sẽ không / không được phép…, any verb but the idioms
+  rule('refuse.cannot_any.vi', 'refuse', 0.85, list('tôi không thể|mình không thể|em không thể|tôi không được phép|mình không được phép|tôi sẽ không|mình sẽ không|em sẽ không|tôi xin phép không|mình xin phép không|em xin phép không|toi khong the|minh khong the'), ` (?!(?:tin|ngờ|chờ|đợi|đồng ý hơn|quên|bao giờ|làm phiền|nào quên)${E})\\p{L}`),
+  rule('refuse.cant_do.vi', 'refuse', 0.85, list('tôi|mình|em'), ` (?:\\p{L}+ ){0,2}?không (?:làm|giúp|hỗ trợ|trả lời|thực hiện|đáp ứng|viết|cung cấp|tạo)(?: \\p{L}+)? được${E}`),
+  rule('refuse.but_cannot.vi', 'refuse', 0.8, list('nhưng'), ` (?:tôi |mình |em )?(?:không thể|sẽ không|không được phép) ${VI_VERBS}${E}`),
+  rule('refuse.scope.vi', 'refuse', 0.8, list('nằm ngoài|vượt quá|vượt ngoài|ngoài phạm vi'), ` (?:\\p{L}+ ){0,3}?(?:phạm vi|khả năng|chức năng)[^.!?]{0,40}?(?:tôi|mình|em)${E}`),
+
+  // Japanese: humble inability (〜かねます, お/ご〜できません), refraining, "won't" in humble form, "can A, but not B"
+  cjk('refuse.humble.ja', 'refuse', 0.85, list('しかねます|いたしかねます|致しかねます|できかねます|かねます'), ``),
+  cjk('refuse.honorific.ja', 'refuse', 0.85, list('お|ご'), `[\\p{sc=Han}\\p{sc=Hiragana}ー]{1,8}?(?:でき|立て|なれ)(?:ません|かねます)`),
+  cjk('refuse.refrain.ja', 'refuse', 0.8, list('控えさせていただ|差し控え|回答を控え|お答えを控え|ご遠慮させていただ|遠慮させていただ'), ``),
+  cjk('refuse.wont.ja', 'refuse', 0.8, list('お手伝い|お答え|回答|提供|対応|協力|作成|生成|共有|実行|支援|返答|お伝え'), `(?:は|を|に|も)?(?:いたしません|致しません|しません)`),
+  cjk('refuse.partial.ja', 'refuse', 0.8, list('できますが|できるが|可能ですが|できるのですが'), `[、,]?[^。！？]{0,40}?(?:ことは|のは|ことが|は|を)(?:でき(?:ません|かねます)|いたしません|致しません|いたしかねます)`),
+
+  // Korean: humble inability (드릴 수 없다, 드리기 어렵다), volitional "will not" (지 않겠습니다), scope
+  cjk('refuse.humble.ko', 'refuse', 0.85, list('드릴 수 없|드릴 수가 없|드릴 수는 없|드리기 어렵|드리기가 어렵|드리기는 어렵|드리기 힘들'), ``),
+  cjk('refuse.wont.ko', 'refuse', 0.8, list('지 않겠습니다|지 않겠어요|지 않을 것입니다'), ``),
+  cjk('refuse.cannot_thing.ko', 'refuse', 0.8, list('제가'), `[^.!?]{0,12}?(?:할|도울|드릴|도와드릴|도와줄) 수(?:는|가)? 없`),
+  rule('refuse.scope.ko', 'refuse', 0.8, list('범위를 벗어|범위를 넘어|범위 밖|범위에서 벗어'), ``, '(?<=(?:제|저의|역할|능력|권한|지원)[^.!?]{0,12})'),
+  cjk('policy.violate.ko', 'policy', 0.8, list('정책|가이드라인|지침|윤리|규정|약관'), `(?:에|을|를)? ?(?:위배|저촉)`),
+
+  // Russian: не могу / не стану / не буду with any infinitive, before or after; the scope
+  rule('refuse.cannot_any.ru', 'refuse', 0.85, list('могу|смогу|буду|можем|сможем'), ` ${RU_NOT_REFUSAL}(?:\\p{L}+ ){0,2}?${RU_INFINITIVE}${E}`, '(?<=(?:^|[^\\p{L}])не )'),
+  rule('refuse.infinitive_first.ru', 'refuse', 0.85, list('могу|смогу|буду'), `${E}`, `(?<=${RU_INFINITIVE} (?:[\\p{L}-]+ ){0,3}не )`),
+  rule('refuse.not_entitled.ru', 'refuse', 0.85, list('вправе|права'), ` (?:\\p{L}+ ){0,2}?${RU_INFINITIVE}${E}`, '(?<=не (?:имею )?)'),
+  rule('refuse.scope.ru', 'refuse', 0.8, list('выходит за|выходят за|выходит далеко за|за пределами моих'), `[^.!?]{0,40}?(?:мо(?:их|ей|его|ей)|того, (?:с )?чем я|компетенции|возможностей|полномочий)`),
+
+  // Arabic (normalised: أ إ آ → ا, ى → ي): لا يمكنني / لا أستطيع / لن + first-person verb; the scope
+  rule('refuse.cannot_any.ar', 'refuse', 0.85, list('لا يمكنني|لا استطيع|لا اقدر|لا يسعني|ليس بامكاني|ليس بوسعي|لن استطيع|لن اتمكن|لا اتمكن|لست قادرا|لست قادره'), ` (?!(?:ان )?(?:انسي|اصدق|الانتظار|انتظر|اتخيل|اضمن|اتذكر)${E})`),
+  rule('refuse.wont.ar', 'refuse', 0.85, list('لن'), ` ا(?!نسي)\\p{L}{2,}${E}`),
+  rule('refuse.scope.ar', 'refuse', 0.8, list('خارج نطاق|خارج حدود|يتجاوز|تتجاوز|ليس من اختصاصي'), `[^.!?]{0,30}?(?:قدراتي|ما يمكنني|ما استطيع|اختصاصي|صلاحياتي|مهامي|دوري|امكانياتي)`),
+];
+
+/**
+ * Rules the anchor index cannot hold: their only possible anchor is a word whose letters are all Latin
+ * look-alikes ("стану", "не"), which normalisation folds to Latin when it stands alone. The scanner runs these
+ * as plain regexes over Cyrillic text; keep the list short.
+ */
+export const REFUSAL_UNANCHORED: readonly PhraseRule[] = [
+  { id: 'refuse.infinitive_first.ru', group: 'refuse', weight: 0.85, anchors: [], pattern: `(?<=${RU_INFINITIVE} (?:[\\p{L}-]+ ){0,3})не стану${E}` },
+  { id: 'refuse.cannot_any.ru', group: 'refuse', weight: 0.85, anchors: [], pattern: `(?<=(?:^|[^\\p{L}]))не стану ${RU_NOT_REFUSAL}(?:\\p{L}+ ){0,2}?${RU_INFINITIVE}${E}` },
+];
+
+export const REFUSAL_RULES: readonly PhraseRule[] = [...en, ...romance, ...vi, ...ru, ...ar, ...zh, ...ja, ...ko, ...structure];
