@@ -152,6 +152,8 @@ const BRANDS = new Map<string, readonly string[]>([
   ['alrajhi', ['alrajhibank.com.sa']],
   ['telegram', ['t.me', 'telegram.org']],
 ]);
+const BRAND_IN_PATH = new RegExp([...BRANDS.keys()].filter((b) => b.length >= 4).join('|'));
+const BRAND_DOT_COMS = [...BRANDS.keys()].map((b) => `${b}.com`);
 /** Brand names that are also ordinary words one letter from another ("binance" / "finance"): compared exactly. */
 const NEAR_WORDS = new Set(['finance', 'amazing', 'goggle', 'googly', 'chaise', 'ample', 'maple']);
 /** Words of a phishing host's own name ("secure-account-verify.com"): two of them in the registrable name. */
@@ -211,16 +213,30 @@ const LOOKALIKE_ONLY = /^[\u0430\u0441\u0435\u043e\u0440\u0445\u0443\u0456\u0458
  */
 function skeleton(label: string): string {
   let out = '';
-  for (const c of label.normalize('NFKD')) {
-    const code = c.charCodeAt(0);
-    if (code >= 0x300 && code <= 0x36f) continue;
-    out += SKELETON_MAP.get(c) ?? c;
+  if (ASCII_LABEL.test(label)) {
+    for (let i = 0; i < label.length; i++) out += ASCII_SKELETON[label.charCodeAt(i)]!;
+  } else {
+    for (const c of label.normalize('NFKD')) {
+      const code = c.charCodeAt(0);
+      if (code >= 0x300 && code <= 0x36f) continue;
+      out += SKELETON_MAP.get(c) ?? c;
+    }
   }
-  return out.replace(/rn/g, 'm').replace(/vv/g, 'w');
+  return out.includes('rn') || out.includes('vv') ? out.replace(/rn/g, 'm').replace(/vv/g, 'w') : out;
 }
 
+const ASCII_LABEL = /^[\x00-\x7f]*$/;
+/** SKELETON_MAP for ASCII, as a table. */
+const ASCII_SKELETON: string[] = [];
+for (let c = 0; c < 128; c++) ASCII_SKELETON.push(SKELETON_MAP.get(String.fromCharCode(c)) ?? String.fromCharCode(c));
+
 const BRAND_SKELETONS = new Map<string, string>();
-for (const brand of BRANDS.keys()) if (brand.length >= 4) BRAND_SKELETONS.set(skeleton(brand), brand);
+/** Brands long enough for a one-edit typo to be telling, with their skeletons. */
+const LONG_BRANDS: { brand: string; skeleton: string }[] = [];
+for (const brand of BRANDS.keys()) {
+  if (brand.length >= 4) BRAND_SKELETONS.set(skeleton(brand), brand);
+  if (brand.length >= 6) LONG_BRANDS.push({ brand, skeleton: skeleton(brand) });
+}
 
 /** `a` and `b` differ by one edit: a letter added, dropped, changed, or two neighbours swapped. */
 function oneEditApart(a: string, b: string): boolean {
@@ -234,15 +250,27 @@ function oneEditApart(a: string, b: string): boolean {
   return a.length > b.length ? a.slice(i + 1) === b.slice(i) : a.slice(i) === b.slice(i + 1);
 }
 
+/** Tokens already judged (hosts repeat within an answer and across a stream's windows); cleared when full. */
+const IMITATED = new Map<string, string | null>();
+
 /** The brand a token imitates without being it ("paypa1", "arnazon", "steamcommunnity"), if any. */
 function imitatedBrand(token: string): string | undefined {
   if (token.length < 4 || BRANDS.has(token) || NEAR_WORDS.has(token)) return undefined;
+  const known = IMITATED.get(token);
+  if (known !== undefined) return known ?? undefined;
   const sk = skeleton(token);
-  const bySkeleton = BRAND_SKELETONS.get(sk);
-  if (bySkeleton !== undefined) return bySkeleton;
-  if (token.length < 6) return undefined;
-  for (const brand of BRANDS.keys()) if (brand.length >= 6 && oneEditApart(sk, skeleton(brand))) return brand;
-  return undefined;
+  let found = BRAND_SKELETONS.get(sk);
+  if (found === undefined && token.length >= 6) {
+    for (const b of LONG_BRANDS) {
+      if (Math.abs(b.skeleton.length - sk.length) <= 1 && oneEditApart(sk, b.skeleton)) {
+        found = b.brand;
+        break;
+      }
+    }
+  }
+  if (IMITATED.size >= 1024) IMITATED.clear();
+  IMITATED.set(token, found ?? null);
+  return found;
 }
 
 /** A character of a host label: ASCII letter or digit, or a letter of another script (punctuation excluded). */
@@ -312,6 +340,28 @@ function add(e: Evidence, f: Feature): void {
   if (e.features.includes(f)) return;
   e.features.push(f);
   e.score = 1 - (1 - e.score) * (1 - W[f]);
+}
+
+/** What a host showed (its features, or null when allow-listed); one per scanner, as the lists are. */
+type HostCache = Map<string, Feature[] | null>;
+
+/**
+ * analyseHost through the scanner's cache: an answer names the same hosts again, and a stream's overlapping
+ * windows read each URL several times. Cleared when full.
+ */
+function analyseHostCached(e: Evidence, host: string, allow: readonly string[], deny: readonly string[], cache: HostCache): boolean {
+  const known = cache.get(host);
+  if (known === null) return false;
+  if (known !== undefined) {
+    for (const f of known) add(e, f);
+    return true;
+  }
+  const own: Evidence = { features: [], score: 0 };
+  const kept = analyseHost(own, host, allow, deny);
+  if (cache.size >= 1024) cache.clear();
+  cache.set(host, kept ? own.features : null);
+  if (kept) for (const f of own.features) add(e, f);
+  return kept;
 }
 
 /** Host analysis shared by scheme URLs and bare hosts. Returns false when the host is allow-listed. */
@@ -479,20 +529,13 @@ function analysePath(e: Evidence, url: string, pathStart: number, host: string):
   }
   if (host.length > 0) {
     const lower = path.toLowerCase();
-    let brandInPath = false;
-    for (const b of BRANDS.keys()) {
-      if (b.length >= 4 && lower.includes(b)) {
-        brandInPath = true;
-        break;
-      }
-    }
-    if (brandInPath && /(?:log-?in|sign-?in|verify|webscr|account|password|secure|unlock|confirm)/.test(lower) && !within(host, [...BRANDS.keys()].map((b) => `${b}.com`))) {
+    if (BRAND_IN_PATH.test(lower) && /(?:log-?in|sign-?in|verify|webscr|account|password|secure|unlock|confirm)/.test(lower) && !within(host, BRAND_DOT_COMS)) {
       add(e, 'brand_path');
     }
   }
 }
 
-function analyseUrl(url: string, allow: readonly string[], deny: readonly string[]): Evidence | undefined {
+function analyseUrl(url: string, allow: readonly string[], deny: readonly string[], cache: HostCache): Evidence | undefined {
   const e: Evidence = { features: [], score: 0 };
   const lower = url.slice(0, 16).toLowerCase();
   if (lower.startsWith('javascript:') || lower.startsWith('vbscript:') || lower.startsWith('livescript:')) {
@@ -532,7 +575,7 @@ function analyseUrl(url: string, allow: readonly string[], deny: readonly string
     if (colon >= 0) host = host.slice(0, colon);
   }
   if (host.length === 0) return undefined;
-  if (!analyseHost(e, host, allow, deny)) return undefined;
+  if (!analyseHostCached(e, host, allow, deny, cache)) return undefined;
   analysePath(e, url, authorityEnd, host.toLowerCase());
   return e.score > 0 ? e : undefined;
 }
@@ -624,6 +667,7 @@ export function createMaliciousUrlsScanner(options: MaliciousUrlsOptions = {}): 
   if (options.denyDomains !== undefined && !Array.isArray(options.denyDomains)) throw new Error('malicious_urls: denyDomains must be an array');
   const allow = (options.allowDomains ?? []).map((d) => normalizeDomain(d, 'allowDomains'));
   const deny = (options.denyDomains ?? []).map((d) => normalizeDomain(d, 'denyDomains'));
+  const hosts: HostCache = new Map();
 
   return {
     name: 'malicious_urls',
@@ -632,7 +676,7 @@ export function createMaliciousUrlsScanner(options: MaliciousUrlsOptions = {}): 
       if (text.length < 4) return { score: 0, flagged: false, matches };
       let score = 0;
       const consider = (start: number, end: number, url: string): void => {
-        const e = analyseUrl(url, allow, deny);
+        const e = analyseUrl(url, allow, deny, hosts);
         if (e === undefined) return;
         if (e.score > score) score = e.score;
         const features = e.features.slice().sort((a, b) => W[b] - W[a]);

@@ -14,6 +14,12 @@ export interface EvalRow {
 export type OutputSet = 'urls' | 'code' | 'refusals';
 export type Split = 'dev' | 'test';
 
+/**
+ * What the held-out (test) split must reach, from issue 15: accuracy per scanner, and no refusal language far
+ * behind the rest. The bench reports against these; the unit tests assert them.
+ */
+export const TARGETS = { accuracy: 0.9, refusalLanguageAccuracy: 0.8 } as const;
+
 /** The label that counts as positive in each set. */
 export const POSITIVE: Readonly<Record<OutputSet, string>> = { urls: 'malicious', code: 'code', refusals: 'refusal' };
 
