@@ -112,7 +112,7 @@ const SHELL_COMMANDS =
   'apt apt-get yum dnf pacman snap brew npm npx pnpm yarn pip pip3 pipx git docker podman kubectl curl wget cd mkdir chmod chown chgrp cargo rustup rustc go python python3 node deno bun javac java gcc g++ clang make cmake ssh scp rsync tar unzip zip gzip export source conda poetry uv helm terraform systemctl journalctl ls rm cp mv ln cat grep egrep rg echo awk sed xargs find sort uniq head tail wc tee jq touch kill pkill killall nohup crontab openssl dig nslookup iptables ufw dd mount gem bundle composer mvn gradle dotnet tsc pytest psql mysql redis-cli sqlite3 mongosh aws gcloud az gh heroku powershell pwsh winget choco certutil mshta rundll32 regsvr32 bitsadmin wmic';
 const CSS_ELEMENTS = 'html body div span a p ul ol li h1 h2 h3 h4 h5 h6 table tr td th img button input form nav header footer main section article label select textarea code pre';
 /** One argument that only a command line has. */
-const SHELL_ARG = String.raw`(?:-{1,2}[A-Za-z][\w-]*(?:=\S*)?|\+[a-z]+|[^\s'"]*[/~*$=@\\][^\s]*|\.{1,2}(?:/\S*)?|[\w-]+\.[a-z0-9]{1,5}(?=\s|$)|'[^'\n]*'|"[^"\n]*"|\||&&|>>?)`;
+const SHELL_ARG = String.raw`(?:-{1,2}[A-Za-z][\w-]*(?:=\S*)?|--(?=\s|$)|\+[a-z]+|[^\s'"]*[/~*$=@\\][^\s]*|\.{1,2}(?:/\S*)?|[\w-]+\.[a-z0-9]{1,5}(?=\s|$)|'[^'\n]*'|"[^"\n]*"|\||&&|>>?)`;
 const POWERSHELL_VERBS =
   'Get Set New Remove Add Invoke Start Stop Restart Test Import Export Write Read Out Select Where ForEach Sort Measure Copy Move Rename Enable Disable Install Uninstall Update Clear ConvertTo ConvertFrom Format Wait Register Unregister Expand Compress Resolve Split Join Send Receive Push Pop';
 
@@ -174,9 +174,9 @@ strong('create alter drop', String.raw`(?:create|alter|drop)\s+(?:table|index|vi
 // Shell
 strong('#', String.raw`#!\s*/`, 'shell');
 strong('$', String.raw`\$\s+(?:sudo\s+)?[a-z][\w.-]*(?:\s+[-\w./~"'=:@]+)*\s*(?<![a-z][.!?:,])$`, 'shell');
-// A command line: a known program, an optional subcommand word, then an argument shaped like one (a flag, a path,
+// A command line: a known program, up to two subcommand words, then an argument shaped like one (a flag, a path,
 // a glob, a variable, a quoted string, a pipe or a redirect), so that "find the file" or "make sure" is prose.
-strong(`sudo ${SHELL_COMMANDS}`, String.raw`(?:sudo\s+)?[a-z][\w+.-]*(?:\s+[a-z][\w-]*)?(?:\s+[0-7]{3,4})?\s+${SHELL_ARG}(?:\s+\S+)*\s*(?<![a-z][.!?])$`, 'shell');
+strong(`sudo ${SHELL_COMMANDS}`, String.raw`(?:sudo\s+)?[a-z][\w+.-]*(?:\s+[a-z][\w-]*){0,2}(?:\s+[0-7]{3,4})?\s+${SHELL_ARG}(?:\s+\S+)*\s*(?<![a-z][.!?])$`, 'shell');
 strong('for', String.raw`for\s+\w+\s+in\s+[^;\n]+;\s*do\b`, 'shell');
 strong('while until', String.raw`(?:while|until)\s+[^;\n]+;\s*do\b`, 'shell');
 strong('if', String.raw`if\s+\[\[?\s[^\n]*\]\]?\s*;\s*then\b`, 'shell');
