@@ -429,6 +429,15 @@ describe('no_code: command lines, one-liners, code in prose, JSON', () => {
     assert.equal(scanner.scan('Pass the `--dry-run` flag first.').flagged, false);
   });
 
+  test('allowLanguages exempts those languages (LLM Guard Code with is_blocked: false); not with languages', () => {
+    const pythonAllowed = createNoCodeScanner({ allowLanguages: ['Python'] });
+    assert.equal(pythonAllowed.scan('```python\nprint("hi")\n```').flagged, false);
+    assert.equal(pythonAllowed.scan('```js\nconsole.log("hi");\n```').flagged, true);
+    assert.equal(pythonAllowed.scan('rm -rf ./build && npm ci').flagged, true);
+    assert.throws(() => createNoCodeScanner({ languages: ['go'], allowLanguages: ['python'] }), /not both/);
+    assert.throws(() => createNoCodeScanner({ allowLanguages: ['cobolish'] }), /unknown language/);
+  });
+
   test('a bare JSON document is data, not code; a fenced block is code whatever it holds', () => {
     assert.equal(scanner.scan('{"id": 7, "tags": ["a", "b"], "ok": true}').flagged, false);
     assert.equal(scanner.scan('Result:\n[\n  {"name": "Ann", "score": 91},\n  {"name": "Bo", "score": 78}\n]').flagged, false);

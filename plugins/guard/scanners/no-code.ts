@@ -14,7 +14,8 @@
 // block counts its weak lines as code), and spans combine as 1 − Π(1 − w). Matches are the code spans.
 //
 // `languages` restricts the flag to code in those languages: the fence's info string says which, or the strong
-// line patterns guess it. A span whose language cannot be told counts half. JavaScript and TypeScript, and C and
+// line patterns guess it; `allowLanguages` exempts those languages instead. A span whose language cannot be told
+// counts half either way. JavaScript and TypeScript, and C and
 // C++, are one family for the guess, which cannot tell them apart.
 
 import type { ScanMatch, ScanResult, Scanner } from '../types.ts';
@@ -24,6 +25,11 @@ export interface NoCodeOptions {
   threshold?: number;
   /** Only code in these languages counts (names or aliases from NO_CODE_LANGUAGES). Default: any code. */
   languages?: readonly string[];
+  /**
+   * The opposite: code in these languages does not count, any other does (LLM Guard's `Code` with
+   * `is_blocked: false`). Not with `languages`.
+   */
+  allowLanguages?: readonly string[];
 }
 
 export const NO_CODE_DEFAULT_THRESHOLD = 0.5;
@@ -585,21 +591,26 @@ function findSpans(text: string): Span[] {
   return spans;
 }
 
+/** Canonical language names from config, with the families the guess cannot split. */
+function languageSet(names: readonly string[], option: string): Set<string> {
+  if (!Array.isArray(names) || names.length === 0) throw new Error(`no_code: ${option} must be a non-empty array of language names`);
+  const set = new Set<string>();
+  for (const name of names) {
+    const c = typeof name === 'string' ? canonical(name) : undefined;
+    if (c === undefined) throw new Error(`no_code: unknown language "${String(name)}" (known: ${NO_CODE_LANGUAGES.join(', ')})`);
+    set.add(c);
+    if (FAMILY[c] !== undefined) set.add(FAMILY[c]!);
+    for (const [member, family] of Object.entries(FAMILY)) if (family === c) set.add(member);
+  }
+  return set;
+}
+
 export function createNoCodeScanner(options: NoCodeOptions = {}): Scanner {
   const threshold = options.threshold ?? NO_CODE_DEFAULT_THRESHOLD;
   if (typeof threshold !== 'number' || !(threshold > 0 && threshold <= 1)) throw new Error('no_code: threshold must be in (0, 1]');
-  let only: Set<string> | undefined;
-  if (options.languages !== undefined) {
-    if (!Array.isArray(options.languages) || options.languages.length === 0) throw new Error('no_code: languages must be a non-empty array of language names');
-    only = new Set();
-    for (const name of options.languages) {
-      const c = typeof name === 'string' ? canonical(name) : undefined;
-      if (c === undefined) throw new Error(`no_code: unknown language "${String(name)}" (known: ${NO_CODE_LANGUAGES.join(', ')})`);
-      only.add(c);
-      if (FAMILY[c] !== undefined) only.add(FAMILY[c]!);
-      for (const [member, family] of Object.entries(FAMILY)) if (family === c) only.add(member);
-    }
-  }
+  if (options.languages !== undefined && options.allowLanguages !== undefined) throw new Error('no_code: give languages or allowLanguages, not both');
+  const only = options.languages === undefined ? undefined : languageSet(options.languages, 'languages');
+  const allowed = options.allowLanguages === undefined ? undefined : languageSet(options.allowLanguages, 'allowLanguages');
 
   return {
     name: 'no_code',
@@ -609,9 +620,9 @@ export function createNoCodeScanner(options: NoCodeOptions = {}): Scanner {
       let keep = 1;
       for (const span of findSpans(text)) {
         let w = span.weight;
-        if (only !== undefined) {
+        if (only !== undefined || allowed !== undefined) {
           if (span.lang === undefined) w *= 0.5;
-          else if (!only.has(span.lang)) continue;
+          else if (only !== undefined ? !only.has(span.lang) : allowed!.has(span.lang)) continue;
         }
         keep *= 1 - w;
         matches.push({ rule: span.lang === undefined ? `${span.kind}_code` : `${span.kind}_code.${span.lang}`, start: span.start, end: span.end });
