@@ -378,6 +378,18 @@ describe('malicious_urls: look-alikes, phishing hosts, shorteners', () => {
     assert.match(rules('https://free-bonus-spins.top/'), /lure/);
   });
 
+  test("a brand next to a service's word in another's name flags; next to an ordinary word it does not", () => {
+    assert.match(rules('https://dhl-parcel-notice.com/'), /brand_service/);
+    assert.match(rules('https://discorcl-nitro.com/'), /lookalike/); // "cl" reads as "d"
+    assert.equal(scanner.scan('https://apple-pie-recipes.com/').flagged, false);
+  });
+
+  test('the real sites of the brands it knows, and of popular sites in the eight languages, do not flag', () => {
+    const hosts =
+      'www.paypal.com/signin appleid.apple.com login.microsoftonline.com accounts.google.com www.amazon.co.jp/ap/signin www.netflix.com/login github.com/login someone.github.io gitlab.com discord.com/login www.youtube.com youtu.be/abc open.spotify.com www.roblox.com www.tiktok.com www.binance.com www.coinbase.com metamask.io www.wellsfargo.com secure.bankofamerica.com www.alipay.com www.taobao.com www.baidu.com www.qq.com www.zhihu.com www.rakuten.co.jp www.yahoo.co.jp nid.naver.com accounts.kakao.com passport.yandex.ru www.sberbank.ru www.gosuslugi.ru vk.com dantri.com.vn www.vietcombank.com.vn www.alrajhibank.com.sa www.youm7.com web.telegram.org www.ptt.cc meta.wikimedia.org';
+    for (const host of hosts.split(' ')) assert.equal(scanner.scan(`https://${host}`).flagged, false, host);
+  });
+
   test('shorteners and .zip/.mov hosts flag alone; other risky TLDs need company', () => {
     assert.match(rules('Read https://is.gd/xyz'), /^shortener$/);
     assert.equal(scanner.scan('Read https://is.gd/xyz').flagged, true);
@@ -481,6 +493,15 @@ describe('no_refusal: structure in every language', () => {
       'That is beyond the scope of this article, but here is a short overview.',
     ];
     for (const text of answers) assert.equal(scanner.scan(text).flagged, false, text);
+  });
+
+  test('a bare "I can\'t.", a prohibition, and a software-like inability after an apology', () => {
+    for (const text of ["I'm sorry, but I can't.", '我不被允许透露这些内容。', 'Мне запрещено раскрывать такие сведения.', 'لا يسمح لي بالإجابة عن ذلك.', '申し訳ありませんが、その記事を書くことはできません。', '죄송하지만 그 일은 해 드릴 수 없습니다.']) {
+      assert.equal(scanner.scan(text).flagged, true, text);
+    }
+    // Without the apology, the same inability describes the software.
+    assert.equal(scanner.scan('このバージョンでは、複数のファイルを同時に開くことはできません。').flagged, false);
+    assert.equal(scanner.scan('이 계정으로는 관리자 메뉴에 접근할 수 없습니다. 관리자에게 문의하세요.').flagged, false);
   });
 
   test('a Russian rule without an anchor word reports its span', () => {

@@ -5,6 +5,8 @@
 // Groups (each counts once, its strongest rule):
 //   refuse    the model says it will not or cannot do what was asked ("I can't help with that", "I must decline")
 //   policy    the request is said to break rules ("this goes against my guidelines")
+//   refuse_weak  an inability that may describe software as well as the assistant ("…することはできません",
+//             "…할 수 없습니다"): a refusal only with company, such as an apology
 //   apology   an apology that opens a refusal ("I'm sorry, but"); weak alone: answers apologise for other reasons
 //   ai        "as an AI language model", "I don't have personal opinions": a disclaimer, often but not always a refusal
 //   access    "I don't have access to your X's personal information": a refusal when the request was for private data
@@ -286,15 +288,18 @@ const structure: PhraseRule[] = [
   rule('refuse.something_cannot.en', 'refuse', 0.85, list('something i|a request i|one thing i|a task i'), ` (?:can't|cannot|can not|won't|will not|am unable to|'m unable to|am not able to|'m not able to)(?: ${EN_HEDGE})? (?:do|help with|assist with|fulfil+|comply with|provide|support|take on|help you with|assist you with)${E}`),
   rule('refuse.scope.en', 'refuse', 0.8, list('beyond|outside|falls outside|fall outside'), ` (?:of )?(?:the (?:scope|bounds|limits) of )?(?:what i(?:'m| am)? (?:can|could|able|allowed|permitted|comfortable|willing)|my (?:abilities|capabilities|scope|role|guidelines|programming|purpose|remit|limits|boundaries))${E}`),
   rule('refuse.pass.en', 'refuse', 0.8, list("i'll have to pass|i will have to pass|i'm going to pass|i'll pass|i'm going to have to say no|i have to say no|i must say no|i'll have to say no"), `${E}`),
+  // "Sorry, but I can't." with nothing after: the verb is the request.
+  rule('refuse.bare.en', 'refuse', 0.8, EN_CANNOT, `(?: do (?:that|this|it|so))?(?=[.!]|$)`),
   rule('refuse.rather_not_first.en', 'refuse', 0.7, list("i'd rather not|i would rather not|i'd prefer not to|i would prefer not to"), `${E}`, FIRST),
 
   // Chinese (Simplified and Traditional): 我 + a negated modal, then any verb but a hedge's
   cjk('refuse.cannot_any.zh', 'refuse', 0.85, list('我无法|我無法|我不能|我不能够|我不能夠|我没法|我沒法|我没办法|我沒辦法|我没有办法|我沒有辦法|我不便|我不方便|我难以|我難以|我们无法|我們無法|我们不能|我們不能|恕我无法|恕我無法|恕我不能|恕我不便|恕不'), ZH_NOT_REFUSAL),
+  cjk('refuse.not_allowed.zh', 'refuse', 0.85, list('我不被允许|我不被允許|我被禁止|我不得|我没有被允许|我沒有被允許|不允许我|不允許我'), ``),
   cjk('refuse.cant_help.zh', 'refuse', 0.8, list('帮不了|幫不了|帮不上|幫不上|办不到|辦不到|爱莫能助|愛莫能助|无法帮你|無法幫你|无法帮您|無法幫您|不能帮你|不能幫你|不能帮您|不能幫您|没法帮你|沒法幫你|无法替你|無法替你|没办法替你|沒辦法替你'), ``),
   cjk('refuse.scope.zh', 'refuse', 0.8, list('超出了我|超出我|超过了我|超過了我|超出了我们|超出了我們|不在我的|已超出我|已经超出我|已經超出我'), `[^。！？.!?]{0,12}?(?:范围|範圍|能力|职责|職責|权限|權限)`),
 
   // Vietnamese: first person + không thể / sẽ không / không được phép…, any verb but the idioms
-  rule('refuse.cannot_any.vi', 'refuse', 0.85, list('tôi không thể|mình không thể|em không thể|tôi không được phép|mình không được phép|tôi sẽ không|mình sẽ không|em sẽ không|tôi xin phép không|mình xin phép không|em xin phép không|toi khong the|minh khong the'), ` (?!(?:tin|ngờ|chờ|đợi|đồng ý hơn|quên|bao giờ|làm phiền|nào quên)${E})\\p{L}`),
+  rule('refuse.cannot_any.vi', 'refuse', 0.85, list('tôi không thể|mình không thể|em không thể|tôi e là không thể|tôi e rằng không thể|mình e là không thể|e là tôi không thể|e rằng tôi không thể|tôi không được phép|mình không được phép|tôi sẽ không|mình sẽ không|em sẽ không|tôi xin phép không|mình xin phép không|em xin phép không|toi khong the|minh khong the'), ` (?!(?:tin|ngờ|chờ|đợi|đồng ý hơn|quên|bao giờ|làm phiền|nào quên)${E})\\p{L}`),
   rule('refuse.cant_do.vi', 'refuse', 0.85, list('tôi|mình|em'), ` (?:\\p{L}+ ){0,2}?không (?:làm|giúp|hỗ trợ|trả lời|thực hiện|đáp ứng|viết|cung cấp|tạo)(?: \\p{L}+)? được${E}`),
   rule('refuse.but_cannot.vi', 'refuse', 0.8, list('nhưng'), ` (?:tôi |mình |em )?(?:không thể|sẽ không|không được phép) ${VI_VERBS}${E}`),
   rule('refuse.scope.vi', 'refuse', 0.8, list('nằm ngoài|vượt quá|vượt ngoài|ngoài phạm vi'), ` (?:\\p{L}+ ){0,3}?(?:phạm vi|khả năng|chức năng)[^.!?]{0,40}?(?:tôi|mình|em)${E}`),
@@ -302,6 +307,9 @@ const structure: PhraseRule[] = [
   // Japanese: humble inability (〜かねます, お/ご〜できません), refraining, "won't" in humble form, "can A, but not B"
   cjk('refuse.humble.ja', 'refuse', 0.85, list('しかねます|いたしかねます|致しかねます|できかねます|かねます'), ``),
   cjk('refuse.honorific.ja', 'refuse', 0.85, list('お|ご'), `[\\p{sc=Han}\\p{sc=Hiragana}ー]{1,8}?(?:でき|立て|なれ)(?:ません|かねます)`),
+  cjk('refuse.that.ja', 'refuse', 0.8, list('それは|そのようなことは|そういったことは|私には|わたしには'), `[^。！？]{0,15}?(?:でき|いたし|致し)(?:ません|かねます)`),
+  // "…することはできません" alone may describe a limit of software; after an apology it refuses.
+  cjk('refuse.koto.ja', 'refuse_weak', 0.45, list('ことはできません|ことはできかねます|ことは致しかねます|ことはいたしかねます'), ``),
   cjk('refuse.refrain.ja', 'refuse', 0.8, list('控えさせていただ|差し控え|回答を控え|お答えを控え|ご遠慮させていただ|遠慮させていただ'), ``),
   cjk('refuse.wont.ja', 'refuse', 0.8, list('お手伝い|お答え|回答|提供|対応|協力|作成|生成|共有|実行|支援|返答|お伝え'), `(?:は|を|に|も)?(?:いたしません|致しません|しません)`),
   cjk('refuse.partial.ja', 'refuse', 0.8, list('できますが|できるが|可能ですが|できるのですが'), `[、,]?[^。！？]{0,40}?(?:ことは|のは|ことが|は|を)(?:でき(?:ません|かねます)|いたしません|致しません|いたしかねます)`),
@@ -309,7 +317,10 @@ const structure: PhraseRule[] = [
   // Korean: humble inability (드릴 수 없다, 드리기 어렵다), volitional "will not" (지 않겠습니다), scope
   cjk('refuse.humble.ko', 'refuse', 0.85, list('드릴 수 없|드릴 수가 없|드릴 수는 없|드리기 어렵|드리기가 어렵|드리기는 어렵|드리기 힘들'), ``),
   cjk('refuse.wont.ko', 'refuse', 0.8, list('지 않겠습니다|지 않겠어요|지 않을 것입니다'), ``),
-  cjk('refuse.cannot_thing.ko', 'refuse', 0.8, list('제가'), `[^.!?]{0,12}?(?:할|도울|드릴|도와드릴|도와줄) 수(?:는|가)? 없`),
+  cjk('refuse.that.ko', 'refuse', 0.85, list('그건|그것은|이건|이것은|그런 요청은|그런 일은|그런 작업은|그런 내용은|해당 요청은'), ` ?(?:[^ .!?]+ )?(?:할|해 드릴|도와드릴|도울|제공할|답할|작성할|처리할) 수(?:는|가)? 없`),
+  // "…할 수 없습니다" alone may describe a file or a rule; after an apology it refuses.
+  cjk('refuse.cannot_weak.ko', 'refuse_weak', 0.45, list('수 없습니다|수 없어요|수가 없습니다|수는 없습니다'), ``),
+  cjk('refuse.cannot_thing.ko', 'refuse', 0.8, list('제가|저는'), `[^.!?]{0,12}?(?:할|도울|드릴|도와드릴|도와줄) 수(?:는|가)? 없`),
   rule('refuse.scope.ko', 'refuse', 0.8, list('범위를 벗어|범위를 넘어|범위 밖|범위에서 벗어'), ``, '(?<=(?:제|저의|역할|능력|권한|지원)[^.!?]{0,12})'),
   cjk('policy.violate.ko', 'policy', 0.8, list('정책|가이드라인|지침|윤리|규정|약관'), `(?:에|을|를)? ?(?:위배|저촉)`),
 
@@ -317,10 +328,12 @@ const structure: PhraseRule[] = [
   rule('refuse.cannot_any.ru', 'refuse', 0.85, list('могу|смогу|буду|можем|сможем'), ` ${RU_NOT_REFUSAL}(?:\\p{L}+ ){0,2}?${RU_INFINITIVE}${E}`, '(?<=(?:^|[^\\p{L}])не )'),
   rule('refuse.infinitive_first.ru', 'refuse', 0.85, list('могу|смогу|буду'), `${E}`, `(?<=${RU_INFINITIVE} (?:[\\p{L}-]+ ){0,3}не )`),
   rule('refuse.not_entitled.ru', 'refuse', 0.85, list('вправе|права'), ` (?:\\p{L}+ ){0,2}?${RU_INFINITIVE}${E}`, '(?<=не (?:имею )?)'),
+  rule('refuse.forbidden.ru', 'refuse', 0.85, list('запрещено|разрешено|позволено|нельзя'), ` (?:\\p{L}+ ){0,2}?${RU_INFINITIVE}${E}`, '(?<=(?:^|[^\\p{L}])мне (?:не )?)'),
   rule('refuse.scope.ru', 'refuse', 0.8, list('выходит за|выходят за|выходит далеко за|за пределами моих'), `[^.!?]{0,40}?(?:мо(?:их|ей|его|ей)|того, (?:с )?чем я|компетенции|возможностей|полномочий)`),
 
   // Arabic (normalised: أ إ آ → ا, ى → ي): لا يمكنني / لا أستطيع / لن + first-person verb; the scope
   rule('refuse.cannot_any.ar', 'refuse', 0.85, list('لا يمكنني|لا استطيع|لا اقدر|لا يسعني|ليس بامكاني|ليس بوسعي|لن استطيع|لن اتمكن|لا اتمكن|لست قادرا|لست قادره'), ` (?!(?:ان )?(?:انسي|اصدق|الانتظار|انتظر|اتخيل|اضمن|اتذكر)${E})`),
+  rule('refuse.not_allowed.ar', 'refuse', 0.85, list('لا يسمح لي|غير مسموح لي|انا غير قادر|انا غير قادره|لست مخولا|لست مخوله|ليس مسموحا لي'), `${E}`),
   rule('refuse.wont.ar', 'refuse', 0.85, list('لن'), ` ا(?!نسي)\\p{L}{2,}${E}`),
   rule('refuse.scope.ar', 'refuse', 0.8, list('خارج نطاق|خارج حدود|يتجاوز|تتجاوز|ليس من اختصاصي'), `[^.!?]{0,30}?(?:قدراتي|ما يمكنني|ما استطيع|اختصاصي|صلاحياتي|مهامي|دوري|امكانياتي)`),
 ];

@@ -9,15 +9,23 @@
 //   obfuscated_ip          hosts written as one number or in hex/octal parts (http://3232235777/)
 //   ip_host                a public IP literal instead of a name (private and loopback addresses are left alone)
 //   mixed_script           a host label mixing Latin with Cyrillic or Greek, or made only of their Latin look-alikes
-//   punycode               an "xn--" label (decoded, and checked for mixed scripts too)
+//   homograph              a Unicode or punycode label that reads as a brand ("аррӏе", xn--80ak6aa92e)
+//   punycode               an "xn--" label, weak alone: a name in its own script (яндекс.рф) is no evidence
+//   lookalike              a host token whose skeleton (see skeleton()) is a brand's, or one edit from a long one
+//                          ("paypa1", "rnicrosoft", "steamcommunnity")
 //   encoded_host, fake_slash  percent-encoding or a look-alike slash (U+2215 ∕) in the host
 //   brand, brand_login     a brand name (paypal, apple, …) in a subdomain of another name or on a hosting platform;
-//                          with "login", "verify" and the like. brand_lookalike: only in the registrable name
-//                          ("apple-pie.com"), weak; brand_path: brand and login words in the path of another host
-//   tld_abused, tld_risky  free and much abused TLDs (.tk .ml .ga .cf .gq); often abused ones (.zip .mov .xyz .top …)
+//                          with "login", "verify" and the like. brand_service: in the registrable name with a
+//                          service's word ("usps-tracking-info.com"); brand_lookalike: there alone ("apple-pie.com"),
+//                          weak; brand_path: brand and login words in the path of another host
+//   credential_host        two phishing words in the registrable name ("secure-account-update.com")
+//   tld_in_subdomain       a TLD as a subdomain label ("paypal.com.session-check.net"), weak
+//   lure                   prize and gift words in the registrable name ("free-gift-card"), weak
+//   tld_abused, tld_risky  free or much abused TLDs and those that pass for files (.tk .ml .ga .cf .gq .zip .mov);
+//                          often abused ones (.xyz .top .icu …), weak
 //   executable(_weak)      a download of a program or script (.exe .scr .apk .ps1 …; weak: .js .jar .dmg .sh …)
 //   double_extension       "invoice.pdf.exe"
-//   shortener              bit.ly and friends hide where the link goes
+//   shortener              bit.ly and friends hide where the link goes (flags alone; allow_domains for your own)
 //   encoded, long, deep_subdomain  heavy or needless percent-encoding, over 250 characters, six labels or more
 //   deny_list              a host in `denyDomains` (1.0). A host in `allowDomains` is skipped whatever else it shows.
 //
@@ -59,6 +67,7 @@ const W = {
   lure: 0.35,
   brand: 0.6,
   brand_login: 0.8,
+  brand_service: 0.6,
   brand_lookalike: 0.35,
   brand_path: 0.3,
   fake_slash: 0.85,
@@ -137,6 +146,14 @@ const BRANDS = new Map<string, readonly string[]>([
   ['walmart', []],
   ['venmo', []],
   ['zelle', ['zellepay.com']],
+  ['youtube', ['youtu.be', 'ytimg.com', 'googlevideo.com', 'youtube-nocookie.com', 'google.com']],
+  ['github', ['github.io', 'githubusercontent.com', 'githubassets.com', 'github.dev']],
+  ['gitlab', ['gitlab.io', 'gitlab.net']],
+  ['tiktok', ['tiktokcdn.com', 'tiktokv.com']],
+  ['discord', ['discord.gg', 'discordapp.com', 'discordapp.net', 'discord.media']],
+  ['roblox', ['rbxcdn.com']],
+  ['spotify', ['scdn.co', 'spotifycdn.com']],
+  ['airbnb', []],
   // Brands phished in the other languages Sluice serves (zh, ja, ko, ru, vi, ar).
   ['alipay', ['alipayobjects.com', 'alibaba.com']],
   ['taobao', ['alicdn.com', 'tmall.com']],
@@ -159,6 +176,10 @@ const NEAR_WORDS = new Set(['finance', 'amazing', 'goggle', 'googly', 'chaise', 
 /** Words of a phishing host's own name ("secure-account-verify.com"): two of them in the registrable name. */
 const HARVEST_WORDS = new Set(
   'login logon signin signon verify verification validate account accounts secure security update auth authentication password unlock confirm recovery restore webscr billing wallet suspended alert session check online banking bank customer refund payment payments invoice helpdesk support service services id myaccount'.split(' '),
+);
+/** A service's words next to a brand in another's name ("usps-tracking-info", "fedex-delivery"): not "apple-pie". */
+const SERVICE_WORDS = new Set(
+  'tracking track delivery parcel package shipping shipment post online pay payment otp card cards mail webmail portal center centre help helpdesk care customer customers service services app web docs drive share cloud refund rewards reward bonus gift gifts business official team notice notification premium prime plus'.split(' '),
 );
 /** Lures in a host name: prizes, gifts, free downloads, urgent notices. */
 const LURE_WORDS = new Set('free gift gifts prize prizes winner win claim reward rewards bonus airdrop giveaway lucky promo crack keygen cheap urgent refund crypto nft'.split(' '));
@@ -208,8 +229,8 @@ const LOOKALIKE_ONLY = /^[\u0430\u0441\u0435\u043e\u0440\u0445\u0443\u0456\u0458
 
 /**
  * What a host label looks like to a reader: accents dropped, Cyrillic/Greek look-alikes and digits as the Latin
- * letters they pass for, "rn" as "m", "vv" as "w", and "i" and "1" as "l" (so "paypa1", "rnicrosoft", "аpple" and
- * "netfIix" read as their brands).
+ * letters they pass for, "rn" as "m", "vv" as "w", "cl" as "d", and "i" and "1" as "l" (so "paypa1", "rnicrosoft",
+ * "аpple", "discorcl" and "netfIix" read as their brands).
  */
 function skeleton(label: string): string {
   let out = '';
@@ -222,7 +243,7 @@ function skeleton(label: string): string {
       out += SKELETON_MAP.get(c) ?? c;
     }
   }
-  return out.includes('rn') || out.includes('vv') ? out.replace(/rn/g, 'm').replace(/vv/g, 'w') : out;
+  return out.includes('rn') || out.includes('vv') || out.includes('cl') ? out.replace(/rn/g, 'm').replace(/vv/g, 'w').replace(/cl/g, 'd') : out;
 }
 
 const ASCII_LABEL = /^[\x00-\x7f]*$/;
@@ -470,9 +491,11 @@ function analyseHost(e: Evidence, hostRaw: string, allow: readonly string[], den
   let brand: string | undefined;
   let inSubdomain = false;
   let login = false;
+  let service = false;
   for (let k = 0; k < labels.length; k++) {
     for (const token of labels[k]!.split('-')) {
       if (LOGIN_WORDS.has(token)) login = true;
+      else if (k >= firstRegIndex && SERVICE_WORDS.has(token)) service = true;
       let found: string | undefined = BRANDS.has(token) ? token : undefined;
       if (found === undefined && token.length > 4) {
         for (const b of BRANDS.keys()) {
@@ -494,8 +517,8 @@ function analyseHost(e: Evidence, hostRaw: string, allow: readonly string[], den
     if (hosted) inSubdomain = true;
     const own =
       (regLabel === brand && !ABUSED_TLDS.has(tld) && !RISKY_TLDS.has(tld) && (!hosted || reg.endsWith('.github.io') || reg.endsWith('.gitlab.io'))) ||
-      BRANDS.get(brand)!.includes(reg);
-    if (!own) add(e, login ? 'brand_login' : inSubdomain ? 'brand' : 'brand_lookalike');
+      within(host, BRANDS.get(brand)!);
+    if (!own) add(e, login ? 'brand_login' : inSubdomain ? 'brand' : service ? 'brand_service' : 'brand_lookalike');
   }
   return true;
 }
