@@ -421,6 +421,13 @@ describe('no_code: command lines, one-liners, code in prose, JSON', () => {
     }
   });
 
+  test('a program and one of its usual subcommands is a command line; the same words in a sentence are not', () => {
+    for (const text of ['npm install express', 'git status', 'sudo systemctl restart nginx', 'ipconfig /all']) assert.match(rules(text), /shell/, text);
+    for (const text of ['npm start is the usual way to launch it, then open the browser.', 'Go get some milk.', 'Install the app, then log in.']) {
+      assert.equal(scanner.scan(text).flagged, false, text);
+    }
+  });
+
   test('PowerShell cmdlets and shell loops', () => {
     assert.match(rules('Get-Process | Sort-Object CPU -Descending | Select-Object -First 5'), /powershell/);
     assert.match(rules('Invoke-WebRequest -Uri https://example.com -OutFile page.html'), /powershell/);

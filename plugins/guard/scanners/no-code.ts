@@ -115,8 +115,9 @@ function strong(keys: string, pattern: string, lang?: string, caseInsensitive = 
 
 /** Programs a command line starts with (after an optional sudo). */
 const SHELL_COMMANDS =
-  'apt apt-get yum dnf pacman snap brew npm npx pnpm yarn pip pip3 pipx git docker podman kubectl curl wget cd mkdir chmod chown chgrp cargo rustup rustc go python python3 node deno bun javac java gcc g++ clang make cmake ssh scp rsync tar unzip zip gzip export source conda poetry uv helm terraform systemctl journalctl ls rm cp mv ln cat grep egrep rg echo awk sed xargs find sort uniq head tail wc tee jq touch kill pkill killall nohup crontab openssl dig nslookup iptables ufw dd mount gem bundle composer mvn gradle dotnet tsc pytest psql mysql redis-cli sqlite3 mongosh aws gcloud az gh heroku powershell pwsh winget choco certutil mshta rundll32 regsvr32 bitsadmin wmic';
+  'apt apt-get yum dnf pacman snap brew npm npx pnpm yarn pip pip3 pipx git docker podman kubectl curl wget cd mkdir chmod chown chgrp cargo rustup rustc go python python3 node deno bun javac java gcc g++ clang make cmake ssh scp rsync tar unzip zip gzip export source conda poetry uv helm terraform systemctl journalctl ls rm cp mv ln cat grep egrep rg echo awk sed xargs find sort uniq head tail wc tee jq touch kill pkill killall nohup crontab openssl dig nslookup iptables ufw dd mount gem bundle composer mvn gradle dotnet tsc pytest psql mysql redis-cli sqlite3 mongosh aws gcloud az gh heroku powershell pwsh winget choco certutil mshta rundll32 regsvr32 bitsadmin wmic ipconfig netstat tasklist taskkill findstr xcopy robocopy del dir copy move mklink icacls reg sc schtasks net systeminfo';
 const CSS_ELEMENTS = 'html body div span a p ul ol li h1 h2 h3 h4 h5 h6 table tr td th img button input form nav header footer main section article label select textarea code pre';
+const SHELL_SUBCOMMAND = String.raw`(?:install|uninstall|add|remove|run|build|test|start|stop|restart|reload|enable|disable|status|init|clone|commit|push|pull|fetch|checkout|switch|merge|rebase|log|diff|ps|exec|logs|up|down|get|apply|delete|describe|create|update|upgrade|list|show|inspect|login)\b`;
 /** One argument that only a command line has. */
 const SHELL_ARG = String.raw`(?:-{1,2}[A-Za-z][\w-]*(?:=\S*)?|--(?=\s|$)|\+[a-z]+|[^\s'"]*[/~*$=@\\][^\s]*|\.{1,2}(?:/\S*)?|[\w-]+\.[a-z0-9]{1,5}(?=\s|$)|'[^'\n]*'|"[^"\n]*"|\||&&|>>?)`;
 const POWERSHELL_VERBS =
@@ -183,6 +184,9 @@ strong('$', String.raw`\$\s+(?:sudo\s+)?[a-z][\w.-]*(?:\s+[-\w./~"'=:@]+)*\s*(?<
 // A command line: a known program, up to two subcommand words, then an argument shaped like one (a flag, a path,
 // a glob, a variable, a quoted string, a pipe or a redirect), so that "find the file" or "make sure" is prose.
 strong(`sudo ${SHELL_COMMANDS}`, String.raw`(?:sudo\s+)?[a-z][\w+.-]*(?:\s+[a-z][\w-]*){0,2}(?:\s+[0-7]{3,4})?\s+${SHELL_ARG}(?:\s+\S+)*\s*(?<![a-z][.!?])$`, 'shell');
+// Or a program and one of its usual subcommands, alone or with plain operands ("pip install requests",
+// "git status", "sudo systemctl restart nginx").
+strong(`sudo ${SHELL_COMMANDS}`, String.raw`(?:sudo\s+)?[a-z][\w+.-]*\s+${SHELL_SUBCOMMAND}(?:\s+[\w@.:=/-]+)*\s*(?<![a-z][.!?])$`, 'shell');
 strong('for', String.raw`for\s+\w+\s+in\s+[^;\n]+;\s*do\b`, 'shell');
 strong('while until', String.raw`(?:while|until)\s+[^;\n]+;\s*do\b`, 'shell');
 strong('if', String.raw`if\s+\[\[?\s[^\n]*\]\]?\s*;\s*then\b`, 'shell');
@@ -332,6 +336,7 @@ function hasOperator(text: string, s: number, e: number): boolean {
     const b = text.charCodeAt(i + 1);
     if (b === 61 && (a === 61 || a === 33 || a === 58 || a === 43 || a === 45 || a === 60 || a === 62)) return true; // == != := += -= <= >=
     if (b === 62 && (a === 61 || a === 45 || a === 62)) return true; // => -> >>
+    if (a === 60 && b === 45 && i + 2 < e && text.charCodeAt(i + 2) === 32) return true; // R's "x <- c(1, 2)"
     if (a === b && (a === 38 || a === 124 || a === 43 || a === 58 || a === 60)) return true; // && || ++ :: <<
   }
   return false;
