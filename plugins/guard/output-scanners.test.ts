@@ -498,6 +498,11 @@ describe('no_refusal: structure in every language', () => {
       '이 파일은 수정할 수 없습니다. 복사본을 만들어 편집하세요.',
       'この設定は後から変更できませんが、新しいプロジェクトを作れば変えられます。',
       'That is beyond the scope of this article, but here is a short overview.',
+      // The customer's own act in honorific form, and courtesies with the shape of "I won't".
+      'この商品は現在ご購入できません。入荷をお待ちください。',
+      '실망시키지 않겠습니다! 바로 정리해 드릴게요.',
+      'لن أطيل عليك: الخطوة الأولى هي فتح الإعدادات.',
+      'Я не могу проверить ссылку, но обычно такие файлы лежат в /etc/nginx.',
     ];
     for (const text of answers) assert.equal(scanner.scan(text).flagged, false, text);
   });

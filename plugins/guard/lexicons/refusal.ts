@@ -27,9 +27,9 @@ import { alt, E, escape, list, rule, SOL } from './helpers.ts';
  * rather than the whole start: the anchors of all rules become one alternation scanned over the text, and a few
  * dozen single characters scan far faster than a hundred phrases.
  */
-function cjk(id: string, group: string, weight: number, starts: readonly string[], rest: string): PhraseRule {
+function cjk(id: string, group: string, weight: number, starts: readonly string[], rest: string, before = ''): PhraseRule {
   const sorted = [...starts].sort((a, b) => b.length - a.length);
-  return { id, group, weight, anchors: [...new Set(starts.map((x) => String.fromCodePoint(x.codePointAt(0)!)))], pattern: alt(...sorted.map(escape)) + rest };
+  return { id, group, weight, anchors: [...new Set(starts.map((x) => String.fromCodePoint(x.codePointAt(0)!)))], pattern: before + alt(...sorted.map(escape)) + rest };
 }
 
 /** At the very start of the answer, after an optional "First," / "Well," / "No,". */
@@ -276,7 +276,7 @@ const ko: PhraseRule[] = [
 /** A Russian infinitive ("писать", "помочь", "найти", "заниматься"). */
 const RU_INFINITIVE = '\\p{L}+(?:ть|ти|чь)(?:ся|сь)?';
 /** Verbs that after "не могу" make a hedge or an idiom, not a refusal. */
-const RU_NOT_REFUSAL = '(?!(?:не|точно|наверняка|гарантировать|знать|предсказать|видеть|вспомнить|поверить|дождаться|представить|сказать точно|сказать наверняка|согласиться)(?![\\p{L}\\p{N}]))';
+const RU_NOT_REFUSAL = '(?!(?:не|точно|наверняка|гарантировать|знать|предсказать|видеть|вспомнить|поверить|дождаться|представить|сказать точно|сказать наверняка|согласиться|проверить|подтвердить|получить доступ|просматривать|открывать ссылки|заходить)(?![\\p{L}\\p{N}]))';
 /** Chinese verbs that after "我无法 / 我不能" make a hedge about the assistant's reach, not a refusal. */
 const ZH_NOT_REFUSAL = '(?!保证|保證|确定|確定|确认|確認|肯定|预测|預測|访问|訪問|浏览|瀏覽|即时|即時|实时|實時|上网|上網|联网|聯網|看到|看見|查看|记住|記住|同意|想象|想像|相信|否认|否認)';
 const EN_ING = alt(...list('providing|helping|assisting|writing|creating|generating|sharing|giving|producing|drafting|doing|making|offering|engaging|participating|answering|responding to|supporting|facilitating|disclosing|revealing|composing|continuing|going'));
@@ -299,15 +299,18 @@ const structure: PhraseRule[] = [
   cjk('refuse.scope.zh', 'refuse', 0.8, list('超出了我|超出我|超过了我|超過了我|超出了我们|超出了我們|不在我的|已超出我|已经超出我|已經超出我'), `[^。！？.!?]{0,12}?(?:范围|範圍|能力|职责|職責|权限|權限)`),
 
   // Vietnamese: first person + không thể / sẽ không / không được phép…, any verb but the idioms
-  rule('refuse.cannot_any.vi', 'refuse', 0.85, list('tôi không thể|mình không thể|em không thể|tôi e là không thể|tôi e rằng không thể|mình e là không thể|e là tôi không thể|e rằng tôi không thể|tôi không được phép|mình không được phép|tôi sẽ không|mình sẽ không|em sẽ không|tôi xin phép không|mình xin phép không|em xin phép không|toi khong the|minh khong the'), ` (?!(?:tin|ngờ|chờ|đợi|đồng ý hơn|quên|bao giờ|làm phiền|nào quên)${E})\\p{L}`),
+  rule('refuse.cannot_any.vi', 'refuse', 0.85, list('tôi không thể|mình không thể|em không thể|tôi e là không thể|tôi e rằng không thể|mình e là không thể|e là tôi không thể|e rằng tôi không thể|tôi không được phép|mình không được phép|tôi sẽ không|mình sẽ không|em sẽ không|tôi xin phép không|mình xin phép không|em xin phép không|toi khong the|minh khong the'), ` (?!(?:tin|ngờ|chờ|đợi|đồng ý hơn|quên|bao giờ|làm phiền|nào quên|truy cập|xác nhận|đảm bảo|biết chắc|dự đoán|nhìn thấy|xem được|duyệt web)${E})\\p{L}`),
   rule('refuse.cant_do.vi', 'refuse', 0.85, list('tôi|mình|em'), ` (?:\\p{L}+ ){0,2}?không (?:làm|giúp|hỗ trợ|trả lời|thực hiện|đáp ứng|viết|cung cấp|tạo)(?: \\p{L}+)? được${E}`),
   rule('refuse.but_cannot.vi', 'refuse', 0.8, list('nhưng'), ` (?:tôi |mình |em )?(?:không thể|sẽ không|không được phép) ${VI_VERBS}${E}`),
   rule('refuse.scope.vi', 'refuse', 0.8, list('nằm ngoài|vượt quá|vượt ngoài|ngoài phạm vi'), ` (?:\\p{L}+ ){0,3}?(?:phạm vi|khả năng|chức năng)[^.!?]{0,40}?(?:tôi|mình|em)${E}`),
 
   // Japanese: humble inability (〜かねます, お/ご〜できません), refraining, "won't" in humble form, "can A, but not B"
   cjk('refuse.humble.ja', 'refuse', 0.85, list('しかねます|いたしかねます|致しかねます|できかねます|かねます'), ``),
-  cjk('refuse.honorific.ja', 'refuse', 0.85, list('お|ご'), `[\\p{sc=Han}\\p{sc=Hiragana}ー]{1,8}?(?:でき|立て|なれ)(?:ません|かねます)`),
-  cjk('refuse.that.ja', 'refuse', 0.8, list('それは|そのようなことは|そういったことは|私には|わたしには'), `[^。！？]{0,15}?(?:でき|いたし|致し)(?:ません|かねます)`),
+  // Humble verbs of serving, not the customer's own acts ("ご利用できません" says the customer cannot use something).
+  cjk('refuse.honorific.ja', 'refuse', 0.85, list('お|ご'), `(?:手伝い|答え|応え|引き受け|受け|伝え|調べ|教え|作り|書き|探し|届け|見せ|渡し|出し|助け|提供|案内|紹介|説明|協力|対応|回答|用意|返答|相談に乗れ|期待に沿え|要望に(?:お)?応え|依頼に(?:お)?応え)(?:することは|することが|は|が|を|も|いたしかねます|致しかねます)?(?:でき(?:ません|かねます)|いたしかねます|致しかねます|ません)`),
+  cjk('refuse.no_help.ja', 'refuse', 0.85, list('お役に立て|お力になれ|お力添えでき'), `(?:ません|ず|かねます)`),
+  cjk('refuse.that.ja', 'refuse', 0.8, list('それは|そのようなことは|そういったことは|その件は'), `(?:でき(?:ません|かねます)|いたしかねます|致しかねます|お受けできません)`),
+  cjk('refuse.i_cannot.ja', 'refuse', 0.8, list('私には|わたしには|私では|わたしでは'), `[^。！？]{0,15}?(?:でき|いたし|致し)(?:ません|かねます)`),
   // "…することはできません" alone may describe a limit of software; after an apology it refuses.
   cjk('refuse.koto.ja', 'refuse_weak', 0.45, list('ことはできません|ことはできかねます|ことは致しかねます|ことはいたしかねます'), ``),
   cjk('refuse.refrain.ja', 'refuse', 0.8, list('控えさせていただ|差し控え|回答を控え|お答えを控え|ご遠慮させていただ|遠慮させていただ'), ``),
@@ -316,7 +319,7 @@ const structure: PhraseRule[] = [
 
   // Korean: humble inability (드릴 수 없다, 드리기 어렵다), volitional "will not" (지 않겠습니다), scope
   cjk('refuse.humble.ko', 'refuse', 0.85, list('드릴 수 없|드릴 수가 없|드릴 수는 없|드리기 어렵|드리기가 어렵|드리기는 어렵|드리기 힘들'), ``),
-  cjk('refuse.wont.ko', 'refuse', 0.8, list('지 않겠습니다|지 않겠어요|지 않을 것입니다'), ``),
+  cjk('refuse.wont.ko', 'refuse', 0.8, list('지 않겠습니다|지 않겠어요|지 않을 것입니다'), ``, '(?<!(?:실망시키|잊|포기하|멈추|서두르|늦|걱정하|후회하))'),
   cjk('refuse.that.ko', 'refuse', 0.85, list('그건|그것은|이건|이것은|그런 요청은|그런 일은|그런 작업은|그런 내용은|해당 요청은'), ` ?(?:[^ .!?]+ )?(?:할|해 드릴|도와드릴|도울|제공할|답할|작성할|처리할) 수(?:는|가)? 없`),
   // "…할 수 없습니다" alone may describe a file or a rule; after an apology it refuses.
   cjk('refuse.cannot_weak.ko', 'refuse_weak', 0.45, list('수 없습니다|수 없어요|수가 없습니다|수는 없습니다'), ``),
@@ -332,9 +335,10 @@ const structure: PhraseRule[] = [
   rule('refuse.scope.ru', 'refuse', 0.8, list('выходит за|выходят за|выходит далеко за|за пределами моих'), `[^.!?]{0,40}?(?:мо(?:их|ей|его|ей)|того, (?:с )?чем я|компетенции|возможностей|полномочий)`),
 
   // Arabic (normalised: أ إ آ → ا, ى → ي): لا يمكنني / لا أستطيع / لن + first-person verb; the scope
-  rule('refuse.cannot_any.ar', 'refuse', 0.85, list('لا يمكنني|لا استطيع|لا اقدر|لا يسعني|ليس بامكاني|ليس بوسعي|لن استطيع|لن اتمكن|لا اتمكن|لست قادرا|لست قادره'), ` (?!(?:ان )?(?:انسي|اصدق|الانتظار|انتظر|اتخيل|اضمن|اتذكر)${E})`),
+  rule('refuse.cannot_any.ar', 'refuse', 0.85, list('لا يمكنني|لا استطيع|لا اقدر|لا يسعني|ليس بامكاني|ليس بوسعي|لن استطيع|لن اتمكن|لا اتمكن|لست قادرا|لست قادره'), ` (?!(?:ان )?(?:انسي|اصدق|الانتظار|انتظر|اتخيل|اضمن|اتذكر|التاكد|التاكيد|الوصول|تصفح|ضمان|معرفه|رؤيه)${E})`),
   rule('refuse.not_allowed.ar', 'refuse', 0.85, list('لا يسمح لي|غير مسموح لي|انا غير قادر|انا غير قادره|لست مخولا|لست مخوله|ليس مسموحا لي'), `${E}`),
-  rule('refuse.wont.ar', 'refuse', 0.85, list('لن'), ` ا(?!نسي)\\p{L}{2,}${E}`),
+  // Not the courtesies "لن أطيل عليك" (I won't keep you long), "لن أتردد", "لن أنسى".
+  rule('refuse.wont.ar', 'refuse', 0.85, list('لن'), ` ا(?!(?:نسي|طيل|زعج|تردد|بالغ|كذب|خفي)(?![\\p{L}\\p{N}]))\\p{L}{2,}${E}`),
   rule('refuse.scope.ar', 'refuse', 0.8, list('خارج نطاق|خارج حدود|يتجاوز|تتجاوز|ليس من اختصاصي'), `[^.!?]{0,30}?(?:قدراتي|ما يمكنني|ما استطيع|اختصاصي|صلاحياتي|مهامي|دوري|امكانياتي)`),
 ];
 
