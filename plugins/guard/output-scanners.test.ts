@@ -463,6 +463,10 @@ describe('no_code: command lines, one-liners, code in prose, JSON', () => {
     assert.equal(scanner.scan('```json\n{"id": 7}\n```').flagged, true);
     // JSON-looking code is still code.
     assert.equal(scanner.scan('{\n  const x = load();\n  return x;\n}').flagged, true);
+    // A long pretty-printed document whole, and the 256-character windows a stream is read in (which never parse).
+    const json = JSON.stringify({ results: Array.from({ length: 8 }, (_, i) => ({ id: i, tags: ['a', 'b'], nested: { ok: true, price: i * 1.5 } })) }, null, 2);
+    assert.equal(scanner.scan(json).flagged, false);
+    for (let at = 0; at + 256 < json.length; at += 41) assert.equal(scanner.scan(json.slice(at, at + 256)).flagged, false, json.slice(at, at + 256));
   });
 });
 

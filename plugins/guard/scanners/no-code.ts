@@ -229,6 +229,8 @@ const CODE = 2;
 const STRONG = 3;
 
 let lineLang: string | undefined;
+/** Set by classify: the line holds only brackets, which an indented block must not promote to code. */
+let lineBracketsOnly = false;
 
 function isSpace(c: number): boolean {
   return c === 32 || c === 9 || c === 13;
@@ -241,6 +243,7 @@ function isWordStart(c: number): boolean {
 /** Classifies the line text[start, end) (no newline inside); sets lineLang for strong lines. */
 function classify(text: string, start: number, end: number): number {
   lineLang = undefined;
+  lineBracketsOnly = false;
   let s = start;
   while (s < end && isSpace(text.charCodeAt(s))) s++;
   let e = end;
@@ -290,6 +293,11 @@ function classify(text: string, start: number, end: number): number {
   }
   const length = e - s;
   const last = text.charCodeAt(e - 1);
+  // Only closing or opening brackets ("}", "},", "];"): part of a block, code or JSON alike; it adds nothing.
+  if (letters === 0 && length <= 4 && brackets > 0 && !/[\w"']/.test(text.slice(s, e))) {
+    lineBracketsOnly = true;
+    return MAYBE;
+  }
   if (brackets + ops + semis === 0) {
     // No code punctuation at all: only a bare keyword line ("else:", "end", "pass", "break") can be code.
     return last === 58 && length < 24 && /^(?:else|try|finally|pass|do|begin)\b/.test(text.slice(s, e)) ? CODE : NONE;
@@ -385,29 +393,32 @@ function inlineCode(text: string, start: number, end: number): Span | undefined 
 }
 
 /**
- * Where the JSON document that opens at `at` ends (just past its closing bracket, which must end a line), or −1.
- * Tries the lines that end with a closing bracket, nearest first, a few at most.
+ * Where the JSON document that opens at `at` ends (just past its closing bracket, which must end a line), or −1:
+ * the matching bracket is found by counting (strings skipped), then the span must parse.
  */
 function jsonEnd(text: string, at: number): number {
-  const close = text.charCodeAt(at) === 123 ? '}' : ']';
-  let from = at;
-  let tries = 0;
-  while (tries < 6) {
-    let nl = text.indexOf('\n', from);
-    if (nl < 0) nl = text.length;
-    let e = nl;
-    while (e > from && isSpace(text.charCodeAt(e - 1))) e--;
-    if (e > at && text[e - 1] === close) {
-      tries++;
+  let depth = 0;
+  let inString = false;
+  const stop = Math.min(text.length, at + 65536);
+  for (let i = at; i < stop; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++;
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 || c === 91) depth++;
+    else if (c === 125 || c === 93) {
+      if (--depth > 0) continue;
+      let e = i + 1;
+      while (e < text.length && isSpace(text.charCodeAt(e))) e++;
+      if (e < text.length && text.charCodeAt(e) !== 10) return -1;
       try {
-        JSON.parse(text.slice(at, e));
-        return e;
+        JSON.parse(text.slice(at, i + 1));
+        return i + 1;
       } catch {
-        // not yet the end, or not JSON
+        return -1;
       }
     }
-    if (nl >= text.length) return -1;
-    from = nl + 1;
   }
   return -1;
 }
@@ -575,7 +586,7 @@ function findSpans(text: string): Span[] {
     // In an indented block a line with one weak signal is code; a list item ("- x", "1. x") never is.
     // In an indented block, or indented under a code line (a block's body), a line with one weak signal is code;
     // a list item ("- x", "1. x") never is.
-    if (k === MAYBE && (indentedBlock || (runStart >= 0 && indent >= 2)) && !LIST_ITEM.test(text.slice(lineStart, Math.min(lineEnd, lineStart + 16)))) k = CODE;
+    if (k === MAYBE && !lineBracketsOnly && (indentedBlock || (runStart >= 0 && indent >= 2)) && !LIST_ITEM.test(text.slice(lineStart, Math.min(lineEnd, lineStart + 16)))) k = CODE;
     if (k >= CODE) {
       if (runStart < 0) runStart = lineStart + indent;
       runEnd = lineEnd;
