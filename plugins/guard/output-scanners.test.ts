@@ -246,6 +246,13 @@ describe('malicious_urls', () => {
     assert.throws(() => createMaliciousUrlsScanner({ allowDomains: [42 as unknown as string] }), /allowDomains/);
   });
 
+  test('a stream window that cuts a real login link after its brand does not flag it', () => {
+    const answer = 'Sign in at https://accounts.google.com/signin/v2, or at https://login.microsoftonline.com/common, then continue.';
+    for (let end = 10; end <= answer.length; end++) assert.equal(scanner.scan(answer.slice(0, end)).flagged, false, answer.slice(0, end));
+    // Cut or not, a brand in another's name still reads.
+    assert.equal(scanner.scan('Sign in at https://accounts.google.com.evil').flagged, true);
+  });
+
   test('short windows: a URL cut by the window still reads', () => {
     const window = 'ownload the update from http://185.220.101.4/upd';
     assert.equal(scanner.scan(window).flagged, true);

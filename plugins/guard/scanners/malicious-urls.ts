@@ -370,23 +370,29 @@ type HostCache = Map<string, Feature[] | null>;
  * analyseHost through the scanner's cache: an answer names the same hosts again, and a stream's overlapping
  * windows read each URL several times. Cleared when full.
  */
-function analyseHostCached(e: Evidence, host: string, allow: readonly string[], deny: readonly string[], cache: HostCache): boolean {
-  const known = cache.get(host);
+function analyseHostCached(e: Evidence, host: string, allow: readonly string[], deny: readonly string[], cache: HostCache, open: boolean): boolean {
+  const key = open ? `${host}#open` : host;
+  const known = cache.get(key);
   if (known === null) return false;
   if (known !== undefined) {
     for (const f of known) add(e, f);
     return true;
   }
   const own: Evidence = { features: [], score: 0 };
-  const kept = analyseHost(own, host, allow, deny);
+  const kept = analyseHost(own, host, allow, deny, open);
   if (cache.size >= 1024) cache.clear();
-  cache.set(host, kept ? own.features : null);
+  cache.set(key, kept ? own.features : null);
   if (kept) for (const f of own.features) add(e, f);
   return kept;
 }
 
-/** Host analysis shared by scheme URLs and bare hosts. Returns false when the host is allow-listed. */
-function analyseHost(e: Evidence, hostRaw: string, allow: readonly string[], deny: readonly string[]): boolean {
+/**
+ * Host analysis shared by scheme URLs and bare hosts. Returns false when the host is allow-listed. `open`: the host
+ * ends the text, so its last label may be a word cut short rather than the TLD (a stream's window ends where a
+ * chunk ends: "https://accounts.google" before ".com/signin" arrives), and a brand there is not taken for one in
+ * another's name. A TLD is still read as one: a cut that leaves ".ga" of ".garmin.com" is rarer than "evil.tk" last.
+ */
+function analyseHost(e: Evidence, hostRaw: string, allow: readonly string[], deny: readonly string[], open: boolean): boolean {
   let host = hostRaw.toLowerCase();
   if (host.endsWith('.')) host = host.slice(0, -1);
   if (host.includes('%')) {
@@ -492,7 +498,7 @@ function analyseHost(e: Evidence, hostRaw: string, allow: readonly string[], den
   let inSubdomain = false;
   let login = false;
   let service = false;
-  for (let k = 0; k < labels.length; k++) {
+  for (let k = 0; k < labels.length - (open ? 1 : 0); k++) {
     for (const token of labels[k]!.split('-')) {
       if (LOGIN_WORDS.has(token)) login = true;
       else if (k >= firstRegIndex && SERVICE_WORDS.has(token)) service = true;
@@ -558,7 +564,7 @@ function analysePath(e: Evidence, url: string, pathStart: number, host: string):
   }
 }
 
-function analyseUrl(url: string, allow: readonly string[], deny: readonly string[], cache: HostCache): Evidence | undefined {
+function analyseUrl(url: string, allow: readonly string[], deny: readonly string[], cache: HostCache, atTextEnd: boolean): Evidence | undefined {
   const e: Evidence = { features: [], score: 0 };
   const lower = url.slice(0, 16).toLowerCase();
   if (lower.startsWith('javascript:') || lower.startsWith('vbscript:') || lower.startsWith('livescript:')) {
@@ -598,7 +604,7 @@ function analyseUrl(url: string, allow: readonly string[], deny: readonly string
     if (colon >= 0) host = host.slice(0, colon);
   }
   if (host.length === 0) return undefined;
-  if (!analyseHostCached(e, host, allow, deny, cache)) return undefined;
+  if (!analyseHostCached(e, host, allow, deny, cache, atTextEnd && authorityEnd === url.length && host === hostPort)) return undefined;
   analysePath(e, url, authorityEnd, host.toLowerCase());
   return e.score > 0 ? e : undefined;
 }
@@ -699,7 +705,8 @@ export function createMaliciousUrlsScanner(options: MaliciousUrlsOptions = {}): 
       if (text.length < 4) return { score: 0, flagged: false, matches };
       let score = 0;
       const consider = (start: number, end: number, url: string): void => {
-        const e = analyseUrl(url, allow, deny, hosts);
+        // At the end of the text, or before a last ".", a stream's window may have cut the host short.
+        const e = analyseUrl(url, allow, deny, hosts, end === text.length || (end === text.length - 1 && text.charCodeAt(end) === 46));
         if (e === undefined) return;
         if (e.score > score) score = e.score;
         const features = e.features.slice().sort((a, b) => W[b] - W[a]);
