@@ -63,7 +63,6 @@ const W = {
   punycode: 0.2,
   tld_in_subdomain: 0.45,
   credential_host: 0.6,
-  harvest_path: 0.3,
   lure: 0.35,
   brand: 0.6,
   brand_login: 0.8,
@@ -172,7 +171,7 @@ const BRANDS = new Map<string, readonly string[]>([
 const BRAND_IN_PATH = new RegExp([...BRANDS.keys()].filter((b) => b.length >= 4).join('|'));
 const BRAND_DOT_COMS = [...BRANDS.keys()].map((b) => `${b}.com`);
 /** Brand names that are also ordinary words one letter from another ("binance" / "finance"): compared exactly. */
-const NEAR_WORDS = new Set(['finance', 'amazing', 'goggle', 'googly', 'chaise', 'ample', 'maple']);
+const NEAR_WORDS = new Set(['finance', 'amazing', 'goggle', 'googly', 'chaise', 'ample', 'maple', 'twister', 'telegraf', 'youtuber']);
 /** Words of a phishing host's own name ("secure-account-verify.com"): two of them in the registrable name. */
 const HARVEST_WORDS = new Set(
   'login logon signin signon verify verification validate account accounts secure security update auth authentication password unlock confirm recovery restore webscr billing wallet suspended alert session check online banking bank customer refund payment payments invoice helpdesk support service services id myaccount'.split(' '),
@@ -459,8 +458,7 @@ function analyseHost(e: Evidence, hostRaw: string, allow: readonly string[], den
   for (const label of shown) {
     if (!/[^\x00-\x7f]/.test(label)) continue;
     for (const token of label.split('-')) {
-      const sk = skeleton(token);
-      if (BRANDS.has(sk) || imitatedBrand(sk) !== undefined) add(e, 'homograph');
+      if (BRANDS.has(skeleton(token)) || imitatedBrand(token) !== undefined) add(e, 'homograph');
     }
   }
 
