@@ -1,4 +1,4 @@
-// no_code: flags answers that contain source code. Three kinds of evidence, found in one pass over the lines of
+// no_code: flags answers that contain source code. Four kinds of evidence, found in one pass over the lines of
 // the original text (punctuation and indentation are the signal, so nothing is normalised):
 //
 //   fenced    a Markdown fence (``` or ~~~) and what it holds, up to the closing fence or the end of the text
@@ -6,17 +6,23 @@
 //             their lines instead.
 //   indented  a Markdown indented block (four spaces or a tab after a blank line) whose lines look like code
 //   lines     bare code: lines that open with a construct of some language ("def f(", "#include <",
-//             "public static", "SELECT … FROM", "import x from", "$ npm install") count as strong; other lines
-//             as code when two weak signals agree (a statement end ; { }, an operator => == && :=, a call f(x),
-//             an assignment, dense brackets). Prose that mentions "a function" has neither.
+//             "public static", "SELECT … FROM", "import x from", "$ npm install", a command line whose arguments
+//             look like arguments, a PowerShell cmdlet) count as strong, as does a line with three weak signals;
+//             other lines are code when two weak signals agree (a statement end ; { }, an operator => == && :=,
+//             a call f(x), an assignment, dense brackets). Prose that mentions "a function" has neither.
+//   inline    in a line of prose, a command ("undo it with git reset --hard HEAD~1") or a `code span` that reads
+//             as code
+//
+// A JSON document (bare, not fenced) is data, not code: its lines are skipped. Lines of brackets alone add nothing.
 //
 // Score: each span weighs in (a fence 0.9; a run of lines 1 − 0.45^strong · 0.7^code, at most 0.95; an indented
-// block counts its weak lines as code), and spans combine as 1 − Π(1 − w). Matches are the code spans.
+// block counts its weak lines as code; an inline command or code span 0.55), and spans combine as 1 − Π(1 − w).
+// Matches are the code spans.
 //
 // `languages` restricts the flag to code in those languages: the fence's info string says which, or the strong
 // line patterns guess it; `allowLanguages` exempts those languages instead. A span whose language cannot be told
-// counts half either way. JavaScript and TypeScript, and C and
-// C++, are one family for the guess, which cannot tell them apart.
+// counts half either way. JavaScript and TypeScript, and C and C++, are one family for the guess, which cannot
+// tell them apart.
 
 import type { ScanMatch, ScanResult, Scanner } from '../types.ts';
 
