@@ -397,6 +397,13 @@ describe('malicious_urls: look-alikes, phishing hosts, shorteners', () => {
     for (const host of hosts.split(' ')) assert.equal(scanner.scan(`https://${host}`).flagged, false, host);
   });
 
+  test('phishing words in the languages Sluice serves, a bank name, one service word under a risky TLD', () => {
+    assert.match(rules('https://techcombank-xacthuc.com/'), /credential_host/);
+    assert.match(rules('https://yandex-vhod.info/'), /brand_login/);
+    assert.match(rules('https://parcel-redelivery.icu/'), /risky_name/);
+    assert.equal(scanner.scan('https://www.techcombank.com.vn/ and https://status.example.xyz/').flagged, false);
+  });
+
   test('shorteners and .zip/.mov hosts flag alone; other risky TLDs need company', () => {
     assert.match(rules('Read https://is.gd/xyz'), /^shortener$/);
     assert.equal(scanner.scan('Read https://is.gd/xyz').flagged, true);
@@ -445,6 +452,10 @@ describe('no_code: command lines, one-liners, code in prose, JSON', () => {
   test('one line with three code signals flags; a CSS rule on one line is code', () => {
     assert.equal(scanner.scan('result = sorted(items, key=len)[:3]').flagged, true);
     assert.match(rules('h1 { font-size: 2rem; color: #333; }'), /css/);
+  });
+
+  test('after sudo, any program and word is a command, even inside a sentence', () => {
+    assert.match(rules('Чтобы очистить кэш, выполните sudo apt-get clean и перезагрузитесь.'), /inline_code\.shell/);
   });
 
   test('a command or a code span inside a sentence counts', () => {

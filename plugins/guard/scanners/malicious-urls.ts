@@ -21,6 +21,7 @@
 //   credential_host        two phishing words in the registrable name ("secure-account-update.com")
 //   tld_in_subdomain       a TLD as a subdomain label ("paypal.com.session-check.net"), weak
 //   lure                   prize and gift words in the registrable name ("free-gift-card"), weak
+//   risky_name             one phishing or service word in a name under a risky TLD ("delivery-track.xyz"), weak
 //   tld_abused, tld_risky  free or much abused TLDs and those that pass for files (.tk .ml .ga .cf .gq .zip .mov);
 //                          often abused ones (.xyz .top .icu …), weak
 //   executable(_weak)      a download of a program or script (.exe .scr .apk .ps1 …; weak: .js .jar .dmg .sh …)
@@ -64,6 +65,7 @@ const W = {
   tld_in_subdomain: 0.45,
   credential_host: 0.6,
   lure: 0.35,
+  risky_name: 0.3,
   brand: 0.6,
   brand_login: 0.8,
   brand_service: 0.6,
@@ -172,9 +174,13 @@ const BRAND_IN_PATH = new RegExp([...BRANDS.keys()].filter((b) => b.length >= 4)
 const BRAND_DOT_COMS = [...BRANDS.keys()].map((b) => `${b}.com`);
 /** Brand names that are also ordinary words one letter from another ("binance" / "finance"): compared exactly. */
 const NEAR_WORDS = new Set(['finance', 'amazing', 'goggle', 'googly', 'chaise', 'ample', 'maple', 'twister', 'telegraf', 'youtuber']);
-/** Words of a phishing host's own name ("secure-account-verify.com"): two of them in the registrable name. */
+/**
+ * Words of a phishing host's own name ("secure-account-verify.com"): two of them in the registrable name. With
+ * the romanised words for login, account, verify and security in the languages Sluice serves (vi "dangnhap",
+ * "xacthuc"; zh "denglu", "yanzheng"; ru "vhod", "akkaunt"; ko "injeung").
+ */
 const HARVEST_WORDS = new Set(
-  'login logon signin signon verify verification validate account accounts secure security update auth authentication password unlock confirm recovery restore webscr billing wallet suspended alert session check online banking bank customer refund payment payments invoice helpdesk support service services id myaccount'.split(' '),
+  'login logon signin signon verify verification validate account accounts secure security update auth authentication password unlock confirm recovery restore webscr billing wallet suspended alert session check online banking bank customer refund payment payments invoice helpdesk support service services id myaccount dangnhap xacthuc taikhoan baomat capnhat denglu yanzheng zhanghao anquan vhod voiti akkaunt proverka podtverdit injeung gyejeong'.split(' '),
 );
 /** A service's words next to a brand in another's name ("usps-tracking-info", "fedex-delivery"): not "apple-pie". */
 const SERVICE_WORDS = new Set(
@@ -191,7 +197,9 @@ const SKELETON_MAP = new Map<string, string>([
   ['0', 'o'], ['1', 'l'], ['3', 'e'], ['4', 'a'], ['5', 's'], ['7', 't'], ['8', 'b'], ['i', 'l'], ['|', 'l'],
 ]);
 /** Words that, next to a brand in a host, make a credential-phishing page likely. */
-const LOGIN_WORDS = new Set('login logon signin sign verify verification account accounts secure security update auth authentication password unlock confirm recovery webscr billing wallet support service id appleid myaccount suspended alert'.split(' '));
+const LOGIN_WORDS = new Set(
+  'login logon signin sign verify verification account accounts secure security update auth authentication password unlock confirm recovery webscr billing wallet support service id appleid myaccount suspended alert dangnhap xacthuc taikhoan baomat denglu yanzheng zhanghao vhod akkaunt injeung'.split(' '),
+);
 
 const EXE_HIGH = new Set('exe scr bat cmd ps1 psm1 vbs vbe hta wsf wsh msi msix apk lnk dll pif cpl jse reg application appx xapk'.split(' '));
 const EXE_LOW = new Set('js jar dmg pkg iso img deb rpm sh appimage'.split(' '));
@@ -475,11 +483,16 @@ function analyseHost(e: Evidence, hostRaw: string, allow: readonly string[], den
   // The registrable name itself: a brand imitated ("paypa1-secure"), a phishing page's own vocabulary
   // ("secure-account-update"), lures ("free-gift-card").
   let harvest = 0;
+  let service = false;
   for (const token of reg.split('.')[0]!.split('-')) {
-    if (HARVEST_WORDS.has(token)) harvest++;
+    // A bank's name counts as one ("sacombank-dangnhap", "mybank-secure").
+    if (HARVEST_WORDS.has(token) || (token.length > 4 && token.endsWith('bank'))) harvest++;
+    else if (SERVICE_WORDS.has(token)) service = true;
     if (LURE_WORDS.has(token)) add(e, 'lure');
   }
   if (harvest >= 2) add(e, 'credential_host');
+  // On a TLD phishers favour, one such word is enough ("delivery-track.xyz", "login-portal.top").
+  else if ((harvest === 1 || service) && (RISKY_TLDS.has(tld) || ABUSED_TLDS.has(tld))) add(e, 'risky_name');
   for (let k = 0; k < labels.length - 1; k++) {
     for (const token of labels[k]!.split('-')) {
       if (/^[a-z0-9]+$/.test(token) && imitatedBrand(token) !== undefined) add(e, 'lookalike');
@@ -495,11 +508,11 @@ function analyseHost(e: Evidence, hostRaw: string, allow: readonly string[], den
   let brand: string | undefined;
   let inSubdomain = false;
   let login = false;
-  let service = false;
+  let serviceNextToBrand = false;
   for (let k = 0; k < labels.length - (open ? 1 : 0); k++) {
     for (const token of labels[k]!.split('-')) {
       if (LOGIN_WORDS.has(token)) login = true;
-      else if (k >= firstRegIndex && SERVICE_WORDS.has(token)) service = true;
+      else if (k >= firstRegIndex && SERVICE_WORDS.has(token)) serviceNextToBrand = true;
       let found: string | undefined = BRANDS.has(token) ? token : undefined;
       if (found === undefined && token.length > 4) {
         for (const b of BRANDS.keys()) {
@@ -522,7 +535,7 @@ function analyseHost(e: Evidence, hostRaw: string, allow: readonly string[], den
     const own =
       (regLabel === brand && !ABUSED_TLDS.has(tld) && !RISKY_TLDS.has(tld) && (!hosted || reg.endsWith('.github.io') || reg.endsWith('.gitlab.io'))) ||
       within(host, BRANDS.get(brand)!);
-    if (!own) add(e, login ? 'brand_login' : inSubdomain ? 'brand' : service ? 'brand_service' : 'brand_lookalike');
+    if (!own) add(e, login ? 'brand_login' : inSubdomain ? 'brand' : serviceNextToBrand ? 'brand_service' : 'brand_lookalike');
   }
   return true;
 }

@@ -123,7 +123,7 @@ function strong(keys: string, pattern: string, lang?: string, caseInsensitive = 
 const SHELL_COMMANDS =
   'apt apt-get yum dnf pacman snap brew npm npx pnpm yarn pip pip3 pipx git docker podman kubectl curl wget cd mkdir chmod chown chgrp cargo rustup rustc go python python3 node deno bun javac java gcc g++ clang make cmake ssh scp rsync tar unzip zip gzip export source conda poetry uv helm terraform systemctl journalctl ls rm cp mv ln cat grep egrep rg echo awk sed xargs find sort uniq head tail wc tee jq touch kill pkill killall nohup crontab openssl dig nslookup iptables ufw dd mount gem bundle composer mvn gradle dotnet tsc pytest psql mysql redis-cli sqlite3 mongosh aws gcloud az gh heroku powershell pwsh winget choco certutil mshta rundll32 regsvr32 bitsadmin wmic ipconfig netstat tasklist taskkill findstr xcopy robocopy del dir copy move mklink icacls reg sc schtasks net systeminfo';
 const CSS_ELEMENTS = 'html body div span a p ul ol li h1 h2 h3 h4 h5 h6 table tr td th img button input form nav header footer main section article label select textarea code pre';
-const SHELL_SUBCOMMAND = String.raw`(?:install|uninstall|add|remove|run|build|test|start|stop|restart|reload|enable|disable|status|init|clone|commit|push|pull|fetch|checkout|switch|merge|rebase|log|diff|ps|exec|logs|up|down|get|apply|delete|describe|create|update|upgrade|list|show|inspect|login)\b`;
+const SHELL_SUBCOMMAND = String.raw`(?:install|uninstall|add|remove|run|build|test|start|stop|restart|reload|enable|disable|status|init|clone|commit|push|pull|fetch|checkout|switch|merge|rebase|log|diff|ps|exec|logs|up|down|get|apply|delete|describe|create|update|upgrade|list|show|inspect|login|clean|purge|autoremove|search|prune)\b`;
 /** One argument that only a command line has. */
 const SHELL_ARG = String.raw`(?:-{1,2}[A-Za-z][\w-]*(?:=\S*)?|--(?=\s|$)|\+[a-z]+|[^\s'"]*[/~*$=@\\][^\s]*|\.{1,2}(?:/\S*)?|[\w-]+\.[a-z0-9]{1,5}(?=\s|$)|'[^'\n]*'|"[^"\n]*"|\||&&|>>?)`;
 const POWERSHELL_VERBS =
@@ -373,9 +373,12 @@ interface Span {
 const LIST_ITEM = /^[ \t]*(?:[-*+]|\d+[.)])\s/;
 const FENCE = /[ ]{0,3}(`{3,}|~{3,})[ \t]*([^\s`]*)[^\n`]*$/my;
 
-/** Programs that are not English words, so that one followed by an argument is a command even inside a sentence. */
+/**
+ * Programs that are not English words, so that one followed by an argument is a command even inside a sentence;
+ * and anything after "sudo".
+ */
 const EMBEDDED_COMMAND = new RegExp(
-  String.raw`(?<![\w./-])(?:sudo\s+)?(?:git|npm|npx|pnpm|yarn|pip3?|pipx|curl|wget|docker|kubectl|chmod|chown|apt-get|apt|brew|cargo|rustup|ssh|scp|rsync|tar|systemctl|journalctl|rm|mkdir|python3?|node|conda|helm|terraform|powershell|pwsh|grep|awk|sed|iex)(?:\s+[a-z][\w-]*){0,2}\s+${SHELL_ARG}(?:\s+(?:${SHELL_ARG}|[\w.:@~/-]+))*`,
+  String.raw`(?<![\w./-])(?:sudo\s+[a-z][\w.-]*\s+[a-z][\w-]*|(?:sudo\s+)?(?:git|npm|npx|pnpm|yarn|pip3?|pipx|curl|wget|docker|kubectl|chmod|chown|apt-get|apt|brew|cargo|rustup|ssh|scp|rsync|tar|systemctl|journalctl|rm|mkdir|python3?|node|conda|helm|terraform|powershell|pwsh|grep|awk|sed|iex)(?:\s+[a-z][\w-]*){0,2}\s+${SHELL_ARG})(?:\s+(?:${SHELL_ARG}|[\w.:@~/-]+))*`,
   'g',
 );
 /** A `code span` in a line of prose. */
