@@ -276,7 +276,7 @@ const ko: PhraseRule[] = [
 /** A Russian infinitive ("писать", "помочь", "найти", "заниматься"). */
 const RU_INFINITIVE = '\\p{L}+(?:ть|ти|чь)(?:ся|сь)?';
 /** Verbs that after "не могу" make a hedge or an idiom, not a refusal. */
-const RU_NOT_REFUSAL = '(?!(?:не|точно|наверняка|гарантировать|знать|предсказать|видеть|вспомнить|поверить|дождаться|представить|сказать точно|сказать наверняка|согласиться|проверить|подтвердить|получить доступ|просматривать|открывать ссылки|заходить)(?![\\p{L}\\p{N}]))';
+const RU_NOT_REFUSAL = '(?!(?:не|точно|наверняка|гарантировать|знать|предсказать|видеть|вспомнить|поверить|дождаться|представить|сказать точно|сказать наверняка|согласиться|проверить|подтвердить|получить доступ|просматривать|открывать ссылки|заходить|вдаваться|углубляться|повторять|отвлекаться|утомлять)(?![\\p{L}\\p{N}]))';
 /** Chinese verbs that after "我无法 / 我不能" make a hedge about the assistant's reach, not a refusal. */
 const ZH_NOT_REFUSAL = '(?!保证|保證|确定|確定|确认|確認|肯定|预测|預測|访问|訪問|浏览|瀏覽|即时|即時|实时|實時|上网|上網|联网|聯網|看到|看見|查看|记住|記住|同意|想象|想像|相信|否认|否認)';
 const EN_ING = alt(...list('providing|helping|assisting|writing|creating|generating|sharing|giving|producing|drafting|doing|making|offering|engaging|participating|answering|responding to|supporting|facilitating|disclosing|revealing|composing|continuing|going'));
@@ -329,7 +329,7 @@ const structure: PhraseRule[] = [
 
   // Russian: не могу / не стану / не буду with any infinitive, before or after; the scope
   rule('refuse.cannot_any.ru', 'refuse', 0.85, list('могу|смогу|буду|можем|сможем'), ` ${RU_NOT_REFUSAL}(?:\\p{L}+ ){0,2}?${RU_INFINITIVE}${E}`, '(?<=(?:^|[^\\p{L}])не )'),
-  rule('refuse.infinitive_first.ru', 'refuse', 0.85, list('могу|смогу|буду'), `${E}`, `(?<=${RU_INFINITIVE} (?:[\\p{L}-]+ ){0,3}не )`),
+  rule('refuse.infinitive_first.ru', 'refuse', 0.85, list('могу|смогу|буду'), `${E}`, `(?<=${RU_INFINITIVE} (?:[\\p{L}-]+ ){0,5}не )`),
   rule('refuse.not_entitled.ru', 'refuse', 0.85, list('вправе|права'), ` (?:\\p{L}+ ){0,2}?${RU_INFINITIVE}${E}`, '(?<=не (?:имею )?)'),
   rule('refuse.forbidden.ru', 'refuse', 0.85, list('запрещено|разрешено|позволено|нельзя'), ` (?:\\p{L}+ ){0,2}?${RU_INFINITIVE}${E}`, '(?<=(?:^|[^\\p{L}])мне (?:не )?)'),
   rule('refuse.scope.ru', 'refuse', 0.8, list('выходит за|выходят за|выходит далеко за|за пределами моих'), `[^.!?]{0,40}?(?:мо(?:их|ей|его|ей)|того, (?:с )?чем я|компетенции|возможностей|полномочий)`),
@@ -348,7 +348,7 @@ const structure: PhraseRule[] = [
  * as plain regexes over Cyrillic text; keep the list short.
  */
 export const REFUSAL_UNANCHORED: readonly PhraseRule[] = [
-  { id: 'refuse.infinitive_first.ru', group: 'refuse', weight: 0.85, anchors: [], pattern: `(?<=${RU_INFINITIVE} (?:[\\p{L}-]+ ){0,3})не стану${E}` },
+  { id: 'refuse.infinitive_first.ru', group: 'refuse', weight: 0.85, anchors: [], pattern: `(?<=${RU_INFINITIVE} (?:[\\p{L}-]+ ){0,5})не стану${E}` },
   { id: 'refuse.cannot_any.ru', group: 'refuse', weight: 0.85, anchors: [], pattern: `(?<=(?:^|[^\\p{L}]))не стану ${RU_NOT_REFUSAL}(?:\\p{L}+ ){0,2}?${RU_INFINITIVE}${E}` },
 ];
 
