@@ -67,8 +67,21 @@ const INPUT: Readonly<Record<string, Mapping>> = {
   },
 };
 
+/**
+ * LLM Guard's `Code` scanner: `languages` blocked, or with `is_blocked: false` the only ones allowed. Its names are
+ * capitalised ("Python"); ours are lower case.
+ */
+function codeLanguages(p: Params): Record<string, unknown> {
+  const names = Array.isArray(p['languages']) ? p['languages'].filter((n): n is string => typeof n === 'string').map((n) => n.toLowerCase()) : [];
+  if (names.length === 0) return threshold(p);
+  return { ...threshold(p), [p['is_blocked'] === false ? 'allow_languages' : 'languages']: names };
+}
+
 const OUTPUT: Readonly<Record<string, Mapping>> = {
   NoCode: { plugin: 'guard.output.no_code', options: threshold },
+  Code: { plugin: 'guard.output.no_code', options: codeLanguages },
+  BanCode: { plugin: 'guard.output.no_code', options: threshold },
+  NoRefusalLight: { plugin: 'guard.output.no_refusal', options: threshold },
   MaliciousURLs: { plugin: 'guard.output.malicious_urls', options: threshold },
   Toxicity: { plugin: 'guard.output.toxicity', options: threshold },
   BanSubstrings: banSubstrings('output'),

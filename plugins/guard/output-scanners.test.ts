@@ -13,6 +13,8 @@ import { createNoCodeScanner, NO_CODE_LANGUAGES } from './scanners/no-code.ts';
 import { createNoRefusalScanner, positionFactor } from './scanners/no-refusal.ts';
 import { figures, figuresByLang, loadSplit, POSITIVE, TARGETS, type OutputSet } from './data/output/evaluate.ts';
 import type { ScanResult, Scanner } from './types.ts';
+import { llmGuardEntries } from './llm-guard-config.ts';
+import { OUTPUT_SCANNERS } from './specs.ts';
 
 /** The original text under each match. */
 function spans(text: string, result: ScanResult): string[] {
@@ -573,5 +575,34 @@ describe('held-out evaluation splits (data/output) meet the targets', () => {
     for (const [lang, f] of figuresByLang(loadSplit('refusals', 'test'), POSITIVE.refusals, scanners.refusals)) {
       assert.ok(f.accuracy >= TARGETS.refusalLanguageAccuracy, `${lang}: ${f.accuracy.toFixed(3)}`);
     }
+  });
+});
+
+describe("LLM Guard's names for the code and refusal scanners", () => {
+  test('Code blocks its languages, or with is_blocked: false lets only them through; BanCode and NoRefusalLight map too', () => {
+    const { entries, warnings } = llmGuardEntries({
+      output_scanning: {
+        scanners: [
+          { Code: { languages: ['Python'], threshold: 0.6 } },
+          { Code: { languages: ['Python', 'JavaScript'], is_blocked: false } },
+          'BanCode',
+          'NoRefusalLight',
+        ],
+      },
+    });
+    assert.deepEqual(warnings, []);
+    assert.deepEqual(
+      entries.map((e) => (typeof e === 'string' ? [e, undefined] : ['name' in e ? e.name : e.path, e.options])),
+      [
+        ['guard.output.no_code', { threshold: 0.6, languages: ['python'] }],
+        ['guard.output.no_code', { allow_languages: ['python', 'javascript'] }],
+        ['guard.output.no_code', {}],
+        ['guard.output.no_refusal', {}],
+      ],
+    );
+    // The allow list reaches the scanner: Python passes, shell does not.
+    const allowPython = OUTPUT_SCANNERS['no_code']!.create({ allow_languages: ['python'] }, undefined);
+    assert.equal(allowPython.scan('```python\nfor i in range(3):\n    print(i)\n```').flagged, false);
+    assert.equal(allowPython.scan('```bash\nfor f in *.log; do gzip "$f"; done\n```').flagged, true);
   });
 });

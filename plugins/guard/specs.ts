@@ -171,12 +171,17 @@ export const OUTPUT_SCANNERS: Readonly<Record<string, ScannerSpec>> = {
     messages: 'all',
     joined: false,
     stream: 'window',
-    properties: { languages: { type: 'array', items: { enum: [...NO_CODE_LANGUAGES] }, minItems: 1 } },
+    properties: {
+      languages: { type: 'array', items: { enum: [...NO_CODE_LANGUAGES] }, minItems: 1 },
+      // Code in these languages is let through and any other is not (LLM Guard's `Code` with `is_blocked: false`).
+      allow_languages: { type: 'array', items: { enum: [...NO_CODE_LANGUAGES] }, minItems: 1 },
+    },
     required: [],
     create: (o, threshold) =>
       createNoCodeScanner({
         ...(threshold === undefined ? {} : { threshold }),
         ...(strings(o['languages']) === undefined ? {} : { languages: strings(o['languages'])! }),
+        ...(strings(o['allow_languages']) === undefined ? {} : { allowLanguages: strings(o['allow_languages'])! }),
       }),
   },
 };
