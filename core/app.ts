@@ -137,7 +137,7 @@ export class App {
   static async create(config: LoadedConfig, modules: ModuleSet, logger: Logger): Promise<App> {
     let store: SharedStore;
     try {
-      store = createStore((config.sections['redis'] ?? null) as RedisConfig | null, logger);
+      store = await createStore((config.sections['redis'] ?? null) as RedisConfig | null, logger);
     } catch (error) {
       throw new ConfigError(config.file, [`redis: ${(error as Error).message}`]);
     }
