@@ -108,9 +108,10 @@ type NgramSource = (() => NgramDetect) | null;
 
 /**
  * The language of a short user text (a chat message), or null when it is too short, is code, or the detector is
- * unsure. Every language tinyld knows: the first Latin-script text that is neither Vietnamese nor plainly English
- * loads its model synchronously (about a second and 110 MB, once). Costs a few µs for CJK, Hangul and Arabic text
- * and ~25 µs for Latin text (tinyld). A server should use createDetector() instead.
+ * unsure. Every language tinyld knows: the first text that needs its model (Latin script other than Vietnamese typed
+ * without diacritics, Cyrillic without a telling letter, Greek, Thai...) loads it synchronously (about a second and
+ * 110 MB, once). Costs a few µs for CJK, Hangul and Arabic text and ~25 µs for Latin text (tinyld). A server uses
+ * createDetector() instead.
  */
 export function detectLanguage(text: string): Detection | null {
   return detect(text, ngramModelSync);
