@@ -394,9 +394,13 @@ const OTHER_WORDS = wordSet(`
   bir ve bu icin ile neden nasil degil evet benim
   jest sie nie jak co dlaczego gdzie prosze`);
 
-/** A confidence (0..1) that Latin-script text is English, or null when no English word leads. */
+/**
+ * A confidence (0..1) that Latin-script text is English, or null when no English word leads. Two words ("Say
+ * hello") are too little to overrule the language the client's Accept-Language asks for: null.
+ */
 function english(text: string): number | null {
   const tokens = text.toLowerCase().match(/[\p{L}\p{M}]+/gu) ?? [];
+  if (tokens.length < 3) return null;
   let en = 0;
   // Words of other languages, words with diacritics, and Spanish's opening marks.
   let other = (text.match(/[¿¡]/g) ?? []).length * 2;
