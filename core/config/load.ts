@@ -101,6 +101,7 @@ const KNOWN_TOP_LEVEL = new Set([
   'server',
   'plugins',
   'keys',
+  'teams',
   'redis',
   'localizer',
   'llm_guard',
