@@ -148,7 +148,7 @@ export class App {
     const redis: RedisConfig | null = section ?? fromRouter.config;
     let store: SharedStore;
     try {
-      store = createStore(redis, logger);
+      store = await createStore(redis, logger);
     } catch (error) {
       throw new ConfigError(config.file, [`redis: ${(error as Error).message}`]);
     }

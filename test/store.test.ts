@@ -565,10 +565,10 @@ describe('Redis keys and config', () => {
   });
 
   test('createStore: no redis section → memory; a redis section → redis', async () => {
-    const memory = createStore(null, silent);
+    const memory = await createStore(null, silent);
     assert.equal(memory.kind, 'memory');
     await memory.close();
-    const redis = createStore({ port: 1, command_timeout_ms: 20 }, silent);
+    const redis = await createStore({ port: 1, command_timeout_ms: 20 }, silent);
     assert.equal(redis.kind, 'redis');
     await redis.close();
   });

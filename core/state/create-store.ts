@@ -3,7 +3,7 @@
 import type { Logger } from '../logger.ts';
 import type { SharedStore } from './store.ts';
 import { MemoryStore } from './memory-store.ts';
-import { RedisStore, type RedisConfig } from './redis-store.ts';
+import type { RedisConfig } from './redis-store.ts';
 
 export type { RedisConfig } from './redis-store.ts';
 
@@ -58,8 +58,12 @@ export const REDIS_CONFIG_SCHEMA = {
   },
 } as const;
 
-/** `null` (no `redis:` section) → the in-memory store; otherwise a Redis store that connects in the background. */
-export function createStore(config: RedisConfig | null, logger: Logger): SharedStore {
+/**
+ * `null` (no `redis:` section) → the in-memory store; otherwise a Redis store that connects in the background.
+ * The Redis client (ioredis, about 8 MB of RSS) is imported only then.
+ */
+export async function createStore(config: RedisConfig | null, logger: Logger): Promise<SharedStore> {
   if (config === null) return new MemoryStore();
+  const { RedisStore } = await import('./redis-store.ts');
   return new RedisStore(config, logger);
 }

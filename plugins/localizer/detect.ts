@@ -2,13 +2,16 @@
 //
 // Scripts decide most cases without a model: Hangul is Korean, kana is Japanese, Han without kana is Chinese
 // (Simplified or Traditional by the character tables in han.ts), Arabic script is Arabic (Persian and Urdu by their
-// own letters), Cyrillic is Russian unless its letters or tinyld say Ukrainian, Bulgarian... Latin-script text goes
-// to tinyld's heavy profile (n-grams, pure JS, ~17 MB of heap, no download), plus a check for Vietnamese typed
-// without diacritics, which n-gram models miss. `node plugins/localizer/detect.eval.ts` compares it with other
-// libraries.
+// own letters), Cyrillic is Russian unless its letters (or the n-gram model) say Ukrainian, Bulgarian... In Latin
+// script, Vietnamese is told by its letters, or by its syllables when typed without diacritics (which n-gram models
+// miss), and English by a short list of its most frequent words. Only other Latin-script languages (French,
+// German...) need the statistical detector, tinyld's heavy profile (n-grams, pure JS, no download), which costs about
+// 110 MB of RSS once loaded: see ngram.ts. `createDetector(languages)` loads it only when one of `languages` needs it;
+// `detectLanguage(text)` knows every language and loads it on the first text that needs it.
+// `node plugins/localizer/detect.eval.ts` compares both with other libraries.
 
-import { detectAll } from 'tinyld/heavy';
 import { hanVariant } from './han.ts';
+import { loadNgramModel, ngramModelSync, type NgramDetect } from './ngram.ts';
 import { lookup, negotiate } from './tags.ts';
 
 export { HAN_PAIR_COUNT, hanVariant } from './han.ts';
@@ -100,11 +103,47 @@ export interface Detection {
 /** An n-gram answer whose score leads the runner-up by less than this share is a guess: null. */
 const MIN_MARGIN = 0.1;
 
+/** The n-gram model, fetched when a text needs it; null: decide by scripts, letters and word lists alone. */
+type NgramSource = (() => NgramDetect) | null;
+
 /**
  * The language of a short user text (a chat message), or null when it is too short, is code, or the detector is
- * unsure. Costs a few µs for CJK, Hangul and Arabic text and ~25 µs for Latin text (tinyld).
+ * unsure. Every language tinyld knows: the first text that needs its model (Latin script other than Vietnamese typed
+ * without diacritics, Cyrillic without a telling letter, Greek, Thai...) loads it synchronously (about a second and
+ * 110 MB, once). Costs a few µs for CJK, Hangul and Arabic text and ~25 µs for Latin text (tinyld). A server uses
+ * createDetector() instead.
  */
 export function detectLanguage(text: string): Detection | null {
+  return detect(text, ngramModelSync);
+}
+
+/**
+ * Languages whose text scripts, letters and word lists settle without the n-gram model: an answer outside them only
+ * ever means "not one of these", which needs no model to say.
+ */
+const SETTLED_WITHOUT_NGRAMS: ReadonlySet<string> = new Set([
+  'en', 'vi', 'zh', 'ja', 'ko', 'ru', 'uk', 'be', 'sr', 'mk', 'kk', 'ar', 'fa', 'ur',
+  'el', 'he', 'th', 'hi', 'bn', 'ta', 'te', 'ka', 'hy', 'km', 'my', 'am',
+]);
+
+/** True when telling `languages` apart takes the n-gram model (French, German, Bulgarian...). */
+export function needsNgramModel(languages: readonly string[]): boolean {
+  return languages.some((tag) => !SETTLED_WITHOUT_NGRAMS.has(tag.toLowerCase().split(/[-_]/)[0]!));
+}
+
+/**
+ * A detector for a server that answers in `languages` (a catalogue's): the n-gram model is loaded (without blocking)
+ * only when one of them needs it. Without it, Latin-script text that is neither Vietnamese nor English is null and
+ * Cyrillic text without a telling letter is Russian: for these languages the answer is the same.
+ */
+export async function createDetector(languages: readonly string[]): Promise<(text: string) => Detection | null> {
+  if (!needsNgramModel(languages)) return (text) => detect(text, null);
+  const model = await loadNgramModel();
+  const source = (): NgramDetect => model;
+  return (text) => detect(text, source);
+}
+
+function detect(text: string, ngram: NgramSource): Detection | null {
   // Cut before the noise pass too: a 9 MB prompt must cost no more than a short one (noise can shrink the text, so
   // twice the window is kept for it).
   const clean = text.slice(0, MAX_CHARS * 2).replace(NOISE, ' ').slice(0, MAX_CHARS);
@@ -138,13 +177,13 @@ export function detectLanguage(text: string): Detection | null {
     case S.kana:
       return chineseOrJapanese(clean, letters[S.han]!, letters[S.kana]!, dominance);
     case S.cyrillic:
-      return letters[S.cyrillic]! >= 3 ? { lang: cyrillic(clean), confidence: round(0.95 * dominance) } : null;
+      return letters[S.cyrillic]! >= 3 ? { lang: cyrillic(clean, ngram), confidence: round(0.95 * dominance) } : null;
     case S.arabic:
       return letters[S.arabic]! >= 3 ? { lang: arabicScript(clean), confidence: round(0.95 * dominance) } : null;
     case S.latin:
-      return latin(clean, letters[S.latin]!, words[S.latin]!, dominance);
+      return latin(clean, letters[S.latin]!, words[S.latin]!, dominance, ngram);
     default:
-      return other(clean, dominance);
+      return other(clean, dominance, ngram);
   }
 }
 
@@ -164,7 +203,7 @@ function chineseOrJapanese(text: string, han: number, kana: number, dominance: n
 }
 
 /** Serbian, Macedonian, Kazakh, Belarusian, Ukrainian letters; else Russian unless tinyld is sure. */
-function cyrillic(text: string): string {
+function cyrillic(text: string, ngram: NgramSource): string {
   if (/[ў]/iu.test(text)) return 'be';
   if (/[ђћџ]/iu.test(text)) return 'sr';
   if (/[ѓќѕ]/iu.test(text)) return 'mk';
@@ -175,7 +214,8 @@ function cyrillic(text: string): string {
   if (/[і]/iu.test(text) && !russianOnly) return 'uk';
   if (russianOnly) return 'ru';
   // Bulgarian has no letter of its own; its trigrams tell it.
-  const [first, second] = detectAll(text, { only: CYRILLIC_LANGS });
+  if (ngram === null) return 'ru';
+  const [first, second] = ngram()(text, { only: CYRILLIC_LANGS });
   if (first !== undefined && first.lang !== 'ru' && margin(first.accuracy, second?.accuracy) >= 0.3) return first.lang;
   return 'ru';
 }
@@ -195,16 +235,22 @@ function arabicScript(text: string): string {
  */
 const LATIN_LANGS = ['en', 'fr', 'de', 'es', 'pt', 'it', 'nl', 'vi', 'id', 'tl', 'cs', 'sk', 'pl', 'da', 'sv', 'no', 'fi', 'is', 'hu', 'ro', 'lt', 'lv', 'et', 'tr'];
 
-function latin(text: string, letters: number, words: number, dominance: number): Detection | null {
+function latin(text: string, letters: number, words: number, dominance: number, ngram: NgramSource): Detection | null {
   // One short word (ok, hi, lol, Bonjour) is no evidence.
   if (letters < 4 || (words < 2 && letters < 8)) return null;
-  const vi = vietnameseWithoutDiacritics(text);
+  const vi = vietnameseWithoutDiacritics(text) ?? (ngram === null ? vietnameseByLetters(text) : null);
   if (vi !== null) return { lang: 'vi', confidence: round(vi * dominance) };
-  return ngram(text, LATIN_LANGS, dominance);
+  if (ngram !== null) {
+    const found = ngramAnswer(text, LATIN_LANGS, dominance, ngram());
+    if (found !== null) return found;
+  }
+  // The model is unsure (a terse request) or not loaded: English when its words outweigh any other language's.
+  const en = english(text);
+  return en === null ? null : { lang: 'en', confidence: round(en * dominance) };
 }
 
 /** tinyld's answer, or null when its best score hardly leads. */
-function ngram(text: string, only: readonly string[] | null, dominance: number): Detection | null {
+function ngramAnswer(text: string, only: readonly string[] | null, dominance: number, detectAll: NgramDetect): Detection | null {
   const [first, second] = only === null ? detectAll(text) : detectAll(text, { only: [...only] });
   if (first === undefined) return null;
   // tinyld's accuracy is 1 when a gram unique to one language matched; otherwise its scores are relative.
@@ -221,9 +267,9 @@ function margin(first: number, second: number | undefined): number {
   return first <= 0 ? 0 : (first - (second ?? 0)) / first;
 }
 
-/** Greek, Hebrew, Thai, Devanagari, Georgian...: tinyld, else the script's main language. */
-function other(text: string, dominance: number): Detection | null {
-  const found = ngram(text, null, dominance);
+/** Greek, Hebrew, Thai, Devanagari, Georgian...: tinyld (when loaded), else the script's main language. */
+function other(text: string, dominance: number, ngram: NgramSource): Detection | null {
+  const found = ngram === null ? null : ngramAnswer(text, null, dominance, ngram());
   if (found !== null) return found;
   for (const [script, lang] of SCRIPT_LANGS) if (script.test(text)) return { lang, confidence: round(0.7 * dominance) };
   return null;
@@ -268,8 +314,11 @@ const VI_WEAK = wordSet(`
 /** Two-syllable phrases that are Vietnamese whatever their syllables are elsewhere; each counts as two strong words. */
 const VI_PHRASES = wordSet('cam_on xin_loi tam_biet the_nao bao_nhieu tai_sao la_gi nhu_the o_dau khi_nao');
 
-/** A confidence (0..1) that ASCII-only text is Vietnamese without its accents, or null. */
-function vietnameseWithoutDiacritics(text: string): number | null {
+/**
+ * A confidence (0..1) that ASCII-only text is Vietnamese without its accents, or null. `loanwords`: the share of
+ * words that may be no Vietnamese syllable (1/4; 1/2 for text whose accents were taken off, as they said much).
+ */
+function vietnameseWithoutDiacritics(text: string, loanwords = 4): number | null {
   if (/[^\x00-\x7f]/.test(text)) return null;
   const tokens = text.toLowerCase().match(/[a-z]+/g) ?? [];
   if (tokens.length < 3) return null;
@@ -293,9 +342,75 @@ function vietnameseWithoutDiacritics(text: string): number | null {
   }
   // Nearly every word must be a possible syllable (a loanword like "email" may slip in), one at least must be
   // Vietnamese only, and together they must make a good part of the text.
-  if (tokens.length - syllables > Math.floor(tokens.length / 4)) return null;
+  if (tokens.length - syllables > Math.floor(tokens.length / loanwords)) return null;
   if (strong === 0 || score < Math.max(1.5, 0.4 * tokens.length)) return null;
   return Math.min(0.9, 0.5 + 0.4 * (score / tokens.length));
+}
+
+/** Letters only Vietnamese writes: ơ, ư and the vowels with a tone mark under or over another diacritic. */
+const VI_ONLY_LETTER = /[ơưƠƯ\u1ea0-\u1ef9]/u;
+
+/**
+ * A confidence that text with diacritics is Vietnamese (without the n-gram model), or null: its own letters in a
+ * good share of the words, else its syllables once the accents are taken off (Tôi là ai → toi la ai).
+ */
+function vietnameseByLetters(text: string): number | null {
+  const words = text.match(/[\p{L}\p{M}]+/gu) ?? [];
+  const marked = words.filter((word) => VI_ONLY_LETTER.test(word)).length;
+  // A Vietnamese name (Nguyễn) in another language's sentence is not enough.
+  if (marked >= 2 || (marked === 1 && words.length <= 5)) return Math.min(0.95, 0.8 + marked / words.length);
+  const bare = text.normalize('NFD').replace(/\p{M}/gu, '').replace(/[đĐ]/g, 'd');
+  return bare === text ? null : vietnameseWithoutDiacritics(bare, 2);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// English by its words. Without the n-gram model the question is only "English, or some other language?": the most
+// frequent English words against those of the other languages written in Latin script (and their diacritics).
+
+/** Frequent English words, and the verbs chat requests start with, that are not words of the languages below. */
+const EN_WORDS = wordSet(`
+  a an the and or but of to in on at for with from by about into over after than then this that these those
+  i you he she it we they me my your our their his her its him them us
+  is are was were be been being am do does did done have has had can could will would should may might must shall
+  not no yes what which who whom whose why how when where there here any some all more most other just also very so
+  too only if because up out again new good best well much many few one two three first last next same own
+  please thanks thank hello hey ok okay sorry
+  get give make write explain tell show help need want know like find use fix create generate summarize summarise
+  translate list compare suggest plan draft rewrite recommend describe check add remove change keep let try say
+  think look work run build turn go come take put send read learn mean means`);
+
+/** Frequent words of the other Latin-script languages that are not English words (function words, mostly). */
+const OTHER_WORDS = wordSet(`
+  der das und ist nicht ich du sie wir ihr ein eine einen einem einer mit auf von zu den dem des wie warum wo wer
+  kann kannst bitte danke mein meine dein deine diese dieser dieses ja nein auch noch schon sehr morgen heute gibt
+  le la les un une des et est je tu il elle nous vous ils pas ne que qui quoi pourquoi comment avec pour sur dans
+  ce cette ces mon ma mes ton ta tes son sa ses du au aux merci oui peux moi toi suis fait faire
+  el los las unos unas una es yo ella que por para con sin muy gracias hola mi mis tus su sus este esta estos esto
+  del al puedes hay como cuando donde
+  os um uma eu voce ele nao sim com meu minha obrigado ola muito isso isto
+  lo gli io lui lei noi voi che chi perche dove della dei delle grazie ciao mio questo questa sono
+  het een en ik jij hij zij wij niet wel voor van dat wat waarom hoe waar bedankt mijn
+  yang dan di ini itu saya aku kamu anda tidak bisa apa bagaimana untuk dengan dari ada akan sudah terima kasih
+  bir ve bu icin ile neden nasil degil evet benim
+  jest sie nie jak co dlaczego gdzie prosze`);
+
+/**
+ * A confidence (0..1) that Latin-script text is English, or null when no English word leads. Two words ("Say
+ * hello") are too little to overrule the language the client's Accept-Language asks for: null.
+ */
+function english(text: string): number | null {
+  const tokens = text.toLowerCase().match(/[\p{L}\p{M}]+/gu) ?? [];
+  if (tokens.length < 3) return null;
+  let en = 0;
+  // Words of other languages, words with diacritics, and Spanish's opening marks.
+  let other = (text.match(/[¿¡]/g) ?? []).length * 2;
+  for (const token of tokens) {
+    if (/[^a-z]/.test(token)) other++;
+    else if (EN_WORDS.has(token)) en++;
+    else if (OTHER_WORDS.has(token)) other++;
+  }
+  if (en === 0 || en <= other) return null;
+  return 0.6 + 0.25 * ((en - other) / en);
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@
 
 import { ENGLISH_ONLY, lastUserText, type ErrorLocalizer, type LocaleSource } from '../../core/plugin/api.ts';
 import { createCatalogue, type Catalogue, type MessageOverrides } from './catalogue.ts';
-import { chooseLanguage, detectLanguage, lookup } from './detect.ts';
+import { chooseLanguage, createDetector, lookup } from './detect.ts';
 
 export interface LocalizerSection {
   enabled?: boolean;
@@ -21,8 +21,11 @@ export interface LocalizerSection {
   messages?: MessageOverrides;
 }
 
-/** Builds the localizer for a config's `localizer:` section (absent = on, with defaults). Throws listing bad templates. */
-export function createErrorLocalizer(section: LocalizerSection | null | undefined): ErrorLocalizer {
+/**
+ * Builds the localizer for a config's `localizer:` section (absent = on, with defaults). Rejects listing bad templates.
+ * The n-gram model is loaded here, and only when the catalogue has a language that needs it (see createDetector).
+ */
+export async function createErrorLocalizer(section: LocalizerSection | null | undefined): Promise<ErrorLocalizer> {
   if (section?.enabled === false) return ENGLISH_ONLY;
   const catalogue: Catalogue = createCatalogue(section?.messages);
   const languages = catalogue.languages;
@@ -30,13 +33,13 @@ export function createErrorLocalizer(section: LocalizerSection | null | undefine
   if (fallback === null) {
     throw new Error(`localizer.default_language: "${section?.default_language}" has no messages; known: ${languages.join(', ')}`);
   }
-  const detect = section?.detect !== false;
+  const detectLanguage = section?.detect === false ? null : await createDetector(languages);
   const englishOverrides: Readonly<Record<string, string>> = section?.messages?.['en'] ?? {};
   return {
     languageOf(source: LocaleSource): string {
       const accept = source.headers['accept-language'];
-      const text = detect && source.body !== null ? lastUserText(source.body) : '';
-      const detected = text === '' ? null : detectLanguage(text);
+      const text = detectLanguage !== null && source.body !== null ? lastUserText(source.body) : '';
+      const detected = text === '' || detectLanguage === null ? null : detectLanguage(text);
       return chooseLanguage(detected, typeof accept === 'string' ? accept : undefined, languages, fallback);
     },
     format(code, lang, values) {

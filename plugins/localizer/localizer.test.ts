@@ -16,7 +16,17 @@ import {
   TemplateError,
   type MessageOverrides,
 } from './catalogue.ts';
-import { chooseLanguage, detectLanguage, HAN_PAIR_COUNT, hanVariant, lookupChain, negotiate, parseAcceptLanguage } from './detect.ts';
+import {
+  chooseLanguage,
+  createDetector,
+  detectLanguage,
+  HAN_PAIR_COUNT,
+  hanVariant,
+  lookupChain,
+  needsNgramModel,
+  negotiate,
+  parseAcceptLanguage,
+} from './detect.ts';
 
 const ALL_CODES = Object.keys(ERROR_CATALOGUE);
 
@@ -105,6 +115,66 @@ describe('detectLanguage', () => {
     const text = 'Xin chào, tôi cần giúp đỡ với bài tập toán. '.repeat(100) + 'Привет, мне нужна помощь с домашним заданием. '.repeat(2000);
     assert.equal(detected(text), 'vi');
     assert.equal(detected('Привет, мне нужна помощь с домашним заданием. '.repeat(2000)), 'ru');
+  });
+});
+
+describe('createDetector: the n-gram model only for languages that need it', () => {
+  test('the eight catalogue languages need no model; French, German, Bulgarian... do', () => {
+    assert.equal(needsNgramModel(DEFAULT_LANGUAGES), false);
+    assert.equal(needsNgramModel(['en', 'uk', 'fa', 'ur', 'sr', 'el', 'zh-Hant-TW', 'vi_VN']), false);
+    for (const lang of ['fr', 'de', 'es', 'pt-BR', 'bg', 'id']) assert.equal(needsNgramModel([...DEFAULT_LANGUAGES, lang]), true, lang);
+  });
+
+  test('for the eight, the same answers as detectLanguage() on the same messages', async () => {
+    const detect = await createDetector(DEFAULT_LANGUAGES);
+    const texts = [
+      'Can you recommend a good podcast?',
+      'My laptop keeps overheating, any tips?',
+      'Which is healthier, rice or pasta?',
+      'Please list the steps to bake sourdough',
+      'Bạn có thể giới thiệu vài món ăn chay không?',
+      'Máy tính của tôi bị nóng quá',
+      'Tôi là ai',
+      'minh muon dat ve may bay di da nang',
+      '周末有什么好看的电影推荐吗',
+      '週末有什麼好看的電影推薦嗎',
+      '天ぷらの揚げ方を教えてください',
+      '노트북이 자꾸 뜨거워져요',
+      'Что полезнее: рис или макароны?',
+      'Порадь мені цікаву книжку',
+      'أيهما أكثر صحة، الأرز أم المعكرونة؟',
+      'What does 加油 mean in English?',
+      'Cách cài đặt Python trên Windows',
+    ];
+    for (const text of texts) assert.equal(detect(text)?.lang ?? null, detected(text), text);
+    for (const text of ['', 'ok', 'lol', '12345', 'a b c', 'https://example.com/a/b']) assert.equal(detect(text), null, JSON.stringify(text));
+    assert.ok(detect('I forgot my password again')!.confidence > 0.6);
+  });
+
+  test('for the eight, other Latin-script languages are none of them (Accept-Language decides)', async () => {
+    const detect = await createDetector(DEFAULT_LANGUAGES);
+    for (const text of [
+      'Kannst du mir ein gutes Buch empfehlen?',
+      'Was bedeutet diese Fehlermeldung?',
+      'Peux-tu me recommander un bon livre ?',
+      '¿Me recomiendas un buen libro?',
+      'Pode me recomendar um bom livro?',
+      'Mi consigli un buon libro?',
+      'Kun je een goed boek aanraden?',
+      'Bisakah kamu merekomendasikan buku yang bagus?',
+      'Czy możesz polecić dobrą książkę?',
+      'toi et moi on va au cinema',
+    ]) {
+      const lang = detect(text)?.lang ?? null;
+      assert.ok(lang === null || !DEFAULT_LANGUAGES.includes(lang), `${text} → ${lang}`);
+    }
+    assert.equal(chooseLanguage(detect('Wie ändere ich mein Passwort?'), 'ja,en;q=0.5', DEFAULT_LANGUAGES), 'ja');
+  });
+
+  test('a catalogue with French loads the model and tells French from English', async () => {
+    const detect = await createDetector(['en', 'fr']);
+    assert.equal(detect('Peux-tu me recommander un bon livre ?')?.lang, 'fr');
+    assert.equal(detect('Can you recommend a good book?')?.lang, 'en');
   });
 });
 
