@@ -1,9 +1,12 @@
 // Picks the shared-state store from the `redis:` config section: none → in memory, else Redis (standalone or Cluster).
+// A worker process (`server.workers`) without Redis uses the primary process's memory store over IPC.
 
+import cluster from 'node:cluster';
 import type { Logger } from '../logger.ts';
 import type { SharedStore } from './store.ts';
 import { MemoryStore } from './memory-store.ts';
 import { RedisStore, type RedisConfig } from './redis-store.ts';
+import { IpcStore, parentEnd } from './ipc-store.ts';
 
 export type { RedisConfig } from './redis-store.ts';
 
@@ -57,8 +60,11 @@ export const REDIS_CONFIG_SCHEMA = {
   },
 } as const;
 
-/** `null` (no `redis:` section) → the in-memory store; otherwise a Redis store that connects in the background. */
+/**
+ * `null` (no `redis:` section) → the in-memory store, or in a worker process the primary's over IPC (one store for
+ * all workers, so limits stay exact); otherwise a Redis store that connects in the background.
+ */
 export function createStore(config: RedisConfig | null, logger: Logger): SharedStore {
-  if (config === null) return new MemoryStore();
-  return new RedisStore(config, logger);
+  if (config !== null) return new RedisStore(config, logger);
+  return cluster.isWorker ? new IpcStore(parentEnd()) : new MemoryStore();
 }
