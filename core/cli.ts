@@ -149,3 +149,5 @@ async function main(argv: string[]): Promise<number> {
 
 const code = await main(process.argv.slice(2));
 if (code >= 0) process.exitCode = code;
+// A worker that could not start: its channel to the primary would keep it alive, and the primary waits for its exit.
+if (code >= 0 && cluster.isWorker) process.exit(code);

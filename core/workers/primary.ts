@@ -154,8 +154,8 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
     new Promise<void>((resolve) => {
       // The file is checked here first, so a broken config is refused by all workers at once, none half-way.
       try {
-        const next = loadConfig(config.file);
-        for (const warning of next.warnings) logger.warn(`config: ${warning}`);
+        // Its warnings are the workers' to log, with their reload.
+        loadConfig(config.file);
       } catch (error) {
         const errors = error instanceof ConfigError ? error.errors : [(error as Error).message];
         logger.error(`${reason}: config refused, the running config keeps serving in every worker`, { file: config.file, errors: errors.length });
@@ -164,13 +164,17 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
         return;
       }
       const waiting = new Set(slots.filter((s) => s.worker !== null && s.listening));
+      const asked = waiting.size;
       const id = nextReload++;
       reloading = { id, reason, waiting, refusedBy: [] };
       finishReload = () => {
         const done = reloading!;
         reloading = null;
-        if (done.refusedBy.length === 0) logger.info(`${reason}: config reloaded in every worker`, { workers: slots.length });
-        else logger.error(`${reason}: config refused by worker ${done.refusedBy.join(', ')} (see its lines); the others reloaded`, { workers: slots.length });
+        const refused = done.refusedBy.sort((a, b) => a - b);
+        if (refused.length === 0) logger.info(`${reason}: config reloaded in every worker`, { workers: slots.length });
+        else if (refused.length === asked) logger.error(`${reason}: config refused by every worker (see their lines), the running config keeps serving`, { workers: slots.length });
+        // Only a file changed again between the workers' reads, or a plugin failing in one worker alone, gets here.
+        else logger.error(`${reason}: config refused by worker ${refused.join(', ')} (see its lines), the others reloaded it`, { workers: slots.length });
         resolve();
       };
       for (const slot of waiting) send(slot.worker!, { sluice: 'reload', id, reason } satisfies ReloadRequest);
