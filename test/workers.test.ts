@@ -138,7 +138,7 @@ describe('signals to the primary reach every worker', () => {
     const file = join(dir, 'reload.yaml');
     const config = (groups: readonly string[], extra = ''): string =>
       `server: { workers: 2 }
-${extra}plugins: [{ path: ./served-by.ts }, route.round_robin]
+${extra}plugins: [{ path: ./served-by.ts }, { name: metrics, options: { open: true } }, route.round_robin]
 model_list:
 ${groups.map((g) => `  - { model_name: ${g}, litellm_params: { model: openai/${g}, api_base: ${backend.url}/v1 } }`).join('\n')}
 `;
@@ -162,6 +162,18 @@ ${groups.map((g) => `  - { model_name: ${g}, litellm_params: { model: openai/${g
       assert.deepEqual(fresh.map((r) => r.status), [200, 200, 200, 200], 'the new group answers');
       assert.deepEqual(new Set(fresh.map(servedBy)), pids, 'in both workers');
       assert.equal((await post(`${url}/v1/chat/completions`, chat('old'), { connection: 'close' })).status, 404);
+
+      // One scrape of /metrics sums the workers: the 4 held streams are split between them, the 4 answers too.
+      const scrape = await (await fetch(`${url}/metrics`, { headers: { connection: 'close' } })).text();
+      const sample = (name: string, having = ''): number => {
+        const lines = scrape.split('\n').filter((l) => l.startsWith(name) && l.includes(having));
+        const values = lines.map((l) => Number(l.slice(l.lastIndexOf(' ') + 1)));
+        assert.ok(values.length > 0, `${name} in the scrape`);
+        return values.reduce((a, b) => a + b, 0);
+      };
+      assert.equal(sample('sluice_requests_in_flight '), 4, 'the streams in flight of both workers');
+      assert.equal(sample('litellm_proxy_total_requests_metric_total{', 'requested_model="fresh"'), 4);
+      assert.equal(sample('sluice_config_loads_total '), 4, 'each worker loaded twice: at start and at the reload');
 
       // Refused by the primary's check, so by every worker alike; the last good config keeps serving in both.
       writeFileSync(file, config(['broken']).replace('server: { workers: 2 }', 'server: { workers: 2, colour: blue }'));

@@ -36,6 +36,7 @@ export { createSlot } from './context.ts';
 export type { PluginEntry } from '../config/load.ts';
 export { ENGLISH_ONLY, type ErrorLocalizer, type LocaleSource } from './localize.ts';
 export type { Slot } from './context.ts';
+export { gatherFromWorkers, provideToPeers } from '../workers/peers.ts';
 
 /** What a request-phase hook returns: nothing to continue, a `Reply` to answer now, or a promise of either. */
 export type HookResult = void | Reply | Promise<void | Reply>;

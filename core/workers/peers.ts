@@ -14,10 +14,15 @@ let listening = false;
 
 /**
  * Makes `provide` this process's answer for `topic` (the last one registered wins: a reloaded plugin replaces its
- * predecessor's). The value must survive structured cloning as JSON does (plain objects, arrays, numbers, strings).
+ * predecessor's). The value must survive JSON (plain objects, arrays, numbers, strings). Returns a function that
+ * withdraws it (for the plugin's close).
  */
-export function provideToPeers(topic: string, provide: Provider): void {
+export function provideToPeers(topic: string, provide: Provider): () => void {
   providers.set(topic, provide);
+  // Withdraws this provider only: after a reload the new plugin's has replaced it, and the old one's close runs late.
+  return () => {
+    if (providers.get(topic) === provide) providers.delete(topic);
+  };
 }
 
 /**
