@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { IpcStore, serveStore, FORWARDED_METHODS, type IpcEnd, type StoreMessage } from '../core/state/ipc-store.ts';
 import { MemoryStore } from '../core/state/memory-store.ts';
+import { quickExits, restartDelay } from '../core/workers/primary.ts';
 import { chat, post, ROOT, settles, startCli, startHeldBackend, until, type RawResponse } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-workers-'));
@@ -207,6 +208,28 @@ ${groups.map((g) => `  - { model_name: ${g}, litellm_params: { model: openai/${g
       for (const pid of workerPids(log).values()) if (alive(pid)) process.kill(pid, 'SIGKILL');
       await backend.close();
     }
+  });
+});
+
+describe('a worker that cannot start', () => {
+  test('stops the gateway with status 1 instead of restarting in a loop', { timeout: 120_000 }, async () => {
+    const file = join(dir, 'broken.yaml');
+    // The file loads (the primary's check passes); building the plugin chain fails in each worker.
+    writeFileSync(file, `server: { workers: 2 }\nplugins: [{ path: ./no-such-plugin.ts }, route.round_robin]\nmodel_list: [{ model_name: m, litellm_params: { model: mock/m } }]\n`);
+    const cli = startCli(file);
+    try {
+      await cli.waitFor(/worker \d exited before it was listening; stopping/);
+      assert.equal(await cli.exited, 1);
+    } finally {
+      cli.child.kill('SIGKILL');
+    }
+  });
+
+  test('restart back-off: none after a long run, then 100 ms doubling up to 30 s for quick exits in a row', () => {
+    assert.equal(quickExits(60_000, 3), 0, 'a worker that ran a minute resets the count');
+    assert.equal(quickExits(500, 0), 1);
+    assert.equal(quickExits(500, 4), 5);
+    assert.deepEqual([0, 1, 2, 3, 4, 9, 20].map(restartDelay), [0, 100, 200, 400, 800, 25_600, 30_000]);
   });
 });
 

@@ -37,7 +37,7 @@ const FORWARDED = new Set<string>(FORWARDED_METHODS);
 
 /** One call: [id, method, arguments]. */
 type Call = [number, ForwardedMethod, unknown[]];
-/** One answer: [id, 1, value] or [id, 0, [error name, message]]. */
+/** One answer: [id, 1, value] or [id, 0, [error name, message]]. Both sides must survive the channel's serialization. */
 type Answer = [number, 1, unknown] | [number, 0, [string, string]];
 
 /** The store's messages on the channel; `sluice: 'store'` tells them apart from the channel's other messages. */

@@ -88,8 +88,8 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
       return;
     }
     const ranMs = Date.now() - slot.startedAt;
-    slot.crashes = ranMs < QUICK_EXIT_MS ? slot.crashes + 1 : 0;
-    const delay = slot.crashes === 0 ? 0 : Math.min(MAX_DELAY_MS, FIRST_DELAY_MS * 2 ** (slot.crashes - 1));
+    slot.crashes = quickExits(ranMs, slot.crashes);
+    const delay = restartDelay(slot.crashes);
     logger.error(`worker ${slot.index} exited unexpectedly; restarting it${delay === 0 ? '' : ` in ${delay} ms`}`, { ...how, ran_s: Math.round(ranMs / 100) / 10, quick_exits: slot.crashes });
     slot.restartTimer = setTimeout(() => fork(slot), delay);
   });
@@ -231,8 +231,20 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
   process.on('SIGHUP', () => reloadFor('SIGHUP'));
   const stopWatching = options.watch ? watchConfig(config.file, () => reloadFor('config file changed')) : null;
 
+  // Structured clone rather than JSON: store arguments and answers arrive as they were sent (Infinity, undefined).
+  cluster.setupPrimary({ serialization: 'advanced' });
   for (const slot of slots) fork(slot);
   return exit;
+}
+
+/** Quick exits in a row after a worker ran `ranMs`: one more if it died young, else none. */
+export function quickExits(ranMs: number, before: number): number {
+  return ranMs < QUICK_EXIT_MS ? before + 1 : 0;
+}
+
+/** How long to wait before restarting after `quickExitsInARow`: none after a long run, then 100 ms doubling to 30 s. */
+export function restartDelay(quickExitsInARow: number): number {
+  return quickExitsInARow === 0 ? 0 : Math.min(MAX_DELAY_MS, FIRST_DELAY_MS * 2 ** (quickExitsInARow - 1));
 }
 
 function send(worker: Worker, message: ReloadRequest | PeerRequest | { sluice: 'gathered'; id: number; values: unknown[] }): void {
