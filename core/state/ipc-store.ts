@@ -72,7 +72,8 @@ function isStoreMessage(message: unknown): message is StoreMessage {
 export interface IpcStore extends Pick<SharedStore, ForwardedMethod> {}
 
 export class IpcStore implements SharedStore {
-  readonly kind = 'memory' as const;
+  /** Not `memory`: the state behind it is shared by every worker, as Redis's is by replicas. */
+  readonly kind = 'primary' as const;
   readonly #end: IpcEnd;
   readonly #pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   #nextId = 0;

@@ -19,7 +19,8 @@ export interface LimitDecision {
 export type StoreHealth = 'ok' | 'degraded' | 'down';
 
 export interface SharedStore {
-  readonly kind: 'memory' | 'redis';
+  /** `primary`: a worker's (`server.workers`), the primary process's memory store over IPC, shared by all workers. */
+  readonly kind: 'memory' | 'redis' | 'primary';
   /**
    * GCRA, as nginx's `limit_req`: `ratePerSecond` sustained, `burst` extra requests absorbed at once.
    * `limit` in the decision is the burst size + 1; `remaining` how many more would pass right now.
