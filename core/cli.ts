@@ -3,13 +3,13 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config/load.ts';
 import { formatNotActing, notActing } from './config/check-summary.ts';
-import { App, VERSION } from './app.ts';
+import type { App } from './app.ts';
+import { VERSION } from './server/info-routes.ts';
 import cluster from 'node:cluster';
 import { reload, watchConfig, type ReloadOutcome } from './reload.ts';
 import { runPrimary } from './workers/primary.ts';
 import { primaryLink, workerLogger } from './workers/worker.ts';
-import { listen, type Listening } from './server/listener.ts';
-import { STANDARD_MODULES } from '../plugins/standard.ts';
+import type { Listening } from './server/listener.ts';
 import { createLogger } from './logger.ts';
 
 const USAGE = `Sluice ${VERSION}: an LLM gateway (OpenAI-compatible) on raw Node streams.
@@ -77,6 +77,8 @@ async function main(argv: string[]): Promise<number> {
       runPrimary({ config, logger, workers: config.server.workers, watch: args.watch }).then((code) => process.exit(code));
       return -1;
     }
+    // Only a process that serves loads the engine and the plugins: the primary stays small.
+    const [{ App }, { listen }, { STANDARD_MODULES }] = await Promise.all([import('./app.ts'), import('./server/listener.ts'), import('../plugins/standard.ts')]);
     const primary = primaryLink();
     if (primary !== null) logger = workerLogger(logger, primary.index);
     // The primary has logged the config's warnings once; N workers need not repeat them.
