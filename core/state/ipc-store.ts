@@ -58,7 +58,11 @@ export function parentEnd(): IpcEnd {
   const send = process.send?.bind(process);
   if (send === undefined) throw new Error('this process has no IPC channel to a parent');
   return {
-    send: (message) => send(message),
+    send: (message) => {
+      // A send on a closed channel would fail later, as an 'error' on the process.
+      if (!process.connected) throw new Error('the channel to the parent process is closed');
+      return send(message);
+    },
     on: (event: 'message' | 'disconnect', listener: (message: unknown) => void) => process.on(event, listener),
     off: (event: 'message' | 'disconnect', listener: (message: unknown) => void) => process.off(event, listener),
   };

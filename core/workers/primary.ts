@@ -66,6 +66,8 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
     const end = workerEnd(worker);
     if (store !== null) serveStore(store, end);
     worker.on('message', (message: unknown) => onWorkerMessage(slot, worker, message));
+    // A send to a worker that is going away fails asynchronously, as an 'error' on it; its exit is handled below.
+    worker.on('error', (error: Error) => logger.debug(`worker ${slot.index}: ${error.message}`));
     logger.info(`worker ${slot.index} started`, { pid: worker.process.pid });
   };
 
@@ -74,7 +76,7 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
     if (slot === undefined) return;
     bySlot.delete(worker);
     slot.worker = null;
-    rejectPeerRequestsOf(worker);
+    dropPeerRequestsOf(worker);
     const how = signal !== null ? { pid: worker.process.pid, signal } : { pid: worker.process.pid, code };
     if (stopping) {
       logger.info(`worker ${slot.index} stopped`, how);
@@ -116,7 +118,7 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
 
   let nextPeerRequest = 0;
   const peerRequests = new Map<number, { worker: Worker; resolve: (value: unknown) => void }>();
-  const rejectPeerRequestsOf = (worker: Worker): void => {
+  const dropPeerRequestsOf = (worker: Worker): void => {
     for (const request of peerRequests.values()) if (request.worker === worker) request.resolve(undefined);
   };
   const gather = async (topic: string): Promise<unknown[]> => {
