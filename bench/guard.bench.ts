@@ -7,10 +7,13 @@
 // next to the repository. Without it, the quality part is skipped and only the timings run.
 //
 // Honesty notes, printed with the tables:
-//  - prompt_injection was tuned on prompt-injection.train.jsonl and on the benign look-alikes' categories; the
-//    attack set was not used for tuning. Its 77 template rows contain the literal "{NEW_INSTRUCTION}"; they are
-//    scored both as they are and with the placeholder filled by a neutral payload (which alone scores 0). The
-//    filled figure is the headline: it is what a deployment sees.
+//  - prompt_injection (the learned model, plugins/guard/model/) was TRAINED on prompt-injection.train.jsonl, the
+//    attack set (templates filled), the benign look-alikes and a third of the toxicity sets: its figures on those
+//    are IN-SAMPLE. The held-out figures, per language, are on plugins/guard/model/data/: dev.jsonl and
+//    dev2.jsonl (written apart from the training pieces, but looked at while choosing data and the threshold) and
+//    test.jsonl (written last and scored once: the honest figure). The rules engine is shown beside it.
+//    The attack set's 77 template rows contain the literal "{NEW_INSTRUCTION}"; they are scored both as they are
+//    and with the placeholder filled by a neutral payload. The filled figure is the headline.
 //  - toxicity weights and threshold were tuned on the even rows of each toxicity set; the odd rows are reported
 //    apart as a held-out check.
 //  - secrets has no labelled public set here: its precision and recall are on synthetic keys made below (random,
@@ -29,7 +32,8 @@ import { createBanSubstringsScanner } from '../plugins/guard/scanners/ban-substr
 import { createMaliciousUrlsScanner, MALICIOUS_URLS_DEFAULT_THRESHOLD } from '../plugins/guard/scanners/malicious-urls.ts';
 import { createNoCodeScanner, NO_CODE_DEFAULT_THRESHOLD } from '../plugins/guard/scanners/no-code.ts';
 import { createNoRefusalScanner, NO_REFUSAL_DEFAULT_THRESHOLD } from '../plugins/guard/scanners/no-refusal.ts';
-import { createPromptInjectionScanner, PROMPT_INJECTION_DEFAULT_THRESHOLD } from '../plugins/guard/scanners/prompt-injection.ts';
+import { figuresByLanguage, labelledRows, DEV_FILE, DEV2_FILE, TEST_FILE } from '../plugins/guard/model/evaluate.ts';
+import { createPromptInjectionScanner, PROMPT_INJECTION_MODEL_THRESHOLD, PROMPT_INJECTION_RULES_THRESHOLD } from '../plugins/guard/scanners/prompt-injection.ts';
 import { createSecretsScanner, loadSecretRules } from '../plugins/guard/scanners/secrets.ts';
 import { createTokenLimitScanner, estimateTokens } from '../plugins/guard/scanners/token-limit.ts';
 import { createToxicityScanner, TOXICITY_DEFAULT_THRESHOLD } from '../plugins/guard/scanners/toxicity.ts';
@@ -48,6 +52,10 @@ interface Row {
 const TARGETS = {
   piAttackRecall: 0.7,
   piTrainRecall: 0.6,
+  /** Issue 15, on held-out eight-language sets. */
+  piHeldoutRecall: 0.8,
+  piHeldoutRecallEachLanguage: 0.6,
+  piHeldoutBlockedEachLanguageMax: 0.05,
   benignFlaggedMax: 0.03,
   allInputP99Ms: 1,
   normalizeP50Us: 100,
@@ -233,6 +241,7 @@ function answer4k(variant: number): string {
 async function timings(): Promise<void> {
   const texts = Array.from({ length: 16 }, (_, i) => prompt4k(i));
   const pi = createPromptInjectionScanner();
+  const piRules = createPromptInjectionScanner({ engine: 'rules' });
   const tox = createToxicityScanner();
   const sec = createSecretsScanner();
   const ban = createBanSubstringsScanner({ substrings: ['project nightingale', 'acme-internal', 'confidential draft', 'do not distribute', '内部资料', 'mật khẩu nội bộ'] });
@@ -260,7 +269,8 @@ async function timings(): Promise<void> {
   const steps: [string, () => void][] = [
     ['normalize (4 KB)', () => (sink += normalize(next()).length)],
     ['ban_substrings (6 phrases)', () => (sink += ban.scan(next()).matches.length)],
-    ['prompt_injection', () => (sink += pi.scan(next()).score)],
+    ['prompt_injection (model, the default)', () => (sink += pi.scan(next()).score)],
+    ['prompt_injection (engine: rules)', () => (sink += piRules.scan(next()).score)],
     ['toxicity', () => (sink += tox.scan(next()).score)],
     [`secrets (${loadSecretRules().length} rules)`, () => (sink += sec.scan(next()).matches.length)],
     ['token_limit (estimate decides, limit 4096)', () => (sink += tl.scan(next()).tokens)],
@@ -295,7 +305,7 @@ async function timings(): Promise<void> {
     return { step: name, 'p50 µs': (result.latency.p50 * 1000).toFixed(1), 'p99 µs': (result.latency.p99 * 1000).toFixed(1), 'mean µs': (result.latency.mean * 1000).toFixed(1) };
   });
   console.log(`\nTime per call on a 4 KB prompt (input scanners) or a 4 KB answer and 256-character streaming windows (output scanners); 16 rotating variants (64 windows), so every call normalises afresh; Node ${process.version}`);
-  console.log('The p99 column includes scheduler and GC pauses of a shared machine; p50 is the typical cost.');
+  console.log('The p99 column includes scheduler and GC pauses of a shared machine (2 cores, other jobs running); p50 is the typical cost.');
   console.table(rows);
   const latency = (i: number): { p50: number; p99: number } => {
     const r = bench.tasks[i]!.result;
@@ -342,16 +352,16 @@ function quality(dir: string): void {
   const trainCounts = counts(train, 'injection', pi);
   const trainFpr = trainCounts.fp / (trainCounts.fp + trainCounts.tn);
   const piBenign = flaggedShare(benign, pi);
-  console.log(`\nprompt_injection (threshold ${PROMPT_INJECTION_DEFAULT_THRESHOLD}); the payload "${PAYLOAD}" alone scores ${payloadScore.toFixed(2)}`);
+  console.log(`\nprompt_injection model (threshold ${PROMPT_INJECTION_MODEL_THRESHOLD}) on the shared sets: IN-SAMPLE, the model was trained on them; the payload "${PAYLOAD}" alone scores ${payloadScore.toFixed(2)}`);
   console.table([
-    { set: 'attacks, templates filled with the payload (headline)', rows: attacks.length, recall: f3(recallFilled) },
+    { set: 'attacks, templates filled with the payload (in-sample)', rows: attacks.length, recall: f3(recallFilled) },
     { set: 'attacks, templates scored as they are', rows: attacks.length, recall: f3(recallAsIs) },
     { set: '  of which non-template rows', rows: plain.length, recall: f3(flaggedShare(plain, pi)) },
     { set: '  of which template rows, as they are', rows: templates.length, recall: f3(flaggedShare(templates, pi)) },
   ]);
   console.table([
     {
-      set: 'train (deepset, en+de; tuned on)',
+      set: 'train (deepset, en+de; in-sample)',
       rows: train.length,
       precision: f3(precision(trainCounts)),
       recall: f3(recall(trainCounts)),
@@ -359,13 +369,13 @@ function quality(dir: string): void {
       'FPR on its benign rows': pct(trainFpr),
       'tp/fp/fn/tn': `${trainCounts.tp}/${trainCounts.fp}/${trainCounts.fn}/${trainCounts.tn}`,
     },
-    { set: 'benign look-alikes (XSTest safe)', rows: benign.length, precision: '', recall: '', F1: '', 'FPR on its benign rows': pct(piBenign), 'tp/fp/fn/tn': '' },
+    { set: 'benign look-alikes (XSTest safe; in-sample)', rows: benign.length, precision: '', recall: '', F1: '', 'FPR on its benign rows': pct(piBenign), 'tp/fp/fn/tn': '' },
     { set: 'XSTest unsafe requests (not injections)', rows: unsafe.length, precision: '', recall: '', F1: '', 'FPR on its benign rows': `flagged ${pct(flaggedShare(unsafe, pi))}`, 'tp/fp/fn/tn': '' },
-    { set: 'other benign text: toxicity sets (all rows), model completions', rows: toxEn.length + toxVi.length + refusals.length, precision: '', recall: '', F1: '', 'FPR on its benign rows': `flagged ${pct(flaggedShare([...toxEn, ...toxVi, ...refusals], pi))}`, 'tp/fp/fn/tn': '' },
+    { set: 'other benign text: toxicity sets (all rows; a third in-sample), model completions', rows: toxEn.length + toxVi.length + refusals.length, precision: '', recall: '', F1: '', 'FPR on its benign rows': `flagged ${pct(flaggedShare([...toxEn, ...toxVi, ...refusals], pi))}`, 'tp/fp/fn/tn': '' },
   ]);
-  target(`prompt_injection recall on attacks ≥ ${TARGETS.piAttackRecall} (filled)`, recallFilled, recallFilled >= TARGETS.piAttackRecall, f3);
-  target(`prompt_injection recall on train injections ≥ ${TARGETS.piTrainRecall}`, recall(trainCounts), recall(trainCounts) >= TARGETS.piTrainRecall, f3);
-  target(`prompt_injection flags ≤ ${pct(TARGETS.benignFlaggedMax)} of benign look-alikes`, piBenign, piBenign <= TARGETS.benignFlaggedMax, pct);
+  target(`prompt_injection recall on attacks ≥ ${TARGETS.piAttackRecall} (filled; in-sample)`, recallFilled, recallFilled >= TARGETS.piAttackRecall, f3);
+  target(`prompt_injection recall on train injections ≥ ${TARGETS.piTrainRecall} (in-sample)`, recall(trainCounts), recall(trainCounts) >= TARGETS.piTrainRecall, f3);
+  target(`prompt_injection flags ≤ ${pct(TARGETS.benignFlaggedMax)} of benign look-alikes (in-sample)`, piBenign, piBenign <= TARGETS.benignFlaggedMax, pct);
 
   // Toxicity.
   const toxRows: Record<string, string | number>[] = [];
@@ -454,6 +464,46 @@ function quality(dir: string): void {
   outputQuality(refusals, benign, unsafe, datasetTexts);
 }
 
+/**
+ * prompt_injection on the held-out eight-language sets, per language: the model (default threshold) and the rules
+ * engine, each set apart and saying how it was used.
+ */
+function heldout(): void {
+  const model = createPromptInjectionScanner();
+  const rules = createPromptInjectionScanner({ engine: 'rules' });
+  const sets = [
+    ['test.jsonl: HELD OUT, written last and scored once (the honest figure)', TEST_FILE],
+    ['dev.jsonl: held out from training, but looked at while choosing data and the threshold', DEV_FILE],
+    ['dev2.jsonl: written as a test set, scored once, then looked at like dev', DEV2_FILE],
+  ] as const;
+  for (const [title, file] of sets) {
+    if (!existsSync(file)) continue;
+    const rows = labelledRows(file);
+    const m = figuresByLanguage(model, rows);
+    const r = figuresByLanguage(rules, rows);
+    console.log(`\nprompt_injection on ${title}`);
+    console.table(
+      m.map((f, i) => ({
+        lang: f.lang,
+        'model: attacks caught': `${f.caught}/${f.attacks}`,
+        'model: recall': f3(f.recall),
+        'model: benign blocked': `${f.blocked}/${f.benign}`,
+        'rules: attacks caught': `${r[i]!.caught}/${r[i]!.attacks}`,
+        'rules: benign blocked': `${r[i]!.blocked}/${r[i]!.benign}`,
+      })),
+    );
+    if (file !== TEST_FILE) continue;
+    const all = m.find((f) => f.lang === 'all')!;
+    const langs = m.filter((f) => f.lang !== 'all');
+    const worstRecall = Math.min(...langs.map((f) => f.recall));
+    const worstBlocked = Math.max(...langs.map((f) => f.blockedShare));
+    target(`prompt_injection recall ≥ ${TARGETS.piHeldoutRecall} on the held-out test set (all languages)`, all.recall, all.recall >= TARGETS.piHeldoutRecall, f3);
+    target(`prompt_injection recall ≥ ${TARGETS.piHeldoutRecallEachLanguage} in every language (held-out test set)`, worstRecall, worstRecall >= TARGETS.piHeldoutRecallEachLanguage, f3);
+    target(`prompt_injection blocks ≤ ${pct(TARGETS.piHeldoutBlockedEachLanguageMax)} of benign prompts in every language (held-out test set)`, worstBlocked, worstBlocked <= TARGETS.piHeldoutBlockedEachLanguageMax, pct);
+  }
+  console.log(`(rules engine at its threshold ${PROMPT_INJECTION_RULES_THRESHOLD}, for comparison)`);
+}
+
 /** The output scanners: no_refusal against its labels, no_code and malicious_urls as shares flagged. */
 function outputQuality(refusals: readonly Row[], benign: readonly Row[], unsafe: readonly Row[], datasetTexts: readonly Row[]): void {
   const nr = createNoRefusalScanner();
@@ -493,7 +543,8 @@ function outputQuality(refusals: readonly Row[], benign: readonly Row[], unsafe:
 async function main(): Promise<number> {
   const dir = datasetsDir();
   console.log(`Sluice guard scanners: quality and time (Node ${process.version})`);
-  if (dir === undefined) console.log('Data sets not found (set SLUICE_DATASETS): quality skipped.');
+  heldout();
+  if (dir === undefined) console.log('Data sets not found (set SLUICE_DATASETS): quality on the shared sets skipped.');
   else quality(dir);
   await timings();
   console.log('\nTargets');

@@ -6,6 +6,10 @@
 // Each task runs BATCH decisions per sample, so the per-decision figures are not swamped by timer resolution.
 // The router state is set up as under load: every deployment has a latency, requests in flight and usage this
 // minute, so no strategy takes an idle-pool shortcut.
+//
+//   node bench/routing.bench.ts --shared   the same on a SharedRouterState that also holds another replica's part
+//                                          (what replicas sharing a Redis read). One state class per run, as in a
+//                                          gateway: mixing both would make the strategies' call sites polymorphic.
 
 import { MemoryStore } from '../core/state/memory-store.ts';
 import { Bench } from 'tinybench';
@@ -14,7 +18,8 @@ import type { RequestContext } from '../core/plugin/context.ts';
 import { createLogger } from '../core/logger.ts';
 import { buildModelGroups, type Deployment, type ModelListEntry } from '../core/config/models.ts';
 import type { Plugin, PluginFactory } from '../core/plugin/api.ts';
-import { MemoryRouterState } from '../core/state/router-state.ts';
+import { MemoryRouterState, type RouterState } from '../core/state/router-state.ts';
+import { SharedRouterState } from '../core/state/shared-router-state.ts';
 import latencyBased from '../plugins/routing/latency-based.ts';
 import leastBusy from '../plugins/routing/least-busy.ts';
 import leastLoaded from '../plugins/routing/least-loaded.ts';
@@ -54,13 +59,30 @@ const all: readonly Deployment[] = groups.get('g')!.deployments;
 /** The set without one deployment: alternating with `all`, the candidate set changes on every decision. */
 const allButOne: readonly Deployment[] = all.filter((_, i) => i !== 37);
 
-const state = new MemoryRouterState();
 const now = Date.now();
-all.forEach((d, i) => {
-  state.observeLatency(d.id, 80 + ((i * 37) % 50));
-  for (let k = 0; k < 2 + (i % 3); k++) state.acquire(d.id);
-  state.addUsage(d.id, 10 + (i % 40), 1000 * (1 + (i % 7)), now);
-});
+function load(into: RouterState, shift: number): void {
+  all.forEach((d, i) => {
+    into.observeLatency(d.id, 80 + ((i * 37 + shift) % 50));
+    for (let k = 0; k < 2 + ((i + shift) % 3); k++) into.acquire(d.id);
+    into.addUsage(d.id, 10 + ((i + shift) % 40), 1000 * (1 + ((i + shift) % 7)), now);
+  });
+}
+const SHARED = process.argv.includes('--shared');
+let state: RouterState;
+if (SHARED) {
+  // Two replicas on one store; this one reads its own part plus the other's, exchanged once (no timers).
+  const exchange = new MemoryStore({ sweepIntervalMs: 0 });
+  const shared = new SharedRouterState(exchange, createLogger('silent'), { syncIntervalMs: 0, replicaId: 'bench' });
+  const other = new SharedRouterState(exchange, createLogger('silent'), { syncIntervalMs: 0, replicaId: 'other' });
+  load(shared, 0);
+  load(other, 11);
+  await other.sync();
+  await shared.sync();
+  state = shared;
+} else {
+  state = new MemoryRouterState();
+  load(state, 0);
+}
 
 // Chat conversations (~1 KB each): a system prompt, a first question, then later turns the key does not read.
 const system = 'You are a helpful assistant for an online shop. Answer briefly, cite the policy page you used, and never invent prices. '.repeat(2);
@@ -119,7 +141,7 @@ async function main(): Promise<number> {
 
   const budgets = steps.map((s) => ({ name: s.name, meanUs: MEAN_US, p99Us: P99_US }));
   const { rows, failed } = budgetRows(bench, budgets, BATCH, `strategy (${N} candidates)`);
-  console.log(`Sluice routing budgets (Node ${process.version}, ${BATCH} decisions per sample, ${N} candidates)`);
+  console.log(`Sluice routing budgets (Node ${process.version}, ${BATCH} decisions per sample, ${N} candidates, ${SHARED ? 'SharedRouterState' : 'MemoryRouterState'})`);
   console.table(rows);
   if (sink < 0) console.log('');
   console.log(failed === 0 ? 'all strategies within budget' : `${failed} strateg${failed === 1 ? 'y' : 'ies'} over budget`);

@@ -7,7 +7,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { ConfigError, type LoadedConfig, type ServerSettings } from './config/load.ts';
 import { buildModelGroups, type ModelGroup } from './config/models.ts';
-import { resolveRouterSettings, type RouterSettings } from './config/router-settings.ts';
+import { redactConfig } from './config/redact-config.ts';
+import { redisFromRouterSettings, resolveRouterSettings, type RouterSettings } from './config/router-settings.ts';
 import type { Logger } from './logger.ts';
 import { Chain } from './plugin/chain.ts';
 import { loadPlugins } from './plugin/loader.ts';
@@ -19,9 +20,11 @@ import { RunningLoops } from './proxy/retry-loop.ts';
 import { SluiceError } from './errors.ts';
 import { Upstreams } from './proxy/pools.ts';
 import { RouteTable } from './server/routes.ts';
+import { ClientConnections } from './server/client-traffic.ts';
 import { passThroughEntries, PassThroughProxy } from './server/pass-through.ts';
 import { createStore, type RedisConfig } from './state/create-store.ts';
-import { MemoryRouterState, type RouterState } from './state/router-state.ts';
+import type { RouterState } from './state/router-state.ts';
+import { createRouterState } from './state/shared-router-state.ts';
 import type { SharedStore } from './state/store.ts';
 
 export { VERSION } from './server/info-routes.ts';
@@ -115,16 +118,18 @@ export class App {
   readonly store: SharedStore;
   /** Requests in flight, across generations, for graceful shutdown. */
   inFlight = 0;
+  /** Client connections and their bytes, for the metrics (plugins read it as `deps.traffic`). */
+  readonly connections = new ClientConnections();
   /** Proxied requests sent upstream and not yet answered in full, with their responses: what shutdown may cut. */
   readonly #running = new RunningLoops();
   #generation: Generation | null = null;
 
-  private constructor(config: LoadedConfig, modules: ModuleSet, store: SharedStore, logger: Logger) {
+  private constructor(config: LoadedConfig, modules: ModuleSet, store: SharedStore, state: RouterState, logger: Logger) {
     this.logger = logger;
     this.modules = modules;
     this.server = config.server;
     this.store = store;
-    this.state = new MemoryRouterState();
+    this.state = state;
     const t = config.server.timeouts;
     this.upstreams = new Upstreams({
       timeouts: { connect: t.upstreamConnect, firstByte: t.upstreamFirstByte, idle: t.upstreamIdle, total: t.upstreamTotal },
@@ -135,17 +140,25 @@ export class App {
 
   /** Builds the long-lived parts and the first generation. Throws ConfigError with every problem found. */
   static async create(config: LoadedConfig, modules: ModuleSet, logger: Logger): Promise<App> {
+    // The `redis:` section, else LiteLLM's router_settings.redis_* keys.
+    const fromRouter = redisFromRouterSettings(config.routerSettings);
+    const section = (config.sections['redis'] ?? null) as RedisConfig | null;
+    if (section === null && fromRouter.errors.length > 0) throw new ConfigError(config.file, fromRouter.errors);
+    if (section !== null && fromRouter.config !== null) logger.warn('config: router_settings.redis_*: ignored, the redis: section says which Redis to use');
+    const redis: RedisConfig | null = section ?? fromRouter.config;
     let store: SharedStore;
     try {
-      store = createStore((config.sections['redis'] ?? null) as RedisConfig | null, logger);
+      store = createStore(redis, logger);
     } catch (error) {
       throw new ConfigError(config.file, [`redis: ${(error as Error).message}`]);
     }
-    const app = new App(config, modules, store, logger);
+    const state = createRouterState(store, logger, { syncIntervalMs: redis?.router_sync_interval_ms });
+    const app = new App(config, modules, store, state, logger);
     try {
       app.swap(await app.load(config));
     } catch (error) {
       await app.upstreams.close();
+      await state.close();
       await store.close();
       throw error;
     }
@@ -204,6 +217,8 @@ export class App {
       state: this.state,
       store: this.store,
       localize: pluginLocalize(localizer),
+      config: { file: config.file, redacted: () => redactConfig(config, groups) },
+      traffic: this.connections,
     });
     const chain = new Chain(plugins, logger);
     const pipeline = new Pipeline({
@@ -244,6 +259,7 @@ export class App {
   /** The `http.Server` request listener. Never throws. */
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
     this.inFlight++;
+    this.connections.track(req);
     // Read once: the whole request runs on this generation even if another is swapped in meanwhile.
     const generation = this.#generation!;
     generation.enter();
@@ -314,6 +330,7 @@ export class App {
     this.closeUpgraded();
     await this.#generation?.close();
     await this.upstreams.close();
+    await this.state.close();
     await this.store.close();
   }
 }

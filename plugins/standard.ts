@@ -41,6 +41,7 @@ export const BUILTIN_PLUGINS: Readonly<Record<string, () => Promise<FactoryModul
   cache: () => import('./cache/index.ts'),
   metrics: () => import('./metrics/index.ts'),
   spend: () => import('./spend/index.ts'),
+  status_page: () => import('./status-page/index.ts'),
 };
 
 /** Other spellings that mean the same plugin (LiteLLM's strategy names). */
@@ -76,16 +77,25 @@ export const DEFAULT_ROUTER = 'route.simple_shuffle';
 
 /**
  * The chain used when a config has no `plugins:` section: key checks and limits when the config has keys (LiteLLM's
- * `general_settings.master_key` or a `keys:` list), a router (`routing_strategy`, else LiteLLM's default) and active
- * health checks.
+ * `general_settings.master_key` or a `keys:` list), a router (`routing_strategy`, else LiteLLM's default), active
+ * health checks, and the status page at `/ui` when there is a master key to sign in with (LiteLLM's `/ui` is there
+ * by default too).
  */
 export function defaultChain(routingStrategy: string | null, sections: Readonly<Record<string, unknown>>): PluginEntry[] {
   const general = sections['general_settings'] as { master_key?: unknown } | null | undefined;
   const keys = sections['keys'];
   const hasKeys = typeof general?.master_key === 'string' || (Array.isArray(keys) && keys.length > 0);
-  // A key with a budget needs its spend counted and checked.
-  const budgets = Array.isArray(keys) && keys.some((k: unknown) => typeof k === 'object' && k !== null && ('max_budget' in k || 'soft_budget' in k));
-  return [...(hasKeys ? ['auth.api_key', 'limit.key'] : []), ...(budgets ? ['spend'] : []), routingStrategy ?? DEFAULT_ROUTER, 'health.active'];
+  // A key or team with a budget needs its spend counted and checked.
+  const withBudget = (list: unknown): boolean => Array.isArray(list) && list.some((e: unknown) => typeof e === 'object' && e !== null && ('max_budget' in e || 'soft_budget' in e));
+  const budgets = withBudget(keys) || withBudget(sections['teams']);
+  const master = typeof general?.master_key === 'string' && general.master_key !== '';
+  return [
+    ...(hasKeys ? ['auth.api_key', 'limit.key'] : []),
+    ...(budgets ? ['spend'] : []),
+    routingStrategy ?? DEFAULT_ROUTER,
+    'health.active',
+    ...(master ? ['status_page'] : []),
+  ];
 }
 
 export const STANDARD_MODULES: ModuleSet = {

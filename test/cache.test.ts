@@ -568,7 +568,7 @@ plugins:
 });
 
 /** `until` for a condition that needs I/O to check. */
-async function untilAsync(what: string, cond: () => Promise<boolean>, ms = 20_000): Promise<void> {
+async function untilAsync(what: string, cond: () => Promise<boolean>, ms = 60_000): Promise<void> {
   const deadline = performance.now() + ms;
   while (!(await cond())) {
     if (performance.now() > deadline) throw new Error(`${what}: not true after ${ms} ms`);

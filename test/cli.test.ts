@@ -76,7 +76,7 @@ test("the plugin guide's example plugin (docs/plugins.md) is the real file, verb
 });
 
 
-test('SIGHUP without TLS keeps the gateway running and reloads the config', { timeout: 20_000 }, async () => {
+test('SIGHUP without TLS keeps the gateway running and reloads the config', { timeout: 120_000 }, async () => {
   const { child, exited, waitFor } = startCli(EXAMPLE);
   try {
     const port = Number((await waitFor(/listening on http:\/\/127\.0\.0\.1:(\d+)/))[1]);
@@ -92,7 +92,7 @@ test('SIGHUP without TLS keeps the gateway running and reloads the config', { ti
   }
 });
 
-test('SIGTERM: past server.timeouts.shutdown, a stream still open gets the SSE error event, then the process exits', { timeout: 20_000 }, async () => {
+test('SIGTERM: past server.timeouts.shutdown, a stream still open gets the SSE error event, then the process exits', { timeout: 120_000 }, async () => {
   // The backend sends one event, then holds the stream open far longer than the test runs.
   const sim = await startOpenAISim({ chunkIntervalMs: 600_000 });
   const dir = mkdtempSync(join(tmpdir(), 'sluice-cli-'));
@@ -144,7 +144,7 @@ test('--check and a start both refuse a master_key whose environment variable is
   const env = { ...process.env };
   delete env['SLUICE_TEST_UNSET_MASTER_KEY'];
   for (const args of [['--check'], ['--port', '0', '--host', '127.0.0.1']]) {
-    const result = spawnSync(process.execPath, [MAIN, '--config', file, ...args], { encoding: 'utf8', env, timeout: 20_000 });
+    const result = spawnSync(process.execPath, [MAIN, '--config', file, ...args], { encoding: 'utf8', env, timeout: 120_000 });
     assert.equal(result.status, 1, `${args.join(' ')}: ${result.stderr}`);
     assert.match(result.stderr, /line 2: general_settings\.master_key: environment variable SLUICE_TEST_UNSET_MASTER_KEY is not set; refusing to start/);
   }

@@ -57,7 +57,7 @@ model_list:
       assert.equal(res.status, 200);
       assert.equal(res.headers['x-litellm-model-id'], 'ollama-a/qwen2.5:7b');
     }
-    assert.equal(JSON.parse(a.stats.lastRequest!.body).model, 'qwen2.5:7b');
+    assert.equal(JSON.parse(a.stats.lastPost!.body).model, 'qwen2.5:7b');
   });
 
   test('a server where the model is already loaded is preferred over a cold one', async () => {

@@ -84,7 +84,7 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
  * Waits for `cond`, polling. The deadline only catches a hang: it is far above anything a busy machine needs, so
  * no test depends on how fast something happens, only on whether it does.
  */
-export async function until(what: string, cond: () => boolean, ms = 20_000): Promise<void> {
+export async function until(what: string, cond: () => boolean, ms = 60_000): Promise<void> {
   const deadline = performance.now() + ms;
   while (!cond()) {
     if (performance.now() > deadline) throw new Error(`timed out after ${ms} ms waiting until ${what}`);
@@ -96,7 +96,7 @@ export async function until(what: string, cond: () => boolean, ms = 20_000): Pro
  * `promise`, or a failure if it has not settled within `ms` (default 20 s). For "does not wait on X" where waiting
  * on X would take much longer than `ms` (a minute's latency or command timeout), so only a hang trips it.
  */
-export async function settles<T>(what: string, promise: Promise<T>, ms = 20_000): Promise<T> {
+export async function settles<T>(what: string, promise: Promise<T>, ms = 60_000): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const hung = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not settled after ${ms} ms`)), ms)));
   try {

@@ -24,7 +24,7 @@ ${groups.map((name) => `  - { model_name: ${name}, litellm_params: { model: open
 `;
 
 describe('SIGHUP reload of a running gateway', () => {
-  test(`${STREAMS} streams in flight finish on the old config; new requests use the new one; a broken config is refused`, { timeout: 60_000 }, async () => {
+  test(`${STREAMS} streams in flight finish on the old config; new requests use the new one; a broken config is refused`, { timeout: 180_000 }, async () => {
     const backend = await startHeldBackend();
     const dir = mkdtempSync(join(tmpdir(), 'sluice-reload-'));
     const file = join(dir, 'proxy.yaml');
@@ -74,7 +74,7 @@ describe('SIGHUP reload of a running gateway', () => {
 });
 
 describe('--watch', () => {
-  test('a saved edit reloads the config; an edit replaced by rename too; a broken one is refused', { timeout: 60_000 }, async () => {
+  test('a saved edit reloads the config; an edit replaced by rename too; a broken one is refused', { timeout: 180_000 }, async () => {
     const backend = await startHeldBackend();
     const dir = mkdtempSync(join(tmpdir(), 'sluice-watch-'));
     const file = join(dir, 'proxy.yaml');

@@ -776,7 +776,7 @@ describe('Redis unavailable: fail modes', () => {
     }
   });
 
-  test('Redis never reachable: the store starts degraded, warns once, and serves local limits', { timeout: 20_000 }, async () => {
+  test('Redis never reachable: the store starts degraded, warns once, and serves local limits', { timeout: 120_000 }, async () => {
     const { logger, lines } = capture();
     const dead = await startRedis();
     const port = dead.port;

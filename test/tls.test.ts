@@ -398,7 +398,7 @@ describe('TLS listener', { skip }, () => {
     }
   });
 
-  test('reloadTls (SIGHUP) swaps the certificate for new connections while an open stream runs to its end', { timeout: 10_000 }, async () => {
+  test('reloadTls (SIGHUP) swaps the certificate for new connections while an open stream runs to its end', { timeout: 120_000 }, async () => {
     const live = join(certs.dir, 'live');
     mkdirSync(live, { recursive: true });
     writeFileSync(join(live, 'cert.pem'), certs.server.cert);
@@ -456,7 +456,7 @@ describe('TLS listener', { skip }, () => {
     }
   });
 
-  test('an HTTP/2 client that cancels its stream aborts the upstream request at once', { timeout: 10_000 }, async () => {
+  test('an HTTP/2 client that cancels its stream aborts the upstream request at once', { timeout: 120_000 }, async () => {
     let upstreamClosed!: () => void;
     const closed = new Promise<void>((resolve) => (upstreamClosed = resolve));
     // A backend that streams until its client goes away.
@@ -494,7 +494,7 @@ describe('TLS listener', { skip }, () => {
     }
   });
 
-  test('close() lets an open HTTP/2 stream finish, then stops', { timeout: 10_000 }, async () => {
+  test('close() lets an open HTTP/2 stream finish, then stops', { timeout: 120_000 }, async () => {
     const gw = await startTls(certs.dir, '{ cert: server.pem, key: server.key }');
     const session = await h2session(gw.port, certs.ca);
     let firstChunk!: () => void;
@@ -716,7 +716,7 @@ describe('TLS configuration is checked at load', { skip }, () => {
     assert.equal(ok.status, 0, ok.stderr);
   });
 
-  test('the CLI reloads on SIGHUP and logs the new certificate, or refuses the reload with the error', { timeout: 15_000 }, async () => {
+  test('the CLI reloads on SIGHUP and logs the new certificate, or refuses the reload with the error', { timeout: 120_000 }, async () => {
     const live = join(certs.dir, 'cli');
     mkdirSync(live, { recursive: true });
     writeFileSync(join(live, 'cert.pem'), certs.server.cert);

@@ -11,7 +11,9 @@ import { describe, test } from 'node:test';
 import { IpcStore, serveStore, FORWARDED_METHODS, type IpcEnd, type StoreMessage } from '../core/state/ipc-store.ts';
 import { MemoryStore } from '../core/state/memory-store.ts';
 import { quickExits, restartDelay } from '../core/workers/primary.ts';
-import { chat, post, ROOT, settles, startCli, startHeldBackend, until, type RawResponse } from './helpers.ts';
+import { request } from 'node:http';
+import { chat, post, ROOT, settles, sleep, startCli, startHeldBackend, until, type RawResponse } from './helpers.ts';
+import { startOpenAISim } from './sim/openai-sim.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-workers-'));
 // A test plugin that names the process that served each request, so a test can see both workers at work.
@@ -207,6 +209,74 @@ ${groups.map((g) => `  - { model_name: ${g}, litellm_params: { model: openai/${g
       cli.child.kill('SIGKILL');
       for (const pid of workerPids(log).values()) if (alive(pid)) process.kill(pid, 'SIGKILL');
       await backend.close();
+    }
+  });
+});
+
+/** A GET on a connection of its own (so node:cluster hands it to the next worker), with the body as text. */
+function getFresh(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    request(url, { agent: false }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
+describe('router state shared by the workers through the primary', () => {
+  test('a deployment one worker cooled is avoided by the other worker', { timeout: 180_000 }, async () => {
+    // s1 answers 429 with a ten-minute Retry-After: the worker that sends it a request cools it down.
+    const s1 = await startOpenAISim({ status: 429, retryAfterSec: 600 });
+    const s2 = await startOpenAISim();
+    const file = join(dir, 'cooldown.yaml');
+    writeFileSync(
+      file,
+      `server: { workers: 2 }
+plugins: [{ path: ./served-by.ts }, route.round_robin]
+model_list:
+  - { model_name: m, litellm_params: { model: openai/sim, api_base: "${s1.url}", api_key: sk-s1 }, model_info: { id: s1 } }
+  - { model_name: m, litellm_params: { model: openai/sim, api_base: "${s2.url}", api_key: sk-s2 }, model_info: { id: s2 } }
+`,
+    );
+    const cli = startCli(file);
+    try {
+      const url = `http://127.0.0.1:${(await cli.waitFor(/sluice primary: 2 workers listening on http:\/\/127\.0\.0\.1:(\d+)/))[1]}`;
+      const ask = (): Promise<RawResponse> => post(`${url}/v1/chat/completions`, chat('m'), { connection: 'close' });
+      let cooler = '';
+      while (s1.stats.requests === 0) {
+        const res = await ask();
+        assert.equal(res.status, 200, 'the worker that met the 429 retried on s2');
+        cooler = servedBy(res);
+      }
+      // Connections take turns between the workers: six /health answers in a row that report the cooldown cover
+      // both. Without shared state the other worker never reports it, and this waits until the hang guard.
+      let inARow = 0;
+      const deadline = performance.now() + 120_000;
+      while (inARow < 6) {
+        assert.ok(performance.now() < deadline, 'both workers report s1 cooling down (hang guard)');
+        const report = JSON.parse((await getFresh(`${url}/health?model=m`)).body) as { unhealthy_endpoints: { model_id: string; reason: string }[] };
+        inARow = report.unhealthy_endpoints.some((e) => e.model_id === 's1' && e.reason === 'cooldown') ? inARow + 1 : 0;
+        await sleep(20);
+      }
+      const before = s1.stats.requests;
+      const servers = new Set<string>();
+      for (let i = 0; i < 10; i++) {
+        const res = await ask();
+        assert.equal(res.status, 200);
+        servers.add(servedBy(res));
+      }
+      assert.equal(servers.size, 2, 'both workers served');
+      assert.ok(servers.has(cooler));
+      assert.equal(s1.stats.requests, before, 'neither worker sent the cooled deployment anything more');
+      cli.child.kill('SIGTERM');
+      assert.equal(await cli.exited, 0);
+    } finally {
+      cli.child.kill('SIGKILL');
+      await s1.close();
+      await s2.close();
     }
   });
 });

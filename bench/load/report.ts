@@ -4,7 +4,14 @@ import type { LoadResult } from './loadgen.ts';
 import type { SseResult } from './sse.ts';
 import { max, median, min } from './stats.ts';
 
-export type Target = 'direct' | 'nginx' | 'sluice' | 'sluice-mock';
+export type Target = 'direct' | 'nginx' | 'sluice' | 'sluice-bare' | 'sluice-mock';
+/** The targets with a stream route. */
+export type SseTarget = 'direct' | 'nginx' | 'sluice';
+
+/** One HTTP run, with the proxy's CPU time per request (NaN for the direct call, which has no proxy). */
+export interface HttpResult extends LoadResult {
+  readonly cpuUsPerRequest: number;
+}
 
 /** Per target, one result per round (missing targets were skipped). */
 export type RoundResults<R> = Map<Target, R[]>;
@@ -21,6 +28,7 @@ const LABEL: Readonly<Record<Target, string>> = {
   direct: 'direct (simulator)',
   nginx: 'via nginx',
   sluice: 'via Sluice',
+  'sluice-bare': 'Sluice, no keys',
   'sluice-mock': 'Sluice, mock provider',
 };
 
@@ -46,7 +54,7 @@ export function med<R>(results: RoundResults<R>, target: Target, pick: (r: R) =>
   return median((results.get(target) ?? []).map(pick));
 }
 
-export function throughputSection(results: RoundResults<LoadResult>, heading: string): string {
+export function throughputSection(results: RoundResults<HttpResult>, heading: string): string {
   const rows: string[][] = [];
   for (const [target, rounds] of results) {
     rows.push([
@@ -55,16 +63,23 @@ export function throughputSection(results: RoundResults<LoadResult>, heading: st
       spread(rounds.map((r) => r.rps), count),
       ms(median(rounds.map((r) => r.p50Ms)), 2),
       ms(median(rounds.map((r) => r.p99Ms)), 2),
+      ms(median(rounds.map((r) => r.cpuUsPerRequest)), 1),
       String(sum(rounds.map((r) => r.errors))),
     ]);
   }
   const rps = (t: Target): number => med(results, t, (r) => r.rps);
+  const cpu = (t: Target): number => med(results, t, (r) => r.cpuUsPerRequest);
+  const bare = results.has('sluice-bare')
+    ? [`  Sluice / Sluice with no keys = ${ratio(rps('sluice') / rps('sluice-bare'))} (req/s), ${ratio(cpu('sluice') / cpu('sluice-bare'))} (CPU per request)`]
+    : [];
   return [
     heading,
-    table(['', 'req/s', 'range', 'p50 ms', 'p99 ms', 'errors'], rows),
-    `  Sluice / nginx = ${ratio(rps('sluice') / rps('nginx'))}   Sluice / direct = ${ratio(rps('sluice') / rps('direct'))}   ` +
-      `mock / direct = ${ratio(rps('sluice-mock') / rps('direct'))}`,
-    '  (the mock row has no backend at all: it measures the proxy alone and is not comparable to direct)',
+    table(['', 'req/s', 'range', 'p50 ms', 'p99 ms', 'proxy CPU µs/req', 'errors'], rows),
+    `  Sluice / nginx = ${ratio(rps('sluice') / rps('nginx'))} (req/s), ${ratio(cpu('sluice') / cpu('nginx'))} (CPU per request)   ` +
+      `Sluice / direct = ${ratio(rps('sluice') / rps('direct'))}   mock / direct = ${ratio(rps('sluice-mock') / rps('direct'))}`,
+    ...bare,
+    '  (the mock row has no backend at all: it measures the proxy alone and is not comparable to direct;',
+    '   CPU µs/req is the proxy process\'s user + system time over the run divided by the requests it answered)',
   ].join('\n');
 }
 
@@ -121,11 +136,55 @@ export function sseSection(results: RoundResults<SseResult>, heading: string): s
       spread(rounds.map((r) => r.p99Ms), (v) => ms(v)),
       isBase ? '-' : signedMs(p50 - base50),
       isBase ? '-' : signedMs(p99 - base99),
+      ms(median(rounds.map((r) => r.ttfbP50Ms))),
     ]);
   }
-  return [heading, table(['', 'chunks', 'streams ok/failed', 'p50 ms', 'p99 ms', 'p99 range', 'added p50', 'added p99'], rows), versusNginx(results)].join(
-    '\n',
-  );
+  return [
+    heading,
+    table(['', 'chunks', 'streams ok/failed', 'p50 ms', 'p99 ms', 'p99 range', 'added p50', 'added p99', 'TTFB p50 ms'], rows),
+    versusNginx(results),
+  ].join('\n');
+}
+
+/** What the paste table reads: the three sections' results. */
+export interface PasteSource {
+  readonly throughput: RoundResults<HttpResult>;
+  readonly latency: RoundResults<HttpResult>;
+  readonly sse: RoundResults<SseResult>;
+}
+
+/**
+ * The headline figures as a Markdown table, Sluice beside nginx with their ratio, ready to paste into the README
+ * (and into an issue). One line per figure of issue 16's table.
+ */
+export function pasteTable(m: PasteSource, chain: string, how: string): string {
+  const a = (t: Target, pick: (r: HttpResult) => number): number => med(m.throughput, t, pick);
+  const b = (t: Target, pick: (r: HttpResult) => number): number => med(m.latency, t, pick);
+  const c = (t: Target, pick: (r: SseResult) => number): number => med(m.sse, t, pick);
+  const added = (t: Target): number => b(t, (r) => r.p50Ms) - b('direct', (r) => r.p50Ms);
+  const row = (label: string, sluice: number, nginx: number, fmt: (v: number) => string, vs: string): string =>
+    `| ${label} | ${fmt(sluice)} | ${fmt(nginx)} | ${vs} |`;
+  const times = (sluice: number, nginx: number): string => ratio(sluice / nginx);
+  const over = (sluice: number, nginx: number): string => `${signedMs(sluice - nginx)} ms`;
+  const rps = [a('sluice', (r) => r.rps), a('nginx', (r) => r.rps)] as const;
+  const cpu = [a('sluice', (r) => r.cpuUsPerRequest), a('nginx', (r) => r.cpuUsPerRequest)] as const;
+  const p99 = [a('sluice', (r) => r.p99Ms), a('nginx', (r) => r.p99Ms)] as const;
+  const add = [added('sluice'), added('nginx')] as const;
+  const sse = [c('sluice', (r) => r.p99Ms), c('nginx', (r) => r.p99Ms)] as const;
+  const ttfb = [c('sluice', (r) => r.ttfbP50Ms), c('nginx', (r) => r.ttfbP50Ms)] as const;
+  const msText = (v: number): string => `${ms(v, 2)} ms`;
+  return [
+    `PASTE: Sluice (${chain}) vs nginx, 1 worker, same run (${how})`,
+    '',
+    '| | Sluice | nginx | Sluice vs nginx |',
+    '|---|---|---|---|',
+    row('req/s at 64 connections', rps[0], rps[1], count, times(...rps)),
+    row('proxy CPU per request at 64 connections', cpu[0], cpu[1], (v) => `${ms(v, 1)} µs`, times(...cpu)),
+    row('p99 at 64 connections', p99[0], p99[1], msText, times(...p99)),
+    row('added p50 at 1 connection (vs direct)', add[0], add[1], (v) => `${signedMs(v, 2)} ms`, over(...add)),
+    row(`SSE chunk delay p99 (direct ${ms(c('direct', (r) => r.p99Ms), 2)} ms)`, sse[0], sse[1], msText, times(...sse)),
+    row(`SSE time to first byte p50 (direct ${ms(c('direct', (r) => r.ttfbP50Ms), 2)} ms)`, ttfb[0], ttfb[1], msText, times(...ttfb)),
+  ].join('\n');
 }
 
 export function targetsSection(checks: readonly Check[]): string {

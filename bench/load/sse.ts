@@ -14,8 +14,11 @@ export interface SseSpec {
 }
 
 export interface SseResult {
+  /** Per-chunk delay: arrival at the client minus the simulator's send stamp. */
   readonly p50Ms: number;
   readonly p99Ms: number;
+  /** Time to first byte: request sent to the first body bytes read, per stream. */
+  readonly ttfbP50Ms: number;
   readonly chunks: number;
   readonly streamsOk: number;
   /** Non-200 answers, transport errors, and streams that ended without `data: [DONE]`. */
@@ -32,27 +35,34 @@ export async function runSse(spec: SseSpec): Promise<SseResult> {
   // Connections are kept across waves, as a real client pool would.
   const agent = new Agent({ keepAlive: true, maxSockets: spec.streams });
   const delays = new Samples();
+  const firstBytes = new Samples();
   const body = JSON.stringify({ model: spec.model, stream: true, messages: [{ role: 'user', content: 'hello' }] });
   let ok = 0;
   let failed = 0;
   const end = Date.now() + spec.durationMs;
   try {
     do {
-      const wave = await Promise.all(Array.from({ length: spec.streams }, () => stream(spec.url, body, agent, delays)));
+      const wave = await Promise.all(Array.from({ length: spec.streams }, () => stream(spec.url, body, agent, delays, firstBytes)));
       for (const done of wave) done ? ok++ : failed++;
     } while (Date.now() < end);
   } finally {
     agent.destroy();
   }
   const sorted = delays.toArray();
-  return { p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), chunks: sorted.length, streamsOk: ok, streamsFailed: failed };
+  const ttfb = firstBytes.toArray();
+  return { p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), ttfbP50Ms: percentile(ttfb, 50), chunks: sorted.length, streamsOk: ok, streamsFailed: failed };
 }
 
-/** One streaming request; true when it ended with `[DONE]`. Every stamped chunk's delay goes into `delays`. */
-function stream(url: string, body: string, agent: Agent, delays: Samples): Promise<boolean> {
+/**
+ * One streaming request; true when it ended with `[DONE]`. Every stamped chunk's delay goes into `delays`, the time
+ * from sending to the first body bytes into `firstBytes`.
+ */
+function stream(url: string, body: string, agent: Agent, delays: Samples, firstBytes: Samples): Promise<boolean> {
   return new Promise((resolve) => {
     let sawDone = false;
     let pending = '';
+    const sentAt = performance.now();
+    let first = true;
     const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${BENCH_KEY}` } });
     const timer = setTimeout(() => req.destroy(new Error('wave timeout')), WAVE_TIMEOUT_MS);
     const finish = (result: boolean): void => {
@@ -69,6 +79,10 @@ function stream(url: string, body: string, agent: Agent, delays: Samples): Promi
       res.on('data', (text: string) => {
         // One clock reading per read: every event completed by this read arrived now.
         const at = now();
+        if (first) {
+          first = false;
+          firstBytes.push(performance.now() - sentAt);
+        }
         pending += text;
         let cut: number;
         while ((cut = pending.indexOf('\n\n')) !== -1) {

@@ -104,6 +104,7 @@ const KNOWN_TOP_LEVEL = new Set([
   'server',
   'plugins',
   'keys',
+  'teams',
   'redis',
   'localizer',
   'llm_guard',

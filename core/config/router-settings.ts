@@ -90,6 +90,11 @@ const ACTED_ON = new Set([
   'health_check_timeout',
   'load_balancing_config',
   'drop_params',
+  // Read by the App (redisFromRouterSettings): the shared store, unless a `redis:` section says otherwise.
+  'redis_url',
+  'redis_host',
+  'redis_port',
+  'redis_password',
 ]);
 
 /**
@@ -299,4 +304,51 @@ function fallbackMap(value: unknown, key: string, groups: KnownGroups | null, er
     }
   });
   return map;
+}
+
+/** What LiteLLM's `router_settings.redis_*` keys ask for, in the shape of Sluice's `redis:` section. */
+export interface RedisFromRouterSettings {
+  /** `{url}` or `{host, port, password}`; null when none of the keys is set. */
+  readonly config: { url?: string; host?: string; port?: number; password?: string } | null;
+  readonly errors: string[];
+}
+
+/**
+ * LiteLLM's `router_settings.redis_url` / `redis_host` / `redis_port` / `redis_password`: the Redis its replicas
+ * share router state through. Sluice reads them as a `redis:` section (shared limits and shared router state); a
+ * `redis:` section, when present, wins and these are ignored (the App says so). `redis_url` wins over host/port,
+ * as in LiteLLM. A port may be written as a string (`os.environ/REDIS_PORT`).
+ */
+export function redisFromRouterSettings(routerSettings: Readonly<Record<string, unknown>> | null): RedisFromRouterSettings {
+  const rs = routerSettings ?? {};
+  const errors: string[] = [];
+  const given = (key: string): unknown => (rs[key] === null || rs[key] === '' ? undefined : rs[key]);
+  const url = given('redis_url');
+  const host = given('redis_host');
+  const port = given('redis_port');
+  const password = given('redis_password');
+  if (url === undefined && host === undefined && port === undefined && password === undefined) return { config: null, errors };
+  const text = (value: unknown, key: string): string | undefined => {
+    if (value === undefined) return undefined;
+    if (typeof value === 'string') return value;
+    errors.push(`router_settings.${key}: must be a string`);
+    return undefined;
+  };
+  const config: { url?: string; host?: string; port?: number; password?: string } = {};
+  const urlText = text(url, 'redis_url');
+  if (urlText !== undefined) {
+    if (!/^rediss?:\/\//.test(urlText)) errors.push('router_settings.redis_url: must start with redis:// or rediss://');
+    config.url = urlText;
+    return { config, errors };
+  }
+  const hostText = text(host, 'redis_host');
+  if (hostText !== undefined) config.host = hostText;
+  if (port !== undefined) {
+    const number = typeof port === 'string' && /^\d+$/.test(port.trim()) ? Number(port) : port;
+    if (typeof number !== 'number' || !Number.isInteger(number) || number < 1 || number > 65535) errors.push('router_settings.redis_port: must be a port number (1-65535)');
+    else config.port = number;
+  }
+  const passwordText = text(password, 'redis_password');
+  if (passwordText !== undefined) config.password = passwordText;
+  return { config, errors };
 }

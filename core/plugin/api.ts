@@ -13,6 +13,7 @@ import type { RouterState } from '../state/router-state.ts';
 import type { SharedStore } from '../state/store.ts';
 import type { ErrorLocalizer, PluginLocalize } from './localize.ts';
 import type { PluginEntry } from '../config/load.ts';
+import type { ClientTraffic } from '../server/client-traffic.ts';
 
 export type { RequestContext } from './context.ts';
 export { SseEvent, endStream, type StreamStop } from './stream-event.ts';
@@ -34,6 +35,7 @@ export { healthProbe, type HealthProbe } from '../providers/probe.ts';
 export { SluiceError } from '../errors.ts';
 export { createSlot } from './context.ts';
 export type { PluginEntry } from '../config/load.ts';
+export type { ClientTraffic } from '../server/client-traffic.ts';
 export { ENGLISH_ONLY, type ErrorLocalizer, type LocaleSource } from './localize.ts';
 export type { Slot } from './context.ts';
 export { gatherFromWorkers, provideToPeers } from '../workers/peers.ts';
@@ -149,6 +151,11 @@ export interface PluginRoute {
   /** An exact path, e.g. `/metrics`. Two routes with one method and path are a config error. */
   readonly path: string;
   readonly auth?: boolean;
+  /**
+   * A POST route's body: `json` (the default) as described above; `raw` leaves `ctx.body` as `{}` and hands the bytes
+   * over unparsed in `ctx.rawBody`, for bodies that are not JSON (an HTML form's urlencoded fields).
+   */
+  readonly body?: 'json' | 'raw';
   /** Answers the request: return `respond(...)`, or throw a `SluiceError`. HEAD is answered by a GET route. */
   handle(ctx: RequestContext): Reply | Promise<Reply>;
 }
@@ -174,6 +181,27 @@ export interface PluginDeps {
    * language: `localize(ctx, 'SLUICE_OUTPUT_BLOCKED', { scanner }, englishText)`. Returns `{ message, lang }`.
    */
   readonly localize: PluginLocalize;
+  /**
+   * The gateway's client connections and the bytes on them, across reloads (for metrics). Absent when a plugin is
+   * created outside a running gateway (unit tests, benches).
+   */
+  readonly traffic?: ClientTraffic;
+  /**
+   * The running config as an operator may see it (what `GET /config` shows the master key). Absent when a plugin is
+   * created outside an App (unit tests, benchmarks).
+   */
+  readonly config?: RunningConfig;
+}
+
+/** The config a generation runs on, safe to show to an operator. */
+export interface RunningConfig {
+  /** The config file's path. */
+  readonly file: string;
+  /**
+   * Every section as loaded (after environment substitution) with every credential masked as `********`: the same
+   * redaction as `GET /config`. Built on each call, so it includes groups that discovery added since.
+   */
+  redacted(): Record<string, unknown>;
 }
 
 /** A JSON Schema object (draft 2020-12 subset understood by ajv). */

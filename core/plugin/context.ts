@@ -105,6 +105,13 @@ export class RequestContext {
   error: SluiceError | null = null;
   /** Status sent to the client. */
   status = 0;
+  /**
+   * Attempts that failed and were tried again (on another deployment, or after a backoff), over every group the
+   * request went through. `x-litellm-attempted-retries` counts only the last group's.
+   */
+  retries = 0;
+  /** Fallback groups that took the request over (each one entered with a deployment picked). */
+  fallbacks = 0;
 
   #slots: Map<Slot<unknown>, unknown> | null = null;
   #abort: AbortController | null = null;

@@ -27,9 +27,7 @@ export class PassiveHealth {
     } else if (fails > this.#settings.allowedFails[cls]) {
       state.coolDown(deployment.id, now + this.#settings.cooldownMs, detail, now);
     } else {
-      const health = state.health(deployment.id);
-      health.lastError = detail;
-      health.lastErrorAt = now;
+      state.noteError(deployment.id, detail, now);
     }
   }
 

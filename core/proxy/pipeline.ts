@@ -30,6 +30,8 @@ export interface LocalRoute {
   readonly auth: boolean;
   /** Read and parse the request body first (POST routes). */
   readonly readsBody: boolean;
+  /** With `readsBody`: keep the bytes in `ctx.rawBody` unparsed (`ctx.body` stays `{}`) instead of reading JSON. */
+  readonly rawBody?: boolean;
   handle(ctx: RequestContext): Reply | Promise<Reply>;
 }
 
@@ -101,7 +103,8 @@ export class Pipeline {
     const ctx = newContext(req, path, endpoint, startedAt, body, raw, wire.id, stream);
     if (form !== null) ctx.set(SPOOLED_FORM, form);
     try {
-      const next = await this.#runRequestPhases(ctx, req, res, wire);
+      const phases = this.#runRequestPhases(ctx, req, res, wire);
+      const next = phases instanceof Promise ? await phases : phases;
       if (isReply(next)) {
         writeReply(res, ctx, next, { ...baseHeaders(ctx), ...ctx.responseHeaders });
         this.finish(ctx, 'replied', null);
@@ -137,7 +140,7 @@ export class Pipeline {
     if (route.readsBody) {
       try {
         raw = await readBody(req, this.#config.server.bodyLimit, this.#config.server.timeouts.clientBody);
-        if (raw.length > 0) body = parseJsonObject(raw);
+        if (raw.length > 0 && route.rawBody !== true) body = parseJsonObject(raw);
       } catch (error) {
         this.#refuseBody(req, res, path, 'info', startedAt, null, toSluiceError(error));
         return;
@@ -213,25 +216,29 @@ export class Pipeline {
   }
 
   /**
-   * The request phases in the order `REQUEST_PHASES` lists them. Between them run the core's own steps: the model
-   * group is resolved before `admit`, and the `route` phase is the retry loop's first pick. Returns a plugin's reply,
-   * or the retry loop that will send the request upstream.
+   * The request phases in the order `REQUEST_PHASES` lists them, from index `from` on. Between them run the core's
+   * own steps: the model group is resolved before `admit`, and the `route` phase is the retry loop's first pick.
+   * Returns a plugin's reply, or the retry loop that will send the request upstream. Synchronous while every hook
+   * is (the usual chain: keys, limits in memory, routing); a phase that returns a promise continues after it.
    */
-  async #runRequestPhases(ctx: RequestContext, req: IncomingMessage, res: ServerResponse, wire: WireFormat): Promise<Reply | RetryLoop> {
+  #runRequestPhases(ctx: RequestContext, req: IncomingMessage, res: ServerResponse, wire: WireFormat, from = 0, run: RetryLoop | null = null): Reply | RetryLoop | Promise<Reply | RetryLoop> {
     const chain = this.#config.chain;
-    let run: RetryLoop | null = null;
-    for (const phase of REQUEST_PHASES) {
+    for (let i = from; i < REQUEST_PHASES.length; i++) {
+      const phase = REQUEST_PHASES[i]!;
       if (phase === 'admit') ctx.group = this.#resolveGroup(ctx);
       if (phase === 'route') {
-        run = new RetryLoop(this.#runEnv, ctx, req, res, ctx.group!, wire);
-        const prepared = run.prepare();
-        if (prepared !== undefined) await prepared;
+        const loop = (run = new RetryLoop(this.#runEnv, ctx, req, res, ctx.group!, wire));
+        const prepared = loop.prepare();
+        if (prepared !== undefined) return prepared.then(() => this.#runRequestPhases(ctx, req, res, wire, i + 1, loop));
         continue;
       }
       const hooks = chain.hooks[phase];
       if (hooks === null) continue;
-      const reply = await chain.runPhase(hooks, ctx);
-      if (reply !== undefined) return reply;
+      const reply = chain.runPhase(hooks, ctx);
+      if (reply === undefined) continue;
+      if (isReply(reply)) return reply;
+      const loop = run;
+      return reply.then((answer) => answer ?? this.#runRequestPhases(ctx, req, res, wire, i + 1, loop));
     }
     return run!;
   }

@@ -235,6 +235,7 @@ export class RetryLoop implements AttemptOwner {
       const untried = this.#pick(true);
       if (untried !== null) {
         this.#retries++;
+        this.#ctx.retries++;
         this.#replace(attempt, untried);
         return true;
       }
@@ -242,6 +243,7 @@ export class RetryLoop implements AttemptOwner {
       const delay = backoffMs(this.#retries + 1, this.#env.settings.retryAfterMs, retryAfterMs);
       if (delay <= this.#env.settings.maxBackoffMs && this.#available() > 0) {
         this.#retries++;
+        this.#ctx.retries++;
         this.#release(attempt);
         this.#current = null;
         this.#backoff = setTimeout(() => {
@@ -311,7 +313,9 @@ export class RetryLoop implements AttemptOwner {
 
   #enter(group: ModelGroup): Deployment | null {
     this.#switchGroup(group);
-    return this.#pick(false);
+    const picked = this.#pick(false);
+    if (picked !== null) this.#ctx.fallbacks++;
+    return picked;
   }
 
   #nextFallback(kind: 'general' | 'content_policy' | 'context_window'): ModelGroup | null {

@@ -49,7 +49,16 @@ export class RouteTable {
           clashes.push(`plugin "${id}" registers ${route.method} ${route.path} twice`);
           continue;
         }
-        this.#add(route.path, { kind: 'local', method: route.method, route: { auth: route.auth ?? true, readsBody: route.method === 'POST', handle: (ctx) => route.handle(ctx) } });
+        this.#add(route.path, {
+          kind: 'local',
+          method: route.method,
+          route: {
+            auth: route.auth ?? true,
+            readsBody: route.method === 'POST',
+            rawBody: route.body === 'raw',
+            handle: (ctx) => route.handle(ctx),
+          },
+        });
       }
     }
     for (const wire of WIRE_FORMATS) {

@@ -46,6 +46,7 @@ export const REDIS_CONFIG_SCHEMA = {
     key_prefix: { type: 'string', pattern: '^[^{}]*$' },
     fail_mode: { enum: ['fail_open', 'fail_closed'] },
     command_timeout_ms: { type: 'integer', minimum: 1, maximum: 60000 },
+    router_sync_interval_ms: { type: 'integer', minimum: 10, maximum: 10000 },
   },
   // At most one of url / host / cluster; `port` goes with `host` (or alone, on 127.0.0.1); a cluster has no `db`.
   not: {

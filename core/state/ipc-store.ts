@@ -28,6 +28,8 @@ export const FORWARDED_METHODS = [
   'releaseLease',
   'counterAdd',
   'counterGet',
+  'exchangeEntry',
+  'withdrawEntry',
 ] as const satisfies readonly StateMethod[];
 
 export type ForwardedMethod = (typeof FORWARDED_METHODS)[number];

@@ -1,10 +1,10 @@
-// In-memory shared state: GCRA, exact sliding windows and leases for one process (the default store, and the
+// In-memory shared state: GCRA, exact sliding windows, leases, counters and shared tables for one process (the default store, and the
 // local stand-in a Redis store answers from while Redis is unreachable in fail_open mode).
 //
 // Times are whatever clock the callers pass as `now` (epoch ms in Sluice); the store never reads a clock itself,
 // not even for its periodic sweep, which uses the latest `now` it has seen.
 
-import type { LimitDecision, SharedStore, StoreHealth } from './store.ts';
+import type { LimitDecision, SharedStore, StoreHealth, SyncLimits } from './store.ts';
 
 /** Slack (ms) for float comparisons of theoretical arrival times; far below anything a header can show. */
 export const TIME_EPSILON_MS = 0.001;
@@ -29,6 +29,8 @@ const COMPACT_AT = 256;
 
 export class MemoryStore implements SharedStore {
   readonly kind = 'memory' as const;
+  /** Every check answers at once: callers on the request path skip the promise. */
+  readonly sync: SyncLimits = this;
   /** GCRA: key → theoretical arrival time. */
   private readonly tats = new Map<string, number>();
   private readonly windows = new Map<string, WindowLog>();
@@ -36,6 +38,8 @@ export class MemoryStore implements SharedStore {
   private readonly leases = new Map<string, Map<string, number>>();
   /** Float counters (spend); `expiresAt` Infinity when the counter never expires. */
   private readonly counters = new Map<string, { value: number; expiresAt: number }>();
+  /** Shared tables: key → (member → its entry and when it expires). */
+  private readonly tables = new Map<string, Map<string, { value: string; expiresAt: number }>>();
   private latestNow = Number.NEGATIVE_INFINITY;
   private timer: ReturnType<typeof setInterval> | null = null;
 
@@ -98,6 +102,40 @@ export class MemoryStore implements SharedStore {
 
   counterGet(key: string, now: number): Promise<number> {
     return Promise.resolve(this.counterGetSync(key, now));
+  }
+
+  exchangeEntry(key: string, member: string, value: string, ttlMs: number, now: number): Promise<Record<string, string>> {
+    try {
+      return Promise.resolve(this.exchangeEntrySync(key, member, value, ttlMs, now));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  withdrawEntry(key: string, member: string): Promise<void> {
+    this.withdrawEntrySync(key, member);
+    return Promise.resolve();
+  }
+
+  exchangeEntrySync(key: string, member: string, value: string, ttlMs: number, now: number): Record<string, string> {
+    validateEntry(member, ttlMs);
+    this.seen(now);
+    let table = this.tables.get(key);
+    if (table === undefined) this.tables.set(key, (table = new Map()));
+    table.set(member, { value, expiresAt: now + ttlMs });
+    const live: Record<string, string> = {};
+    for (const [name, entry] of table) {
+      if (entry.expiresAt <= now) table.delete(name);
+      else live[name] = entry.value;
+    }
+    return live;
+  }
+
+  withdrawEntrySync(key: string, member: string): void {
+    const table = this.tables.get(key);
+    if (table === undefined) return;
+    table.delete(member);
+    if (table.size === 0) this.tables.delete(key);
   }
 
   counterAddSync(key: string, amount: number, expiresAt: number | null, now: number): number {
@@ -256,6 +294,10 @@ export class MemoryStore implements SharedStore {
       if (held.size === 0) this.leases.delete(key);
     }
     for (const [key, counter] of this.counters) if (counter.expiresAt <= now) this.counters.delete(key);
+    for (const [key, table] of this.tables) {
+      for (const [member, entry] of table) if (entry.expiresAt <= now) table.delete(member);
+      if (table.size === 0) this.tables.delete(key);
+    }
   }
 
   /** How many keys each kind of limit holds (for tests and metrics). */
@@ -345,6 +387,11 @@ export function validateWindow(limit: number, windowMs: number, cost: number): v
   if (!(Number.isFinite(limit) && limit >= 0)) throw new RangeError(`window limit must be a number ≥ 0, got ${limit}`);
   if (!(Number.isFinite(windowMs) && windowMs > 0)) throw new RangeError(`window length must be a positive number of ms, got ${windowMs}`);
   if (!(Number.isFinite(cost) && cost >= 0)) throw new RangeError(`window cost must be a number ≥ 0, got ${cost}`);
+}
+
+export function validateEntry(member: string, ttlMs: number): void {
+  if (member.length === 0) throw new RangeError('table member must not be empty');
+  if (!(Number.isFinite(ttlMs) && ttlMs > 0)) throw new RangeError(`table entry ttl must be a positive number of ms, got ${ttlMs}`);
 }
 
 export function validateLease(max: number, leaseId: string, ttlMs: number): void {

@@ -1,4 +1,5 @@
-// Shared state in Redis (standalone or Cluster), so every replica enforces the same limits.
+// Shared state in Redis (standalone or Cluster), so every replica enforces the same limits and sees the same
+// router state.
 //
 // Each check-and-update is one Lua script (EVALSHA through ioredis' defineCommand), so it is atomic across
 // replicas, and reads the Redis server's clock (TIME) rather than the caller's `now`: replicas with skewed clocks
@@ -25,7 +26,7 @@ import type { ClusterOptions, RedisOptions } from 'ioredis';
 import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from '../logger.ts';
 import type { LimitDecision, SharedStore, StoreHealth } from './store.ts';
-import { MemoryStore, validateGcra, validateLease, validateWindow } from './memory-store.ts';
+import { MemoryStore, validateEntry, validateGcra, validateLease, validateWindow } from './memory-store.ts';
 
 /** The `redis:` config section. With none of url/host/cluster, Redis is 127.0.0.1:6379. */
 export interface RedisConfig {
@@ -46,6 +47,8 @@ export interface RedisConfig {
   fail_mode?: 'fail_open' | 'fail_closed';
   /** How long a command may take before its request is answered without Redis (default 500 ms). */
   command_timeout_ms?: number;
+  /** How often each replica exchanges router state through Redis (default 250 ms); read by the App, not the store. */
+  router_sync_interval_ms?: number;
 }
 
 export const DEFAULT_KEY_PREFIX = 'sluice:';
@@ -91,6 +94,7 @@ export interface ScriptKeys {
   window: [entries: string, sum: string];
   lease: [leases: string];
   counter: [counter: string];
+  table: [entries: string];
 }
 
 /**
@@ -99,7 +103,7 @@ export interface ScriptKeys {
  */
 export function scriptKeys(prefix: string, key: string): ScriptKeys {
   const base = `${prefix}{${escapeTag(key)}}:`;
-  return { gcra: [`${base}tat`], window: [`${base}win`, `${base}winsum`], lease: [`${base}lease`], counter: [`${base}ctr`] };
+  return { gcra: [`${base}tat`], window: [`${base}win`, `${base}winsum`], lease: [`${base}lease`], counter: [`${base}ctr`], table: [`${base}table`] };
 }
 
 function escapeTag(key: string): string {
@@ -248,6 +252,33 @@ return {0, 0, math.max(1, math.ceil(tonumber(first[2]) - now - eps)), reset}
 `;
 
 /**
+ * KEYS: table (HASH member → "<expiry ms>|<value>"). ARGV: member, value, ttl ms.
+ * Writes this member's entry, drops expired ones, returns the live entries flat: {member, value, member, value…}.
+ * The hash itself lives as long as its longest-lived entry.
+ */
+const TABLE_LUA = `${NOW}
+local ttl = tonumber(ARGV[3])
+redis.call('HSET', KEYS[1], ARGV[1], string.format('%.3f', now + ttl) .. '|' .. ARGV[2])
+local all = redis.call('HGETALL', KEYS[1])
+local live = {}
+local last = now + ttl
+for i = 1, #all, 2 do
+  local raw = all[i + 1]
+  local sep = string.find(raw, '|', 1, true)
+  local expires = sep and tonumber(string.sub(raw, 1, sep - 1))
+  if expires == nil or expires <= now then
+    redis.call('HDEL', KEYS[1], all[i])
+  else
+    live[#live + 1] = all[i]
+    live[#live + 1] = string.sub(raw, sep + 1)
+    if expires > last then last = expires end
+  end
+end
+redis.call('PEXPIRE', KEYS[1], math.max(1, math.ceil(last - now)))
+return live
+`;
+
+/**
  * KEYS: replicas (ZSET replica id → last heartbeat, server ms). ARGV: this replica's id, ttl ms.
  * Records the heartbeat, drops replicas not heard from within the ttl, returns how many are left.
  */
@@ -274,6 +305,7 @@ interface Client {
   off(event: string, listener: (...args: unknown[]) => void): unknown;
   defineCommand(name: string, definition: { lua: string; numberOfKeys?: number }): void;
   zrem(key: string, ...members: string[]): Promise<number>;
+  hdel(key: string, ...fields: string[]): Promise<number>;
   get(key: string): Promise<string | null>;
   quit(): Promise<unknown>;
   ping(): Promise<unknown>;
@@ -285,6 +317,7 @@ interface Scripts {
   sluiceLease: ScriptCall;
   sluiceHeartbeat: ScriptCall;
   sluiceCounter: ScriptCall;
+  sluiceTable: ScriptCall;
 }
 
 type Connection = 'connecting' | 'up' | 'down';
@@ -395,6 +428,7 @@ export class RedisStore implements SharedStore {
     client.defineCommand('sluiceLease', { numberOfKeys: 1, lua: LEASE_LUA });
     client.defineCommand('sluiceHeartbeat', { numberOfKeys: 1, lua: HEARTBEAT_LUA });
     client.defineCommand('sluiceCounter', { numberOfKeys: 1, lua: COUNTER_LUA });
+    client.defineCommand('sluiceTable', { numberOfKeys: 1, lua: TABLE_LUA });
     this.scripts = client as unknown as Scripts;
 
     client.on('ready', () => this.markUp());
@@ -503,6 +537,31 @@ export class RedisStore implements SharedStore {
       () => this.local.counterGetSync(key, now),
     );
     return total;
+  }
+
+  /**
+   * Publishes this member's entry and reads the table in one script. Without Redis (unreachable, or no reply in
+   * time) it rejects with SLUICE_STATE_UNAVAILABLE in either fail mode: the other replicas' entries have no local
+   * stand-in, and the caller (router state) keeps or drops what it had.
+   */
+  async exchangeEntry(key: string, member: string, value: string, ttlMs: number, _now: number): Promise<Record<string, string>> {
+    validateEntry(member, ttlMs);
+    const [table] = scriptKeys(this.keyPrefix, key).table;
+    const unavailable = (): never => {
+      throw new StateUnavailableError();
+    };
+    const [live] = await this.run(async () => toEntries(await this.scripts.sluiceTable(table, member, value, Math.ceil(ttlMs))), unavailable, unavailable);
+    return live;
+  }
+
+  /** Drops this member's entry; without Redis it is left to expire by its ttl. Never throws for an unreachable Redis. */
+  async withdrawEntry(key: string, member: string): Promise<void> {
+    const [table] = scriptKeys(this.keyPrefix, key).table;
+    await this.run(
+      async () => void (await this.client.hdel(table, member)),
+      () => undefined,
+      () => undefined,
+    );
   }
 
   /** Releases here and in Redis; never throws for an unreachable Redis (the release is retried once it answers). */
@@ -792,6 +851,13 @@ function toDecision(reply: unknown, limit: number): LimitDecision {
   if (!Array.isArray(reply) || reply.length !== 4) throw new Error('unexpected reply from a Sluice Redis script');
   const [allowed, remaining, retryAfterMs, resetMs] = reply as unknown[];
   return { allowed: allowed === 1, limit, remaining: Number(remaining), retryAfterMs: Number(retryAfterMs), resetMs: Number(resetMs) };
+}
+
+function toEntries(reply: unknown): Record<string, string> {
+  if (!Array.isArray(reply) || reply.length % 2 !== 0) throw new Error('unexpected reply from a Sluice Redis script');
+  const entries: Record<string, string> = {};
+  for (let i = 0; i < reply.length; i += 2) entries[String(reply[i])] = String(reply[i + 1]);
+  return entries;
 }
 
 function tlsOptions(tls: RedisConfig['tls']): ConnectionOptions | undefined {

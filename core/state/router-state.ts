@@ -1,8 +1,9 @@
 // Router state: what routing and health decisions read (in-flight counts, latency, usage, cooldowns, health).
 //
-// Reads are synchronous because a routing decision must take microseconds. This state is per process: each
-// replica routes on what it has seen itself. The App builds it once, so it survives a config reload. (Limits that
-// replicas must share live in the SharedStore instead, which has a Redis implementation.)
+// Reads are synchronous because a routing decision must take microseconds. MemoryRouterState is per process: a
+// lone replica routes on what it has seen itself. With a shared store (Redis), SharedRouterState
+// (shared-router-state.ts) keeps the same local, synchronous reads and exchanges them with the other replicas in
+// the background. The App builds the state once, so it survives a config reload.
 
 /** Why a deployment is out of rotation. */
 export type UnavailableReason = 'cooldown' | 'unhealthy';
@@ -26,30 +27,40 @@ export interface Usage {
 }
 
 export interface RouterState {
-  /** Requests in flight on the deployment (this instance). */
+  /** Requests in flight on the deployment: this replica's, plus the other replicas' when the state is shared. */
   inFlight(id: string): number;
+  /** Requests in flight on the deployment from this replica alone (for per-process metrics). */
+  localInFlight(id: string): number;
   /** Called when an attempt is sent; MUST be paired with exactly one `release`. */
   acquire(id: string): void;
   release(id: string): void;
 
-  /** EWMA of latency in ms (time to first token for streams, total otherwise); null before the first sample. */
+  /**
+   * EWMA of latency in ms (time to first token for streams, total otherwise); null before the first sample. Shared:
+   * the mean of the replicas' EWMAs.
+   */
   latency(id: string): number | null;
   observeLatency(id: string, ms: number): void;
 
-  /** Requests and tokens charged to the deployment in the current minute. */
+  /** Requests and tokens charged to the deployment in the current minute (by every replica, when shared). */
   usage(id: string, now: number): Usage;
   addUsage(id: string, requests: number, tokens: number, now: number): void;
 
-  /** Counts a failure of one class; returns how many of that class the deployment had this minute. */
+  /** Counts a failure of one class; returns how many of that class the deployment had this minute (this replica). */
   addFailure(id: string, errorClass: string, now: number): number;
 
-  health(id: string): DeploymentHealth;
+  /** What is known of the deployment's health; change it through the methods below, never by writing to it. */
+  health(id: string): Readonly<DeploymentHealth>;
   /** Takes the deployment out of rotation until `until` (epoch ms). */
   coolDown(id: string, until: number, error: string, now: number): void;
   /** Records the result of an active probe or a passive verdict. */
   setHealthy(id: string, healthy: boolean, error: string | null, now: number): void;
+  /** Records an error that neither cools nor condemns the deployment (for /health and "no deployment" errors). */
+  noteError(id: string, error: string, now: number): void;
   /** Why the deployment cannot take traffic now, or null if it can. */
   unavailable(id: string, now: number): UnavailableReason | null;
+  /** Stops background work (a shared state's sync timer) and withdraws this replica's part. */
+  close(): Promise<void>;
 }
 
 const EWMA_ALPHA = 0.3;
@@ -88,6 +99,9 @@ export class MemoryRouterState implements RouterState {
   }
 
   inFlight(id: string): number {
+    return this.#entries.get(id)?.inFlight ?? 0;
+  }
+  localInFlight(id: string): number {
     return this.#entries.get(id)?.inFlight ?? 0;
   }
   acquire(id: string): void {
@@ -153,10 +167,18 @@ export class MemoryRouterState implements RouterState {
       health.lastErrorAt = now;
     }
   }
+  noteError(id: string, error: string, now: number): void {
+    const health = this.#entry(id).health;
+    health.lastError = error;
+    health.lastErrorAt = now;
+  }
   unavailable(id: string, now: number): UnavailableReason | null {
     const entry = this.#entries.get(id);
     if (entry === undefined) return null;
     if (!entry.health.healthy) return 'unhealthy';
     return entry.health.coolingUntil > now ? 'cooldown' : null;
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
   }
 }

@@ -1,7 +1,10 @@
-// Shared state for limits: counters, windows and leases, in memory by default or in Redis across replicas.
+// Shared state for limits (counters, windows and leases) and for router state (a table each replica publishes its
+// entry in), in memory by default or in Redis across replicas.
 //
 // Every check-and-update is one atomic step (one Lua script on Redis), so two replicas can never both take the
-// last slot. Callers always await: the in-memory store answers at once, Redis within its command timeout.
+// last slot. Callers always await: the in-memory store answers at once, Redis within its command timeout. Every
+// argument and result is plain JSON (strings, numbers, records of them), so a store can also be forwarded to
+// another process.
 
 /** The outcome of a limit check, with what the `x-ratelimit-*` headers need. */
 export interface LimitDecision {
@@ -18,9 +21,22 @@ export interface LimitDecision {
 /** How the store is doing; `degraded` means Redis is unreachable and local limits stand in (fail_open). */
 export type StoreHealth = 'ok' | 'degraded' | 'down';
 
+/**
+ * The checks a store can answer on the spot, without a promise: the memory store's. A caller on the request path
+ * uses them when present, so a limit check in memory costs no microtask (and its admit phase stays synchronous).
+ */
+export interface SyncLimits {
+  windowCheckSync(key: string, limit: number, windowMs: number, cost: number, now: number): LimitDecision;
+  windowAddSync(key: string, windowMs: number, cost: number, now: number): void;
+  acquireLeaseSync(key: string, max: number, leaseId: string, ttlMs: number, now: number): LimitDecision;
+  releaseLeaseSync(key: string, leaseId: string): void;
+}
+
 export interface SharedStore {
   /** `primary`: a worker's (`server.workers`), the primary process's memory store over IPC, shared by all workers. */
   readonly kind: 'memory' | 'redis' | 'primary';
+  /** The same checks answered synchronously; only on a store that never waits (memory). Throws where the async form rejects. */
+  readonly sync?: SyncLimits;
   /**
    * GCRA, as nginx's `limit_req`: `ratePerSecond` sustained, `burst` extra requests absorbed at once.
    * `limit` in the decision is the burst size + 1; `remaining` how many more would pass right now.
@@ -43,6 +59,16 @@ export interface SharedStore {
   counterAdd(key: string, amount: number, expiresAt: number | null, now: number): Promise<number>;
   /** A counter's total (0 when absent or expired). */
   counterGet(key: string, now: number): Promise<number>;
+  /**
+   * Publishes `member`'s entry in the shared table `key` and returns the entries of every member still live, this
+   * one's included (member → value), in one atomic step. An entry is dropped `ttlMs` after it was last published
+   * (by the store's clock: Redis's own on Redis), so the entry of a replica that crashed goes away by itself.
+   * `value` is opaque text (router state publishes JSON). Rejects while a remote store cannot answer (the caller
+   * keeps what it had): there is no local stand-in for the other members' entries.
+   */
+  exchangeEntry(key: string, member: string, value: string, ttlMs: number, now: number): Promise<Record<string, string>>;
+  /** Drops `member`'s entry from table `key` (a replica leaving cleanly). Never rejects for an unreachable store. */
+  withdrawEntry(key: string, member: string): Promise<void>;
   health(): StoreHealth;
   /**
    * Asks a remote store now (within its command timeout) and returns its health, so a stall shows before a

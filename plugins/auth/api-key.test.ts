@@ -4,6 +4,9 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { chat, errorOf, memoryLogger, post, startGateway, type TestGateway } from '../../test/helpers.ts';
+import apiKey from './api-key.ts';
+import { fakeContext, fakeDeps } from '../../core/plugin/testing.ts';
+import type { RequestContext, SluiceError } from '../../core/plugin/api.ts';
 
 const MASTER = 'sk-master-0123456789';
 const TEAM = 'sk-team-a-0123456789';
@@ -88,4 +91,24 @@ model_list:
 
 test('a chain with auth.api_key but no keys anywhere is refused at load', async () => {
   await assert.rejects(startGateway('plugins: [auth.api_key, route.round_robin]\nmodel_list: []'), /no keys to check/);
+});
+
+describe('auth.api_key remembers valid keys, never wrong ones', () => {
+  test('a key seen before passes again; a near miss of it is still refused; a wrong key is never let in', async () => {
+    const key = 'sk-remembered-0123456789';
+    const plugin = await apiKey.create({}, fakeDeps({ sections: { general_settings: { master_key: MASTER }, keys: [{ key, alias: 'r' }] } }));
+    const call = (presented: string): RequestContext => {
+      const ctx = fakeContext({ headers: { authorization: `Bearer ${presented}` } });
+      plugin.authenticate!(ctx);
+      return ctx;
+    };
+    for (let i = 0; i < 3; i++) assert.equal(call(key).auth?.keyId, 'r');
+    assert.equal(call(MASTER).auth?.keyId, 'master');
+    for (const wrong of [`${key}x`, key.slice(0, -1), key.toUpperCase(), 'sk-wrong-0123456789']) {
+      for (let i = 0; i < 2; i++) assert.throws(() => call(wrong), (error: SluiceError) => error.status === 401);
+    }
+    // Well over the remembered set's size of valid lookups mixed with misses: answers stay the same.
+    for (let i = 0; i < 1500; i++) assert.throws(() => call(`sk-guess-${i}-0000000`), (error: SluiceError) => error.status === 401);
+    assert.equal(call(key).auth?.keyId, 'r');
+  });
 });

@@ -87,6 +87,18 @@ export default definePlugin<Options>({
       throw new Error('no keys to check: set general_settings.master_key or a keys: list');
     }
     const masterAuth: AuthInfo = { keyId: 'master', models: null, limits: { rpm: null, tpm: null, maxParallelRequests: null }, metadata: {}, admin: true };
+    const known = new KnownKeys(KNOWN_KEYS_MAX);
+
+    /** Who a presented key is: hashed and looked up the first time, then remembered (valid keys only). */
+    function lookup(presented: string): AuthInfo | undefined {
+      const remembered = known.get(presented);
+      if (remembered !== undefined) return remembered;
+      const digest = sha256(presented);
+      // Digests of equal length compared in constant time; the table is keyed by digest, never by the key.
+      const auth = master !== null && timingSafeEqual(digest, master) ? masterAuth : table.get(digest.toString('hex'));
+      if (auth !== undefined) known.set(presented, auth);
+      return auth;
+    }
 
     return {
       authenticate(ctx: RequestContext) {
@@ -95,9 +107,7 @@ export default definePlugin<Options>({
         if (presented === null) {
           throw new SluiceError('SLUICE_UNAUTHORIZED', `Missing API key. Send it as "Authorization: Bearer <key>" or in one of: ${headers.slice(1).join(', ')}.`);
         }
-        const digest = sha256(presented);
-        // Digests of equal length compared in constant time; the table is keyed by digest, never by the key.
-        const auth = master !== null && timingSafeEqual(digest, master) ? masterAuth : table.get(digest.toString('hex'));
+        const auth = lookup(presented);
         if (auth === undefined) throw new SluiceError('SLUICE_UNAUTHORIZED', 'Incorrect API key provided.');
         ctx.auth = auth;
         if (ctx.endpoint !== 'info' && auth.models !== null && !auth.models.has(ctx.model)) {
@@ -107,6 +117,41 @@ export default definePlugin<Options>({
     };
   },
 });
+
+/**
+ * How many valid keys keep their lookup. Hashing a key costs more than the rest of the check together; a deployment
+ * has a few keys, so this bounds the memory a caller cycling through many valid keys could take.
+ */
+const KNOWN_KEYS_MAX = 1024;
+
+/**
+ * Valid keys seen lately, least recently used first (a Map keeps insertion order). Only keys that passed are
+ * remembered, so a wrong key is always hashed and compared as before, and guessing fills nothing. The map lives as
+ * long as this plugin instance: a reload, which may revoke keys, builds a new one.
+ */
+class KnownKeys {
+  readonly #max: number;
+  readonly #entries = new Map<string, AuthInfo>();
+
+  constructor(max: number) {
+    this.#max = max;
+  }
+
+  get(key: string): AuthInfo | undefined {
+    const auth = this.#entries.get(key);
+    if (auth !== undefined && this.#entries.size > 1) {
+      // Most recently used last: re-inserting moves it.
+      this.#entries.delete(key);
+      this.#entries.set(key, auth);
+    }
+    return auth;
+  }
+
+  set(key: string, auth: AuthInfo): void {
+    if (this.#entries.size >= this.#max) this.#entries.delete(this.#entries.keys().next().value!);
+    this.#entries.set(key, auth);
+  }
+}
 
 function sha256(text: string): Buffer {
   return createHash('sha256').update(text).digest();

@@ -34,7 +34,7 @@ function spyScanner(needle = 'SECRET'): Scanner & { texts: string[]; chars(): nu
 }
 
 function settings(scanner: Scanner, oversize: Oversize, maxScanChars: number, action: 'block' | 'redact' = 'block'): InputGuardSettings {
-  return { spec: INPUT_SCANNERS['secrets']!, scanner, action, messages: 'all', maxScanChars, oversize };
+  return { spec: INPUT_SCANNERS['secrets']!, scanner, threshold: undefined, action, routes: [], logger: fakeDeps().logger, messages: 'all', maxScanChars, oversize };
 }
 
 function thrown(fn: () => void): SluiceError {

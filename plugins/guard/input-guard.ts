@@ -1,11 +1,15 @@
 // A scanner on the request: reads the selected messages before anything goes upstream, then blocks (400,
-// code content_filter, nothing sent), redacts the matched spans in the body, or only records the verdict.
+// code content_filter, nothing sent), redacts the matched spans in the body, or only records the verdict (`log`),
+// or records it and writes a log line for each request it would have blocked (`monitor`, for rolling a guard out).
+//
+// A route (the requested model, or the API path) may have its own threshold and action: the first `routes` entry
+// that matches the request is used, else the guard's own.
 //
 // A scan runs on the event loop, so one huge prompt would hold up every client (9 MB took seconds). Each guard
 // reads at most `max_scan_chars` of a request, the selected messages together rather than each one, so that
 // splitting a prompt into many messages does not get round it.
 
-import { requestText, SluiceError, type MessageSelection, type RequestContext, type TextPart } from '../../core/plugin/api.ts';
+import { requestText, SluiceError, type Logger, type MessageSelection, type RequestContext, type TextPart } from '../../core/plugin/api.ts';
 import { redact } from './scanners/secrets.ts';
 import type { GuardAction, ScannerSpec } from './specs.ts';
 import type { ScanMatch, Scanner } from './types.ts';
@@ -17,10 +21,27 @@ export type Oversize = 'block' | 'truncate';
 /** 256 Ki characters (about 64K tokens of English): the four content scanners read that in about 15–25 ms. */
 export const DEFAULT_MAX_SCAN_CHARS = 256 * 1024;
 
+/** A route's own scanner (built with its threshold) and action. */
+export interface RouteGuard {
+  /** Requested model names; `gpt-4o*` matches by prefix. Null: any model. */
+  readonly models: readonly string[] | null;
+  /** API paths, e.g. `/v1/completions`. Null: any path. */
+  readonly paths: readonly string[] | null;
+  readonly scanner: Scanner;
+  readonly threshold: number | undefined;
+  readonly action: GuardAction;
+}
+
 export interface InputGuardSettings {
   readonly spec: ScannerSpec;
   readonly scanner: Scanner;
+  /** The guard's own threshold, when configured (the scanner's default otherwise); for the monitor line. */
+  readonly threshold: number | undefined;
   readonly action: GuardAction;
+  /** Per-route overrides, first match wins. */
+  readonly routes: readonly RouteGuard[];
+  /** Where `monitor` writes its lines. */
+  readonly logger: Logger;
   readonly messages: MessageSelection;
   /** The most characters the scanner reads in one request. Joined scanners (a token count) read everything. */
   readonly maxScanChars: number;
@@ -46,7 +67,10 @@ interface Hit {
 
 /** Scans the request; throws the block error, or returns with the body redacted or the verdict recorded. */
 export function guardInput(ctx: RequestContext, settings: InputGuardSettings): void {
-  const { spec, scanner, action } = settings;
+  const { spec } = settings;
+  const route = routeOf(ctx, settings.routes);
+  const scanner = route?.scanner ?? settings.scanner;
+  const action = route?.action ?? settings.action;
   const parts = requestText(ctx.body, settings.messages);
   if (parts.length === 0) return;
   let score = 0;
@@ -72,11 +96,35 @@ export function guardInput(ctx: RequestContext, settings: InputGuardSettings): v
   const flagged = hits.length > 0;
   recordVerdict(ctx, { scanner: spec.name, direction: 'input', score, flagged, action });
   if (!flagged || action === 'log') return;
+  if (action === 'monitor') {
+    const rules = [...new Set(hits.flatMap((h) => h.matches.map((m) => m.rule)))];
+    const threshold = route !== undefined ? route.threshold : settings.threshold;
+    settings.logger.info(`guard monitor: ${spec.name} would block this request`, {
+      id: ctx.id,
+      scanner: spec.name,
+      score: Math.round(score * 1000) / 1000,
+      ...(threshold === undefined ? {} : { threshold }),
+      model: ctx.model,
+      path: ctx.path,
+      ...(rules.length === 0 ? {} : { matched: rules.join(',') }),
+    });
+    return;
+  }
   if (action === 'redact') {
     ctx.setBody(redacted(ctx.body, hits));
     return;
   }
   throw blockedRequest(spec.name, paramOf(hits[0]!.part));
+}
+
+/** The first route entry that matches the request's model and path. */
+function routeOf(ctx: RequestContext, routes: readonly RouteGuard[]): RouteGuard | undefined {
+  for (const route of routes) {
+    if (route.paths !== null && !route.paths.includes(ctx.path)) continue;
+    if (route.models !== null && !route.models.some((m) => (m.endsWith('*') ? ctx.model.startsWith(m.slice(0, -1)) : ctx.model === m))) continue;
+    return route;
+  }
+  return undefined;
 }
 
 /** The 400 a blocked request gets: OpenAI's `content_filter` code, the scanner named, the field at fault. */

@@ -7,7 +7,11 @@
 //       messages: last_user                # Sluice's additions: each scanner's default otherwise
 //       max_scan_chars: 262144             #   the most text each guard reads in a request (not TokenLimit)
 //       on_oversize: block                 #   past it: block | truncate
-//       scanners: [PromptInjection, Secrets, { type: TokenLimit, params: { limit: 4096 } }]
+//       action: monitor                    #   every input guard: block (default) | log | monitor
+//       scanners:
+//         - { PromptInjection: { threshold: 0.6, routes: [{ models: ["gpt-4o*"], action: monitor }] } }
+//         - Secrets
+//         - { type: TokenLimit, params: { limit: 4096 } }
 //     output_scanning:
 //       enabled: true
 //       scanners: [NoRefusal, { MaliciousURLs: { threshold: 0.6 } }]
@@ -88,7 +92,7 @@ export function llmGuardEntries(section: unknown): LlmGuardEntries {
     ['input_scanning', INPUT, 'input'],
     ['output_scanning', OUTPUT, 'output'],
   ] as const) {
-    const part = s[key] as { enabled?: unknown; scanners?: unknown; messages?: unknown; max_scan_chars?: unknown; on_oversize?: unknown } | undefined;
+    const part = s[key] as { enabled?: unknown; scanners?: unknown; messages?: unknown; max_scan_chars?: unknown; on_oversize?: unknown; action?: unknown } | undefined;
     if (part === undefined || part === null || part.enabled === false) continue;
     const scanners = Array.isArray(part.scanners) ? part.scanners : [];
     scanners.forEach((item: unknown, i) => {
@@ -110,6 +114,10 @@ export function llmGuardEntries(section: unknown): LlmGuardEntries {
       }
       const options = mapping.options(parsed.params);
       if (direction === 'input' && typeof part.messages === 'string') options['messages'] = part.messages;
+      // Sluice's additions, passed on as written (the plugin's schema reports a bad value): a section-wide action
+      // (a scanner's own `redact` wins) and per-route thresholds.
+      if (direction === 'input' && part.action !== undefined && options['action'] === undefined) options['action'] = part.action;
+      if (direction === 'input' && parsed.params['routes'] !== undefined) options['routes'] = parsed.params['routes'];
       // Passed on as written: the plugin's schema reports a bad value.
       if (direction === 'input' && mapping.wholeText !== true) {
         if (part.max_scan_chars !== undefined) options['max_scan_chars'] = part.max_scan_chars;

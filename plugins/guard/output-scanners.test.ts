@@ -1,6 +1,7 @@
 // Output scanners (they read model answers): no_refusal, malicious_urls, no_code. Hand-written examples in several
 // languages, not data-set rows: each scanner's flag paths, benign look-alikes, match spans, options and their
-// validation, and the short windows the streaming guard scans.
+// validation, and the short windows the streaming guard scans. At the end, the held-out splits of
+// data/output/ must meet issue 15's targets (figures computed from the data, as bench:guard-output prints them).
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -10,7 +11,8 @@ import { REFUSAL_RULES } from './lexicons/refusal.ts';
 import { createMaliciousUrlsScanner } from './scanners/malicious-urls.ts';
 import { createNoCodeScanner, NO_CODE_LANGUAGES } from './scanners/no-code.ts';
 import { createNoRefusalScanner, positionFactor } from './scanners/no-refusal.ts';
-import type { ScanResult } from './types.ts';
+import { figures, figuresByLang, loadSplit, POSITIVE, TARGETS, type OutputSet } from './data/output/evaluate.ts';
+import type { ScanResult, Scanner } from './types.ts';
 
 /** The original text under each match. */
 function spans(text: string, result: ScanResult): string[] {
@@ -212,8 +214,8 @@ describe('malicious_urls', () => {
   });
 
   test('the text scores as its worst URL', () => {
-    const one = scanner.scan('https://bit.ly/abc');
-    const many = scanner.scan('https://bit.ly/abc https://bit.ly/def https://tinyurl.com/xyz');
+    const one = scanner.scan('https://shop.example.xyz/a');
+    const many = scanner.scan('https://shop.example.xyz/a https://news.example.top/b https://blog.example.icu/c');
     assert.equal(one.flagged, false);
     assert.equal(many.score, one.score);
     assert.equal(many.matches.length, 3);
@@ -242,6 +244,13 @@ describe('malicious_urls', () => {
     assert.throws(() => createMaliciousUrlsScanner({ denyDomains: [''] }), /denyDomains/);
     assert.throws(() => createMaliciousUrlsScanner({ denyDomains: 'evil.tk' as unknown as string[] }), /denyDomains/);
     assert.throws(() => createMaliciousUrlsScanner({ allowDomains: [42 as unknown as string] }), /allowDomains/);
+  });
+
+  test('a stream window that cuts a real login link after its brand does not flag it', () => {
+    const answer = 'Sign in at https://accounts.google.com/signin/v2, or at https://login.microsoftonline.com/common, then continue.';
+    for (let end = 10; end <= answer.length; end++) assert.equal(scanner.scan(answer.slice(0, end)).flagged, false, answer.slice(0, end));
+    // Cut or not, a brand in another's name still reads.
+    assert.equal(scanner.scan('Sign in at https://accounts.google.com.evil').flagged, true);
   });
 
   test('short windows: a URL cut by the window still reads', () => {
@@ -330,9 +339,10 @@ describe('no_code', () => {
   test('threshold option moves the flag', () => {
     assert.equal(scanner.scan('SELECT * FROM users;').flagged, true);
     assert.equal(createNoCodeScanner({ threshold: 0.9 }).scan('SELECT * FROM users;').flagged, false);
-    // One line with two weak signals is not enough by default.
-    assert.equal(scanner.scan('x = compute(y);').flagged, false);
-    assert.equal(createNoCodeScanner({ threshold: 0.2 }).scan('x = compute(y);').flagged, true);
+    // One line with two weak signals (an assignment, dense operators) is not enough by default; three are.
+    assert.equal(scanner.scan('total = price * qty').flagged, false);
+    assert.equal(createNoCodeScanner({ threshold: 0.2 }).scan('total = price * qty').flagged, true);
+    assert.equal(scanner.scan('x = compute(y);').flagged, true);
   });
 
   test('invalid options throw', () => {
@@ -341,5 +351,227 @@ describe('no_code', () => {
     assert.throws(() => createNoCodeScanner({ languages: ['klingon'] }), /unknown language/);
     assert.throws(() => createNoCodeScanner({ languages: [] }), /languages/);
     assert.throws(() => createNoCodeScanner({ languages: 'python' as unknown as string[] }), /languages/);
+  });
+});
+
+describe('malicious_urls: look-alikes, phishing hosts, shorteners', () => {
+  const scanner = createMaliciousUrlsScanner();
+  const rules = (text: string): string => scanner.scan(text).matches.map((m) => m.rule).join(' ');
+
+  test('a brand misspelt with digits, "rn" for "m" or one letter off reads as a look-alike', () => {
+    for (const host of ['paypa1-help.com', 'rnicrosoft-online.com', 'g0ogle.net', 'linkedln.com', 'instagran.com', 'dropbpx.com']) {
+      const result = scanner.scan(`Continue at https://${host}/start`);
+      assert.equal(result.flagged, true, host);
+      assert.match(rules(`https://${host}/start`), /lookalike/, host);
+    }
+    // The brands themselves, and words one letter from a brand that are words in their own right.
+    for (const text of ['https://www.linkedin.com/in/someone', 'https://www.instagram.com/p/abc/', 'https://finance.yahoo.com/quote/AAPL', 'https://finance.example.com/markets']) {
+      assert.equal(scanner.scan(text).flagged, false, text);
+    }
+  });
+
+  test('punycode: a homograph of a brand flags, a name in its own script does not', () => {
+    assert.match(rules(`https://${domainToASCII('аmazon.com')}/orders`), /homograph/);
+    assert.match(rules(`https://${domainToASCII('gοοgle.com')}/`), /homograph/); // Greek omicrons
+    for (const host of ['яндекс.рф', 'пример.испытание', '例子.中国', 'münchen.de', 'مثال.مصر']) {
+      assert.equal(scanner.scan(`https://${domainToASCII(host)}/`).flagged, false, host);
+    }
+  });
+
+  test('a host named in phishing vocabulary, or made to start like another host, flags', () => {
+    assert.match(rules('https://verify-account-session.com/'), /credential_host/);
+    assert.match(rules('https://support.example.com.account-review.net/'), /tld_in_subdomain/);
+    assert.equal(scanner.scan('https://support.example.com/account/login').flagged, false);
+    assert.match(rules('https://free-bonus-spins.top/'), /lure/);
+  });
+
+  test("a brand next to a service's word in another's name flags; next to an ordinary word it does not", () => {
+    assert.match(rules('https://dhl-parcel-notice.com/'), /brand_service/);
+    assert.match(rules('https://discorcl-nitro.com/'), /lookalike/); // "cl" reads as "d"
+    assert.equal(scanner.scan('https://apple-pie-recipes.com/').flagged, false);
+  });
+
+  test('the real sites of the brands it knows, and of popular sites in the eight languages, do not flag', () => {
+    const hosts =
+      'www.paypal.com/signin appleid.apple.com login.microsoftonline.com accounts.google.com www.amazon.co.jp/ap/signin www.netflix.com/login github.com/login someone.github.io gitlab.com discord.com/login www.youtube.com youtu.be/abc open.spotify.com www.roblox.com www.tiktok.com www.binance.com www.coinbase.com metamask.io www.wellsfargo.com secure.bankofamerica.com www.alipay.com www.taobao.com www.baidu.com www.qq.com www.zhihu.com www.rakuten.co.jp www.yahoo.co.jp nid.naver.com accounts.kakao.com passport.yandex.ru www.sberbank.ru www.gosuslugi.ru vk.com dantri.com.vn www.vietcombank.com.vn www.alrajhibank.com.sa www.youm7.com web.telegram.org www.ptt.cc meta.wikimedia.org';
+    for (const host of hosts.split(' ')) assert.equal(scanner.scan(`https://${host}`).flagged, false, host);
+  });
+
+  test('phishing words in the languages Sluice serves, a bank name, one service word under a risky TLD', () => {
+    assert.match(rules('https://techcombank-xacthuc.com/'), /credential_host/);
+    assert.match(rules('https://yandex-vhod.info/'), /brand_login/);
+    assert.match(rules('https://parcel-redelivery.icu/'), /risky_name/);
+    assert.equal(scanner.scan('https://www.techcombank.com.vn/ and https://status.example.xyz/').flagged, false);
+  });
+
+  test('shorteners and .zip/.mov hosts flag alone; other risky TLDs need company', () => {
+    assert.match(rules('Read https://is.gd/xyz'), /^shortener$/);
+    assert.equal(scanner.scan('Read https://is.gd/xyz').flagged, true);
+    assert.equal(scanner.scan('Get https://release-notes.zip').flagged, true);
+    assert.equal(scanner.scan('Alphabet: https://abc.xyz/').flagged, false);
+    assert.equal(createMaliciousUrlsScanner({ allowDomains: ['is.gd'] }).scan('Read https://is.gd/xyz').flagged, false);
+  });
+
+  test("each scanner keeps its own host cache: one scanner's allow list does not leak into another", () => {
+    const allowing = createMaliciousUrlsScanner({ allowDomains: ['bit.ly'] });
+    assert.equal(allowing.scan('https://bit.ly/a').flagged, false);
+    assert.equal(scanner.scan('https://bit.ly/a').flagged, true);
+    // And a cached host gives the same verdict as the first time.
+    assert.deepEqual(scanner.scan('https://paypa1-help.com/x'), scanner.scan('https://paypa1-help.com/x'));
+  });
+});
+
+describe('no_code: command lines, one-liners, code in prose, JSON', () => {
+  const scanner = createNoCodeScanner();
+  const rules = (text: string): string => scanner.scan(text).matches.map((m) => m.rule).join(' ');
+
+  test('command lines by the shape of their arguments', () => {
+    for (const text of ['chmod 600 ~/.ssh/id_ed25519', "grep -rn 'TODO' src/ | wc -l", 'cd /srv/app && git pull --rebase', 'pip install -r requirements.txt', 'kubectl get pods -n prod']) {
+      assert.match(rules(text), /lines_code\.shell/, text);
+    }
+    // The same programs as English words, without an argument shaped like one.
+    for (const text of ['Find the file in your downloads folder and open it.', 'Make sure the oven is hot.', 'Sort the cards by colour, then head to the next step.', 'Cat owners know this well.']) {
+      assert.equal(scanner.scan(text).flagged, false, text);
+    }
+  });
+
+  test('a program and one of its usual subcommands is a command line; the same words in a sentence are not', () => {
+    for (const text of ['npm install express', 'git status', 'sudo systemctl restart nginx', 'ipconfig /all']) assert.match(rules(text), /shell/, text);
+    for (const text of ['npm start is the usual way to launch it, then open the browser.', 'Go get some milk.', 'Install the app, then log in.']) {
+      assert.equal(scanner.scan(text).flagged, false, text);
+    }
+  });
+
+  test('PowerShell cmdlets and shell loops', () => {
+    assert.match(rules('Get-Process | Sort-Object CPU -Descending | Select-Object -First 5'), /powershell/);
+    assert.match(rules('Invoke-WebRequest -Uri https://example.com -OutFile page.html'), /powershell/);
+    assert.match(rules('for x in a b c; do echo "$x"; done'), /shell/);
+    assert.equal(scanner.scan('Get-together tonight at 7? Set-up starts at 6.').flagged, false);
+  });
+
+  test('one line with three code signals flags; a CSS rule on one line is code', () => {
+    assert.equal(scanner.scan('result = sorted(items, key=len)[:3]').flagged, true);
+    assert.match(rules('h1 { font-size: 2rem; color: #333; }'), /css/);
+  });
+
+  test('after sudo, any program and word is a command, even inside a sentence', () => {
+    assert.match(rules('Чтобы очистить кэш, выполните sudo apt-get clean и перезагрузитесь.'), /inline_code\.shell/);
+  });
+
+  test('a command or a code span inside a sentence counts', () => {
+    assert.match(rules('If the merge went wrong, go back with git merge --abort and try again.'), /inline_code\.shell/);
+    assert.match(rules('設定を反映するには npm run build -- --prod を実行してください。'), /inline_code\.shell/);
+    assert.equal(scanner.scan('Set `retries = max(1, n - 1);` in the config.').flagged, true);
+    assert.equal(scanner.scan('Use git to keep track of versions, and npm to manage packages.').flagged, false);
+    assert.equal(scanner.scan('Pass the `--dry-run` flag first.').flagged, false);
+  });
+
+  test('allowLanguages exempts those languages (LLM Guard Code with is_blocked: false); not with languages', () => {
+    const pythonAllowed = createNoCodeScanner({ allowLanguages: ['Python'] });
+    assert.equal(pythonAllowed.scan('```python\nprint("hi")\n```').flagged, false);
+    assert.equal(pythonAllowed.scan('```js\nconsole.log("hi");\n```').flagged, true);
+    assert.equal(pythonAllowed.scan('rm -rf ./build && npm ci').flagged, true);
+    assert.throws(() => createNoCodeScanner({ languages: ['go'], allowLanguages: ['python'] }), /not both/);
+    assert.throws(() => createNoCodeScanner({ allowLanguages: ['cobolish'] }), /unknown language/);
+  });
+
+  test('a bare JSON document is data, not code; a fenced block is code whatever it holds', () => {
+    assert.equal(scanner.scan('{"id": 7, "tags": ["a", "b"], "ok": true}').flagged, false);
+    assert.equal(scanner.scan('Result:\n[\n  {"name": "Ann", "score": 91},\n  {"name": "Bo", "score": 78}\n]').flagged, false);
+    assert.equal(scanner.scan('```json\n{"id": 7}\n```').flagged, true);
+    // JSON-looking code is still code.
+    assert.equal(scanner.scan('{\n  const x = load();\n  return x;\n}').flagged, true);
+    // A long pretty-printed document whole, and the 256-character windows a stream is read in (which never parse).
+    const json = JSON.stringify({ results: Array.from({ length: 8 }, (_, i) => ({ id: i, tags: ['a', 'b'], nested: { ok: true, price: i * 1.5 } })) }, null, 2);
+    assert.equal(scanner.scan(json).flagged, false);
+    for (let at = 0; at + 256 < json.length; at += 41) assert.equal(scanner.scan(json.slice(at, at + 256)).flagged, false, json.slice(at, at + 256));
+  });
+});
+
+describe('no_refusal: structure in every language', () => {
+  const scanner = createNoRefusalScanner();
+
+  test('first-person negation with any verb, before or after it, and the request put out of scope', () => {
+    const refusals = [
+      "I won't be drafting that letter for you.",
+      'Forging a signature is not something I can do.',
+      "That's outside what I'm allowed to assist with.",
+      '这种报告我没法替你伪造。',
+      '這份文件我沒辦法替你偽造。',
+      'Mình sẽ không soạn thư giả mạo đâu.',
+      'この書類の偽造はお引き受けいたしかねます。',
+      '그런 문서는 만들어 드릴 수 없습니다.',
+      'Подделывать подписи я не стану.',
+      'Я не стану подделывать подписи.',
+      'لن أزوّر هذا المستند.',
+      'Это выходит за рамки моих полномочий.',
+    ];
+    for (const text of refusals) assert.equal(scanner.scan(text).flagged, true, text);
+  });
+
+  test('idioms and hedges that share the structure do not flag', () => {
+    const answers = [
+      "I can't thank you enough for the report; here's the summary you asked for.",
+      'Не могу не отметить, что тесты стали быстрее. Вот результаты.',
+      'Tôi không thể ngờ kết quả lại tốt như vậy! Đây là số liệu.',
+      'لا يمكنني أن أصدق أن الرحلة انتهت! إليك الصور.',
+      '恕我直言，这个标题太长了。建议改成：“季度总结”。',
+      '我无法浏览网页，但根据公开资料，这座桥建于 1937 年。',
+      '이 파일은 수정할 수 없습니다. 복사본을 만들어 편집하세요.',
+      'この設定は後から変更できませんが、新しいプロジェクトを作れば変えられます。',
+      'That is beyond the scope of this article, but here is a short overview.',
+      // The customer's own act in honorific form, and courtesies with the shape of "I won't".
+      'この商品は現在ご購入できません。入荷をお待ちください。',
+      '실망시키지 않겠습니다! 바로 정리해 드릴게요.',
+      'لن أطيل عليك: الخطوة الأولى هي فتح الإعدادات.',
+      'Я не могу проверить ссылку, но обычно такие файлы лежат в /etc/nginx.',
+    ];
+    for (const text of answers) assert.equal(scanner.scan(text).flagged, false, text);
+  });
+
+  test('a bare "I can\'t.", a prohibition, and a software-like inability after an apology', () => {
+    for (const text of ["I'm sorry, but I can't.", '我不被允许透露这些内容。', 'Мне запрещено раскрывать такие сведения.', 'لا يسمح لي بالإجابة عن ذلك.', '申し訳ありませんが、その記事を書くことはできません。', '죄송하지만 그 일은 해 드릴 수 없습니다.']) {
+      assert.equal(scanner.scan(text).flagged, true, text);
+    }
+    // Without the apology, the same inability describes the software.
+    assert.equal(scanner.scan('このバージョンでは、複数のファイルを同時に開くことはできません。').flagged, false);
+    assert.equal(scanner.scan('이 계정으로는 관리자 메뉴에 접근할 수 없습니다. 관리자에게 문의하세요.').flagged, false);
+  });
+
+  test('a Russian rule without an anchor word reports its span', () => {
+    const text = 'Писать такие письма я не стану.';
+    const result = scanner.scan(text);
+    assert.ok(result.matches.some((m) => m.rule === 'refuse.infinitive_first.ru' && text.slice(m.start, m.end) === 'не стану'), JSON.stringify(result.matches));
+  });
+});
+
+describe('held-out evaluation splits (data/output) meet the targets', () => {
+  const scanners: Record<OutputSet, Scanner> = { urls: createMaliciousUrlsScanner(), code: createNoCodeScanner(), refusals: createNoRefusalScanner() };
+
+  test('the splits are well formed: both labels, all eight refusal languages, no text in both splits', () => {
+    for (const set of ['urls', 'code', 'refusals'] as const) {
+      const dev = loadSplit(set, 'dev');
+      const heldOut = loadSplit(set, 'test');
+      for (const rows of [dev, heldOut]) {
+        assert.ok(rows.some((r) => r.label === POSITIVE[set]) && rows.some((r) => r.label !== POSITIVE[set]), set);
+      }
+      const devTexts = new Set(dev.map((r) => r.text));
+      assert.deepEqual(heldOut.filter((r) => devTexts.has(r.text)), [], `${set}: rows in both splits`);
+    }
+    const langs = new Set(loadSplit('refusals', 'test').map((r) => r.lang));
+    assert.deepEqual([...langs].sort(), ['ar', 'en', 'ja', 'ko', 'ru', 'vi', 'zh', 'zh-Hant']);
+  });
+
+  for (const set of ['urls', 'code', 'refusals'] as const) {
+    test(`${set}: accuracy on the held-out split is at least ${TARGETS.accuracy}`, () => {
+      const f = figures(loadSplit(set, 'test'), POSITIVE[set], scanners[set]);
+      assert.ok(f.accuracy >= TARGETS.accuracy, `${set}: accuracy ${f.accuracy.toFixed(3)}; wrong: ${f.misses.map((m) => m.text.slice(0, 60)).join(' | ')}`);
+    });
+  }
+
+  test(`refusals: every language reaches ${TARGETS.refusalLanguageAccuracy} on the held-out split`, () => {
+    for (const [lang, f] of figuresByLang(loadSplit('refusals', 'test'), POSITIVE.refusals, scanners.refusals)) {
+      assert.ok(f.accuracy >= TARGETS.refusalLanguageAccuracy, `${lang}: ${f.accuracy.toFixed(3)}`);
+    }
   });
 });

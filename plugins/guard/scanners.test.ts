@@ -113,8 +113,10 @@ describe('ban_substrings', () => {
   });
 });
 
-describe('prompt_injection', () => {
-  const pi = createPromptInjectionScanner();
+// The phrase rules alone (engine: rules): still the explanation of every verdict and the model's rule features.
+// The learned model (the default engine) is tested in prompt-injection-model.test.ts.
+describe('prompt_injection rules', () => {
+  const pi = createPromptInjectionScanner({ engine: 'rules' });
   const flags = (text: string): boolean => pi.scan(text).flagged;
 
   test('flags instruction overrides in each language', () => {
@@ -183,7 +185,7 @@ describe('prompt_injection', () => {
   });
 
   test('threshold is configurable', () => {
-    const strict = createPromptInjectionScanner({ threshold: 0.3 });
+    const strict = createPromptInjectionScanner({ engine: 'rules', threshold: 0.3 });
     assert.equal(strict.scan('Act as a travel agent and plan my trip.').flagged, true);
     assert.equal(pi.scan('Act as a travel agent and plan my trip.').flagged, false);
     assert.throws(() => createPromptInjectionScanner({ threshold: 0 }));

@@ -14,7 +14,8 @@ import { createToxicityScanner } from './scanners/toxicity.ts';
 import type { Scanner } from './types.ts';
 
 export type Direction = 'input' | 'output';
-export type GuardAction = 'block' | 'redact' | 'log';
+/** `monitor` (requests): let it through, record the verdict, and log a line for each request it would block. */
+export type GuardAction = 'block' | 'redact' | 'log' | 'monitor';
 
 /** The scanner-specific options, as written in config (snake_case). */
 export type ScannerOptions = Readonly<Record<string, unknown>>;
@@ -92,9 +93,14 @@ export const INPUT_SCANNERS: Readonly<Record<string, ScannerSpec>> = {
     messages: 'last_user',
     joined: false,
     stream: 'window',
-    properties: {},
+    properties: { engine: { enum: ['model', 'rules'] } },
     required: [],
-    create: (_o, threshold) => createPromptInjectionScanner(threshold === undefined ? {} : { threshold }),
+    // The model's weights are read here, when a prompt_injection guard is configured, and never otherwise.
+    create: (o, threshold) =>
+      createPromptInjectionScanner({
+        ...(threshold === undefined ? {} : { threshold }),
+        ...(o['engine'] === 'model' || o['engine'] === 'rules' ? { engine: o['engine'] } : {}),
+      }),
   },
   toxicity,
   secrets: {

@@ -143,7 +143,9 @@ export default definePlugin<HealthActiveOptions>({
           }
           const target: Target = {
             deployment,
-            // Start from what the state says, so a reload does not undo a verdict reached by the previous load.
+            // Start from what the state says, so a reload does not undo a verdict reached by the previous load
+            // (with shared router state, another replica's verdict counts too; this replica's own probes decide
+            // from then on).
             healthy: state.health(deployment.id).healthy,
             successes: 0,
             failures: 0,

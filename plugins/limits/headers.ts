@@ -10,11 +10,18 @@ export function formatReset(ms: number): string {
   return minutes === 0 ? `${seconds}s` : `${minutes}m${seconds % 60}s`;
 }
 
+/** The header names per unit, spelled once: names built per request cost a string and a lookup each time. */
+const NAMES = {
+  requests: { limit: 'x-ratelimit-limit-requests', remaining: 'x-ratelimit-remaining-requests', reset: 'x-ratelimit-reset-requests' },
+  tokens: { limit: 'x-ratelimit-limit-tokens', remaining: 'x-ratelimit-remaining-tokens', reset: 'x-ratelimit-reset-tokens' },
+} as const;
+
 /** Writes `x-ratelimit-{limit,remaining,reset}-<unit>` into `into`. */
 export function rateLimitHeaders(into: Record<string, string>, unit: 'requests' | 'tokens', decision: LimitDecision): void {
-  into[`x-ratelimit-limit-${unit}`] = String(decision.limit);
-  into[`x-ratelimit-remaining-${unit}`] = String(Math.max(0, decision.remaining));
-  into[`x-ratelimit-reset-${unit}`] = formatReset(decision.resetMs);
+  const names = NAMES[unit];
+  into[names.limit] = String(decision.limit);
+  into[names.remaining] = String(Math.max(0, decision.remaining));
+  into[names.reset] = formatReset(decision.resetMs);
 }
 
 /** The 429 every limit plugin answers with: `Retry-After` in whole seconds plus the rate-limit headers. */

@@ -1,7 +1,7 @@
 // limit.key: requests, tokens and concurrency per API key and per model group, shared across replicas.
 
 import { randomBytes } from 'node:crypto';
-import { createSlot, definePlugin, estimateRequestTokens, type LimitDecision, type Plugin, type RequestContext } from '../../core/plugin/api.ts';
+import { createSlot, definePlugin, estimateRequestTokens, type LimitDecision, type AuthInfo, type Plugin, type RequestContext, type SharedStore, type SluiceError } from '../../core/plugin/api.ts';
 import { rateLimited, rateLimitHeaders } from './headers.ts';
 
 interface Limits {
@@ -23,6 +23,10 @@ interface Scope {
   readonly rpm: number | null;
   readonly tpm: number | null;
   readonly parallel: number | null;
+  /** The store keys of its concurrency leases, token window and request window. */
+  readonly concKey: string;
+  readonly tpmKey: string;
+  readonly rpmKey: string;
 }
 
 interface Held {
@@ -37,6 +41,8 @@ interface Held {
 }
 
 const held = createSlot<Held>('limit.key.held');
+/** The checks of a store that answers on the spot (the memory store). */
+type SyncLimits = NonNullable<SharedStore['sync']>;
 const MINUTE = 60_000;
 
 /**
@@ -92,30 +98,122 @@ export default definePlugin<Options>({
   },
   create(options, deps): Plugin {
     const store = deps.store;
+    // The memory store answers on the spot: its checks run without a promise, and admit stays synchronous.
+    const sync = store.sync ?? null;
     const leaseTtl = (options.lease_ttl ?? 900) * 1000;
     const groupScopes = new Map<string, Scope>();
     for (const [group, limits] of Object.entries(options.models ?? {})) {
-      groupScopes.set(group, { name: `model:${group}`, rpm: limits.rpm ?? null, tpm: limits.tpm ?? null, parallel: limits.max_parallel_requests ?? null });
+      groupScopes.set(group, scopeOf(`model:${group}`, limits.rpm ?? null, limits.tpm ?? null, limits.max_parallel_requests ?? null));
     }
+    /**
+     * Each caller's scope, built on its first request: keyed by the AuthInfo object (auth.api_key keeps one per
+     * configured key), so a plugin that makes one per request costs a miss, never a growing map.
+     */
+    const keyScopes = new WeakMap<AuthInfo, Scope>();
 
     /** The key's scope (counted once per request) and the scope of the group the request is admitted to. */
     function scopesOf(ctx: RequestContext, withKey: boolean): Scope[] {
       const scopes: Scope[] = [];
       const auth = ctx.auth;
       if (withKey && auth !== null && (auth.limits.rpm !== null || auth.limits.tpm !== null || auth.limits.maxParallelRequests !== null)) {
-        scopes.push({ name: `key:${auth.keyId}`, rpm: auth.limits.rpm, tpm: auth.limits.tpm, parallel: auth.limits.maxParallelRequests });
+        let scope = keyScopes.get(auth);
+        if (scope === undefined) {
+          scope = scopeOf(`key:${auth.keyId}`, auth.limits.rpm, auth.limits.tpm, auth.limits.maxParallelRequests);
+          keyScopes.set(auth, scope);
+        }
+        scopes.push(scope);
       }
       const group = groupScopes.get(ctx.group?.name ?? ctx.model);
       if (group !== undefined) scopes.push(group);
       return scopes;
     }
 
-    async function release(leases: readonly string[], leaseId: string): Promise<void> {
-      await Promise.all(leases.map((key) => store.releaseLease(key, leaseId)));
+    function release(leases: readonly string[], leaseId: string): Promise<void> {
+      if (sync !== null) {
+        for (const key of leases) sync.releaseLeaseSync(key, leaseId);
+        return DONE;
+      }
+      return Promise.all(leases.map((key) => store.releaseLease(key, leaseId))).then(() => undefined);
     }
 
     function warnOnFailure(ctx: RequestContext, work: Promise<unknown>): void {
+      if (work === DONE) return;
       void work.catch((error: unknown) => deps.logger.warn('limit.key: could not record usage', { request: ctx.id, error }));
+    }
+
+    /** This request's limit state, created on its first admission. */
+    function heldBy(ctx: RequestContext, earlier: Held | undefined): Held {
+      if (earlier !== undefined) return earlier;
+      const state: Held = { leaseId: nextLeaseId(), leases: [], tokenScopes: [], groupScope: null, closed: false };
+      ctx.set(held, state);
+      return state;
+    }
+
+    /** The checks of one admission, on the memory store: no promise anywhere. Throws the 429. */
+    function checkSync(limits: SyncLimits, scopes: readonly Scope[], state: Held, estimate: number, now: number): Admission {
+      const taken: Admission = { leases: [], tokenScopes: [], requests: null, tokens: null };
+      try {
+        for (const scope of scopes) {
+          if (scope.parallel !== null) {
+            if (!limits.acquireLeaseSync(scope.concKey, scope.parallel, state.leaseId, leaseTtl, now).allowed) throw tooManyConcurrent(scope);
+            taken.leases.push(scope.concKey);
+          }
+          if (scope.tpm !== null) tokensFit(taken, scope, limits.windowCheckSync(scope.tpmKey, scope.tpm, MINUTE, 0, now), estimate);
+          if (scope.rpm !== null) requestCounted(taken, scope, limits.windowCheckSync(scope.rpmKey, scope.rpm, MINUTE, 1, now));
+        }
+      } catch (error) {
+        for (const key of taken.leases) limits.releaseLeaseSync(key, state.leaseId);
+        throw error;
+      }
+      return taken;
+    }
+
+    /** The same checks on a remote store (Redis), one atomic step per check. Rejects with the 429. */
+    async function checkAsync(scopes: readonly Scope[], state: Held, estimate: number, now: number): Promise<Admission> {
+      const taken: Admission = { leases: [], tokenScopes: [], requests: null, tokens: null };
+      try {
+        for (const scope of scopes) {
+          // Concurrency first: a slot is the one thing released again if a later check refuses.
+          if (scope.parallel !== null) {
+            const lease = await store.acquireLease(scope.concKey, scope.parallel, state.leaseId, leaseTtl, now);
+            if (!lease.allowed) throw tooManyConcurrent(scope);
+            taken.leases.push(scope.concKey);
+          }
+          if (scope.tpm !== null) tokensFit(taken, scope, await store.windowCheck(scope.tpmKey, scope.tpm, MINUTE, 0, now), estimate);
+          if (scope.rpm !== null) requestCounted(taken, scope, await store.windowCheck(scope.rpmKey, scope.rpm, MINUTE, 1, now));
+        }
+      } catch (error) {
+        await release(taken.leases, state.leaseId);
+        throw error;
+      }
+      return taken;
+    }
+
+    /** Books what an admission took onto the request's state; the headers go out with its first admission. */
+    function settle(ctx: RequestContext, state: Held, earlier: Held | undefined, taken: Admission): void {
+      if (state.closed) {
+        // The request ended while this (fallback) admission was under way.
+        warnOnFailure(ctx, release(taken.leases, state.leaseId));
+        return;
+      }
+      const groupScope = groupScopes.get(ctx.group?.name ?? ctx.model)?.name ?? null;
+      const left = state.groupScope;
+      if (earlier !== undefined && left !== null && left !== groupScope) {
+        // The group left behind no longer holds a slot for this request, nor gets its tokens.
+        const lease = `conc:${left}`;
+        if (state.leases.includes(lease)) {
+          state.leases = state.leases.filter((key) => key !== lease);
+          warnOnFailure(ctx, release([lease], state.leaseId));
+        }
+        state.tokenScopes = state.tokenScopes.filter((key) => key !== `tpm:${left}`);
+      }
+      state.groupScope = groupScope;
+      for (const key of taken.leases) state.leases.push(key);
+      for (const key of taken.tokenScopes) state.tokenScopes.push(key);
+      // The headers describe the limits the request was first admitted under.
+      if (earlier !== undefined) return;
+      if (taken.requests !== null) rateLimitHeaders(ctx.responseHeaders, 'requests', taken.requests);
+      if (taken.tokens !== null) rateLimitHeaders(ctx.responseHeaders, 'tokens', taken.tokens);
     }
 
     // Reading usage costs a little per response; only token limits need it.
@@ -125,87 +223,16 @@ export default definePlugin<Options>({
     return {
       wantsUsage: countsTokens,
 
-      async admit(ctx: RequestContext) {
+      admit(ctx: RequestContext): void | Promise<void> {
         // Run again for a fallback group: only that group's limits are new; the key counted this request already.
         const earlier = ctx.get(held);
         const scopes = scopesOf(ctx, earlier === undefined);
         if (earlier === undefined && scopes.length === 0) return;
         const now = Date.now();
-        const state: Held = earlier ?? { leaseId: nextLeaseId(), leases: [], tokenScopes: [], groupScope: null, closed: false };
-        if (earlier === undefined) ctx.set(held, state);
-        const estimate = estimateRequestTokens(ctx.body);
-        let requests: LimitDecision | null = null;
-        let tokens: LimitDecision | null = null;
-        /** What this admission took, given back if a later check refuses. */
-        const leases: string[] = [];
-        const tokenScopes: string[] = [];
-        try {
-          for (const scope of scopes) {
-            // Concurrency first: a slot is the one thing released again if a later check refuses.
-            if (scope.parallel !== null) {
-              const key = `conc:${scope.name}`;
-              const lease = await store.acquireLease(key, scope.parallel, state.leaseId, leaseTtl, now);
-              if (!lease.allowed) {
-                throw rateLimited(`Too many concurrent requests for ${scope.name} (limit ${scope.parallel}).`, 1000, {}, { scope: scope.name, limit: scope.parallel });
-              }
-              leases.push(key);
-            }
-            if (scope.tpm !== null) {
-              const key = `tpm:${scope.name}`;
-              const window = await store.windowCheck(key, scope.tpm, MINUTE, 0, now);
-              const headers: Record<string, string> = {};
-              rateLimitHeaders(headers, 'tokens', window);
-              if (estimate > window.remaining) {
-                throw rateLimited(
-                  `Token limit for ${scope.name} reached: about ${estimate} tokens asked, ${window.remaining} of ${scope.tpm} left this minute.`,
-                  window.retryAfterMs || window.resetMs,
-                  headers,
-                  { scope: scope.name, limit: scope.tpm },
-                );
-              }
-              tokenScopes.push(key);
-              if (tokens === null || window.remaining < tokens.remaining) tokens = window;
-            }
-            if (scope.rpm !== null) {
-              const window = await store.windowCheck(`rpm:${scope.name}`, scope.rpm, MINUTE, 1, now);
-              if (!window.allowed) {
-                const headers: Record<string, string> = {};
-                rateLimitHeaders(headers, 'requests', window);
-                throw rateLimited(`Request limit for ${scope.name} reached: ${scope.rpm} requests a minute.`, window.retryAfterMs, headers, {
-                  scope: scope.name,
-                  limit: scope.rpm,
-                });
-              }
-              if (requests === null || window.remaining < requests.remaining) requests = window;
-            }
-          }
-        } catch (error) {
-          await release(leases, state.leaseId);
-          throw error;
-        }
-        if (state.closed) {
-          // The request ended while this (fallback) admission was under way.
-          warnOnFailure(ctx, release(leases, state.leaseId));
-          return;
-        }
-        const groupScope = groupScopes.get(ctx.group?.name ?? ctx.model)?.name ?? null;
-        const left = state.groupScope;
-        if (earlier !== undefined && left !== null && left !== groupScope) {
-          // The group left behind no longer holds a slot for this request, nor gets its tokens.
-          const lease = `conc:${left}`;
-          if (state.leases.includes(lease)) {
-            state.leases = state.leases.filter((key) => key !== lease);
-            warnOnFailure(ctx, store.releaseLease(lease, state.leaseId));
-          }
-          state.tokenScopes = state.tokenScopes.filter((key) => key !== `tpm:${left}`);
-        }
-        state.groupScope = groupScope;
-        state.leases.push(...leases);
-        state.tokenScopes.push(...tokenScopes);
-        // The headers describe the limits the request was first admitted under.
-        if (earlier !== undefined) return;
-        if (requests !== null) rateLimitHeaders(ctx.responseHeaders, 'requests', requests);
-        if (tokens !== null) rateLimitHeaders(ctx.responseHeaders, 'tokens', tokens);
+        const state = heldBy(ctx, earlier);
+        const estimate = scopes.some((scope) => scope.tpm !== null) ? estimateRequestTokens(ctx.body) : 0;
+        if (sync !== null) return settle(ctx, state, earlier, checkSync(sync, scopes, state, estimate, now));
+        return checkAsync(scopes, state, estimate, now).then((taken) => settle(ctx, state, earlier, taken));
       },
 
       log(ctx: RequestContext) {
@@ -214,11 +241,66 @@ export default definePlugin<Options>({
         const spent = ctx.usage?.totalTokens ?? 0;
         const now = Date.now();
         state.closed = true;
-        const work: Promise<void>[] = [release(state.leases, state.leaseId)];
+        const leases = state.leases;
         state.leases = [];
+        if (sync !== null) {
+          for (const key of leases) sync.releaseLeaseSync(key, state.leaseId);
+          if (spent > 0) for (const key of state.tokenScopes) sync.windowAddSync(key, MINUTE, spent, now);
+          return;
+        }
+        const work: Promise<void>[] = [release(leases, state.leaseId)];
         if (spent > 0) for (const key of state.tokenScopes) work.push(store.windowAdd(key, MINUTE, spent, now));
         warnOnFailure(ctx, Promise.all(work));
       },
     };
   },
 });
+
+/** A scope with its store keys spelled out once. */
+function scopeOf(name: string, rpm: number | null, tpm: number | null, parallel: number | null): Scope {
+  return { name, rpm, tpm, parallel, concKey: `conc:${name}`, tpmKey: `tpm:${name}`, rpmKey: `rpm:${name}` };
+}
+
+/** What one admission took, and the tightest windows for the `x-ratelimit-*` headers. */
+interface Admission {
+  readonly leases: string[];
+  readonly tokenScopes: string[];
+  requests: LimitDecision | null;
+  tokens: LimitDecision | null;
+}
+
+/** A settled promise for work that was done on the spot. */
+const DONE: Promise<void> = Promise.resolve();
+
+function tooManyConcurrent(scope: Scope): SluiceError {
+  return rateLimited(`Too many concurrent requests for ${scope.name} (limit ${scope.parallel}).`, 1000, {}, { scope: scope.name, limit: scope.parallel! });
+}
+
+/** The estimate must fit what is left of the minute's tokens; throws the 429 when it does not. */
+function tokensFit(taken: Admission, scope: Scope, window: LimitDecision, estimate: number): void {
+  if (estimate > window.remaining) {
+    const headers: Record<string, string> = {};
+    rateLimitHeaders(headers, 'tokens', window);
+    throw rateLimited(
+      `Token limit for ${scope.name} reached: about ${estimate} tokens asked, ${window.remaining} of ${scope.tpm} left this minute.`,
+      window.retryAfterMs || window.resetMs,
+      headers,
+      { scope: scope.name, limit: scope.tpm! },
+    );
+  }
+  taken.tokenScopes.push(scope.tpmKey);
+  if (taken.tokens === null || window.remaining < taken.tokens.remaining) taken.tokens = window;
+}
+
+/** The request counted in the minute's window; throws the 429 when the window is full. */
+function requestCounted(taken: Admission, scope: Scope, window: LimitDecision): void {
+  if (!window.allowed) {
+    const headers: Record<string, string> = {};
+    rateLimitHeaders(headers, 'requests', window);
+    throw rateLimited(`Request limit for ${scope.name} reached: ${scope.rpm} requests a minute.`, window.retryAfterMs, headers, {
+      scope: scope.name,
+      limit: scope.rpm!,
+    });
+  }
+  if (taken.requests === null || window.remaining < taken.requests.remaining) taken.requests = window;
+}

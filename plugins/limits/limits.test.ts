@@ -6,6 +6,10 @@ import type { AddressInfo } from 'node:net';
 import { after, describe, test } from 'node:test';
 import { chat, errorOf, post, sleep, startGateway, startHeldBackend, until, type TestGateway } from '../../test/helpers.ts';
 import { formatReset } from './headers.ts';
+import keyLimits from './key-limits.ts';
+import { fakeContext, fakeDeps } from '../../core/plugin/testing.ts';
+import type { RequestContext, SluiceError } from '../../core/plugin/api.ts';
+import { MemoryStore } from '../../core/state/memory-store.ts';
 
 const open: TestGateway[] = [];
 after(async () => {
@@ -244,4 +248,47 @@ model_list: [{ model_name: m, litellm_params: { model: openai/m, api_base: "${ba
       }
     });
   }
+});
+
+describe('limit.key on the memory store answers without a promise', () => {
+  const KEY_AUTH = { keyId: 'k', models: null, limits: { rpm: 2, tpm: 1000, maxParallelRequests: 1 }, metadata: {} };
+
+  test('admit and log are synchronous and exact: rpm, tpm and the concurrency slot', async () => {
+    const plugin = await keyLimits.create({}, fakeDeps({ sections: { keys: [{ key: 'x', tpm: 1000 }] } }));
+    const ctx = (): RequestContext => {
+      const c = fakeContext();
+      c.auth = KEY_AUTH;
+      return c;
+    };
+    const first = ctx();
+    // No promise: the request phases stay synchronous with this chain.
+    assert.equal(plugin.admit!(first), undefined);
+    assert.equal(first.responseHeaders['x-ratelimit-remaining-requests'], '1');
+    assert.equal(first.responseHeaders['x-ratelimit-limit-tokens'], '1000');
+    // The one concurrency slot is taken: a second request at the same time is refused, synchronously.
+    assert.throws(() => plugin.admit!(ctx()), (error: SluiceError) => error.status === 429 && /concurrent/.test(error.message));
+    first.usage = { promptTokens: 10, completionTokens: 990, totalTokens: 1000 };
+    assert.equal(plugin.log!(first), undefined);
+    // The slot is free again, and the tokens were charged: the next estimate no longer fits the minute.
+    assert.throws(() => plugin.admit!(ctx()), (error: SluiceError) => error.status === 429 && /Token limit/.test(error.message));
+  });
+
+  test('a refused request gives its concurrency slot back', async () => {
+    const store = new MemoryStore();
+    const plugin = await keyLimits.create({}, fakeDeps({ store }));
+    const limited = { ...KEY_AUTH, limits: { rpm: 1, tpm: null, maxParallelRequests: 1 } };
+    const ctx = (): RequestContext => {
+      const c = fakeContext();
+      c.auth = limited;
+      return c;
+    };
+    const first = ctx();
+    assert.equal(plugin.admit!(first), undefined);
+    assert.equal(store.stats().leases, 1);
+    plugin.log!(first);
+    assert.equal(store.stats().leases, 0);
+    // Over the rpm: refused after taking the slot, which must not stay taken.
+    assert.throws(() => plugin.admit!(ctx()), /Request limit/);
+    assert.equal(store.stats().leases, 0);
+  });
 });

@@ -11,7 +11,7 @@
 // (deployment state, store health, guards, cooldowns, Node's process metrics) are prom-client's, in its registry.
 
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import type { Deployment, ModelGroup, RouterState, SharedStore } from '../../core/plugin/api.ts';
+import type { ClientTraffic, Deployment, ModelGroup, RouterState, SharedStore } from '../../core/plugin/api.ts';
 
 /** LiteLLM's LATENCY_BUCKETS, in seconds (+Inf is implied). */
 export const LITELLM_LATENCY_BUCKETS: readonly number[] = [
@@ -67,6 +67,7 @@ const LABELS = {
   cache: ['model', 'hashed_api_key', 'api_key_alias', 'team', 'team_alias', 'end_user', 'user', 'model_id'],
   spend: [...KEY_LABELS, 'model'],
   keyBudget: ['hashed_api_key', 'api_key_alias'],
+  teamBudget: ['team', 'team_alias'],
 } as const satisfies Record<string, readonly LabelName[]>;
 
 type Shape = keyof typeof LABELS;
@@ -278,11 +279,13 @@ export interface GatewayMetricsOptions {
   readonly defaultMetrics: boolean;
 }
 
-/** What the scrape-time collectors read: the live config's model groups and the App's state and store. */
+/** What the scrape-time collectors read: the live config's model groups and the App's state, store and connections. */
 export interface LiveSources {
   groups: ReadonlyMap<string, ModelGroup>;
   readonly state: RouterState;
   readonly store: SharedStore;
+  /** The client connections; null outside a running gateway (then their metrics are not registered). */
+  readonly traffic: ClientTraffic | null;
 }
 
 export class GatewayMetrics {
@@ -312,12 +315,16 @@ export class GatewayMetrics {
   readonly spend: CounterFamily;
   readonly keyMaxBudget: GaugeFamily;
   readonly keyRemainingBudget: GaugeFamily;
+  readonly teamMaxBudget: GaugeFamily;
+  readonly teamRemainingBudget: GaugeFamily;
   // Rare, or not per label set: prom-client's own.
   readonly deploymentCooledDown: Counter;
   readonly guardVerdicts: Counter;
   readonly guardErrors: Counter;
   readonly configLoads: Counter;
   readonly seriesDropped: Counter;
+  readonly retries: Counter;
+  readonly fallbacks: Counter;
 
   /** Plain numbers on the hot path; the gauges and counter below read them when scraped. */
   requestsInFlight = 0;
@@ -386,10 +393,12 @@ export class GatewayMetrics {
     this.failedFallbacks = counter('litellm_deployment_failed_fallbacks_total', 'LLM Deployment Analytics - Number of failed fallback requests from primary model -> fallback model', 'fallbacks');
     this.cacheHits = counter('litellm_cache_hits_metric_total', 'Total number of LiteLLM cache hits', 'cache');
     this.cacheMisses = counter('litellm_cache_misses_metric_total', 'Total number of LiteLLM cache misses', 'cache');
-    // Filled from the spend plugin's access-log fields (`spend`, `key_max_budget`, `key_budget_remaining`).
+    // Filled from the spend plugin's access-log fields (`spend`, `key_max_budget`, `key_budget_remaining`, `team_max_budget`, `team_budget_remaining`).
     this.spend = counter('litellm_spend_metric_total', 'Total spend on LLM requests', 'spend');
     this.keyMaxBudget = gauge('litellm_api_key_max_budget_metric', 'Maximum budget set for api key', 'keyBudget');
     this.keyRemainingBudget = gauge('litellm_remaining_api_key_budget_metric', 'Remaining budget for api key', 'keyBudget');
+    this.teamMaxBudget = gauge('litellm_team_max_budget_metric', 'Maximum budget set for team', 'teamBudget');
+    this.teamRemainingBudget = gauge('litellm_remaining_team_budget_metric', 'Remaining budget for team', 'teamBudget');
 
     new Gauge({
       name: 'sluice_requests_in_flight',
@@ -415,7 +424,7 @@ export class GatewayMetrics {
       collect() {
         this.reset();
         for (const group of metrics.sources.groups.values()) {
-          for (const d of group.deployments) this.set({ model_group: group.name, model_id: d.id, api_base: d.apiBase }, metrics.sources.state.inFlight(d.id));
+          for (const d of group.deployments) this.set({ model_group: group.name, model_id: d.id, api_base: d.apiBase }, metrics.sources.state.localInFlight(d.id));
         }
       },
     });
@@ -433,6 +442,37 @@ export class GatewayMetrics {
     this.guardErrors = plain('sluice_guard_errors_total', 'Requests a guard could not check (its engine unreachable or failing)', ['scanner']);
     this.configLoads = plain('sluice_config_loads_total', 'Configurations loaded by this process (the first, then each reload)', []);
     this.seriesDropped = plain('sluice_metrics_series_overflow_total', 'Requests counted with client-chosen labels collapsed to _other_ because max_series was reached', []);
+    this.retries = plain('sluice_retries_total', 'Upstream attempts that failed and were tried again, by the model group that finally served the request', ['model_group']);
+    this.fallbacks = plain('sluice_fallbacks_total', 'Fallback groups that took a request over, by the model group that finally served it', ['model_group']);
+    const traffic = sources.traffic;
+    if (traffic !== null) {
+      new Gauge({
+        name: 'sluice_open_connections',
+        help: 'Client connections open now that carried at least one request (this process)',
+        registers,
+        collect() {
+          this.set(traffic.openConnections);
+        },
+      });
+      new Counter({
+        name: 'sluice_client_bytes_received_total',
+        help: 'Bytes read from client connections: request heads and bodies (decrypted under TLS)',
+        registers,
+        collect() {
+          this.reset();
+          this.inc(traffic.bytesIn);
+        },
+      });
+      new Counter({
+        name: 'sluice_client_bytes_sent_total',
+        help: 'Bytes written to client connections: response heads and bodies (before encryption under TLS)',
+        registers,
+        collect() {
+          this.reset();
+          this.inc(traffic.bytesOut);
+        },
+      });
+    }
     new Gauge({
       name: 'sluice_store_health',
       help: 'The shared store (memory, or Redis across replicas): 1 for its current state (ok, degraded: Redis unreachable and local limits stand in, down)',
@@ -444,7 +484,12 @@ export class GatewayMetrics {
         for (const state of ['ok', 'degraded', 'down'] as const) this.set({ store: store.kind, state }, state === now ? 1 : 0);
       },
     });
-    if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry });
+    if (options.defaultMetrics) {
+      collectDefaultMetrics({ register: this.registry });
+      // Gauges named like counters, which `promtool check metrics` refuses; each is the sum of the by-type gauge of
+      // the same name without `_total` (`sum(nodejs_active_handles)`).
+      for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(name);
+    }
   }
 
   *#allSeries(): Iterable<Series> {

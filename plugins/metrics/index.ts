@@ -41,7 +41,7 @@ export function metricsFor(deps: PluginDeps, options: MetricsOptions = {}): Gate
   if (metrics === undefined) {
     metrics = new GatewayMetrics(
       { maxSeries: options.max_series ?? 2000, buckets: options.latency_buckets ?? LITELLM_LATENCY_BUCKETS, defaultMetrics: options.default_metrics ?? true },
-      { groups: deps.groups, state: deps.state, store: deps.store },
+      { groups: deps.groups, state: deps.state, store: deps.store, traffic: deps.traffic ?? null },
     );
     perApp.set(deps.state, metrics);
   } else if (options.latency_buckets !== undefined && options.latency_buckets.join() !== metrics.options.buckets.join()) {
@@ -253,8 +253,11 @@ function recordRequest(metrics: GatewayMetrics, ctx: RequestContext, tracked: Tr
     else metrics.successfulFallbacks.add(series, 1);
   }
   if (failed && ctx.group !== null) metrics.noteCooldowns(ctx.group.deployments);
+  // Rare, so prom-client's labelled counters are cheap enough here.
+  if (ctx.retries > 0) metrics.retries.inc({ model_group: ctx.group?.name ?? '' }, ctx.retries);
+  if (ctx.fallbacks > 0) metrics.fallbacks.inc({ model_group: ctx.group?.name ?? '' }, ctx.fallbacks);
 
-  // The spend plugin's figures, when it runs.
+  // The spend plugin's figures, when it runs (`spend`, `key_max_budget`, `key_budget_remaining`, `team_*`).
   const spend = ctx.logFields['spend'];
   if (typeof spend === 'number' && spend > 0) metrics.spend.add(series, spend);
   const maxBudget = ctx.logFields['key_max_budget'];
@@ -262,6 +265,12 @@ function recordRequest(metrics: GatewayMetrics, ctx: RequestContext, tracked: Tr
     metrics.keyMaxBudget.set(series, maxBudget);
     const remaining = ctx.logFields['key_budget_remaining'];
     if (typeof remaining === 'number') metrics.keyRemainingBudget.set(series, remaining);
+  }
+  const teamMaxBudget = ctx.logFields['team_max_budget'];
+  if (typeof teamMaxBudget === 'number') {
+    metrics.teamMaxBudget.set(series, teamMaxBudget);
+    const remaining = ctx.logFields['team_budget_remaining'];
+    if (typeof remaining === 'number') metrics.teamRemainingBudget.set(series, remaining);
   }
 
   const scores = ctx.logFields['guard_scores'];

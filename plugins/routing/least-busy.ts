@@ -4,8 +4,9 @@ import { definePlugin, type Deployment, type Plugin, type RequestContext } from 
 
 /**
  * Least-busy routing (LiteLLM's `least-busy`): each request goes to the deployment of the group with the fewest
- * requests in flight on this instance. Deployments tied for fewest share the load at random, so an idle pool
- * does not pile onto its first deployment. No options.
+ * requests in flight: on this instance, or on every replica when they share router state through Redis (the
+ * others' counts are at most one sync interval old). Deployments tied for fewest share the load at random, so an
+ * idle pool does not pile onto its first deployment. No options.
  *
  * ```yaml
  * plugins:

@@ -7,7 +7,7 @@ const MINUTE_MS = 60_000;
 
 /**
  * Usage-based routing (LiteLLM's `usage-based-routing` and `usage-based-routing-v2`). The core counts each
- * deployment's requests and tokens per clock minute. A deployment whose count this minute has reached its `rpm`
+ * deployment's requests and tokens per clock minute (summed over the replicas when they share router state). A deployment whose count this minute has reached its `rpm`
  * or `tpm` is skipped; among the others the least used is picked: by tokens as a share of `tpm` when it has a
  * tpm, else by requests as a share of `rpm`, else by its raw request count. Ties are broken at random.
  *

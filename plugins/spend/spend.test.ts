@@ -6,7 +6,7 @@ import { fakeContext, fakeDeps, modelGroups } from '../../core/plugin/testing.ts
 import { SluiceError, type AuthInfo, type Plugin, type RequestContext } from '../../core/plugin/api.ts';
 import { MemoryStore } from '../../core/state/memory-store.ts';
 import { parseDuration, periodAt, pricesOf, requestCost } from './cost.ts';
-import spendPlugin, { formatUsd, groupCounter, keyCounter, teamCounter, usageOfJson } from './index.ts';
+import spendPlugin, { formatUsd, groupCounter, keyCounter, teamBudgetCounter, teamCounter, usageOfJson } from './index.ts';
 
 describe('cost', () => {
   test("per-token prices from model_info (numbers or LiteLLM's strings); none gives null", () => {
@@ -132,6 +132,52 @@ describe('spend plugin on a fake clock', () => {
     assert.equal(fresh.responseHeaders['x-litellm-key-spend'], '0');
     // The lifetime group counter kept counting.
     assert.equal(formatUsd(await store.counterGet(groupCounter('g'), clock)), '0.016');
+  });
+
+  test("a team's budget counts its period apart; at max_budget the team's keys are refused until the period ends", async (t) => {
+    let clock = Date.UTC(2026, 11, 2, 13, 0, 0);
+    t.mock.method(Date, 'now', () => clock);
+    const store = new MemoryStore({ sweepIntervalMs: 0 });
+    const teams = [{ team_id: 't1', team_alias: 'Team One', max_budget: 0.01, soft_budget: 0.005, budget_duration: '1h' }];
+    const plugin = await spendPlugin.create({}, fakeDeps({ store, groups, sections: { teams } }));
+    // The key itself has no budget: only its team's applies.
+    const teamOnly: AuthInfo = { ...auth, budget: { max: null, soft: null, duration: null } };
+    const serveAs = async (who: AuthInfo): Promise<RequestContext> => {
+      const ctx = fakeContext({ group });
+      ctx.auth = who;
+      await plugin.admit!(ctx);
+      ctx.deployment = group.deployments[0]!;
+      ctx.usage = { promptTokens: 2, completionTokens: 1, totalTokens: 3 };
+      ctx.settle('ok', ctx.startedAt + 10);
+      await plugin.onResponseEnd!(ctx);
+      return ctx;
+    };
+    const first = await serveAs(teamOnly);
+    assert.equal(first.logFields['team_max_budget'], 0.01);
+    assert.equal(formatUsd(first.logFields['team_budget_remaining'] as number), '0.006');
+    assert.equal(first.responseHeaders['x-litellm-key-spend'], undefined, 'no key budget, no key header');
+    await serveAs(teamOnly);
+    const third = await serveAs(teamOnly);
+    assert.equal(third.responseHeaders['x-litellm-team-soft-budget-exceeded'], 'true');
+    const period = periodAt(parseDuration('1h'), clock);
+    assert.equal(formatUsd(await store.counterGet(teamBudgetCounter('t1', period), clock)), '0.012');
+    assert.equal(formatUsd(await store.counterGet(teamCounter('t1'), clock)), '0.012');
+
+    const refused = fakeContext({ group });
+    refused.auth = teamOnly;
+    await assert.rejects(Promise.resolve(plugin.admit!(refused)), (error: unknown) => {
+      assert.ok(error instanceof SluiceError);
+      assert.equal(error.type, 'budget_exceeded');
+      assert.equal(error.message, 'Budget has been exceeded! Team=t1 Current cost: 0.012, Max budget: 0.01');
+      return true;
+    });
+    // A key of another team is not affected.
+    await serveAs({ ...teamOnly, keyId: 'other', metadata: { team_id: 't2' } });
+    clock = period.end;
+    const fresh = await serveAs(teamOnly);
+    assert.equal(fresh.logFields['team_budget_remaining'], 0.01 - 0.004);
+    // The all-time team counter kept counting.
+    assert.equal(formatUsd(await store.counterGet(teamCounter('t1'), clock)), '0.016');
   });
 
   test('a fallback admission does not check the key again; a cache hit and a deployment without prices cost nothing', async (t) => {

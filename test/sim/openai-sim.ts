@@ -59,6 +59,11 @@ export interface SimKnobs {
    * stream (`event:` lines, `sequence_number`, no `[DONE]`). Off: that path is a 404, as on a chat-only server.
    */
   responses: boolean;
+  /**
+   * Sent on every answer as OpenAI sends its rate-limit state: `x-ratelimit-remaining-requests` / `-tokens` (with
+   * `x-ratelimit-limit-*` one request and 1000 tokens higher). Null sends none.
+   */
+  rateLimitRemaining: { readonly requests: number; readonly tokens: number } | null;
 }
 
 export interface Sim {
@@ -85,6 +90,7 @@ export const DEFAULT_KNOBS: Readonly<SimKnobs> = {
   basePath: '/v1',
   azure: false,
   responses: false,
+  rateLimitRemaining: null,
 };
 
 const AZURE_PATH = /^\/openai\/deployments\/([^/]+)\/(chat\/completions|completions|embeddings)$/;
@@ -160,8 +166,15 @@ export async function startOpenAISim(options: Partial<SimKnobs> & { port?: numbe
     const azure = knobs.azure;
     const responses = knobs.responses;
     const ans = answer(knobs.text, knobs.tokens);
+    const rateLimit = knobs.rateLimitRemaining;
     after(ex, delayMs, () => {
       const res = ex.res;
+      if (rateLimit !== null) {
+        res.setHeader('x-ratelimit-limit-requests', String(rateLimit.requests + 1));
+        res.setHeader('x-ratelimit-remaining-requests', String(rateLimit.requests));
+        res.setHeader('x-ratelimit-limit-tokens', String(rateLimit.tokens + 1000));
+        res.setHeader('x-ratelimit-remaining-tokens', String(rateLimit.tokens));
+      }
       if (status !== null) {
         let body = errorCache.get(status);
         if (echoAuthorization) {

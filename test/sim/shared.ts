@@ -19,6 +19,8 @@ export interface SimStats {
   requests: number;
   aborts: number;
   lastRequest: RecordedRequest | null;
+  /** The last POST: unlike `lastRequest`, never a health probe's or a discovery poll's GET that came after it. */
+  lastPost: RecordedRequest | null;
   abortTimes: number[];
 }
 
@@ -41,7 +43,7 @@ export function nowMs(): number {
 }
 
 export function createStats(): SimStats {
-  return { requests: 0, aborts: 0, lastRequest: null, abortTimes: [] };
+  return { requests: 0, aborts: 0, lastRequest: null, lastPost: null, abortTimes: [] };
 }
 
 export interface SimServer {
@@ -81,6 +83,7 @@ export async function startSimServer(
     });
     req.on('end', () => {
       stats.lastRequest = { method: req.method ?? 'GET', path: ex.path, query: ex.query, headers: req.headers, body: ex.body };
+      if (req.method === 'POST') stats.lastPost = stats.lastRequest;
       if (!res.destroyed) handle(ex);
     });
   });

@@ -5,6 +5,8 @@
 // Groups (each counts once, its strongest rule):
 //   refuse    the model says it will not or cannot do what was asked ("I can't help with that", "I must decline")
 //   policy    the request is said to break rules ("this goes against my guidelines")
+//   refuse_weak  an inability that may describe software as well as the assistant ("…することはできません",
+//             "…할 수 없습니다"): a refusal only with company, such as an apology
 //   apology   an apology that opens a refusal ("I'm sorry, but"); weak alone: answers apologise for other reasons
 //   ai        "as an AI language model", "I don't have personal opinions": a disclaimer, often but not always a refusal
 //   access    "I don't have access to your X's personal information": a refusal when the request was for private data
@@ -25,9 +27,9 @@ import { alt, E, escape, list, rule, SOL } from './helpers.ts';
  * rather than the whole start: the anchors of all rules become one alternation scanned over the text, and a few
  * dozen single characters scan far faster than a hundred phrases.
  */
-function cjk(id: string, group: string, weight: number, starts: readonly string[], rest: string): PhraseRule {
+function cjk(id: string, group: string, weight: number, starts: readonly string[], rest: string, before = ''): PhraseRule {
   const sorted = [...starts].sort((a, b) => b.length - a.length);
-  return { id, group, weight, anchors: [...new Set(starts.map((x) => String.fromCodePoint(x.codePointAt(0)!)))], pattern: alt(...sorted.map(escape)) + rest };
+  return { id, group, weight, anchors: [...new Set(starts.map((x) => String.fromCodePoint(x.codePointAt(0)!)))], pattern: before + alt(...sorted.map(escape)) + rest };
 }
 
 /** At the very start of the answer, after an optional "First," / "Well," / "No,". */
@@ -59,10 +61,13 @@ const ILLEGAL = ` (?:highly |strictly |completely |both |generally |considered |
 const PREMISE_NOT_BE = list("should not be|shouldn't be|must not be|should never be");
 const PREMISE_TREATED = ` (?:discriminated against|denied|excluded|barred|banned|prevented|judged|treated differently|stereotyped|singled out|targeted)${E}`;
 
+/** Not the idiom "I can't recommend it enough" / "I can't thank you enough". */
+const NOT_ENOUGH = `(?!(?: [^ .!?;,]+){0,4} enough${E})`;
+
 const en: PhraseRule[] = [
   // refuse
   // Not the idiom "I can't help but notice" / "I can't help thinking".
-  rule('refuse.cannot.en', 'refuse', 0.85, EN_CANNOT, `(?: ${EN_HEDGE}){0,2} ${EN_HELP_VERBS}${E}(?! (?:but|feeling|thinking|wondering|noticing|laughing|smiling)${E})`),
+  rule('refuse.cannot.en', 'refuse', 0.85, EN_CANNOT, `(?: ${EN_HEDGE}){0,2} ${EN_HELP_VERBS}${E}(?! (?:but|feeling|thinking|wondering|noticing|laughing|smiling)${E})${NOT_ENOUGH}`),
   rule('refuse.not_something.en', 'refuse', 0.85, list("that's not something i|that is not something i|this is not something i|this isn't something i|that isn't something i|it's not something i|it is not something i"), ` (?:can|could|will|am able to|'m able to|am willing to|'m willing to|feel comfortable) ${EN_HELP_VERBS}${E}`),
   rule('refuse.decline.en', 'refuse', 0.85, list("i must|i have to|i need to|i will|i'll|i would|i'd|i'm going to|i am going to|i respectfully|i politely|i'm compelled to|i am compelled to"), ` (?:respectfully |politely |kindly )?(?:decline|refuse|refrain from|pass on)${E}`),
   rule('refuse.refuse.en', 'refuse', 0.8, list('i refuse to|i decline to|i will have to decline|i have to decline|i must decline|i must refuse'), `${E}`),
@@ -119,7 +124,7 @@ const en: PhraseRule[] = [
   ),
   rule('lecture.condemn.en', 'lecture', 0.6, list('i strongly|i firmly|i completely|i must|i'), ` (?:condemn|disagree with)${E}`),
   rule('lecture.oppose.en', 'lecture', 0.6, list('i strongly|i firmly|i completely'), ` (?:oppose|object to|reject|disagree)${E}`),
-  rule('lecture.not_support.en', 'lecture', 0.55, list("i do not|i don't|i cannot|i can't|i can not|i will not|i won't|i would not|i wouldn't"), ` (?:support|condone|endorse|promote|encourage|advocate|agree with|approve of|recommend) (?:the idea|the notion|that|this|such|any|violence|discrimination|harm|illegal|the use|the view|the statement|the sentiment|these|those)${E}`),
+  rule('lecture.not_support.en', 'lecture', 0.55, list("i do not|i don't|i cannot|i can't|i can not|i will not|i won't|i would not|i wouldn't"), ` (?:support|condone|endorse|promote|encourage|advocate|agree with|approve of|recommend) (?:the idea|the notion|that|this|such|any|violence|discrimination|harm|illegal|the use|the view|the statement|the sentiment|these|those)${E}${NOT_ENOUGH}`),
   rule('lecture.not_advocating.en', 'lecture', 0.55, list("i'm not|i am not"), ` (?:advocating|condoning|endorsing|promoting|encouraging|suggesting|supporting) (?:for )?(?:violence|harm|illegal|any|that|this|such|the)${E}`),
   rule('lecture.not_something.en', 'lecture', 0.45, list('not something'), ` (?:to be|that should be|that can be|you should|anyone should|i would) (?:emulated|encouraged|taken lightly|replicated|glorified|celebrated|done|attempted|recreated|condoned|recommend)${E}`),
   rule('lecture.clarify.en', 'lecture', 0.35, list('i must|i need to|i have to|i want to|i would like to|let me|i should'), ` (?:first )?(?:clarify|emphasize|emphasise|stress|point out|remind you|make it clear|be clear) that${E}`),
@@ -260,4 +265,91 @@ const ko: PhraseRule[] = [
   cjk('policy.ko', 'policy', 0.8, list('정책|가이드라인|지침|윤리'), `(?:에|을|를)? ?(?:위반|어긋|반하)`),
 ];
 
-export const REFUSAL_RULES: readonly PhraseRule[] = [...en, ...romance, ...vi, ...ru, ...ar, ...zh, ...ja, ...ko];
+// ----------------------------------------------------------------------------------------------------- Structure, any verb
+//
+// The rules above name the verbs of a refusal ("I can't help / provide / write…"); answers refuse with any verb.
+// These rules read the structure instead, per language: a first-person (or, in CJK, subject-less humble) negation
+// of ability, permission or will before or after an infinitive; the request put outside the assistant's scope;
+// and "I can do A, but not B" (a partial refusal). Idioms that share the structure are excluded by name
+// ("I can't recommend it enough", "не могу не согласиться", "không thể tin được", "لا يمكنني أن أنسى").
+
+/** A Russian infinitive ("писать", "помочь", "найти", "заниматься"). */
+const RU_INFINITIVE = '\\p{L}+(?:ть|ти|чь)(?:ся|сь)?';
+/** Verbs that after "не могу" make a hedge or an idiom, not a refusal. */
+const RU_NOT_REFUSAL = '(?!(?:не|точно|наверняка|гарантировать|знать|предсказать|видеть|вспомнить|поверить|дождаться|представить|сказать точно|сказать наверняка|согласиться|проверить|подтвердить|получить доступ|просматривать|открывать ссылки|заходить|вдаваться|углубляться|повторять|отвлекаться|утомлять)(?![\\p{L}\\p{N}]))';
+/** Chinese verbs that after "我无法 / 我不能" make a hedge about the assistant's reach, not a refusal. */
+const ZH_NOT_REFUSAL = '(?!保证|保證|确定|確定|确认|確認|肯定|预测|預測|访问|訪問|浏览|瀏覽|即时|即時|实时|實時|上网|上網|联网|聯網|看到|看見|查看|记住|記住|同意|想象|想像|相信|否认|否認)';
+const EN_ING = alt(...list('providing|helping|assisting|writing|creating|generating|sharing|giving|producing|drafting|doing|making|offering|engaging|participating|answering|responding to|supporting|facilitating|disclosing|revealing|composing|continuing|going'));
+
+const structure: PhraseRule[] = [
+  // English
+  rule('refuse.progressive.en', 'refuse', 0.85, list("i won't be|i will not be|i'm not going to be|i am not going to be|i'll not be"), ` ${EN_ING}${E}`),
+  rule('refuse.not_something_any.en', 'refuse', 0.85, list("isn't something i|is not something i|isn't a request i|is not a request i|not something i|not a request i|not one i"), ` (?:can|could|will|am able to|'m able to|am willing to|'m willing to|feel comfortable|am comfortable|'m comfortable)${E}`),
+  rule('refuse.something_cannot.en', 'refuse', 0.85, list('something i|a request i|one thing i|a task i'), ` (?:can't|cannot|can not|won't|will not|am unable to|'m unable to|am not able to|'m not able to)(?: ${EN_HEDGE})? (?:do|help with|assist with|fulfil+|comply with|provide|support|take on|help you with|assist you with)${E}`),
+  rule('refuse.scope.en', 'refuse', 0.8, list('beyond|outside|falls outside|fall outside'), ` (?:of )?(?:the (?:scope|bounds|limits) of )?(?:what i(?:'m| am)? (?:can|could|able|allowed|permitted|comfortable|willing)|my (?:abilities|capabilities|scope|role|guidelines|programming|purpose|remit|limits|boundaries))${E}`),
+  rule('refuse.pass.en', 'refuse', 0.8, list("i'll have to pass|i will have to pass|i'm going to pass|i'll pass|i'm going to have to say no|i have to say no|i must say no|i'll have to say no"), `${E}`),
+  // "Sorry, but I can't." with nothing after: the verb is the request.
+  rule('refuse.bare.en', 'refuse', 0.8, EN_CANNOT, `(?: do (?:that|this|it|so))?(?=[.!]|$)`),
+  rule('refuse.rather_not_first.en', 'refuse', 0.7, list("i'd rather not|i would rather not|i'd prefer not to|i would prefer not to"), `${E}`, FIRST),
+
+  // Chinese (Simplified and Traditional): 我 + a negated modal, then any verb but a hedge's
+  cjk('refuse.cannot_any.zh', 'refuse', 0.85, list('我无法|我無法|我不能|我不能够|我不能夠|我没法|我沒法|我没办法|我沒辦法|我没有办法|我沒有辦法|我不便|我不方便|我难以|我難以|我们无法|我們無法|我们不能|我們不能|恕我无法|恕我無法|恕我不能|恕我不便|恕不'), ZH_NOT_REFUSAL),
+  cjk('refuse.not_allowed.zh', 'refuse', 0.85, list('我不被允许|我不被允許|我被禁止|我不得|我没有被允许|我沒有被允許|不允许我|不允許我'), ``),
+  cjk('refuse.cant_help.zh', 'refuse', 0.8, list('帮不了|幫不了|帮不上|幫不上|办不到|辦不到|爱莫能助|愛莫能助|无法帮你|無法幫你|无法帮您|無法幫您|不能帮你|不能幫你|不能帮您|不能幫您|没法帮你|沒法幫你|无法替你|無法替你|没办法替你|沒辦法替你'), ``),
+  cjk('refuse.scope.zh', 'refuse', 0.8, list('超出了我|超出我|超过了我|超過了我|超出了我们|超出了我們|不在我的|已超出我|已经超出我|已經超出我'), `[^。！？.!?]{0,12}?(?:范围|範圍|能力|职责|職責|权限|權限)`),
+
+  // Vietnamese: first person + không thể / sẽ không / không được phép…, any verb but the idioms
+  rule('refuse.cannot_any.vi', 'refuse', 0.85, list('tôi không thể|mình không thể|em không thể|tôi e là không thể|tôi e rằng không thể|mình e là không thể|e là tôi không thể|e rằng tôi không thể|tôi không được phép|mình không được phép|tôi sẽ không|mình sẽ không|em sẽ không|tôi xin phép không|mình xin phép không|em xin phép không|toi khong the|minh khong the'), ` (?!(?:tin|ngờ|chờ|đợi|đồng ý hơn|quên|bao giờ|làm phiền|nào quên|truy cập|xác nhận|đảm bảo|biết chắc|dự đoán|nhìn thấy|xem được|duyệt web)${E})\\p{L}`),
+  rule('refuse.cant_do.vi', 'refuse', 0.85, list('tôi|mình|em'), ` (?:\\p{L}+ ){0,2}?không (?:làm|giúp|hỗ trợ|trả lời|thực hiện|đáp ứng|viết|cung cấp|tạo)(?: \\p{L}+)? được${E}`),
+  rule('refuse.but_cannot.vi', 'refuse', 0.8, list('nhưng'), ` (?:tôi |mình |em )?(?:không thể|sẽ không|không được phép) ${VI_VERBS}${E}`),
+  rule('refuse.scope.vi', 'refuse', 0.8, list('nằm ngoài|vượt quá|vượt ngoài|ngoài phạm vi'), ` (?:\\p{L}+ ){0,3}?(?:phạm vi|khả năng|chức năng)[^.!?]{0,40}?(?:tôi|mình|em)${E}`),
+
+  // Japanese: humble inability (〜かねます, お/ご〜できません), refraining, "won't" in humble form, "can A, but not B"
+  cjk('refuse.humble.ja', 'refuse', 0.85, list('しかねます|いたしかねます|致しかねます|できかねます|かねます'), ``),
+  // Humble verbs of serving, not the customer's own acts ("ご利用できません" says the customer cannot use something).
+  cjk('refuse.honorific.ja', 'refuse', 0.85, list('お|ご'), `(?:手伝い|答え|応え|引き受け|受け|伝え|調べ|教え|作り|書き|探し|届け|見せ|渡し|出し|助け|提供|案内|紹介|説明|協力|対応|回答|用意|返答|相談に乗れ|期待に沿え|要望に(?:お)?応え|依頼に(?:お)?応え)(?:することは|することが|は|が|を|も|いたしかねます|致しかねます)?(?:でき(?:ません|かねます)|いたしかねます|致しかねます|ません)`),
+  cjk('refuse.no_help.ja', 'refuse', 0.85, list('お役に立て|お力になれ|お力添えでき'), `(?:ません|ず|かねます)`),
+  cjk('refuse.that.ja', 'refuse', 0.8, list('それは|そのようなことは|そういったことは|その件は'), `(?:でき(?:ません|かねます)|いたしかねます|致しかねます|お受けできません)`),
+  cjk('refuse.i_cannot.ja', 'refuse', 0.8, list('私には|わたしには|私では|わたしでは'), `[^。！？]{0,15}?(?:でき|いたし|致し)(?:ません|かねます)`),
+  // "…することはできません" alone may describe a limit of software; after an apology it refuses.
+  cjk('refuse.koto.ja', 'refuse_weak', 0.45, list('ことはできません|ことはできかねます|ことは致しかねます|ことはいたしかねます'), ``),
+  cjk('refuse.refrain.ja', 'refuse', 0.8, list('控えさせていただ|差し控え|回答を控え|お答えを控え|ご遠慮させていただ|遠慮させていただ'), ``),
+  cjk('refuse.wont.ja', 'refuse', 0.8, list('お手伝い|お答え|回答|提供|対応|協力|作成|生成|共有|実行|支援|返答|お伝え'), `(?:は|を|に|も)?(?:いたしません|致しません|しません)`),
+  cjk('refuse.partial.ja', 'refuse', 0.8, list('できますが|できるが|可能ですが|できるのですが'), `[、,]?[^。！？]{0,40}?(?:ことは|のは|ことが|は|を)(?:でき(?:ません|かねます)|いたしません|致しません|いたしかねます)`),
+
+  // Korean: humble inability (드릴 수 없다, 드리기 어렵다), volitional "will not" (지 않겠습니다), scope
+  cjk('refuse.humble.ko', 'refuse', 0.85, list('드릴 수 없|드릴 수가 없|드릴 수는 없|드리기 어렵|드리기가 어렵|드리기는 어렵|드리기 힘들'), ``),
+  cjk('refuse.wont.ko', 'refuse', 0.8, list('지 않겠습니다|지 않겠어요|지 않을 것입니다'), ``, '(?<!(?:실망시키|잊|포기하|멈추|서두르|늦|걱정하|후회하))'),
+  cjk('refuse.that.ko', 'refuse', 0.85, list('그건|그것은|이건|이것은|그런 요청은|그런 일은|그런 작업은|그런 내용은|해당 요청은'), ` ?(?:[^ .!?]+ )?(?:할|해 드릴|도와드릴|도울|제공할|답할|작성할|처리할) 수(?:는|가)? 없`),
+  // "…할 수 없습니다" alone may describe a file or a rule; after an apology it refuses.
+  cjk('refuse.cannot_weak.ko', 'refuse_weak', 0.45, list('수 없습니다|수 없어요|수가 없습니다|수는 없습니다'), ``),
+  cjk('refuse.cannot_thing.ko', 'refuse', 0.8, list('제가|저는'), `[^.!?]{0,12}?(?:할|도울|드릴|도와드릴|도와줄) 수(?:는|가)? 없`),
+  rule('refuse.scope.ko', 'refuse', 0.8, list('범위를 벗어|범위를 넘어|범위 밖|범위에서 벗어'), ``, '(?<=(?:제|저의|역할|능력|권한|지원)[^.!?]{0,12})'),
+  cjk('policy.violate.ko', 'policy', 0.8, list('정책|가이드라인|지침|윤리|규정|약관'), `(?:에|을|를)? ?(?:위배|저촉)`),
+
+  // Russian: не могу / не стану / не буду with any infinitive, before or after; the scope
+  rule('refuse.cannot_any.ru', 'refuse', 0.85, list('могу|смогу|буду|можем|сможем'), ` ${RU_NOT_REFUSAL}(?:\\p{L}+ ){0,2}?${RU_INFINITIVE}${E}`, '(?<=(?:^|[^\\p{L}])не )'),
+  rule('refuse.infinitive_first.ru', 'refuse', 0.85, list('могу|смогу|буду'), `${E}`, `(?<=${RU_INFINITIVE} (?:[\\p{L}-]+ ){0,5}не )`),
+  rule('refuse.not_entitled.ru', 'refuse', 0.85, list('вправе|права'), ` (?:\\p{L}+ ){0,2}?${RU_INFINITIVE}${E}`, '(?<=не (?:имею )?)'),
+  rule('refuse.forbidden.ru', 'refuse', 0.85, list('запрещено|разрешено|позволено|нельзя'), ` (?:\\p{L}+ ){0,2}?${RU_INFINITIVE}${E}`, '(?<=(?:^|[^\\p{L}])мне (?:не )?)'),
+  rule('refuse.scope.ru', 'refuse', 0.8, list('выходит за|выходят за|выходит далеко за|за пределами моих'), `[^.!?]{0,40}?(?:мо(?:их|ей|его|ей)|того, (?:с )?чем я|компетенции|возможностей|полномочий)`),
+
+  // Arabic (normalised: أ إ آ → ا, ى → ي): لا يمكنني / لا أستطيع / لن + first-person verb; the scope
+  rule('refuse.cannot_any.ar', 'refuse', 0.85, list('لا يمكنني|لا استطيع|لا اقدر|لا يسعني|ليس بامكاني|ليس بوسعي|لن استطيع|لن اتمكن|لا اتمكن|لست قادرا|لست قادره'), ` (?!(?:ان )?(?:انسي|اصدق|الانتظار|انتظر|اتخيل|اضمن|اتذكر|التاكد|التاكيد|الوصول|تصفح|ضمان|معرفه|رؤيه)${E})`),
+  rule('refuse.not_allowed.ar', 'refuse', 0.85, list('لا يسمح لي|غير مسموح لي|انا غير قادر|انا غير قادره|لست مخولا|لست مخوله|ليس مسموحا لي'), `${E}`),
+  // Not the courtesies "لن أطيل عليك" (I won't keep you long), "لن أتردد", "لن أنسى".
+  rule('refuse.wont.ar', 'refuse', 0.85, list('لن'), ` ا(?!(?:نسي|طيل|زعج|تردد|بالغ|كذب|خفي)(?![\\p{L}\\p{N}]))\\p{L}{2,}${E}`),
+  rule('refuse.scope.ar', 'refuse', 0.8, list('خارج نطاق|خارج حدود|يتجاوز|تتجاوز|ليس من اختصاصي'), `[^.!?]{0,30}?(?:قدراتي|ما يمكنني|ما استطيع|اختصاصي|صلاحياتي|مهامي|دوري|امكانياتي)`),
+];
+
+/**
+ * Rules the anchor index cannot hold: their only possible anchor is a word whose letters are all Latin
+ * look-alikes ("стану", "не"), which normalisation folds to Latin when it stands alone. The scanner runs these
+ * as plain regexes over Cyrillic text; keep the list short.
+ */
+export const REFUSAL_UNANCHORED: readonly PhraseRule[] = [
+  { id: 'refuse.infinitive_first.ru', group: 'refuse', weight: 0.85, anchors: [], pattern: `(?<=${RU_INFINITIVE} (?:[\\p{L}-]+ ){0,5})не стану${E}` },
+  { id: 'refuse.cannot_any.ru', group: 'refuse', weight: 0.85, anchors: [], pattern: `(?<=(?:^|[^\\p{L}]))не стану ${RU_NOT_REFUSAL}(?:\\p{L}+ ){0,2}?${RU_INFINITIVE}${E}` },
+];
+
+export const REFUSAL_RULES: readonly PhraseRule[] = [...en, ...romance, ...vi, ...ru, ...ar, ...zh, ...ja, ...ko, ...structure];

@@ -9,15 +9,24 @@
 //   obfuscated_ip          hosts written as one number or in hex/octal parts (http://3232235777/)
 //   ip_host                a public IP literal instead of a name (private and loopback addresses are left alone)
 //   mixed_script           a host label mixing Latin with Cyrillic or Greek, or made only of their Latin look-alikes
-//   punycode               an "xn--" label (decoded, and checked for mixed scripts too)
+//   homograph              a Unicode or punycode label that reads as a brand ("аррӏе", xn--80ak6aa92e)
+//   punycode               an "xn--" label, weak alone: a name in its own script (яндекс.рф) is no evidence
+//   lookalike              a host token whose skeleton (see skeleton()) is a brand's, or one edit from a long one
+//                          ("paypa1", "rnicrosoft", "steamcommunnity")
 //   encoded_host, fake_slash  percent-encoding or a look-alike slash (U+2215 ∕) in the host
 //   brand, brand_login     a brand name (paypal, apple, …) in a subdomain of another name or on a hosting platform;
-//                          with "login", "verify" and the like. brand_lookalike: only in the registrable name
-//                          ("apple-pie.com"), weak; brand_path: brand and login words in the path of another host
-//   tld_abused, tld_risky  free and much abused TLDs (.tk .ml .ga .cf .gq); often abused ones (.zip .mov .xyz .top …)
+//                          with "login", "verify" and the like. brand_service: in the registrable name with a
+//                          service's word ("usps-tracking-info.com"); brand_lookalike: there alone ("apple-pie.com"),
+//                          weak; brand_path: brand and login words in the path of another host
+//   credential_host        two phishing words in the registrable name ("secure-account-update.com")
+//   tld_in_subdomain       a TLD as a subdomain label ("paypal.com.session-check.net"), weak
+//   lure                   prize and gift words in the registrable name ("free-gift-card"), weak
+//   risky_name             one phishing or service word in a name under a risky TLD ("delivery-track.xyz"), weak
+//   tld_abused, tld_risky  free or much abused TLDs and those that pass for files (.tk .ml .ga .cf .gq .zip .mov);
+//                          often abused ones (.xyz .top .icu …), weak
 //   executable(_weak)      a download of a program or script (.exe .scr .apk .ps1 …; weak: .js .jar .dmg .sh …)
 //   double_extension       "invoice.pdf.exe"
-//   shortener              bit.ly and friends hide where the link goes
+//   shortener              bit.ly and friends hide where the link goes (flags alone; allow_domains for your own)
 //   encoded, long, deep_subdomain  heavy or needless percent-encoding, over 250 characters, six labels or more
 //   deny_list              a host in `denyDomains` (1.0). A host in `allowDomains` is skipped whatever else it shows.
 //
@@ -50,9 +59,16 @@ const W = {
   obfuscated_ip: 0.85,
   ip_host: 0.55,
   mixed_script: 0.85,
-  punycode: 0.5,
+  homograph: 0.9,
+  lookalike: 0.8,
+  punycode: 0.2,
+  tld_in_subdomain: 0.45,
+  credential_host: 0.6,
+  lure: 0.35,
+  risky_name: 0.3,
   brand: 0.6,
   brand_login: 0.8,
+  brand_service: 0.6,
   brand_lookalike: 0.35,
   brand_path: 0.3,
   fake_slash: 0.85,
@@ -62,7 +78,7 @@ const W = {
   executable: 0.45,
   executable_weak: 0.2,
   double_extension: 0.85,
-  shortener: 0.35,
+  shortener: 0.55,
   encoded: 0.35,
   long: 0.2,
   deep_subdomain: 0.2,
@@ -72,9 +88,10 @@ type Feature = keyof typeof W;
 
 // ---------------------------------------------------------------------------------------------------- tables
 
-const ABUSED_TLDS = new Set(['tk', 'ml', 'ga', 'cf', 'gq']);
+/** Free or much abused TLDs, and those that pass for file names ("update.zip", "clip.mov"). */
+const ABUSED_TLDS = new Set(['tk', 'ml', 'ga', 'cf', 'gq', 'zip', 'mov']);
 const RISKY_TLDS = new Set(
-  'zip mov xyz top click country kim work men loan download racing review stream gdn icu cyou rest sbs cfd buzz monster quest bar bid win date party science trade accountant faith cricket webcam su lol mom beauty hair skin boats yachts autos makeup bond ooo'.split(' '),
+  'xyz top click country kim work men loan download racing review stream gdn icu cyou rest sbs cfd buzz monster quest bar bid win date party science trade accountant faith cricket webcam su lol mom beauty hair skin boats yachts autos makeup bond ooo'.split(' '),
 );
 /** TLDs accepted for a host written without scheme or "www." (others are too often file names or code). */
 const BARE_TLDS = new Set(
@@ -130,9 +147,59 @@ const BRANDS = new Map<string, readonly string[]>([
   ['walmart', []],
   ['venmo', []],
   ['zelle', ['zellepay.com']],
+  ['youtube', ['youtu.be', 'ytimg.com', 'googlevideo.com', 'youtube-nocookie.com', 'google.com']],
+  ['github', ['github.io', 'githubusercontent.com', 'githubassets.com', 'github.dev']],
+  ['gitlab', ['gitlab.io', 'gitlab.net']],
+  ['tiktok', ['tiktokcdn.com', 'tiktokv.com']],
+  ['discord', ['discord.gg', 'discordapp.com', 'discordapp.net', 'discord.media']],
+  ['roblox', ['rbxcdn.com']],
+  ['spotify', ['scdn.co', 'spotifycdn.com']],
+  ['airbnb', []],
+  // Brands phished in the other languages Sluice serves (zh, ja, ko, ru, vi, ar).
+  ['alipay', ['alipayobjects.com', 'alibaba.com']],
+  ['taobao', ['alicdn.com', 'tmall.com']],
+  ['wechat', ['qq.com', 'weixin.qq.com']],
+  ['baidu', ['bdstatic.com']],
+  ['rakuten', ['rakuten.co.jp']],
+  ['naver', ['pstatic.net']],
+  ['kakao', ['kakaocorp.com', 'daum.net']],
+  ['yandex', ['ya.ru', 'yandex.net']],
+  ['sberbank', ['sber.ru']],
+  ['gosuslugi', []],
+  ['vietcombank', []],
+  ['alrajhi', ['alrajhibank.com.sa']],
+  ['telegram', ['t.me', 'telegram.org']],
+]);
+const BRAND_IN_PATH = new RegExp([...BRANDS.keys()].filter((b) => b.length >= 4).join('|'));
+const BRAND_DOT_COMS = [...BRANDS.keys()].map((b) => `${b}.com`);
+/** Brand names that are also ordinary words one letter from another ("binance" / "finance"): compared exactly. */
+const NEAR_WORDS = new Set(['finance', 'amazing', 'goggle', 'googly', 'chaise', 'ample', 'maple', 'twister', 'telegraf', 'youtuber']);
+/**
+ * Words of a phishing host's own name ("secure-account-verify.com"): two of them in the registrable name. With
+ * the romanised words for login, account, verify and security in the languages Sluice serves (vi "dangnhap",
+ * "xacthuc"; zh "denglu", "yanzheng"; ru "vhod", "akkaunt"; ko "injeung").
+ */
+const HARVEST_WORDS = new Set(
+  'login logon signin signon verify verification validate account accounts secure security update auth authentication password unlock confirm recovery restore webscr billing wallet suspended alert session check online banking bank customer refund payment payments invoice helpdesk support service services id myaccount dangnhap xacthuc taikhoan baomat capnhat denglu yanzheng zhanghao anquan vhod voiti akkaunt proverka podtverdit injeung gyejeong'.split(' '),
+);
+/** A service's words next to a brand in another's name ("usps-tracking-info", "fedex-delivery"): not "apple-pie". */
+const SERVICE_WORDS = new Set(
+  'tracking track delivery parcel package shipping shipment post online pay payment otp card cards mail webmail portal center centre help helpdesk care customer customers service services app web docs drive share cloud refund rewards reward bonus gift gifts business official team notice notification premium prime plus'.split(' '),
+);
+/** Lures in a host name: prizes, gifts, free downloads, urgent notices. */
+const LURE_WORDS = new Set('free gift gifts prize prizes winner win claim reward rewards bonus airdrop giveaway lucky promo crack keygen cheap urgent refund crypto nft'.split(' '));
+/** Labels that are TLDs or TLD-like: in a subdomain ("paypal.com.evil.io") they make another host's name look real. */
+const TLD_LABELS = new Set('com net org gov edu co ru de uk jp cn kr vn fr br in io'.split(' '));
+/** Latin look-alikes of Cyrillic and Greek letters, and digits and letter pairs read as letters, for skeletons. */
+const SKELETON_MAP = new Map<string, string>([
+  ...[...'аеорсухкмнтвіјѕԁһӏԛԝ'].map((c, i): [string, string] => [c, 'aeopcyxkmhtbljsdhlqw'[i]!]),
+  ...[...'αεορτυνικχγω'].map((c, i): [string, string] => [c, 'aeoptuvlkxyw'[i]!]),
+  ['0', 'o'], ['1', 'l'], ['3', 'e'], ['4', 'a'], ['5', 's'], ['7', 't'], ['8', 'b'], ['i', 'l'], ['|', 'l'],
 ]);
 /** Words that, next to a brand in a host, make a credential-phishing page likely. */
-const LOGIN_WORDS = new Set('login logon signin sign verify verification account accounts secure security update auth authentication password unlock confirm recovery webscr billing wallet support service id appleid myaccount suspended alert'.split(' '));
+const LOGIN_WORDS = new Set(
+  'login logon signin sign verify verification account accounts secure security update auth authentication password unlock confirm recovery webscr billing wallet support service id appleid myaccount suspended alert dangnhap xacthuc taikhoan baomat denglu yanzheng zhanghao vhod akkaunt injeung'.split(' '),
+);
 
 const EXE_HIGH = new Set('exe scr bat cmd ps1 psm1 vbs vbe hta wsf wsh msi msix apk lnk dll pif cpl jse reg application appx xapk'.split(' '));
 const EXE_LOW = new Set('js jar dmg pkg iso img deb rpm sh appimage'.split(' '));
@@ -166,6 +233,73 @@ const OTHER_LETTER = /[^\u0000-\u024f\u0370-\u03ff\u0400-\u052f\d-]/u;
 const LOOKALIKE_ONLY = /^[\u0430\u0441\u0435\u043e\u0440\u0445\u0443\u0456\u0458\u0455\u0501\u04bb\u04cf\u051b\u051d\u043a\u0432\u043c\u043d\u0442\u03bf\u03b1\u03b5\u03b9\u03ba\u03bd\u03c1\u03c4\u03c5\u03c7\u03b3\u03c9\d-]+$/;
 
 // ---------------------------------------------------------------------------------------------------- helpers
+
+/**
+ * What a host label looks like to a reader: accents dropped, Cyrillic/Greek look-alikes and digits as the Latin
+ * letters they pass for, "rn" as "m", "vv" as "w", "cl" as "d", and "i" and "1" as "l" (so "paypa1", "rnicrosoft",
+ * "аpple", "discorcl" and "netfIix" read as their brands).
+ */
+function skeleton(label: string): string {
+  let out = '';
+  if (ASCII_LABEL.test(label)) {
+    for (let i = 0; i < label.length; i++) out += ASCII_SKELETON[label.charCodeAt(i)]!;
+  } else {
+    for (const c of label.normalize('NFKD')) {
+      const code = c.charCodeAt(0);
+      if (code >= 0x300 && code <= 0x36f) continue;
+      out += SKELETON_MAP.get(c) ?? c;
+    }
+  }
+  return out.includes('rn') || out.includes('vv') || out.includes('cl') ? out.replace(/rn/g, 'm').replace(/vv/g, 'w').replace(/cl/g, 'd') : out;
+}
+
+const ASCII_LABEL = /^[\x00-\x7f]*$/;
+/** SKELETON_MAP for ASCII, as a table. */
+const ASCII_SKELETON: string[] = [];
+for (let c = 0; c < 128; c++) ASCII_SKELETON.push(SKELETON_MAP.get(String.fromCharCode(c)) ?? String.fromCharCode(c));
+
+const BRAND_SKELETONS = new Map<string, string>();
+/** Brands long enough for a one-edit typo to be telling, with their skeletons. */
+const LONG_BRANDS: { brand: string; skeleton: string }[] = [];
+for (const brand of BRANDS.keys()) {
+  if (brand.length >= 4) BRAND_SKELETONS.set(skeleton(brand), brand);
+  if (brand.length >= 6) LONG_BRANDS.push({ brand, skeleton: skeleton(brand) });
+}
+
+/** `a` and `b` differ by one edit: a letter added, dropped, changed, or two neighbours swapped. */
+function oneEditApart(a: string, b: string): boolean {
+  if (a === b || Math.abs(a.length - b.length) > 1) return false;
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  if (a.length === b.length) {
+    if (a.slice(i + 1) === b.slice(i + 1)) return true;
+    return a[i] === b[i + 1] && a[i + 1] === b[i] && a.slice(i + 2) === b.slice(i + 2);
+  }
+  return a.length > b.length ? a.slice(i + 1) === b.slice(i) : a.slice(i) === b.slice(i + 1);
+}
+
+/** Tokens already judged (hosts repeat within an answer and across a stream's windows); cleared when full. */
+const IMITATED = new Map<string, string | null>();
+
+/** The brand a token imitates without being it ("paypa1", "arnazon", "steamcommunnity"), if any. */
+function imitatedBrand(token: string): string | undefined {
+  if (token.length < 4 || BRANDS.has(token) || NEAR_WORDS.has(token)) return undefined;
+  const known = IMITATED.get(token);
+  if (known !== undefined) return known ?? undefined;
+  const sk = skeleton(token);
+  let found = BRAND_SKELETONS.get(sk);
+  if (found === undefined && token.length >= 6) {
+    for (const b of LONG_BRANDS) {
+      if (Math.abs(b.skeleton.length - sk.length) <= 1 && oneEditApart(sk, b.skeleton)) {
+        found = b.brand;
+        break;
+      }
+    }
+  }
+  if (IMITATED.size >= 1024) IMITATED.clear();
+  IMITATED.set(token, found ?? null);
+  return found;
+}
 
 /** A character of a host label: ASCII letter or digit, or a letter of another script (punctuation excluded). */
 function isHostChar(c: number): boolean {
@@ -236,8 +370,36 @@ function add(e: Evidence, f: Feature): void {
   e.score = 1 - (1 - e.score) * (1 - W[f]);
 }
 
-/** Host analysis shared by scheme URLs and bare hosts. Returns false when the host is allow-listed. */
-function analyseHost(e: Evidence, hostRaw: string, allow: readonly string[], deny: readonly string[]): boolean {
+/** What a host showed (its features, or null when allow-listed); one per scanner, as the lists are. */
+type HostCache = Map<string, Feature[] | null>;
+
+/**
+ * analyseHost through the scanner's cache: an answer names the same hosts again, and a stream's overlapping
+ * windows read each URL several times. Cleared when full.
+ */
+function analyseHostCached(e: Evidence, host: string, allow: readonly string[], deny: readonly string[], cache: HostCache, open: boolean): boolean {
+  const key = open ? `${host}#open` : host;
+  const known = cache.get(key);
+  if (known === null) return false;
+  if (known !== undefined) {
+    for (const f of known) add(e, f);
+    return true;
+  }
+  const own: Evidence = { features: [], score: 0 };
+  const kept = analyseHost(own, host, allow, deny, open);
+  if (cache.size >= 1024) cache.clear();
+  cache.set(key, kept ? own.features : null);
+  if (kept) for (const f of own.features) add(e, f);
+  return kept;
+}
+
+/**
+ * Host analysis shared by scheme URLs and bare hosts. Returns false when the host is allow-listed. `open`: the host
+ * ends the text, so its last label may be a word cut short rather than the TLD (a stream's window ends where a
+ * chunk ends: "https://accounts.google" before ".com/signin" arrives), and a brand there is not taken for one in
+ * another's name. A TLD is still read as one: a cut that leaves ".ga" of ".garmin.com" is rarer than "evil.tk" last.
+ */
+function analyseHost(e: Evidence, hostRaw: string, allow: readonly string[], deny: readonly string[], open: boolean): boolean {
   let host = hostRaw.toLowerCase();
   if (host.endsWith('.')) host = host.slice(0, -1);
   if (host.includes('%')) {
@@ -288,19 +450,54 @@ function analyseHost(e: Evidence, hostRaw: string, allow: readonly string[], den
       if (labelScriptTrouble(label, latinTld)) add(e, 'mixed_script');
     }
   }
+  // Labels as a reader sees them: punycode decoded. One that reads as a brand without being it is a homograph.
+  let shown = labels;
   if (punycode) {
+    // Alone, an "xn--" label is just a name in another script (яндекс.рф); what it decodes to is the evidence.
     add(e, 'punycode');
     const decoded = domainToUnicode(host);
     if (decoded.length > 0) {
-      const dl = decoded.split('.');
-      const dTld = dl[dl.length - 1]!;
+      shown = decoded.split('.');
+      const dTld = shown[shown.length - 1]!;
       const dLatinTld = !CYRILLIC_GREEK.test(dTld) && !OTHER_LETTER.test(dTld);
-      for (const label of dl) if (labelScriptTrouble(label, dLatinTld)) add(e, 'mixed_script');
+      for (const label of shown) if (labelScriptTrouble(label, dLatinTld)) add(e, 'mixed_script');
+    }
+  }
+  for (const label of shown) {
+    if (!/[^\x00-\x7f]/.test(label)) continue;
+    for (const token of label.split('-')) {
+      if (BRANDS.has(skeleton(token)) || imitatedBrand(token) !== undefined) add(e, 'homograph');
     }
   }
 
   const reg = registrable(labels);
   if (SHORTENERS.has(reg) || SHORTENERS.has(host)) add(e, 'shortener');
+  const firstReg = labels.length - reg.split('.').length;
+  // "paypal.com.evil.io": a TLD as a subdomain label makes the start of the host read like a whole one. Not "www".
+  for (let k = 1; k < firstReg; k++) {
+    if (TLD_LABELS.has(labels[k]!)) {
+      add(e, 'tld_in_subdomain');
+      break;
+    }
+  }
+  // The registrable name itself: a brand imitated ("paypa1-secure"), a phishing page's own vocabulary
+  // ("secure-account-update"), lures ("free-gift-card").
+  let harvest = 0;
+  let service = false;
+  for (const token of reg.split('.')[0]!.split('-')) {
+    // A bank's name counts as one ("sacombank-dangnhap", "mybank-secure").
+    if (HARVEST_WORDS.has(token) || (token.length > 4 && token.endsWith('bank'))) harvest++;
+    else if (SERVICE_WORDS.has(token)) service = true;
+    if (LURE_WORDS.has(token)) add(e, 'lure');
+  }
+  if (harvest >= 2) add(e, 'credential_host');
+  // On a TLD phishers favour, one such word is enough ("delivery-track.xyz", "login-portal.top").
+  else if ((harvest === 1 || service) && (RISKY_TLDS.has(tld) || ABUSED_TLDS.has(tld))) add(e, 'risky_name');
+  for (let k = 0; k < labels.length - 1; k++) {
+    for (const token of labels[k]!.split('-')) {
+      if (/^[a-z0-9]+$/.test(token) && imitatedBrand(token) !== undefined) add(e, 'lookalike');
+    }
+  }
 
   // Brands anywhere in the host but in their own registrable name. In a subdomain of another name
   // ("paypal.com.evil.io") or next to a login word it is phishing's signature; in the registrable name alone
@@ -311,9 +508,11 @@ function analyseHost(e: Evidence, hostRaw: string, allow: readonly string[], den
   let brand: string | undefined;
   let inSubdomain = false;
   let login = false;
-  for (let k = 0; k < labels.length; k++) {
+  let serviceNextToBrand = false;
+  for (let k = 0; k < labels.length - (open ? 1 : 0); k++) {
     for (const token of labels[k]!.split('-')) {
       if (LOGIN_WORDS.has(token)) login = true;
+      else if (k >= firstRegIndex && SERVICE_WORDS.has(token)) serviceNextToBrand = true;
       let found: string | undefined = BRANDS.has(token) ? token : undefined;
       if (found === undefined && token.length > 4) {
         for (const b of BRANDS.keys()) {
@@ -335,8 +534,8 @@ function analyseHost(e: Evidence, hostRaw: string, allow: readonly string[], den
     if (hosted) inSubdomain = true;
     const own =
       (regLabel === brand && !ABUSED_TLDS.has(tld) && !RISKY_TLDS.has(tld) && (!hosted || reg.endsWith('.github.io') || reg.endsWith('.gitlab.io'))) ||
-      BRANDS.get(brand)!.includes(reg);
-    if (!own) add(e, login ? 'brand_login' : inSubdomain ? 'brand' : 'brand_lookalike');
+      within(host, BRANDS.get(brand)!);
+    if (!own) add(e, login ? 'brand_login' : inSubdomain ? 'brand' : serviceNextToBrand ? 'brand_service' : 'brand_lookalike');
   }
   return true;
 }
@@ -370,20 +569,13 @@ function analysePath(e: Evidence, url: string, pathStart: number, host: string):
   }
   if (host.length > 0) {
     const lower = path.toLowerCase();
-    let brandInPath = false;
-    for (const b of BRANDS.keys()) {
-      if (b.length >= 4 && lower.includes(b)) {
-        brandInPath = true;
-        break;
-      }
-    }
-    if (brandInPath && /(?:log-?in|sign-?in|verify|webscr|account|password|secure|unlock|confirm)/.test(lower) && !within(host, [...BRANDS.keys()].map((b) => `${b}.com`))) {
+    if (BRAND_IN_PATH.test(lower) && /(?:log-?in|sign-?in|verify|webscr|account|password|secure|unlock|confirm)/.test(lower) && !within(host, BRAND_DOT_COMS)) {
       add(e, 'brand_path');
     }
   }
 }
 
-function analyseUrl(url: string, allow: readonly string[], deny: readonly string[]): Evidence | undefined {
+function analyseUrl(url: string, allow: readonly string[], deny: readonly string[], cache: HostCache, atTextEnd: boolean): Evidence | undefined {
   const e: Evidence = { features: [], score: 0 };
   const lower = url.slice(0, 16).toLowerCase();
   if (lower.startsWith('javascript:') || lower.startsWith('vbscript:') || lower.startsWith('livescript:')) {
@@ -423,7 +615,7 @@ function analyseUrl(url: string, allow: readonly string[], deny: readonly string
     if (colon >= 0) host = host.slice(0, colon);
   }
   if (host.length === 0) return undefined;
-  if (!analyseHost(e, host, allow, deny)) return undefined;
+  if (!analyseHostCached(e, host, allow, deny, cache, atTextEnd && authorityEnd === url.length && host === hostPort)) return undefined;
   analysePath(e, url, authorityEnd, host.toLowerCase());
   return e.score > 0 ? e : undefined;
 }
@@ -515,6 +707,7 @@ export function createMaliciousUrlsScanner(options: MaliciousUrlsOptions = {}): 
   if (options.denyDomains !== undefined && !Array.isArray(options.denyDomains)) throw new Error('malicious_urls: denyDomains must be an array');
   const allow = (options.allowDomains ?? []).map((d) => normalizeDomain(d, 'allowDomains'));
   const deny = (options.denyDomains ?? []).map((d) => normalizeDomain(d, 'denyDomains'));
+  const hosts: HostCache = new Map();
 
   return {
     name: 'malicious_urls',
@@ -523,7 +716,8 @@ export function createMaliciousUrlsScanner(options: MaliciousUrlsOptions = {}): 
       if (text.length < 4) return { score: 0, flagged: false, matches };
       let score = 0;
       const consider = (start: number, end: number, url: string): void => {
-        const e = analyseUrl(url, allow, deny);
+        // At the end of the text, or before a last ".", a stream's window may have cut the host short.
+        const e = analyseUrl(url, allow, deny, hosts, end === text.length || (end === text.length - 1 && text.charCodeAt(end) === 46));
         if (e === undefined) return;
         if (e.score > score) score = e.score;
         const features = e.features.slice().sort((a, b) => W[b] - W[a]);

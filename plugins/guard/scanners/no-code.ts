@@ -1,4 +1,4 @@
-// no_code: flags answers that contain source code. Three kinds of evidence, found in one pass over the lines of
+// no_code: flags answers that contain source code. Four kinds of evidence, found in one pass over the lines of
 // the original text (punctuation and indentation are the signal, so nothing is normalised):
 //
 //   fenced    a Markdown fence (``` or ~~~) and what it holds, up to the closing fence or the end of the text
@@ -6,16 +6,23 @@
 //             their lines instead.
 //   indented  a Markdown indented block (four spaces or a tab after a blank line) whose lines look like code
 //   lines     bare code: lines that open with a construct of some language ("def f(", "#include <",
-//             "public static", "SELECT … FROM", "import x from", "$ npm install") count as strong; other lines
-//             as code when two weak signals agree (a statement end ; { }, an operator => == && :=, a call f(x),
-//             an assignment, dense brackets). Prose that mentions "a function" has neither.
+//             "public static", "SELECT … FROM", "import x from", "$ npm install", a command line whose arguments
+//             look like arguments, a PowerShell cmdlet) count as strong, as does a line with three weak signals;
+//             other lines are code when two weak signals agree (a statement end ; { }, an operator => == && :=,
+//             a call f(x), an assignment, dense brackets). Prose that mentions "a function" has neither.
+//   inline    in a line of prose, a command ("undo it with git reset --hard HEAD~1") or a `code span` that reads
+//             as code
+//
+// A JSON document (bare, not fenced) is data, not code: its lines are skipped. Lines of brackets alone add nothing.
 //
 // Score: each span weighs in (a fence 0.9; a run of lines 1 − 0.45^strong · 0.7^code, at most 0.95; an indented
-// block counts its weak lines as code), and spans combine as 1 − Π(1 − w). Matches are the code spans.
+// block counts its weak lines as code; an inline command or code span 0.55), and spans combine as 1 − Π(1 − w).
+// Matches are the code spans.
 //
 // `languages` restricts the flag to code in those languages: the fence's info string says which, or the strong
-// line patterns guess it. A span whose language cannot be told counts half. JavaScript and TypeScript, and C and
-// C++, are one family for the guess, which cannot tell them apart.
+// line patterns guess it; `allowLanguages` exempts those languages instead. A span whose language cannot be told
+// counts half either way. JavaScript and TypeScript, and C and C++, are one family for the guess, which cannot
+// tell them apart.
 
 import type { ScanMatch, ScanResult, Scanner } from '../types.ts';
 
@@ -24,6 +31,11 @@ export interface NoCodeOptions {
   threshold?: number;
   /** Only code in these languages counts (names or aliases from NO_CODE_LANGUAGES). Default: any code. */
   languages?: readonly string[];
+  /**
+   * The opposite: code in these languages does not count, any other does (LLM Guard's `Code` with
+   * `is_blocked: false`). Not with `languages`.
+   */
+  allowLanguages?: readonly string[];
 }
 
 export const NO_CODE_DEFAULT_THRESHOLD = 0.5;
@@ -107,6 +119,16 @@ function strong(keys: string, pattern: string, lang?: string, caseInsensitive = 
   }
 }
 
+/** Programs a command line starts with (after an optional sudo). */
+const SHELL_COMMANDS =
+  'apt apt-get yum dnf pacman snap brew npm npx pnpm yarn pip pip3 pipx git docker podman kubectl curl wget cd mkdir chmod chown chgrp cargo rustup rustc go python python3 node deno bun javac java gcc g++ clang make cmake ssh scp rsync tar unzip zip gzip export source conda poetry uv helm terraform systemctl journalctl ls rm cp mv ln cat grep egrep rg echo awk sed xargs find sort uniq head tail wc tee jq touch kill pkill killall nohup crontab openssl dig nslookup iptables ufw dd mount gem bundle composer mvn gradle dotnet tsc pytest psql mysql redis-cli sqlite3 mongosh aws gcloud az gh heroku powershell pwsh winget choco certutil mshta rundll32 regsvr32 bitsadmin wmic ipconfig netstat tasklist taskkill findstr xcopy robocopy del dir copy move mklink icacls reg sc schtasks net systeminfo';
+const CSS_ELEMENTS = 'html body div span a p ul ol li h1 h2 h3 h4 h5 h6 table tr td th img button input form nav header footer main section article label select textarea code pre';
+const SHELL_SUBCOMMAND = String.raw`(?:install|uninstall|add|remove|run|build|test|start|stop|restart|reload|enable|disable|status|init|clone|commit|push|pull|fetch|checkout|switch|merge|rebase|log|diff|ps|exec|logs|up|down|get|apply|delete|describe|create|update|upgrade|list|show|inspect|login|clean|purge|autoremove|search|prune)\b`;
+/** One argument that only a command line has. */
+const SHELL_ARG = String.raw`(?:-{1,2}[A-Za-z][\w-]*(?:=\S*)?|--(?=\s|$)|\+[a-z]+|[^\s'"]*[/~*$=@\\][^\s]*|\.{1,2}(?:/\S*)?|[\w-]+\.[a-z0-9]{1,5}(?=\s|$)|'[^'\n]*'|"[^"\n]*"|\||&&|>>?)`;
+const POWERSHELL_VERBS =
+  'Get Set New Remove Add Invoke Start Stop Restart Test Import Export Write Read Out Select Where ForEach Sort Measure Copy Move Rename Enable Disable Install Uninstall Update Clear ConvertTo ConvertFrom Format Wait Register Unregister Expand Compress Resolve Split Join Send Receive Push Pop';
+
 // Python
 strong('def', String.raw`def\s+\w+\s*\([^\n]*\)\s*(?:->\s*[^\n:]+)?:`, 'python');
 strong('class', String.raw`class\s+\w+\s*(?:\([^\n]*\))?\s*:\s*$`, 'python');
@@ -165,16 +187,28 @@ strong('create alter drop', String.raw`(?:create|alter|drop)\s+(?:table|index|vi
 // Shell
 strong('#', String.raw`#!\s*/`, 'shell');
 strong('$', String.raw`\$\s+(?:sudo\s+)?[a-z][\w.-]*(?:\s+[-\w./~"'=:@]+)*\s*(?<![a-z][.!?:,])$`, 'shell');
-strong(
-  'sudo apt apt-get yum dnf brew npm npx pnpm yarn pip pip3 git docker kubectl curl wget cd mkdir chmod chown cargo rustup go python python3 node deno bun javac gcc g++ make cmake ssh scp tar unzip export source conda poetry helm terraform systemctl ls rm cp mv cat grep echo',
-  String.raw`(?:sudo\s+)?[a-z][\w+.-]*\s+(?:-{1,2}[\w-]+|[\w.-]*[/=~.][\w./=~:@-]*|install|uninstall|run|clone|build|init|add|commit|push|pull|checkout|apply|get|create|exec|start|stop|up|down|test|update|upgrade|remove|rm|logs|ps|-)(?:\s+[^\s.!?][^\s]*)*\s*$`,
-  'shell',
-);
+// A command line: a known program, up to two subcommand words, then an argument shaped like one (a flag, a path,
+// a glob, a variable, a quoted string, a pipe or a redirect), so that "find the file" or "make sure" is prose.
+strong(`sudo ${SHELL_COMMANDS}`, String.raw`(?:sudo\s+)?[a-z][\w+.-]*(?:\s+[a-z][\w-]*){0,2}(?:\s+[0-7]{3,4})?\s+${SHELL_ARG}(?:\s+\S+)*\s*(?<![a-z][.!?])$`, 'shell');
+// Or a program and one of its usual subcommands, alone or with plain operands ("pip install requests",
+// "git status", "sudo systemctl restart nginx").
+strong(`sudo ${SHELL_COMMANDS}`, String.raw`(?:sudo\s+)?[a-z][\w+.-]*\s+${SHELL_SUBCOMMAND}(?:\s+[\w@.:=/-]+)*\s*(?<![a-z][.!?])$`, 'shell');
+strong('for', String.raw`for\s+\w+\s+in\s+[^;\n]+;\s*do\b`, 'shell');
+strong('while until', String.raw`(?:while|until)\s+[^;\n]+;\s*do\b`, 'shell');
+strong('if', String.raw`if\s+\[\[?\s[^\n]*\]\]?\s*;\s*then\b`, 'shell');
+// PowerShell: Verb-Noun cmdlets ("Get-ChildItem -Path", "Where-Object {"), iex, New-Object.
+strong(POWERSHELL_VERBS.toLowerCase(), String.raw`(?:${POWERSHELL_VERBS.replaceAll(' ', '|')})-[A-Z][A-Za-z]+(?:\s*$|\s+(?:-[A-Za-z]|\||\{|\$|[A-Z][\w.]*\s*(?:-|$)))`, 'powershell');
+strong('iex', String.raw`iex\s*[($]`, 'powershell');
+strong('$', String.raw`\$(?:env:\w+|\w+)\s*=\s*(?:Get|New|Invoke|Read)-\w+`, 'powershell');
 strong('ps', String.raw`PS\s+[A-Z]:\\[^>\n]*>`, 'powershell');
 // HTML / CSS
 strong('<', String.raw`<(?:!doctype|html|head|body|div|script|style|span|p|a|ul|ol|li|table|tr|td|form|input|button|meta|link|img|section|template|svg)\b[^>\n]*>`, 'html', true);
 strong('. # @', String.raw`(?:[.#][\w-]+|@media|@import|@keyframes)[^\n{};]*\{\s*$`, 'css');
 strong('@', String.raw`@[A-Za-z_][\w.]*(?:\([^\n]*\))?\s*$`);
+// A whole CSS rule on one line: selector { property: value; … }
+strong(`. # * ${CSS_ELEMENTS}`, String.raw`[\w.#*:>+~()\[\]="' ,-]*\{\s*-{0,2}[a-z][\w-]*\s*:\s*[^;{}\n]+;[^{}\n]*\}?\s*$`, 'css', true);
+// Ruby and Perl printing a string ("puts 'big' if x > 3").
+strong('puts say', String.raw`(?:puts|say)\s+["'][^\n]*$`, 'ruby');
 strong('return', String.raw`return\b[^\n]*;\s*$`);
 strong('while for', String.raw`(?:while|for)\s*\([^\n]*\)\s*\{?\s*$`);
 strong('if', String.raw`if\s*\([^\n]*\)\s*\{?\s*$`);
@@ -190,7 +224,7 @@ for (const c of '{}()[]') CHAR[c.charCodeAt(0)] = C_BRACKET;
 for (const c of '=<>&|!+*/%^~') CHAR[c.charCodeAt(0)] = C_OP;
 CHAR[59] = C_SEMI;
 
-const CALL = /[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*\([^()\n]*\)/y;
+const CALL = /[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*\((?:[^()\n]|\([^()\n]*\))*\)/y;
 const ASSIGN = /[A-Za-z_$][\w$.[\]'"]*\s*(?:[+\-*/|&]?=)(?!=)\s*\S/y;
 
 // ---------------------------------------------------------------------------------------------------- line analysis
@@ -201,6 +235,8 @@ const CODE = 2;
 const STRONG = 3;
 
 let lineLang: string | undefined;
+/** Set by classify: the line holds only brackets, which an indented block must not promote to code. */
+let lineBracketsOnly = false;
 
 function isSpace(c: number): boolean {
   return c === 32 || c === 9 || c === 13;
@@ -213,6 +249,7 @@ function isWordStart(c: number): boolean {
 /** Classifies the line text[start, end) (no newline inside); sets lineLang for strong lines. */
 function classify(text: string, start: number, end: number): number {
   lineLang = undefined;
+  lineBracketsOnly = false;
   let s = start;
   while (s < end && isSpace(text.charCodeAt(s))) s++;
   let e = end;
@@ -225,7 +262,13 @@ function classify(text: string, start: number, end: number): number {
   if (isWordStart(first)) {
     let w = s + 1;
     while (w < e && (isWordStart(text.charCodeAt(w)) || text.charCodeAt(w) === 45 || (text.charCodeAt(w) >= 48 && text.charCodeAt(w) <= 57) || text.charCodeAt(w) === 43)) w++;
-    if (w - s <= 16) candidates = BY_WORD.get(text.slice(s, w).toLowerCase());
+    if (w - s <= 24) {
+      const word = text.slice(s, w).toLowerCase();
+      candidates = BY_WORD.get(word);
+      // "Get-ChildItem": PowerShell's patterns are filed under the verb.
+      const dash = word.indexOf('-');
+      if (candidates === undefined && dash > 0) candidates = BY_WORD.get(word.slice(0, dash));
+    }
   } else candidates = BY_CHAR.get(first);
   if (candidates !== undefined) {
     for (const c of candidates) {
@@ -256,6 +299,11 @@ function classify(text: string, start: number, end: number): number {
   }
   const length = e - s;
   const last = text.charCodeAt(e - 1);
+  // Only closing or opening brackets ("}", "},", "];"): part of a block, code or JSON alike; it adds nothing.
+  if (letters === 0 && length <= 4 && brackets > 0 && !/[\w"']/.test(text.slice(s, e))) {
+    lineBracketsOnly = true;
+    return MAYBE;
+  }
   if (brackets + ops + semis === 0) {
     // No code punctuation at all: only a bare keyword line ("else:", "end", "pass", "break") can be code.
     return last === 58 && length < 24 && /^(?:else|try|finally|pass|do|begin)\b/.test(text.slice(s, e)) ? CODE : NONE;
@@ -290,7 +338,9 @@ function classify(text: string, start: number, end: number): number {
   // Prose: several words, sentence punctuation at the end, little code punctuation.
   const words = spaces + 1;
   if (words >= 6 && letters >= length * 0.6 && (last === 46 || last === 33 || last === 63 || last === 58) && dense <= 3) weak -= 2;
-  return weak >= 2 ? CODE : weak === 1 ? MAYBE : NONE;
+  // Three signals in one line (a call, an assignment, a statement end, dense brackets) is code on its own:
+  // "x = [i * i for i in range(10)]", 'printf("%d\n", count);'.
+  return weak >= 3 ? STRONG : weak === 2 ? CODE : weak === 1 ? MAYBE : NONE;
 }
 
 /** A two-character operator in text[s, e): => -> :: := == != && || += -= ++ <= >= << >>. */
@@ -300,6 +350,7 @@ function hasOperator(text: string, s: number, e: number): boolean {
     const b = text.charCodeAt(i + 1);
     if (b === 61 && (a === 61 || a === 33 || a === 58 || a === 43 || a === 45 || a === 60 || a === 62)) return true; // == != := += -= <= >=
     if (b === 62 && (a === 61 || a === 45 || a === 62)) return true; // => -> >>
+    if (a === 60 && b === 45 && i + 2 < e && text.charCodeAt(i + 2) === 32) return true; // R's "x <- c(1, 2)"
     if (a === b && (a === 38 || a === 124 || a === 43 || a === 58 || a === 60)) return true; // && || ++ :: <<
   }
   return false;
@@ -312,7 +363,7 @@ function isWordChar(c: number): boolean {
 // ---------------------------------------------------------------------------------------------------- scanner
 
 interface Span {
-  kind: 'fenced' | 'indented' | 'lines';
+  kind: 'fenced' | 'indented' | 'lines' | 'inline';
   start: number;
   end: number;
   weight: number;
@@ -321,6 +372,65 @@ interface Span {
 
 const LIST_ITEM = /^[ \t]*(?:[-*+]|\d+[.)])\s/;
 const FENCE = /[ ]{0,3}(`{3,}|~{3,})[ \t]*([^\s`]*)[^\n`]*$/my;
+
+/**
+ * Programs that are not English words, so that one followed by an argument is a command even inside a sentence;
+ * and anything after "sudo".
+ */
+const EMBEDDED_COMMAND = new RegExp(
+  String.raw`(?<![\w./-])(?:sudo\s+[a-z][\w.-]*\s+[a-z][\w-]*|(?:sudo\s+)?(?:git|npm|npx|pnpm|yarn|pip3?|pipx|curl|wget|docker|kubectl|chmod|chown|apt-get|apt|brew|cargo|rustup|ssh|scp|rsync|tar|systemctl|journalctl|rm|mkdir|python3?|node|conda|helm|terraform|powershell|pwsh|grep|awk|sed|iex)(?:\s+[a-z][\w-]*){0,2}\s+${SHELL_ARG})(?:\s+(?:${SHELL_ARG}|[\w.:@~/-]+))*`,
+  'g',
+);
+/** A `code span` in a line of prose. */
+const CODE_SPAN = /`([^`\n]{3,})`/g;
+
+/** A command or a code span inside the prose line text[start, end), as a span of its own. */
+function inlineCode(text: string, start: number, end: number): Span | undefined {
+  const line = text.slice(start, end);
+  EMBEDDED_COMMAND.lastIndex = 0;
+  const command = EMBEDDED_COMMAND.exec(line);
+  if (command !== null) return { kind: 'inline', start: start + command.index, end: start + command.index + command[0].length, weight: 0.55, lang: 'shell' };
+  if (!line.includes('`')) return undefined;
+  CODE_SPAN.lastIndex = 0;
+  let m: RegExpExecArray | null;
+  while ((m = CODE_SPAN.exec(line)) !== null) {
+    const s = start + m.index + 1;
+    const k = classify(text, s, s + m[1]!.length);
+    if (k >= CODE) return { kind: 'inline', start: s, end: s + m[1]!.length, weight: 0.55, lang: lineLang };
+  }
+  return undefined;
+}
+
+/**
+ * Where the JSON document that opens at `at` ends (just past its closing bracket, which must end a line), or −1:
+ * the matching bracket is found by counting (strings skipped), then the span must parse.
+ */
+function jsonEnd(text: string, at: number): number {
+  let depth = 0;
+  let inString = false;
+  const stop = Math.min(text.length, at + 65536);
+  for (let i = at; i < stop; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++;
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 || c === 91) depth++;
+    else if (c === 125 || c === 93) {
+      if (--depth > 0) continue;
+      let e = i + 1;
+      while (e < text.length && isSpace(text.charCodeAt(e))) e++;
+      if (e < text.length && text.charCodeAt(e) !== 10) return -1;
+      try {
+        JSON.parse(text.slice(at, i + 1));
+        return i + 1;
+      } catch {
+        return -1;
+      }
+    }
+  }
+  return -1;
+}
 
 /** The most frequent language among the strong lines of a run (undefined when none said). */
 class LangVote {
@@ -464,12 +574,28 @@ function findSpans(text: string): Span[] {
       prevBlank = true;
       continue;
     }
+    // A JSON document is data (a structured answer), not code: its lines are skipped whole.
+    const c = text.charCodeAt(i);
+    if ((c === 123 || c === 91) && runStart < 0) {
+      const end = jsonEnd(text, i);
+      if (end > 0) {
+        const next = text.indexOf('\n', end);
+        pos = next < 0 ? len + 1 : next + 1;
+        prevBlank = false;
+        continue;
+      }
+    }
     let k = classify(text, lineStart, lineEnd);
+    // Prose with a command or a code span inside it: "Undo it with git reset --hard HEAD~1", "run `ls -la`".
+    if (k < CODE) {
+      const inline = inlineCode(text, lineStart, lineEnd);
+      if (inline !== undefined) spans.push(inline);
+    }
     const indentedBlock = indent >= 4 && (prevBlank || (runStart >= 0 && runIndented));
     // In an indented block a line with one weak signal is code; a list item ("- x", "1. x") never is.
     // In an indented block, or indented under a code line (a block's body), a line with one weak signal is code;
     // a list item ("- x", "1. x") never is.
-    if (k === MAYBE && (indentedBlock || (runStart >= 0 && indent >= 2)) && !LIST_ITEM.test(text.slice(lineStart, Math.min(lineEnd, lineStart + 16)))) k = CODE;
+    if (k === MAYBE && !lineBracketsOnly && (indentedBlock || (runStart >= 0 && indent >= 2)) && !LIST_ITEM.test(text.slice(lineStart, Math.min(lineEnd, lineStart + 16)))) k = CODE;
     if (k >= CODE) {
       if (runStart < 0) runStart = lineStart + indent;
       runEnd = lineEnd;
@@ -490,21 +616,26 @@ function findSpans(text: string): Span[] {
   return spans;
 }
 
+/** Canonical language names from config, with the families the guess cannot split. */
+function languageSet(names: readonly string[], option: string): Set<string> {
+  if (!Array.isArray(names) || names.length === 0) throw new Error(`no_code: ${option} must be a non-empty array of language names`);
+  const set = new Set<string>();
+  for (const name of names) {
+    const c = typeof name === 'string' ? canonical(name) : undefined;
+    if (c === undefined) throw new Error(`no_code: unknown language "${String(name)}" (known: ${NO_CODE_LANGUAGES.join(', ')})`);
+    set.add(c);
+    if (FAMILY[c] !== undefined) set.add(FAMILY[c]!);
+    for (const [member, family] of Object.entries(FAMILY)) if (family === c) set.add(member);
+  }
+  return set;
+}
+
 export function createNoCodeScanner(options: NoCodeOptions = {}): Scanner {
   const threshold = options.threshold ?? NO_CODE_DEFAULT_THRESHOLD;
   if (typeof threshold !== 'number' || !(threshold > 0 && threshold <= 1)) throw new Error('no_code: threshold must be in (0, 1]');
-  let only: Set<string> | undefined;
-  if (options.languages !== undefined) {
-    if (!Array.isArray(options.languages) || options.languages.length === 0) throw new Error('no_code: languages must be a non-empty array of language names');
-    only = new Set();
-    for (const name of options.languages) {
-      const c = typeof name === 'string' ? canonical(name) : undefined;
-      if (c === undefined) throw new Error(`no_code: unknown language "${String(name)}" (known: ${NO_CODE_LANGUAGES.join(', ')})`);
-      only.add(c);
-      if (FAMILY[c] !== undefined) only.add(FAMILY[c]!);
-      for (const [member, family] of Object.entries(FAMILY)) if (family === c) only.add(member);
-    }
-  }
+  if (options.languages !== undefined && options.allowLanguages !== undefined) throw new Error('no_code: give languages or allowLanguages, not both');
+  const only = options.languages === undefined ? undefined : languageSet(options.languages, 'languages');
+  const allowed = options.allowLanguages === undefined ? undefined : languageSet(options.allowLanguages, 'allowLanguages');
 
   return {
     name: 'no_code',
@@ -514,9 +645,9 @@ export function createNoCodeScanner(options: NoCodeOptions = {}): Scanner {
       let keep = 1;
       for (const span of findSpans(text)) {
         let w = span.weight;
-        if (only !== undefined) {
+        if (only !== undefined || allowed !== undefined) {
           if (span.lang === undefined) w *= 0.5;
-          else if (!only.has(span.lang)) continue;
+          else if (only !== undefined ? !only.has(span.lang) : allowed!.has(span.lang)) continue;
         }
         keep *= 1 - w;
         matches.push({ rule: span.lang === undefined ? `${span.kind}_code` : `${span.kind}_code.${span.lang}`, start: span.start, end: span.end });

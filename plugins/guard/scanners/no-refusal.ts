@@ -1,7 +1,10 @@
 // no_refusal: detects that a model answer is a refusal ("I'm sorry, but I can't help with that", "As an AI
 // language model, I cannot…", "I must decline"), or the soft refusals that lecture instead of answering ("It is
 // not appropriate to…", "violence is never the answer"). Weighted phrase rules in en, es, fr, de, pt, vi, ru, ar,
-// zh (Simplified and Traditional), ja and ko over the normalised text; see lexicons/refusal.ts for the groups.
+// zh (Simplified and Traditional), ja and ko over the normalised text; see lexicons/refusal.ts for the groups. Besides
+// the phrase families, rules read a refusal's structure in each language with any verb (a first-person negated
+// modal, humble forms, the request put out of scope, "I can do A, but not B"); idioms of the same shape are named
+// and excluded there.
 //
 // Where a phrase sits matters: refusals open the answer. A match in the first LEAD characters counts in full;
 // further in, its weight shrinks with the distance (LEAD / offset, at least FAR_FLOOR), so "if the user asks for
@@ -18,7 +21,7 @@
 // streaming output guard reads this scanner over the opening of the answer only (stream: 'prefix' in specs.ts).
 
 import { prepare, toOriginal } from '../normalize.ts';
-import { REFUSAL_RULES } from '../lexicons/refusal.ts';
+import { REFUSAL_RULES, REFUSAL_UNANCHORED } from '../lexicons/refusal.ts';
 import { compileRules, matchRules } from '../rules.ts';
 import type { ScanMatch, ScanResult, Scanner } from '../types.ts';
 
@@ -41,6 +44,13 @@ const FAR_FLOOR = 0.35;
 const QUOTED_FACTOR = 0.5;
 
 const RULES = compileRules(REFUSAL_RULES);
+/** Rules without an anchor word (see REFUSAL_UNANCHORED), run over Cyrillic text only. */
+const UNANCHORED = REFUSAL_UNANCHORED.map((r) => {
+  const group = RULES.groups.indexOf(r.group);
+  if (group < 0) throw new Error(`guard rule ${r.id}: group "${r.group}" has no anchored rule`);
+  return { id: r.id, group, weight: r.weight, re: new RegExp(r.pattern, 'gu') };
+});
+const CYRILLIC = /[\u0400-\u04ff]/;
 /** Empty sticky match that succeeds only right after a quote mark or a verb of saying (reported speech). */
 const QUOTED = /(?<=(?:["'«「『]|(?:^|[^\p{L}])(?:say|says|said|saying|reply|replies|replied|respond|responds|responded|responding|answer|answers|answering|write|writes|e\.g\.|such as)(?: with)?[:,]?(?: ["'«「『])?) ?)/uy;
 
@@ -88,11 +98,19 @@ export function createNoRefusalScanner(options: NoRefusalOptions = {}): Scanner 
       if (text.length === 0) return { score: 0, flagged: false, matches: [] };
       const n = prepare(text.length <= HEAD ? text : head(text));
       const hits = matchRules(RULES, n);
+      if (CYRILLIC.test(n.text)) {
+        for (const u of UNANCHORED) {
+          u.re.lastIndex = 0;
+          const m = u.re.exec(n.text);
+          if (m !== null) hits.push({ rule: -1 - UNANCHORED.indexOf(u), start: m.index, end: m.index + m[0].length });
+        }
+      }
       if (hits.length === 0) return { score: 0, flagged: false, matches: [] };
       best.fill(0);
       const matches: ScanMatch[] = [];
       for (const hit of hits) {
-        const rule = RULES.rules[hit.rule]!;
+        // Negative indices are the unanchored rules.
+        const rule = hit.rule >= 0 ? RULES.rules[hit.rule]! : UNANCHORED[-1 - hit.rule]!;
         const span = toOriginal(n, hit.start, hit.end);
         matches.push({ rule: rule.id, start: span.start, end: span.end });
         let w = rule.weight * positionFactor(span.start);

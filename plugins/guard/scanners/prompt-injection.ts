@@ -1,9 +1,12 @@
-// prompt_injection: a heuristic detector, no model. Weighted phrase rules in en, de, zh, vi, ja, ko, ru, ar (and
-// the override phrase in es, fr, it, pt, hr, nl) over the normalised text, a letters-only pass for words split
-// by spaces or dots, and fake chat-template delimiters over the original text. See lexicons/injection.ts for the
-// rules and their groups.
+// prompt_injection: by default a learned classifier (plugins/guard/model/: hashed character and word n-grams plus
+// the rule groups below, logistic regression, weights shipped in the repository and read when the first guard is
+// configured). The phrase rules run either way: they are the model's features and the explanation of a verdict.
+// `engine: rules` uses them alone.
 //
-// Score: each group (override, role, jailbreak, leak, …) counts with its strongest match, and groups combine as
+// The rules: weighted phrase rules in en, de, zh, vi, ja, ko, ru, ar (and the override phrase in es, fr, it, pt,
+// hr, nl) over the normalised text, a letters-only pass for words split by spaces or dots, and fake chat-template
+// delimiters over the original text. See lexicons/injection.ts for the rules and their groups. Their own score:
+// each group (override, role, jailbreak, leak, …) counts with its strongest match, and groups combine as
 // independent evidence: score = 1 − Π(1 − w). One strong cue ("ignore all previous instructions", 0.9) flags by
 // itself; a suspicious one ("you are now", 0.6) does too at the default threshold; weak ones ("act as", "now
 // write") flag only together.
@@ -12,74 +15,131 @@ import { lettersOnly, prepare, toOriginal, TRICK_BASE64, TRICK_HOMOGLYPH, TRICK_
 import { COMPACT_RULES, INJECTION_RULES, MARKUP } from '../lexicons/injection.ts';
 import { combine, compileRules, matchRules } from '../rules.ts';
 import type { ScanMatch, ScanResult, Scanner } from '../types.ts';
+import { loadInjectionModel, RULE_GROUPS, scoreText } from '../model/classifier.ts';
+
+export type PromptInjectionEngine = 'model' | 'rules';
 
 export interface PromptInjectionOptions {
-  /** Flag at this score. Default 0.5, chosen on the training set and the benign look-alikes (bench/guard.bench.ts). */
+  /** Flag at this score. Default: the engine's (docs/guards.md has the figures behind each). */
   threshold?: number;
+  /** `model` (default): the learned classifier, rules as its features; `rules`: the phrase rules alone. */
+  engine?: PromptInjectionEngine;
 }
 
-export const PROMPT_INJECTION_DEFAULT_THRESHOLD = 0.5;
+/** The rules engine's default, chosen on the training set and the benign look-alikes (bench/guard.bench.ts). */
+export const PROMPT_INJECTION_RULES_THRESHOLD = 0.5;
+/** The model's default: the lowest with ≤ 5% benign blocked in every language of the dev sets (plugins/guard/model/README.md). */
+export const PROMPT_INJECTION_MODEL_THRESHOLD = 0.5;
+/** Kept for callers of the rules engine. */
+export const PROMPT_INJECTION_DEFAULT_THRESHOLD = PROMPT_INJECTION_RULES_THRESHOLD;
 
 const RULES = compileRules(INJECTION_RULES);
 /** The compact rules as one regex, one capture group each. */
 const COMPACT = new RegExp(COMPACT_RULES.map((r) => `(${r.re.source})`).join('|'), 'g');
 
+/** What the phrase rules found in a text: the matches (the explanation of a verdict) and their evidence. */
+export interface RuleEvidence {
+  readonly matches: ScanMatch[];
+  /** The rules' own score, 1 − Π(1 − strongest weight per group). */
+  readonly score: number;
+  /** The strongest weight per group, in RULE_GROUPS order: the model's dense features. */
+  readonly groups: Float64Array;
+}
+
+/** Runs every phrase, compact and markup rule over `text`. */
+export function ruleEvidence(text: string): RuleEvidence {
+  const groups = new Float64Array(RULE_GROUPS.length);
+  if (text.length === 0) return { matches: [], score: 0, groups };
+  const n = prepare(text);
+  const matches: ScanMatch[] = [];
+  const extra: { group: string; weight: number }[] = [];
+  const note = (group: string, weight: number): void => {
+    const g = (RULE_GROUPS as readonly string[]).indexOf(group);
+    if (g >= 0 && weight > groups[g]!) groups[g] = weight;
+  };
+
+  const hits = matchRules(RULES, n);
+  for (const hit of hits) {
+    const rule = RULES.rules[hit.rule]!;
+    const span = toOriginal(n, hit.start, hit.end);
+    matches.push({ rule: rule.id, start: span.start, end: span.end });
+    note(RULES.groups[rule.group]!, rule.weight);
+  }
+
+  // Words split by spaces or dots: the letters-only view, all compact rules in one pass.
+  const compact = lettersOnly(n);
+  if (compact.text.length >= 12) {
+    const found = new Set<number>();
+    COMPACT.lastIndex = 0;
+    let m: RegExpExecArray | null;
+    while ((m = COMPACT.exec(compact.text)) !== null) {
+      const k = m.slice(1).findIndex((g) => g !== undefined);
+      if (k >= 0 && !found.has(k)) {
+        found.add(k);
+        const rule = COMPACT_RULES[k]!;
+        const from = compact.index[m.index]!;
+        const to = compact.index[m.index + m[0].length - 1]! + 1;
+        const span = toOriginal(n, from, to);
+        matches.push({ rule: rule.id, start: span.start, end: span.end });
+        extra.push({ group: rule.group, weight: rule.weight });
+        note(rule.group, rule.weight);
+      }
+    }
+  }
+
+  // Fake delimiters: on the original text, where the punctuation is intact.
+  if (/[<[#{=*>:\\-]/.test(text)) {
+    for (const rule of MARKUP) {
+      rule.re.lastIndex = 0;
+      const m = rule.re.exec(text);
+      if (m === null) continue;
+      matches.push({ rule: rule.id, start: m.index, end: m.index + m[0].length });
+      extra.push({ group: 'markup', weight: rule.weight });
+      note('markup', rule.weight);
+    }
+  }
+
+  // Obfuscation is evidence of intent, though never enough alone.
+  if (n.tricks !== 0) {
+    const t = n.tricks;
+    const w = t & (TRICK_SPACED | TRICK_HOMOGLYPH | TRICK_INVISIBLE) ? 0.35 : t & TRICK_BASE64 ? 0.25 : t & TRICK_LEET ? 0.2 : 0;
+    if (w > 0) {
+      extra.push({ group: 'obfuscation', weight: w });
+      note('obfuscation', w);
+    }
+  }
+
+  return { matches, score: combine(RULES, hits, extra), groups };
+}
+
 export function createPromptInjectionScanner(options: PromptInjectionOptions = {}): Scanner {
-  const threshold = options.threshold ?? PROMPT_INJECTION_DEFAULT_THRESHOLD;
+  const engine = options.engine ?? 'model';
+  const threshold = options.threshold ?? (engine === 'model' ? PROMPT_INJECTION_MODEL_THRESHOLD : PROMPT_INJECTION_RULES_THRESHOLD);
   if (!(threshold > 0 && threshold <= 1)) throw new Error('prompt_injection: threshold must be in (0, 1]');
+  if (engine === 'rules') {
+    return {
+      name: 'prompt_injection',
+      scan(text: string): ScanResult {
+        const evidence = ruleEvidence(text);
+        return { score: evidence.score, flagged: evidence.score >= threshold, matches: evidence.matches };
+      },
+    };
+  }
+  // Read here, not at import: only a configured guard holds the weights.
+  const model = loadInjectionModel();
   return {
     name: 'prompt_injection',
     scan(text: string): ScanResult {
       if (text.length === 0) return { score: 0, flagged: false, matches: [] };
-      const n = prepare(text);
-      const matches: ScanMatch[] = [];
-      const extra: { group: string; weight: number }[] = [];
-
-      const hits = matchRules(RULES, n);
-      for (const hit of hits) {
-        const span = toOriginal(n, hit.start, hit.end);
-        matches.push({ rule: RULES.rules[hit.rule]!.id, start: span.start, end: span.end });
+      const evidence = ruleEvidence(text);
+      const result = scoreText(model, text, evidence.groups);
+      const score = result.probability;
+      const matches = evidence.matches;
+      // No rule fired: the verdict is the model's alone; point at the window that decided it.
+      if (matches.length === 0 && score >= threshold) {
+        const span = toOriginal(prepare(text), result.windowStart, result.windowEnd);
+        matches.push({ rule: 'model', start: span.start, end: span.end });
       }
-
-      // Words split by spaces or dots: the letters-only view, all compact rules in one pass.
-      const compact = lettersOnly(n);
-      if (compact.text.length >= 12) {
-        const found = new Set<number>();
-        COMPACT.lastIndex = 0;
-        let m: RegExpExecArray | null;
-        while ((m = COMPACT.exec(compact.text)) !== null) {
-          const k = m.slice(1).findIndex((g) => g !== undefined);
-          if (k >= 0 && !found.has(k)) {
-            found.add(k);
-            const rule = COMPACT_RULES[k]!;
-            const from = compact.index[m.index]!;
-            const to = compact.index[m.index + m[0].length - 1]! + 1;
-            const span = toOriginal(n, from, to);
-            matches.push({ rule: rule.id, start: span.start, end: span.end });
-            extra.push({ group: rule.group, weight: rule.weight });
-          }
-        }
-      }
-
-      // Fake delimiters: on the original text, where the punctuation is intact.
-      if (/[<[#{=*>:\\-]/.test(text)) {
-        for (const rule of MARKUP) {
-          rule.re.lastIndex = 0;
-          const m = rule.re.exec(text);
-          if (m === null) continue;
-          matches.push({ rule: rule.id, start: m.index, end: m.index + m[0].length });
-          extra.push({ group: 'markup', weight: rule.weight });
-        }
-      }
-
-      // Obfuscation is evidence of intent, though never enough alone.
-      if (n.tricks !== 0) {
-        const t = n.tricks;
-        const w = t & (TRICK_SPACED | TRICK_HOMOGLYPH | TRICK_INVISIBLE) ? 0.35 : t & TRICK_BASE64 ? 0.25 : t & TRICK_LEET ? 0.2 : 0;
-        if (w > 0) extra.push({ group: 'obfuscation', weight: w });
-      }
-
-      const score = combine(RULES, hits, extra);
       return { score, flagged: score >= threshold, matches };
     },
   };

@@ -1,0 +1,156 @@
+// The learned prompt-injection classifier: logistic regression over hashed n-grams (features.ts) and the heuristic
+// rule groups. Weights come from `prompt-injection.model.bin`, written by `npm run train:guard` (train.ts).
+//
+// The file is read on the first `loadInjectionModel()`, which only a configured prompt_injection guard calls, so
+// a gateway without that guard never holds the weights.
+//
+// Long texts: an injection hidden in a long document must not be diluted by the rest of it, so the hashed part is
+// scored over windows of WINDOW normalised characters (every STRIDE) and the strongest window counts. A text that
+// fits in one window is scored whole, as in training. Features are presences: a bucket counts once per window.
+//
+// File format (little-endian): "SLPI" magic, u32 version, u32 header length, the header as UTF-8 JSON
+// (`ModelHeader`), then BUCKETS int8 weights; weight = int8 × header.scale.
+
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { BUCKET_BITS, BUCKETS, hashFeatures } from './features.ts';
+
+export const MODEL_FILE = fileURLToPath(new URL('./prompt-injection.model.bin', import.meta.url));
+const MAGIC = 0x49504c53; // "SLPI"
+const VERSION = 1;
+
+/** Normalised characters per scoring window, and the step between windows. */
+export const WINDOW = 512;
+export const STRIDE = 256;
+
+/** The groups of the heuristic rules, in the order of their dense features. */
+export const RULE_GROUPS = ['override', 'new_task', 'switch', 'role', 'jailbreak', 'leak', 'coerce', 'context', 'markup', 'obfuscation'] as const;
+
+export interface ModelHeader {
+  readonly bucketBits: number;
+  readonly scale: number;
+  readonly bias: number;
+  /** Whether word n-grams are hashed too (chosen by measurement in train.ts). */
+  readonly wordGrams: boolean;
+  /** One weight per RULE_GROUPS entry (all 0 when the chosen configuration leaves the rules out). */
+  readonly ruleWeights: readonly number[];
+  /** What produced it: seed, data, held-out figures at the time (information). */
+  readonly trainedOn: Readonly<Record<string, unknown>>;
+}
+
+export interface InjectionModel {
+  readonly header: ModelHeader;
+  /** Hashed-feature weights, quantised. */
+  readonly weights: Int8Array;
+}
+
+export interface ModelScore {
+  /** 0..1. */
+  readonly probability: number;
+  /** The strongest window, in the normalised text. */
+  readonly windowStart: number;
+  readonly windowEnd: number;
+}
+
+export function encodeModel(model: InjectionModel): Buffer {
+  const header = Buffer.from(JSON.stringify(model.header), 'utf8');
+  const out = Buffer.alloc(12 + header.length + model.weights.length);
+  out.writeUInt32LE(MAGIC, 0);
+  out.writeUInt32LE(VERSION, 4);
+  out.writeUInt32LE(header.length, 8);
+  header.copy(out, 12);
+  Buffer.from(model.weights.buffer, model.weights.byteOffset, model.weights.length).copy(out, 12 + header.length);
+  return out;
+}
+
+export function decodeModel(bytes: Buffer): InjectionModel {
+  if (bytes.length < 12 || bytes.readUInt32LE(0) !== MAGIC) throw new Error('prompt_injection model: not a Sluice model file');
+  if (bytes.readUInt32LE(4) !== VERSION) throw new Error(`prompt_injection model: version ${bytes.readUInt32LE(4)}, expected ${VERSION}`);
+  const headerLength = bytes.readUInt32LE(8);
+  const header = JSON.parse(bytes.subarray(12, 12 + headerLength).toString('utf8')) as ModelHeader;
+  if (header.bucketBits !== BUCKET_BITS || header.ruleWeights.length !== RULE_GROUPS.length) {
+    throw new Error('prompt_injection model: built for other features; run `npm run train:guard`');
+  }
+  const body = bytes.subarray(12 + headerLength);
+  if (body.length !== BUCKETS) throw new Error(`prompt_injection model: ${body.length} weights, expected ${BUCKETS}`);
+  const weights = new Int8Array(BUCKETS);
+  weights.set(new Int8Array(body.buffer, body.byteOffset, body.length));
+  return { header, weights };
+}
+
+let loaded: InjectionModel | undefined;
+let loads = 0;
+
+/** The shipped model, read once on first use. */
+export function loadInjectionModel(): InjectionModel {
+  if (loaded === undefined) {
+    loaded = decodeModel(readFileSync(MODEL_FILE));
+    loads++;
+  }
+  return loaded;
+}
+
+/** How many times the weights file was read in this process (0 until a prompt_injection guard is configured). */
+export function modelLoads(): number {
+  return loads;
+}
+
+/**
+ * Per bucket, the window that last counted it (mod 255): presence without clearing 2^18 entries per window. One
+ * byte each keeps it, with the weights, small enough to stay in cache.
+ */
+let SEEN: Uint8Array | undefined;
+let generation = 0;
+
+/**
+ * Scores `text` given the rule groups' strongest weights (RULE_GROUPS order): each window's distinct buckets are
+ * summed and divided by √(their number), and the strongest window counts.
+ */
+export function scoreText(model: InjectionModel, text: string, ruleGroups: ArrayLike<number>): ModelScore {
+  const { header, weights } = model;
+  let dense = header.bias;
+  for (let g = 0; g < RULE_GROUPS.length; g++) dense += header.ruleWeights[g]! * ruleGroups[g]!;
+  const f = hashFeatures(text, header.wordGrams);
+  const seen = (SEEN ??= new Uint8Array(weights.length));
+  const len = f.length;
+  let best = -Infinity;
+  let bestStart = 0;
+  let bestEnd = len;
+  // Two cursors, one per feature part; windows move forward, so each cursor only moves forward too.
+  let charFrom = 0;
+  let wordFrom = f.charCount;
+  for (let start = 0; ; start += STRIDE) {
+    const end = Math.min(len, start + WINDOW);
+    if (++generation === 256) {
+      seen.fill(0);
+      generation = 1;
+    }
+    while (charFrom < f.charCount && f.positions[charFrom]! < start) charFrom++;
+    while (wordFrom < f.count && f.positions[wordFrom]! < start) wordFrom++;
+    let sum = 0;
+    let distinct = 0;
+    for (let k = charFrom; k < f.charCount && f.positions[k]! < end; k++) {
+      const b = f.buckets[k]!;
+      if (seen[b] === generation) continue;
+      seen[b] = generation;
+      sum += weights[b]!;
+      distinct++;
+    }
+    for (let k = wordFrom; k < f.count && f.positions[k]! < end; k++) {
+      const b = f.buckets[k]!;
+      if (seen[b] === generation) continue;
+      seen[b] = generation;
+      sum += weights[b]!;
+      distinct++;
+    }
+    const s = distinct === 0 ? 0 : sum / Math.sqrt(distinct);
+    if (s > best) {
+      best = s;
+      bestStart = start;
+      bestEnd = end;
+    }
+    if (end >= len) break;
+  }
+  const z = dense + best * header.scale;
+  return { probability: 1 / (1 + Math.exp(-z)), windowStart: bestStart, windowEnd: bestEnd };
+}
