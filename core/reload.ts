@@ -23,6 +23,7 @@ const RESTART_ONLY: readonly (readonly [string, (server: ServerSettings) => unkn
   ['server.log_level', (s) => s.logLevel],
   ['server.log_format', (s) => s.logFormat],
   ['server.upstream_connections', (s) => s.upstreamConnections],
+  ['server.workers', (s) => s.workers],
   ['server.timeouts.client_header', (s) => s.timeouts.clientHeader],
   ['server.timeouts.keep_alive', (s) => s.timeouts.keepAlive],
   ['server.timeouts.shutdown', (s) => s.timeouts.shutdown],

@@ -2,6 +2,7 @@
 
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { Ajv, type ErrorObject } from 'ajv';
 import { isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import type { LogLevel } from '../logger.ts';
@@ -47,6 +48,8 @@ export interface ServerSettings {
   logLevel: LogLevel;
   logFormat: 'text' | 'json';
   upstreamConnections: number | null;
+  /** Worker processes (`server.workers`, `auto` resolved to the CPU count); 1 = one process, no primary. */
+  workers: number;
   /** How often Ollama discovery polls its servers, ms. */
   discoveryInterval: number;
   /** null = plain HTTP. */
@@ -447,6 +450,7 @@ function resolveServer(server: Record<string, unknown>, dir: string): ServerSett
     logLevel: (server['log_level'] as LogLevel | undefined) ?? 'info',
     logFormat: (server['log_format'] as 'text' | 'json' | undefined) ?? 'text',
     upstreamConnections: (server['upstream_connections'] as number | null | undefined) ?? null,
+    workers: server['workers'] === 'auto' ? availableParallelism() : ((server['workers'] as number | undefined) ?? 1),
     discoveryInterval: Math.round(((server['discovery_interval'] as number | undefined) ?? 10) * 1000),
     tls: resolveTls(server['tls'] as Record<string, unknown> | undefined, dir),
     redirectHttp: resolveRedirect(server['redirect_http'] as Record<string, unknown> | undefined),

@@ -38,6 +38,7 @@ export type { PluginEntry } from '../config/load.ts';
 export type { ClientTraffic } from '../server/client-traffic.ts';
 export { ENGLISH_ONLY, type ErrorLocalizer, type LocaleSource } from './localize.ts';
 export type { Slot } from './context.ts';
+export { gatherFromWorkers, provideToPeers } from '../workers/peers.ts';
 
 /** What a request-phase hook returns: nothing to continue, a `Reply` to answer now, or a promise of either. */
 export type HookResult = void | Reply | Promise<void | Reply>;

@@ -1,9 +1,12 @@
 // Picks the shared-state store from the `redis:` config section: none → in memory, else Redis (standalone or Cluster).
+// A worker process (`server.workers`) without Redis uses the primary process's memory store over IPC.
 
+import cluster from 'node:cluster';
 import type { Logger } from '../logger.ts';
 import type { SharedStore } from './store.ts';
 import { MemoryStore } from './memory-store.ts';
 import type { RedisConfig } from './redis-store.ts';
+import { IpcStore, parentEnd } from './ipc-store.ts';
 
 export type { RedisConfig } from './redis-store.ts';
 
@@ -59,11 +62,12 @@ export const REDIS_CONFIG_SCHEMA = {
 } as const;
 
 /**
- * `null` (no `redis:` section) → the in-memory store; otherwise a Redis store that connects in the background.
- * The Redis client (ioredis, about 8 MB of RSS) is imported only then.
+ * `null` (no `redis:` section) → the in-memory store, or in a worker process the primary's over IPC (one store for
+ * all workers, so limits stay exact); otherwise a Redis store that connects in the background. The Redis client
+ * (ioredis, about 8 MB of RSS) is imported only then.
  */
 export async function createStore(config: RedisConfig | null, logger: Logger): Promise<SharedStore> {
-  if (config === null) return new MemoryStore();
+  if (config === null) return cluster.isWorker ? new IpcStore(parentEnd()) : new MemoryStore();
   const { RedisStore } = await import('./redis-store.ts');
   return new RedisStore(config, logger);
 }

@@ -33,7 +33,8 @@ export interface SyncLimits {
 }
 
 export interface SharedStore {
-  readonly kind: 'memory' | 'redis';
+  /** `primary`: a worker's (`server.workers`), the primary process's memory store over IPC, shared by all workers. */
+  readonly kind: 'memory' | 'redis' | 'primary';
   /** The same checks answered synchronously; only on a store that never waits (memory). Throws where the async form rejects. */
   readonly sync?: SyncLimits;
   /**

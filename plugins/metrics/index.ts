@@ -10,9 +10,10 @@
 // The registry belongs to the App (one per RouterState, which the App builds once), not to a generation: a reload
 // builds a new plugin instance on the same registry, so nothing is registered twice and no counter restarts.
 
-import { createSlot, definePlugin, respond, SluiceError, type Plugin, type PluginDeps, type RequestContext, type RouterState, type UpstreamResponseHead } from '../../core/plugin/api.ts';
+import { createSlot, definePlugin, gatherFromWorkers, provideToPeers, respond, SluiceError, type Plugin, type PluginDeps, type RequestContext, type RouterState, type UpstreamResponseHead } from '../../core/plugin/api.ts';
 import { GatewayMetrics, LITELLM_LATENCY_BUCKETS, litellmModelName, type RequestLabels } from './gateway-metrics.ts';
 import { OPTIONS_SCHEMA, type MetricsOptions } from './settings.ts';
+import { mergeExpositions } from './aggregate.ts';
 
 export { GatewayMetrics } from './gateway-metrics.ts';
 export type { MetricsOptions } from './settings.ts';
@@ -136,8 +137,16 @@ export default definePlugin<MetricsOptions>({
     metrics.configLoads.inc();
     const open = options.open ?? false;
     const path = options.path ?? '/metrics';
+    const scrapeLive = (): Promise<string> => {
+      // This plugin belongs to the live generation: its model groups are the ones to report.
+      metrics.sources.groups = deps.groups;
+      return metrics.scrape();
+    };
+    const stopProviding = provideToPeers('metrics', scrapeLive);
 
     return {
+      close: stopProviding,
+
       // Token counters need `ctx.usage`: the core reads it from bodies and asks streams for their usage event.
       wantsUsage: true,
 
@@ -151,9 +160,10 @@ export default definePlugin<MetricsOptions>({
             if (!open && ctx.auth !== null && ctx.auth.admin !== true) {
               throw new SluiceError('SLUICE_FORBIDDEN', `${path} needs the master key.`);
             }
-            // This route runs on the live generation: its model groups are the ones to report.
-            metrics.sources.groups = deps.groups;
-            return respond(200, await metrics.scrape(), { 'content-type': metrics.registry.contentType });
+            // With worker processes, one scrape sums them all (aggregate.ts); each scrapes itself, as below.
+            const workers = gatherFromWorkers('metrics');
+            const text = workers === null ? await scrapeLive() : mergeExpositions((await workers).filter((t): t is string => typeof t === 'string'));
+            return respond(200, text, { 'content-type': metrics.registry.contentType });
           },
         },
       ],
