@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { parseConfig } from '../core/config/load.ts';
 import { chat, post, ROOT, startGateway, type TestGateway } from './helpers.ts';
+import { LOGIN_FAILURES_MAX } from '../plugins/status-page/index.ts';
 import { startOpenAISim, type Sim } from './sim/openai-sim.ts';
 
 const MASTER = 'sk-master-status-0123456789';
@@ -252,5 +253,19 @@ describe('status page switched off or misconfigured', () => {
       await gw.close();
     }
     await assert.rejects(startGateway('plugins: [route.round_robin, status_page]\nmodel_list:\n  - { model_name: m, litellm_params: { model: mock/m } }\n'), /status_page needs a master key/);
+  });
+
+  test('wrong keys at the sign-in form: after LOGIN_FAILURES_MAX from one address, a 429 even for the right key', async () => {
+    const gw = await startGateway(`general_settings: { master_key: ${MASTER} }\nmodel_list:\n  - { model_name: m, litellm_params: { model: mock/m } }\n`);
+    try {
+      for (let i = 0; i < LOGIN_FAILURES_MAX; i++) assert.equal((await form(gw, '/ui/login', { key: `sk-guess-${i}` })).status, 401);
+      const refused = await form(gw, '/ui/login', { key: MASTER });
+      assert.equal(refused.status, 429);
+      assert.match(refused.text, /Too many wrong keys/);
+      assert.equal(refused.headers.get('set-cookie'), null);
+      assert.ok(Number(refused.headers.get('retry-after')) > 0);
+    } finally {
+      await gw.close();
+    }
   });
 });

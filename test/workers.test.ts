@@ -365,6 +365,32 @@ describe('IPC store', () => {
     assert.equal(store.pending, 0);
   });
 
+  test("a worker's leases still held when it is gone are given back, and only those", async () => {
+    const memory = new MemoryStore({ sweepIntervalMs: 0 });
+    const dead = channel();
+    const served = serveStore(memory, dead.primary);
+    const doomed = new IpcStore(dead.worker);
+    const alive = channel();
+    serveStore(memory, alive.primary);
+    const survivor = new IpcStore(alive.worker);
+    // Lease TTLs of an hour: nothing expires during the test, so only the give-back can free a slot.
+    const HOUR = 3_600_000;
+    assert.equal((await doomed.acquireLease('p', 3, 'd1', HOUR, 1000)).allowed, true);
+    assert.equal((await doomed.acquireLease('p', 3, 'd2', HOUR, 1000)).allowed, true);
+    await doomed.releaseLease('p', 'd2');
+    assert.equal((await doomed.acquireLease('p', 3, 'd3', HOUR, 1000)).allowed, true);
+    assert.equal((await survivor.acquireLease('p', 3, 's1', HOUR, 1000)).allowed, true);
+    assert.equal((await survivor.acquireLease('p', 3, 's2', HOUR, 1000)).allowed, false, 'all three slots taken');
+    dead.disconnect();
+    served.stop();
+    await served.releaseHeldLeases();
+    // d1 and d3 are free again; the survivor's s1 still holds its slot.
+    assert.equal((await survivor.acquireLease('p', 3, 's2', HOUR, 1000)).allowed, true);
+    assert.equal((await survivor.acquireLease('p', 3, 's3', HOUR, 1000)).allowed, true);
+    assert.equal((await survivor.acquireLease('p', 3, 's4', HOUR, 1000)).allowed, false);
+    await memory.close();
+  });
+
   test('the primary refuses a method outside the forwarded table', async () => {
     const memory = new MemoryStore({ sweepIntervalMs: 0 });
     const link = channel();

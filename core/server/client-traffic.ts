@@ -20,7 +20,7 @@ export interface ClientTraffic {
 }
 
 /** The socket side of a connection: its counters and its close event. */
-type CountedSocket = Pick<Socket, 'bytesRead' | 'bytesWritten' | 'once'>;
+type CountedSocket = Pick<Socket, 'bytesRead' | 'bytesWritten' | 'once' | 'destroyed'>;
 
 export class ClientConnections implements ClientTraffic {
   /** Open connections by their key (the socket; on HTTP/2 the session, whose bytes are not counted: null). */
@@ -33,13 +33,14 @@ export class ClientConnections implements ClientTraffic {
     if (req.httpVersionMajor === 2) {
       // The compatibility request gives each stream its own proxy of the socket: the session is the connection.
       const session = (req as IncomingMessage & { stream?: { session?: ServerHttp2Session } }).stream?.session;
-      if (session === undefined || this.#open.has(session)) return;
+      if (session === undefined || this.#open.has(session) || session.destroyed) return;
       this.#open.set(session, null);
       session.once('close', () => this.#open.delete(session));
       return;
     }
     const socket: CountedSocket = req.socket;
-    if (this.#open.has(socket)) return;
+    // A socket already closed would never fire 'close' and stay listed.
+    if (this.#open.has(socket) || socket.destroyed) return;
     this.#open.set(socket, socket);
     socket.once('close', () => {
       this.#open.delete(socket);

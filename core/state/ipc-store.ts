@@ -172,11 +172,36 @@ function remoteError([name, message]: [string, string]): Error {
   return error;
 }
 
+/** The primary's side of one worker's channel. */
+export interface ServedStore {
+  /** Stops answering. */
+  stop(): void;
+  /**
+   * Gives back every lease the worker still holds. Called when the worker is gone: unlike a crashed replica's, its
+   * leases are known here, so its `max_parallel_requests` slots need not wait for their TTL.
+   */
+  releaseHeldLeases(): Promise<void>;
+}
+
 /**
  * The primary's side: answers the store calls that arrive on `end` from `store`, each batch with one message.
- * Returns a function that stops answering. Calls naming a method outside FORWARDED_METHODS are refused.
+ * Calls naming a method outside FORWARDED_METHODS are refused.
  */
-export function serveStore(store: SharedStore, end: IpcEnd): () => void {
+export function serveStore(store: SharedStore, end: IpcEnd): ServedStore {
+  // key → lease ids this worker holds (taken and not yet given back).
+  const held = new Map<string, Set<string>>();
+  const noteLease = (method: string, args: readonly unknown[], value: unknown): void => {
+    const [key, second, third] = args;
+    if (typeof key !== 'string') return;
+    if (method === 'acquireLease' && typeof third === 'string' && (value as { allowed?: unknown } | null)?.allowed === true) {
+      let ids = held.get(key);
+      if (ids === undefined) held.set(key, (ids = new Set()));
+      ids.add(third);
+    } else if (method === 'releaseLease' && typeof second === 'string') {
+      const ids = held.get(key);
+      if (ids !== undefined && ids.delete(second) && ids.size === 0) held.delete(key);
+    }
+  };
   const onMessage = (message: unknown): void => {
     if (!isStoreMessage(message) || !('calls' in message)) return;
     const calls = message.calls;
@@ -203,11 +228,21 @@ export function serveStore(store: SharedStore, end: IpcEnd): () => void {
         result = Promise.reject(error);
       }
       result.then(
-        (value) => settle(index, [id, 1, value]),
+        (value) => {
+          if (method === 'acquireLease' || method === 'releaseLease') noteLease(method, args, value);
+          settle(index, [id, 1, value]);
+        },
         (error: unknown) => settle(index, [id, 0, [(error as Error)?.name ?? 'Error', (error as Error)?.message ?? String(error)]]),
       );
     });
   };
   end.on('message', onMessage);
-  return () => end.off('message', onMessage);
+  return {
+    stop: () => end.off('message', onMessage),
+    releaseHeldLeases: async () => {
+      const leases = [...held].flatMap(([key, ids]) => [...ids].map((id) => [key, id] as const));
+      held.clear();
+      await Promise.all(leases.map(([key, id]) => store.releaseLease(key, id)));
+    },
+  };
 }

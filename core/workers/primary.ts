@@ -7,9 +7,10 @@
 import cluster, { type Worker } from 'node:cluster';
 import { ConfigError, loadConfig, type LoadedConfig } from '../config/load.ts';
 import type { Logger } from '../logger.ts';
+import { redisFromRouterSettings } from '../config/router-settings.ts';
 import { watchConfig } from '../reload.ts';
 import { MemoryStore } from '../state/memory-store.ts';
-import { serveStore, type IpcEnd } from '../state/ipc-store.ts';
+import { serveStore, type IpcEnd, type ServedStore } from '../state/ipc-store.ts';
 import { isMessage, type GatherRequest, type ListeningReport, type PeerAnswer, type PeerRequest, type ReloadReport, type ReloadRequest } from './messages.ts';
 
 /** The environment variable that tells a worker its number (1..N), for its log lines. */
@@ -39,14 +40,17 @@ interface Slot {
   crashes: number;
   listening: boolean;
   restartTimer: NodeJS.Timeout | null;
+  /** The store as this worker sees it through the primary; null with Redis. */
+  served: ServedStore | null;
 }
 
 /** Starts the workers and runs until a stop signal; resolves with the process's exit code. */
 export function runPrimary(options: PrimaryOptions): Promise<number> {
   const { config, logger } = options;
   // With Redis, the workers share limits through it as replicas do; without, through this process's memory.
-  const store = config.sections['redis'] === undefined || config.sections['redis'] === null ? new MemoryStore() : null;
-  const slots: Slot[] = Array.from({ length: options.workers }, (_, i) => ({ index: i + 1, worker: null, startedAt: 0, crashes: 0, listening: false, restartTimer: null }));
+  const usesRedis = (config.sections['redis'] ?? null) !== null || redisFromRouterSettings(config.routerSettings).config !== null;
+  const store = usesRedis ? null : new MemoryStore();
+  const slots: Slot[] = Array.from({ length: options.workers }, (_, i) => ({ index: i + 1, worker: null, startedAt: 0, crashes: 0, listening: false, restartTimer: null, served: null }));
   const bySlot = new Map<Worker, Slot>();
   let stopping = false;
   let started = false;
@@ -64,7 +68,7 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
     slot.listening = false;
     bySlot.set(worker, slot);
     const end = workerEnd(worker);
-    if (store !== null) serveStore(store, end);
+    slot.served = store === null ? null : serveStore(store, end);
     worker.on('message', (message: unknown) => onWorkerMessage(slot, worker, message));
     // A send to a worker that is going away fails asynchronously, as an 'error' on it; its exit is handled below.
     worker.on('error', (error: Error) => logger.debug(`worker ${slot.index}: ${error.message}`));
@@ -77,6 +81,13 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
     bySlot.delete(worker);
     slot.worker = null;
     dropPeerRequestsOf(worker);
+    // Its requests died with it: the concurrency slots they held are free now, not at their lease TTL.
+    if (slot.served !== null) {
+      const served = slot.served;
+      slot.served = null;
+      served.stop();
+      void served.releaseHeldLeases();
+    }
     const how = signal !== null ? { pid: worker.process.pid, signal } : { pid: worker.process.pid, code };
     if (stopping) {
       logger.info(`worker ${slot.index} stopped`, how);

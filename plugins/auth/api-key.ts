@@ -94,7 +94,8 @@ export default definePlugin<Options>({
       const remembered = known.get(presented);
       if (remembered !== undefined) return remembered;
       const digest = sha256(presented);
-      // Digests of equal length compared in constant time; the table is keyed by digest, never by the key.
+      // Digests of equal length compared in constant time; the table is keyed by digest. Only a key that matched is
+      // remembered (by its text, in this process's memory, until the next reload), so a guess is always hashed.
       const auth = master !== null && timingSafeEqual(digest, master) ? masterAuth : table.get(digest.toString('hex'));
       if (auth !== undefined) known.set(presented, auth);
       return auth;

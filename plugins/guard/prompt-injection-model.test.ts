@@ -169,7 +169,7 @@ plugins:
       const res = await post(`${gw.url}/v1/chat/completions`, user(ATTACK), { 'x-request-id': 'monitored-1' });
       assert.equal(res.status, 200);
       assert.equal(sim.stats.requests, before + 1, 'the backend got the request');
-      assert.match(String(res.headers['x-sluice-guard']), /^prompt_injection;action=monitor;score=/);
+      assert.equal(res.headers['x-sluice-guard'], undefined, 'a monitored verdict is not told to the caller');
       const line = log.lines.find((l) => l.includes('guard monitor: prompt_injection would block this request'));
       assert.ok(line !== undefined, log.lines.join('\n'));
       assert.match(line, /monitored-1/);

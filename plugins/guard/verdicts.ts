@@ -45,8 +45,14 @@ export function recordVerdict(ctx: RequestContext, verdict: Verdict): void {
   if (!verdict.flagged) return;
   verdicts.fired.push({ label, action: verdict.action, score });
   ctx.logFields['guard_fired'] = verdicts.fired.map((f) => `${f.label}=${f.action}`).join(',');
+  // A monitored verdict stays out of the client's view: telling a caller the guard only watches, with the exact
+  // score, would help tune an attack before blocking is switched on. The access log and the monitor line have it.
+  if (verdict.action === 'monitor') return;
   // Set on the context, so it reaches the client with the answer or the error; a stream's headers may already
   // be out when an output scanner fires, and then only the access log and the final event tell.
-  ctx.responseHeaders['x-sluice-guard'] = verdicts.fired.map((f) => `${f.label};action=${f.action};score=${f.score}`).join(', ');
+  ctx.responseHeaders['x-sluice-guard'] = verdicts.fired
+    .filter((f) => f.action !== 'monitor')
+    .map((f) => `${f.label};action=${f.action};score=${f.score}`)
+    .join(', ');
 }
 

@@ -59,3 +59,27 @@ test('a label set only one worker has is kept as it is; one exposition merges to
   assert.equal(mergeExpositions([one, two]), '# HELP c_total c\n# TYPE c_total counter\nc_total{k="a"} 4\nc_total{k="b"} 2\n');
   assert.equal(mergeExpositions([two]), two);
 });
+
+test('budget gauges are not summed: a budget is the largest any worker reports, what is left the least', () => {
+  const budgets = (max: number, left: number): string => `# HELP litellm_team_max_budget_metric Maximum budget set for team
+# TYPE litellm_team_max_budget_metric gauge
+litellm_team_max_budget_metric{team="t",team_alias="a"} ${max}
+
+# HELP litellm_remaining_team_budget_metric Remaining budget for team
+# TYPE litellm_remaining_team_budget_metric gauge
+litellm_remaining_team_budget_metric{team="t",team_alias="a"} ${left}
+
+# HELP litellm_api_key_max_budget_metric Maximum budget set for api key
+# TYPE litellm_api_key_max_budget_metric gauge
+litellm_api_key_max_budget_metric{hashed_api_key="h",api_key_alias="k"} ${max}
+
+# HELP litellm_remaining_api_key_budget_metric Remaining budget for api key
+# TYPE litellm_remaining_api_key_budget_metric gauge
+litellm_remaining_api_key_budget_metric{hashed_api_key="h",api_key_alias="k"} ${left}
+`;
+  const merged = mergeExpositions([budgets(10, 7.5), budgets(10, 7.25)]);
+  assert.match(merged, /^litellm_team_max_budget_metric\{team="t",team_alias="a"\} 10$/m);
+  assert.match(merged, /^litellm_remaining_team_budget_metric\{team="t",team_alias="a"\} 7\.25$/m);
+  assert.match(merged, /^litellm_api_key_max_budget_metric\{hashed_api_key="h",api_key_alias="k"\} 10$/m);
+  assert.match(merged, /^litellm_remaining_api_key_budget_metric\{hashed_api_key="h",api_key_alias="k"\} 7\.25$/m);
+});

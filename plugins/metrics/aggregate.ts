@@ -12,6 +12,8 @@ const GAUGE_MERGE: Readonly<Record<string, Merge>> = {
   litellm_remaining_tokens_metric: 'min',
   litellm_remaining_api_key_budget_metric: 'min',
   litellm_api_key_max_budget_metric: 'max',
+  litellm_remaining_team_budget_metric: 'min',
+  litellm_team_max_budget_metric: 'max',
   // 0 healthy, 1 cooling down, 2 unhealthy: the worst a worker sees.
   litellm_deployment_state: 'max',
   sluice_store_health: 'max',

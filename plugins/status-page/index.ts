@@ -55,10 +55,18 @@ const PAGE_HEADERS: Readonly<Record<string, string>> = {
 };
 
 /** The sign-in form, with an error line when `error` is set. 401: the page is there, but not for this caller. */
-function loginPage(error: string | null, extra: Readonly<Record<string, string>> = {}): Reply {
+function loginPage(error: string | null, extra: Readonly<Record<string, string>> = {}, status = 401): Reply {
   const line = error === null ? '' : `<p class="error" role="alert" id="login-error">${escapeHtml(error)}</p>`;
-  return respond(401, LOGIN_HTML.replace('<!--error-->', line), { ...PAGE_HEADERS, 'www-authenticate': 'Bearer realm="sluice status page"', ...extra });
+  return respond(status, LOGIN_HTML.replace('<!--error-->', line), { ...PAGE_HEADERS, 'www-authenticate': 'Bearer realm="sluice status page"', ...extra });
 }
+
+/**
+ * Wrong keys a client address may try at the sign-in form in LOGIN_FAILURE_WINDOW_MS before the form refuses it
+ * (429). Counted in the shared store, so every worker and replica sees the same count; the form is not behind the
+ * request phases, so limit.client does not cover it.
+ */
+export const LOGIN_FAILURES_MAX = 10;
+const LOGIN_FAILURE_WINDOW_MS = 5 * 60_000;
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -155,11 +163,21 @@ export default definePlugin<StatusPageOptions>({
           path: `${UI_PATH}/login`,
           auth: false,
           body: 'raw',
-          handle: (ctx) => {
+          handle: async (ctx) => {
             if (crossSite(ctx)) return loginPage('Sign in from this page, not from another site.');
             const presented = new URLSearchParams(ctx.rawBody.toString('utf8')).get('key') ?? '';
             if (presented === '') return loginPage('Enter the master key.');
-            if (!master.matches(presented)) return loginPage('That is not the master key.');
+            const failures = `ui-login-failures:${ctx.clientAddress}`;
+            const now = Date.now();
+            // Cost 0 only asks: room while the failures so far stay under the limit.
+            const room = await deps.store.windowCheck(failures, LOGIN_FAILURES_MAX - 1, LOGIN_FAILURE_WINDOW_MS, 0, now);
+            if (!room.allowed) {
+              return loginPage('Too many wrong keys from this address. Try again later.', { 'retry-after': String(Math.ceil(room.retryAfterMs / 1000)) }, 429);
+            }
+            if (!master.matches(presented)) {
+              await deps.store.windowAdd(failures, LOGIN_FAILURE_WINDOW_MS, 1, now);
+              return loginPage('That is not the master key.');
+            }
             const token = sessions.open(master, sessionMs, Date.now());
             return backToPage({ 'set-cookie': sessionCookie(token, Math.floor(sessionMs / 1000), overHttps(ctx, tlsListener), UI_PATH) });
           },
