@@ -80,7 +80,8 @@ export function guardInput(ctx: RequestContext, settings: InputGuardSettings): v
     score = result.score;
     if (result.flagged) hits.push({ part: parts[parts.length - 1]!, matches: [] });
   } else {
-    for (const { part, windows } of partsToScan(ctx, parts, settings)) {
+    // A guard that only logs or monitors never refuses a request, not even one too long to read whole.
+    for (const { part, windows } of partsToScan(ctx, parts, settings, action !== 'log' && action !== 'monitor')) {
       let flagged = false;
       const matches: ScanMatch[] = [];
       for (const window of windows) {
@@ -117,11 +118,19 @@ export function guardInput(ctx: RequestContext, settings: InputGuardSettings): v
   throw blockedRequest(spec.name, paramOf(hits[0]!.part));
 }
 
-/** The first route entry that matches the request's model and path. */
+/**
+ * The first route entry that matches the request's model and path. A path matches with or without its `/v1`
+ * prefix, and a model by the name asked for or by the group it resolved to (an alias), since both reach the same
+ * deployments: a stricter route must not be side-stepped by the other spelling.
+ */
 function routeOf(ctx: RequestContext, routes: readonly RouteGuard[]): RouteGuard | undefined {
+  if (routes.length === 0) return undefined;
+  const otherPath = ctx.path.startsWith('/v1/') ? ctx.path.slice(3) : `/v1${ctx.path}`;
+  const group = ctx.group?.name ?? ctx.model;
+  const modelMatches = (pattern: string, model: string): boolean => (pattern.endsWith('*') ? model.startsWith(pattern.slice(0, -1)) : model === pattern);
   for (const route of routes) {
-    if (route.paths !== null && !route.paths.includes(ctx.path)) continue;
-    if (route.models !== null && !route.models.some((m) => (m.endsWith('*') ? ctx.model.startsWith(m.slice(0, -1)) : ctx.model === m))) continue;
+    if (route.paths !== null && !route.paths.includes(ctx.path) && !route.paths.includes(otherPath)) continue;
+    if (route.models !== null && !route.models.some((m) => modelMatches(m, ctx.model) || modelMatches(m, group))) continue;
     return route;
   }
   return undefined;
@@ -140,12 +149,12 @@ export function blockedRequest(scanner: string, param: string | null): SluiceErr
  * reads the newest parts that fit whole, then the head and tail of the next one, and none older (the access log
  * gets `guard_truncated`).
  */
-function partsToScan(ctx: RequestContext, parts: readonly TextPart[], settings: InputGuardSettings): PartToScan[] {
+function partsToScan(ctx: RequestContext, parts: readonly TextPart[], settings: InputGuardSettings, enforcing: boolean): PartToScan[] {
   const max = settings.maxScanChars;
   let total = 0;
   for (const part of parts) {
     total += part.text.length;
-    if (total > max && settings.oversize === 'block') throw tooLongToScan(settings.spec.name, max, paramOf(part));
+    if (total > max && settings.oversize === 'block' && enforcing) throw tooLongToScan(settings.spec.name, max, paramOf(part));
   }
   if (total <= max) return parts.map((part) => ({ part, windows: [{ text: part.text, offset: 0 }] }));
   const out: PartToScan[] = [];

@@ -219,6 +219,38 @@ plugins:
     }
   });
 
+  test("a route holds for the other spelling of its path and for an alias of its model; monitor never refuses a long prompt", async () => {
+    const sim = await startOpenAISim({ text: 'Sure.' });
+    const gw = await startGateway(
+      `${modelList(sim.url, ['strict', 'open'])}
+router_settings:
+  model_group_alias: { nickname: strict }
+plugins:
+  - route.round_robin
+  - name: guard.input.prompt_injection
+    options:
+      action: monitor
+      max_scan_chars: 1000
+      routes:
+        - { models: [strict], action: block }
+        - { paths: [/v1/completions], action: block }
+`,
+    );
+    try {
+      // The alias resolves to the strict group: its route blocks.
+      assert.equal((await post(`${gw.url}/v1/chat/completions`, user(ATTACK, 'nickname'))).status, 400);
+      // /completions is /v1/completions without its prefix: the path route blocks there too.
+      const completion = await post(`${gw.url}/completions`, JSON.stringify({ model: 'open', prompt: ATTACK }));
+      assert.equal(completion.status, 400);
+      // Monitoring, a prompt over max_scan_chars is read in part and let through, not refused as too long.
+      const long = await post(`${gw.url}/v1/chat/completions`, user(`${'Tell me about rivers. '.repeat(100)}${ATTACK}`, 'open'));
+      assert.equal(long.status, 200);
+    } finally {
+      await gw.close();
+      await sim.close();
+    }
+  });
+
   test('a route entry needs models or paths, and monitor is refused on an output guard', async () => {
     await assert.rejects(startGateway(`${modelList('http://127.0.0.1:9')}
 plugins:
