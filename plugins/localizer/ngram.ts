@@ -14,10 +14,20 @@ const SPECIFIER = 'tinyld/heavy';
 let model: NgramDetect | null = null;
 let loading: Promise<NgramDetect> | null = null;
 
-/** Loads the model without blocking the event loop (once; later calls share the promise). */
+/**
+ * Loads the model (once; later calls share the promise). The file is read asynchronously, but evaluating its tables
+ * still takes the main thread for about a second, so a config that needs it pays that at load, before it serves.
+ * A failed load is not remembered: the next call tries again.
+ */
 export function loadNgramModel(): Promise<NgramDetect> {
   if (model !== null) return Promise.resolve(model);
-  loading ??= import(SPECIFIER).then((mod: { detectAll: NgramDetect }) => (model ??= mod.detectAll));
+  loading ??= import(SPECIFIER).then(
+    (mod: { detectAll: NgramDetect }) => (model ??= mod.detectAll),
+    (error: unknown) => {
+      loading = null;
+      throw error;
+    },
+  );
   return loading;
 }
 
