@@ -153,6 +153,8 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
 
   // ---- reload ----
 
+  /** How long the primary waits for every worker to report a reload. */
+  const RELOAD_ANSWER_MS = 120_000;
   let nextReload = 0;
   let reloading: { id: number; reason: string; waiting: Set<Slot>; refusedBy: number[] } | null = null;
   let reloads: Promise<void> = Promise.resolve();
@@ -180,7 +182,16 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
       const asked = waiting.size;
       const id = nextReload++;
       reloading = { id, reason, waiting, refusedBy: [] };
+      // A worker whose reload never settles (a plugin that hangs) must not hold every later reload back.
+      const answerGuard = setTimeout(() => {
+        if (reloading?.id !== id) return;
+        logger.error(`${reason}: worker ${[...waiting].map((s) => s.index).join(', ')} did not answer the reload in ${RELOAD_ANSWER_MS / 1000} s; not waiting for it`);
+        waiting.clear();
+        finishReload();
+      }, RELOAD_ANSWER_MS);
+      answerGuard.unref();
       finishReload = () => {
+        clearTimeout(answerGuard);
         const done = reloading!;
         reloading = null;
         const refused = done.refusedBy.sort((a, b) => a - b);
