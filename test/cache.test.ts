@@ -8,7 +8,7 @@ import { startOpenAISim, type Sim } from './sim/openai-sim.ts';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chat, errorOf, json, post, startGateway, until, type TestGateway } from './helpers.ts';
+import { chat, errorOf, json, post, startGateway, until, untilAsync, type TestGateway } from './helpers.ts';
 import { redisCommand, startRedis, type RedisServer } from './redis-server.ts';
 
 const MASTER = 'sk-master-0123456789';
@@ -566,15 +566,6 @@ plugins:
     });
   });
 });
-
-/** `until` for a condition that needs I/O to check. */
-async function untilAsync(what: string, cond: () => Promise<boolean>, ms = 60_000): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!(await cond())) {
-    if (performance.now() > deadline) throw new Error(`${what}: not true after ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 describe('response cache configuration', () => {
   test("LiteLLM's cache settings load without 'ignored' warnings; a semantic type says what runs instead", async () => {

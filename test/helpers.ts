@@ -92,8 +92,17 @@ export async function until(what: string, cond: () => boolean, ms = 60_000): Pro
   }
 }
 
+/** `until` for a condition that needs I/O to check; polls every 20 ms, with the same hang guard. */
+export async function untilAsync(what: string, cond: () => Promise<boolean>, ms = 60_000): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!(await cond())) {
+    if (performance.now() > deadline) throw new Error(`${what}: not true after ${ms} ms`);
+    await sleep(20);
+  }
+}
+
 /**
- * `promise`, or a failure if it has not settled within `ms` (default 20 s). For "does not wait on X" where waiting
+ * `promise`, or a failure if it has not settled within `ms` (default 60 s). For "does not wait on X" where waiting
  * on X would take much longer than `ms` (a minute's latency or command timeout), so only a hang trips it.
  */
 export async function settles<T>(what: string, promise: Promise<T>, ms = 60_000): Promise<T> {

@@ -12,7 +12,7 @@ import { IpcStore, serveStore, FORWARDED_METHODS, type IpcEnd, type StoreMessage
 import { MemoryStore } from '../core/state/memory-store.ts';
 import { quickExits, restartDelay } from '../core/workers/primary.ts';
 import { request } from 'node:http';
-import { chat, post, ROOT, settles, sleep, startCli, startHeldBackend, until, type RawResponse } from './helpers.ts';
+import { chat, post, ROOT, settles, sleep, startCli, startHeldBackend, until, untilAsync, type RawResponse } from './helpers.ts';
 import { startOpenAISim } from './sim/openai-sim.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-workers-'));
@@ -254,13 +254,15 @@ model_list:
       // Connections take turns between the workers: six /health answers in a row that report the cooldown cover
       // both. Without shared state the other worker never reports it, and this waits until the hang guard.
       let inARow = 0;
-      const deadline = performance.now() + 120_000;
-      while (inARow < 6) {
-        assert.ok(performance.now() < deadline, 'both workers report s1 cooling down (hang guard)');
-        const report = JSON.parse((await getFresh(`${url}/health?model=m`)).body) as { unhealthy_endpoints: { model_id: string; reason: string }[] };
-        inARow = report.unhealthy_endpoints.some((e) => e.model_id === 's1' && e.reason === 'cooldown') ? inARow + 1 : 0;
-        await sleep(20);
-      }
+      await untilAsync(
+        'both workers report s1 cooling down',
+        async () => {
+          const report = JSON.parse((await getFresh(`${url}/health?model=m`)).body) as { unhealthy_endpoints: { model_id: string; reason: string }[] };
+          inARow = report.unhealthy_endpoints.some((e) => e.model_id === 's1' && e.reason === 'cooldown') ? inARow + 1 : 0;
+          return inARow >= 6;
+        },
+        120_000,
+      );
       const before = s1.stats.requests;
       const servers = new Set<string>();
       for (let i = 0; i < 10; i++) {

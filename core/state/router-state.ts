@@ -64,15 +64,55 @@ export interface RouterState {
 }
 
 const EWMA_ALPHA = 0.3;
+export const MINUTE_MS = 60_000;
 
-interface Entry {
-  inFlight: number;
+/** One deployment's own counts, kept the same way by the per-process and the shared state. */
+export interface OwnCounts {
   latency: number | null;
+  /** The minute (epoch ms / 60 000) that `requests` and `tokens` count. */
   minute: number;
   requests: number;
   tokens: number;
   failMinute: number;
   fails: Map<string, number> | null;
+}
+
+/** A deployment no one has reported on: healthy, never cooled, never probed. */
+export function newHealth(): DeploymentHealth {
+  return { healthy: true, coolingUntil: 0, lastError: null, lastErrorAt: 0, lastProbeAt: 0 };
+}
+
+/** Folds a latency sample into the EWMA. */
+export function observeLatencyOn(counts: OwnCounts, ms: number): void {
+  counts.latency = counts.latency === null ? ms : counts.latency + EWMA_ALPHA * (ms - counts.latency);
+}
+
+/** Adds to this minute's usage, starting the minute afresh when it has turned. */
+export function addUsageOn(counts: OwnCounts, requests: number, tokens: number, now: number): void {
+  const minute = Math.floor(now / MINUTE_MS);
+  if (counts.minute !== minute) {
+    counts.minute = minute;
+    counts.requests = 0;
+    counts.tokens = 0;
+  }
+  counts.requests += requests;
+  counts.tokens += tokens;
+}
+
+/** Counts a failure of one class this minute and returns the minute's count of that class. */
+export function addFailureOn(counts: OwnCounts, errorClass: string, now: number): number {
+  const minute = Math.floor(now / MINUTE_MS);
+  if (counts.fails === null || counts.failMinute !== minute) {
+    counts.failMinute = minute;
+    counts.fails = new Map();
+  }
+  const count = (counts.fails.get(errorClass) ?? 0) + 1;
+  counts.fails.set(errorClass, count);
+  return count;
+}
+
+interface Entry extends OwnCounts {
+  inFlight: number;
   health: DeploymentHealth;
 }
 
@@ -91,7 +131,7 @@ export class MemoryRouterState implements RouterState {
         tokens: 0,
         failMinute: 0,
         fails: null,
-        health: { healthy: true, coolingUntil: 0, lastError: null, lastErrorAt: 0, lastProbeAt: 0 },
+        health: newHealth(),
       };
       this.#entries.set(id, entry);
     }
@@ -116,37 +156,20 @@ export class MemoryRouterState implements RouterState {
     return this.#entries.get(id)?.latency ?? null;
   }
   observeLatency(id: string, ms: number): void {
-    const entry = this.#entry(id);
-    entry.latency = entry.latency === null ? ms : entry.latency + EWMA_ALPHA * (ms - entry.latency);
+    observeLatencyOn(this.#entry(id), ms);
   }
 
   usage(id: string, now: number): Usage {
     const entry = this.#entries.get(id);
-    if (entry === undefined || entry.minute !== Math.floor(now / 60_000)) return { requests: 0, tokens: 0 };
+    if (entry === undefined || entry.minute !== Math.floor(now / MINUTE_MS)) return { requests: 0, tokens: 0 };
     return { requests: entry.requests, tokens: entry.tokens };
   }
   addUsage(id: string, requests: number, tokens: number, now: number): void {
-    const entry = this.#entry(id);
-    const minute = Math.floor(now / 60_000);
-    if (entry.minute !== minute) {
-      entry.minute = minute;
-      entry.requests = 0;
-      entry.tokens = 0;
-    }
-    entry.requests += requests;
-    entry.tokens += tokens;
+    addUsageOn(this.#entry(id), requests, tokens, now);
   }
 
   addFailure(id: string, errorClass: string, now: number): number {
-    const entry = this.#entry(id);
-    const minute = Math.floor(now / 60_000);
-    if (entry.fails === null || entry.failMinute !== minute) {
-      entry.failMinute = minute;
-      entry.fails = new Map();
-    }
-    const count = (entry.fails.get(errorClass) ?? 0) + 1;
-    entry.fails.set(errorClass, count);
-    return count;
+    return addFailureOn(this.#entry(id), errorClass, now);
   }
 
   health(id: string): DeploymentHealth {

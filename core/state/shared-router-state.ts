@@ -18,8 +18,8 @@
 
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../logger.ts';
-import type { DeploymentHealth, RouterState, UnavailableReason, Usage } from './router-state.ts';
-import { MemoryRouterState } from './router-state.ts';
+import type { DeploymentHealth, OwnCounts, RouterState, UnavailableReason, Usage } from './router-state.ts';
+import { addFailureOn, addUsageOn, MemoryRouterState, MINUTE_MS, newHealth, observeLatencyOn } from './router-state.ts';
 import type { SharedStore } from './store.ts';
 
 /** The shared table's key in the store (under the store's key prefix). */
@@ -30,8 +30,6 @@ const TTL_SYNCS = 20;
 const MIN_ENTRY_TTL_MS = 2000;
 /** The snapshot format; entries of another version are ignored. */
 const SNAPSHOT_VERSION = 1;
-const EWMA_ALPHA = 0.3;
-const MINUTE_MS = 60_000;
 /** How long the first exchange waits for a remote store to connect before it counts as unreachable. */
 const FIRST_CONNECTION_WAIT_MS = 10_000;
 
@@ -62,15 +60,9 @@ interface ParsedEntry {
   readonly parts: Record<string, unknown> | null;
 }
 
-interface Entry {
-  // This replica's own part: what it publishes.
+/** This replica's own part (what it publishes: its counts, in flight and health), and the others' combined. */
+interface Entry extends OwnCounts {
   inFlight: number;
-  latency: number | null;
-  minute: number;
-  requests: number;
-  tokens: number;
-  failMinute: number;
-  fails: Map<string, number> | null;
   own: DeploymentHealth;
   // The other replicas' parts, combined, as of the last exchange.
   remoteInFlight: number;
@@ -89,10 +81,6 @@ interface Entry {
   totalInFlight: number;
   latencyView: number | null;
   health: DeploymentHealth;
-}
-
-function newHealth(): DeploymentHealth {
-  return { healthy: true, coolingUntil: 0, lastError: null, lastErrorAt: 0, lastProbeAt: 0 };
 }
 
 export class SharedRouterState implements RouterState {
@@ -198,7 +186,7 @@ export class SharedRouterState implements RouterState {
   }
   observeLatency(id: string, ms: number): void {
     const entry = this.#entry(id);
-    entry.latency = entry.latency === null ? ms : entry.latency + EWMA_ALPHA * (ms - entry.latency);
+    observeLatencyOn(entry, ms);
     combineLatency(entry);
   }
 
@@ -214,27 +202,11 @@ export class SharedRouterState implements RouterState {
     };
   }
   addUsage(id: string, requests: number, tokens: number, now: number): void {
-    const entry = this.#entry(id);
-    const minute = Math.floor(now / MINUTE_MS);
-    if (entry.minute !== minute) {
-      entry.minute = minute;
-      entry.requests = 0;
-      entry.tokens = 0;
-    }
-    entry.requests += requests;
-    entry.tokens += tokens;
+    addUsageOn(this.#entry(id), requests, tokens, now);
   }
 
   addFailure(id: string, errorClass: string, now: number): number {
-    const entry = this.#entry(id);
-    const minute = Math.floor(now / MINUTE_MS);
-    if (entry.fails === null || entry.failMinute !== minute) {
-      entry.failMinute = minute;
-      entry.fails = new Map();
-    }
-    const count = (entry.fails.get(errorClass) ?? 0) + 1;
-    entry.fails.set(errorClass, count);
-    return count;
+    return addFailureOn(this.#entry(id), errorClass, now);
   }
 
   health(id: string): Readonly<DeploymentHealth> {
