@@ -5,7 +5,7 @@
 // The held-out test set (data/heldout.jsonl) is NOT built here: it was written separately, in other phrasings
 // and without these templates, and training never reads it.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ar } from './corpus/ar.ts';
@@ -127,6 +127,7 @@ interface SharedRow {
   text: string;
   label: string;
   lang?: string;
+  kind?: string;
   template?: boolean;
 }
 
@@ -175,12 +176,30 @@ export function sharedRows(dir: string | undefined): CorpusRow[] {
   return rows;
 }
 
-/** Every generated row, in a fixed order. */
+/** Whole prompts written as people write them (corpus/written/<lang>.jsonl), not assembled from pieces. */
+const WRITTEN_DIR = fileURLToPath(new URL('./corpus/written', import.meta.url));
+
+/** The hand-written whole prompts, in file order (`{"text", "label", "kind"}` per line; the file names the language). */
+export function writtenRows(dir: string = WRITTEN_DIR): CorpusRow[] {
+  if (!existsSync(dir)) return [];
+  const rows: CorpusRow[] = [];
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort()) {
+    const lang = file.slice(0, -'.jsonl'.length);
+    readJsonl(join(dir, file)).forEach((r, i) => {
+      if (r.label !== 'injection' && r.label !== 'benign') throw new Error(`${file}:${i + 1}: label must be "injection" or "benign"`);
+      rows.push({ text: r.text, label: r.label, lang, kind: r.kind ?? 'written', source: 'original' });
+    });
+  }
+  return rows;
+}
+
+/** Every generated row, in a fixed order, then the written ones. */
 export function originalRows(seed: number): CorpusRow[] {
   const rand = seededRandom(seed);
   const rows: CorpusRow[] = [];
   for (const p of LANGUAGES) rows.push(...languageRows(p, rand));
   for (const s of BENIGN_MARKUP) rows.push({ text: s, label: 'benign', lang: 'en', kind: 'security', source: 'original' });
+  rows.push(...writtenRows());
   return rows;
 }
 
