@@ -25,7 +25,7 @@ const VALIDATION_SHARE = 0.2;
 const EPOCHS = Number(process.env['TRAIN_EPOCHS'] ?? 14);
 const LEARNING_RATE = Number(process.env['TRAIN_LR'] ?? 0.3);
 
-interface Config {
+export interface Config {
   readonly name: string;
   readonly wordGrams: boolean;
   readonly rules: boolean;
@@ -48,7 +48,7 @@ interface Example {
   readonly groups: Float64Array;
 }
 
-function featurize(rows: readonly CorpusRow[], wordGrams: boolean): Example[] {
+export function featurize(rows: readonly CorpusRow[], wordGrams: boolean): Example[] {
   return rows.map((row) => {
     const f = hashFeatures(row.text, wordGrams);
     // Presence, as the scanner counts it (classifier.ts): each distinct bucket once, the sum over √(distinct).
@@ -66,7 +66,7 @@ interface Weights {
   bias: number;
 }
 
-function fit(examples: readonly Example[], config: Config): Weights {
+export function fit(examples: readonly Example[], config: Config): Weights {
   const w = new Float64Array(BUCKETS);
   const gw = new Float64Array(BUCKETS).fill(1e-8);
   const v = new Float64Array(RULE_GROUPS.length);
@@ -110,7 +110,7 @@ function fit(examples: readonly Example[], config: Config): Weights {
 }
 
 /** int8 weights: the scale maps the 99.9th percentile of |w| to 127, larger ones are clipped. */
-function quantize(weights: Weights, config: Config, trainedOn: Record<string, unknown>): InjectionModel {
+export function quantize(weights: Weights, config: Config, trainedOn: Record<string, unknown>): InjectionModel {
   const magnitudes = Array.from(weights.w, Math.abs)
     .filter((x) => x > 0)
     .sort((a, b) => a - b);
@@ -222,4 +222,5 @@ function recallAtFlagged(rows: readonly CorpusRow[], scores: readonly number[], 
   return attacks.filter((s) => s > threshold).length / attacks.length;
 }
 
-main();
+// Run as a script (`npm run train:guard`); importing it (experiments) only gets the functions.
+if (import.meta.main) main();
