@@ -32,6 +32,8 @@ export interface ModelHeader {
   readonly bias: number;
   /** Whether word n-grams are hashed too (chosen by measurement in train.ts). */
   readonly wordGrams: boolean;
+  /** The rule groups are read outside quotations only (`RuleEvidence.groupsOutsideQuotes`); absent in older files. */
+  readonly ruleGroupsOutsideQuotes?: boolean;
   /** One weight per RULE_GROUPS entry (all 0 when the chosen configuration leaves the rules out). */
   readonly ruleWeights: readonly number[];
   /** What produced it: seed, data, held-out figures at the time (information). */

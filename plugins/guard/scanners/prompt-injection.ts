@@ -42,20 +42,72 @@ export interface RuleEvidence {
   readonly matches: ScanMatch[];
   /** The rules' own score, 1 − Π(1 − strongest weight per group). */
   readonly score: number;
-  /** The strongest weight per group, in RULE_GROUPS order: the model's dense features. */
+  /** The strongest weight per group, in RULE_GROUPS order. */
   readonly groups: Float64Array;
+  /**
+   * The same, counting only matches that are not inside a quotation: the model's dense features. A prompt that
+   * quotes an attack to ask about it ("is 'ignore all previous instructions' an injection?") is then judged by what
+   * it says around the quote, while the n-grams still see the quoted words.
+   */
+  readonly groupsOutsideQuotes: Float64Array;
 }
+
+/** Opening quotation marks and the mark that closes each. */
+const CLOSING_QUOTE = new Map<number, number>([
+  [0x22, 0x22], // "…"
+  [0x27, 0x27], // '…' (not an apostrophe: see quotations())
+  [0x201c, 0x201d], // “…”
+  [0x201e, 0x201c], // „…“
+  [0x2018, 0x2019], // ‘…’
+  [0xab, 0xbb], // «…»
+  [0x300c, 0x300d], // 「…」
+  [0x300e, 0x300f], // 『…』
+  [0xff02, 0xff02], // ＂…＂
+]);
+
+const LETTER_OR_DIGIT = /[\p{L}\p{N}]/u;
+const isLetterOrDigit = (text: string, i: number): boolean => i >= 0 && i < text.length && LETTER_OR_DIGIT.test(text[i]!);
+
+/**
+ * The closed quotations of `text`, as [start, end) pairs of their contents. A quote mark with no closing mark
+ * starts nothing, so one stray mark cannot cover the rest of a prompt; an ASCII ' between two letters is an
+ * apostrophe.
+ */
+export function quotations(text: string): number[] {
+  const ranges: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const close = CLOSING_QUOTE.get(text.charCodeAt(i));
+    if (close === undefined) continue;
+    if (close === 0x27 && (isLetterOrDigit(text, i - 1) || !isLetterOrDigit(text, i + 1))) continue;
+    let j = i + 1;
+    while (j < text.length && !(text.charCodeAt(j) === close && (close !== 0x27 || !isLetterOrDigit(text, j + 1)))) j++;
+    if (j >= text.length) continue;
+    ranges.push(i + 1, j);
+    i = j;
+  }
+  return ranges;
+}
+
+const inside = (ranges: readonly number[], start: number, end: number): boolean => {
+  for (let k = 0; k < ranges.length; k += 2) if (start >= ranges[k]! && end <= ranges[k + 1]!) return true;
+  return false;
+};
 
 /** Runs every phrase, compact and markup rule over `text`. */
 export function ruleEvidence(text: string): RuleEvidence {
   const groups = new Float64Array(RULE_GROUPS.length);
-  if (text.length === 0) return { matches: [], score: 0, groups };
+  const groupsOutsideQuotes = new Float64Array(RULE_GROUPS.length);
+  if (text.length === 0) return { matches: [], score: 0, groups, groupsOutsideQuotes };
   const n = prepare(text);
+  const quoted = quotations(text);
   const matches: ScanMatch[] = [];
   const extra: { group: string; weight: number }[] = [];
-  const note = (group: string, weight: number): void => {
+  /** `span` in the original text; none for evidence about the whole text (obfuscation). */
+  const note = (group: string, weight: number, span?: { start: number; end: number }): void => {
     const g = (RULE_GROUPS as readonly string[]).indexOf(group);
-    if (g >= 0 && weight > groups[g]!) groups[g] = weight;
+    if (g < 0) return;
+    if (weight > groups[g]!) groups[g] = weight;
+    if (weight > groupsOutsideQuotes[g]! && (span === undefined || !inside(quoted, span.start, span.end))) groupsOutsideQuotes[g] = weight;
   };
 
   const hits = matchRules(RULES, n);
@@ -63,7 +115,7 @@ export function ruleEvidence(text: string): RuleEvidence {
     const rule = RULES.rules[hit.rule]!;
     const span = toOriginal(n, hit.start, hit.end);
     matches.push({ rule: rule.id, start: span.start, end: span.end });
-    note(RULES.groups[rule.group]!, rule.weight);
+    note(RULES.groups[rule.group]!, rule.weight, span);
   }
 
   // Words split by spaces or dots: the letters-only view, all compact rules in one pass.
@@ -82,7 +134,7 @@ export function ruleEvidence(text: string): RuleEvidence {
         const span = toOriginal(n, from, to);
         matches.push({ rule: rule.id, start: span.start, end: span.end });
         extra.push({ group: rule.group, weight: rule.weight });
-        note(rule.group, rule.weight);
+        note(rule.group, rule.weight, span);
       }
     }
   }
@@ -93,9 +145,10 @@ export function ruleEvidence(text: string): RuleEvidence {
       rule.re.lastIndex = 0;
       const m = rule.re.exec(text);
       if (m === null) continue;
-      matches.push({ rule: rule.id, start: m.index, end: m.index + m[0].length });
+      const span = { start: m.index, end: m.index + m[0].length };
+      matches.push({ rule: rule.id, ...span });
       extra.push({ group: 'markup', weight: rule.weight });
-      note('markup', rule.weight);
+      note('markup', rule.weight, span);
     }
   }
 
@@ -109,7 +162,7 @@ export function ruleEvidence(text: string): RuleEvidence {
     }
   }
 
-  return { matches, score: combine(RULES, hits, extra), groups };
+  return { matches, score: combine(RULES, hits, extra), groups, groupsOutsideQuotes };
 }
 
 export function createPromptInjectionScanner(options: PromptInjectionOptions = {}): Scanner {
@@ -132,7 +185,7 @@ export function createPromptInjectionScanner(options: PromptInjectionOptions = {
     scan(text: string): ScanResult {
       if (text.length === 0) return { score: 0, flagged: false, matches: [] };
       const evidence = ruleEvidence(text);
-      const result = scoreText(model, text, evidence.groups);
+      const result = scoreText(model, text, model.header.ruleGroupsOutsideQuotes === true ? evidence.groupsOutsideQuotes : evidence.groups);
       const score = result.probability;
       const matches = evidence.matches;
       // No rule fired: the verdict is the model's alone; point at the window that decided it.
