@@ -31,7 +31,13 @@ const SCANNERS: Readonly<Record<OutputSet, { name: string; scanner: Scanner; thr
   refusals: { name: 'no_refusal', scanner: createNoRefusalScanner(), threshold: NO_REFUSAL_DEFAULT_THRESHOLD },
 };
 const SETS: readonly OutputSet[] = ['urls', 'code', 'refusals'];
-const SPLIT_NAME: Readonly<Record<Split, string>> = { dev: 'dev (tuned on: in-sample)', test: 'test (held out: never tuned on)' };
+const SPLIT_NAME: Readonly<Record<Split, string>> = {
+  dev: 'dev (tuned on: in-sample)',
+  test: 'test (held out: never tuned on)',
+  fresh: 'fresh (written by another author who never saw the rules; never tuned on)',
+};
+/** The splits never tuned on: the targets hold on each. */
+const HELD_OUT: readonly Split[] = ['test', 'fresh'];
 
 const verdicts: { target: string; value: string; pass: boolean }[] = [];
 const f3 = (v: number): string => v.toFixed(3);
@@ -48,19 +54,23 @@ function quality(): void {
     const { name, scanner, threshold } = SCANNERS[set];
     console.log(`\n${name} (threshold ${threshold}), positive label "${POSITIVE[set]}"`);
     const rows: Record<string, string | number>[] = [];
-    for (const split of ['dev', 'test'] as const) rows.push(row(SPLIT_NAME[split], figures(loadSplit(set, split), POSITIVE[set], scanner)));
+    for (const split of ['dev', 'test', 'fresh'] as const) rows.push(row(SPLIT_NAME[split], figures(loadSplit(set, split), POSITIVE[set], scanner)));
     console.table(rows);
     const test = loadSplit(set, 'test');
-    const f = figures(test, POSITIVE[set], scanner);
-    verdicts.push({ target: `${name} accuracy ≥ ${TARGETS.accuracy} on the held-out split`, value: f3(f.accuracy), pass: f.accuracy >= TARGETS.accuracy });
+    const misses: EvalRow[] = [];
+    for (const split of HELD_OUT) {
+      const f = figures(loadSplit(set, split), POSITIVE[set], scanner);
+      misses.push(...f.misses);
+      verdicts.push({ target: `${name} accuracy ≥ ${TARGETS.accuracy} on the ${split} split (held out)`, value: f3(f.accuracy), pass: f.accuracy >= TARGETS.accuracy });
+    }
     if (set === 'refusals') {
-      for (const split of ['dev', 'test'] as const) {
+      for (const split of ['dev', 'test', 'fresh'] as const) {
         console.log(`${name} per language, ${SPLIT_NAME[split]}`);
         const byLang = figuresByLang(loadSplit(set, split), POSITIVE[set], scanner);
         console.table([...byLang].map(([lang, g]) => row(lang, g)));
-        if (split === 'test') {
+        if (split !== 'dev') {
           for (const [lang, g] of byLang) {
-            verdicts.push({ target: `${name} accuracy ≥ ${TARGETS.refusalLanguageAccuracy} in ${lang} (held out)`, value: f3(g.accuracy), pass: g.accuracy >= TARGETS.refusalLanguageAccuracy });
+            verdicts.push({ target: `${name} accuracy ≥ ${TARGETS.refusalLanguageAccuracy} in ${lang} (${split}, held out)`, value: f3(g.accuracy), pass: g.accuracy >= TARGETS.refusalLanguageAccuracy });
           }
         }
       }
@@ -70,9 +80,9 @@ function quality(): void {
       for (const r of test) if (r.label === POSITIVE[set]) kinds.set(r.kind, [...(kinds.get(r.kind) ?? []), r]);
       console.table([...kinds].map(([kind, rs]) => ({ kind, caught: ratio(rs.filter((r) => scanner.scan(r.text).flagged).length, rs.length) })));
     }
-    if (f.misses.length > 0) {
+    if (misses.length > 0) {
       console.log(`${name}: held-out rows it gets wrong`);
-      for (const m of f.misses) console.log(`  [${m.label}/${m.kind}/${m.lang}] ${m.text.slice(0, 100).replace(/\n/g, '⏎')}`);
+      for (const m of misses) console.log(`  [${m.label}/${m.kind}/${m.lang}] ${m.text.slice(0, 100).replace(/\n/g, '⏎')}`);
     }
   }
   const dir = process.env['SLUICE_DATASETS'] ?? fileURLToPath(new URL('../../shared/datasets/', import.meta.url));

@@ -69,6 +69,12 @@ const LETTER_OR_DIGIT = /[\p{L}\p{N}]/u;
 const isLetterOrDigit = (text: string, i: number): boolean => i >= 0 && i < text.length && LETTER_OR_DIGIT.test(text[i]!);
 
 /**
+ * The longest quotation that counts as one: a quoted sentence or two is being talked about, a quoted document is
+ * being handed over, and an instruction inside it is addressed to whoever reads it.
+ */
+const MAX_QUOTATION = 300;
+
+/**
  * The closed quotations of `text`, as [start, end) pairs of their contents. A quote mark with no closing mark
  * starts nothing, so one stray mark cannot cover the rest of a prompt; an ASCII ' between two letters is an
  * apostrophe.
@@ -82,7 +88,7 @@ export function quotations(text: string): number[] {
     let j = i + 1;
     while (j < text.length && !(text.charCodeAt(j) === close && (close !== 0x27 || !isLetterOrDigit(text, j + 1)))) j++;
     if (j >= text.length) continue;
-    ranges.push(i + 1, j);
+    if (j - i - 1 <= MAX_QUOTATION) ranges.push(i + 1, j);
     i = j;
   }
   return ranges;
