@@ -2,8 +2,8 @@
 // pieces in corpus/*.ts, combined into whole prompts by fixed templates and a seeded generator, so that
 // `npm run train:guard` rebuilds the same rows every time.
 //
-// The held-out test set (data/heldout.jsonl) is NOT built here: it was written separately, in other phrasings
-// and without these templates, and training never reads it.
+// The held-out sets (data/fresh-a.jsonl, data/fresh-b.jsonl) are NOT read here: another author wrote them without
+// seeing any of this, and training never reads them.
 
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -179,14 +179,17 @@ export function sharedRows(dir: string | undefined): CorpusRow[] {
 /** Whole prompts written as people write them (corpus/written/<lang>.jsonl), not assembled from pieces. */
 const WRITTEN_DIR = fileURLToPath(new URL('./corpus/written', import.meta.url));
 
-/** The hand-written whole prompts, in file order (`{"text", "label", "kind"}` per line; the file names the language). */
+/**
+ * The hand-written whole prompts, in file order: `{"text", "label", "kind"}` per line, and `lang` unless the file is
+ * named after its language (`zh.jsonl`).
+ */
 export function writtenRows(dir: string = WRITTEN_DIR): CorpusRow[] {
   if (!existsSync(dir)) return [];
   const rows: CorpusRow[] = [];
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort()) {
-    const lang = file.slice(0, -'.jsonl'.length);
     readJsonl(join(dir, file)).forEach((r, i) => {
       if (r.label !== 'injection' && r.label !== 'benign') throw new Error(`${file}:${i + 1}: label must be "injection" or "benign"`);
+      const lang = r.lang ?? file.slice(0, -'.jsonl'.length);
       rows.push({ text: r.text, label: r.label, lang, kind: r.kind ?? 'written', source: 'original' });
     });
   }
