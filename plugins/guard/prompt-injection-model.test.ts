@@ -11,7 +11,7 @@ import { errorOf, memoryLogger, post, startGateway } from '../../test/helpers.ts
 import { startOpenAISim } from '../../test/sim/openai-sim.ts';
 import { llmGuardEntries } from './llm-guard-config.ts';
 import { decodeModel, encodeModel, MODEL_FILE, RULE_GROUPS } from './model/classifier.ts';
-import { CORPUS_SEED, originalRows } from './model/corpus.ts';
+import { writtenRows } from './model/corpus.ts';
 import { DEV_FILE, figuresByLanguage, HELDOUT_FILES, labelledRows, REPORT_LANGUAGES, TEST_FILE, type LanguageFigures } from './model/evaluate.ts';
 import { createPromptInjectionScanner, quotations, ruleEvidence } from './scanners/prompt-injection.ts';
 
@@ -64,7 +64,7 @@ describe('prompt_injection model: held-out figures', () => {
   });
 
   test('no held-out text is in the training corpus, and the held-out sets share none with each other', () => {
-    const training = new Set(originalRows(CORPUS_SEED).map((r) => r.text));
+    const training = new Set(writtenRows().map((r) => r.text));
     const seen = new Set<string>();
     for (const { file, rows: setRows } of sets) {
       for (const r of setRows) {
@@ -103,6 +103,18 @@ describe('prompt_injection model: verdicts', () => {
     const text = `${filler.repeat(40)}${ATTACK} ${filler.repeat(40)}`;
     assert.equal(scanner.scan(text).flagged, true);
     assert.equal(scanner.scan(filler.repeat(80)).flagged, false);
+  });
+
+  test('short chat messages in every language pass: greetings, thanks, one-word follow-ups', () => {
+    const short = [
+      'Hello there, how are you?', 'Please?', 'ok', 'hello', 'Thanks, that helped.',
+      '你好', '谢谢！', '继续', '您好，在吗？', '謝謝你', '好的，再詳細一點',
+      'Xin chào', 'cảm ơn bạn nhiều', 'ok tiep di', 'こんにちは', 'ありがとう！', 'もう少し短く',
+      '안녕하세요', '고마워요', '계속해 줘', 'Привет, как дела?', 'Спасибо', 'ещё',
+      'مرحبا', 'شكرا جزيلا', 'كمل',
+    ];
+    const flagged = short.filter((t) => scanner.scan(t).flagged).map((t) => `${t} (${scanner.scan(t).score.toFixed(2)})`);
+    assert.deepEqual(flagged, []);
   });
 
   test('a higher threshold flags less: scores are the same, the cut moves', () => {

@@ -22,6 +22,11 @@ const VERSION = 1;
 /** Normalised characters per scoring window, and the step between windows. */
 export const WINDOW = 512;
 export const STRIDE = 256;
+/**
+ * A window's sum is divided by √(max(distinct buckets, NORM_FLOOR)): a text of a few words keeps its few weights
+ * near their size instead of being scaled up to a long text's, so "hello" cannot score like a paragraph of attack.
+ */
+export const NORM_FLOOR = 64;
 
 /** The groups of the heuristic rules, in the order of their dense features. */
 export const RULE_GROUPS = ['override', 'new_task', 'switch', 'role', 'jailbreak', 'leak', 'coerce', 'context', 'markup', 'obfuscation'] as const;
@@ -32,6 +37,8 @@ export interface ModelHeader {
   readonly bias: number;
   /** Whether word n-grams are hashed too (chosen by measurement in train.ts). */
   readonly wordGrams: boolean;
+  /** The normalisation floor (NORM_FLOOR) the weights were trained with; absent in older files: 1. */
+  readonly normFloor?: number;
   /** The rule groups are read outside quotations only (`RuleEvidence.groupsOutsideQuotes`); absent in older files. */
   readonly ruleGroupsOutsideQuotes?: boolean;
   /** One weight per RULE_GROUPS entry (all 0 when the chosen configuration leaves the rules out). */
@@ -113,6 +120,7 @@ export function scoreText(model: InjectionModel, text: string, ruleGroups: Array
   let dense = header.bias;
   for (let g = 0; g < RULE_GROUPS.length; g++) dense += header.ruleWeights[g]! * ruleGroups[g]!;
   const f = hashFeatures(text, header.wordGrams);
+  const floor = header.normFloor ?? 1;
   const seen = (SEEN ??= new Uint8Array(weights.length));
   const len = f.length;
   let best = -Infinity;
@@ -145,7 +153,7 @@ export function scoreText(model: InjectionModel, text: string, ruleGroups: Array
       sum += weights[b]!;
       distinct++;
     }
-    const s = distinct === 0 ? 0 : sum / Math.sqrt(distinct);
+    const s = distinct === 0 ? 0 : sum / Math.sqrt(Math.max(distinct, floor));
     if (s > best) {
       best = s;
       bestStart = start;

@@ -2,11 +2,11 @@
 //
 //   npm run train:guard                     (SLUICE_DATASETS=/path to use another copy of the shared data sets)
 //
-// Deterministic: the corpus generator and the training order use fixed seeds, so the same data gives the same
-// file, byte for byte. Steps:
-//   1. rows: corpus.ts (original pieces in eight languages, combined by templates) + the shared data sets;
+// Deterministic: the rows are read in a fixed order and shuffled with a fixed seed, so the same data gives the
+// same file, byte for byte. Steps:
+//   1. rows: corpus.ts (whole prompts written by hand in eight languages) + the shared data sets;
 //   2. a validation split (20% of rows, by a hash of the text) picks the configuration (features, L2) and shows
-//      the threshold's trade-off; the held-out test set (data/heldout.jsonl) is never read here;
+//      the threshold's trade-off; the held-out sets (data/fresh-a.jsonl, data/fresh-b.jsonl) are never read here;
 //   3. the chosen configuration is refitted on every row, quantised to int8 and written.
 //
 // The model: logistic regression, trained with AdaGrad on the log loss, classes weighted to count equally.
@@ -17,8 +17,8 @@
 import { writeFileSync } from 'node:fs';
 import { ruleEvidence } from '../scanners/prompt-injection.ts';
 import { BUCKET_BITS, BUCKETS, hashFeatures } from './features.ts';
-import { encodeModel, MODEL_FILE, RULE_GROUPS, scoreText, type InjectionModel } from './classifier.ts';
-import { CORPUS_SEED, inValidation, originalRows, seededRandom, sharedDatasetsDir, sharedRows, type CorpusRow } from './corpus.ts';
+import { encodeModel, MODEL_FILE, NORM_FLOOR, RULE_GROUPS, scoreText, type InjectionModel } from './classifier.ts';
+import { inValidation, seededRandom, sharedDatasetsDir, sharedRows, writtenRows, type CorpusRow } from './corpus.ts';
 
 const ORDER_SEED = 11;
 const VALIDATION_SHARE = 0.2;
@@ -31,6 +31,9 @@ export interface Config {
   readonly rules: boolean;
   readonly l2: number;
 }
+
+/** The configuration `npm run train:guard` writes (see main()). */
+const SHIPPED_CONFIG = 'char + word n-grams + rule groups';
 
 const CONFIGS: readonly Config[] = [
   { name: 'char n-grams', wordGrams: false, rules: false, l2: 1e-6 },
@@ -54,11 +57,12 @@ const ruleGroups = (text: string): Float64Array => ruleEvidence(text).groupsOuts
 export function featurize(rows: readonly CorpusRow[], wordGrams: boolean): Example[] {
   return rows.map((row) => {
     const f = hashFeatures(row.text, wordGrams);
-    // Presence, as the scanner counts it (classifier.ts): each distinct bucket once, the sum over √(distinct).
+    // Presence, as the scanner counts it (classifier.ts): each distinct bucket once, the sum over √(distinct), with
+    // the same floor.
     const distinct = new Set<number>();
     for (let k = 0; k < f.count; k++) distinct.add(f.buckets[k]!);
     const index = Int32Array.from(distinct);
-    const value = new Float32Array(index.length).fill(index.length === 0 ? 0 : 1 / Math.sqrt(index.length));
+    const value = new Float32Array(index.length).fill(index.length === 0 ? 0 : 1 / Math.sqrt(Math.max(index.length, NORM_FLOOR)));
     return { row, y: row.label === 'injection' ? 1 : 0, index, value, groups: ruleGroups(row.text) };
   });
 }
@@ -128,6 +132,7 @@ export function quantize(weights: Weights, config: Config, trainedOn: Record<str
       bias: weights.bias,
       wordGrams: config.wordGrams,
       ruleGroupsOutsideQuotes: true,
+      normFloor: NORM_FLOOR,
       ruleWeights: Array.from(weights.v, (x) => (config.rules ? Math.round(x * 1e6) / 1e6 : 0)),
       trainedOn,
     },
@@ -163,7 +168,7 @@ const f3 = (x: number): string => (Number.isNaN(x) ? '-' : x.toFixed(3));
 
 function main(): void {
   const dir = sharedDatasetsDir();
-  const rows = [...originalRows(CORPUS_SEED), ...sharedRows(dir)];
+  const rows = [...writtenRows(), ...sharedRows(dir)];
   const train = rows.filter((r) => !inValidation(r.text, VALIDATION_SHARE));
   const validation = rows.filter((r) => inValidation(r.text, VALIDATION_SHARE));
   console.log(`rows: ${rows.length} (${rows.filter((r) => r.source === 'original').length} original, ${rows.filter((r) => r.source === 'shared').length} from ${dir ?? 'no shared data sets'})`);
@@ -184,10 +189,11 @@ function main(): void {
       'benign flagged at 0.5': f3(r.at05.flaggedBenign),
     })),
   );
-  // Within 0.01 (about two validation rows) counts as a tie; ties go to the configurations with the rules, which
-  // also explain verdicts.
-  const top = Math.max(...results.map((r) => r.recallAt2));
-  const best = results.filter((r) => r.recallAt2 >= top - 0.01).sort((a, b) => Number(b.config.rules) - Number(a.config.rules) || b.recallAt2 - a.recallAt2)[0]!;
+  // The shipped configuration is fixed, not the split's winner: the rule groups explain verdicts, and on the dev set
+  // by an outside author (data/fresh-a.jsonl) they caught more attacks and blocked fewer benign prompts than
+  // character n-grams alone, which led here by 0.015 recall at 2% flagged (README.md has both). This split's rows
+  // come from the same writers as the training rows, so it flatters what looks like them.
+  const best = results.find((r) => r.config.name === SHIPPED_CONFIG) ?? results[0]!;
   console.log(`chosen: ${best.config.name}`);
 
   // 2. The threshold's trade-off on validation, per language, with the chosen configuration.
@@ -209,7 +215,6 @@ function main(): void {
     configuration: best.config.name,
     rows: rows.length,
     sharedDataSets: dir === undefined ? 'absent' : 'prompt-injection.train, prompt-injection.attacks, benign-lookalikes',
-    corpusSeed: CORPUS_SEED,
     orderSeed: ORDER_SEED,
     epochs: EPOCHS,
   });
