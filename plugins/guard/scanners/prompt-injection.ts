@@ -55,18 +55,26 @@ export interface RuleEvidence {
   readonly groupsOutsideQuotes: Float64Array;
 }
 
-/** Opening quotation marks and the mark that closes each. */
-const CLOSING_QUOTE = new Map<number, number>([
-  [0x22, 0x22], // "…"
-  [0x27, 0x27], // '…' (not an apostrophe: see quotations())
-  [0x201c, 0x201d], // “…”
-  [0x201e, 0x201c], // „…“
-  [0x2018, 0x2019], // ‘…’
-  [0xab, 0xbb], // «…»
-  [0x300c, 0x300d], // 「…」
-  [0x300e, 0x300f], // 『…』
-  [0xff02, 0xff02], // ＂…＂
-]);
+/** The mark that closes a quotation opened by `c`, or -1 when `c` opens none. */
+function closingQuote(c: number): number {
+  switch (c) {
+    case 0x22: // "…"
+    case 0x27: // '…' (not an apostrophe: see quotations())
+    case 0xff02: // ＂…＂
+      return c;
+    case 0x201c: // “…”
+    case 0x2018: // ‘…’
+    case 0x300c: // 「…」
+    case 0x300e: // 『…』
+      return c + 1;
+    case 0x201e: // „…“
+      return 0x201c;
+    case 0xab: // «…»
+      return 0xbb;
+    default:
+      return -1;
+  }
+}
 
 const LETTER_OR_DIGIT = /[\p{L}\p{N}]/u;
 const isLetterOrDigit = (text: string, i: number): boolean => i >= 0 && i < text.length && LETTER_OR_DIGIT.test(text[i]!);
@@ -85,8 +93,8 @@ const MAX_QUOTATION = 300;
 export function quotations(text: string): number[] {
   const ranges: number[] = [];
   for (let i = 0; i < text.length; i++) {
-    const close = CLOSING_QUOTE.get(text.charCodeAt(i));
-    if (close === undefined) continue;
+    const close = closingQuote(text.charCodeAt(i));
+    if (close < 0) continue;
     if (close === 0x27 && (isLetterOrDigit(text, i - 1) || !isLetterOrDigit(text, i + 1))) continue;
     let j = i + 1;
     while (j < text.length && !(text.charCodeAt(j) === close && (close !== 0x27 || !isLetterOrDigit(text, j + 1)))) j++;
