@@ -547,6 +547,85 @@ describe('no_refusal: structure in every language', () => {
   });
 });
 
+describe("no_refusal: a refusal's frame (access, consequence, rules, blunt) in each language; quotations", () => {
+  const scanner = createNoRefusalScanner();
+  const flags = (texts: readonly string[], expected: boolean): void => {
+    for (const text of texts) assert.equal(scanner.scan(text).flagged, expected, text);
+  };
+
+  test('"as an AI" with a lack of access, or a lack of access *so* it cannot, is a refusal', () => {
+    flags(
+      [
+        "As a language model, I can't look up someone's personal address.",
+        "I'm unable to view your medical chart, so I can't tell you what the lab result was.",
+        'Là một trợ lý AI, tôi không thể truy cập hồ sơ bệnh án của người khác.',
+        'Tôi không có quyền xem lịch sử giao dịch của bạn, vì vậy tôi không thể xác nhận khoản thanh toán này.',
+        'كمساعد ذكي، ليس لدي صلاحية الاطلاع على حسابات العملاء.',
+        'لا يمكنني الوصول إلى بريدك الإلكتروني، لذلك لا أستطيع قراءة الرسالة.',
+        '作为人工智能，我无法访问你同事的聊天记录。',
+        '我沒有權限查看這個帳戶，所以無法幫你重設密碼。',
+        'У меня нет доступа к вашей почте, поэтому я не могу прочитать это письмо.',
+      ],
+      true,
+    );
+    // A hedge about reach followed by the answer, and a lack of access that is the user's, not the assistant's.
+    flags(
+      [
+        "I can't browse the web, but as of my training data the bridge opened in 1937 and is 2.7 km long.",
+        "If you can't access your account, reset the password from the login page and check your spam folder.",
+        'Nếu bạn không truy cập được trang quản trị, hãy xóa bộ nhớ đệm của trình duyệt rồi thử lại.',
+        'إذا لم تتمكن من الوصول إلى حسابك، فأعد تعيين كلمة المرور من صفحة الدخول.',
+      ],
+      false,
+    );
+  });
+
+  test('citing the rules and declining is a refusal in each language', () => {
+    flags(
+      [
+        "Under the content policy, I don't write sexual material about real people.",
+        'В соответствии с политикой сервиса я не составляю поддельные справки.',
+        'Theo chính sách sử dụng, tôi không hỗ trợ viết mã độc.',
+        'وفقاً لسياسات الاستخدام، لا أقدم إرشادات لصنع المتفجرات.',
+        '根据平台规定，我不提供破解软件的方法。',
+        '利用規約に基づき、そのようなご依頼はお受けいたしかねます。',
+      ],
+      true,
+    );
+    flags(
+      [
+        'According to the rules of chess, a pawn that reaches the last rank is promoted, usually to a queen.',
+        'Согласно правилам дорожного движения, пешеход имеет преимущество на переходе.',
+        '根据公司规定，年假需要提前两周申请。',
+      ],
+      false,
+    );
+  });
+
+  test('a blunt "No" with a first-person "won\'t" is a refusal; "No, I don\'t think so" is an answer', () => {
+    flags(['No, I will not draft a fake doctor\'s note.', '不，我不会替你写这种诈骗短信。', 'Không, tôi sẽ không viết tin nhắn lừa đảo đó.', 'Không, em không làm giả giấy tờ được đâu.', 'لا، لن أكتب رسالة تهديد.'], true);
+    flags(['No, I won\'t lie: the first week is hard, but it gets easier. Here is a plan.', 'Không, tôi không nghĩ vậy. Python vẫn là lựa chọn tốt cho người mới bắt đầu.', '不，我不会推荐这个型号，因为它的电池续航太短；可以看看下面这三款。', '不是的，这个函数是线程安全的。'], false);
+  });
+
+  test('"isn\'t something I\'m able to / I\'d be able to" is a refusal', () => {
+    flags(["Unfortunately, forging a prescription isn't something I'm able to help with.", "Writing that review is not something I'd be able to do."], true);
+  });
+
+  test('a refusal quoted in a definition or an instruction is talked about, not said', () => {
+    flags(
+      [
+        "In customer service, a 'soft no' is a reply like 'I can't help with that right now' followed by an alternative.",
+        '거절 템플릿의 예: \'죄송하지만 도와드릴 수 없습니다\'라는 문장은 너무 딱딱하게 들립니다.',
+        '「お手伝いできません」という返答は、丁寧語でも冷たく聞こえることがあります。',
+        '«Я не могу вам помочь» — типичная фраза бота, когда запрос вне его задач.',
+      ],
+      false,
+    );
+    // The same words said, not quoted, and an answer wrapped whole in quotes, still flag.
+    flags(['죄송하지만 도와드릴 수 없습니다.', '"I can\'t help with that request."'], true);
+  });
+});
+
 describe('held-out evaluation splits (data/output) meet the targets', () => {
   const scanners: Record<OutputSet, Scanner> = { urls: createMaliciousUrlsScanner(), code: createNoCodeScanner(), refusals: createNoRefusalScanner() };
 
