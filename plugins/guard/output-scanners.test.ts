@@ -490,6 +490,75 @@ describe('no_code: command lines, one-liners, code in prose, JSON', () => {
   });
 });
 
+describe('no_code: code families inside prose in any language', () => {
+  const scanner = createNoCodeScanner();
+  const rules = (text: string): string => scanner.scan(text).matches.map((m) => m.rule).join(' ');
+  const flags = (texts: readonly string[], expected: boolean): void => {
+    for (const text of texts) assert.equal(scanner.scan(text).flagged, expected, text);
+  };
+
+  test('a command with flags, or a pipeline, inside a sentence in any language', () => {
+    for (const text of [
+      'To see which folders eat your disk, try df -h and then du -sh /var/* to narrow it down.',
+      '想知道 8080 端口被谁占用，可以先跑 ss -ltnp 看一下。',
+      'Để xem tiến trình nào ngốn RAM, gõ ps aux | sort -nk 4 | tail -5 rồi xem cột cuối.',
+      'Чтобы следить за логом в реальном времени, используйте tail -f /var/log/syslog.',
+      'ログの行数を数えるなら cat access.log | wc -l で十分です。',
+    ]) {
+      assert.match(rules(text), /inline_code\.shell/, text);
+    }
+    // The same words as English verbs or nouns, a pipe in a table, an option named in prose.
+    flags(
+      [
+        'Sort the receipts by month and head to the accountant with the top three.',
+        'Find the -v option in the manual if you want more detail.',
+        '| Tool | Use |\n|---|---|\n| ls | list files |\n| cat | print a file |',
+        'The kill switch cuts power in under a second; free shipping applies to orders over $50.',
+      ],
+      false,
+    );
+  });
+
+  test('a crontab line is a command, five numbers in a sentence are not', () => {
+    assert.match(rules('Schedule it nightly with this entry: 15 1 * * 1-5 /opt/scripts/rotate-logs.sh'), /inline_code\.shell/);
+    assert.match(rules('Hoặc đơn giản hơn: @reboot /home/pi/start-bot.sh'), /inline_code\.shell/);
+    flags(['The vote was 3 2 * 4 5 in favour, with one star marking the chair.', 'Rate each dish from 1 to 5 stars: * is poor, ***** is excellent.'], false);
+  });
+
+  test('SQL by its clauses: inline after a colon in any language, or spread over lines', () => {
+    for (const text of [
+      '統計每個城市的訂單數：SELECT city, COUNT(*) AS n FROM orders GROUP BY city;',
+      'Xóa các bản ghi cũ bằng lệnh: DELETE FROM nhat_ky WHERE ngay < 2020;',
+      'Ответ такой: UPDATE users SET active = 0 WHERE last_login IS NULL;',
+      'Top spenders this year:\n\nSELECT u.email, SUM(p.amount) AS total\nFROM users u\nJOIN payments p ON p.user_id = u.id\nWHERE p.year = 2025\nGROUP BY u.email\nHAVING SUM(p.amount) > 500\nORDER BY total DESC;',
+    ]) {
+      assert.match(rules(text), /code\.sql/, text);
+    }
+    flags(['先学 SELECT、UPDATE 和 DELETE 这三个关键字，再学 JOIN。', 'In SQL you SELECT what you want to see and say FROM which table it comes.', 'ORDER BY matters: without it, rows come back in no particular order.'], false);
+  });
+
+  test('a regex literal by its metacharacters, in any language; a Windows path or a formula is not one', () => {
+    for (const text of ['A postcode looks like ^[A-Z]{2}\\d{2} \\d[A-Z]{2}$ in this simplified form.', '日付だけなら /^\\d{4}-\\d{2}-\\d{2}$/ で判定できます。', 'Для номера подойдёт \\+7\\d{10} без пробелов.']) {
+      assert.equal(scanner.scan(text).flagged, true, text);
+    }
+    flags(['Save it under C:\\Users\\Public\\Documents\\Reports and share the folder.', 'The area is x^2 + 2x + 1, which factors as (x+1)^2.', 'See sources [1], [2] and [3] for the figures.'], false);
+  });
+
+  test('a one-line expression with a block, a lambda or chained calls, alone or in a sentence', () => {
+    flags(
+      [
+        'orders.select { |o| o.total > 100 }.map(&:id)',
+        'Khi cần lọc, viết users.filter(u => u.active).length là xong.',
+        'Sort them by age: people.sort(key=lambda p: p.age) — it sorts in place.',
+        'Chain them: df.dropna().groupby("city").size() gives the counts.',
+        'В Java это list.stream().map(s -> s.trim()) и дальше collect.',
+      ],
+      true,
+    );
+    flags(['Node.js and Vue.js (both free) run on Windows.', 'The U.S. economy grew 2.1% (Q3), per the report.'], false);
+  });
+});
+
 describe('no_refusal: structure in every language', () => {
   const scanner = createNoRefusalScanner();
 
