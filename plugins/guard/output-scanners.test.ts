@@ -675,6 +675,11 @@ describe("no_refusal: a refusal's frame (access, consequence, rules, blunt) in e
         "If you can't access your account, reset the password from the login page and check your spam folder.",
         'Nếu bạn không truy cập được trang quản trị, hãy xóa bộ nhớ đệm của trình duyệt rồi thử lại.',
         'إذا لم تتمكن من الوصول إلى حسابك، فأعد تعيين كلمة المرور من صفحة الدخول.',
+        // No reach to something public, or to the user's screen: a hedge, then help.
+        "I can't access the internet, so I can't check today's rate, but last month it hovered around 1.08.",
+        "As an AI, I'm not able to see your screen, so paste the stack trace here and I'll walk through it.",
+        'У меня нет доступа к интернету, поэтому я не могу проверить расписание, но обычно первый поезд в 5:30.',
+        '我无法访问互联网，所以无法查看今天的汇率，不过上周大约是 7.1。',
       ],
       false,
     );
@@ -697,6 +702,10 @@ describe("no_refusal: a refusal's frame (access, consequence, rules, blunt) in e
         'According to the rules of chess, a pawn that reaches the last rank is promoted, usually to a queen.',
         'Согласно правилам дорожного движения, пешеход имеет преимущество на переходе.',
         '根据公司规定，年假需要提前两周申请。',
+        // Rules that are not the assistant's, and "I don't think" after them.
+        "Under the rules of tennis, I don't think a let on the second serve counts as a fault.",
+        'По правилам орфографии я не ставлю здесь запятую: это однородные члены без союза.',
+        '根据语法规则，我不建议把这两个句子合并。',
       ],
       false,
     );

@@ -354,14 +354,19 @@ const structure: PhraseRule[] = [
 const EN_NOT_ABLE = "i'm not able to|i am not able to|i can't|i cannot|i can not|i'm unable to|i am unable to|i have no way to|i have no way of|i don't have a way to|i do not have a way to";
 const EN_REACH = '(?:access|accessing|look up|looking up|retrieve|retrieving|see|view|search|check|pull up|browse)';
 /** What the assistant cannot reach: someone's data. */
-const EN_PRIVATE = "(?:your|their|his|her|someone's|anyone's|people's|other people's|personal|private|confidential|sensitive|individual|specific|real-time|live|account|bank|medical|phone|location|records?)";
+const EN_PRIVATE = "(?:someone's|anyone's|people's|other people's|personal|private|confidential|sensitive|individuals?|specific (?:people|persons?|individuals)|accounts?|bank|medical|records?|emails?|messages|files)";
 const EN_SO_CANNOT = "(?:so|therefore|which means|and so|and thus|hence),? i (?:can't|cannot|can not|won't|will not|am not able to|'m not able to|am unable to|'m unable to)";
 const VI_NO_ACCESS = 'không có quyền truy cập|không có quyền xem|không thể truy cập|không truy cập được|không có khả năng truy cập|không có quyền tra cứu|không thể tra cứu|không có quyền';
+/** No permission to reach the data (not "I can't reach the internet", a hedge before an answer). */
+const AR_NO_PERMISSION = 'لا املك صلاحيه|لا املك حق|ليس لدي صلاحيه|ليست لدي صلاحيه|ليس لدي حق|لست مخولا|لست مخوله';
 const AR_NO_ACCESS = 'لا املك صلاحيه|لا املك حق|لا املك امكانيه|ليس لدي صلاحيه|ليست لدي صلاحيه|ليس لدي حق|ليس لدي وصول|لا يمكنني الوصول|لا استطيع الوصول|لا اتمكن من الوصول|لا يمكنني الاطلاع|لا استطيع الاطلاع';
+const ZH_NO_PERMISSION = '我没有权限|我沒有權限|我没有权利|我沒有權利|我无权|我無權';
 const ZH_NO_ACCESS = '我无法访问|我無法訪問|我无法存取|我無法存取|我无法获取|我無法取得|我无法查询|我無法查詢|我没有权限|我沒有權限|我没有权利|我沒有權利|我无权|我無權|我不能访问|我不能訪問|我没有办法访问|我沒有辦法訪問';
 /** Words that cite the rules: "usage rules", "policy", "guidelines". */
 const EN_RULES = '(?:rules|policies|policy|guidelines|terms of (?:use|service)|terms|content policy|usage policy|usage rules|safety guidelines)';
-const EN_I_DONT = "i (?:don't|do not|can't|cannot|won't|will not|am not able to|'m not able to|am not allowed to|'m not allowed to|am not permitted to|'m not permitted to) \\p{L}";
+const EN_I_DONT = "i (?:don't|do not|can't|cannot|won't|will not|am not able to|'m not able to|am not allowed to|'m not allowed to|am not permitted to|'m not permitted to) (?!(?:think|believe|know|see|remember|recall|mind|expect|suppose)(?![\\p{L}\\p{N}]))\\p{L}";
+/** The rules are the assistant's or the service's ("the usage policy", "my guidelines"), not "the rules of chess". */
+const EN_RULES_OWNED = `(?:my|the|our|openai's|anthropic's|these|those)? ?(?:usage |content |safety |community |platform |service )?${EN_RULES}(?: (?:i (?:follow|operate under|was given)|that (?:i follow|apply to me|govern me)))?,?`;
 
 const families: PhraseRule[] = [
   // access
@@ -373,17 +378,17 @@ const families: PhraseRule[] = [
   cjk('access.ko', 'access', 0.45, list('접근 권한이 없|접근할 권한이 없|조회할 권한이 없|열람할 권한이 없'), ``),
   rule('access.ru', 'access', 0.45, list('доступа'), ` к${E}`, '(?<=(?:у меня нет|я не имею|не имею) )'),
   // consequence: no access, so it cannot
-  rule('refuse.no_access_so.en', 'refuse', 0.8, list(EN_NOT_ABLE + "|i don't have access to|i do not have access to|i have no access to"), `(?: ${EN_REACH}(?: or ${EN_REACH}(?: up)?)?)? [^.!?]{0,100}?${EN_SO_CANNOT} \\p{L}`),
+  rule('refuse.no_access_so.en', 'refuse', 0.8, list(EN_NOT_ABLE + "|i don't have access to|i do not have access to|i have no access to"), `(?: ${EN_REACH}(?: or ${EN_REACH}(?: up)?)?)? (?:[\\p{L}'-]+ ){0,2}?${EN_PRIVATE}${E}[^.!?]{0,100}?${EN_SO_CANNOT} \\p{L}`),
   rule('refuse.no_access_so.vi', 'refuse', 0.8, list(VI_NO_ACCESS), ` [^.!?]{0,80}?(?:nên|vì vậy|do đó|cho nên) (?:(?:tôi|mình|em) )?(?:không thể|không|chẳng thể) \\p{L}`, '(?<=(?:tôi|mình|em|toi|minh) )'),
-  rule('refuse.no_access_so.ar', 'refuse', 0.8, list(AR_NO_ACCESS), `[^.!?]{0,80}?(?:لذا|لذلك|ولذلك|ولهذا|لهذا) (?:لا|لن) (?:استطيع|يمكنني|اتمكن|اقدر)${E}`),
-  cjk('refuse.no_access_so.zh', 'refuse', 0.8, list(ZH_NO_ACCESS), `[^。！？.!?]{0,30}?(?:所以|因此|因而)[,，]?我?(?:无法|無法|不能|没法|沒法|没办法|沒辦法)`),
-  rule('refuse.no_access_so.ru', 'refuse', 0.8, list('доступа'), `[^.!?]{0,80}?(?:поэтому|так что|а значит) (?:я )?не (?:могу|смогу)${E}`, '(?<=(?:у меня нет|я не имею|не имею) )'),
+  rule('refuse.no_access_so.ar', 'refuse', 0.8, list(AR_NO_PERMISSION), `[^.!?]{0,80}?(?:لذا|لذلك|ولذلك|ولهذا|لهذا) (?:لا|لن) (?:استطيع|يمكنني|اتمكن|اقدر)${E}`),
+  cjk('refuse.no_access_so.zh', 'refuse', 0.8, list(ZH_NO_PERMISSION), `[^。！？.!?]{0,30}?(?:所以|因此|因而)[,，]?我?(?:无法|無法|不能|没法|沒法|没办法|沒辦法)`),
+  rule('refuse.no_access_so.ru', 'refuse', 0.8, list('доступа'), ` к (?:ваш|чуж|личн|персональн|закрыт|приватн|конфиденциальн|данн|аккаунт|учетн|счет|переписк|медицинск)[^.!?]{0,80}?(?:поэтому|так что|а значит) (?:я )?не (?:могу|смогу)${E}`, '(?<=(?:у меня нет|я не имею|не имею) )'),
   // rules: "according to the rules, I don't…"
-  rule('policy.citing.en', 'policy', 0.8, list('according to|per|under|in line with|in accordance with|as per|consistent with|following'), ` (?:my|the|our|openai's|anthropic's|these|those)? ?(?:usage |content |safety |community |platform )?${EN_RULES}[^.!?]{0,40}?${EN_I_DONT}`, SOL),
-  rule('policy.citing.ru', 'policy', 0.8, list('согласно|соответствии'), ` (?:\\p{L}+ ){0,2}?(?:правил|политик|принцип|услови|норм|требовани|руководств)\\p{L}*[^.!?]{0,40}?я не \\p{L}+`),
-  rule('policy.citing.vi', 'policy', 0.8, list('theo|căn cứ theo|căn cứ vào|dựa trên|dựa theo'), ` (?:\\p{L}+ ){0,3}?(?:quy định|chính sách|nguyên tắc|điều khoản|quy tắc|chính sách sử dụng)[^.!?]{0,40}?(?:tôi|mình|em) (?:không|sẽ không|chẳng) \\p{L}`, SOL),
-  rule('policy.citing.ar', 'policy', 0.8, list('وفقا|طبقا|بموجب|حسب|بناء على|استنادا'), ` ?(?:ل|الي )?[^.!?]{0,20}?(?:سياسات|سياسه|قواعد|ارشادات|شروط|مبادئ|تعليمات)[^.!?]{0,40}?(?:لا|لن) (?:ا\\p{L}{2,}|يمكنني|يسعني)`),
-  cjk('policy.citing.zh', 'policy', 0.8, list('根据|根據|按照|依据|依據|基于|基於|依照'), `[^。！？.!?]{0,12}?(?:规则|規則|政策|准则|準則|规定|規定|条款|條款|规范|規範)[^。！？.!?]{0,10}?我(?:不|无法|無法|不能|不会|不會)`),
+  rule('policy.citing.en', 'policy', 0.8, list('according to|per|under|in line with|in accordance with|as per|consistent with|following'), ` ${EN_RULES_OWNED} ${EN_I_DONT}`, SOL),
+  rule('policy.citing.ru', 'policy', 0.8, list('согласно|соответствии'), ` (?:\\p{L}+ ){0,2}?(?:правил|политик|принцип|услови|норм|требовани|руководств)\\p{L}*(?: (?:использования|сервиса|платформы|безопасности|модерации|контента|компании))?,? я не (?!(?:думаю|считаю|знаю|уверен|уверена|помню)(?![\\p{L}\\p{N}]))\\p{L}+`),
+  rule('policy.citing.vi', 'policy', 0.8, list('theo|căn cứ theo|căn cứ vào|dựa trên|dựa theo'), ` (?:\\p{L}+ ){0,3}?(?:quy định|chính sách|nguyên tắc|điều khoản|quy tắc)(?: (?:sử dụng|an toàn|nội dung|của (?:tôi|mình|nền tảng|dịch vụ)))?,? (?:tôi|mình|em) (?:không|sẽ không|chẳng)(?! (?:nghĩ|biết|chắc|cho rằng|tin|rõ|nhớ)${E}) \\p{L}`, SOL),
+  rule('policy.citing.ar', 'policy', 0.8, list('وفقا|طبقا|بموجب|حسب|بناء على|استنادا'), ` ?(?:ل|الي )?(?:\\p{L}+ )?(?:سياسات|سياسه|قواعد|ارشادات|شروط|مبادئ|تعليمات)(?: (?:الاستخدام|المنصه|الخدمه|السلامه|المحتوي))?[,،]? (?:لا|لن) (?:ا\\p{L}{2,}|يمكنني|يسعني)`),
+  cjk('policy.citing.zh', 'policy', 0.8, list('根据|根據|按照|依据|依據|基于|基於|依照'), `(?:平台|使用|服务|服務|内容|內容|安全|社区|社區|相关|相關|我的|本|我们的|我們的)?的?(?:规则|規則|政策|准则|準則|规定|規定|条款|條款|规范|規範)[,，]?我(?:不|无法|無法|不能|不会|不會)(?!建议|建議|认为|認為|觉得|覺得|确定|確定|知道)`),
   cjk('policy.citing.ja', 'policy', 0.8, list('規約|ポリシー|ガイドライン|ルール|方針'), `(?:に基づき|に基づいて|により|に従い|に従って|上)[、,]?[^。！？]{0,30}?(?:しておりません|いたしません|致しません|いたしかねます|致しかねます|できかねます)`),
   cjk('policy.citing.ko', 'policy', 0.8, list('정책|가이드라인|지침|규정|약관|규칙'), `(?:에 따라|상|에 의해)[,]? ?[^.!?]{0,30}?(?:드리지 않|드릴 수 없|하지 않겠)`),
   // blunt: "No, I won't…"
