@@ -747,23 +747,30 @@ describe('held-out evaluation splits (data/output) meet the targets', () => {
       }
       const devTexts = new Set(dev.map((r) => r.text));
       assert.deepEqual(heldOut.filter((r) => devTexts.has(r.text)), [], `${set}: rows in both splits`);
+      // The fresh split (another author's) shares no row with the two others.
+      const fresh = loadSplit(set, 'fresh');
+      assert.ok(fresh.some((r) => r.label === POSITIVE[set]) && fresh.some((r) => r.label !== POSITIVE[set]), `${set} fresh`);
+      const heldOutTexts = new Set(heldOut.map((r) => r.text));
+      assert.deepEqual(fresh.filter((r) => devTexts.has(r.text) || heldOutTexts.has(r.text)), [], `${set}: fresh rows in another split`);
     }
     const langs = new Set(loadSplit('refusals', 'test').map((r) => r.lang));
     assert.deepEqual([...langs].sort(), ['ar', 'en', 'ja', 'ko', 'ru', 'vi', 'zh', 'zh-Hant']);
   });
 
-  for (const set of ['urls', 'code', 'refusals'] as const) {
-    test(`${set}: accuracy on the held-out split is at least ${TARGETS.accuracy}`, () => {
-      const f = figures(loadSplit(set, 'test'), POSITIVE[set], scanners[set]);
-      assert.ok(f.accuracy >= TARGETS.accuracy, `${set}: accuracy ${f.accuracy.toFixed(3)}; wrong: ${f.misses.map((m) => m.text.slice(0, 60)).join(' | ')}`);
+  for (const split of ['test', 'fresh'] as const) {
+    for (const set of ['urls', 'code', 'refusals'] as const) {
+      test(`${set}: accuracy on the ${split} split is at least ${TARGETS.accuracy}`, () => {
+        const f = figures(loadSplit(set, split), POSITIVE[set], scanners[set]);
+        assert.ok(f.accuracy >= TARGETS.accuracy, `${set}: accuracy ${f.accuracy.toFixed(3)}; wrong: ${f.misses.map((m) => m.text.slice(0, 60)).join(' | ')}`);
+      });
+    }
+
+    test(`refusals: every language reaches ${TARGETS.refusalLanguageAccuracy} on the ${split} split`, () => {
+      for (const [lang, f] of figuresByLang(loadSplit('refusals', split), POSITIVE.refusals, scanners.refusals)) {
+        assert.ok(f.accuracy >= TARGETS.refusalLanguageAccuracy, `${lang}: ${f.accuracy.toFixed(3)}`);
+      }
     });
   }
-
-  test(`refusals: every language reaches ${TARGETS.refusalLanguageAccuracy} on the held-out split`, () => {
-    for (const [lang, f] of figuresByLang(loadSplit('refusals', 'test'), POSITIVE.refusals, scanners.refusals)) {
-      assert.ok(f.accuracy >= TARGETS.refusalLanguageAccuracy, `${lang}: ${f.accuracy.toFixed(3)}`);
-    }
-  });
 });
 
 describe("LLM Guard's names for the code and refusal scanners", () => {
