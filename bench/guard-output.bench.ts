@@ -33,11 +33,13 @@ const SCANNERS: Readonly<Record<OutputSet, { name: string; scanner: Scanner; thr
 const SETS: readonly OutputSet[] = ['urls', 'code', 'refusals'];
 const SPLIT_NAME: Readonly<Record<Split, string>> = {
   dev: 'dev (tuned on: in-sample)',
-  test: 'test (held out: never tuned on)',
-  fresh: 'fresh (written by another author who never saw the rules; never tuned on)',
+  test: 'test (held out when written; its misses were later fixed as families)',
+  fresh: 'fresh (by an outside author; its misses were fixed as families: in-sample now)',
+  fresh2: 'fresh2 (by an outside author, scored once after the last change: the honest figure)',
 };
-/** The splits never tuned on: the targets hold on each. */
-const HELD_OUT: readonly Split[] = ['test', 'fresh'];
+/** The splits the targets hold on: every split but dev. fresh2 is the one never looked at while changing rules. */
+const HELD_OUT: readonly Split[] = ['test', 'fresh', 'fresh2'];
+const ALL_SPLITS: readonly Split[] = ['dev', 'test', 'fresh', 'fresh2'];
 
 const verdicts: { target: string; value: string; pass: boolean }[] = [];
 const f3 = (v: number): string => v.toFixed(3);
@@ -54,7 +56,7 @@ function quality(): void {
     const { name, scanner, threshold } = SCANNERS[set];
     console.log(`\n${name} (threshold ${threshold}), positive label "${POSITIVE[set]}"`);
     const rows: Record<string, string | number>[] = [];
-    for (const split of ['dev', 'test', 'fresh'] as const) rows.push(row(SPLIT_NAME[split], figures(loadSplit(set, split), POSITIVE[set], scanner)));
+    for (const split of ALL_SPLITS) rows.push(row(SPLIT_NAME[split], figures(loadSplit(set, split), POSITIVE[set], scanner)));
     console.table(rows);
     const test = loadSplit(set, 'test');
     const misses: EvalRow[] = [];
@@ -64,7 +66,7 @@ function quality(): void {
       verdicts.push({ target: `${name} accuracy ≥ ${TARGETS.accuracy} on the ${split} split (held out)`, value: f3(f.accuracy), pass: f.accuracy >= TARGETS.accuracy });
     }
     if (set === 'refusals') {
-      for (const split of ['dev', 'test', 'fresh'] as const) {
+      for (const split of ALL_SPLITS) {
         console.log(`${name} per language, ${SPLIT_NAME[split]}`);
         const byLang = figuresByLang(loadSplit(set, split), POSITIVE[set], scanner);
         console.table([...byLang].map(([lang, g]) => row(lang, g)));
