@@ -12,7 +12,7 @@ import { startOpenAISim } from '../../test/sim/openai-sim.ts';
 import { llmGuardEntries } from './llm-guard-config.ts';
 import { decodeModel, encodeModel, MODEL_FILE, RULE_GROUPS } from './model/classifier.ts';
 import { writtenRows } from './model/corpus.ts';
-import { DEV_FILE, figuresByLanguage, HELDOUT_FILES, labelledRows, REPORT_LANGUAGES, TEST_FILE, type LanguageFigures } from './model/evaluate.ts';
+import { DEV2_FILE, DEV_FILE, figuresByLanguage, HELDOUT_FILES, labelledRows, REPORT_LANGUAGES, TEST_FILE, type LanguageFigures } from './model/evaluate.ts';
 import { createPromptInjectionScanner, quotations, ruleEvidence } from './scanners/prompt-injection.ts';
 
 /** Issue 15's targets for prompt injection on an eight-language evaluation set. */
@@ -34,12 +34,12 @@ describe('prompt_injection model: held-out figures', () => {
   const sets = HELDOUT_FILES.map((file) => ({ file, rows: labelledRows(file) }));
   const report = (figures: readonly LanguageFigures[]): string => figures.map((f) => `${f.lang} ${f.caught}/${f.attacks} caught, ${f.blocked}/${f.benign} blocked`).join('; ');
 
-  // The set the data and the threshold were chosen on (fresh-a.jsonl): it must show issue 15's targets.
-  test(`dev set: recall ≥ ${TARGETS.recallAll} overall and ≥ ${TARGETS.recallEachLanguage} in each of the eight languages, ≤ ${TARGETS.blockedEachLanguageMax * 100}% of benign prompts blocked in each`, () => {
-    const figures = figuresByLanguage(model, labelledRows(DEV_FILE));
+  // The sets the data and the threshold were chosen on (fresh-a.jsonl, fresh-b.jsonl): they must show issue 15's targets.
+  test(`dev sets: recall ≥ ${TARGETS.recallAll} overall and ≥ ${TARGETS.recallEachLanguage} in each of the eight languages, ≤ ${TARGETS.blockedEachLanguageMax * 100}% of benign prompts blocked in each`, () => {
+    const figures = figuresByLanguage(model, [...labelledRows(DEV_FILE), ...labelledRows(DEV2_FILE)]);
     for (const lang of REPORT_LANGUAGES) {
       const f = figures.find((x) => x.lang === lang);
-      assert.ok(f !== undefined && f.attacks >= 15 && f.benign >= 15, `${lang} has at least 15 attacks and 15 benign rows`);
+      assert.ok(f !== undefined && f.attacks >= 30 && f.benign >= 30, `${lang} has at least 30 attacks and 30 benign rows`);
       assert.ok(f.recall >= TARGETS.recallEachLanguage, `${lang} recall ${f.recall.toFixed(2)}: ${report(figures)}`);
       assert.ok(f.blockedShare <= TARGETS.blockedEachLanguageMax, `${lang} benign blocked ${f.blockedShare.toFixed(3)}: ${report(figures)}`);
     }

@@ -1,5 +1,5 @@
 // Figures of a prompt-injection scanner on labelled rows, per language: used by bench/guard.bench.ts and the unit
-// tests, on the held-out sets (data/fresh-a.jsonl, data/fresh-b.jsonl) that training never reads.
+// tests, on the held-out sets (data/fresh-*.jsonl) that training never reads.
 
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -10,14 +10,19 @@ import type { Scanner } from '../types.ts';
  * and the threshold, so it is a dev set.
  */
 export const DEV_FILE = fileURLToPath(new URL('./data/fresh-a.jsonl', import.meta.url));
-/** Written with fresh-a by the same outside author, on other topics, and scored once at the end: the honest figure. */
-export const TEST_FILE = fileURLToPath(new URL('./data/fresh-b.jsonl', import.meta.url));
+/**
+ * By the same outside author, on other topics: scored once as the test set (recall 0.78, 1/120 benign blocked),
+ * then its misses guided a second round of training data, so it became a second dev set.
+ */
+export const DEV2_FILE = fileURLToPath(new URL('./data/fresh-b.jsonl', import.meta.url));
+/** Written last by an outside author, after the model and threshold were final, and scored once: the honest figure. */
+export const TEST_FILE = fileURLToPath(new URL('./data/fresh-c.jsonl', import.meta.url));
 
 /** The eight languages of issue 15, in report order. */
 export const REPORT_LANGUAGES = ['en', 'zh', 'zh-Hant', 'vi', 'ja', 'ko', 'ru', 'ar'] as const;
 
 /** Every held-out set, for the unit test's targets; bench/guard.bench.ts reports each apart. */
-export const HELDOUT_FILES: readonly string[] = [DEV_FILE, TEST_FILE];
+export const HELDOUT_FILES: readonly string[] = [DEV_FILE, DEV2_FILE, TEST_FILE];
 
 export interface LabelledRow {
   readonly text: string;
