@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { Ajv } from 'ajv';
 import { createLogger, type Logger } from '../core/logger.ts';
-import type { LimitDecision, SharedStore } from '../core/state/store.ts';
+import type { LimitCheck, LimitDecision, SharedStore } from '../core/state/store.ts';
 import { createStore, REDIS_CONFIG_SCHEMA, type RedisConfig } from '../core/state/create-store.ts';
 import { MemoryStore } from '../core/state/memory-store.ts';
 import { DEFAULT_KEY_PREFIX, FAILURES_BEFORE_DEGRADED, RedisStore, scriptKeys, STATE_UNAVAILABLE_MESSAGE } from '../core/state/redis-store.ts';
@@ -269,6 +269,32 @@ function behaviour(name: string, open: (logger: Logger) => SharedStore, clock: T
       await clock.pass(k, 320 * S);
       const back = await store.windowCheck(k, 3, 300 * S, 0, now());
       assert.deepEqual([back.allowed, back.remaining, back.resetMs], [true, 3, 0]);
+    });
+
+    test('checkLimits: the checks in order up to the first refusal, which gives back the leases the call took', async () => {
+      const [lease, tokens, requests] = [key('cl-lease'), key('cl-tpm'), key('cl-rpm')];
+      const checks = (id: string, fit: number): LimitCheck[] => [
+        { lease, max: 2, leaseId: id, ttlMs: 10_000 * S },
+        { window: tokens, limit: 100, windowMs: 600 * S, cost: 0, fit },
+        { window: requests, limit: 2, windowMs: 600 * S, cost: 1 },
+      ];
+      const summary = (r: { allowed: boolean; decisions: readonly LimitDecision[] }): unknown => [r.allowed, r.decisions.map((d) => [d.allowed, d.remaining])];
+      assert.deepEqual(summary(await store.checkLimits(checks('a', 10), now())), [true, [[true, 1], [true, 100], [true, 1]]]);
+      await store.windowAdd(tokens, 600 * S, 95, now());
+      // 10 tokens do not fit the 5 left: refused at the token window; b's slot is given back, no request counted.
+      assert.deepEqual(summary(await store.checkLimits(checks('b', 10), now())), [false, [[true, 0], [true, 5]]]);
+      assert.deepEqual(summary(await store.checkLimits(checks('b', 5), now())), [true, [[true, 0], [true, 5], [true, 0]]]);
+      assert.deepEqual(summary(await store.checkLimits(checks('c', 0), now())), [false, [[false, 0]]], 'a and b hold both slots');
+      await store.releaseLease(lease, 'b');
+      assert.deepEqual(summary(await store.checkLimits(checks('c', 0), now())), [false, [[true, 0], [true, 5], [false, 0]]], 'the request window is full');
+      assert.equal((await store.acquireLease(lease, 2, 'd', 10_000 * S, now())).allowed, true, "c's slot was given back");
+      // A bad argument rejects as the single call would, and gives back the slot taken before it.
+      const other = key('cl-other');
+      await assert.rejects(
+        store.checkLimits([{ lease: other, max: 1, leaseId: 'x', ttlMs: 10_000 * S }, { window: key('cl-bad'), limit: -1, windowMs: 1000, cost: 1 }], now()),
+        RangeError,
+      );
+      assert.equal((await store.acquireLease(other, 1, 'y', 10_000 * S, now())).allowed, true);
     });
 
     test('leases, max 2: a third is refused; release frees one; re-acquiring renews; expiry frees them', async () => {

@@ -4,7 +4,7 @@
 // Times are whatever clock the callers pass as `now` (epoch ms in Sluice); the store never reads a clock itself,
 // not even for its periodic sweep, which uses the latest `now` it has seen.
 
-import type { LimitDecision, SharedStore, StoreHealth, SyncLimits } from './store.ts';
+import { refuses, type LimitCheck, type LimitChecks, type LimitDecision, type SharedStore, type StoreHealth, type SyncLimits } from './store.ts';
 
 /** Slack (ms) for float comparisons of theoretical arrival times; far below anything a header can show. */
 export const TIME_EPSILON_MS = 0.001;
@@ -82,6 +82,14 @@ export class MemoryStore implements SharedStore {
   acquireLease(key: string, max: number, leaseId: string, ttlMs: number, now: number): Promise<LimitDecision> {
     try {
       return Promise.resolve(this.acquireLeaseSync(key, max, leaseId, ttlMs, now));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  checkLimits(checks: readonly LimitCheck[], now: number): Promise<LimitChecks> {
+    try {
+      return Promise.resolve(this.checkLimitsSync(checks, now));
     } catch (err) {
       return Promise.reject(err);
     }
@@ -271,6 +279,38 @@ export class MemoryStore implements SharedStore {
     return { allowed: false, limit: max, remaining: 0, retryAfterMs: ceilMs(held!.earliest!.expiry - now, 1), resetMs: ceilMs(held!.latest!.expiry - now, 0) };
   }
 
+  /** The checks in order, as one step: stops at the first that refuses and gives back the leases taken before it. */
+  checkLimitsSync(checks: readonly LimitCheck[], now: number): LimitChecks {
+    const decisions: LimitDecision[] = [];
+    let allowed = true;
+    try {
+      for (const check of checks) {
+        validateCheck(check);
+        const decision =
+          'lease' in check
+            ? this.acquireLeaseSync(check.lease, check.max, check.leaseId, check.ttlMs, now)
+            : this.windowCheckSync(check.window, check.limit, check.windowMs, check.cost, now);
+        decisions.push(decision);
+        if (refuses(check, decision)) {
+          allowed = false;
+          break;
+        }
+      }
+    } catch (err) {
+      allowed = false;
+      throw err;
+    } finally {
+      if (!allowed) {
+        // Every lease decided before the refusal (or the bad argument) was granted.
+        for (let i = 0; i < decisions.length; i++) {
+          const check = checks[i]!;
+          if ('lease' in check && decisions[i]!.allowed) this.releaseLeaseSync(check.lease, check.leaseId);
+        }
+      }
+    }
+    return { allowed, decisions };
+  }
+
   releaseLeaseSync(key: string, leaseId: string): void {
     const held = this.leases.get(key);
     if (held === undefined) return;
@@ -456,6 +496,13 @@ export function validateWindow(limit: number, windowMs: number, cost: number): v
 export function validateEntry(member: string, ttlMs: number): void {
   if (member.length === 0) throw new RangeError('table member must not be empty');
   if (!(Number.isFinite(ttlMs) && ttlMs > 0)) throw new RangeError(`table entry ttl must be a positive number of ms, got ${ttlMs}`);
+}
+
+export function validateCheck(check: LimitCheck): void {
+  const named = check as { lease?: unknown; window?: unknown } | null;
+  if (typeof named !== 'object' || named === null || (typeof named.lease !== 'string' && typeof named.window !== 'string')) {
+    throw new TypeError('a limit check must name a lease or a window key');
+  }
 }
 
 export function validateLease(max: number, leaseId: string, ttlMs: number): void {
