@@ -282,7 +282,13 @@ export class MemoryStore implements SharedStore {
   /** The checks in order, as one step: stops at the first that refuses and gives back the leases taken before it. */
   checkLimitsSync(checks: readonly LimitCheck[], now: number): LimitChecks {
     const decisions: LimitDecision[] = [];
-    let allowed = true;
+    // Every lease decided before a refusal (or a bad argument) was granted: those are the ones to give back.
+    const giveBack = (): void => {
+      for (let i = 0; i < decisions.length; i++) {
+        const check = checks[i]!;
+        if ('lease' in check && decisions[i]!.allowed) this.releaseLeaseSync(check.lease, check.leaseId);
+      }
+    };
     try {
       for (const check of checks) {
         validateCheck(check);
@@ -292,23 +298,15 @@ export class MemoryStore implements SharedStore {
             : this.windowCheckSync(check.window, check.limit, check.windowMs, check.cost, now);
         decisions.push(decision);
         if (refuses(check, decision)) {
-          allowed = false;
-          break;
+          giveBack();
+          return { allowed: false, decisions };
         }
       }
     } catch (err) {
-      allowed = false;
+      giveBack();
       throw err;
-    } finally {
-      if (!allowed) {
-        // Every lease decided before the refusal (or the bad argument) was granted.
-        for (let i = 0; i < decisions.length; i++) {
-          const check = checks[i]!;
-          if ('lease' in check && decisions[i]!.allowed) this.releaseLeaseSync(check.lease, check.leaseId);
-        }
-      }
     }
-    return { allowed, decisions };
+    return { allowed: true, decisions };
   }
 
   releaseLeaseSync(key: string, leaseId: string): void {
