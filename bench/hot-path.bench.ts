@@ -299,6 +299,7 @@ async function redisKeyLimits(): Promise<BudgetResult | null> {
       windowAdd: (...args) => track(pending, store.windowAdd(...args)),
       acquireLease: (...args) => store.acquireLease(...args),
       releaseLease: (...args) => track(pending, store.releaseLease(...args)),
+      checkLimits: (...args) => store.checkLimits(...args),
       counterAdd: (...args) => store.counterAdd(...args),
       counterGet: (...args) => store.counterGet(...args),
       exchangeEntry: (...args) => store.exchangeEntry(...args),

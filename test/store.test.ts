@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { Ajv } from 'ajv';
 import { createLogger, type Logger } from '../core/logger.ts';
-import type { LimitDecision, SharedStore } from '../core/state/store.ts';
+import type { LimitCheck, LimitDecision, SharedStore } from '../core/state/store.ts';
 import { createStore, REDIS_CONFIG_SCHEMA, type RedisConfig } from '../core/state/create-store.ts';
 import { MemoryStore } from '../core/state/memory-store.ts';
 import { DEFAULT_KEY_PREFIX, FAILURES_BEFORE_DEGRADED, RedisStore, scriptKeys, STATE_UNAVAILABLE_MESSAGE } from '../core/state/redis-store.ts';
@@ -271,6 +271,32 @@ function behaviour(name: string, open: (logger: Logger) => SharedStore, clock: T
       assert.deepEqual([back.allowed, back.remaining, back.resetMs], [true, 3, 0]);
     });
 
+    test('checkLimits: the checks in order up to the first refusal, which gives back the leases the call took', async () => {
+      const [lease, tokens, requests] = [key('cl-lease'), key('cl-tpm'), key('cl-rpm')];
+      const checks = (id: string, fit: number): LimitCheck[] => [
+        { lease, max: 2, leaseId: id, ttlMs: 10_000 * S },
+        { window: tokens, limit: 100, windowMs: 600 * S, cost: 0, fit },
+        { window: requests, limit: 2, windowMs: 600 * S, cost: 1 },
+      ];
+      const summary = (r: { allowed: boolean; decisions: readonly LimitDecision[] }): unknown => [r.allowed, r.decisions.map((d) => [d.allowed, d.remaining])];
+      assert.deepEqual(summary(await store.checkLimits(checks('a', 10), now())), [true, [[true, 1], [true, 100], [true, 1]]]);
+      await store.windowAdd(tokens, 600 * S, 95, now());
+      // 10 tokens do not fit the 5 left: refused at the token window; b's slot is given back, no request counted.
+      assert.deepEqual(summary(await store.checkLimits(checks('b', 10), now())), [false, [[true, 0], [true, 5]]]);
+      assert.deepEqual(summary(await store.checkLimits(checks('b', 5), now())), [true, [[true, 0], [true, 5], [true, 0]]]);
+      assert.deepEqual(summary(await store.checkLimits(checks('c', 0), now())), [false, [[false, 0]]], 'a and b hold both slots');
+      await store.releaseLease(lease, 'b');
+      assert.deepEqual(summary(await store.checkLimits(checks('c', 0), now())), [false, [[true, 0], [true, 5], [false, 0]]], 'the request window is full');
+      assert.equal((await store.acquireLease(lease, 2, 'd', 10_000 * S, now())).allowed, true, "c's slot was given back");
+      // A bad argument rejects as the single call would, and gives back the slot taken before it.
+      const other = key('cl-other');
+      await assert.rejects(
+        store.checkLimits([{ lease: other, max: 1, leaseId: 'x', ttlMs: 10_000 * S }, { window: key('cl-bad'), limit: -1, windowMs: 1000, cost: 1 }], now()),
+        RangeError,
+      );
+      assert.equal((await store.acquireLease(other, 1, 'y', 10_000 * S, now())).allowed, true);
+    });
+
     test('leases, max 2: a third is refused; release frees one; re-acquiring renews; expiry frees them', async () => {
       const k = key('lease');
       const a = await store.acquireLease(k, 2, 'a', 10_000 * S, now());
@@ -470,6 +496,86 @@ describe('MemoryStore, exact numbers on a synthetic clock', () => {
     await store.windowCheck('k', 3, 1000, 1, 4000);
     assert.equal((await store.windowCheck('k', 3, 1000, 1, 5999)).remaining, 0);
     assert.equal((await store.windowCheck('k', 3, 1000, 1, 6000)).remaining, 1, 'both entries leave at 6000');
+  });
+
+  test('leases leave in expiry order: the earliest sets retryAfterMs, the latest resetMs, as they are released', () => {
+    const store = new MemoryStore({ sweepIntervalMs: 0 });
+    const take = (id: string, now: number, ttl = 100): LimitDecision => store.acquireLeaseSync('k', 3, id, ttl, now);
+    assert.deepEqual(take('a', 0), { allowed: true, limit: 3, remaining: 2, retryAfterMs: 0, resetMs: 100 });
+    take('b', 10);
+    take('c', 20);
+    assert.deepEqual(take('d', 30), { allowed: false, limit: 3, remaining: 0, retryAfterMs: 70, resetMs: 90 });
+    store.releaseLeaseSync('k', 'c'); // the latest
+    assert.deepEqual(take('d', 40), { allowed: true, limit: 3, remaining: 0, retryAfterMs: 0, resetMs: 100 });
+    store.releaseLeaseSync('k', 'd');
+    store.releaseLeaseSync('k', 'a'); // the earliest
+    assert.deepEqual(take('e', 50), { allowed: true, limit: 3, remaining: 1, retryAfterMs: 0, resetMs: 100 });
+    assert.deepEqual(take('f', 60), { allowed: true, limit: 3, remaining: 0, retryAfterMs: 0, resetMs: 100 });
+    assert.deepEqual(take('g', 70), { allowed: false, limit: 3, remaining: 0, retryAfterMs: 40, resetMs: 90 }, 'b (expires at 110) is the earliest now');
+    assert.deepEqual(take('b', 80), { allowed: true, limit: 3, remaining: 0, retryAfterMs: 0, resetMs: 100 }, 'b renews: it expires last');
+    assert.deepEqual(take('g', 90), { allowed: false, limit: 3, remaining: 0, retryAfterMs: 60, resetMs: 90 }, 'e (150) is the earliest');
+    assert.equal(take('g', 150).allowed, true, 'e expired at 150');
+    assert.deepEqual(take('h', 159), { allowed: false, limit: 3, remaining: 0, retryAfterMs: 1, resetMs: 91 }, 'f expires at 160, g at 250');
+    assert.equal(take('h', 160).allowed, true, 'f expired at 160');
+  });
+
+  test('leases taken with different TTLs (a reload changed lease_ttl) still expire in expiry order', () => {
+    const store = new MemoryStore({ sweepIntervalMs: 0 });
+    const take = (id: string, ttl: number, now: number): LimitDecision => store.acquireLeaseSync('k', 3, id, ttl, now);
+    take('long', 1000, 0);
+    take('short', 100, 0);
+    take('middle', 500, 0);
+    assert.deepEqual(take('x', 100, 10), { allowed: false, limit: 3, remaining: 0, retryAfterMs: 90, resetMs: 990 }, 'short is first, long last');
+    assert.deepEqual(take('x', 100, 100), { allowed: true, limit: 3, remaining: 0, retryAfterMs: 0, resetMs: 900 }, 'short expired at 100');
+    assert.deepEqual(take('y', 100, 199), { allowed: false, limit: 3, remaining: 0, retryAfterMs: 1, resetMs: 801 }, 'x (200) expires before middle (500)');
+    assert.deepEqual(take('y', 10, 500), { allowed: true, limit: 3, remaining: 1, retryAfterMs: 0, resetMs: 500 }, 'x and middle expired');
+    assert.deepEqual(take('z', 10, 500), { allowed: true, limit: 3, remaining: 0, retryAfterMs: 0, resetMs: 500 });
+    assert.deepEqual(take('w', 10, 505), { allowed: false, limit: 3, remaining: 0, retryAfterMs: 5, resetMs: 495 });
+    store.releaseLeaseSync('k', 'long');
+    assert.deepEqual(take('w', 10, 505), { allowed: true, limit: 3, remaining: 0, retryAfterMs: 0, resetMs: 10 }, 'with long released, the latest is w');
+  });
+
+  test('leases answer exactly as a plain walk over every lease, for random TTLs, clocks, renewals and releases', () => {
+    // The reference: every lease of a key in a plain map, walked on each call (the store's former implementation).
+    const reference = new Map<string, Map<string, number>>();
+    const referenceAcquire = (key: string, max: number, id: string, ttl: number, now: number): LimitDecision => {
+      let held = reference.get(key);
+      if (held === undefined) reference.set(key, (held = new Map()));
+      for (const [lease, expiry] of held) if (expiry <= now) held.delete(lease);
+      const allowed = held.has(id) || held.size < max;
+      if (allowed) held.set(id, now + ttl);
+      const expiries = [...held.values()];
+      const first = Math.min(...expiries);
+      const last = Math.max(...expiries);
+      return allowed
+        ? { allowed, limit: max, remaining: max - held.size, retryAfterMs: 0, resetMs: Math.max(0, Math.ceil(last - now - 0.001)) }
+        : { allowed, limit: max, remaining: 0, retryAfterMs: Math.max(1, Math.ceil(first - now - 0.001)), resetMs: Math.max(0, Math.ceil(last - now - 0.001)) };
+    };
+    let seed = 20_261_202;
+    const random = (n: number): number => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed % n;
+    };
+    const store = new MemoryStore({ sweepIntervalMs: 0 });
+    let now = 1_000_000;
+    for (let step = 0; step < 20_000; step++) {
+      // Mostly forward, now and then a step back (another replica's clock); TTLs mostly one value, sometimes not.
+      now += random(10) === 0 ? -random(50) : random(20);
+      const key = `k${random(3)}`;
+      const id = `l${random(40)}`;
+      if (random(3) === 0) {
+        store.releaseLeaseSync(key, id);
+        reference.get(key)?.delete(id);
+        continue;
+      }
+      const ttl = random(8) === 0 ? 1 + random(400) : 200;
+      const max = 1 + random(random(2) === 0 ? 4 : 30);
+      assert.deepEqual(store.acquireLeaseSync(key, max, id, ttl, now), referenceAcquire(key, max, id, ttl, now), `step ${step}: ${key} ${id} ttl ${ttl} max ${max} at ${now}`);
+      if (random(500) === 0) {
+        store.sweep(now);
+        for (const held of reference.values()) for (const [lease, expiry] of held) if (expiry <= now) held.delete(lease);
+      }
+    }
   });
 
   test('memory does not grow: expired keys are dropped lazily and by the sweep', async () => {

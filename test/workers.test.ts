@@ -9,8 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { IpcStore, serveStore, FORWARDED_METHODS, type IpcEnd, type StoreMessage } from '../core/state/ipc-store.ts';
+import type { LimitCheck } from '../core/state/store.ts';
 import { MemoryStore } from '../core/state/memory-store.ts';
 import { quickExits, restartDelay } from '../core/workers/primary.ts';
+import { fakeContext, fakeDeps } from '../core/plugin/testing.ts';
+import type { RequestContext, SluiceError } from '../core/plugin/api.ts';
+import keyLimits from '../plugins/limits/key-limits.ts';
 import { request } from 'node:http';
 import { chat, post, ROOT, settles, sleep, startCli, startHeldBackend, until, untilAsync, type RawResponse } from './helpers.ts';
 import { startOpenAISim } from './sim/openai-sim.ts';
@@ -354,6 +358,46 @@ describe('IPC store', () => {
     await memory.close();
   });
 
+  test("limit.key's checks of one request (a slot, tokens, requests) go as one call in one message, and stay exact", async () => {
+    const memory = new MemoryStore({ sweepIntervalMs: 0 });
+    const link = channel();
+    serveStore(memory, link.primary);
+    const store = new IpcStore(link.worker);
+    const plugin = await keyLimits.create({}, fakeDeps({ store, sections: { keys: [{ key: 'x', tpm: 1000 }] } }));
+    const auth = { keyId: 'k', models: null, limits: { rpm: 3, tpm: 1000, maxParallelRequests: 2 }, metadata: {} };
+    const ctx = (): RequestContext => {
+      const c = fakeContext();
+      c.auth = auth;
+      return c;
+    };
+    /** Admits one request; returns the calls of the one message it sent, or fails when it sent more or none. */
+    const admit = async (c: RequestContext): Promise<unknown> => {
+      const before = link.worker.sent.length;
+      const outcome = await Promise.resolve(plugin.admit!(c)).then(() => 'admitted', (error: SluiceError) => `${error.status} ${error.message}`);
+      const sent = link.worker.sent.slice(before);
+      assert.deepEqual(sent.map((m) => ('calls' in m ? m.calls.map((call) => call[1]) : [])), [['checkLimits']], 'one message, one call');
+      return outcome;
+    };
+    const [first, second] = [ctx(), ctx()];
+    assert.equal(await admit(first), 'admitted');
+    assert.equal(first.responseHeaders['x-ratelimit-remaining-requests'], '2');
+    assert.equal(first.responseHeaders['x-ratelimit-limit-tokens'], '1000');
+    assert.equal(await admit(second), 'admitted');
+    assert.match(String(await admit(ctx())), /^429 Too many concurrent requests for key:k/);
+    // One slot freed: the third request is counted, and the fourth is over the rpm (its slot is given back).
+    plugin.log!(first);
+    await until('the release was answered', () => store.pending === 0);
+    const third = ctx();
+    assert.equal(await admit(third), 'admitted');
+    assert.equal(third.responseHeaders['x-ratelimit-remaining-requests'], '0');
+    plugin.log!(second);
+    plugin.log!(third);
+    await until('the releases were answered', () => store.pending === 0);
+    assert.match(String(await admit(ctx())), /^429 Request limit for key:k reached/);
+    assert.equal(memory.stats().leases, 0, 'no slot held: the refused request gave its own back');
+    await memory.close();
+  });
+
   test('every call pending when the channel closes is rejected, and every later one; health turns down', async () => {
     const link = channel();
     // A primary that never answers: the calls stay pending until the channel closes.
@@ -383,9 +427,17 @@ describe('IPC store', () => {
     assert.equal((await doomed.acquireLease('p', 3, 'd3', HOUR, 1000)).allowed, true);
     assert.equal((await survivor.acquireLease('p', 3, 's1', HOUR, 1000)).allowed, true);
     assert.equal((await survivor.acquireLease('p', 3, 's2', HOUR, 1000)).allowed, false, 'all three slots taken');
+    // Slots taken through checkLimits: q's is held; r's was given back by the refusal that followed it.
+    const slot = (key: string, id: string): LimitCheck => ({ lease: key, max: 1, leaseId: id, ttlMs: HOUR });
+    assert.equal((await doomed.checkLimits([slot('q', 'd4')], 1000)).allowed, true);
+    assert.equal((await doomed.checkLimits([slot('r', 'd5'), { window: 'full', limit: 0, windowMs: HOUR, cost: 1 }], 1000)).allowed, false);
+    assert.equal((await survivor.checkLimits([slot('r', 's5')], 1000)).allowed, true, "d5's slot was given back at once");
+    await survivor.releaseLease('r', 's5');
+    assert.equal((await survivor.checkLimits([slot('q', 's6')], 1000)).allowed, false, 'd4 holds q');
     dead.disconnect();
     served.stop();
     await served.releaseHeldLeases();
+    assert.equal((await survivor.checkLimits([slot('q', 's6'), slot('r', 's7')], 1000)).allowed, true, 'q given back with the worker');
     // d1 and d3 are free again; the survivor's s1 still holds its slot.
     assert.equal((await survivor.acquireLease('p', 3, 's2', HOUR, 1000)).allowed, true);
     assert.equal((await survivor.acquireLease('p', 3, 's3', HOUR, 1000)).allowed, true);

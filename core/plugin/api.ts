@@ -21,7 +21,7 @@ export type { Reply } from '../http/reply.ts';
 export type { Deployment, ModelGroup, Endpoint } from '../config/models.ts';
 export { escapeLogText, type Logger } from '../logger.ts';
 export type { RouterState, DeploymentHealth } from '../state/router-state.ts';
-export type { SharedStore, LimitDecision } from '../state/store.ts';
+export type { SharedStore, LimitDecision, LimitCheck, LimitChecks } from '../state/store.ts';
 export type { AuthInfo, ClientApi, KeyBudget, Usage } from './context.ts';
 export { answerText, answerTextOfBody } from './answer-text.ts';
 export type { LocalizedMessage, PluginLocalize } from './localize.ts';

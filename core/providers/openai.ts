@@ -197,14 +197,132 @@ export class UsageTail implements BodyUsageReader {
 
   /** The usage of the body seen, or null when it has none. */
   read(): Usage | null {
-    if (this.#chunks !== null) return this.#size > 0 ? usageOfBody(parseJson(Buffer.concat(this.#chunks, this.#size))) : null;
+    if (this.#chunks !== null) {
+      if (this.#size === 0) return null;
+      const body = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks, this.#size);
+      const fromEnd = usageFromEnd(body, true);
+      return fromEnd !== UNSURE ? fromEnd : usageOfBody(parseJson(body));
+    }
     const tail = this.#ring!.subarray(0, this.#length);
+    const fromEnd = usageFromEnd(tail, false);
+    if (fromEnd !== UNSURE) return fromEnd;
     for (let at = tail.lastIndexOf(USAGE_KEY); at !== -1; at = at === 0 ? -1 : tail.lastIndexOf(USAGE_KEY, at - 1)) {
       const object = objectAfterKey(tail, at + USAGE_KEY.length);
       const usage = object === null ? null : usageFrom(parseJson(object));
       if (usage !== null) return usage;
     }
     return null;
+  }
+}
+
+/** What `usageFromEnd` returns when only a full parse can tell. */
+export const UNSURE = Symbol('unsure');
+/** How far back from a body's end `usageFromEnd` walks before it leaves the answer to a full parse. */
+const USAGE_WALK_BYTES = 4096;
+const USAGE_NAME = Buffer.from('usage');
+
+/**
+ * The top-level `usage` of a JSON object, read from its end without parsing the rest: the members are walked back
+ * from the closing brace (strings skipped whole, nested values by bracket depth) to the key `usage`, and only its
+ * value is parsed. OpenAI-compatible servers write `usage` last or nearly so. UNSURE when the walk cannot be sure
+ * of what a full parse would say: not an object's end, more than USAGE_WALK_BYTES walked, a key with an escape
+ * (`"\u0075sage"` is `usage` too), anything out of place. null when the walk reached the object's opening brace
+ * (at the start of `bytes`, when `startsBody`: else `bytes` is only the body's end) without a `usage`. Of the bytes
+ * before the member found only the first is read (an object's `{`), so a body broken between them still has its
+ * usage read where a full parse finds none.
+ */
+export function usageFromEnd(bytes: Buffer, startsBody: boolean): Usage | null | typeof UNSURE {
+  const stop = Math.max(0, bytes.length - USAGE_WALK_BYTES);
+  if (startsBody && bytes[skipSpaceForward(bytes, 0)] !== 0x7b /* { */) return UNSURE;
+  let i = skipSpaceBack(bytes, bytes.length - 1);
+  if (i < stop || bytes[i] !== 0x7d /* } */) return UNSURE;
+  i = skipSpaceBack(bytes, i - 1);
+  if (bytes[i] === 0x7b /* { */) return startsBody && i >= stop && skipSpaceBack(bytes, i - 1) === -1 ? null : UNSURE; // {}
+  for (;;) {
+    // One member, value first: `"key" : value`, then a comma or the opening brace.
+    const valueEnd = i;
+    i = valueStartBack(bytes, i, stop);
+    if (i < 0) return UNSURE;
+    const valueStart = i;
+    i = skipSpaceBack(bytes, i - 1);
+    if (i < stop || bytes[i] !== 0x3a /* : */) return UNSURE;
+    i = skipSpaceBack(bytes, i - 1);
+    if (i < stop || bytes[i] !== 0x22 /* " */) return UNSURE;
+    const keyEnd = i;
+    i = stringStartBack(bytes, i, stop);
+    if (i < 0) return UNSURE;
+    const key = bytes.subarray(i + 1, keyEnd);
+    if (key.equals(USAGE_NAME)) {
+      try {
+        return usageFrom(JSON.parse(bytes.toString('utf8', valueStart, valueEnd + 1)));
+      } catch {
+        return UNSURE;
+      }
+    }
+    if (key.includes(0x5c /* \ */)) return UNSURE;
+    i = skipSpaceBack(bytes, i - 1);
+    if (i < stop) return UNSURE;
+    if (bytes[i] === 0x2c /* , */) {
+      i = skipSpaceBack(bytes, i - 1);
+      if (i < stop) return UNSURE;
+      continue;
+    }
+    // The opening brace, with nothing but whitespace before it: the whole object was walked, no usage in it.
+    return startsBody && bytes[i] === 0x7b && skipSpaceBack(bytes, i - 1) === -1 ? null : UNSURE;
+  }
+}
+
+/** The index of the first byte at or after `i` that is not JSON whitespace. */
+function skipSpaceForward(bytes: Buffer, i: number): number {
+  while (bytes[i] === 0x20 || bytes[i] === 0x0a || bytes[i] === 0x0d || bytes[i] === 0x09) i++;
+  return i;
+}
+
+/** The index of the last byte at or before `i` that is not JSON whitespace; -1 when there is none. */
+function skipSpaceBack(bytes: Buffer, i: number): number {
+  while (i >= 0 && (bytes[i] === 0x20 || bytes[i] === 0x0a || bytes[i] === 0x0d || bytes[i] === 0x09)) i--;
+  return i;
+}
+
+/** The index where the JSON value ending at `end` starts; -1 when it does not start at or after `stop`. */
+function valueStartBack(bytes: Buffer, end: number, stop: number): number {
+  const last = bytes[end];
+  if (last === 0x22 /* " */) return stringStartBack(bytes, end, stop);
+  if (last === 0x7d /* } */ || last === 0x5d /* ] */) {
+    let depth = 0;
+    for (let i = end; i >= stop; i--) {
+      const byte = bytes[i];
+      if (byte === 0x22) {
+        i = stringStartBack(bytes, i, stop);
+        if (i < 0) return -1;
+      } else if (byte === 0x7d || byte === 0x5d) depth++;
+      else if ((byte === 0x7b || byte === 0x5b) && --depth === 0) return i;
+    }
+    return -1;
+  }
+  // A number, true, false or null.
+  let i = end;
+  while (i >= stop && isLiteralByte(bytes[i]!)) i--;
+  return i === end || i < stop ? -1 : i + 1;
+}
+
+/** Letters, digits, `+`, `-` and `.`: the bytes of JSON's numbers and of true, false and null. */
+function isLiteralByte(byte: number): boolean {
+  return (byte >= 0x30 && byte <= 0x39) || (byte >= 0x61 && byte <= 0x7a) || (byte >= 0x41 && byte <= 0x5a) || byte === 0x2b || byte === 0x2d || byte === 0x2e;
+}
+
+/**
+ * The index of the quote that opens the string whose closing quote is at `end`; -1 when it is before `stop`. Inside
+ * a string every quote is escaped, and a quote is escaped exactly when an odd number of backslashes precede it.
+ */
+function stringStartBack(bytes: Buffer, end: number, stop: number): number {
+  let quote = end;
+  for (;;) {
+    quote = quote === 0 ? -1 : bytes.lastIndexOf(0x22, quote - 1);
+    if (quote < stop) return -1;
+    let backslashes = 0;
+    while (quote - backslashes - 1 >= 0 && bytes[quote - backslashes - 1] === 0x5c) backslashes++;
+    if (backslashes % 2 === 0) return quote;
   }
 }
 

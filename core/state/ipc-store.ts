@@ -11,7 +11,7 @@
 // request that made progress in that turn share one message: a message costs both processes a wake-up and a syscall.
 // A worker whose channel closes gets every pending call rejected (never left hanging), and every later call too.
 
-import type { SharedStore, StoreHealth } from './store.ts';
+import type { LimitCheck, LimitChecks, SharedStore, StoreHealth } from './store.ts';
 
 /** SharedStore's async methods on shared state: those a worker forwards (not its own lifecycle: close, health). */
 type StateMethod = Exclude<
@@ -26,6 +26,7 @@ export const FORWARDED_METHODS = [
   'windowAdd',
   'acquireLease',
   'releaseLease',
+  'checkLimits',
   'counterAdd',
   'counterGet',
   'exchangeEntry',
@@ -190,13 +191,22 @@ export interface ServedStore {
 export function serveStore(store: SharedStore, end: IpcEnd): ServedStore {
   // key → lease ids this worker holds (taken and not yet given back).
   const held = new Map<string, Set<string>>();
+  const hold = (key: string, id: string): void => {
+    let ids = held.get(key);
+    if (ids === undefined) held.set(key, (ids = new Set()));
+    ids.add(id);
+  };
   const noteLease = (method: string, args: readonly unknown[], value: unknown): void => {
     const [key, second, third] = args;
+    if (method === 'checkLimits') {
+      // A refused call gave its leases back already; an admitted one holds every lease it asked for.
+      if ((value as LimitChecks).allowed !== true || !Array.isArray(key)) return;
+      for (const check of key as LimitCheck[]) if ('lease' in check) hold(check.lease, check.leaseId);
+      return;
+    }
     if (typeof key !== 'string') return;
     if (method === 'acquireLease' && typeof third === 'string' && (value as { allowed?: unknown } | null)?.allowed === true) {
-      let ids = held.get(key);
-      if (ids === undefined) held.set(key, (ids = new Set()));
-      ids.add(third);
+      hold(key, third);
     } else if (method === 'releaseLease' && typeof second === 'string') {
       const ids = held.get(key);
       if (ids !== undefined && ids.delete(second) && ids.size === 0) held.delete(key);
@@ -229,7 +239,7 @@ export function serveStore(store: SharedStore, end: IpcEnd): ServedStore {
       }
       result.then(
         (value) => {
-          if (method === 'acquireLease' || method === 'releaseLease') noteLease(method, args, value);
+          if (method === 'acquireLease' || method === 'releaseLease' || method === 'checkLimits') noteLease(method, args, value);
           settle(index, [id, 1, value]);
         },
         (error: unknown) => settle(index, [id, 0, [(error as Error)?.name ?? 'Error', (error as Error)?.message ?? String(error)]]),

@@ -4,7 +4,7 @@
 // Times are whatever clock the callers pass as `now` (epoch ms in Sluice); the store never reads a clock itself,
 // not even for its periodic sweep, which uses the latest `now` it has seen.
 
-import type { LimitDecision, SharedStore, StoreHealth, SyncLimits } from './store.ts';
+import { refuses, type LimitCheck, type LimitChecks, type LimitDecision, type SharedStore, type StoreHealth, type SyncLimits } from './store.ts';
 
 /** Slack (ms) for float comparisons of theoretical arrival times; far below anything a header can show. */
 export const TIME_EPSILON_MS = 0.001;
@@ -34,8 +34,8 @@ export class MemoryStore implements SharedStore {
   /** GCRA: key → theoretical arrival time. */
   private readonly tats = new Map<string, number>();
   private readonly windows = new Map<string, WindowLog>();
-  /** key → (leaseId → expiry). */
-  private readonly leases = new Map<string, Map<string, number>>();
+  /** key → its leases, earliest expiry first. */
+  private readonly leases = new Map<string, LeaseList>();
   /** Float counters (spend); `expiresAt` Infinity when the counter never expires. */
   private readonly counters = new Map<string, { value: number; expiresAt: number }>();
   /** Shared tables: key → (member → its entry and when it expires). */
@@ -82,6 +82,14 @@ export class MemoryStore implements SharedStore {
   acquireLease(key: string, max: number, leaseId: string, ttlMs: number, now: number): Promise<LimitDecision> {
     try {
       return Promise.resolve(this.acquireLeaseSync(key, max, leaseId, ttlMs, now));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  checkLimits(checks: readonly LimitCheck[], now: number): Promise<LimitChecks> {
+    try {
+      return Promise.resolve(this.checkLimitsSync(checks, now));
     } catch (err) {
       return Promise.reject(err);
     }
@@ -257,21 +265,48 @@ export class MemoryStore implements SharedStore {
     validateLease(max, leaseId, ttlMs);
     this.seen(now);
     let held = this.leases.get(key);
-    if (held !== undefined) purgeLeases(held, now);
+    if (held !== undefined) held.dropExpired(now);
     const size = held === undefined ? 0 : held.size;
-    const renewing = held !== undefined && held.has(leaseId);
-    if (renewing || size < max) {
+    if (size < max || held!.has(leaseId)) {
       if (held === undefined) {
-        held = new Map();
+        held = new LeaseList();
         this.leases.set(key, held);
       }
       held.set(leaseId, now + ttlMs);
-      const [, last] = leaseBounds(held);
-      return { allowed: true, limit: max, remaining: max - held.size, retryAfterMs: 0, resetMs: ceilMs(last - now, 0) };
+      return { allowed: true, limit: max, remaining: max - held.size, retryAfterMs: 0, resetMs: ceilMs(held.latest!.expiry - now, 0) };
     }
     // Refused: size ≥ max ≥ 1, so `held` has leases.
-    const [first, last] = leaseBounds(held!);
-    return { allowed: false, limit: max, remaining: 0, retryAfterMs: ceilMs(first - now, 1), resetMs: ceilMs(last - now, 0) };
+    return { allowed: false, limit: max, remaining: 0, retryAfterMs: ceilMs(held!.earliest!.expiry - now, 1), resetMs: ceilMs(held!.latest!.expiry - now, 0) };
+  }
+
+  /** The checks in order, as one step: stops at the first that refuses and gives back the leases taken before it. */
+  checkLimitsSync(checks: readonly LimitCheck[], now: number): LimitChecks {
+    const decisions: LimitDecision[] = [];
+    // Every lease decided before a refusal (or a bad argument) was granted: those are the ones to give back.
+    const giveBack = (): void => {
+      for (let i = 0; i < decisions.length; i++) {
+        const check = checks[i]!;
+        if ('lease' in check && decisions[i]!.allowed) this.releaseLeaseSync(check.lease, check.leaseId);
+      }
+    };
+    try {
+      for (const check of checks) {
+        validateCheck(check);
+        const decision =
+          'lease' in check
+            ? this.acquireLeaseSync(check.lease, check.max, check.leaseId, check.ttlMs, now)
+            : this.windowCheckSync(check.window, check.limit, check.windowMs, check.cost, now);
+        decisions.push(decision);
+        if (refuses(check, decision)) {
+          giveBack();
+          return { allowed: false, decisions };
+        }
+      }
+    } catch (err) {
+      giveBack();
+      throw err;
+    }
+    return { allowed: true, decisions };
   }
 
   releaseLeaseSync(key: string, leaseId: string): void {
@@ -290,7 +325,7 @@ export class MemoryStore implements SharedStore {
       if (log.head === log.times.length) this.windows.delete(key);
     }
     for (const [key, held] of this.leases) {
-      purgeLeases(held, now);
+      held.dropExpired(now);
       if (held.size === 0) this.leases.delete(key);
     }
     for (const [key, counter] of this.counters) if (counter.expiresAt <= now) this.counters.delete(key);
@@ -349,18 +384,85 @@ function append(log: WindowLog, now: number, cost: number): void {
   log.sum += cost;
 }
 
-function purgeLeases(held: Map<string, number>, now: number): void {
-  for (const [id, expiry] of held) if (expiry <= now) held.delete(id);
+/** One lease in a key's list. */
+interface LeaseNode {
+  readonly id: string;
+  expiry: number;
+  /** Neighbours in expiry order: `earlier` expires no later than this one, `later` no earlier. */
+  earlier: LeaseNode | null;
+  later: LeaseNode | null;
 }
 
-function leaseBounds(held: Map<string, number>): [number, number] {
-  let first = Number.POSITIVE_INFINITY;
-  let last = Number.NEGATIVE_INFINITY;
-  for (const expiry of held.values()) {
-    if (expiry < first) first = expiry;
-    if (expiry > last) last = expiry;
+/**
+ * One key's leases, a doubly linked list in expiry order (ties in the order they were taken) with an index by id.
+ * A key's leases are taken with one TTL, so a new or renewed lease expires last and goes to the end: acquire,
+ * release and expiry are O(1), and the expired ones are dropped from the front. A lease that expires earlier than
+ * the latest (a reload shortened `lease_ttl`, a caller's clock stepped back) is walked back to its place, passing
+ * only the leases that expire after it.
+ */
+class LeaseList {
+  readonly #byId = new Map<string, LeaseNode>();
+  /** The lease that expires first, and the one that expires last (null when empty). */
+  earliest: LeaseNode | null = null;
+  latest: LeaseNode | null = null;
+
+  get size(): number {
+    return this.#byId.size;
   }
-  return [first, last];
+
+  has(id: string): boolean {
+    return this.#byId.has(id);
+  }
+
+  /** Takes `id` until `expiry`, or moves its lease to `expiry` when it holds one. */
+  set(id: string, expiry: number): void {
+    let node = this.#byId.get(id);
+    if (node === undefined) {
+      node = { id, expiry, earlier: null, later: null };
+      this.#byId.set(id, node);
+    } else {
+      this.#unlink(node);
+      node.expiry = expiry;
+    }
+    // After the last lease that expires no later than this one.
+    let before = this.latest;
+    while (before !== null && before.expiry > expiry) before = before.earlier;
+    node.earlier = before;
+    node.later = before === null ? this.earliest : before.later;
+    if (node.earlier === null) this.earliest = node;
+    else node.earlier.later = node;
+    if (node.later === null) this.latest = node;
+    else node.later.earlier = node;
+  }
+
+  delete(id: string): void {
+    const node = this.#byId.get(id);
+    if (node === undefined) return;
+    this.#byId.delete(id);
+    this.#unlink(node);
+  }
+
+  /** Drops every lease whose expiry is ≤ `now`: they are at the front. */
+  dropExpired(now: number): void {
+    let node = this.earliest;
+    while (node !== null && node.expiry <= now) {
+      this.#byId.delete(node.id);
+      node = node.later;
+    }
+    if (node === this.earliest) return;
+    this.earliest = node;
+    if (node === null) this.latest = null;
+    else node.earlier = null;
+  }
+
+  #unlink(node: LeaseNode): void {
+    if (node.earlier === null) this.earliest = node.later;
+    else node.earlier.later = node.later;
+    if (node.later === null) this.latest = node.earlier;
+    else node.later.earlier = node.earlier;
+    node.earlier = null;
+    node.later = null;
+  }
 }
 
 /** How many more requests GCRA would pass right now after moving TAT to `tat`. */
@@ -392,6 +494,13 @@ export function validateWindow(limit: number, windowMs: number, cost: number): v
 export function validateEntry(member: string, ttlMs: number): void {
   if (member.length === 0) throw new RangeError('table member must not be empty');
   if (!(Number.isFinite(ttlMs) && ttlMs > 0)) throw new RangeError(`table entry ttl must be a positive number of ms, got ${ttlMs}`);
+}
+
+export function validateCheck(check: LimitCheck): void {
+  const named = check as { lease?: unknown; window?: unknown } | null;
+  if (typeof named !== 'object' || named === null || (typeof named.lease !== 'string' && typeof named.window !== 'string')) {
+    throw new TypeError('a limit check must name a lease or a window key');
+  }
 }
 
 export function validateLease(max: number, leaseId: string, ttlMs: number): void {

@@ -25,7 +25,7 @@ import { Cluster, Redis } from 'ioredis';
 import type { ClusterOptions, RedisOptions } from 'ioredis';
 import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from '../logger.ts';
-import type { LimitDecision, SharedStore, StoreHealth } from './store.ts';
+import { checkLimitsInTurn, type LimitCheck, type LimitChecks, type LimitDecision, type SharedStore, type StoreHealth } from './store.ts';
 import { MemoryStore, validateEntry, validateGcra, validateLease, validateWindow } from './memory-store.ts';
 
 /** The `redis:` config section. With none of url/host/cluster, Redis is 127.0.0.1:6379. */
@@ -511,6 +511,11 @@ export class RedisStore implements SharedStore {
     // Held here too, so the local share counts it should Redis go away while it runs.
     if (decision.allowed && remote && this.mirrors) this.local.acquireLeaseSync(key, Number.MAX_SAFE_INTEGER, leaseId, ttlMs, now);
     return decision;
+  }
+
+  /** The checks one script each, in turn: a scope's keys may live on other cluster nodes than another's. */
+  checkLimits(checks: readonly LimitCheck[], now: number): Promise<LimitChecks> {
+    return checkLimitsInTurn(this, checks, now);
   }
 
   /**

@@ -18,6 +18,53 @@ export interface LimitDecision {
   readonly resetMs: number;
 }
 
+/**
+ * One check of `checkLimits`: a concurrency lease (as `acquireLease`) or a sliding window (as `windowCheck`). A
+ * window check with `fit` reports only (give it cost 0) and refuses when `fit` is more than its `remaining`
+ * (a request's estimated tokens against what is left of the minute's).
+ */
+export type LimitCheck =
+  | { readonly lease: string; readonly max: number; readonly leaseId: string; readonly ttlMs: number }
+  | { readonly window: string; readonly limit: number; readonly windowMs: number; readonly cost: number; readonly fit?: number };
+
+/** What `checkLimits` answers: every check's decision up to the first that refused, which is then the last. */
+export interface LimitChecks {
+  readonly allowed: boolean;
+  readonly decisions: readonly LimitDecision[];
+}
+
+/** True when `decision` refuses `check`: a lease or a window not allowed, or a window with less left than `fit`. */
+export function refuses(check: LimitCheck, decision: LimitDecision): boolean {
+  return 'lease' in check || check.fit === undefined ? !decision.allowed : check.fit > decision.remaining;
+}
+
+/**
+ * `checkLimits` for a store without a combined step: the checks one after another, each one atomic step of its own
+ * (so another caller's checks may run between them), and the leases taken given back when a later check refuses.
+ */
+export async function checkLimitsInTurn(store: SharedStore, checks: readonly LimitCheck[], now: number): Promise<LimitChecks> {
+  const decisions: LimitDecision[] = [];
+  const leases: { key: string; id: string }[] = [];
+  try {
+    for (const check of checks) {
+      const decision =
+        'lease' in check
+          ? await store.acquireLease(check.lease, check.max, check.leaseId, check.ttlMs, now)
+          : await store.windowCheck(check.window, check.limit, check.windowMs, check.cost, now);
+      decisions.push(decision);
+      if (refuses(check, decision)) {
+        await Promise.all(leases.map((lease) => store.releaseLease(lease.key, lease.id)));
+        return { allowed: false, decisions };
+      }
+      if ('lease' in check) leases.push({ key: check.lease, id: check.leaseId });
+    }
+  } catch (error) {
+    await Promise.all(leases.map((lease) => store.releaseLease(lease.key, lease.id)));
+    throw error;
+  }
+  return { allowed: true, decisions };
+}
+
 /** How the store is doing; `degraded` means Redis is unreachable and local limits stand in (fail_open). */
 export type StoreHealth = 'ok' | 'degraded' | 'down';
 
@@ -52,6 +99,13 @@ export interface SharedStore {
   /** Takes one of `max` concurrent leases; a lease not released within `ttlMs` expires (a crashed replica). */
   acquireLease(key: string, max: number, leaseId: string, ttlMs: number, now: number): Promise<LimitDecision>;
   releaseLease(key: string, leaseId: string): Promise<void>;
+  /**
+   * Runs `checks` in order and stops at the first that refuses (see `refuses`); the leases taken by this call are
+   * given back when one does. One atomic step on a store that can (memory, and a worker's store forwards it as one
+   * message to the primary's); check by check on Redis, whose keys for different scopes may live on different
+   * cluster nodes. A caller with several limits to check makes one call instead of one per limit.
+   */
+  checkLimits(checks: readonly LimitCheck[], now: number): Promise<LimitChecks>;
   /**
    * Adds `amount` (a float: spend in USD) to a counter and returns its new total. The counter is dropped at
    * `expiresAt` (epoch ms, the end of a budget period; null keeps it), so name each period's counter apart.

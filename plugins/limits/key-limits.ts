@@ -1,7 +1,7 @@
 // limit.key: requests, tokens and concurrency per API key and per model group, shared across replicas.
 
 import { randomBytes } from 'node:crypto';
-import { createSlot, definePlugin, estimateRequestTokens, type LimitDecision, type AuthInfo, type Plugin, type RequestContext, type SharedStore, type SluiceError } from '../../core/plugin/api.ts';
+import { createSlot, definePlugin, estimateRequestTokens, type LimitCheck, type LimitDecision, type AuthInfo, type Plugin, type RequestContext, type SharedStore, type SluiceError } from '../../core/plugin/api.ts';
 import { rateLimited, rateLimitHeaders } from './headers.ts';
 
 interface Limits {
@@ -168,23 +168,30 @@ export default definePlugin<Options>({
       return taken;
     }
 
-    /** The same checks on a remote store (Redis), one atomic step per check. Rejects with the 429. */
+    /**
+     * The same checks on a store that is waited for (a worker's, Redis), asked in one call: one message to the
+     * primary for a worker, whose store runs them as one step. Rejects with the 429; a refusal has already given
+     * back the slots this admission took.
+     */
     async function checkAsync(scopes: readonly Scope[], state: Held, estimate: number, now: number): Promise<Admission> {
+      const checks: LimitCheck[] = [];
+      for (const scope of scopes) {
+        // Concurrency first: a slot is the one thing given back again if a later check refuses.
+        if (scope.parallel !== null) checks.push({ lease: scope.concKey, max: scope.parallel, leaseId: state.leaseId, ttlMs: leaseTtl });
+        if (scope.tpm !== null) checks.push({ window: scope.tpmKey, limit: scope.tpm, windowMs: MINUTE, cost: 0, fit: estimate });
+        if (scope.rpm !== null) checks.push({ window: scope.rpmKey, limit: scope.rpm, windowMs: MINUTE, cost: 1 });
+      }
+      const { decisions } = await store.checkLimits(checks, now);
+      // The decisions in the order asked, read as checkSync reads them: the refused one (the last) throws.
       const taken: Admission = { leases: [], tokenScopes: [], requests: null, tokens: null };
-      try {
-        for (const scope of scopes) {
-          // Concurrency first: a slot is the one thing released again if a later check refuses.
-          if (scope.parallel !== null) {
-            const lease = await store.acquireLease(scope.concKey, scope.parallel, state.leaseId, leaseTtl, now);
-            if (!lease.allowed) throw tooManyConcurrent(scope);
-            taken.leases.push(scope.concKey);
-          }
-          if (scope.tpm !== null) tokensFit(taken, scope, await store.windowCheck(scope.tpmKey, scope.tpm, MINUTE, 0, now), estimate);
-          if (scope.rpm !== null) requestCounted(taken, scope, await store.windowCheck(scope.rpmKey, scope.rpm, MINUTE, 1, now));
+      let next = 0;
+      for (const scope of scopes) {
+        if (scope.parallel !== null) {
+          if (!decisions[next++]!.allowed) throw tooManyConcurrent(scope);
+          taken.leases.push(scope.concKey);
         }
-      } catch (error) {
-        await release(taken.leases, state.leaseId);
-        throw error;
+        if (scope.tpm !== null) tokensFit(taken, scope, decisions[next++]!, estimate);
+        if (scope.rpm !== null) requestCounted(taken, scope, decisions[next++]!);
       }
       return taken;
     }
