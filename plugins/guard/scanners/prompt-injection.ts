@@ -29,9 +29,10 @@ export interface PromptInjectionOptions {
 /** The rules engine's default, chosen on the training set and the benign look-alikes (bench/guard.bench.ts). */
 export const PROMPT_INJECTION_RULES_THRESHOLD = 0.5;
 /**
- * The model's default: the lowest at which no language has more than 5% of its benign prompts flagged, on the
- * training script's validation split or on the dev set by an outside author (plugins/guard/model/README.md has the
- * trade-off).
+ * The model's default: the lowest at which the dev sets by an outside author block no benign prompt in any language
+ * and no language of the training script's validation split has more than 5% of its benign prompts flagged
+ * (plugins/guard/model/README.md has the trade-off). With 15 benign prompts per language, issue 15's "at most 5%"
+ * means none.
  */
 export const PROMPT_INJECTION_MODEL_THRESHOLD = 0.8;
 /** Kept for callers of the rules engine. */
