@@ -47,10 +47,10 @@ describe('prompt_injection model: held-out figures', () => {
     assert.ok(all.recall >= TARGETS.recallAll, `overall recall ${all.recall.toFixed(3)}: ${report(figures)}`);
   });
 
-  // The test set was never tuned on; on it the model falls short of issue 15's targets (see the bench and
-  // plugins/guard/model/README.md). What it must show: in every language it catches more attacks than the phrase
-  // rules it replaces, and blocks no more benign prompts than they do.
-  test('test set (never tuned on): in every language the model catches more attacks than the rules engine and blocks no more benign prompts', () => {
+  // The test set (fresh-c.jsonl) was scored once, after the model and the threshold were final. On it the model
+  // reaches issue 15's recall targets and beats the phrase rules it replaces in every language; it blocks one of
+  // Arabic's 15 benign prompts (6.7%), over the 5% target (plugins/guard/model/README.md).
+  test(`test set (never tuned on): recall ≥ ${TARGETS.recallAll} overall and ≥ ${TARGETS.recallEachLanguage} in every language; in every language more attacks caught and no more benign prompts blocked than the rules engine`, () => {
     const rows = labelledRows(TEST_FILE);
     const m = figuresByLanguage(model, rows);
     const r = figuresByLanguage(rules, rows);
@@ -58,6 +58,7 @@ describe('prompt_injection model: held-out figures', () => {
       const fm = m.find((x) => x.lang === lang)!;
       const fr = r.find((x) => x.lang === lang)!;
       assert.ok(fm.attacks >= 15 && fm.benign >= 15, `${lang} has at least 15 attacks and 15 benign rows`);
+      assert.ok(fm.recall >= (lang === 'all' ? TARGETS.recallAll : TARGETS.recallEachLanguage), `${lang}: ${report([fm])}`);
       assert.ok(fm.caught > fr.caught, `${lang}: model ${report([fm])} vs rules ${report([fr])}`);
       assert.ok(fm.blocked <= fr.blocked, `${lang}: model ${report([fm])} vs rules ${report([fr])}`);
     }
