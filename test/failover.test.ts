@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { chat, closedAfterFile, errorOf, json, post, sleep, startGateway, startHeldBackend, until } from './helpers.ts';
+import { chat, closedAfterFile, errorOf, json, post, sleep, startGateway, startHeldBackend, until, untilAsync } from './helpers.ts';
 
 const { sim, gateway, track } = closedAfterFile();
 
@@ -423,10 +423,15 @@ ${deployment('g', victim.url, 'victim')}${deployment('g', failing.url, 'failing'
     await until('the victim has served some of the load', () => victim.stats.requests > 0);
     await victim.close();
     const victimRequestsAtDeath = victim.stats.requests;
+    // Watched while the load runs: each cooldown lasts 1 s, and a busy machine can take longer than that to finish
+    // the load, so a look afterwards could miss it.
+    const cooling = untilAsync('the dead backend is reported cooling down', async () => {
+      const health = (await (await fetch(`${gw.url}/health`)).json()) as { unhealthy_endpoints: { model_id: string }[] };
+      return health.unhealthy_endpoints.some((e) => e.model_id === 'victim');
+    });
     await load;
+    await cooling;
     assert.equal(failures, 0, `${failures} of ${total} requests failed`);
-    const health = (await (await fetch(`${gw.url}/health`)).json()) as { unhealthy_endpoints: { model_id: string }[] };
-    assert.ok(health.unhealthy_endpoints.some((e) => e.model_id === 'victim'), 'the dead backend is cooling down');
 
     // Restart on the same port: after the cooldown it takes traffic again.
     const reborn = await sim({ port });
