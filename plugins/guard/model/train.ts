@@ -191,7 +191,7 @@ function main(): void {
   );
   // The shipped configuration is fixed, not the split's winner: the rule groups explain verdicts, and on the dev set
   // by an outside author (data/fresh-a.jsonl) they caught more attacks and blocked fewer benign prompts than
-  // character n-grams alone, which led here by 0.015 recall at 2% flagged (README.md has both). This split's rows
+  // n-grams alone, which can lead on this split by up to 0.015 recall at 2% flagged (README.md). This split's rows
   // come from the same writers as the training rows, so it flatters what looks like them.
   const best = results.find((r) => r.config.name === SHIPPED_CONFIG) ?? results[0]!;
   console.log(`chosen: ${best.config.name}`);
