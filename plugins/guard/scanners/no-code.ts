@@ -1,4 +1,4 @@
-// no_code: flags answers that contain source code. Four kinds of evidence, found in one pass over the lines of
+// no_code: flags answers that contain source code. Six kinds of evidence, found in one pass over the lines of
 // the original text (punctuation and indentation are the signal, so nothing is normalised):
 //
 //   fenced    a Markdown fence (``` or ~~~) and what it holds, up to the closing fence or the end of the text
