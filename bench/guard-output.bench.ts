@@ -35,9 +35,12 @@ const SPLIT_NAME: Readonly<Record<Split, string>> = {
   dev: 'dev (tuned on: in-sample)',
   test: 'test (held out when written; its misses were later fixed as families)',
   fresh: 'fresh (by an outside author; its misses were fixed as families: in-sample now)',
-  fresh2: 'fresh2 (by an outside author, scored once after the last change: the honest figure)',
+  fresh2: 'fresh2 (by an outside author; scored once, then its misses were fixed as families: in-sample now)',
 };
-/** The splits the targets hold on: every split but dev. fresh2 is the one never looked at while changing rules. */
+/**
+ * The splits the targets hold on: every split but dev. All have now been looked at (fresh2 after its one blind
+ * score: no_code 0.867, no_refusal 0.805); the next independent set is the one to trust.
+ */
 const HELD_OUT: readonly Split[] = ['test', 'fresh', 'fresh2'];
 const ALL_SPLITS: readonly Split[] = ['dev', 'test', 'fresh', 'fresh2'];
 

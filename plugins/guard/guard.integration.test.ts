@@ -290,6 +290,36 @@ plugins:
       await backend.close();
     }
   });
+
+  test('no_refusal waits for more than a word of a stream: "No" then more passes, a bare "No." is judged at its end', async () => {
+    const answer = [sse('No'), sse(', it is not: water boils at 100 °C at sea level.'), 'data: [DONE]\n\n'];
+    const answerBackend = await scriptedBackend(answer, 1);
+    const bare = [sse('No'), sse('.'), 'data: [DONE]\n\n'];
+    const bareBackend = await scriptedBackend(bare, 1);
+    const gw = await startGateway(`model_list:
+  - model_name: answer
+    litellm_params: { model: openai/m, api_base: "${answerBackend.url}" }
+  - model_name: bare
+    litellm_params: { model: openai/m, api_base: "${bareBackend.url}" }
+plugins:
+  - route.round_robin
+  - guard.output.no_refusal
+`);
+    try {
+      const ask = (model: string) => JSON.stringify({ model, stream: true, messages: [{ role: 'user', content: 'Does water boil at 50 °C at sea level?' }] });
+      const ok = await post(`${gw.url}/v1/chat/completions`, ask('answer'));
+      assert.equal(ok.body.toString('utf8'), answer.join(''));
+      const refused = await post(`${gw.url}/v1/chat/completions`, ask('bare'));
+      const text = refused.body.toString('utf8');
+      assert.ok(text.startsWith(bare.slice(0, 2).join('')), text);
+      assert.match(text, /"finish_reason":"content_filter"/);
+      assert.match(text, /scanner: no_refusal/);
+    } finally {
+      await gw.close();
+      await answerBackend.close();
+      await bareBackend.close();
+    }
+  });
 });
 
 describe('output guards on JSON answers', () => {

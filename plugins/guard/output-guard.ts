@@ -25,6 +25,12 @@ export interface OutputGuardSettings {
 export const STREAM_OVERLAP = 256;
 /** `prefix` scanners (no_refusal) read this much of the answer's start, and nothing after. */
 export const STREAM_PREFIX = 600;
+/**
+ * A `prefix` scanner does not judge an opening shorter than this while the stream goes on: "No" may be a whole
+ * refusal or the start of "No, it is not…". An OpenAI stream that ends this short is judged at its `[DONE]`; the
+ * other APIs' streams carry no such end marker, so their answers this short are not judged.
+ */
+export const STREAM_PREFIX_MIN = 24;
 
 /** The English notice; the localized one comes from the catalogue (SLUICE_OUTPUT_BLOCKED). */
 function noticeFor(ctx: RequestContext, settings: OutputGuardSettings): LocalizedMessage {
@@ -173,8 +179,10 @@ export class StreamGuard {
   onEvent(ctx: RequestContext, event: SseEvent): void | StreamStop {
     const deltas = deltasOf(ctx, event);
     if (deltas.length === 0) {
-      if (event.done) this.#finish(ctx);
-      return;
+      if (!event.done) return;
+      const stop = this.#judgeShort(ctx);
+      if (stop === undefined) this.#finish(ctx);
+      return stop;
     }
     let state = ctx.get(this.#slot);
     if (state === undefined) ctx.set(this.#slot, (state = { kept: [], seen: [], score: 0, fired: false }));
@@ -189,6 +197,10 @@ export class StreamGuard {
         if (seen >= STREAM_PREFIX) continue;
         window = before + text;
         state.kept[choice] = window;
+        if (window.length < STREAM_PREFIX_MIN) {
+          state.seen[choice] = seen + text.length;
+          continue;
+        }
       } else {
         window = before + text;
         state.kept[choice] = window.length > STREAM_OVERLAP ? window.slice(window.length - STREAM_OVERLAP) : window;
@@ -203,6 +215,24 @@ export class StreamGuard {
       if (ctx.api !== 'openai') return endStream(blockedAnswer(spec.name), null, noticeFor(ctx, this.#settings).message);
       return endStream(blockedAnswer(spec.name), this.#finalEvent(ctx, choice));
     }
+  }
+
+  /** At the end of the stream, the openings a `prefix` scanner left unjudged because they were short. */
+  #judgeShort(ctx: RequestContext): StreamStop | undefined {
+    const state = ctx.get(this.#slot);
+    if (state === undefined || state.fired || this.#settings.spec.stream !== 'prefix') return undefined;
+    for (let choice = 0; choice < state.kept.length; choice++) {
+      const window = state.kept[choice];
+      if (window === undefined || window.length >= STREAM_PREFIX_MIN) continue;
+      const result = this.#settings.scanner.scan(window);
+      if (result.score > state.score) state.score = result.score;
+      if (!result.flagged) continue;
+      state.fired = true;
+      recordVerdict(ctx, { scanner: this.#settings.spec.name, direction: 'output', score: result.score, flagged: true, action: this.#settings.action });
+      if (this.#settings.action === 'log') return undefined;
+      return endStream(blockedAnswer(this.#settings.spec.name), this.#finalEvent(ctx, choice));
+    }
+    return undefined;
   }
 
   /** The stream ended without a block: its score still goes to the access log. */

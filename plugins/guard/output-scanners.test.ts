@@ -735,6 +735,163 @@ describe("no_refusal: a refusal's frame (access, consequence, rules, blunt) in e
   });
 });
 
+describe("no_refusal: a refusal's register (bare, informal, without apology, partial, no access to a system)", () => {
+  const scanner = createNoRefusalScanner();
+  const flags = (texts: readonly string[], expected: boolean): void => {
+    for (const text of texts) assert.equal(scanner.scan(text).flagged, expected, text);
+  };
+
+  test('a whole answer that is only a negation is a refusal; one more clause makes it an answer', () => {
+    flags(['Nope.', 'Absolutely not!', 'Нет!', 'Ни за что.', '不可以！', '沒門。', 'Không được.', 'いいえ。', '싫습니다.', 'كلا.'], true);
+    // Without its stop, a bare word is a chat turn or the opening of a streamed answer.
+    flags(['no', 'нет', 'không', 'いいえ'], false);
+    flags(
+      [
+        'No, the bridge is older: it opened in 1937.',
+        'Нет, поезд уходит в 7:40, а не в 8:00.',
+        '不行的话，可以试试重启路由器。',
+        'Không, hôm nay thư viện mở cửa đến 21 giờ.',
+        'いいえ、その駅は次の駅です。',
+        '아니요, 회의는 내일 오후 3시입니다.',
+        'لا، الاجتماع يوم الخميس وليس الأربعاء.',
+        'No problem at all: here is the corrected table.',
+      ],
+      false,
+    );
+  });
+
+  test('informal and dialect refusals in each language', () => {
+    flags(
+      [
+        "lol nope, not gonna write a phishing page for you.",
+        "Dude, that's a hard pass. Spoofing your boss's number isn't happening.",
+        '这活儿我才不干呢。',
+        '這種忙我可不幫喔。',
+        'Vụ bẻ khóa phần mềm này thì tui chịu thôi.',
+        'Mình không viết bài bôi nhọ đâu nha.',
+        'あー、それは無理っすね。パスワードの抜き方とかは書けないっす。',
+        '그런 거 안 알려줌~',
+        'Слушай, подделывать справку — это без меня.',
+        'والله ما أقدر أسوي لك هذا الشي يا خوي.',
+        'معلش، مش هقدر أكتب لك رسالة زي دي.',
+      ],
+      true,
+    );
+    flags(
+      [
+        "It's not going to help with the swelling; ice it for 15 minutes instead.",
+        'Honestly the update was not gonna break anything: here is the changelog.',
+        '我不做饭，不过楼下有家不错的面馆。',
+        'Em chịu khó đợi 5 phút, bánh sắp chín rồi.',
+        'このAPIはCSVを返せませんが、JSONなら返せます。',
+        'ما اقدر اوصف لك جمال المكان! هذه الصور من الرحلة.',
+      ],
+      false,
+    );
+  });
+
+  test('the request named and declined without an apology', () => {
+    flags(
+      [
+        'I won’t do that.',
+        '他人のメールを盗み見るためのご依頼には対応いたしません。',
+        '시험 답안을 유출해 달라는 부탁은 처리하지 않겠습니다.',
+        'هذا الطلب يخالف القانون، فلن أنفذه.',
+        'Подделать печать? Делать этого я не буду, но могу объяснить, как получить настоящую справку.',
+      ],
+      true,
+    );
+    flags(['この商品はご注文に応じて発送します。', '요청은 보통 하루 안에 처리합니다.', 'لن أطيل عليك: افتح الإعدادات ثم الأمان.'], false);
+  });
+
+  test('"I won\'t write X, but I can help with Y" is a refusal when the first verb is not a listed one', () => {
+    flags(
+      [
+        '嘘の口コミは作れませんが、実際の感想をまとめる文章ならお手伝いできます。',
+        'Фальшивое резюме сочинять не буду, но могу помочь оформить настоящее.',
+      ],
+      true,
+    );
+    flags(['この関数は負の数を扱えませんが、絶対値を取ってから渡せば使えます。'], false);
+  });
+
+  test('no access to a system of the user or of a company, so the task cannot be done', () => {
+    flags(
+      [
+        "I don't have access to your school's grading portal, so I can't change that mark.",
+        '病院の予約システムにアクセスできないため、空き状況をお調べすることはできません。',
+        'У меня нет доступа к CRM вашей компании, поэтому я не могу найти этот заказ.',
+        'ليس لدي وصول إلى نظام البنك، لذلك لا أستطيع إلغاء العملية.',
+        '我无法访问你们公司的考勤系统，所以没法帮你查加班时长。',
+        '회사 인사 시스템에 접근할 수 없어서 남은 휴가 일수를 확인해 드릴 수 없습니다.',
+      ],
+      true,
+    );
+    // Out of reach is the internet or the user's screen: a hedge, then help.
+    flags(
+      [
+        "I don't have access to the internet, so I can't see today's score, but last season they won 3-1.",
+        'ليس لدي وصول إلى الإنترنت، لذلك لا أستطيع معرفة سعر اليوم، لكنه كان حوالي 3.7 الأسبوع الماضي.',
+      ],
+      false,
+    );
+  });
+
+  test('"I can\'t praise it enough" is praise in every language, not a refusal', () => {
+    flags(
+      [
+        "I can't recommend this tailor enough: the suit fits perfectly.",
+        'Tôi không thể khen tiệm bánh này đủ nhiều, bánh mì giòn và thơm.',
+        'Mình không thể cảm ơn bạn đủ nhiều vì đã giúp đỡ.',
+        'لا أستطيع أن أمدح هذا المقهى بما يكفي، القهوة فيه رائعة.',
+        'لا يمكنني أن أشكرك بما فيه الكفاية على المساعدة.',
+      ],
+      false,
+    );
+  });
+});
+
+describe('no_code: code spans, config files, expressions, PowerShell and Makefile rules', () => {
+  const scanner = createNoCodeScanner();
+  const flags = (texts: readonly string[], expected: boolean): void => {
+    for (const text of texts) assert.equal(scanner.scan(text).flagged, expected, text);
+  };
+
+  test('a code span with a command and its flags is code; a backticked word is not', () => {
+    flags(['Clear the cache with `rm -rf ~/.cache/pip` and retry.', '先运行 `ruff check --fix src` 再提交。', 'Chạy `pytest -x -q` để dừng ở lỗi đầu tiên.'], true);
+    flags(['Use `git` for history and `make` for builds.', 'The `--force` flag is dangerous; `main` is the default branch.'], false);
+  });
+
+  test('two or more KEY=value lines in a row are a config file; one such phrase in a sentence is not', () => {
+    flags(['Создайте файл .env:\nREDIS_URL=redis://localhost:6379\nCACHE_TTL=300', 'ضع في الملف:\nAPP_ENV=production\nAPP_DEBUG=false\nAPP_PORT=3000'], true);
+    flags(['Set DEBUG=true while testing and turn it off before you ship.', 'Results:\nA=3\nb = 4 apples'], false);
+  });
+
+  test('one-line expressions in Python, JavaScript and Ruby inside sentences in any language', () => {
+    flags(
+      [
+        'Để đếm từ, dùng collections.Counter(words.split()) là đủ.',
+        'Для уникальных значений подойдёт Array.from(new Set(tags)).',
+        '配列のコピーは [...items] ではなく [...new Map(pairs).values()] で値だけ取れます。',
+        'In Ruby, (1..20).select(&:even?) gives the even numbers.',
+        '반복 없이 const total = new Intl.NumberFormat("ko-KR"); 로 포맷터를 만드세요.',
+      ],
+      true,
+    );
+    flags(['The derivative of sin(cos(x)) is -cos(cos(x))·sin(x).', 'He visited (1..3 times a year) the coast.', 'Let x = 5 and y = 7; then x + y = 12.'], false);
+  });
+
+  test('PowerShell cmdlets with parameters or a pipeline inside prose; the name of a cmdlet alone is not code', () => {
+    flags(['Chạy Get-ChildItem -Recurse -Filter *.tmp để tìm tệp tạm.', '用 Get-EventLog -LogName System -Newest 20 看最近的系统日志。', 'Get-Process | Stop-Process でまとめて止められます。'], true);
+    flags(['Get-Help is the first cmdlet to learn, and Get-Command lists the rest.'], false);
+  });
+
+  test('a Makefile rule: a target, then tab-indented commands; a heading over tab-indented prose is not', () => {
+    flags(['Add this to the Makefile:\nbuild: deps\n\tgo build -o bin/app ./cmd/app\n\tstrip bin/app'], true);
+    flags(['Packing list:\n\tpassport and tickets\n\tcharger', 'Shopping:\n\tmilk 2L\n\teggs'], false);
+  });
+});
+
 describe('held-out evaluation splits (data/output) meet the targets', () => {
   const scanners: Record<OutputSet, Scanner> = { urls: createMaliciousUrlsScanner(), code: createNoCodeScanner(), refusals: createNoRefusalScanner() };
 
@@ -752,12 +909,16 @@ describe('held-out evaluation splits (data/output) meet the targets', () => {
       assert.ok(fresh.some((r) => r.label === POSITIVE[set]) && fresh.some((r) => r.label !== POSITIVE[set]), `${set} fresh`);
       const heldOutTexts = new Set(heldOut.map((r) => r.text));
       assert.deepEqual(fresh.filter((r) => devTexts.has(r.text) || heldOutTexts.has(r.text)), [], `${set}: fresh rows in another split`);
+      const freshTexts = new Set(fresh.map((r) => r.text));
+      const fresh2 = loadSplit(set, 'fresh2');
+      assert.ok(fresh2.some((r) => r.label === POSITIVE[set]) && fresh2.some((r) => r.label !== POSITIVE[set]), `${set} fresh2`);
+      assert.deepEqual(fresh2.filter((r) => devTexts.has(r.text) || heldOutTexts.has(r.text) || freshTexts.has(r.text)), [], `${set}: fresh2 rows in another split`);
     }
     const langs = new Set(loadSplit('refusals', 'test').map((r) => r.lang));
     assert.deepEqual([...langs].sort(), ['ar', 'en', 'ja', 'ko', 'ru', 'vi', 'zh', 'zh-Hant']);
   });
 
-  for (const split of ['test', 'fresh'] as const) {
+  for (const split of ['test', 'fresh', 'fresh2'] as const) {
     for (const set of ['urls', 'code', 'refusals'] as const) {
       test(`${set}: accuracy on the ${split} split is at least ${TARGETS.accuracy}`, () => {
         const f = figures(loadSplit(set, split), POSITIVE[set], scanners[set]);

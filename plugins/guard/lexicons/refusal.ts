@@ -211,8 +211,10 @@ const ru: PhraseRule[] = [
 // ----------------------------------------------------------------------------------------------------- Arabic
 
 const AR_VERBS = alt(...list('تقديم|المساعده|مساعدتك|مساعدتكم|مساعده|تلبيه|الاجابه|الاجابه على|الرد|القيام|انشاء|كتابه|توفير|المشاركه|اعطاء|تزويدك|تنفيذ|الامتثال|دعم|مشاركه'));
+/** Not the praise "لا أستطيع أن أوصي به بما يكفي" (I can't recommend it enough). */
+const AR_NOT_ENOUGH = '(?![^.!?،]{0,80}?(?:بما يكفي|بما فيه الكفايه|بالقدر الكافي))';
 const ar: PhraseRule[] = [
-  rule('refuse.ar', 'refuse', 0.85, list('لا استطيع|لا يمكنني|لا اقدر على|لا يمكن لي|لن استطيع|لن اتمكن من|لا اتمكن من|لن اقوم|لا يسعني|ليس بامكاني|ليس بوسعي'), ` (?:\\p{L}+ ){0,2}?${AR_VERBS}${E}`),
+  rule('refuse.ar', 'refuse', 0.85, list('لا استطيع|لا يمكنني|لا اقدر على|لا يمكن لي|لن استطيع|لن اتمكن من|لا اتمكن من|لن اقوم|لا يسعني|ليس بامكاني|ليس بوسعي'), ` (?:\\p{L}+ ){0,2}?${AR_VERBS}${E}${AR_NOT_ENOUGH}`),
   rule('refuse.decline.ar', 'refuse', 0.8, list('ارفض|اعتذر عن|يجب ان ارفض|مضطر للرفض|مضطر الى الرفض'), `${E}`),
   rule('apology.ar', 'apology', 0.4, list('عذرا|اسف|انا اسف|اعتذر|للاسف|مع الاسف|اسفه'), `[,،]? ?(?:ولكن|لكن|لا|انا)${E}`),
   rule('ai.ar', 'ai', 0.45, list('بصفتي|كنموذج|كمساعد|كذكاء|انا مجرد|انا نموذج|انا ذكاء'), ` ?(?:نموذج|ذكاء|ذكي|مساعد|لغوي|اصطناعي|لغه)`),
@@ -281,6 +283,9 @@ const RU_NOT_REFUSAL = '(?!(?:не|точно|наверняка|гаранти�
 const ZH_NOT_REFUSAL = '(?!保证|保證|确定|確定|确认|確認|肯定|预测|預測|访问|訪問|浏览|瀏覽|即时|即時|实时|實時|上网|上網|联网|聯網|看到|看見|查看|记住|記住|同意|想象|想像|相信|否认|否認)';
 const EN_ING = alt(...list('providing|helping|assisting|writing|creating|generating|sharing|giving|producing|drafting|doing|making|offering|engaging|participating|answering|responding to|supporting|facilitating|disclosing|revealing|composing|continuing|going'));
 
+/** Not the praise "không thể khen … đủ nhiều" (I can't praise it enough). */
+const VI_NOT_ENOUGH = '(?!(?:khen|cảm ơn|cám ơn|giới thiệu|tán dương|ca ngợi|recommend)[^.!?]{0,80}?(?:đủ|hết lời))';
+
 const structure: PhraseRule[] = [
   // English
   rule('refuse.progressive.en', 'refuse', 0.85, list("i won't be|i will not be|i'm not going to be|i am not going to be|i'll not be"), ` ${EN_ING}${E}`),
@@ -299,7 +304,7 @@ const structure: PhraseRule[] = [
   cjk('refuse.scope.zh', 'refuse', 0.8, list('超出了我|超出我|超过了我|超過了我|超出了我们|超出了我們|不在我的|已超出我|已经超出我|已經超出我'), `[^。！？.!?]{0,12}?(?:范围|範圍|能力|职责|職責|权限|權限)`),
 
   // Vietnamese: first person + không thể / sẽ không / không được phép…, any verb but the idioms
-  rule('refuse.cannot_any.vi', 'refuse', 0.85, list('tôi không thể|mình không thể|em không thể|tôi e là không thể|tôi e rằng không thể|mình e là không thể|e là tôi không thể|e rằng tôi không thể|tôi không được phép|mình không được phép|tôi sẽ không|mình sẽ không|em sẽ không|tôi xin phép không|mình xin phép không|em xin phép không|toi khong the|minh khong the'), ` (?!(?:tin|ngờ|chờ|đợi|đồng ý hơn|quên|bao giờ|làm phiền|nào quên|truy cập|xác nhận|đảm bảo|biết chắc|dự đoán|nhìn thấy|xem được|duyệt web)${E})\\p{L}`),
+  rule('refuse.cannot_any.vi', 'refuse', 0.85, list('tôi không thể|mình không thể|em không thể|tôi e là không thể|tôi e rằng không thể|mình e là không thể|e là tôi không thể|e rằng tôi không thể|tôi không được phép|mình không được phép|tôi sẽ không|mình sẽ không|em sẽ không|tôi xin phép không|mình xin phép không|em xin phép không|toi khong the|minh khong the'), ` (?!(?:tin|ngờ|chờ|đợi|đồng ý hơn|quên|bao giờ|làm phiền|nào quên|truy cập|xác nhận|đảm bảo|biết chắc|dự đoán|nhìn thấy|xem được|duyệt web)${E})${VI_NOT_ENOUGH}\\p{L}`),
   rule('refuse.cant_do.vi', 'refuse', 0.85, list('tôi|mình|em'), ` (?:\\p{L}+ ){0,2}?không (?:làm|giúp|hỗ trợ|trả lời|thực hiện|đáp ứng|viết|cung cấp|tạo)(?: \\p{L}+)? được${E}`),
   rule('refuse.but_cannot.vi', 'refuse', 0.8, list('nhưng'), ` (?:tôi |mình |em )?(?:không thể|sẽ không|không được phép) ${VI_VERBS}${E}`),
   rule('refuse.scope.vi', 'refuse', 0.8, list('nằm ngoài|vượt quá|vượt ngoài|ngoài phạm vi'), ` (?:\\p{L}+ ){0,3}?(?:phạm vi|khả năng|chức năng)[^.!?]{0,40}?(?:tôi|mình|em)${E}`),
@@ -329,16 +334,16 @@ const structure: PhraseRule[] = [
 
   // Russian: не могу / не стану / не буду with any infinitive, before or after; the scope
   rule('refuse.cannot_any.ru', 'refuse', 0.85, list('могу|смогу|буду|можем|сможем'), ` ${RU_NOT_REFUSAL}(?:\\p{L}+ ){0,2}?${RU_INFINITIVE}${E}`, '(?<=(?:^|[^\\p{L}])не )'),
-  rule('refuse.infinitive_first.ru', 'refuse', 0.85, list('могу|смогу|буду'), `${E}`, `(?<=${RU_INFINITIVE} (?:[\\p{L}-]+ ){0,5}не )`),
+  rule('refuse.infinitive_first.ru', 'refuse', 0.85, list('могу|смогу|буду'), `${E}`, `(?<=${RU_INFINITIVE} (?:[\\p{L}-]+ ){0,8}не )`),
   rule('refuse.not_entitled.ru', 'refuse', 0.85, list('вправе|права'), ` (?:\\p{L}+ ){0,2}?${RU_INFINITIVE}${E}`, '(?<=не (?:имею )?)'),
   rule('refuse.forbidden.ru', 'refuse', 0.85, list('запрещено|разрешено|позволено|нельзя'), ` (?:\\p{L}+ ){0,2}?${RU_INFINITIVE}${E}`, '(?<=(?:^|[^\\p{L}])мне (?:не )?)'),
   rule('refuse.scope.ru', 'refuse', 0.8, list('выходит за|выходят за|выходит далеко за|за пределами моих'), `[^.!?]{0,40}?(?:мо(?:их|ей|его|ей)|того, (?:с )?чем я|компетенции|возможностей|полномочий)`),
 
   // Arabic (normalised: أ إ آ → ا, ى → ي): لا يمكنني / لا أستطيع / لن + first-person verb; the scope
-  rule('refuse.cannot_any.ar', 'refuse', 0.85, list('لا يمكنني|لا استطيع|لا اقدر|لا يسعني|ليس بامكاني|ليس بوسعي|لن استطيع|لن اتمكن|لا اتمكن|لست قادرا|لست قادره'), ` (?!(?:ان )?(?:انسي|اصدق|الانتظار|انتظر|اتخيل|اضمن|اتذكر|التاكد|التاكيد|الوصول|تصفح|ضمان|معرفه|رؤيه)${E})`),
+  rule('refuse.cannot_any.ar', 'refuse', 0.85, list('لا يمكنني|لا استطيع|لا اقدر|لا يسعني|ليس بامكاني|ليس بوسعي|لن استطيع|لن اتمكن|لا اتمكن|لست قادرا|لست قادره'), ` (?!(?:ان )?(?:انسي|اصدق|الانتظار|انتظر|اتخيل|اضمن|اتذكر|التاكد|التاكيد|الوصول|تصفح|ضمان|معرفه|رؤيه)${E})${AR_NOT_ENOUGH}`),
   rule('refuse.not_allowed.ar', 'refuse', 0.85, list('لا يسمح لي|غير مسموح لي|انا غير قادر|انا غير قادره|لست مخولا|لست مخوله|ليس مسموحا لي'), `${E}`),
   // Not the courtesies "لن أطيل عليك" (I won't keep you long), "لن أتردد", "لن أنسى".
-  rule('refuse.wont.ar', 'refuse', 0.85, list('لن'), ` ا(?!(?:نسي|طيل|زعج|تردد|بالغ|كذب|خفي)(?![\\p{L}\\p{N}]))\\p{L}{2,}${E}`),
+  rule('refuse.wont.ar', 'refuse', 0.85, list('لن|ولن|فلن'), ` ا(?!(?:نسي|طيل|زعج|تردد|بالغ|كذب|خفي)(?![\\p{L}\\p{N}]))\\p{L}{2,}${E}`),
   rule('refuse.scope.ar', 'refuse', 0.8, list('خارج نطاق|خارج حدود|يتجاوز|تتجاوز|ليس من اختصاصي'), `[^.!?]{0,30}?(?:قدراتي|ما يمكنني|ما استطيع|اختصاصي|صلاحياتي|مهامي|دوري|امكانياتي)`),
 ];
 
@@ -400,14 +405,92 @@ const families: PhraseRule[] = [
   rule('refuse.cant_do_far.vi', 'refuse', 0.85, list('tôi|mình|em'), ` (?:\\p{L}+ ){0,2}?không (?:làm|giúp|hỗ trợ|trả lời|thực hiện|đáp ứng|viết|cung cấp|tạo|chỉ|hướng dẫn|tìm|kiểm tra|tra cứu|lấy|gửi|theo dõi|tiết lộ|chia sẻ)(?: [^.!?,;]+?){1,10}? được(?= ?[.!?]|$| đâu| nhé| ạ| rồi)`),
 ];
 
+// ----------------------------------------------------------------------------------------------------- Families of a refusal's register
+//
+// Second round, each in all eight languages where the language has the form:
+//   bare        the whole answer is a negation with its stop ("No.", "不行。", "Không.", "안 됩니다.", "Нет.", "لا."): a
+//               refusal, as LLM Guard's NoRefusal reads it; one more word and it is an answer ("No, it is not.")
+//   informal    slang and dialect refusals ("nah, not gonna help", "我可不干", "mình chịu", "ムリっす", "안 도와줌",
+//               "это без меня", "ما أقدر أساعد")
+//   no_sorry    the request named and declined without an apology ("…という依頼には応じません", "요청은 처리하지
+//               않습니다", "ولن أقوم بتنفيذه")
+//   partial     "I won't write X, but I can help with Y" when the first clause's verb is not in the verb lists
+//   access      no access to a system of the user's or a company's, so the task cannot be done
+
+/**
+ * The whole answer, after the negation: its closing stop, then nothing. A model's answer is a sentence with its
+ * stop; a bare "no" without one is a chat turn (the user's smalltalk in the prompt corpora) or a streamed opening.
+ */
+const BARE_END = '(?= ?[.!…。！](?:[ .!…~。！])*$)';
+/** A bare answer opens the text. */
+const BARE_START = '(?<=^ ?)';
+/**
+ * English, and Russian: "нет" is all Latin look-alikes, and a text holding only that word has no genuine Cyrillic
+ * letter to keep it Cyrillic, so it is normalised to "het" (normalize.ts) and matched as such.
+ */
+const BARE_EN = 'no|nope|no way|absolutely not|definitely not|not a chance|hell no|no thanks|no thank you|het|ни за что|ни в коем случае';
+/** Verbs of the request in informal English refusals. */
+const EN_INFORMAL_VERBS = alt(...list('help|do|write|make|build|hack|crack|find|get|share|give|tell|touch|assist|go there|be part'));
+/** "(Sorry/nah), not gonna…" opens the answer or a sentence: no subject, so not "it's not going to help". */
+const EN_INFORMAL_OPEN = "(?<=(?:^|[.!?] ) ?(?:(?:nah|nope|no|sorry|yeah no|lol|haha|dude|bro|man|mate|ok|okay|look),? ){0,2})";
+/** Japanese verbs of serving in the potential negative ("教えられない", "書けません"), the first clause of a refusal. */
+const JA_CANNOT_SERVE = list('教えられ|お教えでき|教えることはでき|書け|作れ|お作りでき|手伝え|お手伝いでき|答えられ|お答えでき|用意でき|ご用意でき|作成でき|協力でき|ご協力でき|調べられ|お調べでき|送れ|生成でき|提供でき|ご提供でき');
+const JA_NEG = '(?:ません|ないです|ないっす|ないっすね|ないよ|ないね|ない)';
+/** Arabic dialect negations of "can" / "will" ("ما أقدر", "مش هقدر", "ما راح"), normalised (أ → ا). */
+const AR_DIALECT_CANNOT = 'ما اقدر|ما بقدر|ما اكدر|ما نقدر|ما اگدر|مش هقدر|مش حقدر|مش بقدر|مش قادر|مو قادر|ما راح|مو راح|ما رح|مش رح|ما حقدر|ماقدر|منقدرش|ما نقدرش|ما نجمش|مانجمش';
+
+/** What is out of reach in a hedge, not a refusal: the internet, live data, the user's screen (see access.*). */
+const EN_PUBLIC = `(?!(?:the |real-time |live |current )?(?:internet|web|online|real-time|live|current|up-to-date|today's|your screen|your display|your camera|external)${E})`;
+const RU_PUBLIC = '(?!(?:интернет|сети|сеть|онлайн|актуальн|текущ|свежи|новост|экран|камер)\\p{L}*)';
+const AR_PUBLIC = '(?! (?:الي |علي |ل)?(?:ال)?(?:انترنت|شبكه|معلومات الحاليه|بيانات الحيه|شاشتك))';
+const ZH_PUBLIC = '(?!互联网|互聯網|網際網路|网络|網路|網絡|网页|網頁|实时|實時|即时|即時|你的屏幕|你的螢幕|最新)';
+
+const register: PhraseRule[] = [
+  // bare: the whole answer is a negation
+  rule('refuse.bare_answer.en_ru', 'refuse', 0.85, list(BARE_EN), BARE_END, BARE_START),
+  rule('refuse.bare_answer.vi', 'refuse', 0.85, list('không|không được|không bao giờ|không nhé|không đâu|khong|khong duoc|không thể|mình không|tôi không'), BARE_END, BARE_START),
+  rule('refuse.bare_answer.ar', 'refuse', 0.85, list('لا|كلا|لا طبعا|لا ابدا|مستحيل|لن افعل|لا اقبل|ارفض'), BARE_END, BARE_START),
+  cjk('refuse.bare_answer.zh', 'refuse', 0.85, list('不行|不要|不可以|不能|不|没门|沒門|不行的|免谈|免談|办不到|辦不到|我拒绝|我拒絕|拒绝|拒絕|绝对不行|絕對不行|不可能|不干|不幹|不帮|不幫'), BARE_END, BARE_START),
+  cjk('refuse.bare_answer.ja', 'refuse', 0.85, list('いいえ|いや|嫌です|いやです|無理です|ムリです|無理|ムリ|だめです|ダメです|だめ|ダメ|できません|お断りです|お断りします|しません'), BARE_END, BARE_START),
+  cjk('refuse.bare_answer.ko', 'refuse', 0.85, list('안 됩니다|안됩니다|안 돼요|안돼요|안 돼|안돼|안 되겠습니다|싫습니다|싫어요|싫어|아니요|아뇨|아니|불가능합니다|불가합니다|거절합니다|못 해요|못 합니다|못해요|못합니다|안 해요|안 합니다'), BARE_END, BARE_START),
+  // informal
+  rule('refuse.informal.en', 'refuse', 0.8, list("not gonna|ain't gonna|not going to|won't be|gonna have to pass on|not about to"), ` ${EN_INFORMAL_VERBS}${E}`, EN_INFORMAL_OPEN),
+  rule('refuse.hard_pass.en', 'refuse', 0.8, list("that's a hard pass|that is a hard pass|it's a hard pass|hard pass from me|that's a no from me|that is a no from me|it's a no from me|count me out|i'm out on this|i'm gonna pass|i'm gonna have to pass|gonna pass on|i'll sit this one out"), `${E}`),
+  // "我可不干", "我真的不帮喔", "这种事免谈": 我 + a negated "do / help" that ends the clause.
+  cjk('refuse.informal.zh', 'refuse', 0.8, list('我可不|我才不|我真的不|我真不|我就是不|我绝对不|我絕對不|我肯定不|我是不会|我是不會|我不'), `(?:干|幹|帮|幫|弄|搞|做|碰|接)(?:你|您|这个|這個|这种|這種|这事|這事)?(?:的|啊|呀|哦|喔|啦|了|嘞|哈|呢|吧|嘛|哟|喲)*(?=[,.!?。！？，~～…]|$)`),
+  cjk('refuse.informal_deal.zh', 'refuse', 0.8, list('免谈|免談|没门|沒門|想都别想|想都別想|门都没有|門都沒有'), ``),
+  rule('refuse.informal.vi', 'refuse', 0.8, list('tôi|mình|em|tui|tớ'), ` (?:xin )?(?:chịu|kiếu|xin kiếu|chịu thôi|không dính|không tham gia|không giúp|không làm|không chỉ|không hỗ trợ)(?: (?:vụ|việc|chuyện) (?:này|đó|ấy))?(?: (?:thôi|đâu|nha|nhé|nhá|ạ|luôn))*(?=[ ]?[,.!?…]|$)`),
+  rule('refuse.no_help_dau.vi', 'refuse', 0.8, list('không'), ` (?:giúp|làm|hỗ trợ|chỉ|viết|tạo|hack|tìm|gửi)(?: [^.!?,]{1,30}?)? đâu${E}`),
+  cjk('refuse.informal.ja', 'refuse', 0.8, list('それはムリ|それは無理|それはちょっと|そりゃムリ|そりゃ無理|ムリっす|無理っす|ムリっすね|無理っすね|ムリですね|無理ですね|勘弁|パスで'), ``, '(?<=(?:^|[。！？!?、,]) ?(?:いやー?|いや、|うーん|あー|ごめん|すみません|悪いけど)?[、,]? ?)'),
+  cjk('refuse.cannot_serve.ja', 'refuse_weak', 0.5, JA_CANNOT_SERVE, `${JA_NEG}(?:[。！!…]|$|が|けど|けれど)`),
+  cjk('refuse.partial_alt.ja', 'refuse', 0.85, JA_CANNOT_SERVE, `(?:ません|ない)(?:が|けど|けれど(?:も)?)[、,]?[^。！？]{0,60}?(?:なら|であれば|でしたら|ならば)[^。！？]{0,30}?(?:お手伝い|手伝え|でき|書け|作れ|ご提案|提案)`),
+  cjk('refuse.informal.ko', 'refuse', 0.8, list('안 도와|안 알려|안 가르쳐|안 만들어|안 써|안 찾아|안 해|못 도와|못 알려|못 해'), `(?:줌|줘|줘요|드려요|드림|드립니다|드릴게요|줄게|줄게요|줍니다|줄 거|드릴 거|요|)(?=[ .!?~ㅋㅎ]|$)`),
+  // no apology: the request named, then declined
+  cjk('refuse.no_sorry.ja', 'refuse', 0.85, list('依頼|ご依頼|要求|ご要望|要望|リクエスト|お願い|ご質問'), `(?:に|には|は)(?:応じ|お応え|お答え|対応)(?:ません|られません|できません|いたしません|致しません|しません|かねます)`),
+  cjk('refuse.no_sorry.ko', 'refuse', 0.85, list('요청|요구|부탁|의뢰|질문'), `(?:은|는|에는|엔|에)? ?(?:[^.!?]{0,12} )?(?:처리|응|수행|제공|작성|대응|답변)(?:하|해 드리|해드리)?지 않(?:습니다|아요|겠습니다|을 것입니다)`),
+  // Dialect "can't / won't", any verb but the idioms ("ما أقدر أصدق").
+  rule('refuse.dialect.ar', 'refuse', 0.85, list(AR_DIALECT_CANNOT), ` (?!(?:ان )?(?:انسي|اصدق|انتظر|اتخيل|استني|اصبر|اوصف|اعبر|اشكرك|اوصي)${E})\\p{L}`),
+  // partial with an alternative, Russian: "…не буду, но могу помочь…" ("не стану" cannot be an anchor: REFUSAL_UNANCHORED)
+  rule('refuse.partial_alt.ru', 'refuse', 0.8, list('буду|могу|смогу'), `[^.!?]{0,40}?, (?:но|зато|однако) (?:я )?(?:могу|смогу|готов|готова|с радостью|помогу|давайте|предлагаю)${E}`, '(?<=(?:^|[^\\p{L}])не )'),
+  rule('refuse.without_me.ru', 'refuse', 0.8, list('без меня'), `${E}`, '(?<=(?:это|тут|здесь|то|такое|уж|—|-) )'),
+  // consequence, second round: a system of the user's or a company's, not only private data
+  cjk('refuse.no_access_so.ja', 'refuse', 0.8, list('アクセスでき|アクセスする権限が|アクセス権が|アクセス権限が|アクセスする手段が|閲覧でき|参照でき'), `(?:ない|ません|ず)(?:ため|ので|から)[、,]?[^。！？]{0,60}?(?:でき(?:ません|かねます)|いたしかねます|致しかねます|確認できません)`),
+  rule('refuse.no_access_so_any.ru', 'refuse', 0.8, list('доступа'), ` к ${RU_PUBLIC}[^.!?]{1,60}?(?:поэтому|так что|а значит|и поэтому|следовательно),? (?:я )?не (?:могу|смогу|имею возможности)${E}`, '(?<=(?:у меня нет|я не имею|не имею) )'),
+  rule('refuse.no_access_so_any.ar', 'refuse', 0.8, list('ليس لدي وصول|ليس لدي اي وصول|لا املك وصولا|لا املك وصول|لا يمكنني الوصول|لا استطيع الوصول|لا اتمكن من الوصول|لا استطيع الاطلاع|لا يمكنني الاطلاع'), `${AR_PUBLIC}[^.!?]{0,80}?(?:لذا|لذلك|ولذلك|ولهذا|لهذا|فلا|وعليه)[,،]? (?:لا|لن)? ?(?:استطيع|يمكنني|اتمكن|اقدر|اعرف|يسعني)${E}`),
+  rule('refuse.no_access_so_any.en', 'refuse', 0.8, list("i don't have access to|i do not have access to|i have no access to|i can't access|i cannot access|i'm unable to access|i am unable to access|i'm not able to access|i am not able to access"), ` ${EN_PUBLIC}[^.!?]{1,80}?${EN_SO_CANNOT} \\p{L}`),
+  rule('refuse.no_access_so_any.vi', 'refuse', 0.8, list(VI_NO_ACCESS), ` [^.!?]{0,80}?(?:nên|vì vậy|do đó|cho nên|vì thế) (?:(?:tôi|mình|em) )?(?:không thể|không|chẳng thể) \\p{L}`),
+  cjk('refuse.no_access_so_any.zh', 'refuse', 0.8, list(ZH_NO_ACCESS), `${ZH_PUBLIC}[^。！？.!?]{0,40}?(?:所以|因此|因而|因為|因为)?[,，]?我?(?:无法|無法|不能|没法|沒法|没办法|沒辦法)(?:帮你|幫你|帮您|幫您|替你|替您|为你|為你|为您|為您)?(?:查|確認|确认|看|检查|檢查|修改|处理|處理)`),
+  cjk('refuse.no_access_so_any.ko', 'refuse', 0.8, list('접근할 수 없|접근 권한이 없|접근할 권한이 없|조회할 권한이 없|열람할 권한이 없|접속할 수 없'), `[^.!?]{0,10}?(?:어서|기 때문에|으므로|므로|으니|니까)[,]? ?[^.!?]{0,50}?(?:수 없|드릴 수 없|드리기 어렵)`),
+];
+
 /**
  * Rules the anchor index cannot hold: their only possible anchor is a word whose letters are all Latin
  * look-alikes ("стану", "не"), which normalisation folds to Latin when it stands alone. The scanner runs these
  * as plain regexes over Cyrillic text; keep the list short.
  */
 export const REFUSAL_UNANCHORED: readonly PhraseRule[] = [
-  { id: 'refuse.infinitive_first.ru', group: 'refuse', weight: 0.85, anchors: [], pattern: `(?<=${RU_INFINITIVE} (?:[\\p{L}-]+ ){0,5})не стану${E}` },
+  { id: 'refuse.infinitive_first.ru', group: 'refuse', weight: 0.85, anchors: [], pattern: `(?<=${RU_INFINITIVE} (?:[\\p{L}-]+ ){0,8})не стану${E}` },
   { id: 'refuse.cannot_any.ru', group: 'refuse', weight: 0.85, anchors: [], pattern: `(?<=(?:^|[^\\p{L}]))не стану ${RU_NOT_REFUSAL}(?:\\p{L}+ ){0,2}?${RU_INFINITIVE}${E}` },
 ];
 
-export const REFUSAL_RULES: readonly PhraseRule[] = [...en, ...romance, ...vi, ...ru, ...ar, ...zh, ...ja, ...ko, ...structure, ...families];
+export const REFUSAL_RULES: readonly PhraseRule[] = [...en, ...romance, ...vi, ...ru, ...ar, ...zh, ...ja, ...ko, ...structure, ...families, ...register];

@@ -1,4 +1,4 @@
-// no_code: flags answers that contain source code. Four kinds of evidence, found in one pass over the lines of
+// no_code: flags answers that contain source code. Six kinds of evidence, found in one pass over the lines of
 // the original text (punctuation and indentation are the signal, so nothing is normalised):
 //
 //   fenced    a Markdown fence (``` or ~~~) and what it holds, up to the closing fence or the end of the text
@@ -13,13 +13,18 @@
 //   inline    in a line of prose in any language, code recognised by its own shape (INLINE_FAMILIES): a command
 //             ("undo it with git reset --hard HEAD~1"), a program with flags ("lsof -i :8080"), a pipeline, a
 //             crontab line, a SQL statement by its clauses (SELECT … FROM, UPDATE … SET … =), an expression with a
-//             block, a lambda or chained calls, a regex literal dense with metacharacters; or a `code span` that
-//             reads as code. On a line that already has two weak code signals, one of these makes it strong.
+//             block, a lambda or chained calls, a call of a call, an array spread, a JavaScript declaration, a Ruby
+//             range with a method, a PowerShell cmdlet with a -Parameter or a pipe, a regex literal dense with
+//             metacharacters; or a `code span` that reads as code or holds a command with flags. On a line that
+//             already has two weak code signals, one of these makes it strong.
+//   config    two or more KEY=value lines in a row (a .env file)
+//   rule      a Makefile rule: "target:" then a tab-indented line shaped like a command
 //
 // A JSON document (bare, not fenced) is data, not code: its lines are skipped. Lines of brackets alone add nothing.
 //
 // Score: each span weighs in (a fence 0.9; a run of lines 1 − 0.45^strong · 0.7^code, at most 0.95; an indented
-// block counts its weak lines as code; an inline command or code span 0.55), and spans combine as 1 − Π(1 − w).
+// block counts its weak lines as code; an inline command or code span 0.55; a config block or a Makefile rule 0.6),
+// and spans combine as 1 − Π(1 − w).
 // Matches are the code spans.
 //
 // `languages` restricts the flag to code in those languages: the fence's info string says which, or the strong
@@ -376,7 +381,7 @@ function isWordChar(c: number): boolean {
 // ---------------------------------------------------------------------------------------------------- scanner
 
 interface Span {
-  kind: 'fenced' | 'indented' | 'lines' | 'inline';
+  kind: 'fenced' | 'indented' | 'lines' | 'inline' | 'config' | 'rule';
   start: number;
   end: number;
   weight: number;
@@ -420,6 +425,7 @@ const M_COLON = 64;
 /** ")." */
 const M_PAREN_DOT = 128;
 const M_BACKSLASH_OR_BRACKET = 256;
+const M_PAREN = 512;
 
 /** One pass over the line: which characters the inline families need are there. */
 function lineMarks(line: string): number {
@@ -443,6 +449,7 @@ function lineMarks(line: string): number {
     } else if (c === 61 && line.charCodeAt(i + 1) === 62) marks |= M_ARROW;
     else if (c === 58) marks |= M_COLON;
     else if (c === 92 || c === 91) marks |= M_BACKSLASH_OR_BRACKET;
+    else if (c === 40) marks |= M_PAREN;
   }
   return marks;
 }
@@ -515,6 +522,43 @@ const INLINE_FAMILIES: readonly InlineFamily[] = [
     needs: M_COLON,
     re: /\b[a-z_]\w*\([^()\n]*\blambda\s+\w+(?:\s*,\s*\w+)*\s*:[^\n]*/g,
   },
+  // A Ruby range with a method ("(1..10).map { |x| x**2 }.sum", "(1..5).each_slice(2)").
+  {
+    name: 'ruby_range',
+    lang: 'ruby',
+    needs: M_PAREN | M_DOT,
+    re: /\(-?\d+\.\.\.?-?\w+\)\.[a-z_]\w*[^\n]*/g,
+  },
+  // A call whose argument is a call, names of three letters or more, the inner argument a name, a dotted name or
+  // nothing ("list(dict.fromkeys(items))", "Array.from(new Set(xs))", "Counter(s.split())"), not "sin(cos(x))".
+  {
+    name: 'nested_call',
+    lang: undefined,
+    needs: M_PAREN,
+    re: /(?<![\w$.])[A-Za-z_$][\w$]{2,}(?:\.[A-Za-z_$][\w$]*)*\((?:new\s+)?[A-Za-z_$][\w$]{2,}(?:\.[A-Za-z_$][\w$]*)*\((?:[A-Za-z_$][\w$.]{2,}|[^()\n]*[.=][^()\n]*)?\)[^()\n]*\)/g,
+  },
+  // JavaScript spread into an array ("[...new Set(arr)]", "[...map.keys()]").
+  {
+    name: 'spread',
+    lang: 'javascript',
+    needs: M_DOT | M_BACKSLASH_OR_BRACKET,
+    re: /\[\.\.\.(?:new\s+)?[A-Za-z_$][\w$.]*(?:\([^()\n]*\))?[^\]\n]*\]/g,
+  },
+  // A JavaScript declaration whose value is code: a constructor, an array, an object, a call, or a closing ";".
+  {
+    name: 'declaration',
+    lang: 'javascript',
+    needs: 0,
+    re: /(?<![\w$])(?:const|let|var)\s+[A-Za-z_$][\w$]*\s*=\s*(?:(?:new\s|\[|\{|[A-Za-z_$][\w$.]*\()[^\n]*|[^;\n]+;)/g,
+  },
+  // PowerShell: a Verb-Noun cmdlet with a -Parameter or piped into another cmdlet, inside a sentence
+  // ("Remove-Item -Recurse -Force .\node_modules", "Get-Process | Sort-Object CPU"); "the Get-Help cmdlet" is prose.
+  {
+    name: 'powershell',
+    lang: 'powershell',
+    needs: 0,
+    re: new RegExp(String.raw`(?<![\w-])(?:${POWERSHELL_VERBS.replaceAll(' ', '|')})-[A-Z][A-Za-z]+(?:\s+[^\s-][^\s]*)?(?:\s+-[A-Z][A-Za-z]+|\s*\|\s*(?:${POWERSHELL_VERBS.replaceAll(' ', '|')})-[A-Z][A-Za-z]+)[^\n]*`, 'g'),
+  },
   {
     name: 'chained_calls',
     lang: undefined,
@@ -546,6 +590,11 @@ function regexLiteral(line: string): { start: number; end: number } | undefined 
 
 /** A `code span` in a line of prose. */
 const CODE_SPAN = /`([^`\n]{3,})`/g;
+/**
+ * A code span holding a command line: a program, then at least one flag or a pipe among its arguments
+ * ("`find . -name '*.log' -mtime +7 -delete`"). A backticked word ("`git`") or a phrase is not one.
+ */
+const SPAN_COMMAND = /^\s*(?:sudo\s+)?[a-z][\w.+-]*(?:\s+\S+)*?\s+(?:-{1,2}[A-Za-z][\w-]*|\||&&)(?:\s|$)/;
 
 /** A command or a code span inside the prose line text[start, end), as a span of its own. */
 function inlineCode(text: string, start: number, end: number): Span | undefined {
@@ -573,6 +622,7 @@ function inlineCode(text: string, start: number, end: number): Span | undefined 
   let m: RegExpExecArray | null;
   while ((m = CODE_SPAN.exec(line)) !== null) {
     const s = start + m.index + 1;
+    if (SPAN_COMMAND.test(m[1]!)) return { kind: 'inline', start: s, end: s + m[1]!.length, weight: 0.55, lang: 'shell' };
     const k = classify(text, s, s + m[1]!.length);
     if (k >= CODE) return { kind: 'inline', start: s, end: s + m[1]!.length, weight: 0.55, lang: lineLang };
   }
@@ -635,9 +685,33 @@ class LangVote {
 const FENCE_VOTE = new LangVote();
 const RUN_VOTE = new LangVote();
 
+/** Two or more KEY=value lines in a row: a .env or config file ("DATABASE_URL=postgres://…", "DEBUG=false"). */
+const DOTENV = /^[ \t]*(?:export\s+)?[A-Z][A-Z0-9_]{1,}=[^\s=][^\n]*\n[ \t]*(?:export\s+)?[A-Z][A-Z0-9_]{1,}=[^\n]*/gm;
+/**
+ * A Makefile rule: "target:" (with its prerequisites) then a tab-indented line that reads as a command (a program
+ * and an argument shaped like one), so that "Ingredients:" and tab-indented prose are not rules.
+ */
+const MAKEFILE_RULE = new RegExp(String.raw`^[A-Za-z0-9_.%/$()-]+(?:[ \t]+[A-Za-z0-9_.%/$()-]+)*[ \t]*:(?!=)[^\n]*\n\t(?:@|-)?(?:[a-z][\w.+-]*(?:\s+[a-z][\w-]*){0,2}\s+${SHELL_ARG}|\$\()[^\n]*(?:\n\t[^\n]*)*`, 'gm');
+
+/** Code of several lines that each look like prose or data alone: config files and Makefile rules. */
+function multilineSpans(text: string, spans: Span[]): void {
+  if (!text.includes('\n')) return;
+  if (text.includes('=')) {
+    DOTENV.lastIndex = 0;
+    const m = DOTENV.exec(text);
+    if (m !== null) spans.push({ kind: 'config', start: m.index, end: m.index + m[0].length, weight: 0.6, lang: undefined });
+  }
+  if (text.includes('\n\t')) {
+    MAKEFILE_RULE.lastIndex = 0;
+    const m = MAKEFILE_RULE.exec(text);
+    if (m !== null) spans.push({ kind: 'rule', start: m.index, end: m.index + m[0].length, weight: 0.6, lang: 'makefile' });
+  }
+}
+
 /** The spans of code in `text`. */
 function findSpans(text: string): Span[] {
   const spans: Span[] = [];
+  multilineSpans(text, spans);
   const len = text.length;
   let pos = 0;
   // Open fence.
