@@ -12,7 +12,7 @@ export interface EvalRow {
 }
 
 export type OutputSet = 'urls' | 'code' | 'refusals';
-export type Split = 'dev' | 'test' | 'fresh' | 'fresh2';
+export type Split = 'dev' | 'test' | 'fresh' | 'fresh2' | 'fresh3';
 
 /**
  * What the held-out (test) split must reach, from issue 15: accuracy per scanner, and no refusal language far
