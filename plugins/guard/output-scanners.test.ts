@@ -913,12 +913,16 @@ describe('held-out evaluation splits (data/output) meet the targets', () => {
       const fresh2 = loadSplit(set, 'fresh2');
       assert.ok(fresh2.some((r) => r.label === POSITIVE[set]) && fresh2.some((r) => r.label !== POSITIVE[set]), `${set} fresh2`);
       assert.deepEqual(fresh2.filter((r) => devTexts.has(r.text) || heldOutTexts.has(r.text) || freshTexts.has(r.text)), [], `${set}: fresh2 rows in another split`);
+      const fresh2Texts = new Set(fresh2.map((r) => r.text));
+      const fresh3 = loadSplit(set, 'fresh3');
+      assert.ok(fresh3.some((r) => r.label === POSITIVE[set]) && fresh3.some((r) => r.label !== POSITIVE[set]), `${set} fresh3`);
+      assert.deepEqual(fresh3.filter((r) => devTexts.has(r.text) || heldOutTexts.has(r.text) || freshTexts.has(r.text) || fresh2Texts.has(r.text)), [], `${set}: fresh3 rows in another split`);
     }
     const langs = new Set(loadSplit('refusals', 'test').map((r) => r.lang));
     assert.deepEqual([...langs].sort(), ['ar', 'en', 'ja', 'ko', 'ru', 'vi', 'zh', 'zh-Hant']);
   });
 
-  for (const split of ['test', 'fresh', 'fresh2'] as const) {
+  for (const split of ['test', 'fresh', 'fresh2', 'fresh3'] as const) {
     for (const set of ['urls', 'code', 'refusals'] as const) {
       test(`${set}: accuracy on the ${split} split is at least ${TARGETS.accuracy}`, () => {
         const f = figures(loadSplit(set, split), POSITIVE[set], scanners[set]);
