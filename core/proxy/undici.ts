@@ -1,5 +1,5 @@
 // undici's Pool and Agent without the rest of undici. Its index also loads fetch, WebSocket, EventSource, the mock
-// agents, the cache stores and every interceptor, ~100 files that Sluice never calls: about 4 MB of idle RSS (their
+// agents, the cache stores and every interceptor, ~100 files that Sluice never calls: about 3 MB of idle RSS (their
 // source and code stay in the heap). These are the same module instances the index exports, so an `instanceof`
 // or an error class from `import … from 'undici'` elsewhere still matches.
 
