@@ -14,5 +14,14 @@ registerHooks({
 });
 
 process.on('exit', () => {
-  for (const entry of (process as unknown as { moduleLoadList?: readonly string[] }).moduleLoadList ?? []) writeSync(2, `SLUICE_BUILTIN ${entry}\n`);
+  const list = (process as unknown as { moduleLoadList?: readonly string[] }).moduleLoadList ?? [];
+  // Some 300 lines at once can fill the pipe to the test, whose end is non-blocking: write on until all is taken.
+  let rest = Buffer.from(list.map((entry) => `SLUICE_BUILTIN ${entry}\n`).join(''));
+  while (rest.length > 0) {
+    try {
+      rest = rest.subarray(writeSync(2, rest));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+    }
+  }
 });
