@@ -233,7 +233,7 @@ export class App {
       logger,
       running: this.#running,
     });
-    const passThrough = passEntries.length === 0 ? null : new PassThroughProxy(passEntries);
+    const passThrough = passEntries.length === 0 ? null : await PassThroughProxy.create(passEntries);
     let routes: RouteTable;
     try {
       routes = new RouteTable(pipeline, plugins, { groups, keysChecked: chain.hooks.authenticate !== null, state: this.state, store: this.store, aliases: resolved.settings.aliases, lookup: pipeline.lookup, config }, passThrough);

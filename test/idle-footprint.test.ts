@@ -1,7 +1,9 @@
 // What a gateway loads, not how much memory it has (RSS varies from run to run): the example config must not pull in
 // the big tables (tinyld's n-grams, ~110 MB of RSS; gpt-tokenizer's encodings) nor clients it has no use for
-// (ioredis, prom-client), at startup or while it serves errors in every catalogue language. Each of them still
-// loads once a config or a request needs it, which shows the trace sees them. bench/memory.ts measures the RSS.
+// (ioredis, prom-client, http-proxy-3, busboy, undici's fetch, Node's own bundled undici), at startup or while it
+// serves errors in every catalogue language. Each of them still loads once a config or a request needs it, which
+// shows the trace sees them. V8's optimizing compilers are off while the gateway starts and back on for its traffic.
+// bench/memory.ts measures the RSS.
 
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
@@ -15,11 +17,14 @@ import { chat, post, ROOT } from './helpers.ts';
 class TracedGateway {
   readonly #child: ChildProcessWithoutNullStreams;
   readonly #modules = new Set<string>();
+  readonly #builtins = new Set<string>();
   #log = '';
+  #stdout = '';
   readonly exited: Promise<void>;
 
-  constructor(config: string) {
+  constructor(config: string, nodeFlags: readonly string[] = []) {
     this.#child = spawn(process.execPath, [
+      ...nodeFlags,
       '--import',
       join(ROOT, 'test', 'module-trace.ts'),
       join(ROOT, 'core', 'main.js'),
@@ -38,10 +43,13 @@ class TracedGateway {
         const line = pending.slice(0, cut);
         pending = pending.slice(cut + 1);
         if (line.startsWith('SLUICE_MODULE ')) this.#modules.add(line.slice('SLUICE_MODULE '.length));
+        else if (line.startsWith('SLUICE_BUILTIN ')) this.#builtins.add(line.slice('SLUICE_BUILTIN '.length));
         else this.#log += line + '\n';
       }
     });
-    this.exited = new Promise((resolve) => this.#child.once('exit', () => resolve()));
+    this.#child.stdout.on('data', (data: Buffer) => (this.#stdout += data.toString('utf8')));
+    // 'close', not 'exit': the output printed at exit has been read by then.
+    this.exited = new Promise((resolve) => this.#child.once('close', () => resolve()));
   }
 
   /** The port, once the gateway logs that it listens. A guard against a hang, not a speed check. */
@@ -69,6 +77,16 @@ class TracedGateway {
     return [...this.#modules].some((url) => url.endsWith(`/${pathInRepo}`));
   }
 
+  /** Node's own modules and bindings (`NativeModule http`, `Internal Binding fs`); listed once the process exited. */
+  builtins(): Set<string> {
+    return this.#builtins;
+  }
+
+  /** What the process printed on stdout so far (V8's `--trace-opt` lines go there). */
+  stdout(): string {
+    return this.#stdout;
+  }
+
   async stop(): Promise<void> {
     if (this.#child.exitCode === null) this.#child.kill('SIGTERM');
     await this.exited;
@@ -76,7 +94,7 @@ class TracedGateway {
 }
 
 /** Not loaded by the example config, whatever it serves. */
-const HEAVY = ['tinyld', 'gpt-tokenizer', 'ioredis', 'prom-client'];
+const HEAVY = ['tinyld', 'gpt-tokenizer', 'ioredis', 'prom-client', 'http-proxy-3', 'busboy'];
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-footprint-'));
 const gateways: TracedGateway[] = [];
@@ -85,8 +103,8 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function traced(config: string): TracedGateway {
-  const gateway = new TracedGateway(config);
+function traced(config: string, nodeFlags: readonly string[] = []): TracedGateway {
+  const gateway = new TracedGateway(config, nodeFlags);
   gateways.push(gateway);
   return gateway;
 }
@@ -123,11 +141,35 @@ describe('what the example config loads', () => {
     const packages = gateway.packages();
     assert.ok(packages.has('undici') && packages.has('yaml'), [...packages].join(', '));
     for (const name of HEAVY) assert.ok(!packages.has(name), `${name} was loaded: ${[...packages].join(', ')}`);
+    // undici's Pool and Agent, without its index (fetch, WebSocket, mocks, cache stores).
+    assert.ok(gateway.loaded('undici/lib/dispatcher/pool.js') && gateway.loaded('undici/lib/dispatcher/agent.js'));
+    assert.ok(!gateway.loaded('undici/index.js') && !gateway.loaded('undici/lib/web/fetch/index.js'));
 
     // The tokenizer comes with the first request that counts tokens.
     const count = await post(`http://127.0.0.1:${port}/v1/messages/count_tokens`, JSON.stringify({ model: 'mock-gpt', messages: [{ role: 'user', content: 'How many tokens is this?' }] }));
     assert.equal(count.status, 200);
     assert.ok(gateway.packages().has('gpt-tokenizer'));
+
+    // Node's own bundled undici (its fetch and WebSocket) is not loaded either: nothing imports node:http's lazy
+    // `WebSocket` getter. The list is printed at exit, and shows node:http itself.
+    await gateway.stop();
+    const builtins = gateway.builtins();
+    assert.ok(builtins.has('NativeModule http'), [...builtins].slice(0, 20).join(', '));
+    assert.ok(!builtins.has('NativeModule internal/deps/undici/undici'));
+  });
+
+  test('the optimizing compilers are back on once it listens: traffic gets TurboFan code', async () => {
+    const gateway = traced(join(ROOT, 'config', 'proxy.example.yaml'), ['--trace-opt']);
+    const port = await gateway.port();
+    // Requests until V8 reports an optimized function (its trace is block-buffered on a pipe, so it comes in bursts);
+    // a count, not a time, and the guard only stops a hang.
+    let requests = 0;
+    while (!/target TURBOFAN/.test(gateway.stdout())) {
+      assert.ok(requests < 50_000, `no TurboFan compilation after ${requests} requests`);
+      const res = await post(`http://127.0.0.1:${port}/v1/chat/completions`, JSON.stringify({ model: 'no-such-model', messages: [{ role: 'user', content: `hello ${requests}` }] }));
+      assert.equal(res.status, 404);
+      requests++;
+    }
   });
 
   test('a catalogue with a language only the n-gram model tells (French) loads it at startup', async () => {

@@ -2,7 +2,7 @@
 // files to a temporary directory and text fields to memory, so an upload is never held whole in memory and can be
 // sent again to another deployment on a retry. busboy parses the parts.
 
-import Busboy from 'busboy';
+import type Busboy from 'busboy';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createWriteStream, type WriteStream } from 'node:fs';
@@ -140,6 +140,8 @@ export async function spoolForm(req: IncomingMessage, limit: number, timeoutMs: 
     });
   }
   if (declaresMoreThan(req.headers, limit)) throw tooLarge(limit);
+  // busboy is loaded by the first form upload, not by every gateway.
+  const { default: createFormParser } = await import('busboy');
   const dir = await mkdtemp(join(tmpdir(), 'sluice-form-'));
   const fields: Record<string, string> = {};
   const parts: FormPart[] = [];
@@ -164,7 +166,7 @@ export async function spoolForm(req: IncomingMessage, limit: number, timeoutMs: 
       timeoutMs > 0 ? timeoutMs : 2 ** 31 - 1,
     );
     try {
-      parser = Busboy({ headers: req.headers, limits: { fieldSize: FIELD_LIMIT, parts: MAX_PARTS, fileSize: limit }, defParamCharset: 'utf8' });
+      parser = createFormParser({ headers: req.headers, limits: { fieldSize: FIELD_LIMIT, parts: MAX_PARTS, fileSize: limit }, defParamCharset: 'utf8' });
     } catch (error) {
       clearTimeout(timer);
       rm(dir, { recursive: true, force: true }).catch(() => undefined);

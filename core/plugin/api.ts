@@ -30,6 +30,7 @@ export { respond } from '../http/reply.ts';
 export { estimateRequestTokens } from '../providers/openai.ts';
 // For plugins that call backends themselves (health probes, a remote guard engine).
 export { errorCode } from '../proxy/pools.ts';
+export { Agent, Pool } from '../proxy/undici.ts';
 export { upstreamConnectOptions, type UpstreamTls } from '../config/tls-files.ts';
 export { healthProbe, type HealthProbe } from '../providers/probe.ts';
 export { SluiceError } from '../errors.ts';

@@ -6,7 +6,7 @@
 // nobody waits for a cold load that a warm server could have avoided. Deployment ids are stable across polls
 // (`<server id>/<model>`), so router state (health, latency, in-flight) carries over.
 
-import { Agent } from 'undici';
+import { Agent } from '../proxy/undici.ts';
 import type { Logger } from '../logger.ts';
 import { upstreamConnectOptions } from '../config/tls-files.ts';
 import type { Deployment, ModelGroup } from '../config/models.ts';

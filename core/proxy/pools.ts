@@ -1,6 +1,7 @@
 // The upstream client: one undici Pool per backend origin, keep-alive, and the mapping of transport errors.
 
-import { Pool, type Dispatcher } from 'undici';
+import type { Dispatcher, Pool as UndiciPool } from 'undici';
+import { Pool } from './undici.ts';
 import { SluiceError } from '../errors.ts';
 import type { Deployment } from '../config/models.ts';
 import { MockDispatcher } from '../providers/mock.ts';
@@ -52,7 +53,7 @@ export class Upstreams {
     const key = tls === null ? deployment.origin : tls.poolKey;
     let pool = this.#pools.get(key);
     if (pool === undefined) {
-      const options: Pool.Options = {
+      const options: UndiciPool.Options = {
         connections: this.options.connectionsPerOrigin,
         connectTimeout: this.options.timeouts.connect,
         keepAliveTimeout: this.options.keepAliveMs,

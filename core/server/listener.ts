@@ -2,7 +2,7 @@
 // With `server.tls` it serves HTTPS instead: HTTP/2 and HTTP/1.1 on one port (ALPN picks), or HTTP/1.1 only; an
 // optional plain-HTTP listener redirects to it, and `reloadTls()` swaps the certificate without dropping anyone.
 
-import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerOptions, ServerResponse } from 'node:http';
 import { createSecureServer, type Http2SecureServer, type SecureServerOptions, type ServerHttp2Session } from 'node:http2';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { randomUUID } from 'node:crypto';
@@ -14,6 +14,11 @@ import { loadServerTls, type CertificateInfo } from '../config/tls-files.ts';
 import { redirectToHttps, refuseUnverifiedPeer, SluiceHttp2Request, SluiceHttp2Response } from './tls.ts';
 import { declaresMoreThan } from '../http/body.ts';
 import { requestId } from '../http/headers.ts';
+
+// Not `import { createServer } from 'node:http'`: an ES import of a built-in reads every export, and node:http's
+// lazy `WebSocket`, `CloseEvent` and `MessageEvent` getters then load Node's own bundled undici (fetch, WebSocket,
+// web streams), ~1.5 MB of idle RSS that the gateway never uses. getBuiltinModule returns the same module object.
+const { createServer } = process.getBuiltinModule('node:http');
 
 /** What `reloadTls()` did: the new certificate, or why the old one stays. */
 export type TlsReload = { readonly ok: true; readonly certificate: CertificateInfo } | { readonly ok: false; readonly error: string };

@@ -13,7 +13,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { ProxyServer } from 'http-proxy-3';
+import type { ProxyServer } from 'http-proxy-3';
 
 export interface PassThroughEntry {
   readonly path: string;
@@ -85,10 +85,16 @@ export class PassThroughProxy {
   readonly #entries: readonly PassThroughEntry[];
   readonly #proxy: ProxyServer;
 
-  constructor(entries: readonly PassThroughEntry[]) {
+  /** http-proxy-3 (and follow-redirects, debug) is loaded by the first config that has pass-through entries. */
+  static async create(entries: readonly PassThroughEntry[]): Promise<PassThroughProxy> {
+    const { ProxyServer } = await import('http-proxy-3');
+    return new PassThroughProxy(entries, new ProxyServer({ changeOrigin: true, ignorePath: true, xfwd: true }));
+  }
+
+  private constructor(entries: readonly PassThroughEntry[], proxy: ProxyServer) {
     // Longest path first, so /a/b wins over /a.
     this.#entries = [...entries].sort((a, b) => b.path.length - a.path.length);
-    this.#proxy = new ProxyServer({ changeOrigin: true, ignorePath: true, xfwd: true });
+    this.#proxy = proxy;
     this.#proxy.on('proxyReq', (proxyReq, req) => prepareHeaders(proxyReq.getHeaderNames(), (name) => proxyReq.removeHeader(name), (name, value) => proxyReq.setHeader(name, value), matchOf(req)));
     this.#proxy.on('proxyReqWs', (proxyReq, req) => prepareHeaders(proxyReq.getHeaderNames(), (name) => proxyReq.removeHeader(name), (name, value) => proxyReq.setHeader(name, value), matchOf(req)));
   }

@@ -14,8 +14,8 @@
 // {"message": str, "details": ...}: 408 when the scanners outrun the server's own timeout, 422 for a bad body.
 // The `/scan/*` variants answer without the sanitized text; they are not used here.
 
-import { Pool, type Dispatcher } from 'undici';
-import { errorCode } from '../../core/plugin/api.ts';
+import type { Dispatcher } from 'undici';
+import { errorCode, Pool } from '../../core/plugin/api.ts';
 
 export interface LlmGuardApiOptions {
   /** The API's base URL, optionally with a path prefix: `http://guard:8000` or `https://host/llm-guard`. */

@@ -4,8 +4,7 @@
 // runs timers. Each deployment has its own probe loop; a probe never overlaps the previous one of the same
 // deployment, and a slow or dead backend never delays the probes of the others.
 
-import { Agent } from 'undici';
-import { definePlugin, errorCode, healthProbe, upstreamConnectOptions, type Deployment, type Logger, type Plugin, type RouterState } from '../../core/plugin/api.ts';
+import { Agent, definePlugin, errorCode, healthProbe, upstreamConnectOptions, type Deployment, type Logger, type Plugin, type RouterState } from '../../core/plugin/api.ts';
 
 export interface HealthActiveOptions {
   /** Seconds between the starts of two probes of one deployment. Default: LiteLLM's `health_check_interval`, else 10. */
