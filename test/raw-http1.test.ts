@@ -176,6 +176,16 @@ describe('framing', () => {
     await pool.close();
   });
 
+  test('a header named __proto__ stays a header, not the prototype of the headers object', async () => {
+    const server = await scripted((_req, socket) => void socket.write('HTTP/1.1 200 OK\r\n__proto__: x\r\nContent-Length: 0\r\n\r\n'));
+    const pool = new RawHttp1Dispatcher(server.origin, OPTIONS);
+    const out = await request(pool).done;
+    assert.equal(out.error, null);
+    assert.equal(Object.getPrototypeOf(out.headers), Object.prototype);
+    assert.equal(Object.getOwnPropertyDescriptor(out.headers, '__proto__')?.value, 'x');
+    await pool.close();
+  });
+
   test('a chunked answer split inside chunk-size lines and between CR and LF is decoded, trailers included', async () => {
     const pieces = [
       'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r',
@@ -435,6 +445,19 @@ describe('abort, pause and timeouts', () => {
     const done = await out.done;
     assert.equal(done.body.length, body.length);
     assert.equal(done.error, null);
+    await pool.close();
+  });
+
+  test('a socket whose last answer ended while paused (no body) reads the next answer', async () => {
+    const server = await scripted((req, socket) => {
+      if (req.path === '/empty') socket.write('HTTP/1.1 204 No Content\r\n\r\n');
+      else socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+    });
+    const pool = new RawHttp1Dispatcher(server.origin, OPTIONS);
+    const empty = await request(pool, { path: '/empty' }, { onStart: (c) => c.pause() }).done;
+    assert.equal(empty.status, 204);
+    assert.equal((await request(pool).done).body, 'ok');
+    assert.equal(server.connections, 1);
     await pool.close();
   });
 

@@ -179,6 +179,9 @@ class Connection {
     this.#reusable = true;
     this.keepAliveHintMs = null;
     this.#arm(exchange.headersTimeoutMs, 'UND_ERR_HEADERS_TIMEOUT', 'no response headers');
+    // The last answer may have ended with its reader paused (a bodiless one); this one reads unless paused already.
+    if (exchange.paused) this.socket.pause();
+    else if (this.socket.isPaused()) this.socket.resume();
     const { head, body } = exchange;
     if (body === null) this.socket.write(head, 'latin1');
     else if (typeof body === 'string' && !NON_ASCII.test(head)) this.socket.write(head + body);
@@ -490,8 +493,9 @@ function otherSideClosed(): UpstreamHttpError {
 
 function addHeader(headers: Headers, name: string, value: string): void {
   const existing = Object.hasOwn(headers, name) ? headers[name] : undefined;
-  // A header named __proto__ must stay data, not become the object's prototype.
-  if (existing === undefined) Object.defineProperty(headers, name, { value, writable: true, enumerable: true, configurable: true });
+  // A header named __proto__ must stay data, not become the object's prototype (defineProperty only then: it is slow).
+  if (existing === undefined && name === '__proto__') Object.defineProperty(headers, name, { value, writable: true, enumerable: true, configurable: true });
+  else if (existing === undefined) headers[name] = value;
   else if (typeof existing === 'string') headers[name] = [existing, value];
   else existing.push(value);
 }
