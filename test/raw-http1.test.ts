@@ -3,13 +3,14 @@
 // only after whole answers, and turn every misbehaviour into an error with undici's code, never a crash.
 
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { after, describe, test } from 'node:test';
 import type { Dispatcher } from 'undici';
 import { buildModelGroups, type Deployment } from '../core/config/models.ts';
 import { RawHttp1Dispatcher } from '../core/proxy/raw-http1.ts';
 import { mapUpstreamError, Upstreams, type UpstreamOptions } from '../core/proxy/pools.ts';
-import { sleep, until } from './helpers.ts';
+import { settles, sleep, until } from './helpers.ts';
 
 interface ReceivedRequest {
   readonly method: string;
@@ -295,6 +296,21 @@ describe('keep-alive', () => {
     assert.equal((await request(short).done).body, 'ok');
     await until('the idle socket was closed by the client', () => short.openSockets === 0 && server.closed === closedBefore + 1);
     await short.close();
+  });
+
+  test('idle sockets do not hold the process open (as undici): a process whose request ended exits on its own', async () => {
+    const server = await scripted(ok);
+    const script = [
+      `import { RawHttp1Dispatcher } from ${JSON.stringify(new URL('../core/proxy/raw-http1.ts', import.meta.url).href)};`,
+      `const pool = new RawHttp1Dispatcher(${JSON.stringify(server.origin)}, { timeouts: { connect: 5000, firstByte: 60000, idle: 60000, total: 0 }, keepAliveMs: 600000, connectionsPerOrigin: null });`,
+      `pool.dispatch({ path: '/', method: 'GET' }, { onResponseEnd: () => console.log('answered, ' + pool.openSockets + ' socket open'), onResponseError: (_c, e) => console.log('failed', e.message) });`,
+    ].join('\n');
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    const code = await settles('the child exits by itself', new Promise<number | null>((r) => child.once('exit', r)));
+    assert.equal(output.trim(), 'answered, 1 socket open');
+    assert.equal(code, 0);
   });
 
   test("a server's Keep-Alive: timeout=1 leaves no time to reuse the socket: it is closed after the answer", async () => {

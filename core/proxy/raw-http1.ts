@@ -179,6 +179,8 @@ class Connection {
     this.#reusable = true;
     this.keepAliveHintMs = null;
     this.#arm(exchange.headersTimeoutMs, 'UND_ERR_HEADERS_TIMEOUT', 'no response headers');
+    // Busy: it holds the process open, as undici's do (idle sockets do not, see release()).
+    this.socket.ref();
     // The last answer may have ended with its reader paused (a bodiless one); this one reads unless paused already.
     if (exchange.paused) this.socket.pause();
     else if (this.socket.isPaused()) this.socket.resume();
@@ -516,7 +518,8 @@ export class RawHttp1Dispatcher implements UpstreamDispatcher {
   readonly #connections = new Set<Connection>();
   #closed = false;
   #sweeper: NodeJS.Timeout | null = null;
-  #onDrained: (() => void) | null = null;
+  /** close() waiting for the last socket to go. */
+  #drained: { promise: Promise<void>; resolve: () => void } | null = null;
   /** For requests whose body is a stream (uploads): undici, made on first use. */
   #streaming: Pool | null = null;
 
@@ -640,6 +643,7 @@ export class RawHttp1Dispatcher implements UpstreamDispatcher {
     const hint = connection.keepAliveHintMs;
     const ttl = hint === null ? this.#options.keepAliveMs : Math.min(hint, this.#options.keepAliveMs);
     connection.expiresAt = performance.now() + ttl;
+    connection.socket.unref();
     this.#idle.push(connection);
     this.#sweeper ??= setInterval(() => this.#sweep(), Math.max(100, Math.min(this.#options.keepAliveMs, 1000))).unref();
   }
@@ -654,7 +658,7 @@ export class RawHttp1Dispatcher implements UpstreamDispatcher {
     if (this.#connections.size === 0) {
       if (this.#sweeper !== null) clearInterval(this.#sweeper);
       this.#sweeper = null;
-      this.#onDrained?.();
+      this.#drained?.resolve();
     }
   }
 
@@ -687,7 +691,10 @@ export class RawHttp1Dispatcher implements UpstreamDispatcher {
     this.#closed = true;
     for (const connection of [...this.#idle]) connection.destroy();
     const streaming = this.#streaming?.close();
-    if (this.#connections.size > 0) await new Promise<void>((resolve) => (this.#onDrained = resolve));
+    if (this.#connections.size > 0) {
+      this.#drained ??= Promise.withResolvers<void>();
+      await this.#drained.promise;
+    }
     await streaming;
   }
 
