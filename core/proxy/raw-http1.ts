@@ -166,10 +166,6 @@ class Connection {
     this.socket.on('close', () => this.#onClose());
   }
 
-  get idle(): boolean {
-    return this.#exchange === null;
-  }
-
   /** Writes `exchange`'s request, head and body in one write. */
   send(exchange: Exchange): void {
     this.#exchange = exchange;
