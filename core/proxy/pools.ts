@@ -1,4 +1,5 @@
-// The upstream client: one undici Pool per backend origin, keep-alive, and the mapping of transport errors.
+// The upstream client: one keep-alive pool per backend origin, and the mapping of transport errors. Plain http://
+// origins get the raw HTTP/1.1 client (raw-http1.ts, the cheaper one per request); https:// and TLS settings get undici.
 
 import type { Dispatcher, Pool as UndiciPool } from 'undici';
 import { Pool } from './undici.ts';
@@ -6,6 +7,7 @@ import { SluiceError } from '../errors.ts';
 import type { Deployment } from '../config/models.ts';
 import { MockDispatcher } from '../providers/mock.ts';
 import { upstreamConnectOptions } from '../config/tls-files.ts';
+import { RawHttp1Dispatcher } from './raw-http1.ts';
 
 /** What an attempt needs from an upstream: undici's low-level `dispatch`. The mock provider implements it too. */
 export interface UpstreamDispatcher {
@@ -35,7 +37,7 @@ export interface UpstreamOptions {
  * deployments on one origin with different `tls_ca` / `ssl_verify` get a pool each.
  */
 export class Upstreams {
-  readonly #pools = new Map<string, Pool>();
+  readonly #pools = new Map<string, Pool | RawHttp1Dispatcher>();
   readonly #mocks = new Map<string, MockDispatcher>();
   readonly options: UpstreamOptions;
 
@@ -52,7 +54,10 @@ export class Upstreams {
     const tls = deployment.upstreamTls;
     const key = tls === null ? deployment.origin : tls.poolKey;
     let pool = this.#pools.get(key);
-    if (pool === undefined) {
+    if (pool === undefined && tls === null && deployment.origin.startsWith('http://')) {
+      pool = new RawHttp1Dispatcher(deployment.origin, this.options);
+      this.#pools.set(key, pool);
+    } else if (pool === undefined) {
       const options: UndiciPool.Options = {
         connections: this.options.connectionsPerOrigin,
         connectTimeout: this.options.timeouts.connect,
@@ -79,6 +84,8 @@ export class Upstreams {
 const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
 const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED']);
+/** A response that is not HTTP/1.1 as it should be: llhttp's codes, which raw-http1.ts uses too. */
+const MALFORMED_PREFIX = 'HPE_';
 /** OpenSSL's verification failures, as Node reports them. */
 const TLS_VERIFY_CODES = new Set([
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
@@ -117,6 +124,9 @@ export function mapUpstreamError(error: unknown, deployment: Deployment): Sluice
       `Upstream for ${who} failed TLS certificate verification (${code}); see litellm_params.tls_ca and ssl_verify.`,
       { details, cause: error },
     );
+  }
+  if (code.startsWith(MALFORMED_PREFIX)) {
+    return new SluiceError('SLUICE_UPSTREAM_BAD_RESPONSE', `Upstream for ${who} sent a malformed HTTP response (${code}).`, { details, cause: error });
   }
   if (RESET_CODES.has(code)) {
     return new SluiceError('SLUICE_UPSTREAM_RESET', `Upstream for ${who} closed the connection (${code}).`, { details, cause: error });
