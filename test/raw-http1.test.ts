@@ -9,6 +9,7 @@ import { after, describe, test } from 'node:test';
 import type { Dispatcher } from 'undici';
 import { buildModelGroups, type Deployment } from '../core/config/models.ts';
 import { RawHttp1Dispatcher } from '../core/proxy/raw-http1.ts';
+import { Agent, Pool } from '../core/proxy/undici.ts';
 import { mapUpstreamError, Upstreams, type UpstreamOptions } from '../core/proxy/pools.ts';
 import { settles, sleep, until } from './helpers.ts';
 
@@ -392,6 +393,11 @@ describe('failures', () => {
     const pool = new RawHttp1Dispatcher(server.origin, OPTIONS);
     const out = await request(pool, { headers: ['x-evil', 'a\r\nx-injected: 1'] }).done;
     assert.equal(out.error?.code, 'UND_ERR_INVALID_ARG');
+    // Written as latin1, U+010D U+010A would leave as CR LF: characters above U+00FF are refused too.
+    const wide = await request(pool, { headers: ['x-evil', 'a\u010d\u010ax-injected: 1'] }).done;
+    assert.equal(wide.error?.code, 'UND_ERR_INVALID_ARG');
+    const widePath = await request(pool, { path: '/a\u010d\u010aHost: evil' }).done;
+    assert.equal(widePath.error?.code, 'UND_ERR_INVALID_ARG');
     const badPath = await request(pool, { path: '/a b' }).done;
     assert.equal(badPath.error?.code, 'UND_ERR_INVALID_ARG');
     assert.equal(server.connections, 0);
@@ -477,6 +483,60 @@ describe('abort, pause and timeouts', () => {
     await pool.close();
   });
 
+  test('an answer that ends while its handler is paused leaves its socket reading in the pool: stray bytes drop it', async () => {
+    let serverSide: Socket | null = null;
+    const server = await scripted((_req, socket) => {
+      serverSide = socket;
+      socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+    });
+    const pool = new RawHttp1Dispatcher(server.origin, OPTIONS);
+    const out = await request(pool, {}, { onData: (c) => c.pause() }).done;
+    assert.equal(out.body, 'ok');
+    assert.equal(pool.openSockets, 1);
+    // An answer nobody asked for, on the idle socket: read now, it condemns the socket; left unread, it would be
+    // taken for the next request's answer.
+    serverSide!.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstale');
+    await until('the pool dropped the socket that spoke out of turn', () => pool.openSockets === 0);
+    assert.equal((await request(pool).done).body, 'ok');
+    assert.equal(server.connections, 2);
+    await pool.close();
+  });
+
+  test('a handler paused longer than bodyTimeout is not a timeout: the server was not silent, the client was', async () => {
+    const body = 'y'.repeat(300_000);
+    const server = await scripted((_req, socket) => void socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n${body}`));
+    const pool = new RawHttp1Dispatcher(server.origin, { ...OPTIONS, timeouts: { ...OPTIONS.timeouts, idle: 20 } });
+    let controller: Dispatcher.DispatchController | null = null;
+    const out = request(pool, {}, { onData: (c) => void (controller ??= (c.pause(), c)) });
+    await until('the first chunk arrived', () => controller !== null);
+    // Ten idle timeouts' worth of pause: a deadline that counted it would have failed the request by now.
+    await sleep(200);
+    assert.equal(out.outcome.error, null);
+    controller!.resume();
+    const done = await out.done;
+    assert.equal(done.error, null);
+    assert.equal(done.body.length, body.length);
+    await pool.close();
+  });
+
+  test('a server that closes in the middle of a chunk-size line fails the request, paused or not, instead of leaving it waiting', async () => {
+    const cut = 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n1';
+    const server = await scripted((_req, socket) => void socket.end(cut));
+    const pool = new RawHttp1Dispatcher(server.origin, OPTIONS);
+    const straight = await request(pool).done;
+    assert.equal(straight.body, 'hello');
+    assert.equal(straight.error?.code, 'UND_ERR_SOCKET');
+    let controller: Dispatcher.DispatchController | null = null;
+    const closedBefore = server.closed;
+    const paused = request(pool, {}, { onData: (c) => void (controller ??= (c.pause(), c)) });
+    await until('the first chunk arrived and the server closed', () => controller !== null && server.closed > closedBefore);
+    controller!.resume();
+    const done = await paused.done;
+    assert.equal(done.body, 'hello');
+    assert.equal(done.error?.code, 'UND_ERR_SOCKET');
+    await pool.close();
+  });
+
   test('no response head before headersTimeout: a timeout error (held server), mapped as an upstream timeout', async () => {
     const server = await scripted(() => {});
     const pool = new RawHttp1Dispatcher(server.origin, OPTIONS);
@@ -495,6 +555,14 @@ describe('abort, pause and timeouts', () => {
     assert.equal(out.error?.code, 'UND_ERR_BODY_TIMEOUT');
     assert.equal(sluiceCode(out.error), 'SLUICE_UPSTREAM_TIMEOUT');
     await pool.close();
+  });
+});
+
+describe('undici, loaded in part', () => {
+  test("core/proxy/undici.ts's Pool and Agent are undici's own classes (the internal paths it requires still exist)", async () => {
+    const undici = await import('undici');
+    assert.equal(Pool, undici.Pool);
+    assert.equal(Agent, undici.Agent);
   });
 });
 

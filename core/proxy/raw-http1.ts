@@ -36,11 +36,14 @@ export class UpstreamHttpError extends Error {
 const malformed = (code: string, what: string): UpstreamHttpError => new UpstreamHttpError(code, `malformed upstream response: ${what}`);
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** Control characters other than tab (and DEL): never valid in a header value. */
-const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
+/**
+ * Control characters other than tab (and DEL) are never valid in a header value, and characters above U+00FF are
+ * refused because the head is written as latin1, which keeps only their low byte ("\u010d\u010a" would be CR LF).
+ */
+const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f\u0100-\uffff]/;
 const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: ([^\x00-\x08\x0a-\x1f\x7f]*))?$/;
 const CHUNK_SIZE = /^([0-9A-Fa-f]{1,12})[ \t]*(?:;[^\x00-\x08\x0a-\x1f\x7f]*)?$/;
-const PATH = /^\/[^\x00-\x20\x7f]*$/;
+const PATH = /^\/[^\x00-\x20\x7f\u0100-\uffff]*$/;
 const NON_ASCII = /[^\x00-\x7f]/;
 const KEEP_ALIVE_TIMEOUT = /(?:^|[,;\s])timeout=(\d+)/i;
 
@@ -195,6 +198,8 @@ class Connection {
   }
 
   resumeReading(): void {
+    // The body deadline counts silence from the server, not a client that stopped reading: it starts again now.
+    this.#timer?.refresh();
     this.#parse();
     if (this.#exchange !== null && !this.#exchange.paused && !this.#gone) this.socket.resume();
   }
@@ -264,10 +269,12 @@ class Connection {
     }
   }
 
-  /** The server closed with nothing more buffered: the end of a close-delimited body, else a cut answer. */
+  /**
+   * The server closed and parsing needs more bytes than it will ever send: the end of a close-delimited body, else a
+   * cut answer (a part of a head, a chunk-size line or a trailer left over counts as cut too).
+   */
   #atEnd(exchange: Exchange): void {
-    if (this.#buffer !== null && this.#buffer.length > 0) return;
-    if (this.#phase === 'until-close') {
+    if (this.#phase === 'until-close' && (this.#buffer === null || this.#buffer.length === 0)) {
       this.#reusable = false;
       this.#complete(exchange);
     } else {
@@ -449,8 +456,12 @@ class Connection {
     // Bytes past the answer's end: the server is not speaking HTTP/1.1 as we understood it.
     if (this.#buffer !== null && this.#buffer.length > 0) this.#reusable = false;
     this.#buffer = null;
-    if (this.#reusable && !this.#ended) this.#pool.release(this);
-    else this.destroy();
+    if (this.#reusable && !this.#ended) {
+      // Idle sockets read: a close, a reset or stray bytes from the server must reach #onEnd / #onData and drop the
+      // socket, not wait behind a pause the finished answer's handler left.
+      if (this.socket.isPaused()) this.socket.resume();
+      this.#pool.release(this);
+    } else this.destroy();
     exchange.handler.onResponseEnd?.(exchange, trailers);
   }
 
@@ -469,7 +480,10 @@ class Connection {
     if (ms <= 0) return;
     this.#timer = setTimeout(() => {
       this.#timer = null;
-      this.#exchange?.fail(new UpstreamHttpError(code, `${what} within ${ms} ms`));
+      const exchange = this.#exchange;
+      // Paused by the handler (a slow client): the server is not silent, we are not reading. As undici, wait.
+      if (exchange !== null && exchange.paused && code === 'UND_ERR_BODY_TIMEOUT') this.#arm(ms, code, what);
+      else exchange?.fail(new UpstreamHttpError(code, `${what} within ${ms} ms`));
     }, ms);
   }
 
