@@ -13,7 +13,7 @@ import { llmGuardEntries } from './llm-guard-config.ts';
 import { decodeModel, encodeModel, MODEL_FILE, RULE_GROUPS } from './model/classifier.ts';
 import { writtenRows } from './model/corpus.ts';
 import { DEV2_FILE, DEV_FILE, figuresByLanguage, HELDOUT_FILES, labelledRows, REPORT_LANGUAGES, TEST_FILE, type LanguageFigures } from './model/evaluate.ts';
-import { createPromptInjectionScanner, quotations, ruleEvidence } from './scanners/prompt-injection.ts';
+import { createPromptInjectionScanner, quotationsOf, ruleEvidence } from './scanners/prompt-injection.ts';
 
 /** Issue 15's targets for prompt injection on an eight-language evaluation set. */
 const TARGETS = { recallAll: 0.8, recallEachLanguage: 0.6, blockedEachLanguageMax: 0.05 };
@@ -140,7 +140,7 @@ describe('prompt_injection model: verdicts', () => {
 
 describe('prompt_injection: rule groups outside quotations', () => {
   const quoted = (text: string): string[] => {
-    const r = quotations(text);
+    const r = quotationsOf(text);
     const out: string[] = [];
     for (let k = 0; k < r.length; k += 2) out.push(text.slice(r[k], r[k + 1]));
     return out;

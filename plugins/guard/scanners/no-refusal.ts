@@ -20,6 +20,7 @@
 // Positions count from the start of the text given. A sliding window would make every window "the start", so the
 // streaming output guard reads this scanner over the opening of the answer only (stream: 'prefix' in specs.ts).
 
+import { quotations, type ApostropheRule } from '../quotations.ts';
 import { prepare, toOriginal } from '../normalize.ts';
 import { REFUSAL_RULES, REFUSAL_UNANCHORED } from '../lexicons/refusal.ts';
 import { compileRules, matchRules } from '../rules.ts';
@@ -73,39 +74,18 @@ function isQuoted(t: string, at: number): boolean {
   return (quotes & 1) === 1 || corners > 0;
 }
 
-/** Closing mark for each opening quote mark of the normalised text (curly quotes are ASCII there). */
-const CLOSING_QUOTE: ReadonlyMap<number, number> = new Map([
-  [0x22, 0x22], // "…"
-  [0x27, 0x27], // '…' (not an apostrophe, see quotations())
-  [0xab, 0xbb], // «…»
-  [0x300c, 0x300d], // 「…」
-  [0x300e, 0x300f], // 『…』
-]);
-/** The longest quotation that counts as one; a longer "quotation" is more likely a stray mark. */
-const MAX_QUOTATION = 300;
 /** Letters that make an ASCII ' an apostrophe ("don't", "l'aide"); a Korean or Japanese particle after a closing ' does not. */
 const LATIN_WORD = /[A-Za-z0-9\u00c0-\u024f]/;
 const latinAt = (t: string, i: number): boolean => i >= 0 && i < t.length && LATIN_WORD.test(t[i]!);
 
 /**
- * The closed quotations of `t`, as [start, end) pairs of their contents (the idea of quotations() in
- * prompt-injection.ts, for the normalised text). A mark with no closing mark starts nothing; an ASCII ' next to a
- * Latin letter is an apostrophe, but one closing before a particle ("'…'라고", "'…'と") closes.
+ * On the normalised text (curly quotes are ASCII there): an ASCII ' next to a Latin letter is an apostrophe, but
+ * one closing before a particle ("'…'라고", "'…'と") closes.
  */
-function quotations(t: string): number[] {
-  const ranges: number[] = [];
-  for (let i = 0; i < t.length; i++) {
-    const close = CLOSING_QUOTE.get(t.charCodeAt(i));
-    if (close === undefined) continue;
-    if (close === 0x27 && (latinAt(t, i - 1) || i + 1 >= t.length || t.charCodeAt(i + 1) === 32)) continue;
-    let j = i + 1;
-    while (j < t.length && !(t.charCodeAt(j) === close && (close !== 0x27 || (!latinAt(t, j + 1) && t.charCodeAt(j - 1) !== 32)))) j++;
-    if (j >= t.length) continue;
-    if (j - i - 1 <= MAX_QUOTATION) ranges.push(i + 1, j);
-    i = j;
-  }
-  return ranges;
-}
+const APOSTROPHE: ApostropheRule = {
+  opens: (t, i) => !(latinAt(t, i - 1) || i + 1 >= t.length || t.charCodeAt(i + 1) === 32),
+  closes: (t, j) => !latinAt(t, j + 1) && t.charCodeAt(j - 1) !== 32,
+};
 
 const SENTENCE_END = /[.!?。！？]/;
 
@@ -162,7 +142,7 @@ export function createNoRefusalScanner(options: NoRefusalOptions = {}): Scanner 
       // Reported speech (a quotation, or words after "reply"/"say") is one piece of evidence at most: a quoted
       // refusal that several rules read ("'…도와드릴 수 없습니다'라고 답하는 경우") is talked about, not said.
       let reported = 0;
-      const quoted = quotations(n.text);
+      const quoted = quotations(n.text, APOSTROPHE);
       const matches: ScanMatch[] = [];
       for (const hit of hits) {
         // Negative indices are the unanchored rules.

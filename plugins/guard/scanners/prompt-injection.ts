@@ -16,6 +16,7 @@ import { COMPACT_RULES, INJECTION_RULES, MARKUP } from '../lexicons/injection.ts
 import { combine, compileRules, matchRules } from '../rules.ts';
 import type { ScanMatch, ScanResult, Scanner } from '../types.ts';
 import { loadInjectionModel, RULE_GROUPS, scoreText } from '../model/classifier.ts';
+import { quotations, type ApostropheRule } from '../quotations.ts';
 
 export type PromptInjectionEngine = 'model' | 'rules';
 
@@ -57,54 +58,18 @@ export interface RuleEvidence {
   readonly groupsOutsideQuotes: Float64Array;
 }
 
-/** The mark that closes a quotation opened by `c`, or -1 when `c` opens none. */
-function closingQuote(c: number): number {
-  switch (c) {
-    case 0x22: // "…"
-    case 0x27: // '…' (not an apostrophe: see quotations())
-    case 0xff02: // ＂…＂
-      return c;
-    case 0x201c: // “…”
-    case 0x2018: // ‘…’
-    case 0x300c: // 「…」
-    case 0x300e: // 『…』
-      return c + 1;
-    case 0x201e: // „…“
-      return 0x201c;
-    case 0xab: // «…»
-      return 0xbb;
-    default:
-      return -1;
-  }
-}
-
 const LETTER_OR_DIGIT = /[\p{L}\p{N}]/u;
 const isLetterOrDigit = (text: string, i: number): boolean => i >= 0 && i < text.length && LETTER_OR_DIGIT.test(text[i]!);
 
-/**
- * The longest quotation that counts as one: a quoted sentence or two is being talked about, a quoted document is
- * being handed over, and an instruction inside it is addressed to whoever reads it.
- */
-const MAX_QUOTATION = 300;
+/** On the original text, in any script: an ASCII ' with a letter on both sides is an apostrophe. */
+const APOSTROPHE: ApostropheRule = {
+  opens: (text, i) => !isLetterOrDigit(text, i - 1) && isLetterOrDigit(text, i + 1),
+  closes: (text, j) => !isLetterOrDigit(text, j + 1),
+};
 
-/**
- * The closed quotations of `text`, as [start, end) pairs of their contents. A quote mark with no closing mark
- * starts nothing, so one stray mark cannot cover the rest of a prompt; an ASCII ' between two letters is an
- * apostrophe.
- */
-export function quotations(text: string): number[] {
-  const ranges: number[] = [];
-  for (let i = 0; i < text.length; i++) {
-    const close = closingQuote(text.charCodeAt(i));
-    if (close < 0) continue;
-    if (close === 0x27 && (isLetterOrDigit(text, i - 1) || !isLetterOrDigit(text, i + 1))) continue;
-    let j = i + 1;
-    while (j < text.length && !(text.charCodeAt(j) === close && (close !== 0x27 || !isLetterOrDigit(text, j + 1)))) j++;
-    if (j >= text.length) continue;
-    if (j - i - 1 <= MAX_QUOTATION) ranges.push(i + 1, j);
-    i = j;
-  }
-  return ranges;
+/** The closed quotations of `text` (quotations.ts), as [start, end) pairs of their contents. */
+export function quotationsOf(text: string): number[] {
+  return quotations(text, APOSTROPHE);
 }
 
 const inside = (ranges: readonly number[], start: number, end: number): boolean => {
@@ -118,7 +83,7 @@ export function ruleEvidence(text: string): RuleEvidence {
   const groupsOutsideQuotes = new Float64Array(RULE_GROUPS.length);
   if (text.length === 0) return { matches: [], score: 0, groups, groupsOutsideQuotes };
   const n = prepare(text);
-  const quoted = quotations(text);
+  const quoted = quotationsOf(text);
   const matches: ScanMatch[] = [];
   const extra: { group: string; weight: number }[] = [];
   /** `span` in the original text; none for evidence about the whole text (obfuscation). */
