@@ -33,8 +33,10 @@ export interface RuleSet {
   readonly byLiteral: ReadonlyMap<string, readonly number[]>;
   /** One byte per hash slot: 1 when some anchor word may hash there (a fast "no" for most words). */
   readonly filter: Uint8Array;
-  /** Alternation of the wordless-script literals (global), or null when there are none. */
-  readonly literals: RegExp | null;
+  /** The wordless-script literals by their first character, longest first. */
+  readonly literalsByFirst: ReadonlyMap<number, readonly string[]>;
+  /** One byte per UTF-16 unit: 1 when some literal starts with it. */
+  readonly literalFirst: Uint8Array;
 }
 
 export interface RuleHit {
@@ -42,10 +44,6 @@ export interface RuleHit {
   /** Span in the normalised text. */
   start: number;
   end: number;
-}
-
-function escapeRegex(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /** Compiles rules once (at load). Throws on an anchor that is not a single normalised word. */
@@ -86,9 +84,16 @@ export function compileRules(rules: readonly PhraseRule[]): RuleSet {
       }
     }
   });
-  const literalKeys = [...byLiteral.keys()].sort((a, b) => b.length - a.length);
-  const literals = literalKeys.length > 0 ? new RegExp(literalKeys.map(escapeRegex).join('|'), 'g') : null;
-  return { rules: compiled, groups, byWord, byLiteral, filter, literals };
+  const literalsByFirst = new Map<number, string[]>();
+  const literalFirst = new Uint8Array(1 << 16);
+  for (const literal of [...byLiteral.keys()].sort((a, b) => b.length - a.length)) {
+    const first = literal.charCodeAt(0);
+    literalFirst[first] = 1;
+    const list = literalsByFirst.get(first);
+    if (list === undefined) literalsByFirst.set(first, [literal]);
+    else list.push(literal);
+  }
+  return { rules: compiled, groups, byWord, byLiteral, filter, literalsByFirst, literalFirst };
 }
 
 /** Every rule that matches `n`, each once (its first match), in the order found. */
@@ -119,14 +124,18 @@ export function matchRules(set: RuleSet, n: Normalized): RuleHit[] {
     const length = w.ends[k]! - start;
     for (const e of entries) if (e.word.length === length && text.startsWith(e.word, start)) tryAt(e.rules, start);
   }
-  if (set.literals !== null && (n.scripts & (SCRIPT_HAN | SCRIPT_KANA | SCRIPT_HANGUL)) !== 0) {
-    const re = set.literals;
-    re.lastIndex = 0;
-    let m: RegExpExecArray | null;
-    while ((m = re.exec(text)) !== null) {
-      const candidates = set.byLiteral.get(m[0]);
-      if (candidates !== undefined) tryAt(candidates, m.index);
-      re.lastIndex = m.index + 1;
+  if (set.literalsByFirst.size > 0 && (n.scripts & (SCRIPT_HAN | SCRIPT_KANA | SCRIPT_HANGUL)) !== 0) {
+    // At each position the longest literal found there (as an alternation, longest first, would pick); a byte per
+    // first character rules out most positions without a lookup.
+    const first = set.literalFirst;
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (first[c] !== 1) continue;
+      for (const literal of set.literalsByFirst.get(c)!) {
+        if (!text.startsWith(literal, i)) continue;
+        tryAt(set.byLiteral.get(literal)!, i);
+        break;
+      }
     }
   }
   return hits;

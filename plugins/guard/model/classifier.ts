@@ -105,15 +105,21 @@ export function modelLoads(): number {
 }
 
 /**
- * Per bucket, the window that last counted it (mod 255): presence without clearing 2^18 entries per window. One
- * byte each keeps it, with the weights, small enough to stay in cache.
+ * Per bucket, the serial of the block (STRIDE characters) that last counted it: presence per block without clearing
+ * 2^18 entries per block, and "was it in the block before?" for the window that spans both. Two bytes each keeps
+ * it, with the weights, small enough to stay in cache.
  */
-let SEEN: Uint8Array | undefined;
-let generation = 0;
+let MARKS: Uint16Array | undefined;
+let serial = 0;
+const MAX_SERIAL = 0xffff;
 
 /**
  * Scores `text` given the rule groups' strongest weights (RULE_GROUPS order): each window's distinct buckets are
- * summed and divided by √(their number), and the strongest window counts.
+ * summed and divided by √(max(their number, the floor)), and the strongest window counts.
+ *
+ * A window is two consecutive blocks of STRIDE characters (WINDOW = 2 × STRIDE), so each feature is visited once:
+ * a block's sum and distinct count are kept, and the window ending at a block adds only that block's buckets the
+ * block before did not have.
  */
 export function scoreText(model: InjectionModel, text: string, ruleGroups: ArrayLike<number>): ModelScore {
   const { header, weights } = model;
@@ -121,46 +127,75 @@ export function scoreText(model: InjectionModel, text: string, ruleGroups: Array
   for (let g = 0; g < RULE_GROUPS.length; g++) dense += header.ruleWeights[g]! * ruleGroups[g]!;
   const f = hashFeatures(text, header.wordGrams);
   const floor = header.normFloor ?? 1;
-  const seen = (SEEN ??= new Uint8Array(weights.length));
+  const marks = (MARKS ??= new Uint16Array(weights.length));
   const len = f.length;
+  // Windows start at 0, STRIDE, … up to the first that reaches the end; window k is blocks k and k + 1.
+  const lastWindow = len <= WINDOW ? 0 : Math.ceil((len - WINDOW) / STRIDE);
+  // A serial of its own for this call's first block's predecessor, so no mark left by an earlier call matches it.
+  serial++;
   let best = -Infinity;
-  let bestStart = 0;
-  let bestEnd = len;
-  // Two cursors, one per feature part; windows move forward, so each cursor only moves forward too.
-  let charFrom = 0;
-  let wordFrom = f.charCount;
-  for (let start = 0; ; start += STRIDE) {
-    const end = Math.min(len, start + WINDOW);
-    if (++generation === 256) {
-      seen.fill(0);
-      generation = 1;
+  let bestWindow = 0;
+  let charAt = 0;
+  let wordAt = f.charCount;
+  let previousSum = 0;
+  let previousDistinct = 0;
+  for (let block = 0; block <= lastWindow + 1; block++) {
+    if (serial >= MAX_SERIAL - 1) restartSerials(marks, f, block);
+    const current = ++serial;
+    const previous = current - 1;
+    const end = (block + 1) * STRIDE;
+    let blockSum = 0;
+    let blockDistinct = 0;
+    let newSum = 0;
+    let newDistinct = 0;
+    for (let part = 0; part < 2; part++) {
+      let k = part === 0 ? charAt : wordAt;
+      const stop = part === 0 ? f.charCount : f.count;
+      for (; k < stop && f.positions[k]! < end; k++) {
+        const b = f.buckets[k]!;
+        const mark = marks[b]!;
+        if (mark === current) continue;
+        marks[b] = current;
+        const w = weights[b]!;
+        blockSum += w;
+        blockDistinct++;
+        if (mark !== previous || block === 0) {
+          newSum += w;
+          newDistinct++;
+        }
+      }
+      if (part === 0) charAt = k;
+      else wordAt = k;
     }
-    while (charFrom < f.charCount && f.positions[charFrom]! < start) charFrom++;
-    while (wordFrom < f.count && f.positions[wordFrom]! < start) wordFrom++;
-    let sum = 0;
-    let distinct = 0;
-    for (let k = charFrom; k < f.charCount && f.positions[k]! < end; k++) {
-      const b = f.buckets[k]!;
-      if (seen[b] === generation) continue;
-      seen[b] = generation;
-      sum += weights[b]!;
-      distinct++;
+    if (block > 0) {
+      const distinct = previousDistinct + newDistinct;
+      const sum = previousSum + newSum;
+      const s = distinct === 0 ? 0 : sum / Math.sqrt(Math.max(distinct, floor));
+      if (s > best) {
+        best = s;
+        bestWindow = block - 1;
+      }
     }
-    for (let k = wordFrom; k < f.count && f.positions[k]! < end; k++) {
-      const b = f.buckets[k]!;
-      if (seen[b] === generation) continue;
-      seen[b] = generation;
-      sum += weights[b]!;
-      distinct++;
-    }
-    const s = distinct === 0 ? 0 : sum / Math.sqrt(Math.max(distinct, floor));
-    if (s > best) {
-      best = s;
-      bestStart = start;
-      bestEnd = end;
-    }
-    if (end >= len) break;
+    previousSum = blockSum;
+    previousDistinct = blockDistinct;
   }
   const z = dense + best * header.scale;
-  return { probability: 1 / (1 + Math.exp(-z)), windowStart: bestStart, windowEnd: bestEnd };
+  const windowStart = bestWindow * STRIDE;
+  return { probability: 1 / (1 + Math.exp(-z)), windowStart, windowEnd: Math.min(len, windowStart + WINDOW) };
+}
+
+/**
+ * The block serials ran out (a text of about 16 MB, or many texts): clear the marks and mark the block before
+ * `block` again, as the window ending at `block` needs to know what it held.
+ */
+function restartSerials(marks: Uint16Array, f: ReturnType<typeof hashFeatures>, block: number): void {
+  marks.fill(0);
+  serial = 1;
+  if (block === 0) return;
+  const from = (block - 1) * STRIDE;
+  const to = block * STRIDE;
+  for (let k = 0; k < f.count; k++) {
+    const p = f.positions[k]!;
+    if (p >= from && p < to) marks[f.buckets[k]!] = 1;
+  }
 }

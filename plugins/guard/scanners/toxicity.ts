@@ -145,13 +145,16 @@ for (const block of TOXICITY_LEXICON) {
   }
 }
 
-const literalRegex = new RegExp(
-  [...literals.keys()]
-    .sort((a, b) => b.length - a.length)
-    .map((l) => l.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
-    .join('|'),
-  'g',
-);
+/** The Han, kana and Hangul terms by first character, longest first, and a byte per first character. */
+const literalsByFirst = new Map<number, string[]>();
+const literalFirst = new Uint8Array(1 << 16);
+for (const literal of [...literals.keys()].sort((a, b) => b.length - a.length)) {
+  const first = literal.charCodeAt(0);
+  literalFirst[first] = 1;
+  const list = literalsByFirst.get(first);
+  if (list === undefined) literalsByFirst.set(first, [literal]);
+  else list.push(literal);
+}
 const THREATS = compileRules(THREAT_PATTERNS);
 const MASK_CHARS = /[*#@!&%$]/g;
 const maskable = MASKABLE.map((m) => ({ ...m, term: { id: -1, rule: `${m.category}.masked`, weight: m.weight, category: m.category, viOnly: false } as Term }));
@@ -259,16 +262,21 @@ export function createToxicityScanner(options: ToxicityOptions = {}): Scanner {
 
       // Han, kana, Hangul: substrings.
       if ((n.scripts & (SCRIPT_HAN | SCRIPT_KANA | SCRIPT_HANGUL)) !== 0) {
-        literalRegex.lastIndex = 0;
-        let m: RegExpExecArray | null;
-        while ((m = literalRegex.exec(t)) !== null) {
-          const lit = literals.get(m[0])!;
-          const at = m.index;
+        // Leftmost, longest first, not overlapping (as a global alternation would find them).
+        for (let at = 0; at < t.length; ) {
+          const c = t.charCodeAt(at);
+          const found = literalFirst[c] === 1 ? literalsByFirst.get(c)!.find((l) => t.startsWith(l, at)) : undefined;
+          if (found === undefined) {
+            at++;
+            continue;
+          }
+          const lit = literals.get(found)!;
           const excepted = lit.exceptions.some((e) => {
-            const offset = e.indexOf(m![0]);
+            const offset = e.indexOf(found);
             return offset >= 0 && at - offset >= 0 && t.startsWith(e, at - offset);
           });
-          if (!excepted) hit(lit.term, at, at + m[0].length, -1);
+          if (!excepted) hit(lit.term, at, at + found.length, -1);
+          at += found.length;
         }
       }
 
