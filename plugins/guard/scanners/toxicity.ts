@@ -265,17 +265,22 @@ export function createToxicityScanner(options: ToxicityOptions = {}): Scanner {
         // Leftmost, longest first, not overlapping (as a global alternation would find them).
         for (let at = 0; at < t.length; ) {
           const c = t.charCodeAt(at);
-          const found = literalFirst[c] === 1 ? literalsByFirst.get(c)!.find((l) => t.startsWith(l, at)) : undefined;
+          let found: string | undefined;
+          if (literalFirst[c] === 1) {
+            const list = literalsByFirst.get(c)!;
+            for (let j = 0; j < list.length; j++) {
+              if (t.startsWith(list[j]!, at)) {
+                found = list[j];
+                break;
+              }
+            }
+          }
           if (found === undefined) {
             at++;
             continue;
           }
           const lit = literals.get(found)!;
-          const excepted = lit.exceptions.some((e) => {
-            const offset = e.indexOf(found);
-            return offset >= 0 && at - offset >= 0 && t.startsWith(e, at - offset);
-          });
-          if (!excepted) hit(lit.term, at, at + found.length, -1);
+          if (!inException(t, at, found, lit.exceptions)) hit(lit.term, at, at + found.length, -1);
           at += found.length;
         }
       }
@@ -322,6 +327,15 @@ export function createToxicityScanner(options: ToxicityOptions = {}): Scanner {
       return { score, flagged: score >= threshold, matches };
     },
   };
+}
+
+/** The literal at `at` is part of one of its exceptions (a harmless word that contains it). */
+function inException(text: string, at: number, literal: string, exceptions: readonly string[]): boolean {
+  for (const e of exceptions) {
+    const offset = e.indexOf(literal);
+    if (offset >= 0 && at - offset >= 0 && text.startsWith(e, at - offset)) return true;
+  }
+  return false;
 }
 
 function isLetterCode(c: number): boolean {
