@@ -7,14 +7,14 @@ import { setFlagsFromString } from 'node:v8';
 // every start after the first skips it. It never fails a start: an unwritable directory only turns it off.
 enableCompileCache();
 
-// V8 doubles the young generation after busy scavenges, up to 2 × 16 MB, and keeps it: loading the modules, or a
-// thousand streams opening at once, leaves 30 MB of RSS that a proxy's short-lived garbage does not need.
-// Semi-spaces that stay at their first size (1 MB) save ~15 MB idle and ~40 MB with 1,000 streams open
-// (`npm run bench:memory`). The flag is read at each growth decision, so setting it now takes effect. An operator's
-// own young-generation flags (on the command line or in NODE_OPTIONS) win.
+// V8 doubles the young generation after busy scavenges, up to 2 × 16 MB, and keeps it. Loading the modules is
+// such a burst: semi-spaces held at their first size (1 MB) until the gateway listens save ~15 MB of idle RSS.
+// The flag is read at each growth decision, so setting it now takes effect. An operator's own young-generation
+// flags (on the command line or in NODE_OPTIONS) win.
 const operatorFlags = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].join(' ');
 const V8_YOUNG_GENERATION = /--(?:max|min)-semi-space-size|--semi-space-growth-factor/;
-if (!V8_YOUNG_GENERATION.test(operatorFlags)) {
+const holdYoungGeneration = !V8_YOUNG_GENERATION.test(operatorFlags);
+if (holdYoungGeneration) {
   setFlagsFromString('--semi-space-growth-factor=1');
 }
 
@@ -37,4 +37,23 @@ await import('./cli.ts');
 if (deferJit) {
   setFlagsFromString('--turbofan');
   setFlagsFromString('--maglev');
+}
+
+// Under traffic the young generation may grow again, to 4 MB semi-spaces: with 1 MB ones and 64 requests in
+// flight a scavenge ran every 3 ms and copied every in-flight request's objects each time, 10–20% of the CPU
+// (`npm run bench:load`); at 4 MB it runs every ~12 ms. V8's own cap (16 MB) is fixed when the heap is made, so
+// growth is switched off again, after the scavenge that reaches 4 MB, by watching the young generation's size.
+if (holdYoungGeneration) {
+  setFlagsFromString('--semi-space-growth-factor=2');
+  const { PerformanceObserver } = await import('node:perf_hooks');
+  const { getHeapSpaceStatistics } = await import('node:v8');
+  const YOUNG_GENERATION_CAP = 2 * 4 * 1024 * 1024; // two semi-spaces of 4 MB
+  const watch = new PerformanceObserver(() => {
+    const young = getHeapSpaceStatistics().find((space) => space.space_name === 'new_space');
+    if (young === undefined || young.space_size >= YOUNG_GENERATION_CAP) {
+      setFlagsFromString('--semi-space-growth-factor=1');
+      watch.disconnect();
+    }
+  });
+  watch.observe({ entryTypes: ['gc'] });
 }
