@@ -15,14 +15,22 @@ export const DEV_FILE = fileURLToPath(new URL('./data/fresh-a.jsonl', import.met
  * then its misses guided a second round of training data, so it became a second dev set.
  */
 export const DEV2_FILE = fileURLToPath(new URL('./data/fresh-b.jsonl', import.meta.url));
-/** Written last by an outside author, after the model and threshold were final, and scored once: the honest figure. */
-export const TEST_FILE = fileURLToPath(new URL('./data/fresh-c.jsonl', import.meta.url));
+/**
+ * By the same outside author, written after fresh-b was spent: scored once as the test set (recall 0.88, 1/120 benign
+ * blocked), then its misses named the families of a third round of training data, so it became a third dev set.
+ */
+export const DEV3_FILE = fileURLToPath(new URL('./data/fresh-c.jsonl', import.meta.url));
+/**
+ * Written by another outside author from the issue's brief alone, after fresh-c was spent, and scored once with the
+ * final model and threshold: the honest figure.
+ */
+export const TEST_FILE = fileURLToPath(new URL('./data/fresh-d.jsonl', import.meta.url));
 
 /** The eight languages of issue 15, in report order. */
 export const REPORT_LANGUAGES = ['en', 'zh', 'zh-Hant', 'vi', 'ja', 'ko', 'ru', 'ar'] as const;
 
 /** Every held-out set, for the unit test's targets; bench/guard.bench.ts reports each apart. */
-export const HELDOUT_FILES: readonly string[] = [DEV_FILE, DEV2_FILE, TEST_FILE];
+export const HELDOUT_FILES: readonly string[] = [DEV_FILE, DEV2_FILE, DEV3_FILE, TEST_FILE];
 
 export interface LabelledRow {
   readonly text: string;
