@@ -12,7 +12,7 @@ enableCompileCache();
 // The flag is read at each growth decision, so setting it now takes effect. An operator's own young-generation
 // flags (on the command line or in NODE_OPTIONS) win.
 const operatorFlags = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].join(' ');
-const V8_YOUNG_GENERATION = /--(?:max|min)-semi-space-size|--semi-space-growth-factor/;
+const V8_YOUNG_GENERATION = /--(?:max|min)[-_]semi[-_]space[-_]size|--semi[-_]space[-_]growth[-_]factor/;
 const holdYoungGeneration = !V8_YOUNG_GENERATION.test(operatorFlags);
 if (holdYoungGeneration) {
   setFlagsFromString('--semi-space-growth-factor=1');
@@ -24,7 +24,7 @@ if (holdYoungGeneration) {
 // So they are off until the gateway listens, and on again before the first request: the request path is optimized
 // under traffic exactly as before (`--trace-opt` shows the same TurboFan compilations). Both flags are read at each
 // tier-up decision. An operator's own JIT flags win, and a JIT-less V8 is left as it is.
-const V8_JIT = /--(?:no-)?(?:turbofan|opt|maglev)\b|--jitless|--lite-mode/;
+const V8_JIT = /--(?:no[-_])?(?:turbofan|opt|maglev)\b|--jitless|--lite[-_]mode/;
 const deferJit = !V8_JIT.test(operatorFlags);
 if (deferJit) {
   setFlagsFromString('--no-turbofan');
@@ -42,7 +42,9 @@ if (deferJit) {
 // Under traffic the young generation may grow again, to 4 MB semi-spaces: with 1 MB ones and 64 requests in
 // flight a scavenge ran every 3 ms and copied every in-flight request's objects each time, 10–20% of the CPU
 // (`npm run bench:load`); at 4 MB it runs every ~12 ms. V8's own cap (16 MB) is fixed when the heap is made, so
-// growth is switched off again, after the scavenge that reaches 4 MB, by watching the young generation's size.
+// growth is switched off again once the young generation has reached 4 MB semi-spaces, by watching its size after
+// each collection. The observer hears of collections in batches, so a burst of allocation can take it one or two
+// doublings further first; that costs memory only (at most V8's own 16 MB).
 if (holdYoungGeneration) {
   setFlagsFromString('--semi-space-growth-factor=2');
   const { PerformanceObserver } = await import('node:perf_hooks');

@@ -2,12 +2,13 @@
 // languages, not data-set rows), secrets redaction and entropy checks, token_limit around its limit.
 
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import { describe, test } from 'node:test';
 import { normalize, prepare, toOriginal, TRICK_BASE64, TRICK_HOMOGLYPH, TRICK_INVISIBLE, TRICK_LEET, TRICK_SPACED } from './normalize.ts';
 import { createBanSubstringsScanner } from './scanners/ban-substrings.ts';
 import { createPromptInjectionScanner } from './scanners/prompt-injection.ts';
 import { createSecretsScanner, isPlaceholder, redact, shannonEntropy } from './scanners/secrets.ts';
-import { createTokenLimitScanner, estimateMargin, estimateTokens } from './scanners/token-limit.ts';
+import { countTokensInStretches, createTokenLimitScanner, estimateMargin, estimateTokens, type Encoder } from './scanners/token-limit.ts';
 import { createToxicityScanner } from './scanners/toxicity.ts';
 import type { ScanResult } from './types.ts';
 
@@ -413,6 +414,37 @@ describe('token_limit', () => {
     const o200 = createTokenLimitScanner({ limit: 10_000, margin: 0.999 }).scan(ru).tokens;
     assert.ok(cl > o200, `${cl} vs ${o200}`);
     assert.ok(Math.abs(estimateTokens(ru, 'cl100k_base') - cl) / cl < 0.3);
+  });
+
+  test('counted in stretches: the tokenizer never gets more than 256 characters at once, and the count is unchanged where its pieces break', () => {
+    let longest = 0;
+    const real = createRequire(import.meta.url)('gpt-tokenizer/encoding/o200k_base') as Encoder;
+    const watching: Encoder = {
+      countTokens: (text, options) => {
+        longest = Math.max(longest, text.length);
+        return real.countTokens(text, options);
+      },
+      encode: real.encode,
+      decode: real.decode,
+    };
+    const prose = 'The quick brown fox jumps over the lazy dog, again and again. 敏捷的棕色狐狸跳过了懒狗。'.repeat(40);
+    assert.equal(countTokensInStretches(watching, prose, 1_000_000).count, real.countTokens(prose, { disallowedSpecial: new Set() }));
+    const blanks = ' '.repeat(100_000);
+    const counted = countTokensInStretches(watching, blanks, 10);
+    assert.ok(longest <= 256, `longest stretch ${longest}`);
+    assert.ok(counted.count > 10 && counted.cut > 0 && counted.cut < blanks.length);
+    // Whole, 100 K spaces are one piece for the tokenizer (quadratic merging); the estimate now charges them too.
+    assert.ok(estimateTokens(blanks) > 1000);
+  });
+
+  test('aligned columns and repeated punctuation are estimated near their count', () => {
+    const table = Array.from({ length: 30 }, (_, i) => `  ${i} | item number ${i}`.padEnd(50) + `| ${i * 7}`).join('\n');
+    const dashes = `${'-'.repeat(200)}\n`.repeat(20);
+    for (const text of [table, dashes]) {
+      const exact = createTokenLimitScanner({ limit: 1_000_000, margin: 0.999 }).scan(text).tokens;
+      const estimate = estimateTokens(text);
+      assert.ok(exact < estimate * (1 + estimateMargin(estimate)) && exact > estimate * (1 - estimateMargin(estimate) - 0.2), `${estimate} vs ${exact}`);
+    }
   });
 
   test('options are checked', () => {
