@@ -521,7 +521,7 @@ function quality(dir: string): void {
   console.log(`\ntoken_limit (o200k_base; limits ${limits.join(', ')} over every data-set text)`);
   console.table([
     { check: 'decision agrees with an exact count', value: pct(agree / total), detail: `${agree}/${total}` },
-    { check: 'calls that needed the tokenizer (estimate within ±30%)', value: pct(exactCalls / total), detail: `${exactCalls}/${total}` },
+    { check: 'calls that needed the tokenizer (estimate too near the limit to decide)', value: pct(exactCalls / total), detail: `${exactCalls}/${total}` },
   ]);
 
   outputQuality(refusals, benign, unsafe, datasetTexts);
