@@ -33,10 +33,8 @@ export interface RuleSet {
   readonly byLiteral: ReadonlyMap<string, readonly number[]>;
   /** One byte per hash slot: 1 when some anchor word may hash there (a fast "no" for most words). */
   readonly filter: Uint8Array;
-  /** The wordless-script literals by their first character, longest first. */
-  readonly literalsByFirst: ReadonlyMap<number, readonly string[]>;
-  /** One byte per UTF-16 unit: 1 when some literal starts with it. */
-  readonly literalFirst: Uint8Array;
+  /** The wordless-script literals (Han, kana, Hangul anchors), found without word boundaries. */
+  readonly literals: LiteralTable;
 }
 
 export interface RuleHit {
@@ -44,6 +42,40 @@ export interface RuleHit {
   /** Span in the normalised text. */
   start: number;
   end: number;
+}
+
+/**
+ * Literals looked up by their first UTF-16 unit, longest first: in Han, kana and Hangul, which have no spaces, terms
+ * are found anywhere in the text. A byte per first unit rules out most positions without a lookup; it replaced a
+ * several-hundred-way regex alternation, which tried every alternative at every position.
+ */
+export interface LiteralTable {
+  readonly size: number;
+  readonly byFirst: ReadonlyMap<number, readonly string[]>;
+  readonly first: Uint8Array;
+}
+
+export function literalTable(literals: Iterable<string>): LiteralTable {
+  const byFirst = new Map<number, string[]>();
+  const first = new Uint8Array(1 << 16);
+  const sorted = [...literals].filter((l) => l.length > 0).sort((a, b) => b.length - a.length);
+  for (const literal of sorted) {
+    const c = literal.charCodeAt(0);
+    first[c] = 1;
+    const list = byFirst.get(c);
+    if (list === undefined) byFirst.set(c, [literal]);
+    else list.push(literal);
+  }
+  return { size: sorted.length, byFirst, first };
+}
+
+/** The longest literal of `table` that starts at `at` in `text`, as an alternation listing the longest first would find. */
+export function longestLiteralAt(table: LiteralTable, text: string, at: number): string | undefined {
+  const c = text.charCodeAt(at);
+  if (table.first[c] !== 1) return undefined;
+  const list = table.byFirst.get(c)!;
+  for (let j = 0; j < list.length; j++) if (text.startsWith(list[j]!, at)) return list[j];
+  return undefined;
 }
 
 /** Compiles rules once (at load). Throws on an anchor that is not a single normalised word. */
@@ -84,16 +116,7 @@ export function compileRules(rules: readonly PhraseRule[]): RuleSet {
       }
     }
   });
-  const literalsByFirst = new Map<number, string[]>();
-  const literalFirst = new Uint8Array(1 << 16);
-  for (const literal of [...byLiteral.keys()].sort((a, b) => b.length - a.length)) {
-    const first = literal.charCodeAt(0);
-    literalFirst[first] = 1;
-    const list = literalsByFirst.get(first);
-    if (list === undefined) literalsByFirst.set(first, [literal]);
-    else list.push(literal);
-  }
-  return { rules: compiled, groups, byWord, byLiteral, filter, literalsByFirst, literalFirst };
+  return { rules: compiled, groups, byWord, byLiteral, filter, literals: literalTable(byLiteral.keys()) };
 }
 
 /** Every rule that matches `n`, each once (its first match), in the order found. */
@@ -124,18 +147,11 @@ export function matchRules(set: RuleSet, n: Normalized): RuleHit[] {
     const length = w.ends[k]! - start;
     for (const e of entries) if (e.word.length === length && text.startsWith(e.word, start)) tryAt(e.rules, start);
   }
-  if (set.literalsByFirst.size > 0 && (n.scripts & (SCRIPT_HAN | SCRIPT_KANA | SCRIPT_HANGUL)) !== 0) {
-    // At each position the longest literal found there (as an alternation, longest first, would pick); a byte per
-    // first character rules out most positions without a lookup.
-    const first = set.literalFirst;
+  if (set.literals.size > 0 && (n.scripts & (SCRIPT_HAN | SCRIPT_KANA | SCRIPT_HANGUL)) !== 0) {
+    // At each position the longest literal found there (overlapping ones too: a rule may start inside another's).
     for (let i = 0; i < text.length; i++) {
-      const c = text.charCodeAt(i);
-      if (first[c] !== 1) continue;
-      for (const literal of set.literalsByFirst.get(c)!) {
-        if (!text.startsWith(literal, i)) continue;
-        tryAt(set.byLiteral.get(literal)!, i);
-        break;
-      }
+      const literal = longestLiteralAt(set.literals, text, i);
+      if (literal !== undefined) tryAt(set.byLiteral.get(literal)!, i);
     }
   }
   return hits;

@@ -8,7 +8,7 @@
 
 import { isWordlessScript, prepare, toOriginal, wordHash, words, type Normalized, type Words, SCRIPT_HAN, SCRIPT_HANGUL, SCRIPT_KANA, SCRIPT_VIETNAMESE } from '../normalize.ts';
 import { ADDRESS_WORDS, MASKABLE, THREAT_PATTERNS, TOXICITY_LEXICON, type ToxicCategory } from '../lexicons/toxicity.ts';
-import { compileRules, matchRules } from '../rules.ts';
+import { compileRules, literalTable, longestLiteralAt, matchRules } from '../rules.ts';
 import type { ScanMatch, ScanResult, Scanner } from '../types.ts';
 
 export interface ToxicityOptions {
@@ -145,16 +145,8 @@ for (const block of TOXICITY_LEXICON) {
   }
 }
 
-/** The Han, kana and Hangul terms by first character, longest first, and a byte per first character. */
-const literalsByFirst = new Map<number, string[]>();
-const literalFirst = new Uint8Array(1 << 16);
-for (const literal of [...literals.keys()].sort((a, b) => b.length - a.length)) {
-  const first = literal.charCodeAt(0);
-  literalFirst[first] = 1;
-  const list = literalsByFirst.get(first);
-  if (list === undefined) literalsByFirst.set(first, [literal]);
-  else list.push(literal);
-}
+/** The Han, kana and Hangul terms, found anywhere in the text. */
+const literalTerms = literalTable(literals.keys());
 const THREATS = compileRules(THREAT_PATTERNS);
 const MASK_CHARS = /[*#@!&%$]/g;
 const maskable = MASKABLE.map((m) => ({ ...m, term: { id: -1, rule: `${m.category}.masked`, weight: m.weight, category: m.category, viOnly: false } as Term }));
@@ -264,17 +256,7 @@ export function createToxicityScanner(options: ToxicityOptions = {}): Scanner {
       if ((n.scripts & (SCRIPT_HAN | SCRIPT_KANA | SCRIPT_HANGUL)) !== 0) {
         // Leftmost, longest first, not overlapping (as a global alternation would find them).
         for (let at = 0; at < t.length; ) {
-          const c = t.charCodeAt(at);
-          let found: string | undefined;
-          if (literalFirst[c] === 1) {
-            const list = literalsByFirst.get(c)!;
-            for (let j = 0; j < list.length; j++) {
-              if (t.startsWith(list[j]!, at)) {
-                found = list[j];
-                break;
-              }
-            }
-          }
+          const found = longestLiteralAt(literalTerms, t, at);
           if (found === undefined) {
             at++;
             continue;
