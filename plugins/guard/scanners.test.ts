@@ -389,6 +389,10 @@ describe('token_limit', () => {
     const cut = over.matches[0]!;
     assert.equal(cut.rule, 'token_limit');
     assert.ok(cut.start > 0 && cut.start < words(110).length && cut.end === words(110).length);
+    // What is kept fits the limit, and one character more would not.
+    const exact = (text: string): number => createTokenLimitScanner({ limit: 10_000, margin: 0.999 }).scan(text).tokens;
+    assert.ok(exact(words(110).slice(0, cut.start)) <= limit);
+    assert.ok(exact(words(110).slice(0, cut.start + 1)) > limit);
   });
 
   test('far above the limit: the estimate decides', () => {
