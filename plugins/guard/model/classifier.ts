@@ -159,7 +159,7 @@ export function scoreText(model: InjectionModel, text: string, ruleGroups: Array
         const w = weights[b]!;
         blockSum += w;
         blockDistinct++;
-        if (mark !== previous || block === 0) {
+        if (mark !== previous) {
           newSum += w;
           newDistinct++;
         }

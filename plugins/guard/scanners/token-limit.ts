@@ -44,10 +44,9 @@ export interface TokenLimitResult extends ScanResult {
   exact: boolean;
 }
 
+/** The part of gpt-tokenizer's encoding the scanner uses. */
 export interface Encoder {
   countTokens(text: string, options?: { disallowedSpecial?: Set<string> }): number;
-  encode(text: string, options?: { disallowedSpecial?: Set<string> }): number[];
-  decode(tokens: Iterable<number>): string;
 }
 
 const require = createRequire(import.meta.url);
@@ -172,7 +171,7 @@ export function estimateTokens(s: string, encoding: 'o200k_base' | 'cl100k_base'
 /** Below this estimate the text is always counted exactly: short texts vary most, and counting them is cheap. */
 const MIN_ESTIMATE_TO_DECIDE = 64;
 /** Code with deep indentation comes in up to a third under the estimate, so "over" needs more room than "within". */
-const OVER_SLACK = 0.2;
+export const OVER_SLACK = 0.2;
 
 /** How far the exact count may be from an estimate of this size, as a fraction (measured; see the top of this file). */
 export function estimateMargin(estimate: number): number {
@@ -196,6 +195,10 @@ function isPunctuation(c: number): boolean {
   return c === 0x2c || c === 0x2e || c === 0x21 || c === 0x3f || c === 0x3b || c === 0x3a || (c >= 0x3001 && c <= 0x3002) || c === 0xff0c || c === 0xff01 || c === 0xff1f || c === 0xff1b || c === 0xff1a;
 }
 
+function isHighSurrogate(c: number): boolean {
+  return c >= 0xd800 && c <= 0xdbff;
+}
+
 function isSpace(c: number): boolean {
   return c === 32 || c === 9 || c === 10 || c === 13 || c === 11 || c === 12;
 }
@@ -215,15 +218,9 @@ function stretchEnd(text: string, start: number): number {
     if (isBlank(c) && !isSpace(before)) return b;
     if (isPunctuation(c) && isLetter(before)) return b;
   }
-  const last = text.charCodeAt(end - 1);
-  return last >= 0xd800 && last <= 0xdbff ? end - 1 : end;
+  return isHighSurrogate(text.charCodeAt(end - 1)) ? end - 1 : end;
 }
 
-/**
- * The exact count, stretch by stretch, and where the limit falls (the text's length when it is not passed). Counting
- * in stretches keeps the time linear in the text: whole, 128 K spaces or a long line of Han characters without
- * punctuation took seconds, the tokenizer's merge being quadratic in one piece.
- */
 /**
  * The longest prefix of `stretch` (at most MAX_COUNTED_CHARS) that counts at most `budget` tokens, by bisection.
  * Counting prefixes, rather than decoding the first tokens, never splits a character (a token may end inside one).
@@ -236,10 +233,14 @@ function longestPrefixWithin(enc: Encoder, stretch: string, budget: number): num
     if (enc.countTokens(stretch.slice(0, mid), ORDINARY) <= budget) lo = mid;
     else hi = mid - 1;
   }
-  const last = stretch.charCodeAt(lo - 1);
-  return lo > 0 && last >= 0xd800 && last <= 0xdbff ? lo - 1 : lo;
+  return lo > 0 && isHighSurrogate(stretch.charCodeAt(lo - 1)) ? lo - 1 : lo;
 }
 
+/**
+ * The exact count, stretch by stretch, and where the limit falls (the text's length when it is not passed). Counting
+ * in stretches keeps the time linear in the text: whole, 128 K spaces or a long line of Han characters without
+ * punctuation took seconds, the tokenizer's merge being quadratic in one piece.
+ */
 export function countTokensInStretches(enc: Encoder, text: string, limit: number): { count: number; cut: number } {
   let count = 0;
   let cut = text.length;
