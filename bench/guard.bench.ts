@@ -11,8 +11,8 @@
 //  - prompt_injection (the learned model, plugins/guard/model/) was TRAINED on prompt-injection.train.jsonl, the
 //    attack set (templates filled), the benign look-alikes and a third of the toxicity sets: its figures on those
 //    are IN-SAMPLE. The held-out figures, per language, are on plugins/guard/model/data/, sets by authors who saw
-//    neither the training data nor the scanner: fresh-a, fresh-b and fresh-c.jsonl (looked at while choosing data
-//    and the threshold) and fresh-d.jsonl (scored once at the end: the honest figure). The rules engine is shown
+//    neither the training data nor the scanner: fresh-a to fresh-d.jsonl (looked at while choosing data and the
+//    threshold) and fresh-e.jsonl (scored once at the end: the honest figure). The rules engine is shown
 //    beside it.
 //    The attack set's 77 template rows contain the literal "{NEW_INSTRUCTION}"; they are scored both as they are
 //    and with the placeholder filled by a neutral payload. The filled figure is the headline.
@@ -34,7 +34,7 @@ import { createBanSubstringsScanner } from '../plugins/guard/scanners/ban-substr
 import { createMaliciousUrlsScanner, MALICIOUS_URLS_DEFAULT_THRESHOLD } from '../plugins/guard/scanners/malicious-urls.ts';
 import { createNoCodeScanner, NO_CODE_DEFAULT_THRESHOLD } from '../plugins/guard/scanners/no-code.ts';
 import { createNoRefusalScanner, NO_REFUSAL_DEFAULT_THRESHOLD } from '../plugins/guard/scanners/no-refusal.ts';
-import { figuresByLanguage, labelledRows, DEV_FILE, DEV2_FILE, DEV3_FILE, TEST_FILE } from '../plugins/guard/model/evaluate.ts';
+import { figuresByLanguage, labelledRows, DEV_FILE, DEV2_FILE, DEV3_FILE, DEV4_FILE, TEST_FILE } from '../plugins/guard/model/evaluate.ts';
 import { writtenRows } from '../plugins/guard/model/corpus.ts';
 import { createPromptInjectionScanner, PROMPT_INJECTION_MODEL_THRESHOLD, PROMPT_INJECTION_RULES_THRESHOLD } from '../plugins/guard/scanners/prompt-injection.ts';
 import { createSecretsScanner, loadSecretRules } from '../plugins/guard/scanners/secrets.ts';
@@ -535,10 +535,11 @@ function heldout(): void {
   const model = createPromptInjectionScanner();
   const rules = createPromptInjectionScanner({ engine: 'rules' });
   const sets = [
-    ["fresh-d.jsonl: HELD OUT, by a new outside author given only the issue's brief, scored once after the model was final (the honest figure)", TEST_FILE],
+    ["fresh-e.jsonl: HELD OUT, by a new outside author given only the issue's brief, scored once after the model was final (the honest figure)", TEST_FILE],
     ['fresh-a.jsonl: by an outside author, held out from training, but looked at while choosing data and the threshold', DEV_FILE],
     ['fresh-b.jsonl: by the same author, scored once as a test set, then its misses guided more data (a dev set now)', DEV2_FILE],
     ['fresh-c.jsonl: by the same author, scored once as a test set, then its misses guided more data (a dev set now)', DEV3_FILE],
+    ["fresh-d.jsonl: by another outside author, scored once as a test set, then its one block guided more data (a dev set now)", DEV4_FILE],
   ] as const;
   for (const [title, file] of sets) {
     if (!existsSync(file)) continue;

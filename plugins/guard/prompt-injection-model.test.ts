@@ -12,7 +12,7 @@ import { startOpenAISim } from '../../test/sim/openai-sim.ts';
 import { llmGuardEntries } from './llm-guard-config.ts';
 import { decodeModel, encodeModel, MODEL_FILE, RULE_GROUPS } from './model/classifier.ts';
 import { writtenRows } from './model/corpus.ts';
-import { DEV2_FILE, DEV3_FILE, DEV_FILE, figuresByLanguage, HELDOUT_FILES, labelledRows, REPORT_LANGUAGES, TEST_FILE, type LanguageFigures } from './model/evaluate.ts';
+import { DEV2_FILE, DEV3_FILE, DEV4_FILE, DEV_FILE, figuresByLanguage, HELDOUT_FILES, labelledRows, REPORT_LANGUAGES, TEST_FILE, type LanguageFigures } from './model/evaluate.ts';
 import { createPromptInjectionScanner, quotationsOf, ruleEvidence } from './scanners/prompt-injection.ts';
 
 /** Issue 15's targets for prompt injection on an eight-language evaluation set. */
@@ -34,12 +34,12 @@ describe('prompt_injection model: held-out figures', () => {
   const sets = HELDOUT_FILES.map((file) => ({ file, rows: labelledRows(file) }));
   const report = (figures: readonly LanguageFigures[]): string => figures.map((f) => `${f.lang} ${f.caught}/${f.attacks} caught, ${f.blocked}/${f.benign} blocked`).join('; ');
 
-  // The sets the data and the threshold were chosen on (fresh-a, fresh-b, fresh-c): they must show issue 15's targets.
+  // The sets the data and the threshold were chosen on (fresh-a to fresh-d): they must show issue 15's targets.
   test(`dev sets: recall ≥ ${TARGETS.recallAll} overall and ≥ ${TARGETS.recallEachLanguage} in each of the eight languages, ≤ ${TARGETS.blockedEachLanguageMax * 100}% of benign prompts blocked in each`, () => {
-    const figures = figuresByLanguage(model, [...labelledRows(DEV_FILE), ...labelledRows(DEV2_FILE), ...labelledRows(DEV3_FILE)]);
+    const figures = figuresByLanguage(model, [...labelledRows(DEV_FILE), ...labelledRows(DEV2_FILE), ...labelledRows(DEV3_FILE), ...labelledRows(DEV4_FILE)]);
     for (const lang of REPORT_LANGUAGES) {
       const f = figures.find((x) => x.lang === lang);
-      assert.ok(f !== undefined && f.attacks >= 45 && f.benign >= 45, `${lang} has at least 45 attacks and 45 benign rows`);
+      assert.ok(f !== undefined && f.attacks >= 60 && f.benign >= 60, `${lang} has at least 60 attacks and 45 benign rows`);
       assert.ok(f.recall >= TARGETS.recallEachLanguage, `${lang} recall ${f.recall.toFixed(2)}: ${report(figures)}`);
       assert.ok(f.blockedShare <= TARGETS.blockedEachLanguageMax, `${lang} benign blocked ${f.blockedShare.toFixed(3)}: ${report(figures)}`);
     }
@@ -47,10 +47,10 @@ describe('prompt_injection model: held-out figures', () => {
     assert.ok(all.recall >= TARGETS.recallAll, `overall recall ${all.recall.toFixed(3)}: ${report(figures)}`);
   });
 
-  // The test set (fresh-d.jsonl) was scored once, after the model and the threshold were final. On it the model
-  // reaches issue 15's recall targets and beats the phrase rules it replaces in every language; it blocks one of
-  // Korean's 15 benign prompts (6.7%), over the 5% target (plugins/guard/model/README.md).
-  test(`test set (never tuned on): recall ≥ ${TARGETS.recallAll} overall and ≥ ${TARGETS.recallEachLanguage} in every language; in every language more attacks caught and no more benign prompts blocked than the rules engine`, () => {
+  // The test set (fresh-e.jsonl) was scored once, after the model and the threshold were final. On it the model
+  // reaches all of issue 15's prompt-injection targets and beats the phrase rules it replaces in every language
+  // (plugins/guard/model/README.md).
+  test(`test set (never tuned on): recall ≥ ${TARGETS.recallAll} overall and ≥ ${TARGETS.recallEachLanguage} in every language, ≤ ${TARGETS.blockedEachLanguageMax * 100}% of benign prompts blocked in each; in every language more attacks caught and no more benign prompts blocked than the rules engine`, () => {
     const rows = labelledRows(TEST_FILE);
     const m = figuresByLanguage(model, rows);
     const r = figuresByLanguage(rules, rows);
@@ -59,6 +59,7 @@ describe('prompt_injection model: held-out figures', () => {
       const fr = r.find((x) => x.lang === lang)!;
       assert.ok(fm.attacks >= 15 && fm.benign >= 15, `${lang} has at least 15 attacks and 15 benign rows`);
       assert.ok(fm.recall >= (lang === 'all' ? TARGETS.recallAll : TARGETS.recallEachLanguage), `${lang}: ${report([fm])}`);
+      assert.ok(fm.blockedShare <= TARGETS.blockedEachLanguageMax, `${lang}: ${report([fm])}`);
       assert.ok(fm.caught > fr.caught, `${lang}: model ${report([fm])} vs rules ${report([fr])}`);
       assert.ok(fm.blocked <= fr.blocked, `${lang}: model ${report([fm])} vs rules ${report([fr])}`);
     }

@@ -21,16 +21,22 @@ export const DEV2_FILE = fileURLToPath(new URL('./data/fresh-b.jsonl', import.me
  */
 export const DEV3_FILE = fileURLToPath(new URL('./data/fresh-c.jsonl', import.meta.url));
 /**
- * Written by another outside author from the issue's brief alone, after fresh-c was spent, and scored once with the
- * final model and threshold: the honest figure.
+ * Written by another outside author from the issue's brief alone, after fresh-c was spent: scored once as the test set
+ * (recall 0.93, 1/120 benign blocked, a Korean quoted jailbreak being analysed), then its one block named a fourth
+ * round of training data (quoted attacks analysed, and quotes that carry an attack), so it became a fourth dev set.
  */
-export const TEST_FILE = fileURLToPath(new URL('./data/fresh-d.jsonl', import.meta.url));
+export const DEV4_FILE = fileURLToPath(new URL('./data/fresh-d.jsonl', import.meta.url));
+/**
+ * Written by a new outside author from the issue's brief alone, before the fourth round of data, and scored once with
+ * the final model and threshold: the honest figure.
+ */
+export const TEST_FILE = fileURLToPath(new URL('./data/fresh-e.jsonl', import.meta.url));
 
 /** The eight languages of issue 15, in report order. */
 export const REPORT_LANGUAGES = ['en', 'zh', 'zh-Hant', 'vi', 'ja', 'ko', 'ru', 'ar'] as const;
 
 /** Every held-out set, for the unit test's targets; bench/guard.bench.ts reports each apart. */
-export const HELDOUT_FILES: readonly string[] = [DEV_FILE, DEV2_FILE, DEV3_FILE, TEST_FILE];
+export const HELDOUT_FILES: readonly string[] = [DEV_FILE, DEV2_FILE, DEV3_FILE, DEV4_FILE, TEST_FILE];
 
 export interface LabelledRow {
   readonly text: string;
