@@ -2,19 +2,20 @@
 //
 //   node bench/upstream-ceiling.ts [--duration 6 --rounds 5 --connections 64]
 //
-// Three proxies in front of one backend simulator, each alone on core 0 (simulator and wrk on core 1, as in
-// bench/load.ts): nginx with one worker; a bare http.createServer forwarding with undici's Pool.dispatch; and the
-// same server forwarding with a minimal raw HTTP/1.1 keep-alive client on net.Socket (one write per request, the
-// response head and body parsed by hand). The Node proxies do nothing else: no routing, no keys, no metrics, so
-// their figures are the most a Node proxy with that upstream client can reach, and the gap between the two Node
-// rows is what the upstream client costs. Rounds interleave the three; the report gives medians and each proxy's
+// Four proxies in front of one backend simulator, each alone on core 0 (simulator and wrk on core 1, as in
+// bench/load.ts): nginx with one worker; a bare http.createServer forwarding with undici's Pool.dispatch; the same
+// server forwarding with a minimal raw HTTP/1.1 keep-alive client on net.Socket (one write per request, the
+// response head and body parsed by hand); and that raw client behind a minimal server on net.Socket instead of
+// http.Server. The Node proxies do nothing else: no routing, no keys, no metrics, so their figures are the most a
+// Node proxy can reach; the gap between the first two Node rows is what the upstream client costs, and between the
+// last two what node:http's server side costs. Rounds interleave the three; the report gives medians and each proxy's
 // req/s as a share of nginx's from the same round.
 //
-// The same file is the proxy: `node bench/upstream-ceiling.ts --serve undici|raw --port P --upstream-port U`.
+// The same file is the proxy: `node bench/upstream-ceiling.ts --serve undici|raw|net --port P --upstream-port U`.
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { connect, type Socket } from 'node:net';
+import { connect, createServer as createNetServer, type Socket } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -171,6 +172,49 @@ function rawForward(host: string, port: number): Forward {
   };
 }
 
+/**
+ * The same raw client behind a minimal HTTP/1.1 server on net.Socket instead of http.Server: the request head is
+ * read by hand (request line, Content-Length), and the answer's head and body leave in one write. Enough for wrk's
+ * keep-alive POSTs and nothing more (no chunked requests, no pipelining, no limits): it measures what node:http's
+ * server side costs, not a server to ship.
+ */
+function serveOnNet(port: number, upstreamPort: number): void {
+  const forward = rawForward('127.0.0.1', upstreamPort);
+  const server = createNetServer({ noDelay: true }, (socket) => {
+    let buffer: Buffer = Buffer.alloc(0);
+    let busy = false;
+    const next = (): void => {
+      if (busy) return;
+      const end = buffer.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const head = buffer.toString('latin1', 0, end);
+      const lineEnd = head.indexOf('\r\n');
+      const [method = 'GET', path = '/'] = head.slice(0, lineEnd).split(' ');
+      const match = /\r\ncontent-length:\s*(\d+)/i.exec(head);
+      const length = match === null ? 0 : Number(match[1]);
+      if (buffer.length < end + 4 + length) return;
+      const body = buffer.subarray(end + 4, end + 4 + length);
+      buffer = buffer.subarray(end + 4 + length);
+      busy = true;
+      forward(method, path, body, (error, answer) => {
+        busy = false;
+        const payload = error !== null || answer === null ? Buffer.from(`bad gateway: ${String(error)}`) : answer.body;
+        const status = error !== null || answer === null ? '502 Bad Gateway' : `${answer.status} OK`;
+        const type = answer?.contentType ?? 'text/plain';
+        socket.write(Buffer.concat([Buffer.from(`HTTP/1.1 ${status}\r\ncontent-type: ${type}\r\ncontent-length: ${payload.length}\r\nconnection: keep-alive\r\n\r\n`, 'latin1'), payload]));
+        next();
+      });
+    };
+    socket.on('data', (data: Buffer) => {
+      buffer = buffer.length === 0 ? data : Buffer.concat([buffer, data]);
+      next();
+    });
+    socket.on('error', () => socket.destroy());
+  });
+  server.listen(port, '127.0.0.1', () => process.stdout.write(`listening ${port}\n`));
+  process.on('SIGTERM', () => process.exit(0));
+}
+
 function serve(kind: string, port: number, upstreamPort: number): void {
   const forward = kind === 'raw' ? rawForward('127.0.0.1', upstreamPort) : undiciForward(`http://127.0.0.1:${upstreamPort}`);
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -195,7 +239,7 @@ function serve(kind: string, port: number, upstreamPort: number): void {
 // ---------------------------------------------------------------------------------------------------------------
 // The benchmark
 
-const TARGETS = ['nginx', 'node+undici', 'node+raw'] as const;
+const TARGETS = ['nginx', 'node+undici', 'node+raw', 'net+raw'] as const;
 type Target = (typeof TARGETS)[number];
 
 interface Row {
@@ -217,7 +261,7 @@ async function bench(durationS: number, rounds: number, connections: number): Pr
   const procs = new Processes(pinned);
   process.once('exit', () => procs.killAllNow());
   try {
-    const [simPort, nginxPort, undiciPort, rawPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+    const [simPort, nginxPort, undiciPort, rawPort, netPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
     const sim = procs.start('simulator', process.execPath, ['test/sim/cli.ts', '--kind', 'openai', '--port', String(simPort)], 1, ROOT);
     await waitForOutput(sim, /^listening /m, START_TIMEOUT_MS);
     writeFileSync(join(tmp, 'nginx.conf'), nginxConf(join(tmp, 'nginx'), [{ listenPort: nginxPort, upstreamPorts: [simPort] }]));
@@ -225,10 +269,11 @@ async function bench(durationS: number, rounds: number, connections: number): Pr
     const self = import.meta.filename;
     const undici = procs.start('node+undici', process.execPath, [self, '--serve', 'undici', '--port', String(undiciPort), '--upstream-port', String(simPort)], 0, ROOT);
     const raw = procs.start('node+raw', process.execPath, [self, '--serve', 'raw', '--port', String(rawPort), '--upstream-port', String(simPort)], 0, ROOT);
+    const net = procs.start('net+raw', process.execPath, [self, '--serve', 'net', '--port', String(netPort), '--upstream-port', String(simPort)], 0, ROOT);
     const url = (port: number): string => `http://127.0.0.1:${port}/v1/chat/completions`;
-    const ports: Record<Target, number> = { nginx: nginxPort, 'node+undici': undiciPort, 'node+raw': rawPort };
-    const pids: Record<Target, number> = { nginx: ngx.proc.pid!, 'node+undici': undici.proc.pid!, 'node+raw': raw.proc.pid! };
-    await Promise.all([ngx, undici, raw].map((c, i) => waitForHttp(c, url([nginxPort, undiciPort, rawPort][i]!), START_TIMEOUT_MS)));
+    const ports: Record<Target, number> = { nginx: nginxPort, 'node+undici': undiciPort, 'node+raw': rawPort, 'net+raw': netPort };
+    const pids: Record<Target, number> = { nginx: ngx.proc.pid!, 'node+undici': undici.proc.pid!, 'node+raw': raw.proc.pid!, 'net+raw': net.proc.pid! };
+    await Promise.all([ngx, undici, raw, net].map((c, i) => waitForHttp(c, url([nginxPort, undiciPort, rawPort, netPort][i]!), START_TIMEOUT_MS)));
     const wrk = new Wrk(wrkBinary, procs, tmp);
     const rows = new Map<Target, Row[]>(TARGETS.map((t) => [t, []]));
     const ratios = new Map<Target, number[]>(TARGETS.map((t) => [t, []]));
@@ -295,8 +340,9 @@ const { values } = parseArgs({
 });
 
 if (values.serve !== undefined) {
-  if (values.serve !== 'undici' && values.serve !== 'raw') throw new Error('--serve is undici or raw');
-  serve(values.serve, Number(values.port), Number(values['upstream-port']));
+  if (values.serve === 'net') serveOnNet(Number(values.port), Number(values['upstream-port']));
+  else if (values.serve === 'undici' || values.serve === 'raw') serve(values.serve, Number(values.port), Number(values['upstream-port']));
+  else throw new Error('--serve is undici, raw or net');
 } else {
   process.exitCode = await bench(Number(values.duration), Number(values.rounds), Number(values.connections));
 }
