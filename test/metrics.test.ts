@@ -116,9 +116,13 @@ describe('metrics on a gateway', () => {
     assert.equal(m.sum('sluice_store_health', { store: 'memory', state: 'ok' }), 1);
     assert.equal(m.sum('sluice_config_loads_total'), 1);
     assert.ok(m.sum('process_cpu_seconds_total') > 0, "Node's process metrics are there");
+    assert.equal(m.find('nodejs_eventloop_lag_seconds').length, 1);
+    assert.ok(m.sum('nodejs_heap_size_used_bytes') > 0);
     // Only the key's id reaches the labels, never a key.
     const text = await (await fetch(`${gw.url}/metrics`, { headers: { authorization: `Bearer ${MASTER}` } })).text();
     assert.doesNotMatch(text, new RegExp(`${TEAM}|${MASTER}|sk-up|Say hello`));
+    // The GC histogram needs a GC observer, which costs CPU on every collection: only with `gc_metrics: true`.
+    assert.doesNotMatch(text, /nodejs_gc_duration_seconds/);
   });
 
   test("every family passes promtool's lint rules, and `promtool check metrics` itself", async () => {
@@ -202,5 +206,34 @@ litellm_settings:
     assert.equal(m.sum('litellm_deployment_total_requests_total'), 1);
     assert.equal(m.sum('litellm_llm_api_latency_metric_count'), 1);
     assert.equal(m.find('process_cpu_seconds_total').length, 0);
+  });
+});
+
+describe('metrics: the GC histogram on request', () => {
+  let sim: Sim;
+  let gw: TestGateway;
+
+  before(async () => {
+    sim = await startOpenAISim();
+    gw = await startGateway(`model_list:
+  - model_name: g
+    litellm_params: { model: openai/sim-model, api_base: ${sim.url}/v1, api_key: sk-up }
+plugins:
+  - route.round_robin
+  - name: metrics
+    options: { open: true, gc_metrics: true }
+`);
+  });
+  after(async () => {
+    await gw.close();
+    await sim.close();
+  });
+
+  test('gc_metrics: true adds nodejs_gc_duration_seconds beside the other process metrics', async () => {
+    const text = await (await fetch(`${gw.url}/metrics`)).text();
+    assert.match(text, /^# TYPE nodejs_gc_duration_seconds histogram$/m);
+    const m = parsePrometheusText(text);
+    assert.ok(m.sum('process_cpu_seconds_total') > 0);
+    assert.equal(m.find('nodejs_eventloop_lag_seconds').length, 1);
   });
 });

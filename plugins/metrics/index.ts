@@ -40,7 +40,7 @@ export function metricsFor(deps: PluginDeps, options: MetricsOptions = {}): Gate
   let metrics = perApp.get(deps.state);
   if (metrics === undefined) {
     metrics = new GatewayMetrics(
-      { maxSeries: options.max_series ?? 2000, buckets: options.latency_buckets ?? LITELLM_LATENCY_BUCKETS, defaultMetrics: options.default_metrics ?? true },
+      { maxSeries: options.max_series ?? 2000, buckets: options.latency_buckets ?? LITELLM_LATENCY_BUCKETS, defaultMetrics: options.default_metrics ?? true, gcMetrics: options.gc_metrics ?? false },
       { groups: deps.groups, state: deps.state, store: deps.store, traffic: deps.traffic ?? null },
     );
     perApp.set(deps.state, metrics);
