@@ -125,6 +125,13 @@ class Exchange implements Dispatcher.DispatchController {
 
 type Phase = 'head' | 'length' | 'chunk-size' | 'chunk-data' | 'chunk-crlf' | 'trailers' | 'until-close';
 
+/**
+ * Every upstream socket reads into this one buffer (net's `onread`), which skips the stream machinery between the
+ * socket and the parser ('data' events, a Buffer made per read, ticks to read more). A read is handled before the
+ * next can land in it, and its bytes are copied out first, since the parser and the handlers keep what they get.
+ */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
 /** One keep-alive socket to the origin and the parser of the answers on it. */
 class Connection {
   readonly socket: Socket;
@@ -155,14 +162,25 @@ class Connection {
 
   constructor(pool: RawHttp1Dispatcher, host: string, port: number, connectTimeoutMs: number) {
     this.#pool = pool;
-    this.socket = connect({ host, port, noDelay: true });
+    this.socket = connect({
+      host,
+      port,
+      noDelay: true,
+      onread: {
+        buffer: READ_BUFFER,
+        // Pausing goes through socket.pause(), which net honours with `onread` too; true never resumes a pause.
+        callback: (bytes: number, buffer: Uint8Array): boolean => {
+          this.#onData(Buffer.from(buffer.subarray(0, bytes)));
+          return true;
+        },
+      },
+    });
     if (connectTimeoutMs > 0) {
       this.#connectTimer = setTimeout(() => {
         this.socket.destroy(new UpstreamHttpError('UND_ERR_CONNECT_TIMEOUT', `connect timed out after ${connectTimeoutMs} ms`));
       }, connectTimeoutMs);
       this.socket.once('connect', () => this.#clearConnectTimer());
     }
-    this.socket.on('data', (data: Buffer) => this.#onData(data));
     this.socket.on('end', () => this.#onEnd());
     this.socket.on('error', (error: Error) => {
       this.#socketError ??= error;
