@@ -8,13 +8,13 @@
 // response head and body parsed by hand); and that raw client behind a minimal server on net.Socket instead of
 // http.Server. The Node proxies do nothing else: no routing, no keys, no metrics, so their figures are the most a
 // Node proxy can reach; the gap between the first two Node rows is what the upstream client costs, and between the
-// last two what node:http's server side costs. Rounds interleave the three; the report gives medians and each proxy's
+// last two what node:http's server side costs. Rounds interleave the four; the report gives medians and each proxy's
 // req/s as a share of nginx's from the same round.
 //
 // The same file is the proxy: `node bench/upstream-ceiling.ts --serve undici|raw|net --port P --upstream-port U`.
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import { connect, createServer as createNetServer, type Socket } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -199,7 +199,7 @@ function serveOnNet(port: number, upstreamPort: number): void {
       forward(method, path, body, (error, answer) => {
         busy = false;
         const payload = error !== null || answer === null ? Buffer.from(`bad gateway: ${String(error)}`) : answer.body;
-        const status = error !== null || answer === null ? '502 Bad Gateway' : `${answer.status} OK`;
+        const status = error !== null || answer === null ? '502 Bad Gateway' : `${answer.status} ${STATUS_CODES[answer.status] ?? ''}`;
         const type = answer?.contentType ?? 'text/plain';
         socket.write(Buffer.concat([Buffer.from(`HTTP/1.1 ${status}\r\ncontent-type: ${type}\r\ncontent-length: ${payload.length}\r\nconnection: keep-alive\r\n\r\n`, 'latin1'), payload]));
         next();
@@ -300,6 +300,8 @@ async function bench(durationS: number, rounds: number, connections: number): Pr
     }
     const perRound = (f: (raw: Row, und: Row) => number): string =>
       median(rows.get('node+raw')!.map((row, i) => f(row, rows.get('node+undici')![i]!))).toFixed(2);
+    const serverSide = (f: (net: Row, http: Row) => number, digits: number): string =>
+      median(rows.get('net+raw')!.map((row, i) => f(row, rows.get('node+raw')![i]!))).toFixed(digits);
     const out = [
       '',
       `Upstream ceiling - node ${process.version}, ${CORES} cores, ${pinned ? 'proxy on core 0; simulator and wrk on core 1' : 'UNPINNED'}`,
@@ -316,6 +318,8 @@ async function bench(durationS: number, rounds: number, connections: number): Pr
       '',
       `node+raw / node+undici, medians of per-round ratios: req/s ${perRound((raw, und) => raw.rps / und.rps)}x, ` +
         `proxy CPU per request ${perRound((raw, und) => raw.cpuUs / und.cpuUs)}x`,
+      `net+raw / node+raw (node:http's server side), medians of per-round ratios: req/s ${serverSide((net, http) => net.rps / http.rps, 2)}x, ` +
+        `proxy CPU per request ${serverSide((net, http) => net.cpuUs / http.cpuUs, 2)}x (${serverSide((net, http) => http.cpuUs - net.cpuUs, 1)} µs less)`,
       '(on a shared machine req/s swings with what else runs; CPU per request is what the proxy itself spent)',
       '',
     ];

@@ -39,7 +39,7 @@ describe('prompt_injection model: held-out figures', () => {
     const figures = figuresByLanguage(model, [...labelledRows(DEV_FILE), ...labelledRows(DEV2_FILE), ...labelledRows(DEV3_FILE), ...labelledRows(DEV4_FILE)]);
     for (const lang of REPORT_LANGUAGES) {
       const f = figures.find((x) => x.lang === lang);
-      assert.ok(f !== undefined && f.attacks >= 60 && f.benign >= 60, `${lang} has at least 60 attacks and 45 benign rows`);
+      assert.ok(f !== undefined && f.attacks >= 60 && f.benign >= 60, `${lang} has at least 60 attacks and 60 benign rows`);
       assert.ok(f.recall >= TARGETS.recallEachLanguage, `${lang} recall ${f.recall.toFixed(2)}: ${report(figures)}`);
       assert.ok(f.blockedShare <= TARGETS.blockedEachLanguageMax, `${lang} benign blocked ${f.blockedShare.toFixed(3)}: ${report(figures)}`);
     }

@@ -590,7 +590,7 @@ type DefaultCollector = (registry: Registry, config: { eventLoopMonitoringPrecis
  * alone made an allocation-bound loop 17% slower. prom-client has no switch for one collector, so each of
  * its default collectors (its own `metricsList`) is loaded from its module, as `collectDefaultMetrics` itself does.
  */
-function collectProcessMetrics(registry: Registry, withGc: boolean): void {
+export function collectProcessMetrics(registry: Registry, withGc: boolean): void {
   if (withGc) {
     collectDefaultMetrics({ register: registry });
     return;

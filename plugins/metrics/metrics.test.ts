@@ -8,7 +8,8 @@ import { MemoryRouterState } from '../../core/state/router-state.ts';
 import { SluiceError, type AuthInfo, type Plugin, type PluginDeps, type RequestContext, type Reply } from '../../core/plugin/api.ts';
 import { parsePrometheusText, type Exposition } from '../../test/prom-text.ts';
 import factory, { metricsFor } from './index.ts';
-import { OVERFLOW } from './gateway-metrics.ts';
+import { collectProcessMetrics, OVERFLOW } from './gateway-metrics.ts';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import { metricsEntries } from './settings.ts';
 
 const groups = modelGroups([
@@ -342,4 +343,20 @@ test("LiteLLM's settings: prometheus in callbacks, success_callback or failure_c
   assert.deepEqual(metricsEntries({ callbacks: ['prometheus'] }, { plugins: ['route.round_robin', { name: 'metrics', options: { open: true } }] }).entries, []);
   assert.deepEqual(metricsEntries({ callbacks: ['prometheus'] }, { plugins: ['prometheus'] }).entries, []);
   assert.match(metricsEntries({ callbacks: ['prometheus'], require_auth_for_metrics_endpoint: false }, { plugins: ['metrics'] }).warnings[0]!, /lists metrics/);
+});
+
+// The default metrics are loaded one prom-client collector at a time (to leave the GC histogram out): they must be
+// exactly prom-client's own set, so a prom-client that adds, renames or drops a collector fails here.
+test("process metrics: prom-client's default families, without nodejs_gc_duration_seconds unless asked for", async () => {
+  const names = async (registry: Registry): Promise<string[]> => (await registry.getMetricsAsJSON()).map((m) => m.name).sort();
+  const theirs = new Registry();
+  collectDefaultMetrics({ register: theirs });
+  const withGc = new Registry();
+  collectProcessMetrics(withGc, true);
+  const withoutGc = new Registry();
+  collectProcessMetrics(withoutGc, false);
+  const all = await names(theirs);
+  assert.ok(all.includes('nodejs_gc_duration_seconds') && all.length > 20, all.join());
+  assert.deepEqual(await names(withGc), all);
+  assert.deepEqual(await names(withoutGc), all.filter((n) => n !== 'nodejs_gc_duration_seconds'));
 });

@@ -6,7 +6,7 @@
 // those combinations blocked 3–5× more benign prompts than whole prompts alone, so the pieces were retired
 // (plugins/guard/model/README.md has the figures).
 //
-// The held-out sets (data/fresh-a.jsonl, data/fresh-b.jsonl) are NOT read here: another author wrote them without
+// The held-out sets (data/fresh-a.jsonl … data/fresh-e.jsonl) are NOT read here: outside authors wrote them without
 // seeing any of this, and training never reads them.
 
 import { existsSync, readdirSync, readFileSync } from 'node:fs';

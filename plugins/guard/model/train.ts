@@ -6,7 +6,7 @@
 // same file, byte for byte. Steps:
 //   1. rows: corpus.ts (whole prompts written by hand in eight languages) + the shared data sets;
 //   2. a validation split (20% of rows, by a hash of the text) picks the configuration (features, L2) and shows
-//      the threshold's trade-off; the held-out sets (data/fresh-a.jsonl, data/fresh-b.jsonl) are never read here;
+//      the threshold's trade-off; the held-out sets (data/fresh-a.jsonl … data/fresh-e.jsonl) are never read here;
 //   3. the chosen configuration is refitted on every row, quantised to int8 and written.
 //
 // The model: logistic regression, trained with AdaGrad on the log loss, classes weighted to count equally.
