@@ -128,7 +128,7 @@ type Phase = 'head' | 'length' | 'chunk-size' | 'chunk-data' | 'chunk-crlf' | 't
 /**
  * Every upstream socket reads into this one buffer (net's `onread`), which skips the stream machinery between the
  * socket and the parser ('data' events, a Buffer made per read, ticks to read more). A read is handled before the
- * next can land in it, and its bytes are copied out first, since the parser and the handlers keep what they get.
+ * next can land in it, and its bytes are copied once (see #onData), since the parser and the handlers keep them.
  */
 const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
@@ -169,8 +169,8 @@ class Connection {
       onread: {
         buffer: READ_BUFFER,
         // Pausing goes through socket.pause(), which net honours with `onread` too; true never resumes a pause.
-        callback: (bytes: number, buffer: Uint8Array): boolean => {
-          this.#onData(Buffer.from(buffer.subarray(0, bytes)));
+        callback: (bytes: number): boolean => {
+          this.#onData(READ_BUFFER.subarray(0, bytes));
           return true;
         },
       },
@@ -243,13 +243,14 @@ class Connection {
     this.#pool.forget(this);
   }
 
-  #onData(data: Buffer): void {
+  /** `read` is a view of READ_BUFFER, valid until this returns: what is kept is copied, once. */
+  #onData(read: Buffer): void {
     if (this.#exchange === null) {
       // Bytes nobody asked for: the socket's state is unknown.
       this.destroy();
       return;
     }
-    this.#buffer = this.#buffer === null || this.#buffer.length === 0 ? data : Buffer.concat([this.#buffer, data]);
+    this.#buffer = this.#buffer === null || this.#buffer.length === 0 ? Buffer.from(read) : Buffer.concat([this.#buffer, read]);
     this.#parse();
   }
 
