@@ -133,9 +133,17 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
   #errorBody: { status: number; headers: Headers; chunks: Buffer[]; size: number; decided: boolean } | null = null;
   /** An error response held, upstream paused, while the owner decides asynchronously whether to retry elsewhere. */
   #deciding: HeldError | null = null;
-  #totalTimer: NodeJS.Timeout | null = null;
-  #firstByteTimer: NodeJS.Timeout | null = null;
+  /**
+   * One timer serves both deadlines (`performance.now()` ms, 0 = none): it is set for the nearer. Response headers
+   * only clear the first-byte deadline, and a timer that fires with only the total one left is set again for the
+   * rest, so the usual request costs one timer, not two.
+   */
+  #timer: NodeJS.Timeout | null = null;
+  #firstByteDeadline = 0;
+  #totalDeadline = 0;
   #waitingForDrain = false;
+  /** The body went out whole with `res.end(chunk)`. */
+  #bodyEnded = false;
   /** The end of a JSON body, kept to read its `usage`, when a plugin wants usage. */
   #usageTail: BodyUsageReader | null = null;
   readonly #resume = (): void => {
@@ -154,13 +162,25 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     this.#res = setup.res;
     this.#chain = setup.chain;
     this.deployment = setup.deployment;
-    this.dispatchedAt = performance.now();
+    const now = (this.dispatchedAt = performance.now());
     const { firstByteMs, totalMs } = setup;
-    if (totalMs > 0) this.#totalTimer = setTimeout(() => this.#onTimeout(`did not finish within ${totalMs / 1000} s`), totalMs);
-    if (firstByteMs > 0 && (totalMs === 0 || firstByteMs < totalMs)) {
-      this.#firstByteTimer = setTimeout(() => this.#onTimeout(`sent no response within ${firstByteMs / 1000} s`), firstByteMs);
-    }
+    if (totalMs > 0) this.#totalDeadline = now + totalMs;
+    if (firstByteMs > 0 && (totalMs === 0 || firstByteMs < totalMs)) this.#firstByteDeadline = now + firstByteMs;
+    const nearer = this.#firstByteDeadline || this.#totalDeadline;
+    if (nearer > 0) this.#timer = setTimeout(this.#onTimer, nearer - now);
   }
+
+  readonly #onTimer = (): void => {
+    this.#timer = null;
+    if (this.#done) return;
+    if (this.#firstByteDeadline > 0) return this.#onTimeout(`sent no response within ${this.#setup.firstByteMs / 1000} s`);
+    if (this.#totalDeadline === 0) return;
+    // The timer was set for the first byte, which came: the rest of the total deadline. Node's timers run on
+    // the loop's cached clock, so one may fire a little before performance.now() says it is due.
+    const rest = this.#totalDeadline - performance.now();
+    if (rest > 1) this.#timer = setTimeout(this.#onTimer, rest);
+    else this.#onTimeout(`did not finish within ${this.#setup.totalMs / 1000} s`);
+  };
 
   /** True once bytes of this attempt reached the client: from then on it can only finish or be cut. */
   get committed(): boolean {
@@ -229,10 +249,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
   #responseStart(controller: Dispatcher.DispatchController, status: number, headers: Headers): void {
     this.#controller = controller;
     if (this.#done) return;
-    if (this.#firstByteTimer !== null) {
-      clearTimeout(this.#firstByteTimer);
-      this.#firstByteTimer = null;
-    }
+    this.#firstByteDeadline = 0;
     this.#ctx.upstreamStatus = status;
     const codings = headers['transfer-encoding'];
     if (codings !== undefined && !isChunkedOnly(codings)) {
@@ -301,6 +318,14 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
       const { status, headers } = this.#held;
       this.#held = null;
       if (!this.#writeHead(status, headers)) return;
+      if (this.#tap === null && Number(headers['content-length']) === chunk.length) {
+        // The whole body in one piece (the usual JSON answer): it ends the response in one write, which spares
+        // node:http a cork, an uncork and a tick.
+        this.#usageTail?.push(chunk);
+        this.#res.end(chunk);
+        this.#bodyEnded = true;
+        return;
+      }
     }
     let bytes: Buffer | null = chunk;
     const tap = this.#tap;
@@ -359,7 +384,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     }
     const rest = this.#tap?.flush();
     if (rest != null) this.#res.write(rest);
-    this.#res.end();
+    if (!this.#bodyEnded) this.#res.end();
     if (this.#usageTail !== null) this.#ctx.usage = this.#usageTail.read();
     this.#end('ok', null);
   }
@@ -565,8 +590,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
 
   #settle(): void {
     this.#done = true;
-    if (this.#totalTimer !== null) clearTimeout(this.#totalTimer);
-    if (this.#firstByteTimer !== null) clearTimeout(this.#firstByteTimer);
-    this.#totalTimer = this.#firstByteTimer = null;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
   }
 }

@@ -153,7 +153,18 @@ class Connection {
   #ended = false;
   #socketError: Error | null = null;
   #gone = false;
+  /**
+   * The phase's deadline (performance.now() ms, 0 = none): silence from the server for `#deadlineMs` fails the
+   * exchange with `#deadlineCode`. Moving it costs no timer work: the socket's one timer, kept across requests,
+   * is set again for the rest when it fires before the deadline, and is only replaced by a nearer deadline.
+   */
+  #deadline = 0;
+  #deadlineMs = 0;
+  #deadlineCode = '';
+  #deadlineWhat = '';
   #timer: NodeJS.Timeout | null = null;
+  /** When `#timer` fires. */
+  #timerAt = 0;
   #connectTimer: NodeJS.Timeout | null = null;
   /** When an idle socket stops being offered (ms, performance.now()). */
   expiresAt = 0;
@@ -217,7 +228,7 @@ class Connection {
 
   resumeReading(): void {
     // The body deadline counts silence from the server, not a client that stopped reading: it starts again now.
-    this.#timer?.refresh();
+    this.#restartDeadline();
     this.#parse();
     if (this.#exchange !== null && !this.#exchange.paused && !this.#gone) this.socket.resume();
   }
@@ -236,7 +247,9 @@ class Connection {
   }
 
   #leave(): void {
-    this.#clearTimer();
+    this.#deadline = 0;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
     this.#clearConnectTimer();
     if (this.#gone) return;
     this.#gone = true;
@@ -460,13 +473,13 @@ class Connection {
   #deliver(exchange: Exchange, buffer: Buffer, n: number): void {
     const chunk = n === buffer.length ? buffer : buffer.subarray(0, n);
     this.#buffer = n === buffer.length ? null : buffer.subarray(n);
-    this.#timer?.refresh();
+    this.#restartDeadline();
     if (n > 0) exchange.handler.onResponseData?.(exchange, chunk);
   }
 
   /** The answer is whole: the socket goes back to the pool (or is closed), then the handler hears the end. */
   #complete(exchange: Exchange): void {
-    this.#clearTimer();
+    this.#deadline = 0;
     const trailers = this.#trailers;
     this.#trailers = {};
     exchange.done = true;
@@ -493,24 +506,47 @@ class Connection {
     else this.keepAliveHintMs = ms;
   }
 
-  /** One timer per socket, for the phase's deadline; `refresh()` restarts it on each body chunk. */
+  /** Starts the phase's deadline: `ms` of silence from the server fail the exchange (0: no deadline). */
   #arm(ms: number, code: string, what: string): void {
-    this.#clearTimer();
-    if (ms <= 0) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = null;
-      const exchange = this.#exchange;
-      // Paused by the handler (a slow client): the server is not silent, we are not reading. As undici, wait.
-      if (exchange !== null && exchange.paused && code === 'UND_ERR_BODY_TIMEOUT') this.#arm(ms, code, what);
-      else exchange?.fail(new UpstreamHttpError(code, `${what} within ${ms} ms`));
-    }, ms);
+    this.#deadlineMs = ms;
+    this.#deadlineCode = code;
+    this.#deadlineWhat = what;
+    if (ms <= 0) {
+      this.#deadline = 0;
+      return;
+    }
+    this.#deadline = performance.now() + ms;
+    if (this.#timer !== null && this.#timerAt <= this.#deadline) return;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#setTimer(ms);
   }
 
-  #clearTimer(): void {
-    if (this.#timer === null) return;
-    clearTimeout(this.#timer);
-    this.#timer = null;
+  /** Data came: the deadline counts from now. */
+  #restartDeadline(): void {
+    if (this.#deadline !== 0) this.#deadline = performance.now() + this.#deadlineMs;
   }
+
+  #setTimer(ms: number): void {
+    this.#timerAt = performance.now() + ms;
+    // A busy socket is ref'd and holds the process open; the timer alone must not hold an idle one.
+    this.#timer = setTimeout(this.#onTimer, ms).unref();
+  }
+
+  readonly #onTimer = (): void => {
+    this.#timer = null;
+    if (this.#deadline === 0) return;
+    // Node's timers run on the loop's cached clock, so one may fire a little before performance.now() says it is due.
+    const rest = this.#deadline - performance.now();
+    if (rest > 1) return this.#setTimer(rest);
+    this.#deadline = 0;
+    const exchange = this.#exchange;
+    const ms = this.#deadlineMs;
+    const code = this.#deadlineCode;
+    const what = this.#deadlineWhat;
+    // Paused by the handler (a slow client): the server is not silent, we are not reading. As undici, wait.
+    if (exchange !== null && exchange.paused && code === 'UND_ERR_BODY_TIMEOUT') this.#arm(ms, code, what);
+    else exchange?.fail(new UpstreamHttpError(code, `${what} within ${ms} ms`));
+  };
 
   #clearConnectTimer(): void {
     if (this.#connectTimer === null) return;
