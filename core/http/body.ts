@@ -23,94 +23,102 @@ const DECODERS: Readonly<Record<string, () => Transform>> = {
  * for an encoding it cannot decode, and with 408 when the client is too slow.
  */
 export function readBody(req: IncomingMessage, limit: number, timeoutMs: number): Promise<Buffer> {
-  if (declaresMoreThan(req.headers, limit)) {
-    return Promise.reject(tooLarge(limit));
-  }
+  return new Promise((resolve, reject) => readBodyThen(req, limit, timeoutMs, (error, body) => (error === null ? resolve(body) : reject(error))));
+}
+
+/** What `readBodyThen` calls once: with the body, or with the error `readBody` would reject with. */
+export type BodyCallback = (error: SluiceError | null, body: Buffer) => void;
+
+/**
+ * `readBody` with a callback: the proxied request's path reads its body without a promise and an await. `done` may
+ * be called before this returns (a body refused on its headers).
+ */
+export function readBodyThen(req: IncomingMessage, limit: number, timeoutMs: number, done: BodyCallback): void {
+  if (declaresMoreThan(req.headers, limit)) return done(tooLarge(limit), EMPTY_BODY);
   let decoders: Transform[] = [];
   const encoding = req.headers['content-encoding'];
   if (encoding !== undefined) {
     const codings = headerList(encoding).filter((coding) => coding !== 'identity');
     const unknown = codings.find((coding) => !Object.hasOwn(DECODERS, coding));
     if (unknown !== undefined) {
-      return Promise.reject(
+      return done(
         new SluiceError('SLUICE_UNSUPPORTED_CONTENT_ENCODING', `The Content-Encoding of the request body '${unknown}' is not supported; send it uncompressed, or as gzip, deflate, br or zstd.`, {
           details: { encoding: unknown },
         }),
+        EMPTY_BODY,
       );
     }
     // The last coding listed was applied last: it is undone first.
     decoders = codings.reverse().map((coding) => DECODERS[coding]!());
   }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let received = 0;
-    let size = 0;
-    let settled = false;
-    let timer: NodeJS.Timeout | null = null;
-    const first = decoders[0];
-    const last = decoders.at(-1);
-    const cleanup = (): void => {
-      settled = true;
-      if (timer !== null) clearTimeout(timer);
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-      req.off('aborted', onAborted);
-      for (const decoder of decoders) decoder.destroy();
-    };
-    const fail = (error: SluiceError): void => {
-      if (settled) return;
-      cleanup();
+  const chunks: Buffer[] = [];
+  let received = 0;
+  let size = 0;
+  let settled = false;
+  let timer: NodeJS.Timeout | null = null;
+  const first = decoders[0];
+  const last = decoders.at(-1);
+  const cleanup = (): void => {
+    settled = true;
+    if (timer !== null) clearTimeout(timer);
+    req.off('data', onData);
+    req.off('end', onEnd);
+    req.off('error', onError);
+    for (const decoder of decoders) decoder.destroy();
+  };
+  const fail = (error: SluiceError): void => {
+    if (settled) return;
+    cleanup();
+    req.pause();
+    done(error, EMPTY_BODY);
+  };
+  const keep = (chunk: Buffer): void => {
+    if (settled) return;
+    size += chunk.length;
+    if (size > limit) return fail(tooLarge(limit));
+    chunks.push(chunk);
+  };
+  const finish = (): void => {
+    if (settled) return;
+    cleanup();
+    done(null, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+  };
+  const onData = (chunk: Buffer): void => {
+    received += chunk.length;
+    if (received > limit) return fail(tooLarge(limit));
+    if (first === undefined) return keep(chunk);
+    // Decoding runs off the main thread: the socket waits while the decoder is behind.
+    if (!first.write(chunk)) {
       req.pause();
-      reject(error);
-    };
-    const keep = (chunk: Buffer): void => {
-      if (settled) return;
-      size += chunk.length;
-      if (size > limit) return fail(tooLarge(limit));
-      chunks.push(chunk);
-    };
-    const done = (): void => {
-      if (settled) return;
-      cleanup();
-      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-    };
-    const onData = (chunk: Buffer): void => {
-      received += chunk.length;
-      if (received > limit) return fail(tooLarge(limit));
-      if (first === undefined) return keep(chunk);
-      // Decoding runs off the main thread: the socket waits while the decoder is behind.
-      if (!first.write(chunk)) {
-        req.pause();
-        first.once('drain', () => settled || req.resume());
-      }
-    };
-    const onEnd = (): void => (first === undefined ? done() : void first.end());
-    const onError = (error: Error): void => fail(new SluiceError('SLUICE_INVALID_PARAM', 'The request body could not be read.', { cause: error }));
-    const onAborted = (): void => onError(new Error('client aborted'));
-    for (let i = 0; i < decoders.length; i++) {
-      const decoder = decoders[i]!;
-      const next = decoders[i + 1];
-      decoder.on('error', (error: Error) =>
-        fail(new SluiceError('SLUICE_INVALID_PARAM', `The request body could not be decoded (Content-Encoding: ${String(encoding)}).`, { cause: error })),
-      );
-      if (next !== undefined) decoder.pipe(next);
+      first.once('drain', () => settled || req.resume());
     }
-    if (last !== undefined) {
-      last.on('data', keep);
-      last.on('end', done);
-    }
-    if (timeoutMs > 0) {
-      timer = setTimeout(() => {
-        fail(new SluiceError('SLUICE_CLIENT_TIMEOUT', `The request body was not received within ${timeoutMs / 1000} s.`, { details: { timeout_s: timeoutMs / 1000 } }));
-      }, timeoutMs);
-    }
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onError);
-    req.on('aborted', onAborted);
-  });
+  };
+  const onEnd = (): void => (first === undefined ? finish() : void first.end());
+  // A client that leaves mid-body: the request emits 'aborted', then this error (ECONNRESET).
+  const onError = (error: Error): void => fail(new SluiceError('SLUICE_INVALID_PARAM', 'The request body could not be read.', { cause: error }));
+  for (let i = 0; i < decoders.length; i++) {
+    const decoder = decoders[i]!;
+    const next = decoders[i + 1];
+    decoder.on('error', (error: Error) =>
+      fail(new SluiceError('SLUICE_INVALID_PARAM', `The request body could not be decoded (Content-Encoding: ${String(encoding)}).`, { cause: error })),
+    );
+    if (next !== undefined) decoder.pipe(next);
+  }
+  if (last !== undefined) {
+    last.on('data', keep);
+    last.on('end', finish);
+  }
+  if (timeoutMs > 0) {
+    timer = setTimeout(() => {
+      fail(new SluiceError('SLUICE_CLIENT_TIMEOUT', `The request body was not received within ${timeoutMs / 1000} s.`, { details: { timeout_s: timeoutMs / 1000 } }));
+    }, timeoutMs);
+  }
+  req.on('data', onData);
+  req.on('end', onEnd);
+  req.on('error', onError);
 }
+
+const EMPTY_BODY = Buffer.alloc(0);
 
 /** Whether the request declares a Content-Length over `limit`: such a body is refused before a byte of it is read. */
 export function declaresMoreThan(headers: IncomingHttpHeaders, limit: number): boolean {

@@ -3,7 +3,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { requestId } from '../http/headers.ts';
-import { DISCARD_LIMIT, discardBody, parseJsonObject, readBody } from '../http/body.ts';
+import { DISCARD_LIMIT, discardBody, parseJsonObject, readBody, readBodyThen } from '../http/body.ts';
 import { FORM_ENDPOINTS, formOf, SPOOLED_FORM, spoolForm, type SpooledForm } from '../http/multipart.ts';
 import { isReply, writeError, writeReply, type Reply } from '../http/reply.ts';
 import type { Chain } from '../plugin/chain.ts';
@@ -33,6 +33,12 @@ export interface LocalRoute {
   /** With `readsBody`: keep the bytes in `ctx.rawBody` unparsed (`ctx.body` stays `{}`) instead of reading JSON. */
   readonly rawBody?: boolean;
   handle(ctx: RequestContext): Reply | Promise<Reply>;
+}
+
+/** Where a proxied route's requests go: its endpoint, and the wire format its clients speak. */
+export interface ProxyTarget {
+  readonly endpoint: Endpoint;
+  readonly wire: WireFormat;
 }
 
 /** What one generation of the config gives the pipeline. */
@@ -75,36 +81,84 @@ export class Pipeline {
     };
   }
 
-  /** A proxied request: body, request phases, then the retry loop. Never rejects. */
-  async proxy(req: IncomingMessage, res: ServerResponse, route: { readonly endpoint: Endpoint; readonly wire: WireFormat }, path: string): Promise<void> {
-    const { endpoint, wire } = route;
+  /** A proxied request: body, request phases, then the retry loop. Never throws. */
+  proxy(req: IncomingMessage, res: ServerResponse, route: ProxyTarget, path: string): void {
     const startedAt = performance.now();
+    if (FORM_ENDPOINTS.has(route.endpoint)) {
+      this.#proxyForm(req, res, route, path, startedAt).catch((error: unknown) => this.unexpected(req, res, path, error));
+      return;
+    }
     const server = this.#config.server;
-    let raw: Buffer = EMPTY;
+    // A callback, not a promise: the usual request goes from its body to the upstream without an await.
+    readBodyThen(req, server.bodyLimit, server.timeouts.clientBody, (failure, raw) => {
+      try {
+        if (failure !== null) return this.#refuseBody(req, res, path, route.endpoint, startedAt, null, failure);
+        let body: Record<string, unknown> | null = null;
+        try {
+          body = parseJsonObject(raw);
+          route.wire.validate(route.endpoint, body);
+        } catch (error) {
+          return this.#refuseBody(req, res, path, route.endpoint, startedAt, body, toSluiceError(error));
+        }
+        this.#proxyParsed(req, res, route, path, startedAt, body, raw, null);
+      } catch (error) {
+        this.unexpected(req, res, path, error);
+      }
+    });
+  }
+
+  /** An upload (multipart form): spooled to disk, then proxied as any request. */
+  async #proxyForm(req: IncomingMessage, res: ServerResponse, route: ProxyTarget, path: string, startedAt: number): Promise<void> {
+    const server = this.#config.server;
     let body: Record<string, unknown> | null = null;
     let form: SpooledForm | null = null;
     try {
-      if (FORM_ENDPOINTS.has(endpoint)) {
-        form = await spoolForm(req, server.bodyLimit, server.timeouts.clientBody);
-        body = { ...form.fields };
-        validateForm(form);
-      } else {
-        raw = await readBody(req, server.bodyLimit, server.timeouts.clientBody);
-        body = parseJsonObject(raw);
-        wire.validate(endpoint, body);
-      }
+      form = await spoolForm(req, server.bodyLimit, server.timeouts.clientBody);
+      body = { ...form.fields };
+      validateForm(form);
     } catch (error) {
       form?.dispose();
-      this.#refuseBody(req, res, path, endpoint, startedAt, body, toSluiceError(error));
+      this.#refuseBody(req, res, path, route.endpoint, startedAt, body, toSluiceError(error));
       return;
     }
+    this.#proxyParsed(req, res, route, path, startedAt, body, EMPTY, form);
+  }
+
+  /** The request phases, then the retry loop; synchronous while every hook is. */
+  #proxyParsed(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: ProxyTarget,
+    path: string,
+    startedAt: number,
+    body: Record<string, unknown>,
+    raw: Buffer,
+    form: SpooledForm | null,
+  ): void {
+    const { endpoint, wire } = route;
     // A form's fields are strings: `stream` is "true" there.
     const stream = form === null ? wire.isStream(endpoint, body) : body['stream'] === 'true';
     const ctx = newContext(req, path, endpoint, startedAt, body, raw, wire.id, stream);
     if (form !== null) ctx.set(SPOOLED_FORM, form);
+    let phases: Reply | RetryLoop | Promise<Reply | RetryLoop>;
     try {
-      const phases = this.#runRequestPhases(ctx, req, res, wire);
-      const next = phases instanceof Promise ? await phases : phases;
+      phases = this.#runRequestPhases(ctx, req, res, wire);
+    } catch (error) {
+      this.#fail(res, ctx, error);
+      return;
+    }
+    if (!(phases instanceof Promise)) return this.#afterRequestPhases(ctx, res, phases);
+    phases
+      .then(
+        (next) => this.#afterRequestPhases(ctx, res, next),
+        (error: unknown) => this.#fail(res, ctx, error),
+      )
+      .catch((error: unknown) => this.unexpected(req, res, path, error));
+  }
+
+  /** A plugin's reply is sent; otherwise the retry loop starts, unless the client left meanwhile. */
+  #afterRequestPhases(ctx: RequestContext, res: ServerResponse, next: Reply | RetryLoop): void {
+    try {
       if (isReply(next)) {
         writeReply(res, ctx, next, { ...baseHeaders(ctx), ...ctx.responseHeaders });
         this.finish(ctx, 'replied', null);

@@ -117,11 +117,8 @@ export class RouteTable {
       this.#pipeline.refuse(req, res, path, routes[0]!.kind === 'proxy' ? (routes[0] as ProxyRoute).endpoint : 'info', performance.now(), null, error, { allow });
       return;
     }
-    const handled =
-      route.kind === 'proxy'
-        ? this.#pipeline.proxy(req, res, route, path)
-        : this.#pipeline.local(req, res, path, route.route);
-    handled.catch((error: unknown) => this.#pipeline.unexpected(req, res, path, error));
+    if (route.kind === 'proxy') return this.#pipeline.proxy(req, res, route, path);
+    this.#pipeline.local(req, res, path, route.route).catch((error: unknown) => this.#pipeline.unexpected(req, res, path, error));
   }
 
   #find(path: string, method: Method): Route | undefined {

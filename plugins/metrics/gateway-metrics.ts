@@ -529,6 +529,11 @@ export class GatewayMetrics {
     return series;
   }
 
+  /** Whether `series` is one of its own label set (not one that collapsed labels because `maxSeries` was reached). */
+  isExact(series: Series): boolean {
+    return this.#series.get(seriesKey(series.labels)) === series;
+  }
+
   get seriesCount(): number {
     return this.#series.size;
   }

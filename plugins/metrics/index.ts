@@ -11,7 +11,7 @@
 // builds a new plugin instance on the same registry, so nothing is registered twice and no counter restarts.
 
 import { createSlot, definePlugin, gatherFromWorkers, provideToPeers, respond, SluiceError, type Plugin, type PluginDeps, type RequestContext, type RouterState, type UpstreamResponseHead } from '../../core/plugin/api.ts';
-import { GatewayMetrics, LITELLM_LATENCY_BUCKETS, litellmModelName, type RequestLabels } from './gateway-metrics.ts';
+import { GatewayMetrics, LITELLM_LATENCY_BUCKETS, litellmModelName, type RequestLabels, type Series } from './gateway-metrics.ts';
 import { OPTIONS_SCHEMA, type MetricsOptions } from './settings.ts';
 import { mergeExpositions } from './aggregate.ts';
 
@@ -210,6 +210,40 @@ export default definePlugin<MetricsOptions>({
   },
 });
 
+const NO_AUTH = {};
+const NO_DEPLOYMENT = {};
+/** A memo's maps hold at most this many request shapes each; past it one starts again (`user` is the client's). */
+const MEMO_SHAPES = 256;
+/** The series of successful requests, by caller and deployment (objects that last a config generation), then the rest. */
+const succeeded = new WeakMap<GatewayMetrics, WeakMap<object, WeakMap<object, Map<string, Series>>>>();
+
+/**
+ * The series a successful request counts in, without building its labels most times: the caller's and the
+ * deployment's labels come from objects that outlive the request, so they are looked up by identity; the few that
+ * vary are joined into a short key. Failures, rarer and with more labels, take `metrics.series` directly.
+ */
+function succeededSeries(metrics: GatewayMetrics, ctx: RequestContext, status: number, fallbackModel: string): Series {
+  let byAuth = succeeded.get(metrics);
+  if (byAuth === undefined) succeeded.set(metrics, (byAuth = new WeakMap()));
+  const auth = ctx.auth ?? NO_AUTH;
+  let byDeployment = byAuth.get(auth);
+  if (byDeployment === undefined) byAuth.set(auth, (byDeployment = new WeakMap()));
+  const deployment = ctx.deployment ?? NO_DEPLOYMENT;
+  let byShape = byDeployment.get(deployment);
+  if (byShape === undefined) byDeployment.set(deployment, (byShape = new Map()));
+  const user = ctx.body['user'];
+  const shape = `${status}\u0001${ctx.model}\u0001${ctx.group?.name ?? ''}\u0001${ctx.path}\u0001${fallbackModel}\u0001${typeof user === 'string' || typeof user === 'number' ? user : ''}`;
+  let series = byShape.get(shape);
+  if (series === undefined) {
+    series = metrics.series(requestLabels(ctx, status, false, fallbackModel));
+    // A collapsed series is not remembered: each request counted in one must count in seriesDropped too.
+    if (!metrics.isExact(series)) return series;
+    if (byShape.size >= MEMO_SHAPES) byShape.clear();
+    byShape.set(shape, series);
+  }
+  return series;
+}
+
 /** Counts one finished proxied request. */
 function recordRequest(metrics: GatewayMetrics, ctx: RequestContext, tracked: Tracked | undefined): void {
   const aborted = ctx.outcome === 'aborted';
@@ -217,7 +251,8 @@ function recordRequest(metrics: GatewayMetrics, ctx: RequestContext, tracked: Tr
   const status = aborted ? 499 : ctx.status;
   const failed = aborted || ctx.error !== null || status >= 400;
   const fellBack = tracked !== undefined && tracked.admits > 1 && ctx.group !== null;
-  const series = metrics.series(requestLabels(ctx, status, failed, fellBack ? ctx.group!.name : ''));
+  const fallbackModel = fellBack ? ctx.group!.name : '';
+  const series = failed ? metrics.series(requestLabels(ctx, status, failed, fallbackModel)) : succeededSeries(metrics, ctx, status, fallbackModel);
 
   metrics.proxyTotal.add(series, 1);
   if (failed) metrics.proxyFailed.add(series, 1);

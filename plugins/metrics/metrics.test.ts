@@ -293,6 +293,18 @@ test('max_series: past the cap, client-chosen labels collapse to _other_ and the
   assert.equal(m.find('process_cpu_seconds_total').length, 0);
 });
 
+test('requests counted again under known labels land in the same series; collapsed ones count as overflow every time', async () => {
+  const plugin = await factory.create({ max_series: 2, default_metrics: false }, deps());
+  // u1 and u2 fill the table; u3 and u4 collapse. Each shape is sent three times, so the later ones find a memo.
+  for (let round = 0; round < 3; round++) for (const user of ['u1', 'u2', 'u3', 'u4']) run(plugin, { body: { model: 'g', messages: [], user } });
+  const m = await scrape(plugin);
+  assert.deepEqual(
+    m.find('litellm_proxy_total_requests_metric_total').map((s) => [s.labels['end_user'], s.value]),
+    [['u1', 3], ['u2', 3], [OVERFLOW, 6]],
+  );
+  assert.equal(m.sum('sluice_metrics_series_overflow_total'), 6);
+});
+
 test('labels never carry a prompt or a key; long client values are cut to 128 characters', async () => {
   const plugin = await factory.create({}, deps());
   run(plugin, { body: { model: 'g'.repeat(500), messages: [{ role: 'user', content: 'secret prompt' }], user: 'x'.repeat(300) } });
