@@ -484,8 +484,9 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     }
     const out: Record<string, string | string[]> = this.#owner.clientHeaders(this);
     const connection = headers['connection'];
-    // Headers the backend's Connection header names belong to that hop too.
-    const listed = connection === undefined ? null : headerList(connection);
+    // Headers the backend's Connection header names belong to that hop too ("keep-alive" and "close", the usual
+    // values, name none that is not dropped anyway).
+    const listed = connection === undefined || connection === 'keep-alive' || connection === 'close' ? null : headerList(connection);
     for (const name in headers) {
       const value = headers[name];
       if (value !== undefined && !HOP_BY_HOP.has(name) && (listed === null || !listed.includes(name))) out[name] = value;

@@ -393,8 +393,7 @@ class Connection {
       const line = lines[i]!;
       const colon = line.indexOf(':');
       if (colon <= 0) throw malformed('HPE_INVALID_HEADER_TOKEN', 'bad header line');
-      const name = line.slice(0, colon).toLowerCase();
-      if (!TOKEN.test(name)) throw malformed('HPE_INVALID_HEADER_TOKEN', 'bad header name');
+      const name = headerName(line.slice(0, colon));
       const value = line.slice(colon + 1).trim();
       if (BAD_VALUE.test(value)) throw malformed('HPE_INVALID_HEADER_TOKEN', 'control character in a header value');
       if (name === 'content-length') {
@@ -415,8 +414,11 @@ class Connection {
       return true;
     }
     const http10 = status[1] === '0';
-    const tokens = connection.split(',').map((t) => t.trim());
-    this.#reusable = !tokens.includes('close') && (!http10 || tokens.includes('keep-alive'));
+    if (connection === '' || connection === 'keep-alive,') this.#reusable = !http10 || connection !== '';
+    else {
+      const tokens = connection.split(',').map((t) => t.trim());
+      this.#reusable = !tokens.includes('close') && (!http10 || tokens.includes('keep-alive'));
+    }
     if (this.#reusable && keepAlive !== null) this.#keepAliveHint(keepAlive);
     const noBody = exchange.isHead || code === 204 || code === 304;
     if (transferEncoding !== null && contentLength !== null) {
@@ -557,6 +559,20 @@ class Connection {
 
 function otherSideClosed(): UpstreamHttpError {
   return new UpstreamHttpError('UND_ERR_SOCKET', 'other side closed');
+}
+
+/** Response header names as sent, checked and lower-cased once: servers send the same few on every answer. */
+const HEADER_NAMES = new Map<string, string>();
+const HEADER_NAMES_KEPT = 512;
+
+/** A response header's name, lower-cased; throws on one that is not a token. */
+function headerName(raw: string): string {
+  const known = HEADER_NAMES.get(raw);
+  if (known !== undefined) return known;
+  if (!TOKEN.test(raw)) throw malformed('HPE_INVALID_HEADER_TOKEN', 'bad header name');
+  const name = raw.toLowerCase();
+  if (HEADER_NAMES.size < HEADER_NAMES_KEPT) HEADER_NAMES.set(raw, name);
+  return name;
 }
 
 function addHeader(headers: Headers, name: string, value: string): void {

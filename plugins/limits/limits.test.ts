@@ -5,7 +5,7 @@ import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, describe, test } from 'node:test';
 import { chat, errorOf, post, sleep, startGateway, startHeldBackend, until, type TestGateway } from '../../test/helpers.ts';
-import { formatReset } from './headers.ts';
+import { formatReset, rateLimitHeaders } from './headers.ts';
 import keyLimits from './key-limits.ts';
 import { fakeContext, fakeDeps } from '../../core/plugin/testing.ts';
 import type { RequestContext, SluiceError } from '../../core/plugin/api.ts';
@@ -181,6 +181,22 @@ test('reset times are written the way OpenAI writes them', () => {
   assert.equal(formatReset(1000), '1s');
   assert.equal(formatReset(360_000), '6m0s');
   assert.equal(formatReset(61_500), '1m2s');
+});
+
+test('the rate-limit headers reuse the last texts only when they would be written the same', () => {
+  const values = [0, 0.4, 999, 999.2, 1000, 1000.5, 59_999, 60_000, 61_500, 3_600_000];
+  // Each value twice in a row (the reuse), then in another order (a change of text each time).
+  for (const resetMs of [...values.flatMap((v) => [v, v]), ...values.reverse()]) {
+    for (const [limit, remaining] of [[10, 3], [1e12, 999_999_999_999], [10, -2]] as const) {
+      const headers: Record<string, string> = {};
+      rateLimitHeaders(headers, 'tokens', { allowed: true, limit, remaining, resetMs, retryAfterMs: 0 });
+      assert.deepEqual(headers, {
+        'x-ratelimit-limit-tokens': String(limit),
+        'x-ratelimit-remaining-tokens': String(Math.max(0, remaining)),
+        'x-ratelimit-reset-tokens': formatReset(resetMs),
+      });
+    }
+  }
 });
 
 describe('concurrency slots belong to the server, not to the client', () => {
