@@ -23,6 +23,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Autocannon, BENCH_KEY, Wrk, type LoadGen } from './load/loadgen.ts';
+import { FULL_CHAIN_SECTIONS } from './load/chain.ts';
 import { nginxConf, type NginxRoute } from './load/nginx.ts';
 import { Processes, cpuSeconds, findBinary, freePort, pinSelf, sleep, waitForHttp, waitForOutput, type Child } from './load/procs.ts';
 import {
@@ -71,7 +72,6 @@ const TARGETS_PLAN = {
 } as const;
 
 /** The full chain's master key (the virtual key is BENCH_KEY, which every load request carries). */
-const MASTER_KEY = 'sk-bench-master-0123456789';
 
 /** Why "added" at 1 connection is more than the proxy's own cost when pinned. */
 const SAME_CORE_NOTE = [
@@ -228,21 +228,6 @@ const GUARDS_SECTION = `llm_guard:
   input_scanning: { enabled: true, scanners: [PromptInjection, Secrets, Toxicity] }
   output_scanning: { enabled: true, scanners: [Toxicity, NoRefusal] }
 `;
-
-/**
- * Issue 16's chain: master key, a virtual key with rpm, tpm and concurrency limits (never reached: every request is
- * counted, none refused), least-busy, active health checks (every 10 s, as LiteLLM's default interval would be set)
- * and the metrics plugin. Written as a `plugins:` list so the order is the documented one.
- */
-const FULL_CHAIN_SECTIONS =
-  `general_settings: { master_key: ${MASTER_KEY} }\n` +
-  `keys: [{ key: ${BENCH_KEY}, alias: bench, rpm: 1000000000, tpm: 1000000000000, max_parallel_requests: 100000 }]\n` +
-  'plugins:\n' +
-  '  - auth.api_key\n' +
-  '  - limit.key\n' +
-  '  - route.least_busy\n' +
-  '  - { name: health.active, options: { interval: 10 } }\n' +
-  '  - metrics\n';
 
 /** `plugins:` for a custom chain: only with a strategy (keys then listed before it). */
 function customPlugins(strategy: string | null, auth: boolean): string {
