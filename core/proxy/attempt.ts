@@ -71,6 +71,23 @@ function streamFramingOf(headers: Headers): 'sse' | 'ndjson' | null {
   return type.startsWith('application/x-ndjson') ? 'ndjson' : null;
 }
 
+/** node:http's ServerResponse class, read as listener.ts reads createServer (an ES import would load Node's undici). */
+const { ServerResponse: Http1Response } = process.getBuiltinModule('node:http');
+
+/**
+ * `res.write(bytes)`, on the wire before it returns. Uncorked, node:http corks the socket for each write and uncorks
+ * it a tick later, which costs a tick per stream chunk and holds the chunk back until then. HTTP/2 streams (whose
+ * `socket` may not be corked) write as they are.
+ */
+function writeNow(res: ServerResponse, bytes: Buffer): boolean {
+  const socket = res.socket;
+  if (!(res instanceof Http1Response) || socket === null || socket.writableCorked > 0) return res.write(bytes);
+  socket.cork();
+  const ok = res.write(bytes);
+  socket.uncork();
+  return ok;
+}
+
 /** What one attempt is for, fixed when it is created. */
 export interface AttemptSetup {
   readonly ctx: RequestContext;
@@ -355,7 +372,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     }
     this.#usageTail?.push(bytes);
     // A slow client pauses the upstream read instead of letting chunks pile up in memory.
-    if (!this.#res.write(bytes) && !this.#waitingForDrain) {
+    if (!writeNow(this.#res, bytes) && !this.#waitingForDrain) {
       this.#waitingForDrain = true;
       controller.pause();
       this.#res.once('drain', this.#resume);
