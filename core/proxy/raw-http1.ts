@@ -329,14 +329,21 @@ class Connection {
         return true;
       }
       case 'chunk-size': {
-        const eol = buffer.indexOf('\r\n');
-        if (eol < 0) {
-          if (buffer.length > MAX_CHUNK_LINE_BYTES) throw malformed('HPE_INVALID_CHUNK_SIZE', 'chunk-size line too long');
-          return false;
+        // The usual line, hex digits then CRLF, is read from the bytes; any other (an extension, spaces, a line not
+        // all here yet) goes by CHUNK_SIZE.
+        let size = 0;
+        let eol = 0;
+        for (let digit = hexDigit(buffer[0]); digit >= 0 && eol < 12; digit = hexDigit(buffer[++eol])) size = size * 16 + digit;
+        if (eol === 0 || buffer[eol] !== 13 || buffer[eol + 1] !== 10) {
+          eol = buffer.indexOf('\r\n');
+          if (eol < 0) {
+            if (buffer.length > MAX_CHUNK_LINE_BYTES) throw malformed('HPE_INVALID_CHUNK_SIZE', 'chunk-size line too long');
+            return false;
+          }
+          const match = CHUNK_SIZE.exec(buffer.toString('latin1', 0, eol));
+          if (match === null) throw malformed('HPE_INVALID_CHUNK_SIZE', 'bad chunk size');
+          size = parseInt(match[1]!, 16);
         }
-        const match = CHUNK_SIZE.exec(buffer.toString('latin1', 0, eol));
-        if (match === null) throw malformed('HPE_INVALID_CHUNK_SIZE', 'bad chunk size');
-        const size = parseInt(match[1]!, 16);
         this.#buffer = buffer.subarray(eol + 2);
         if (size === 0) {
           this.#phase = 'trailers';
@@ -559,6 +566,14 @@ class Connection {
 
 function otherSideClosed(): UpstreamHttpError {
   return new UpstreamHttpError('UND_ERR_SOCKET', 'other side closed');
+}
+
+/** A hex digit's value, or -1 (for any other byte, or none). */
+function hexDigit(byte: number | undefined): number {
+  if (byte === undefined) return -1;
+  if (byte >= 48 && byte <= 57) return byte - 48;
+  const lower = byte | 0x20;
+  return lower >= 97 && lower <= 102 ? lower - 87 : -1;
 }
 
 /** Response header names as sent, checked and lower-cased once: servers send the same few on every answer. */
