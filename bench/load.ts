@@ -71,8 +71,6 @@ const TARGETS_PLAN = {
   maxP50OverNginxMs: 0.1,
 } as const;
 
-/** The full chain's master key (the virtual key is BENCH_KEY, which every load request carries). */
-
 /** Why "added" at 1 connection is more than the proxy's own cost when pinned. */
 const SAME_CORE_NOTE = [
   '(direct: client and simulator share core 1, so no request crosses cores; through a proxy on core 0 each one',

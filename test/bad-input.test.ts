@@ -165,6 +165,26 @@ model_list: [{model_name: m, litellm_params: {model: mock/m}}]
   }
 });
 
+test('a client that leaves mid-body (HTTP/1.1) is never admitted: its key has its one request a minute left', async () => {
+  const key = 'sk-midbody-0123456789';
+  const gw = await startGateway(`keys: [{ key: ${key}, alias: once, rpm: 1 }]\nmodel_list: [{ model_name: m, litellm_params: { model: mock/m } }]\n`);
+  try {
+    // A whole JSON object, short of the declared length: were it read as the body, the request would be admitted.
+    const part = chat('m');
+    const socket = connect(gw.port, '127.0.0.1');
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${key}\r\ncontent-type: application/json\r\ncontent-length: ${part.length + 100}\r\n\r\n${part}`);
+    await until('the request is in flight', () => gw.gateway.inFlight === 1);
+    socket.destroy();
+    await until('the request is over', () => gw.gateway.inFlight === 0);
+    const headers = { authorization: `Bearer ${key}` };
+    assert.equal((await post(`${gw.url}/v1/chat/completions`, chat('m'), headers)).status, 200);
+    assert.equal((await post(`${gw.url}/v1/chat/completions`, chat('m'), headers)).status, 429, 'the limit is one a minute');
+  } finally {
+    await gw.close();
+  }
+});
+
 /**
  * Writes raw bytes and collects what comes back until the server closes or `waitMs` passes; `onContinue` is sent
  * once a `100 Continue` arrives.

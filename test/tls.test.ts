@@ -494,6 +494,29 @@ describe('TLS listener', { skip }, () => {
     }
   });
 
+  test('an HTTP/2 client that resets its stream mid-body is never admitted: its key has its one request a minute left', { timeout: 120_000 }, async () => {
+    const key = 'sk-midbody-0123456789';
+    const gw = await startTls(certs.dir, '{ cert: server.pem, key: server.key }', `plugins: [auth.api_key, limit.key, route.round_robin]\nkeys: [{ key: ${key}, alias: once, rpm: 1 }]\nmodel_list: [{ model_name: mock-gpt, litellm_params: { model: mock/mock-gpt } }]\n`);
+    const session = await h2session(gw.port, certs.ca);
+    try {
+      // A whole JSON object, short of the declared length; the reset follows the data on the same connection.
+      const part = chat('mock-gpt');
+      const stream = session.request({ ':method': 'POST', ':path': '/v1/chat/completions', 'content-type': 'application/json', 'content-length': String(part.length + 100), authorization: `Bearer ${key}` });
+      stream.on('error', () => undefined);
+      stream.write(part);
+      for (let i = 0; i < 800 && gw.gateway.inFlight === 0; i++) await new Promise((r) => setTimeout(r, 25));
+      stream.close(h2constants.NGHTTP2_CANCEL);
+      for (let i = 0; i < 800 && gw.gateway.inFlight > 0; i++) await new Promise((r) => setTimeout(r, 25));
+      assert.equal(gw.gateway.inFlight, 0);
+      const headers = { authorization: `Bearer ${key}` };
+      assert.equal((await h2call(session, '/v1/chat/completions', chat('mock-gpt'), headers)).status, 200);
+      assert.equal((await h2call(session, '/v1/chat/completions', chat('mock-gpt'), headers)).status, 429, 'the limit is one a minute');
+    } finally {
+      session.close();
+      await gw.close();
+    }
+  });
+
   test('close() lets an open HTTP/2 stream finish, then stops', { timeout: 120_000 }, async () => {
     const gw = await startTls(certs.dir, '{ cert: server.pem, key: server.key }');
     const session = await h2session(gw.port, certs.ca);

@@ -93,9 +93,14 @@ export function readBodyThen(req: IncomingMessage, limit: number, timeoutMs: num
       first.once('drain', () => settled || req.resume());
     }
   };
-  const onEnd = (): void => (first === undefined ? finish() : void first.end());
-  // A client that leaves mid-body: the request emits 'aborted', then this error (ECONNRESET).
   const onError = (error: Error): void => fail(new SluiceError('SLUICE_INVALID_PARAM', 'The request body could not be read.', { cause: error }));
+  // A client that leaves mid-body: over HTTP/1.1 the request emits 'error' (ECONNRESET); an HTTP/2 stream that is
+  // reset ends instead, with `aborted` set and only part of the body read.
+  const onEnd = (): void => {
+    if (req.aborted) return onError(new Error('client aborted'));
+    if (first === undefined) finish();
+    else first.end();
+  };
   for (let i = 0; i < decoders.length; i++) {
     const decoder = decoders[i]!;
     const next = decoders[i + 1];

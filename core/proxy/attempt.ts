@@ -83,9 +83,11 @@ function writeNow(res: ServerResponse, bytes: Buffer): boolean {
   const socket = res.socket;
   if (!(res instanceof Http1Response) || socket === null || socket.writableCorked > 0) return res.write(bytes);
   socket.cork();
-  const ok = res.write(bytes);
-  socket.uncork();
-  return ok;
+  try {
+    return res.write(bytes);
+  } finally {
+    socket.uncork();
+  }
 }
 
 /** What one attempt is for, fixed when it is created. */
@@ -501,8 +503,8 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     }
     const out: Record<string, string | string[]> = this.#owner.clientHeaders(this);
     const connection = headers['connection'];
-    // Headers the backend's Connection header names belong to that hop too ("keep-alive" and "close", the usual
-    // values, name none that is not dropped anyway).
+    // Headers the backend's Connection header names belong to that hop too. "keep-alive" names one dropped anyway,
+    // and "close" is read as the option, not as a header named close.
     const listed = connection === undefined || connection === 'keep-alive' || connection === 'close' ? null : headerList(connection);
     for (const name in headers) {
       const value = headers[name];

@@ -90,21 +90,28 @@ export class Pipeline {
     }
     const server = this.#config.server;
     // A callback, not a promise: the usual request goes from its body to the upstream without an await.
-    readBodyThen(req, server.bodyLimit, server.timeouts.clientBody, (failure, raw) => {
+    try {
+      readBodyThen(req, server.bodyLimit, server.timeouts.clientBody, (failure, raw) => this.#bodyRead(req, res, route, path, startedAt, failure, raw));
+    } catch (error) {
+      this.unexpected(req, res, path, error);
+    }
+  }
+
+  /** The body as read (or why it could not be): parsed and checked, then the request phases. Never throws. */
+  #bodyRead(req: IncomingMessage, res: ServerResponse, route: ProxyTarget, path: string, startedAt: number, failure: SluiceError | null, raw: Buffer): void {
+    try {
+      if (failure !== null) return this.#refuseBody(req, res, path, route.endpoint, startedAt, null, failure);
+      let body: Record<string, unknown> | null = null;
       try {
-        if (failure !== null) return this.#refuseBody(req, res, path, route.endpoint, startedAt, null, failure);
-        let body: Record<string, unknown> | null = null;
-        try {
-          body = parseJsonObject(raw);
-          route.wire.validate(route.endpoint, body);
-        } catch (error) {
-          return this.#refuseBody(req, res, path, route.endpoint, startedAt, body, toSluiceError(error));
-        }
-        this.#proxyParsed(req, res, route, path, startedAt, body, raw, null);
+        body = parseJsonObject(raw);
+        route.wire.validate(route.endpoint, body);
       } catch (error) {
-        this.unexpected(req, res, path, error);
+        return this.#refuseBody(req, res, path, route.endpoint, startedAt, body, toSluiceError(error));
       }
-    });
+      this.#proxyParsed(req, res, route, path, startedAt, body, raw, null);
+    } catch (error) {
+      this.unexpected(req, res, path, error);
+    }
   }
 
   /** An upload (multipart form): spooled to disk, then proxied as any request. */

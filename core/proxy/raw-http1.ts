@@ -579,14 +579,18 @@ function hexDigit(byte: number | undefined): number {
 /** Response header names as sent, checked and lower-cased once: servers send the same few on every answer. */
 const HEADER_NAMES = new Map<string, string>();
 const HEADER_NAMES_KEPT = 512;
+const HEADER_NAME_KEPT_CHARS = 64;
 
 /** A response header's name, lower-cased; throws on one that is not a token. */
 function headerName(raw: string): string {
   const known = HEADER_NAMES.get(raw);
   if (known !== undefined) return known;
   if (!TOKEN.test(raw)) throw malformed('HPE_INVALID_HEADER_TOKEN', 'bad header name');
-  const name = raw.toLowerCase();
-  if (HEADER_NAMES.size < HEADER_NAMES_KEPT) HEADER_NAMES.set(raw, name);
+  if (HEADER_NAMES.size >= HEADER_NAMES_KEPT || raw.length > HEADER_NAME_KEPT_CHARS) return raw.toLowerCase();
+  // `raw` is a slice of the whole response head, which a kept slice would keep alive: the cache keeps a copy.
+  const own = Buffer.from(raw, 'latin1').toString('latin1');
+  const name = own.toLowerCase();
+  HEADER_NAMES.set(own, name);
   return name;
 }
 

@@ -231,8 +231,8 @@ function succeededSeries(metrics: GatewayMetrics, ctx: RequestContext, status: n
   const deployment = ctx.deployment ?? NO_DEPLOYMENT;
   let byShape = byDeployment.get(deployment);
   if (byShape === undefined) byDeployment.set(deployment, (byShape = new Map()));
-  const user = ctx.body['user'];
-  const shape = `${status}\u0001${ctx.model}\u0001${ctx.group?.name ?? ''}\u0001${ctx.path}\u0001${fallbackModel}\u0001${typeof user === 'string' || typeof user === 'number' ? user : ''}`;
+  // The client's values as their labels have them (cut to MAX_LABEL_CHARS): no key holds a long client string.
+  const shape = `${status}\u0001${text(ctx.model)}\u0001${ctx.group?.name ?? ''}\u0001${text(ctx.path)}\u0001${fallbackModel}\u0001${text(ctx.body['user'])}`;
   let series = byShape.get(shape);
   if (series === undefined) {
     series = metrics.series(requestLabels(ctx, status, false, fallbackModel));
