@@ -247,6 +247,41 @@ model_list:
     }
   });
 
+  test('a stream that outlasts stream_timeout after its first byte goes on; upstream_total still ends it', async () => {
+    // stream_timeout bounds only the first byte: the attempt's one timer, set for it, is set again for the total.
+    const config = (total: number): string => `
+server: { timeouts: { upstream_total: ${total} } }
+router_settings: { num_retries: 0 }
+model_list:
+  - model_name: sim
+    litellm_params: { model: openai/sim-model, api_base: ${sim.url}, stream_timeout: 0.1 }
+`;
+    const roomy = await startGateway(config(60));
+    const tight = await startGateway(config(0.3));
+    try {
+      // Six tokens 100 ms apart: the stream runs past its 0.1 s stream_timeout whatever the machine's speed.
+      sim.knobs.tokens = 6;
+      sim.knobs.chunkIntervalMs = 100;
+      const whole = await post(`${roomy.url}/v1/chat/completions`, chat('sim', { stream: true }));
+      assert.equal(whole.status, 200);
+      const events = whole.body.toString().trim().split('\n\n');
+      assert.equal(events.at(-1), 'data: [DONE]');
+      assert.ok(!whole.body.toString().includes('upstream_timeout'));
+      // The next chunk a minute away: only upstream_total (0.3 s) can end this one.
+      sim.knobs.chunkIntervalMs = 60_000;
+      const cut = await post(`${tight.url}/v1/chat/completions`, chat('sim', { stream: true }));
+      assert.equal(cut.status, 200);
+      const last = cut.body.toString().trim().split('\n\n').at(-1)!;
+      assert.equal(JSON.parse(last.slice('data: '.length)).error.code, 'upstream_timeout');
+      assert.match(JSON.parse(last.slice('data: '.length)).error.message, /did not finish within 0\.3 s/);
+    } finally {
+      sim.knobs.tokens = 5;
+      sim.knobs.chunkIntervalMs = 0;
+      await roomy.close();
+      await tight.close();
+    }
+  });
+
   test('upstream 4xx and 5xx pass through with their status and body', async () => {
     // 429 last: it cools the deployment down for its Retry-After.
     for (const status of [400, 500, 503, 429]) {
