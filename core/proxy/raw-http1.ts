@@ -421,7 +421,9 @@ class Connection {
       return true;
     }
     const http10 = status[1] === '0';
-    if (connection === '' || connection === 'keep-alive,') this.#reusable = !http10 || connection !== '';
+    // The usual values first: no Connection header (HTTP/1.1 keeps the socket, 1.0 closes it), and keep-alive alone.
+    if (connection === '') this.#reusable = !http10;
+    else if (connection === 'keep-alive,') this.#reusable = true;
     else {
       const tokens = connection.split(',').map((t) => t.trim());
       this.#reusable = !tokens.includes('close') && (!http10 || tokens.includes('keep-alive'));
