@@ -1,6 +1,6 @@
 // What a gateway loads, not how much memory it has (RSS varies from run to run): the example config must not pull in
 // the big tables (tinyld's n-grams, ~110 MB of RSS; gpt-tokenizer's encodings) nor clients it has no use for
-// (ioredis, prom-client, http-proxy-3, busboy, undici's fetch, Node's own bundled undici), at startup or while it
+// (ioredis, prom-client, http-proxy-3, busboy, undici, Node's own bundled undici), at startup or while it
 // serves errors in every catalogue language. Each of them still loads once a config or a request needs it, which
 // shows the trace sees them. V8's optimizing compilers are off while the gateway starts and back on for its traffic.
 // bench/memory.ts measures the RSS.
@@ -93,8 +93,11 @@ class TracedGateway {
   }
 }
 
-/** Not loaded by the example config, whatever it serves. */
-const HEAVY = ['tinyld', 'gpt-tokenizer', 'ioredis', 'prom-client', 'http-proxy-3', 'busboy'];
+/**
+ * Not loaded by the example config, whatever it serves. undici serves only https:// backends, uploads and remote
+ * guards: plain-HTTP traffic goes through the raw client, health probes through node:http.
+ */
+const HEAVY = ['tinyld', 'gpt-tokenizer', 'ioredis', 'prom-client', 'http-proxy-3', 'busboy', 'undici'];
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-footprint-'));
 const gateways: TracedGateway[] = [];
@@ -139,11 +142,8 @@ describe('what the example config loads', () => {
     // The trace works: the localizer and the guards were loaded, and so were the packages the config uses.
     assert.ok(gateway.loaded('plugins/localizer/detect.ts') && gateway.loaded('plugins/guard/index.ts'));
     const packages = gateway.packages();
-    assert.ok(packages.has('undici') && packages.has('yaml'), [...packages].join(', '));
+    assert.ok(packages.has('yaml'), [...packages].join(', '));
     for (const name of HEAVY) assert.ok(!packages.has(name), `${name} was loaded: ${[...packages].join(', ')}`);
-    // undici's Pool and Agent, without its index (fetch, WebSocket, mocks, cache stores).
-    assert.ok(gateway.loaded('undici/lib/dispatcher/pool.js') && gateway.loaded('undici/lib/dispatcher/agent.js'));
-    assert.ok(!gateway.loaded('undici/index.js') && !gateway.loaded('undici/lib/web/fetch/index.js'));
 
     // The tokenizer comes with the first request that counts tokens.
     const count = await post(`http://127.0.0.1:${port}/v1/messages/count_tokens`, JSON.stringify({ model: 'mock-gpt', messages: [{ role: 'user', content: 'How many tokens is this?' }] }));
@@ -156,6 +156,21 @@ describe('what the example config loads', () => {
     const builtins = gateway.builtins();
     assert.ok(builtins.has('NativeModule http'), [...builtins].slice(0, 20).join(', '));
     assert.ok(!builtins.has('NativeModule internal/deps/undici/undici'));
+  });
+
+  test('an https:// backend loads undici\'s Pool with its first request, and not undici\'s index', async () => {
+    const example = readFileSync(join(ROOT, 'config', 'proxy.example.yaml'), 'utf8');
+    const config = join(dir, 'https-backend.yaml');
+    // Port 1 refuses the connection: the request fails with a 502, after the pool was made.
+    writeFileSync(config, `${example.trimEnd()}\n  - model_name: far\n    litellm_params: { model: openai/far, api_base: https://127.0.0.1:1/v1 }\n`);
+    const gateway = traced(config);
+    const port = await gateway.port();
+    assert.ok(!gateway.packages().has('undici'), 'undici was loaded before a request needed it');
+    const res = await post(`http://127.0.0.1:${port}/v1/chat/completions`, chat('far'));
+    assert.equal(res.status, 502);
+    assert.ok(gateway.loaded('undici/lib/dispatcher/pool.js') && gateway.loaded('undici/lib/dispatcher/agent.js'));
+    // Pool and Agent without undici's index (fetch, WebSocket, mocks, cache stores).
+    assert.ok(!gateway.loaded('undici/index.js') && !gateway.loaded('undici/lib/web/fetch/index.js'));
   });
 
   test('the optimizing compilers are back on once it listens: traffic gets TurboFan code', async () => {
