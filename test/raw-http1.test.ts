@@ -559,10 +559,21 @@ describe('abort, pause and timeouts', () => {
 });
 
 describe('undici, loaded in part', () => {
-  test("core/proxy/undici.ts's Pool and Agent are undici's own classes (the internal paths it requires still exist)", async () => {
+  test("core/proxy/undici.ts's Pool and Agent make undici's own classes (the internal paths it requires still exist)", async () => {
     const undici = await import('undici');
-    assert.equal(Pool, undici.Pool);
-    assert.equal(Agent, undici.Agent);
+    // Stand-ins that load undici on first use: what they construct, and instanceof either way, is undici's.
+    const pool = new Pool('http://127.0.0.1:9');
+    assert.equal(Object.getPrototypeOf(pool), undici.Pool.prototype);
+    assert.ok(pool instanceof undici.Pool && pool instanceof Pool);
+    assert.equal(Pool.prototype, undici.Pool.prototype);
+    const agent = new Agent();
+    assert.equal(Object.getPrototypeOf(agent), undici.Agent.prototype);
+    assert.ok(agent instanceof undici.Agent && agent instanceof Agent && !(agent instanceof Pool));
+    // A subclass (a plugin's own dispatcher) keeps its own prototype on top of undici's.
+    class CountingPool extends Pool {}
+    const counting = new CountingPool('http://127.0.0.1:9');
+    assert.ok(counting instanceof CountingPool && counting instanceof undici.Pool);
+    await Promise.all([pool.close(), agent.close(), counting.close()]);
   });
 });
 
