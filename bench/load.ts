@@ -7,14 +7,17 @@
 // concurrency limits (far above what the bench sends, so every request is counted and none refused), least-busy over
 // two backends, active health checks and the Prometheus metrics plugin. That is the `via Sluice` row every ratio
 // uses. A second Sluice with no keys and the default chain (`Sluice, no keys`) shows in the throughput section what
-// the chain costs. The run ends with a compact table of ratios against nginx, ready to paste.
+// the chain costs. A bare Node proxy (bench/load/bare-node-proxy.ts: node:http on both sides, round-robin, nothing
+// else) runs the same workloads and is checked against the same targets, for comparison: what the runtime alone
+// reaches against nginx on this machine in this run. The run ends with a compact table of ratios against nginx,
+// ready to paste.
 //
 // --chain custom builds the config from the flags instead: --backends n puts n simulators behind each model group
 // (`sim`, and `sim-stream` for SSE), in Sluice and in one nginx upstream (round-robin); the direct baseline stays
 // one simulator. --strategy names Sluice's routing plugin (an id like route.least_busy or an alias like least-busy),
 // written as `plugins: [<name>]`; without it the config has no `plugins:` section and Sluice's default chain applies.
 //
-// The proxy under test (Sluice or nginx) gets core 0; the simulators, the load generator and this process (which
+// The proxy under test (Sluice, nginx or the bare Node proxy) gets core 0; the simulators, the load generator and this process (which
 // runs the SSE client) share core 1. Configurations are interleaved in every round so drift hits them all alike,
 // and the report gives medians over rounds. Exit code 0 whatever the figures; 1 when a process failed.
 
@@ -279,6 +282,15 @@ async function startNginx(procs: Processes, binary: string, tmp: string, routes:
   return nginx.proc.pid!;
 }
 
+/** bench/load/bare-node-proxy.ts on core 0, one port per route like nginx's; its pid once it answers. */
+async function startBareNode(procs: Processes, routes: readonly NginxRoute[]): Promise<number> {
+  const listen = routes.flatMap((r) => ['--listen', `${r.listenPort}:${r.upstreamPorts.join(',')}`]);
+  const proxy = procs.start('bare Node proxy', NODE, ['bench/load/bare-node-proxy.ts', ...listen], 0, ROOT);
+  // Any answer the simulator gives through it (its 404 for this path) shows the proxy forwards.
+  await waitForHttp(proxy, `http://127.0.0.1:${routes[0]!.listenPort}/health`, START_TIMEOUT_MS).catch(startFailure(proxy));
+  return proxy.proc.pid!;
+}
+
 function startFailure(child: Child): (error: Error) => never {
   return (error) => {
     throw new Failure(`${error.message}\n--- ${child.name} output ---\n${child.output || '(none)'}`);
@@ -287,7 +299,11 @@ function startFailure(child: Child): (error: Error) => never {
 
 async function startStack(procs: Processes, tmp: string, nginx: string | null, options: Options): Promise<Stack> {
   const ports = (count: number): Promise<number[]> => Promise.all(Array.from({ length: count }, freePort));
-  const [simJsonPorts, simSsePorts, [sluice, sluiceBare, nginxJson, nginxSse]] = await Promise.all([ports(options.backends), ports(options.backends), ports(4)]);
+  const [simJsonPorts, simSsePorts, [sluice, sluiceBare, nginxJson, nginxSse, nodeJson, nodeSse]] = await Promise.all([
+    ports(options.backends),
+    ports(options.backends),
+    ports(6),
+  ]);
   const sims: SimPorts = { json: simJsonPorts, sse: simSsePorts };
   // The direct baseline is always one simulator: the first of each workload.
   const simJson = sims.json[0]!;
@@ -303,6 +319,10 @@ async function startStack(procs: Processes, tmp: string, nginx: string | null, o
   pids.sluice = pids['sluice-mock'] = await startSluice(procs, tmp, 'sluice', sluice, sluiceConfig(sluice, sims, sectionsUnderTest(options, redisPort)));
   // The full chain's cost shows against the same Sluice with no keys and the default chain.
   if (options.chain === 'full') pids['sluice-bare'] = await startSluice(procs, tmp, 'sluice (no keys)', sluiceBare, sluiceConfig(sluiceBare, sims, ''));
+  pids['node-bare'] = await startBareNode(procs, [
+    { listenPort: nodeJson, upstreamPorts: sims.json },
+    { listenPort: nodeSse, upstreamPorts: sims.sse },
+  ]);
   if (nginx !== null) {
     pids.nginx = await startNginx(procs, nginx, tmp, [
       { listenPort: nginxJson, upstreamPorts: sims.json },
@@ -313,11 +333,18 @@ async function startStack(procs: Processes, tmp: string, nginx: string | null, o
   const withNginx = <T>(value: T): { nginx?: T } => (nginx === null ? {} : { nginx: value });
   const withBare = <T>(value: T): { 'sluice-bare'?: T } => (options.chain === 'full' ? { 'sluice-bare': value } : {});
   return {
-    json: { direct: url(simJson), ...withNginx(url(nginxJson)), sluice: url(sluice), ...withBare(url(sluiceBare)), 'sluice-mock': url(sluice) },
-    sse: { direct: url(simSse), ...withNginx(url(nginxSse)), sluice: url(sluice) },
-    jsonModel: { direct: 'sim', nginx: 'sim', sluice: 'sim', 'sluice-bare': 'sim', 'sluice-mock': 'mock' },
+    json: {
+      direct: url(simJson),
+      ...withNginx(url(nginxJson)),
+      'node-bare': url(nodeJson),
+      sluice: url(sluice),
+      ...withBare(url(sluiceBare)),
+      'sluice-mock': url(sluice),
+    },
+    sse: { direct: url(simSse), ...withNginx(url(nginxSse)), 'node-bare': url(nodeSse), sluice: url(sluice) },
+    jsonModel: { direct: 'sim', nginx: 'sim', 'node-bare': 'sim', sluice: 'sim', 'sluice-bare': 'sim', 'sluice-mock': 'mock' },
     // Same body everywhere; the group name equals the upstream model, so Sluice forwards the client's bytes as is.
-    sseModel: { direct: 'sim-stream', nginx: 'sim-stream', sluice: 'sim-stream' },
+    sseModel: { direct: 'sim-stream', nginx: 'sim-stream', 'node-bare': 'sim-stream', sluice: 'sim-stream' },
     sseSims: sims.sse.length === 1 ? [] : sims.sse.map(url),
     pids,
   };
@@ -393,8 +420,8 @@ async function sseSectionRun(pass: Pass, results: RoundResults<SseResult>): Prom
   }
 }
 
-const JSON_TARGETS = ['direct', 'nginx', 'sluice', 'sluice-bare', 'sluice-mock'] as const;
-const SSE_TARGETS = ['direct', 'nginx', 'sluice'] as const;
+const JSON_TARGETS = ['direct', 'nginx', 'node-bare', 'sluice', 'sluice-bare', 'sluice-mock'] as const;
+const SSE_TARGETS = ['direct', 'nginx', 'node-bare', 'sluice'] as const;
 
 /** Every section over every configuration, in a fixed order, so drift between rounds hits all alike. */
 async function runPass(pass: Pass, out: Measured): Promise<void> {
@@ -445,17 +472,17 @@ async function measure(stack: Stack, loadgen: LoadGen, procs: Processes, options
   return out;
 }
 
-/** Issue 16's targets, each against nginx from this run; skipped without nginx. */
-function checks(m: Measured, haveNginx: boolean): Check[] {
+/** Issue 16's targets for `who` (Sluice, or the bare Node proxy for comparison), each against nginx from this run; skipped without nginx. */
+function checks(m: Measured, haveNginx: boolean, who: Target = 'sluice'): Check[] {
   const p = TARGETS_PLAN;
   const a = (t: Target, pick: (r: HttpResult) => number): number => med(m.throughput, t, pick);
   const b = (t: Target, pick: (r: HttpResult) => number): number => med(m.latency, t, pick);
   const c = (t: Target, pick: (r: SseResult) => number): number => med(m.sse, t, pick);
-  const rpsRatio = a('sluice', (r) => r.rps) / a('nginx', (r) => r.rps);
-  const p99Ratio = a('sluice', (r) => r.p99Ms) / a('nginx', (r) => r.p99Ms);
-  const p50Over = b('sluice', (r) => r.p50Ms) - b('nginx', (r) => r.p50Ms);
-  const sseP99 = [c('sluice', (r) => r.p99Ms), c('nginx', (r) => r.p99Ms)] as const;
-  const ttfb = [c('sluice', (r) => r.ttfbP50Ms), c('nginx', (r) => r.ttfbP50Ms)] as const;
+  const rpsRatio = a(who, (r) => r.rps) / a('nginx', (r) => r.rps);
+  const p99Ratio = a(who, (r) => r.p99Ms) / a('nginx', (r) => r.p99Ms);
+  const p50Over = b(who, (r) => r.p50Ms) - b('nginx', (r) => r.p50Ms);
+  const sseP99 = [c(who, (r) => r.p99Ms), c('nginx', (r) => r.p99Ms)] as const;
+  const ttfb = [c(who, (r) => r.ttfbP50Ms), c('nginx', (r) => r.ttfbP50Ms)] as const;
   const check = (label: string, value: string, pass: boolean): Check => (haveNginx ? { label, value, pass } : { label, value: 'no nginx', pass: null });
   return [
     check(`throughput >= ${p.minThroughputVsNginx.toFixed(2)}x nginx (64 connections)`, ratio(rpsRatio), rpsRatio >= p.minThroughputVsNginx),
@@ -529,6 +556,8 @@ function printReport(m: Measured, env: Environment, options: Options): void {
     ...simClockNote(m.simClock),
     '',
     targetsSection(checks(m, env.nginx !== null)),
+    // The same targets for the proxy that does nothing but forward: what Node itself reaches on this machine.
+    targetsSection(checks(m, env.nginx !== null, 'node-bare'), 'THE SAME TARGETS FOR THE BARE NODE PROXY (for comparison: what the runtime alone reaches)'),
     ...errorNotes(m),
     '',
     pasteTable(m, options.chain === 'full' ? 'full chain' : 'custom chain', `${env.loadgen.name}, ${options.durationS} s x ${rounds}, medians`),

@@ -4,9 +4,10 @@ import type { LoadResult } from './loadgen.ts';
 import type { SseResult } from './sse.ts';
 import { max, median, min } from './stats.ts';
 
-export type Target = 'direct' | 'nginx' | 'sluice' | 'sluice-bare' | 'sluice-mock';
+/** `node-bare` is bench/load/bare-node-proxy.ts: node:http on both sides and nothing else, the runtime's floor. */
+export type Target = 'direct' | 'nginx' | 'node-bare' | 'sluice' | 'sluice-bare' | 'sluice-mock';
 /** The targets with a stream route. */
-export type SseTarget = 'direct' | 'nginx' | 'sluice';
+export type SseTarget = 'direct' | 'nginx' | 'node-bare' | 'sluice';
 
 /** One HTTP run, with the proxy's CPU time per request (NaN for the direct call, which has no proxy). */
 export interface HttpResult extends LoadResult {
@@ -27,6 +28,7 @@ export interface Check {
 const LABEL: Readonly<Record<Target, string>> = {
   direct: 'direct (simulator)',
   nginx: 'via nginx',
+  'node-bare': 'via a bare Node proxy',
   sluice: 'via Sluice',
   'sluice-bare': 'Sluice, no keys',
   'sluice-mock': 'Sluice, mock provider',
@@ -72,12 +74,19 @@ export function throughputSection(results: RoundResults<HttpResult>, heading: st
   const bare = results.has('sluice-bare')
     ? [`  Sluice / Sluice with no keys = ${ratio(rps('sluice') / rps('sluice-bare'))} (req/s), ${ratio(cpu('sluice') / cpu('sluice-bare'))} (CPU per request)`]
     : [];
+  const floor = results.has('node-bare')
+    ? [
+        `  bare Node proxy / nginx = ${ratio(rps('node-bare') / rps('nginx'))} (req/s), ${ratio(cpu('node-bare') / cpu('nginx'))} (CPU per request)   ` +
+          `Sluice / bare Node proxy = ${ratio(cpu('sluice') / cpu('node-bare'))} (CPU per request)`,
+      ]
+    : [];
   return [
     heading,
     table(['', 'req/s', 'range', 'p50 ms', 'p99 ms', 'proxy CPU µs/req', 'errors'], rows),
     `  Sluice / nginx = ${ratio(rps('sluice') / rps('nginx'))} (req/s), ${ratio(cpu('sluice') / cpu('nginx'))} (CPU per request)   ` +
       `Sluice / direct = ${ratio(rps('sluice') / rps('direct'))}   mock / direct = ${ratio(rps('sluice-mock') / rps('direct'))}`,
     ...bare,
+    ...floor,
     '  (the mock row has no backend at all: it measures the proxy alone and is not comparable to direct;',
     '   CPU µs/req is the proxy process\'s user + system time over the run divided by the requests it answered)',
   ].join('\n');
@@ -114,9 +123,13 @@ export function latencySection(results: RoundResults<LoadResult>, heading: strin
 /** Sluice's figures minus nginx's: the same topology, so only the proxies' own cost differs. */
 function versusNginx<R extends { p50Ms: number; p99Ms: number }>(results: RoundResults<R>): string {
   if (!results.has('nginx')) return '  Sluice - nginx: n/a (no nginx)';
-  const d50 = med(results, 'sluice', (r) => r.p50Ms) - med(results, 'nginx', (r) => r.p50Ms);
-  const d99 = med(results, 'sluice', (r) => r.p99Ms) - med(results, 'nginx', (r) => r.p99Ms);
-  return `  Sluice - nginx: p50 ${signedMs(d50)} ms, p99 ${signedMs(d99)} ms`;
+  const minus = (t: Target): string => {
+    const d50 = med(results, t, (r) => r.p50Ms) - med(results, 'nginx', (r) => r.p50Ms);
+    const d99 = med(results, t, (r) => r.p99Ms) - med(results, 'nginx', (r) => r.p99Ms);
+    return `p50 ${signedMs(d50)} ms, p99 ${signedMs(d99)} ms`;
+  };
+  const floor = results.has('node-bare') ? `   bare Node proxy - nginx: ${minus('node-bare')}` : '';
+  return `  Sluice - nginx: ${minus('sluice')}${floor}`;
 }
 
 export function sseSection(results: RoundResults<SseResult>, heading: string): string {
@@ -162,32 +175,35 @@ export function pasteTable(m: PasteSource, chain: string, how: string): string {
   const b = (t: Target, pick: (r: HttpResult) => number): number => med(m.latency, t, pick);
   const c = (t: Target, pick: (r: SseResult) => number): number => med(m.sse, t, pick);
   const added = (t: Target): number => b(t, (r) => r.p50Ms) - b('direct', (r) => r.p50Ms);
-  const row = (label: string, sluice: number, nginx: number, fmt: (v: number) => string, vs: string): string =>
-    `| ${label} | ${fmt(sluice)} | ${fmt(nginx)} | ${vs} |`;
-  const times = (sluice: number, nginx: number): string => ratio(sluice / nginx);
-  const over = (sluice: number, nginx: number): string => `${signedMs(sluice - nginx)} ms`;
-  const rps = [a('sluice', (r) => r.rps), a('nginx', (r) => r.rps)] as const;
-  const cpu = [a('sluice', (r) => r.cpuUsPerRequest), a('nginx', (r) => r.cpuUsPerRequest)] as const;
-  const p99 = [a('sluice', (r) => r.p99Ms), a('nginx', (r) => r.p99Ms)] as const;
-  const add = [added('sluice'), added('nginx')] as const;
-  const sse = [c('sluice', (r) => r.p99Ms), c('nginx', (r) => r.p99Ms)] as const;
-  const ttfb = [c('sluice', (r) => r.ttfbP50Ms), c('nginx', (r) => r.ttfbP50Ms)] as const;
+  /** One figure: Sluice, nginx, Sluice against nginx, then the bare Node proxy and it against nginx. */
+  type Figure = readonly [sluice: number, nginx: number, bare: number];
+  const row = (label: string, [sluice, nginx, bare]: Figure, fmt: (v: number) => string, vs: (x: number, nginx: number) => string): string =>
+    `| ${label} | ${fmt(sluice)} | ${fmt(nginx)} | ${vs(sluice, nginx)} | ${fmt(bare)} | ${vs(bare, nginx)} |`;
+  const times = (x: number, nginx: number): string => ratio(x / nginx);
+  const over = (x: number, nginx: number): string => `${signedMs(x - nginx)} ms`;
+  const three = (f: (t: Target) => number): Figure => [f('sluice'), f('nginx'), f('node-bare')];
+  const rps = three((t) => a(t, (r) => r.rps));
+  const cpu = three((t) => a(t, (r) => r.cpuUsPerRequest));
+  const p99 = three((t) => a(t, (r) => r.p99Ms));
+  const add = three(added);
+  const sse = three((t) => c(t, (r) => r.p99Ms));
+  const ttfb = three((t) => c(t, (r) => r.ttfbP50Ms));
   const msText = (v: number): string => `${ms(v, 2)} ms`;
   return [
-    `PASTE: Sluice (${chain}) vs nginx, 1 worker, same run (${how})`,
+    `PASTE: Sluice (${chain}) vs nginx, 1 worker, and a bare Node proxy (node:http both sides, nothing else), same run (${how})`,
     '',
-    '| | Sluice | nginx | Sluice vs nginx |',
-    '|---|---|---|---|',
-    row('req/s at 64 connections', rps[0], rps[1], count, times(...rps)),
-    row('proxy CPU per request at 64 connections', cpu[0], cpu[1], (v) => `${ms(v, 1)} µs`, times(...cpu)),
-    row('p99 at 64 connections', p99[0], p99[1], msText, times(...p99)),
-    row('added p50 at 1 connection (vs direct)', add[0], add[1], (v) => `${signedMs(v, 2)} ms`, over(...add)),
-    row(`SSE chunk delay p99 (direct ${ms(c('direct', (r) => r.p99Ms), 2)} ms)`, sse[0], sse[1], msText, times(...sse)),
-    row(`SSE time to first byte p50 (direct ${ms(c('direct', (r) => r.ttfbP50Ms), 2)} ms)`, ttfb[0], ttfb[1], msText, times(...ttfb)),
+    '| | Sluice | nginx | Sluice vs nginx | bare Node proxy | bare Node vs nginx |',
+    '|---|---|---|---|---|---|',
+    row('req/s at 64 connections', rps, count, times),
+    row('proxy CPU per request at 64 connections', cpu, (v) => `${ms(v, 1)} µs`, times),
+    row('p99 at 64 connections', p99, msText, times),
+    row('added p50 at 1 connection (vs direct)', add, (v) => `${signedMs(v, 2)} ms`, over),
+    row(`SSE chunk delay p99 (direct ${ms(c('direct', (r) => r.p99Ms), 2)} ms)`, sse, msText, times),
+    row(`SSE time to first byte p50 (direct ${ms(c('direct', (r) => r.ttfbP50Ms), 2)} ms)`, ttfb, msText, times),
   ].join('\n');
 }
 
-export function targetsSection(checks: readonly Check[]): string {
+export function targetsSection(checks: readonly Check[], heading = 'TARGETS'): string {
   const rows = checks.map((c) => [c.pass === null ? 'SKIP' : c.pass ? 'PASS' : 'FAIL', c.label, c.value]);
-  return ['TARGETS', table(['', 'target', 'measured'], rows, 2)].join('\n');
+  return [heading, table(['', 'target', 'measured'], rows, 2)].join('\n');
 }
