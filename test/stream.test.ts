@@ -1,8 +1,8 @@
 // The stream path: bytes untouched, a flush per chunk, SSE headers, client aborts reaching the backend.
 
 import assert from 'node:assert/strict';
-import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { Agent, createServer, request, type IncomingMessage, type Server } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { startOpenAISim, type Sim } from './sim/openai-sim.ts';
 import { chat, post, sleep, startGateway, until, type TestGateway } from './helpers.ts';
@@ -113,6 +113,25 @@ ${models}`);
       }
     });
   }
+
+  test('an HTTP/1.0 client gets the stream unframed, delimited by the close, byte for byte', async () => {
+    // HTTP/1.0 has no chunked encoding: every chunk goes through node:http's own write, not the gateway's framing.
+    const body = chat('fixed', { stream: true });
+    const socket = connect(Number(new URL(gw.url).port), '127.0.0.1');
+    socket.write(`POST /v1/chat/completions HTTP/1.0\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    const received: Buffer[] = [];
+    socket.on('data', (data: Buffer) => received.push(data));
+    await new Promise<void>((resolve, reject) => {
+      socket.on('close', () => resolve());
+      socket.on('error', reject);
+    });
+    const answer = Buffer.concat(received);
+    const headEnd = answer.indexOf('\r\n\r\n');
+    const head = answer.subarray(0, headEnd).toString('latin1').toLowerCase();
+    assert.match(head, /^http\/1\.1 200 ok/);
+    assert.doesNotMatch(head, /transfer-encoding/);
+    assert.deepEqual(answer.subarray(headEnd + 4), Buffer.concat(SSE_PIECES));
+  });
 
   test('each SSE chunk reaches the client as soon as the backend sends it', async () => {
     // Lockstep: the backend writes the next event only once the client holds the previous one, so a gateway that
@@ -328,6 +347,73 @@ model_list:
     assert.equal(seen.headers['authorization'], undefined);
     assert.equal(seen.path, '/v1/chat/completions');
   });
+});
+
+test('a client that stops reading and then reads on gets every byte, and its keep-alive socket serves the next stream', async () => {
+  // 8 MB of events, each different, so a lost, doubled or reordered chunk shows in the comparison.
+  const events = Array.from({ length: 512 }, (_, i) => Buffer.from(`data: ${JSON.stringify({ i, choices: [{ delta: { content: String(i % 10).repeat(16 * 1024) } }] })}\n\n`));
+  const expected = Buffer.concat([...events, Buffer.from('data: [DONE]\n\n')]);
+  let markBackpressure: () => void = () => undefined;
+  const upstreamBackpressured = new Promise<void>((resolve) => (markBackpressure = resolve));
+  let streams = 0;
+  const upstream = createServer((req, res) => {
+    req.resume();
+    // The default chain's health probes.
+    if (req.method === 'GET') return void res.end('{"data":[]}');
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    // The second stream is short: it only shows the socket still works.
+    const body = streams++ === 0 ? events : events.slice(0, 3);
+    let next = 0;
+    const pump = (): void => {
+      while (next < body.length) {
+        if (!res.write(body[next++]!)) {
+          markBackpressure();
+          return void res.once('drain', pump);
+        }
+      }
+      res.end('data: [DONE]\n\n');
+    };
+    pump();
+  });
+  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+  const gw = await startGateway(`
+router_settings: { num_retries: 0 }
+model_list:
+  - model_name: big
+    litellm_params: { model: openai/big, api_base: "http://127.0.0.1:${(upstream.address() as AddressInfo).port}" }
+`);
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const call = (paused: boolean): Promise<{ body: Buffer; reused: boolean }> =>
+    new Promise((resolve, reject) => {
+      const req = request(`${gw.url}/v1/chat/completions`, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ body: Buffer.concat(chunks), reused: req.reusedSocket }));
+        res.on('error', reject);
+        if (paused) {
+          // Read nothing until the gateway has stopped reading the backend (its writes to us filled up), then all.
+          res.pause();
+          void upstreamBackpressured.then(() => res.resume());
+        }
+      });
+      // A stream the gateway never resumes would hang here: a guard against that, not a speed check.
+      const stalled = setTimeout(() => req.destroy(new Error('the stream stalled: the gateway never read on')), 30_000);
+      req.on('close', () => clearTimeout(stalled));
+      req.on('error', reject);
+      req.end(chat('big', { stream: true }));
+    });
+  try {
+    const first = await call(true);
+    assert.equal(first.body.length, expected.length);
+    assert.ok(first.body.equals(expected), 'the stream arrived changed');
+    const second = await call(false);
+    assert.ok(second.reused, 'the keep-alive socket was not reused');
+    assert.ok(second.body.equals(Buffer.concat([...events.slice(0, 3), Buffer.from('data: [DONE]\n\n')])));
+  } finally {
+    agent.destroy();
+    await gw.close();
+    await new Promise((r) => upstream.close(r));
+  }
 });
 
 test('a client that stops reading pauses the upstream instead of buffering its output', async () => {

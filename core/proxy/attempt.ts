@@ -7,6 +7,7 @@
 
 
 import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Dispatcher } from 'undici';
 import type { Deployment } from '../config/models.ts';
 import { SluiceError, toSluiceError } from '../errors.ts';
@@ -73,6 +74,25 @@ function streamFramingOf(headers: Headers): 'sse' | 'ndjson' | null {
 
 /** node:http's ServerResponse class, read as listener.ts reads createServer (an ES import would load Node's undici). */
 const { ServerResponse: Http1Response } = process.getBuiltinModule('node:http');
+
+const CR = 0x0d;
+const LF = 0x0a;
+
+/**
+ * One chunk of HTTP/1.1's chunked encoding in one buffer: the size in hex, CRLF, the bytes, CRLF. The bytes are
+ * copied, not changed: a stream chunk is a few hundred bytes, and one buffer is one write.
+ */
+function chunkFrame(bytes: Buffer): Buffer {
+  const size = bytes.length.toString(16);
+  const frame = Buffer.allocUnsafe(size.length + bytes.length + 4);
+  let at = frame.write(size, 0, 'latin1');
+  frame[at++] = CR;
+  frame[at++] = LF;
+  at += bytes.copy(frame, at);
+  frame[at++] = CR;
+  frame[at] = LF;
+  return frame;
+}
 
 /**
  * `res.write(bytes)`, on the wire before it returns. Uncorked, node:http corks the socket for each write and uncorks
@@ -161,6 +181,11 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
   #firstByteDeadline = 0;
   #totalDeadline = 0;
   #waitingForDrain = false;
+  /**
+   * The client's socket, once the head of a chunked HTTP/1.1 answer is on it: later stream chunks are framed here
+   * and written to it directly (see #writeChunk).
+   */
+  #chunkSocket: Socket | null = null;
   /** The body went out whole with `res.end(chunk)`. */
   #bodyEnded = false;
   /** The end of a JSON body, kept to read its `usage`, when a plugin wants usage. */
@@ -374,11 +399,31 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     }
     this.#usageTail?.push(bytes);
     // A slow client pauses the upstream read instead of letting chunks pile up in memory.
-    if (!writeNow(this.#res, bytes) && !this.#waitingForDrain) {
+    if (!this.#writeChunk(bytes) && !this.#waitingForDrain) {
       this.#waitingForDrain = true;
       controller.pause();
-      this.#res.once('drain', this.#resume);
+      (this.#chunkSocket ?? this.#res).once('drain', this.#resume);
     }
+  }
+
+  /**
+   * A body chunk to the client, on the wire before this returns; false when the client's side is full. The first one
+   * goes through `res.write`, which sends the head with it. After it, a chunked HTTP/1.1 answer's chunks are framed
+   * here and written to the socket: one write each, where `res.write` makes three buffered writes and a `writev`
+   * (and a tick, uncorked). The framing is the one node:http writes, and `res.end()` still writes the last chunk.
+   * HTTP/2, HTTP/1.0 clients (no chunked encoding) and HEAD requests stay with `res.write`.
+   */
+  #writeChunk(bytes: Buffer): boolean {
+    const socket = this.#chunkSocket;
+    if (socket !== null) {
+      // An empty frame would end the body; a closed socket is the client gone, which its 'close' reports.
+      if (bytes.length === 0 || socket.destroyed) return true;
+      return socket.write(chunkFrame(bytes));
+    }
+    const res = this.#res;
+    const written = writeNow(res, bytes);
+    if (res instanceof Http1Response && res.chunkedEncoding && res.socket !== null && res.req.method !== 'HEAD') this.#chunkSocket = res.socket;
+    return written;
   }
 
   #responseEnd(controller: Dispatcher.DispatchController): void {
@@ -612,5 +657,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     this.#done = true;
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
+    // The socket outlives this answer (keep-alive): no listener of this attempt stays on it.
+    if (this.#waitingForDrain) this.#chunkSocket?.removeListener('drain', this.#resume);
   }
 }
