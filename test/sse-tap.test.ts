@@ -157,3 +157,42 @@ test("NDJSON framing (Ollama's streams): a line split across chunks is seen whol
     assert.deepEqual(seen, [{ message: { content: 'a' }, done: false }, { message: { content: 'bad' }, done: false }]);
   }
 });
+
+test('a tap that only reads usage steps over events without one, and forwards and reads exactly what a hooked tap does', async () => {
+  const { openai } = await import('../core/providers/openai.ts');
+  const chunk = (i: number): string =>
+    `data: {"id":"c","choices":[{"index":0,"delta":{"content":"t${i} é"},"finish_reason":null}],"usage":null}\n\n`;
+  const usageOnlyEvent = 'data: {"id":"c","choices":[],"usage":{"prompt_tokens":7,"completion_tokens":5,"total_tokens":12}}\n\n';
+  const stream = [chunk(0), chunk(1), chunk(2), usageOnlyEvent, 'data: [DONE]\n\n'].join('');
+  const bytes = Buffer.from(stream);
+  // Seeded splits, a single byte up to a few events long, so the usage event also straddles chunks.
+  let seed = 7;
+  const random = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) % n);
+  for (const dropInjected of [false, true]) {
+    for (let round = 0; round < 200; round++) {
+      const pieces: Buffer[] = [];
+      for (let at = 0; at < bytes.length; ) {
+        const size = 1 + random(round % 2 === 0 ? 8 : 300);
+        pieces.push(bytes.subarray(at, at + size));
+        at += size;
+      }
+      const outcome = (hooks: EventHook[]): { forwarded: Buffer[]; usage: unknown } => {
+        const ctx = fakeCtx();
+        const tap = new SseTap(ctx, hooks, { wire: openai, read: true, dropInjected });
+        const forwarded: Buffer[] = [];
+        for (const piece of pieces) {
+          const out = tap.push(piece);
+          if (out !== null) forwarded.push(Buffer.from(out));
+        }
+        const rest = tap.flush();
+        if (rest !== null) forwarded.push(Buffer.from(rest));
+        return { forwarded, usage: ctx.usage };
+      };
+      const usageOnly = outcome([]);
+      assert.deepEqual(usageOnly, outcome([() => undefined]), `round ${round}`);
+      assert.deepEqual(usageOnly.usage, { promptTokens: 7, completionTokens: 5, totalTokens: 12 });
+      const expected = dropInjected ? stream.replace(usageOnlyEvent, '') : stream;
+      assert.equal(Buffer.concat(usageOnly.forwarded).toString(), expected);
+    }
+  }
+});

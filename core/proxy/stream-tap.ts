@@ -114,7 +114,19 @@ export class SseTap {
     let start = 0;
     let from = 0;
     let kept: Buffer[] | null = null;
+    // With no hook and no stream state, only the usage reading looks at events, and only at those holding the
+    // usage mark: the rest are stepped over without an event object. `markAt`: the next mark at or after `start`.
+    const usageOnly = this.#hooks.length === 0 && this.state === null;
+    const mark = usageOnly ? (this.#usage?.wire.usageMark ?? null) : null;
+    let markAt = mark === null ? -1 : buf.indexOf(mark);
     for (;;) {
+      if (usageOnly && (markAt === -1 || markAt >= end)) {
+        this.#count++;
+        start = end;
+        end = this.#findEventEnd(buf, start);
+        if (end === -1) break;
+        continue;
+      }
       const event = new SseEvent(buf.subarray(start, end), this.#count++, this.#ndjson);
       if (this.#usage !== null && this.#readUsage(event)) {
         (kept ??= []).push(buf.subarray(from, start));
@@ -129,6 +141,7 @@ export class SseTap {
       }
       this.state?.observe(event);
       start = end;
+      if (mark !== null) markAt = buf.indexOf(mark, start);
       end = this.#findEventEnd(buf, start);
       if (end === -1) break;
     }
