@@ -7,9 +7,9 @@
 // concurrency limits (far above what the bench sends, so every request is counted and none refused), least-busy over
 // two backends, active health checks and the Prometheus metrics plugin. That is the `via Sluice` row every ratio
 // uses. A second Sluice with no keys and the default chain (`Sluice, no keys`) shows in the throughput section what
-// the chain costs. A bare Node proxy (bench/load/bare-node-proxy.ts: node:http on both sides, round-robin, nothing
-// else) runs the same workloads and is checked against the same targets, for comparison: what the runtime alone
-// reaches against nginx on this machine in this run. The run ends with a compact table of ratios against nginx,
+// the chain costs. A bare proxy (bench/load/bare-node-proxy.ts: Sluice's node:http listener and raw upstream client,
+// round-robin, nothing between them) runs the same workloads and is checked against the same targets, for
+// comparison: what Node and those two ends reach against nginx on this machine in this run, before gateway work. The run ends with a compact table of ratios against nginx,
 // ready to paste.
 //
 // --chain custom builds the config from the flags instead: --backends n puts n simulators behind each model group
@@ -17,7 +17,7 @@
 // one simulator. --strategy names Sluice's routing plugin (an id like route.least_busy or an alias like least-busy),
 // written as `plugins: [<name>]`; without it the config has no `plugins:` section and Sluice's default chain applies.
 //
-// The proxy under test (Sluice, nginx or the bare Node proxy) gets core 0; the simulators, the load generator and this process (which
+// The proxy under test (Sluice, nginx or the bare proxy) gets core 0; the simulators, the load generator and this process (which
 // runs the SSE client) share core 1. Configurations are interleaved in every round so drift hits them all alike,
 // and the report gives medians over rounds. Exit code 0 whatever the figures; 1 when a process failed.
 
@@ -285,7 +285,7 @@ async function startNginx(procs: Processes, binary: string, tmp: string, routes:
 /** bench/load/bare-node-proxy.ts on core 0, one port per route like nginx's; its pid once it answers. */
 async function startBareNode(procs: Processes, routes: readonly NginxRoute[]): Promise<number> {
   const listen = routes.flatMap((r) => ['--listen', `${r.listenPort}:${r.upstreamPorts.join(',')}`]);
-  const proxy = procs.start('bare Node proxy', NODE, ['bench/load/bare-node-proxy.ts', ...listen], 0, ROOT);
+  const proxy = procs.start('bare proxy', NODE, ['bench/load/bare-node-proxy.ts', ...listen], 0, ROOT);
   // Any answer the simulator gives through it (its 404 for this path) shows the proxy forwards.
   await waitForHttp(proxy, `http://127.0.0.1:${routes[0]!.listenPort}/health`, START_TIMEOUT_MS).catch(startFailure(proxy));
   return proxy.proc.pid!;
@@ -472,7 +472,7 @@ async function measure(stack: Stack, loadgen: LoadGen, procs: Processes, options
   return out;
 }
 
-/** Issue 16's targets for `who` (Sluice, or the bare Node proxy for comparison), each against nginx from this run; skipped without nginx. */
+/** Issue 16's targets for `who` (Sluice, or the bare proxy for comparison), each against nginx from this run; skipped without nginx. */
 function checks(m: Measured, haveNginx: boolean, who: Target = 'sluice'): Check[] {
   const p = TARGETS_PLAN;
   const a = (t: Target, pick: (r: HttpResult) => number): number => med(m.throughput, t, pick);
@@ -556,8 +556,8 @@ function printReport(m: Measured, env: Environment, options: Options): void {
     ...simClockNote(m.simClock),
     '',
     targetsSection(checks(m, env.nginx !== null)),
-    // The same targets for the proxy that does nothing but forward: what Node itself reaches on this machine.
-    targetsSection(checks(m, env.nginx !== null, 'node-bare'), 'THE SAME TARGETS FOR THE BARE NODE PROXY (for comparison: what the runtime alone reaches)'),
+    // The same targets for the proxy that does nothing but forward: what Node and Sluice's two ends reach alone.
+    targetsSection(checks(m, env.nginx !== null, 'node-bare'), "THE SAME TARGETS FOR THE BARE PROXY (for comparison: Sluice's server and client, nothing between)"),
     ...errorNotes(m),
     '',
     pasteTable(m, options.chain === 'full' ? 'full chain' : 'custom chain', `${env.loadgen.name}, ${options.durationS} s x ${rounds}, medians`),

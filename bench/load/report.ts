@@ -4,7 +4,7 @@ import type { LoadResult } from './loadgen.ts';
 import type { SseResult } from './sse.ts';
 import { max, median, min } from './stats.ts';
 
-/** `node-bare` is bench/load/bare-node-proxy.ts: node:http on both sides and nothing else, the runtime's floor. */
+/** `node-bare` is bench/load/bare-node-proxy.ts: Sluice's server and upstream client with nothing between, the floor. */
 export type Target = 'direct' | 'nginx' | 'node-bare' | 'sluice' | 'sluice-bare' | 'sluice-mock';
 /** The targets with a stream route. */
 export type SseTarget = 'direct' | 'nginx' | 'node-bare' | 'sluice';
@@ -28,7 +28,7 @@ export interface Check {
 const LABEL: Readonly<Record<Target, string>> = {
   direct: 'direct (simulator)',
   nginx: 'via nginx',
-  'node-bare': 'via a bare Node proxy',
+  'node-bare': 'bare proxy (Sluice\'s two ends)',
   sluice: 'via Sluice',
   'sluice-bare': 'Sluice, no keys',
   'sluice-mock': 'Sluice, mock provider',
@@ -76,8 +76,8 @@ export function throughputSection(results: RoundResults<HttpResult>, heading: st
     : [];
   const floor = results.has('node-bare')
     ? [
-        `  bare Node proxy / nginx = ${ratio(rps('node-bare') / rps('nginx'))} (req/s), ${ratio(cpu('node-bare') / cpu('nginx'))} (CPU per request)   ` +
-          `Sluice / bare Node proxy = ${ratio(cpu('sluice') / cpu('node-bare'))} (CPU per request)`,
+        `  bare proxy / nginx = ${ratio(rps('node-bare') / rps('nginx'))} (req/s), ${ratio(cpu('node-bare') / cpu('nginx'))} (CPU per request)   ` +
+          `Sluice / bare proxy = ${ratio(cpu('sluice') / cpu('node-bare'))} (CPU per request)`,
       ]
     : [];
   return [
@@ -128,7 +128,7 @@ function versusNginx<R extends { p50Ms: number; p99Ms: number }>(results: RoundR
     const d99 = med(results, t, (r) => r.p99Ms) - med(results, 'nginx', (r) => r.p99Ms);
     return `p50 ${signedMs(d50)} ms, p99 ${signedMs(d99)} ms`;
   };
-  const floor = results.has('node-bare') ? `   bare Node proxy - nginx: ${minus('node-bare')}` : '';
+  const floor = results.has('node-bare') ? `   bare proxy - nginx: ${minus('node-bare')}` : '';
   return `  Sluice - nginx: ${minus('sluice')}${floor}`;
 }
 
@@ -175,7 +175,7 @@ export function pasteTable(m: PasteSource, chain: string, how: string): string {
   const b = (t: Target, pick: (r: HttpResult) => number): number => med(m.latency, t, pick);
   const c = (t: Target, pick: (r: SseResult) => number): number => med(m.sse, t, pick);
   const added = (t: Target): number => b(t, (r) => r.p50Ms) - b('direct', (r) => r.p50Ms);
-  /** One figure: Sluice, nginx, Sluice against nginx, then the bare Node proxy and it against nginx. */
+  /** One figure: Sluice, nginx, Sluice against nginx, then the bare proxy and it against nginx. */
   type Figure = readonly [sluice: number, nginx: number, bare: number];
   const row = (label: string, [sluice, nginx, bare]: Figure, fmt: (v: number) => string, vs: (x: number, nginx: number) => string): string =>
     `| ${label} | ${fmt(sluice)} | ${fmt(nginx)} | ${vs(sluice, nginx)} | ${fmt(bare)} | ${vs(bare, nginx)} |`;
@@ -190,9 +190,9 @@ export function pasteTable(m: PasteSource, chain: string, how: string): string {
   const ttfb = three((t) => c(t, (r) => r.ttfbP50Ms));
   const msText = (v: number): string => `${ms(v, 2)} ms`;
   return [
-    `PASTE: Sluice (${chain}) vs nginx, 1 worker, and a bare Node proxy (node:http both sides, nothing else), same run (${how})`,
+    `PASTE: Sluice (${chain}) vs nginx, 1 worker, and a bare proxy (Sluice's server and upstream client, nothing between), same run (${how})`,
     '',
-    '| | Sluice | nginx | Sluice vs nginx | bare Node proxy | bare Node vs nginx |',
+    '| | Sluice | nginx | Sluice vs nginx | bare proxy | bare proxy vs nginx |',
     '|---|---|---|---|---|---|',
     row('req/s at 64 connections', rps, count, times),
     row('proxy CPU per request at 64 connections', cpu, (v) => `${ms(v, 1)} µs`, times),
