@@ -573,6 +573,8 @@ describe('undici, loaded in part', () => {
     class CountingPool extends Pool {}
     const counting = new CountingPool('http://127.0.0.1:9');
     assert.ok(counting instanceof CountingPool && counting instanceof undici.Pool);
+    // Called without `new`, as a class would be: a TypeError.
+    assert.throws(() => (Pool as unknown as (origin: string) => unknown)('http://127.0.0.1:9'), TypeError);
     await Promise.all([pool.close(), agent.close(), counting.close()]);
   });
 });

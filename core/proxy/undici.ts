@@ -29,8 +29,9 @@ function undici(): UndiciClasses {
 }
 
 /**
- * A stand-in for one of undici's classes that loads undici when first constructed or inspected: `new`, `instanceof`
- * and static members all reach the real class.
+ * A stand-in for one of undici's classes that loads undici when first constructed or inspected: `new`, `instanceof`,
+ * `extends` and reading static members all reach the real class (and so load undici). Calling it without `new`
+ * throws, as calling a class does.
  */
 function loadedOnUse<K extends keyof UndiciClasses>(name: K): UndiciClasses[K] {
   const stand = function () {} as unknown as UndiciClasses[K];
@@ -38,6 +39,9 @@ function loadedOnUse<K extends keyof UndiciClasses>(name: K): UndiciClasses[K] {
   const proxy: UndiciClasses[K] = new Proxy(stand, {
     // `new Pool()` reaches here with the stand-in as newTarget; a subclass's `new` with the subclass.
     construct: (_stand, args: unknown[], newTarget) => Reflect.construct(undici()[name], args, newTarget === proxy ? undici()[name] : newTarget),
+    apply: () => {
+      throw new TypeError(`Class constructor ${name} cannot be invoked without 'new'`);
+    },
     get: (_stand, key) => Reflect.get(undici()[name], key),
     has: (_stand, key) => Reflect.has(undici()[name], key),
     getPrototypeOf: () => Reflect.getPrototypeOf(undici()[name]),
