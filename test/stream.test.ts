@@ -349,6 +349,17 @@ model_list:
   });
 });
 
+/** A gateway whose one model, `big`, is `upstream` (started here), with no retries. */
+async function gatewayInFrontOf(upstream: Server): Promise<TestGateway> {
+  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+  return startGateway(`
+router_settings: { num_retries: 0 }
+model_list:
+  - model_name: big
+    litellm_params: { model: openai/big, api_base: "http://127.0.0.1:${(upstream.address() as AddressInfo).port}" }
+`);
+}
+
 test('a client that stops reading and then reads on gets every byte, and its keep-alive socket serves the next stream', async () => {
   // 8 MB of events, each different, so a lost, doubled or reordered chunk shows in the comparison.
   const events = Array.from({ length: 512 }, (_, i) => Buffer.from(`data: ${JSON.stringify({ i, choices: [{ delta: { content: String(i % 10).repeat(16 * 1024) } }] })}\n\n`));
@@ -375,13 +386,7 @@ test('a client that stops reading and then reads on gets every byte, and its kee
     };
     pump();
   });
-  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
-  const gw = await startGateway(`
-router_settings: { num_retries: 0 }
-model_list:
-  - model_name: big
-    litellm_params: { model: openai/big, api_base: "http://127.0.0.1:${(upstream.address() as AddressInfo).port}" }
-`);
+  const gw = await gatewayInFrontOf(upstream);
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const call = (paused: boolean): Promise<{ body: Buffer; reused: boolean }> =>
     new Promise((resolve, reject) => {
@@ -432,13 +437,7 @@ test('a client that stops reading pauses the upstream instead of buffering its o
     };
     pump();
   });
-  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
-  const gw = await startGateway(`
-router_settings: { num_retries: 0 }
-model_list:
-  - model_name: big
-    litellm_params: { model: openai/big, api_base: "http://127.0.0.1:${(upstream.address() as AddressInfo).port}" }
-`);
+  const gw = await gatewayInFrontOf(upstream);
   try {
     await new Promise<void>((resolve, reject) => {
       const req = request(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
