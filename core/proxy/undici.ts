@@ -53,4 +53,3 @@ export const Pool: typeof PoolClass = loadedOnUse('Pool');
 export type Pool = PoolClass;
 export const Agent: typeof AgentClass = loadedOnUse('Agent');
 export type Agent = AgentClass;
-
