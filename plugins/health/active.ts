@@ -9,8 +9,8 @@ import type { Agent as HttpsAgent } from 'node:https';
 import { definePlugin, errorCode, healthProbe, upstreamConnectOptions, type Deployment, type Logger, type Plugin, type RouterState } from '../../core/plugin/api.ts';
 
 // Probes go through node:http, which the gateway has loaded anyway, not undici: a config whose backends are all
-// plain HTTP then never loads undici (about 3 MB of idle RSS with its parser and sockets). getBuiltinModule, because an ES
-// import of node:http reads its lazy `WebSocket` getter, which loads Node's own bundled undici.
+// plain HTTP then never loads undici (about 3 MB of idle RSS with its parser and sockets). getBuiltinModule,
+// because an ES import of node:http reads its lazy `WebSocket` getter, which loads Node's own bundled undici.
 const http = process.getBuiltinModule('node:http');
 
 export interface HealthActiveOptions {
