@@ -458,3 +458,43 @@ test('a client that stops reading pauses the upstream instead of buffering its o
     await new Promise((r) => upstream.close(r));
   }
 });
+
+test('a whole JSON answer arrives byte for byte, every byte value, below and above the size sent in one write', async () => {
+  // All 256 byte values (not valid UTF-8), so a body decoded and re-encoded on the way shows in the comparison.
+  const everyByte = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+  const bodies = [Buffer.concat([Buffer.from('{"x":"'), everyByte, Buffer.from('"}')]), Buffer.concat(Array.from({ length: 80 }, () => everyByte))];
+  let served = 0;
+  const upstream = createServer((req, res) => {
+    req.resume();
+    if (req.method === 'GET') return void res.end('{"data":[]}');
+    const body = bodies[served++ % bodies.length]!;
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
+    res.end(body);
+  });
+  const gw = await gatewayInFrontOf(upstream);
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const call = (): Promise<{ body: Buffer; length: string | undefined; reused: boolean }> =>
+    new Promise((resolve, reject) => {
+      const req = request(`${gw.url}/v1/chat/completions`, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ body: Buffer.concat(chunks), length: res.headers['content-length'], reused: req.reusedSocket }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(chat('big'));
+    });
+  try {
+    for (const [i, expected] of [...bodies, ...bodies].entries()) {
+      const got = await call();
+      assert.equal(got.length, String(expected.length));
+      assert.ok(got.body.equals(expected), `answer ${i} (${expected.length} bytes) arrived changed`);
+      // The next answer on the same socket starts where this one's length said it ends.
+      if (i > 0) assert.ok(got.reused, `answer ${i} did not reuse the keep-alive socket`);
+    }
+  } finally {
+    agent.destroy();
+    await gw.close();
+    await new Promise((r) => upstream.close(r));
+  }
+});

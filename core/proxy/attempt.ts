@@ -110,6 +110,19 @@ function writeNow(res: ServerResponse, bytes: Buffer): boolean {
   }
 }
 
+/** Bodies up to this size go out with their head as one string (see endWithBody); larger ones as they are. */
+const ONE_WRITE_BODY_BYTES = 16 * 1024;
+
+/**
+ * Ends a response with its whole body. node:http sends a Buffer body and the head it has not sent yet as two chunks
+ * of a corked `writev`; a latin1 string body is appended to the head and sent in one plain write. latin1 maps each
+ * byte to one character and back, so the bytes on the wire are the same.
+ */
+function endWithBody(res: ServerResponse, body: Buffer): void {
+  if (res instanceof Http1Response && body.length <= ONE_WRITE_BODY_BYTES) res.end(body.toString('latin1'), 'latin1');
+  else res.end(body);
+}
+
 /** What one attempt is for, fixed when it is created. */
 export interface AttemptSetup {
   readonly ctx: RequestContext;
@@ -366,7 +379,7 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
         // The whole body in one piece (the usual JSON answer): it ends the response in one write, which spares
         // node:http a cork, an uncork and a tick.
         this.#usageTail?.push(chunk);
-        this.#res.end(chunk);
+        endWithBody(this.#res, chunk);
         this.#bodyEnded = true;
         return;
       }
