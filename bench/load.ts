@@ -19,7 +19,9 @@
 //
 // The proxy under test (Sluice, nginx or the bare proxy) gets core 0; the simulators, the load generator and this process (which
 // runs the SSE client) share core 1. Configurations are interleaved in every round so drift hits them all alike,
-// and the report gives medians over rounds. Exit code 0 whatever the figures; 1 when a process failed.
+// and the report gives medians over rounds. Each measurement is bracketed by a probe of both cores' speed
+// (bench/load/core-speed.ts): one during which the host slowed a core is taken again, up to twice, and the report
+// says how often that happened. Exit code 0 whatever the figures; 1 when a process failed.
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -27,6 +29,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Autocannon, BENCH_KEY, Wrk, type LoadGen } from './load/loadgen.ts';
 import { FULL_CHAIN_SECTIONS } from './load/chain.ts';
+import { CoreSpeedProbe, SLOWED_BELOW, isSlowed, slower, type CoreTimes } from './load/core-speed.ts';
 import { nginxConf, type NginxRoute } from './load/nginx.ts';
 import { Processes, cpuSeconds, findBinary, freePort, pinSelf, sleep, waitForHttp, waitForOutput, type Child } from './load/procs.ts';
 import {
@@ -58,6 +61,8 @@ const START_TIMEOUT_MS = 20_000;
 const MAX_BACKENDS = 16;
 /** Quiet gap between measurements, so one run's closing sockets and GC do not land in the next. */
 const PAUSE_MS = 500;
+/** How often a measurement taken while a core ran slowed is taken again before it is kept as it is. */
+const MAX_REPEATS = 2;
 
 const THROUGHPUT_CONNECTIONS = 64;
 const SSE_STREAMS = 50;
@@ -372,6 +377,13 @@ interface Measured {
   sse: RoundResults<SseResult>;
   /** Per SSE simulator, one direct wave's p50 per round (several backends only). */
   simClock: number[][];
+  /** Every kept measurement's core probes (the slower of before and after), and how often it was taken again. */
+  steadiness: Steadiness[];
+}
+
+interface Steadiness {
+  readonly times: CoreTimes | null;
+  readonly repeats: number;
 }
 
 /** What one pass over the configurations needs. */
@@ -383,7 +395,49 @@ interface Pass {
   /** A warm-up pass runs one SSE wave and records nothing worth reporting. */
   readonly warmup: boolean;
   readonly label: string;
+  readonly probe: CoreSpeedProbe;
+  /** Where kept measurements' probes go (not the warm-up's). */
+  readonly steadiness: Steadiness[];
 }
+
+/**
+ * Runs `measure` between two probes of the cores' speed, and again (up to MAX_REPEATS times) when a probe found a
+ * core below SLOWED_BELOW of its best: a proxy measured while the host slowed its core (or the load generator's) is
+ * not compared with one measured at full speed. A slowed core is waited for (up to RECOVERY_WAIT_MS) before each
+ * measurement. The warm-up neither waits nor repeats.
+ */
+async function steadily<R>(pass: Pass, what: string, measure: () => Promise<R>): Promise<R> {
+  for (let repeats = 0; ; repeats++) {
+    const before = pass.warmup ? pass.probe.recent(PAUSE_MS * 3) : await untilSpeedBack(pass, what, repeats === 0 ? pass.probe.recent(PAUSE_MS * 3) : null);
+    const result = await measure();
+    const times = slower(before, pass.probe.probe());
+    const speeds = times === null ? null : pass.probe.speeds(times);
+    if (pass.warmup || speeds === null || !isSlowed(speeds) || repeats >= MAX_REPEATS) {
+      if (!pass.warmup) pass.steadiness.push({ times, repeats });
+      return result;
+    }
+    progress(`${pass.label} ${what}: to be taken again, a core ran slowed (proxy core at ${share(speeds.proxyCore)}, load core at ${share(speeds.loadCore)} of its best)`);
+  }
+}
+
+/** How long a measurement waits for a slowed core to come back to speed before it is taken anyway. */
+const RECOVERY_WAIT_MS = 30_000;
+
+/** Probes (starting from `latest`, when given) until neither core is slowed, or RECOVERY_WAIT_MS have passed. */
+async function untilSpeedBack(pass: Pass, what: string, latest: CoreTimes | null): Promise<CoreTimes | null> {
+  const deadline = performance.now() + RECOVERY_WAIT_MS;
+  let times = latest ?? pass.probe.probe();
+  let said = false;
+  while (times !== null && isSlowed(pass.probe.speeds(times)) && performance.now() < deadline) {
+    if (!said) progress(`${pass.label} ${what}: waiting for a slowed core (up to ${RECOVERY_WAIT_MS / 1000} s)`);
+    said = true;
+    await sleep(2000);
+    times = pass.probe.probe();
+  }
+  return times;
+}
+
+const share = (x: number): string => `${Math.round(x * 100)}%`;
 
 /**
  * One HTTP workload over `targets`, one after the other. The proxy's CPU time over the run, per request, is less
@@ -393,10 +447,13 @@ async function httpSection(pass: Pass, section: string, targets: readonly Target
   for (const t of targets) {
     const body = chatBody(pass.stack.jsonModel[t]);
     const pid = pass.stack.pids[t];
-    const cpuBefore = pid === undefined ? Number.NaN : cpuSeconds(pid);
-    const load = await pass.loadgen.run({ url: pass.stack.json[t]!, body, connections, durationS: pass.durationS });
-    const cpuUs = pid === undefined ? Number.NaN : ((cpuSeconds(pid) - cpuBefore) * 1e6) / load.requests;
-    const result: HttpResult = { ...load, cpuUsPerRequest: cpuUs };
+    const result = await steadily(pass, `${section} ${t}`, async (): Promise<HttpResult> => {
+      const cpuBefore = pid === undefined ? Number.NaN : cpuSeconds(pid);
+      const load = await pass.loadgen.run({ url: pass.stack.json[t]!, body, connections, durationS: pass.durationS });
+      const cpuUs = pid === undefined ? Number.NaN : ((cpuSeconds(pid) - cpuBefore) * 1e6) / load.requests;
+      return { ...load, cpuUsPerRequest: cpuUs };
+    });
+    const cpuUs = result.cpuUsPerRequest;
     assertAlive(pass.procs);
     push(results, t, result);
     const cpu = Number.isFinite(cpuUs) ? `, proxy CPU ${cpuUs.toFixed(1)} µs/req` : '';
@@ -412,7 +469,7 @@ async function sseSectionRun(pass: Pass, results: RoundResults<SseResult>): Prom
     if (url === undefined) continue;
     // Duration 0 runs exactly one wave.
     const durationMs = pass.warmup ? 0 : pass.durationS * 1000;
-    const result = await runSse({ url, model: pass.stack.sseModel[t], streams: SSE_STREAMS, durationMs });
+    const result = await steadily(pass, `C ${t}`, () => runSse({ url, model: pass.stack.sseModel[t], streams: SSE_STREAMS, durationMs }));
     assertAlive(pass.procs);
     push(results, t, result);
     progress(`${pass.label} C ${t}: ${result.chunks} chunks, p50 ${result.p50Ms.toFixed(3)} ms, p99 ${result.p99Ms.toFixed(3)} ms, streams failed ${result.streamsFailed}`);
@@ -460,12 +517,13 @@ function simClockNote(simClock: readonly number[][]): string[] {
   ];
 }
 
-async function measure(stack: Stack, loadgen: LoadGen, procs: Processes, options: Options): Promise<Measured> {
-  const common = { stack, loadgen, procs };
+async function measure(stack: Stack, loadgen: LoadGen, procs: Processes, options: Options, probe: CoreSpeedProbe): Promise<Measured> {
+  const steadiness: Steadiness[] = [];
+  const common = { stack, loadgen, procs, probe, steadiness };
   // Warm-up: JIT, connection pools and the kernel's caches, for every path, before anything counts.
   const warm: Pass = { ...common, durationS: Math.min(2, options.durationS), warmup: true, label: '[warm-up]' };
-  await runPass(warm, { throughput: new Map(), latency: new Map(), sse: new Map(), simClock: [] });
-  const out: Measured = { throughput: new Map(), latency: new Map(), sse: new Map(), simClock: [] };
+  await runPass(warm, { throughput: new Map(), latency: new Map(), sse: new Map(), simClock: [], steadiness: [] });
+  const out: Measured = { throughput: new Map(), latency: new Map(), sse: new Map(), simClock: [], steadiness };
   for (let r = 1; r <= options.rounds; r++) {
     await runPass({ ...common, durationS: options.durationS, warmup: false, label: `[round ${r}/${options.rounds}]` }, out);
   }
@@ -530,7 +588,27 @@ function variantLines(options: Options, haveNginx: boolean): string[] {
   ];
 }
 
-function printReport(m: Measured, env: Environment, options: Options): void {
+/**
+ * The cores' speed over the kept measurements, as shares of the best probe of the whole run (so a run that started
+ * slowed is judged by its later speed too), and how many measurements were taken again.
+ */
+function steadinessNote(m: Measured, probe: CoreSpeedProbe): string[] {
+  const probed = m.steadiness.filter((s) => s.times !== null);
+  if (probed.length === 0) return [];
+  const speeds = probed.map((s) => probe.speeds(s.times!));
+  const proxy = speeds.map((s) => s.proxyCore);
+  const load = speeds.map((s) => s.loadCore);
+  const repeated = m.steadiness.filter((s) => s.repeats > 0).length;
+  const slowed = speeds.filter(isSlowed).length;
+  return [
+    `core speed over the ${m.steadiness.length} measurements (share of the run's fastest probe, the slower of the probes before and after): ` +
+      `proxy core median ${share(median(proxy))}, lowest ${share(Math.min(...proxy))}; load core median ${share(median(load))}, lowest ${share(Math.min(...load))}`,
+    `  ${repeated} measurement${repeated === 1 ? ' was' : 's were'} taken again because a core ran below ${share(SLOWED_BELOW)} of its best; ` +
+      `${slowed} kept ${slowed === 1 ? 'is' : 'are'} below it (still slowed after ${MAX_REPEATS} repeats, or judged against a faster probe that came later)`,
+  ];
+}
+
+function printReport(m: Measured, env: Environment, options: Options, probe: CoreSpeedProbe): void {
   const rounds = `${options.rounds} round${options.rounds === 1 ? '' : 's'}`;
   const per = `${env.loadgen.name}, ${options.durationS} s x ${rounds}, medians over rounds`;
   const lines = [
@@ -559,6 +637,7 @@ function printReport(m: Measured, env: Environment, options: Options): void {
     // The same targets for the proxy that does nothing but forward: what Node and Sluice's two ends reach alone.
     targetsSection(checks(m, env.nginx !== null, 'node-bare'), "THE SAME TARGETS FOR THE BARE PROXY (for comparison: Sluice's server and client, nothing between)"),
     ...errorNotes(m),
+    ...steadinessNote(m, probe),
     '',
     pasteTable(m, options.chain === 'full' ? 'full chain' : 'custom chain', `${env.loadgen.name}, ${options.durationS} s x ${rounds}, medians`),
     '',
@@ -611,8 +690,9 @@ async function main(): Promise<number> {
     for (const note of notes) progress(`note: ${note}`);
     const stack = await startStack(processes, tmp, env.nginx, options);
     progress(`started: ${options.backends === 1 ? '' : `${options.backends} + ${options.backends} `}simulators, Sluice${env.nginx === null ? '' : ', nginx'}; load generator ${env.loadgen.name}`);
-    const measured = await measure(stack, env.loadgen, processes, options);
-    printReport(measured, env, options);
+    const probe = new CoreSpeedProbe(NODE, pinned);
+    const measured = await measure(stack, env.loadgen, processes, options, probe);
+    printReport(measured, env, options, probe);
     return 0;
   } catch (error) {
     // After Ctrl-C the failures are the children we stopped; the signal handler sets the exit code.
