@@ -21,8 +21,15 @@ import type { Upstreams } from './pools.ts';
 import type { WireFormat } from '../providers/wire-format.ts';
 import { apiOfPath, wireOf } from '../providers/index.ts';
 import { RetryLoop, type RunEnv, type RunningLoops } from './retry-loop.ts';
+import { SetupTurns } from './setup-turns.ts';
 
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * One queue for the process: request set-ups from every generation take turns with all running streams. Each
+ * set-up catches its own errors (see `#bodyRead`), so the queue's default, throwing one on, never runs.
+ */
+const SETUP_TURNS = new SetupTurns();
 
 /** A route answered by the gateway or a plugin rather than proxied. */
 export interface LocalRoute {
@@ -97,7 +104,7 @@ export class Pipeline {
     }
   }
 
-  /** The body as read (or why it could not be): parsed and checked, then the request phases. Never throws. */
+  /** The body as read (or why it could not be): parsed and checked, then the request phases in their turn (SetupTurns). Never throws. */
   #bodyRead(req: IncomingMessage, res: ServerResponse, route: ProxyTarget, path: string, startedAt: number, failure: SluiceError | null, raw: Buffer): void {
     try {
       if (failure !== null) return this.#refuseBody(req, res, path, route.endpoint, startedAt, null, failure);
@@ -108,7 +115,14 @@ export class Pipeline {
       } catch (error) {
         return this.#refuseBody(req, res, path, route.endpoint, startedAt, body, toSluiceError(error));
       }
-      this.#proxyParsed(req, res, route, path, startedAt, body, raw, null);
+      const parsed = body;
+      SETUP_TURNS.enqueue(() => {
+        try {
+          this.#proxyParsed(req, res, route, path, startedAt, parsed, raw, null);
+        } catch (error) {
+          this.unexpected(req, res, path, error);
+        }
+      });
     } catch (error) {
       this.unexpected(req, res, path, error);
     }
