@@ -18,6 +18,7 @@ import type { Chain } from '../plugin/chain.ts';
 import type { RequestContext } from '../plugin/context.ts';
 import { localizeFor, type ErrorLocalizer, type LocalizedMessage } from '../plugin/localize.ts';
 import type { BodyUsageReader, WireFormat } from '../providers/wire-format.ts';
+import { AnswerWrites } from './answer-writes.ts';
 import { decodeErrorBody, ERROR_BODY_LIMIT, maskSecrets } from './error-body.ts';
 import { mapUpstreamError } from './pools.ts';
 import { MAX_EVENT_BYTES, SseTap } from './stream-tap.ts';
@@ -122,6 +123,9 @@ function endWithBody(res: ServerResponse, body: Buffer): void {
   if (res instanceof Http1Response && body.length <= ONE_WRITE_BODY_BYTES) res.end(body.toString('latin1'), 'latin1');
   else res.end(body);
 }
+
+/** Whole answers of one pass of the loop go out together at its end (see answer-writes.ts). */
+const ANSWER_WRITES = new AnswerWrites(endWithBody);
 
 /** What one attempt is for, fixed when it is created. */
 export interface AttemptSetup {
@@ -377,9 +381,9 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
       if (!this.#writeHead(status, headers)) return;
       if (this.#tap === null && Number(headers['content-length']) === chunk.length) {
         // The whole body in one piece (the usual JSON answer): it ends the response in one write, which spares
-        // node:http a cork, an uncork and a tick.
+        // node:http a cork, an uncork and a tick, at the end of this pass of the loop with the others (answer-writes.ts).
         this.#usageTail?.push(chunk);
-        endWithBody(this.#res, chunk);
+        ANSWER_WRITES.end(this.#res, chunk);
         this.#bodyEnded = true;
         return;
       }
