@@ -39,7 +39,7 @@ test('a turn stops at its budget, so what the loop queued meanwhile (a socket re
   assert.deepEqual(events, ['setup 1', 'setup 2', 'between turns', 'setup 3', 'setup 4', 'setup 5']);
 });
 
-test('a set-up queued during a turn joins it while the budget lasts; an empty queue schedules nothing more', async () => {
+test('a set-up queued during a turn joins it while the budget lasts; after the queue empties, a new one starts a turn of its own', async () => {
   const clock = fakeClock();
   const turns = new SetupTurns({ now: clock.now, budgetMs: 0.5 });
   const ran: string[] = [];
@@ -67,4 +67,23 @@ test('a set-up that throws is reported, and the ones behind it still run', async
   await settle();
   assert.deepEqual(ran, ['before', 'after']);
   assert.deepEqual(thrown.map((error) => (error as Error).message), ['a broken set-up']);
+});
+
+test('a long backlog, one set-up per turn and more arriving meanwhile, runs every set-up once and in order', async () => {
+  // A budget of 0: each turn runs one set-up, so the queue's head passes its compaction point many times.
+  const turns = new SetupTurns({ now: () => 0, budgetMs: 0 });
+  const ran: number[] = [];
+  let queued = 0;
+  const add = (): void => {
+    const n = queued++;
+    turns.enqueue(() => {
+      ran.push(n);
+      // Every third set-up brings another, as new requests keep coming while a backlog drains.
+      if (n % 3 === 0 && queued < 4000) add();
+    });
+  };
+  for (let i = 0; i < 3000; i++) add();
+  for (let pass = 0; pass < 10_000 && ran.length < queued; pass++) await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(ran.length, queued);
+  assert.deepEqual(ran, Array.from({ length: queued }, (_, i) => i));
 });

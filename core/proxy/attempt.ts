@@ -204,7 +204,10 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
    */
   #chunkSocket: Socket | null = null;
   /** The body went out whole with `res.end(chunk)`. */
-  #bodyEnded = false;
+  /** A whole answer handed to ANSWER_WRITES: `queued` until it is out, then `written`. */
+  #answer: 'none' | 'queued' | 'written' = 'none';
+  /** The upstream finished while the answer was queued: the attempt ends once it is written. */
+  #endWhenWritten = false;
   /** The end of a JSON body, kept to read its `usage`, when a plugin wants usage. */
   #usageTail: BodyUsageReader | null = null;
   readonly #resume = (): void => {
@@ -383,8 +386,8 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
         // The whole body in one piece (the usual JSON answer): it ends the response in one write, which spares
         // node:http a cork, an uncork and a tick, at the end of this pass of the loop with the others (answer-writes.ts).
         this.#usageTail?.push(chunk);
-        ANSWER_WRITES.end(this.#res, chunk);
-        this.#bodyEnded = true;
+        this.#answer = 'queued';
+        ANSWER_WRITES.end(this.#res, chunk, this.#answerWritten);
         return;
       }
     }
@@ -465,10 +468,24 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
     }
     const rest = this.#tap?.flush();
     if (rest != null) this.#res.write(rest);
-    if (!this.#bodyEnded) this.#res.end();
+    if (this.#answer === 'none') this.#res.end();
     if (this.#usageTail !== null) this.#ctx.usage = this.#usageTail.read();
-    this.#end('ok', null);
+    // The log phase and the figures (duration, outcome) follow the bytes, as for any other answer.
+    if (this.#answer === 'queued') this.#endWhenWritten = true;
+    else this.#end('ok', null);
   }
+
+  /** ANSWER_WRITES wrote this attempt's answer (or found its client gone: then the attempt has ended already). */
+  readonly #answerWritten = (): void => {
+    this.#answer = 'written';
+    if (!this.#endWhenWritten) return;
+    this.#endWhenWritten = false;
+    try {
+      this.#end('ok', null);
+    } catch (error) {
+      this.#crashed(error);
+    }
+  };
 
   /** The held body through the `onResponseBody` hooks, then to the client: as sent, or a hook's replacement. */
   #deliverWholeBody(): void {

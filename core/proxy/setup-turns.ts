@@ -55,8 +55,14 @@ export class SetupTurns {
       } while (this.#head < this.#waiting.length && this.#now() < until);
     } finally {
       // Even when onError threw: the set-ups behind still get their turn.
-      if (this.#head < this.#waiting.length) setImmediate(this.#turn);
-      else {
+      if (this.#head < this.#waiting.length) {
+        setImmediate(this.#turn);
+        // A backlog that never empties would keep every slot it ever used: the run ones are dropped now and then.
+        if (this.#head >= COMPACT_AFTER && this.#head * 2 >= this.#waiting.length) {
+          this.#waiting.splice(0, this.#head);
+          this.#head = 0;
+        }
+      } else {
         this.#waiting.length = 0;
         this.#head = 0;
         this.#scheduled = false;
@@ -66,6 +72,9 @@ export class SetupTurns {
 }
 
 const NOTHING: Setup = () => undefined;
+
+/** Run slots kept at the head of the queue before they are dropped (see #turn). */
+const COMPACT_AFTER = 1024;
 
 function rethrow(error: unknown): never {
   throw error;
