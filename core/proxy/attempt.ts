@@ -203,7 +203,6 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
    * and written to it directly (see #writeChunk).
    */
   #chunkSocket: Socket | null = null;
-  /** The body went out whole with `res.end(chunk)`. */
   /** A whole answer handed to ANSWER_WRITES: `queued` until it is out, then `written`. */
   #answer: 'none' | 'queued' | 'written' = 'none';
   /** The upstream finished while the answer was queued: the attempt ends once it is written. */
@@ -384,7 +383,8 @@ export class UpstreamAttempt implements Dispatcher.DispatchHandler {
       if (!this.#writeHead(status, headers)) return;
       if (this.#tap === null && Number(headers['content-length']) === chunk.length) {
         // The whole body in one piece (the usual JSON answer): it ends the response in one write, which spares
-        // node:http a cork, an uncork and a tick, at the end of this pass of the loop with the others (answer-writes.ts).
+        // node:http a cork, an uncork and a tick, at the end of this pass of the loop with the pass's other
+        // answers (answer-writes.ts).
         this.#usageTail?.push(chunk);
         this.#answer = 'queued';
         ANSWER_WRITES.end(this.#res, chunk, this.#answerWritten);

@@ -104,7 +104,10 @@ export class Pipeline {
     }
   }
 
-  /** The body as read (or why it could not be): parsed and checked, then the request phases in their turn (SetupTurns). Never throws. */
+  /**
+   * The body as read (or why it could not be): parsed and checked, then the request phases when their turn comes
+   * (SetupTurns). Never throws.
+   */
   #bodyRead(req: IncomingMessage, res: ServerResponse, route: ProxyTarget, path: string, startedAt: number, failure: SluiceError | null, raw: Buffer): void {
     try {
       if (failure !== null) return this.#refuseBody(req, res, path, route.endpoint, startedAt, null, failure);
