@@ -408,7 +408,9 @@ interface Pass {
  */
 async function steadily<R>(pass: Pass, what: string, measure: () => Promise<R>): Promise<R> {
   for (let repeats = 0; ; repeats++) {
-    const before = pass.warmup ? pass.probe.recent(PAUSE_MS * 3) : await untilSpeedBack(pass, what, repeats === 0 ? pass.probe.recent(PAUSE_MS * 3) : null);
+    // The probe after the last measurement serves as this one's first; a repeat probes afresh.
+    const latest = repeats === 0 ? pass.probe.recent(PAUSE_MS * 3) : pass.probe.probe();
+    const before = pass.warmup ? latest : await untilSpeedBack(pass, what, latest);
     const result = await measure();
     const times = slower(before, pass.probe.probe());
     const speeds = times === null ? null : pass.probe.speeds(times);
@@ -423,10 +425,10 @@ async function steadily<R>(pass: Pass, what: string, measure: () => Promise<R>):
 /** How long a measurement waits for a slowed core to come back to speed before it is taken anyway. */
 const RECOVERY_WAIT_MS = 30_000;
 
-/** Probes (starting from `latest`, when given) until neither core is slowed, or RECOVERY_WAIT_MS have passed. */
+/** Probes again, from `latest` on, until neither core is slowed or RECOVERY_WAIT_MS have passed. */
 async function untilSpeedBack(pass: Pass, what: string, latest: CoreTimes | null): Promise<CoreTimes | null> {
   const deadline = performance.now() + RECOVERY_WAIT_MS;
-  let times = latest ?? pass.probe.probe();
+  let times = latest;
   let said = false;
   while (times !== null && isSlowed(pass.probe.speeds(times)) && performance.now() < deadline) {
     if (!said) progress(`${pass.label} ${what}: waiting for a slowed core (up to ${RECOVERY_WAIT_MS / 1000} s)`);

@@ -9,12 +9,15 @@
 
 import { spawnSync } from 'node:child_process';
 
-/** A fixed amount of integer work (~20 ms at this machine's usual speed), timed inside the process, after start-up. */
+/**
+ * A fixed amount of integer work (~20 ms at this machine's usual speed), timed inside the process, after start-up.
+ * Its result is printed too (after the time), so the compiler cannot drop the loop.
+ */
 const PROBE_SCRIPT = `
 const t0 = process.hrtime.bigint();
 let x = 0;
 for (let i = 0; i < 1e7; i++) x = (x + (i % 7)) | 0;
-process.stdout.write(String(Number(process.hrtime.bigint() - t0) / 1e6) + (x === -1 ? '' : ''));
+process.stdout.write(String(Number(process.hrtime.bigint() - t0) / 1e6) + ' ' + x);
 `;
 
 /** One probe: the loop's time on each core, in ms (Infinity when the probe could not run). */
@@ -53,7 +56,7 @@ export class CoreSpeedProbe {
     return times;
   }
 
-  /** The last probe if it is at most `maxAgeMs` old, else a new one: the probe after a measurement serves as the next one's before. */
+  /** The last probe if it is at most `maxAgeMs` old, else a new one. */
   recent(maxAgeMs: number): CoreTimes | null {
     return this.#last !== null && performance.now() - this.#last.at <= maxAgeMs ? this.#last.times : this.probe();
   }
@@ -65,7 +68,7 @@ export class CoreSpeedProbe {
 
   #time(core: 0 | 1): number {
     const result = spawnSync('taskset', ['-c', String(core), this.#node, '-e', PROBE_SCRIPT], { encoding: 'utf8', timeout: 10_000 });
-    const ms = Number(result.stdout);
+    const ms = Number(result.stdout.split(' ')[0]);
     return result.status === 0 && Number.isFinite(ms) && ms > 0 ? ms : Number.POSITIVE_INFINITY;
   }
 }

@@ -15,12 +15,11 @@ const TURN_BUDGET_MS = 0.5;
 
 export class SetupTurns {
   readonly #waiting: Setup[] = [];
+  readonly #onError: (error: unknown) => void;
   readonly #now: () => number;
   readonly #budgetMs: number;
   #head = 0;
   #scheduled = false;
-
-  readonly #onError: (error: unknown) => void;
 
   /**
    * `onError` hears a set-up that threw (the default throws it on, as from any timer callback); `now` and
