@@ -164,11 +164,6 @@ export class Pipeline {
     const stream = form === null ? wire.isStream(endpoint, body) : body['stream'] === 'true';
     const ctx = newContext(req, path, endpoint, startedAt, body, raw, wire.id, stream);
     if (form !== null) ctx.set(SPOOLED_FORM, form);
-    if (res.destroyed) {
-      // The client left while the set-up waited for its turn: no limit is taken and no backend asked for it.
-      this.finish(ctx, 'aborted', null);
-      return;
-    }
     let phases: Reply | RetryLoop | Promise<Reply | RetryLoop>;
     try {
       phases = this.#runRequestPhases(ctx, req, res, wire);
